@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The decision-diagram walk shared by the XDP and TC programs, and the maps it
+ * reads. Every program of one generation shares the same maps (the loader
+ * reuses the file descriptors); nfo_counters and nfo_stats outlive
+ * generations so counters survive ruleset updates.
+ */
+#ifndef NFO_CLASSIFY_H
+#define NFO_CLASSIFY_H
+
+#include "nfo_abi.h"
+#include "parser.h"
+
+/* Sizes here are placeholders: the loader sets them before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_ctl);
+} nfo_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_root);
+} nfo_roots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_node);
+} nfo_nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} nfo_radix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nfo_lpm4_key);
+	__type(value, __u32);
+} nfo_lpm4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nfo_lpm6_key);
+	__type(value, __u32);
+} nfo_lpm6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_counter);
+} nfo_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, _NFO_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct nfo_counter);
+} nfo_stats SEC(".maps");
+
+static __always_inline void nfo_count(void *map, __u32 slot, __u32 bytes)
+{
+	struct nfo_counter *c = bpf_map_lookup_elem(map, &slot);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline __u32 nfo_radix_lookup(__u32 table, __u32 byte)
+{
+	__u32 idx = table * NFO_RADIX_FANOUT + (byte & 0xff);
+	__u32 *e = bpf_map_lookup_elem(&nfo_radix, &idx);
+
+	return e ? *e : NFO_REF_PASS;
+}
+
+/* 8- and 16-bit values: one or two array lookups. */
+static __always_inline __u32 nfo_radix_walk(__u32 table, __u32 value, int bits)
+{
+	__u32 ref;
+
+	if (bits > 8) {
+		ref = nfo_radix_lookup(table, value >> 8);
+		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_TABLE)
+			return ref;
+		table = ref & NFO_REF_VALUE_MASK;
+	}
+	ref = nfo_radix_lookup(table, value);
+	/* A sub-table reference at the last level is a loader bug: pass. */
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_TABLE ? NFO_REF_PASS : ref;
+}
+
+static __always_inline __u32 nfo_lpm4_walk(__u32 node, const __u8 *addr)
+{
+	struct nfo_lpm4_key key = { .prefixlen = 64 };
+	__u32 *e;
+
+	key.node[0] = node >> 24;
+	key.node[1] = node >> 16;
+	key.node[2] = node >> 8;
+	key.node[3] = node;
+	__builtin_memcpy(key.addr, addr, 4);
+	e = bpf_map_lookup_elem(&nfo_lpm4, &key);
+	return e ? *e : NFO_REF_PASS;
+}
+
+static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
+{
+	struct nfo_lpm6_key key = { .prefixlen = 160 };
+	__u32 *e;
+
+	key.node[0] = node >> 24;
+	key.node[1] = node >> 16;
+	key.node[2] = node >> 8;
+	key.node[3] = node;
+	__builtin_memcpy(key.addr, addr, 16);
+	e = bpf_map_lookup_elem(&nfo_lpm6, &key);
+	return e ? *e : NFO_REF_PASS;
+}
+
+/* Walks the diagram from ref; returns a verdict reference. */
+static __always_inline __u32 nfo_classify(const struct nfo_pkt *p, __u32 ref)
+{
+	int i;
+
+	for (i = 0; i < NFO_MAX_DEPTH; i++) {
+		struct nfo_node *n;
+		__u32 id = ref;
+
+		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_NODE)
+			return ref;
+		n = bpf_map_lookup_elem(&nfo_nodes, &id);
+		if (!n)
+			return NFO_REF_PASS;
+		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
+			ref = n->unknown;
+			continue;
+		}
+		switch (n->dim) {
+		case NFO_DIM_ETHTYPE:
+			ref = nfo_radix_walk(n->table, p->ethtype, 16);
+			break;
+		case NFO_DIM_L2HOST:
+			ref = nfo_radix_walk(n->table, p->l2host, 8);
+			break;
+		case NFO_DIM_L4PROTO:
+			ref = nfo_radix_walk(n->table, p->l4proto, 8);
+			break;
+		case NFO_DIM_NEXTHDR:
+			ref = nfo_radix_walk(n->table, p->nexthdr, 8);
+			break;
+		case NFO_DIM_TH0:
+			ref = nfo_radix_walk(n->table, p->th0, 16);
+			break;
+		case NFO_DIM_TH2:
+			ref = nfo_radix_walk(n->table, p->th2, 16);
+			break;
+		case NFO_DIM_TCPFLAGS:
+			ref = nfo_radix_walk(n->table, p->tcpflags, 8);
+			break;
+		case NFO_DIM_SADDR4:
+			ref = nfo_lpm4_walk(id, p->saddr);
+			break;
+		case NFO_DIM_DADDR4:
+			ref = nfo_lpm4_walk(id, p->daddr);
+			break;
+		case NFO_DIM_SADDR6:
+			ref = nfo_lpm6_walk(id, p->saddr);
+			break;
+		case NFO_DIM_DADDR6:
+			ref = nfo_lpm6_walk(id, p->daddr);
+			break;
+		default:
+			return NFO_REF_PASS;
+		}
+	}
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT ? ref : NFO_REF_PASS;
+}
+
+/*
+ * The whole fast path for one frame. Returns 1 to drop, 0 to pass.
+ * l2host < 0: compare the destination MAC with the interface's own.
+ */
+static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
+				   __u32 ifindex, int l2host)
+{
+	struct nfo_pkt p = {};
+	struct nfo_root *root;
+	struct nfo_ctl *ctl;
+	__u32 zero = 0, ref;
+	int r;
+
+	ctl = bpf_map_lookup_elem(&nfo_ctl, &zero);
+	root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
+	if (!ctl || !ctl->enabled || !root) {
+		nfo_count(&nfo_stats, NFO_STAT_PASS_DISABLED, len);
+		return 0;
+	}
+
+	r = nfo_parse(dp, len, l2host < 0 ? root->mac : NULL, &p);
+	if (l2host >= 0)
+		p.l2host = l2host;
+	if (r) {
+		nfo_count(&nfo_stats, r, len);
+		return 0;
+	}
+
+	ref = nfo_classify(&p, root->ref);
+	if (ref & NFO_REF_DROP_BIT) {
+		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
+		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);
+		return 1;
+	}
+	nfo_count(&nfo_stats, NFO_STAT_PASS_VERDICT, p.l3len);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Kernel functions the fast path calls. The prototypes follow the kernel's
+ * BTF (bpftool btf dump file /sys/kernel/btf/vmlinux | grep -A4 FUNC_PROTO);
+ * vmlinux.h from bpftool 7.1 carries the types but not kfunc prototypes. */
+#ifndef NFO_KFUNCS_H
+#define NFO_KFUNCS_H
+
+/* kernel/bpf/helpers.c, net/core/filter.c (Linux >= 6.4) */
+extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags,
+			       struct bpf_dynptr *ptr__uninit) __ksym;
+extern int bpf_dynptr_from_skb(struct __sk_buff *s, __u64 flags,
+			       struct bpf_dynptr *ptr__uninit) __ksym;
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset,
+			      void *buffer__opt, __u32 buffer__szk) __ksym;
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The contract between the fast path (bpf/xdp, bpf/tc) and the userspace
+ * loader (nft-offload/loader.c): map keys, values and constants.
+ *
+ * The ruleset reaches the kernel as a decision diagram: every inner node tests
+ * one packet field ("dimension") and every path ends in a verdict (PASS, or
+ * DROP crediting one counter slot). Userspace compiles the nftables ruleset
+ * into this diagram; the BPF program only walks it, so the per-packet cost is
+ * bounded by the number of dimensions, not by the number of rules.
+ */
+#ifndef NFO_ABI_H
+#define NFO_ABI_H
+
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+/* Packet fields a node can test. Order is ABI: the loader and the BPF
+ * interpreter both switch on it. */
+enum nfo_dim {
+	NFO_DIM_ETHTYPE,  /* 16 bits: EtherType after the Ethernet header */
+	NFO_DIM_L2HOST,   /* 1 bit: frame sent to this interface's unicast MAC */
+	NFO_DIM_L4PROTO,  /* 8 bits: nft "meta l4proto" (IPv6: after ext headers) */
+	NFO_DIM_NEXTHDR,  /* 8 bits: IPv6 fixed header next header field */
+	NFO_DIM_TH0,      /* 16 bits: transport header bytes 0-1 (sport, icmp type/code) */
+	NFO_DIM_TH2,      /* 16 bits: transport header bytes 2-3 (dport) */
+	NFO_DIM_TCPFLAGS, /* 8 bits: transport header byte 13 */
+	NFO_DIM_SADDR4,   /* 32 bits, LPM */
+	NFO_DIM_DADDR4,   /* 32 bits, LPM */
+	NFO_DIM_SADDR6,   /* 128 bits, LPM */
+	NFO_DIM_DADDR6,   /* 128 bits, LPM */
+	_NFO_DIM_MAX,
+};
+
+/*
+ * References to a node, a verdict or (inside radix tables only) a radix
+ * sub-table, packed in 32 bits.
+ */
+#define NFO_REF_KIND_MASK 0xc0000000u
+#define NFO_REF_NODE      0x00000000u
+#define NFO_REF_VERDICT   0x40000000u
+#define NFO_REF_TABLE     0x80000000u
+#define NFO_REF_DROP_BIT  0x20000000u
+#define NFO_REF_VALUE_MASK 0x1fffffffu
+
+#define NFO_REF_PASS        (NFO_REF_VERDICT)
+#define NFO_REF_DROP(slot)  (NFO_REF_VERDICT | NFO_REF_DROP_BIT | (slot))
+
+/* A path visits each dimension at most once. */
+#define NFO_MAX_DEPTH _NFO_DIM_MAX
+
+/* Radix tables for dimensions of 16 bits or less: 256 entries each, indexed
+ * by one byte of the value, most significant first. */
+#define NFO_RADIX_FANOUT 256
+
+struct nfo_node {
+	__u8 dim;
+	__u8 pad[3];
+	__u32 table;   /* radix dims: first-level table number */
+	__u32 unknown; /* where to go when the packet has no value for dim */
+};
+
+struct nfo_lpm4_key {
+	__u32 prefixlen; /* 32 (node) + address prefix length */
+	__u8 node[4];    /* node id, big endian */
+	__u8 addr[4];
+};
+
+struct nfo_lpm6_key {
+	__u32 prefixlen; /* 32 (node) + address prefix length */
+	__u8 node[4];
+	__u8 addr[16];
+};
+
+/* Per attached interface, keyed by ifindex. */
+struct nfo_root {
+	__u32 ref;
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+struct nfo_ctl {
+	__u32 enabled;    /* 0: pass everything (set when nftables changed) */
+	__u32 pad;
+	__u64 generation; /* nftables generation this diagram reflects */
+};
+
+/* Per-CPU counters, one slot per offloaded rule or chain policy. */
+struct nfo_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Why the fast path passed a packet (per-CPU statistics). */
+enum nfo_stat {
+	NFO_STAT_DROPPED,
+	NFO_STAT_PASS_VERDICT,   /* diagram said PASS: nftables decides */
+	NFO_STAT_PASS_DISABLED,  /* fast path disabled (update in progress) */
+	NFO_STAT_PASS_VLAN,      /* VLAN tag: nftables does not see IP here */
+	NFO_STAT_PASS_MALFORMED, /* truncated or malformed header */
+	NFO_STAT_PASS_IPOPTS,    /* IPv4 options */
+	NFO_STAT_PASS_EXTHDRS,   /* too many IPv6 extension headers */
+	_NFO_STAT_MAX,
+};
+
+#define NFO_IPV6_MAX_EXTHDRS 8
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The packet parser shared by the XDP and TC programs. It reads the packet
+ * only through a dynptr and extracts the fields nftables would see, following
+ * the kernel's own rules (../shared/SEMANTICS.md section 5):
+ *
+ *  - IPv4: header validated as nft_set_pktinfo_ipv4_validate() does; options
+ *    (ihl > 5) and anything malformed make the packet PASS.
+ *  - IPv6: extension headers walked as ipv6_find_hdr(skb, .., -1, ..) walks
+ *    them (hop-by-hop, routing, fragment, destination options, AH), bounded
+ *    by NFO_IPV6_MAX_EXTHDRS; past the bound the packet passes.
+ *  - Fragments (any fragment, first included) have no transport fields: at
+ *    IP-layer hooks nftables may see the reassembled packet instead.
+ *  - Transport fields are available only inside the IP packet's own length:
+ *    at IP-layer hooks the skb is trimmed to it, so bytes past it (Ethernet
+ *    padding) are never what nftables compares.
+ *  - VLAN-tagged frames pass: nftables does not see them as IP on this device.
+ */
+#ifndef NFO_PARSER_H
+#define NFO_PARSER_H
+
+#include "nfo_abi.h"
+#include "kfuncs.h"
+
+#define NFO_ETH_HLEN 14
+#define NFO_ETH_P_IP 0x0800
+#define NFO_ETH_P_IPV6 0x86dd
+#define NFO_ETH_P_8021Q 0x8100
+#define NFO_ETH_P_8021AD 0x88a8
+#define NFO_ETH_P_QINQ1 0x9100
+
+#define NFO_IPPROTO_HOPOPTS 0
+#define NFO_IPPROTO_ROUTING 43
+#define NFO_IPPROTO_FRAGMENT 44
+#define NFO_IPPROTO_AH 51
+#define NFO_IPPROTO_DSTOPTS 60
+
+struct nfo_pkt {
+	__u32 have;  /* bit (1 << dim) set when the packet has a value for dim */
+	__u32 l3len; /* bytes nftables counts: from the network header on */
+	__u16 ethtype;
+	__u16 th0;   /* host order */
+	__u16 th2;   /* host order */
+	__u8 l2host;
+	__u8 l4proto;
+	__u8 nexthdr;
+	__u8 tcpflags;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+#define NFO_HAVE(d) (1u << (d))
+
+static __always_inline void nfo_parse_l4(const struct bpf_dynptr *dp, __u32 thoff,
+					 __u32 end, struct nfo_pkt *p)
+{
+	__u8 buf[4];
+	__u8 *th;
+
+	if (thoff + 4 > end)
+		return;
+	th = bpf_dynptr_slice(dp, thoff, buf, sizeof(buf));
+	if (!th)
+		return;
+	p->th0 = ((__u16)th[0] << 8) | th[1];
+	p->th2 = ((__u16)th[2] << 8) | th[3];
+	p->have |= NFO_HAVE(NFO_DIM_TH0) | NFO_HAVE(NFO_DIM_TH2);
+
+	if (thoff + 14 > end)
+		return;
+	th = bpf_dynptr_slice(dp, thoff + 13, buf, 1);
+	if (!th)
+		return;
+	p->tcpflags = th[0];
+	p->have |= NFO_HAVE(NFO_DIM_TCPFLAGS);
+}
+
+static __always_inline int nfo_parse_ipv4(const struct bpf_dynptr *dp, __u32 len,
+					  struct nfo_pkt *p)
+{
+	struct iphdr buf;
+	struct iphdr *iph;
+	__u32 tot, end;
+
+	iph = bpf_dynptr_slice(dp, NFO_ETH_HLEN, &buf, sizeof(buf));
+	if (!iph)
+		return NFO_STAT_PASS_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return NFO_STAT_PASS_MALFORMED;
+	if (iph->ihl > 5)
+		return NFO_STAT_PASS_IPOPTS;
+	tot = bpf_ntohs(iph->tot_len);
+	end = NFO_ETH_HLEN + tot;
+	if (tot < sizeof(buf) || end > len)
+		return NFO_STAT_PASS_MALFORMED;
+
+	p->l3len = tot;
+	__builtin_memcpy(p->saddr, &iph->saddr, 4);
+	__builtin_memcpy(p->daddr, &iph->daddr, 4);
+	p->l4proto = iph->protocol;
+	p->have |= NFO_HAVE(NFO_DIM_SADDR4) | NFO_HAVE(NFO_DIM_DADDR4) |
+		   NFO_HAVE(NFO_DIM_L4PROTO);
+	/* IP_MF | IP_OFFSET: first fragments included, see above. */
+	if (!(iph->frag_off & bpf_htons(0x3fff)))
+		nfo_parse_l4(dp, NFO_ETH_HLEN + sizeof(buf), end, p);
+	return 0;
+}
+
+static __always_inline int nfo_ipv6_exthdr(__u8 nh)
+{
+	return nh == NFO_IPPROTO_HOPOPTS || nh == NFO_IPPROTO_ROUTING ||
+	       nh == NFO_IPPROTO_FRAGMENT || nh == NFO_IPPROTO_AH ||
+	       nh == NFO_IPPROTO_DSTOPTS;
+}
+
+static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len,
+					  struct nfo_pkt *p)
+{
+	struct ipv6hdr buf;
+	struct ipv6hdr *ip6;
+	__u32 plen, end, off;
+	__u8 nh, frag = 0;
+	int i;
+
+	ip6 = bpf_dynptr_slice(dp, NFO_ETH_HLEN, &buf, sizeof(buf));
+	if (!ip6)
+		return NFO_STAT_PASS_MALFORMED;
+	if (ip6->version != 6)
+		return NFO_STAT_PASS_MALFORMED;
+	plen = bpf_ntohs(ip6->payload_len);
+	end = NFO_ETH_HLEN + sizeof(buf) + plen;
+	/* payload_len 0 is a jumbogram (or garbage): let the kernel judge. */
+	if (plen == 0 || end > len)
+		return NFO_STAT_PASS_MALFORMED;
+
+	p->l3len = sizeof(buf) + plen;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	p->nexthdr = ip6->nexthdr;
+	p->have |= NFO_HAVE(NFO_DIM_SADDR6) | NFO_HAVE(NFO_DIM_DADDR6) |
+		   NFO_HAVE(NFO_DIM_NEXTHDR);
+
+	nh = ip6->nexthdr;
+	off = NFO_ETH_HLEN + sizeof(buf);
+	for (i = 0; i <= NFO_IPV6_MAX_EXTHDRS; i++) {
+		__u8 hbuf[4];
+		__u8 *h;
+
+		/* ipv6_find_hdr(): the first header that is not an extension
+		 * header (NEXTHDR_NONE included) is the transport protocol. */
+		if (!nfo_ipv6_exthdr(nh)) {
+			p->l4proto = nh;
+			p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
+			if (!frag)
+				nfo_parse_l4(dp, off, end, p);
+			return 0;
+		}
+		if (i == NFO_IPV6_MAX_EXTHDRS)
+			return NFO_STAT_PASS_EXTHDRS;
+		if (off + 4 > end)
+			return NFO_STAT_PASS_MALFORMED;
+		h = bpf_dynptr_slice(dp, off, hbuf, sizeof(hbuf));
+		if (!h)
+			return NFO_STAT_PASS_MALFORMED;
+
+		if (nh == NFO_IPPROTO_FRAGMENT) {
+			__u16 fo = (((__u16)h[2] << 8) | h[3]) & ~7;
+
+			frag = 1;
+			if (fo) {
+				/* Non-first fragment: ipv6_find_hdr() reports the
+				 * fragment header's next header if it is not an
+				 * extension header, and fails otherwise. */
+				if (!nfo_ipv6_exthdr(h[0])) {
+					p->l4proto = h[0];
+					p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
+				}
+				return 0;
+			}
+			off += 8;
+		} else if (nh == NFO_IPPROTO_AH) {
+			off += ((__u32)h[1] + 2) << 2;
+		} else {
+			off += ((__u32)h[1] + 1) << 3;
+		}
+		nh = h[0];
+		if (off > end)
+			return NFO_STAT_PASS_MALFORMED;
+	}
+	return NFO_STAT_PASS_EXTHDRS;
+}
+
+/*
+ * Fills p from the frame in dp (len bytes, starting at the Ethernet header).
+ * mac is the receiving interface's address, or NULL when the caller sets
+ * p->l2host itself. Returns 0, or the NFO_STAT_PASS_* reason to pass.
+ */
+static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
+				     const __u8 *mac, struct nfo_pkt *p)
+{
+	struct ethhdr buf;
+	struct ethhdr *eth;
+
+	eth = bpf_dynptr_slice(dp, 0, &buf, sizeof(buf));
+	if (!eth)
+		return NFO_STAT_PASS_MALFORMED;
+	p->ethtype = bpf_ntohs(eth->h_proto);
+	p->have = NFO_HAVE(NFO_DIM_ETHTYPE) | NFO_HAVE(NFO_DIM_L2HOST);
+	p->l3len = len > NFO_ETH_HLEN ? len - NFO_ETH_HLEN : 0;
+	if (mac)
+		p->l2host = eth->h_dest[0] == mac[0] && eth->h_dest[1] == mac[1] &&
+			    eth->h_dest[2] == mac[2] && eth->h_dest[3] == mac[3] &&
+			    eth->h_dest[4] == mac[4] && eth->h_dest[5] == mac[5];
+
+	switch (p->ethtype) {
+	case NFO_ETH_P_8021Q:
+	case NFO_ETH_P_8021AD:
+	case NFO_ETH_P_QINQ1:
+		return NFO_STAT_PASS_VLAN;
+	case NFO_ETH_P_IP:
+		return nfo_parse_ipv4(dp, len, p);
+	case NFO_ETH_P_IPV6:
+		return nfo_parse_ipv6(dp, len, p);
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The TC ingress fast path (tcx): runs on the skb before nftables' ingress
+ * hook. Passing returns TCX_NEXT so other tcx programs and classic tc filters
+ * still run. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "classify.h"
+
+SEC("tc")
+int nfo_tc(struct __sk_buff *skb)
+{
+	struct bpf_dynptr dp;
+
+	/* An offloaded VLAN tag is not in the packet data (skb->vlan_tci):
+	 * nftables does not see such a frame as IP on this device. */
+	if (skb->vlan_present) {
+		nfo_count(&nfo_stats, NFO_STAT_PASS_VLAN, skb->len);
+		return TCX_NEXT;
+	}
+	if (bpf_dynptr_from_skb(skb, 0, &dp)) {
+		nfo_count(&nfo_stats, NFO_STAT_PASS_MALFORMED, skb->len);
+		return TCX_NEXT;
+	}
+	/* At tc ingress skb->data is the MAC header and pkt_type is set by
+	 * eth_type_trans(). */
+	return nfo_run(&dp, skb->len, skb->ingress_ifindex,
+		       skb->pkt_type == 0 /* PACKET_HOST */) ? TCX_DROP : TCX_NEXT;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The XDP fast path: runs before the kernel allocates an skb. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "classify.h"
+
+SEC("xdp")
+int nfo_xdp(struct xdp_md *ctx)
+{
+	struct bpf_dynptr dp;
+	__u32 len = bpf_xdp_get_buff_len(ctx);
+
+	if (bpf_dynptr_from_xdp(ctx, 0, &dp)) {
+		nfo_count(&nfo_stats, NFO_STAT_PASS_MALFORMED, len);
+		return XDP_PASS;
+	}
+	/* XDP cannot tell whether the frame is for this host: the destination
+	 * MAC is compared with the interface's address (-1). */
+	return nfo_run(&dp, len, ctx->ingress_ifindex, -1) ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
