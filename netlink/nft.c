@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft.h"
+
+/* nftables dumps can carry rules of several KiB each. */
+#define NFO_NFT_RECV_SIZE (256 * 1024)
+#define NFO_NFT_DUMP_TRIES 20
+/* Large enough that one `nft -f` of many thousand rules does not overflow
+ * before we read it; if it does, ENOBUFS triggers a full resync anyway. */
+#define NFO_NFT_MONITOR_RCVBUF (32 * 1024 * 1024)
+
+int nfo_nft_dump_new(struct nfo_nft_dump **ret)
+{
+	struct nfo_nft_dump *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->tables = nftnl_table_list_alloc();
+	d->chains = nftnl_chain_list_alloc();
+	d->sets = nftnl_set_list_alloc();
+	d->rules = nftnl_rule_list_alloc();
+	if (!d->tables || !d->chains || !d->sets || !d->rules) {
+		nfo_nft_dump_free(&d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+void nfo_nft_dump_free(struct nfo_nft_dump **dp)
+{
+	struct nfo_nft_dump *d = *dp;
+
+	if (!d)
+		return;
+	if (d->tables)
+		nftnl_table_list_free(d->tables);
+	if (d->chains)
+		nftnl_chain_list_free(d->chains);
+	if (d->sets)
+		nftnl_set_list_free(d->sets);
+	if (d->rules)
+		nftnl_rule_list_free(d->rules);
+	free(d->raw);
+	free(d);
+	*dp = NULL;
+}
+
+struct find_set {
+	uint32_t family;
+	const char *table;
+	const char *name;
+	struct nftnl_set *found;
+};
+
+static int find_set_cb(struct nftnl_set *s, void *data)
+{
+	struct find_set *f = data;
+
+	if (nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == f->family &&
+	    !strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), f->table) &&
+	    !strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), f->name)) {
+		f->found = s;
+		return 1;
+	}
+	return 0;
+}
+
+/* NEWSETELEM names its set by table and name; add the elements to it. */
+static int parse_setelem(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
+{
+	struct nftnl_set *tmp = nftnl_set_alloc();
+	struct find_set f = {};
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	/* Parses the table and set names (and the elements, discarded). */
+	if (nftnl_set_elems_nlmsg_parse(nlh, tmp) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	f.family = nftnl_set_get_u32(tmp, NFTNL_SET_FAMILY);
+	f.table = nftnl_set_get_str(tmp, NFTNL_SET_TABLE);
+	f.name = nftnl_set_get_str(tmp, NFTNL_SET_NAME);
+	if (!f.table || !f.name) {
+		r = -EINVAL;
+		goto out;
+	}
+	nftnl_set_list_foreach(d->sets, find_set_cb, &f);
+	if (!f.found) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (nftnl_set_elems_nlmsg_parse(nlh, f.found) < 0)
+		r = -EINVAL;
+out:
+	nftnl_set_free(tmp);
+	return r;
+}
+
+static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
+{
+	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return 0;
+
+	switch (type) {
+	case NFT_MSG_NEWTABLE: {
+		struct nftnl_table *t = nftnl_table_alloc();
+
+		if (!t)
+			return -ENOMEM;
+		if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+			nftnl_table_free(t);
+			return -EINVAL;
+		}
+		nftnl_table_list_add_tail(t, d->tables);
+		return 0;
+	}
+	case NFT_MSG_NEWCHAIN: {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		if (!c)
+			return -ENOMEM;
+		if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+			nftnl_chain_free(c);
+			return -EINVAL;
+		}
+		nftnl_chain_list_add_tail(c, d->chains);
+		return 0;
+	}
+	case NFT_MSG_NEWSET: {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			return -ENOMEM;
+		if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+			nftnl_set_free(s);
+			return -EINVAL;
+		}
+		nftnl_set_list_add_tail(s, d->sets);
+		return 0;
+	}
+	case NFT_MSG_NEWSETELEM:
+		return parse_setelem(d, nlh);
+	case NFT_MSG_NEWRULE: {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		if (!r)
+			return -ENOMEM;
+		if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+			nftnl_rule_free(r);
+			return -EINVAL;
+		}
+		nftnl_rule_list_add_tail(r, d->rules);
+		return 0;
+	}
+	case NFT_MSG_NEWGEN: {
+		struct nftnl_gen *g = nftnl_gen_alloc();
+
+		if (!g)
+			return -ENOMEM;
+		if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+			d->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+		nftnl_gen_free(g);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	int rem = (int)len;
+
+	while (mnl_nlmsg_ok(nlh, rem)) {
+		int r;
+
+		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) {
+			nlh = mnl_nlmsg_next(nlh, &rem);
+			continue;
+		}
+		r = parse_msg(d, nlh);
+		if (r < 0)
+			return r;
+		nlh = mnl_nlmsg_next(nlh, &rem);
+	}
+	return 0;
+}
+
+static int capture(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
+{
+	size_t need = d->raw_len + nlh->nlmsg_len;
+
+	if (need > d->raw_cap) {
+		size_t cap = d->raw_cap ? d->raw_cap : 65536;
+		uint8_t *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(d->raw, cap);
+		if (!p)
+			return -ENOMEM;
+		d->raw = p;
+		d->raw_cap = cap;
+	}
+	memcpy(d->raw + d->raw_len, nlh, nlh->nlmsg_len);
+	d->raw_len += nlh->nlmsg_len;
+	return 0;
+}
+
+struct dump_ctx {
+	struct nfo_nft_dump *d;
+	bool interrupted;
+	int error;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *ctx = data;
+	int r;
+
+	/* nf_tables sets NLM_F_DUMP_INTR when the generation changed while
+	 * the dump ran (nl_dump_check_consistent). */
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		ctx->interrupted = true;
+	if (ctx->d->capture) {
+		r = capture(ctx->d, nlh);
+		if (r < 0)
+			goto fail;
+	}
+	r = parse_msg(ctx->d, nlh);
+	if (r < 0)
+		goto fail;
+	return MNL_CB_OK;
+fail:
+	ctx->error = r;
+	return MNL_CB_ERROR;
+}
+
+static int nft_talk(struct mnl_socket *nl, uint8_t *rbuf, struct nlmsghdr *nlh,
+		    struct dump_ctx *ctx)
+{
+	uint32_t portid = mnl_socket_get_portid(nl);
+	uint32_t seq = nlh->nlmsg_seq;
+	ssize_t n;
+	int r;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl, rbuf, NFO_NFT_RECV_SIZE);
+		if (n < 0)
+			return errno == EINTR ? -EAGAIN : -errno;
+		r = mnl_cb_run(rbuf, n, seq, portid, dump_cb, ctx);
+		if (r < 0)
+			return ctx->error ? ctx->error : (errno == EINTR ? -EAGAIN : -errno);
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static uint32_t next_seq(void)
+{
+	static uint32_t seq;
+
+	if (!seq)
+		seq = (uint32_t)time(NULL);
+	return ++seq;
+}
+
+static int nft_dump_type(struct mnl_socket *nl, uint8_t *rbuf, uint16_t type,
+			 uint16_t family, struct nftnl_set *s, struct dump_ctx *ctx)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint16_t flags = NLM_F_DUMP;
+
+	if (type == NFT_MSG_GETGEN)
+		flags = NLM_F_ACK;
+	nlh = nftnl_nlmsg_build_hdr(buf, type, family, flags, next_seq());
+	if (s)
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	return nft_talk(nl, rbuf, nlh, ctx);
+}
+
+struct elem_ctx {
+	struct mnl_socket *nl;
+	uint8_t *rbuf;
+	struct dump_ctx *ctx;
+	int error;
+};
+
+static int dump_elems_cb(struct nftnl_set *s, void *data)
+{
+	struct elem_ctx *e = data;
+	int r;
+
+	r = nft_dump_type(e->nl, e->rbuf, NFT_MSG_GETSETELEM,
+			  nftnl_set_get_u32(s, NFTNL_SET_FAMILY), s, e->ctx);
+	/* A set deleted since the set dump: the generation check catches it. */
+	if (r < 0 && r != -ENOENT) {
+		e->error = r;
+		return -1;
+	}
+	return 0;
+}
+
+static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *d,
+		     bool *ret_consistent)
+{
+	struct dump_ctx ctx = { .d = d };
+	static const uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN,
+					  NFT_MSG_GETSET };
+	uint32_t gen_before;
+	struct elem_ctx e;
+	int r;
+
+	r = nft_dump_type(nl, rbuf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NULL, &ctx);
+	if (r < 0)
+		return r;
+	gen_before = d->genid;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		r = nft_dump_type(nl, rbuf, types[i], NFPROTO_UNSPEC, NULL, &ctx);
+		if (r < 0)
+			return r;
+	}
+	e = (struct elem_ctx){ .nl = nl, .rbuf = rbuf, .ctx = &ctx };
+	nftnl_set_list_foreach(d->sets, dump_elems_cb, &e);
+	if (e.error)
+		return e.error;
+	r = nft_dump_type(nl, rbuf, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, &ctx);
+	if (r < 0)
+		return r;
+
+	r = nft_dump_type(nl, rbuf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NULL, &ctx);
+	if (r < 0)
+		return r;
+	*ret_consistent = !ctx.interrupted && gen_before == d->genid;
+	return 0;
+}
+
+static int nft_open(struct mnl_socket **ret)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int r = -errno;
+
+		mnl_socket_close(nl);
+		return r;
+	}
+	*ret = nl;
+	return 0;
+}
+
+int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture)
+{
+	struct mnl_socket *nl = NULL;
+	uint8_t *rbuf = NULL;
+	int r;
+
+	r = nft_open(&nl);
+	if (r < 0)
+		return r;
+	rbuf = malloc(NFO_NFT_RECV_SIZE);
+	if (!rbuf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < NFO_NFT_DUMP_TRIES; i++) {
+		struct nfo_nft_dump *d;
+		bool consistent = false;
+
+		r = nfo_nft_dump_new(&d);
+		if (r < 0)
+			goto out;
+		d->capture = capture;
+		r = read_once(nl, rbuf, d, &consistent);
+		if (r == 0 && consistent) {
+			*ret = d;
+			goto out;
+		}
+		nfo_nft_dump_free(&d);
+		/* EINTR from the kernel (dump interrupted) or a set that
+		 * vanished between dumps: the ruleset moved, try again. */
+		if (r < 0 && r != -EAGAIN && r != -EINTR && r != -ENOENT)
+			goto out;
+	}
+	r = -EAGAIN;
+out:
+	free(rbuf);
+	mnl_socket_close(nl);
+	return r;
+}
+
+int nfo_nft_get_genid(uint32_t *ret_genid)
+{
+	struct nfo_nft_dump *d = NULL;
+	struct mnl_socket *nl = NULL;
+	struct dump_ctx ctx;
+	uint8_t *rbuf;
+	int r;
+
+	r = nft_open(&nl);
+	if (r < 0)
+		return r;
+	rbuf = malloc(NFO_NFT_RECV_SIZE);
+	r = rbuf ? nfo_nft_dump_new(&d) : -ENOMEM;
+	if (r == 0) {
+		ctx = (struct dump_ctx){ .d = d };
+		r = nft_dump_type(nl, rbuf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NULL, &ctx);
+		if (r == 0)
+			*ret_genid = d->genid;
+	}
+	nfo_nft_dump_free(&d);
+	free(rbuf);
+	mnl_socket_close(nl);
+	return r;
+}
+
+struct nfo_nft_monitor {
+	struct mnl_socket *nl;
+	uint8_t *buf;
+	bool pending; /* change messages since the last NEWGEN */
+};
+
+int nfo_nft_monitor_new(struct nfo_nft_monitor **ret)
+{
+	struct nfo_nft_monitor *m = calloc(1, sizeof(*m));
+	int group = NFNLGRP_NFTABLES, size = NFO_NFT_MONITOR_RCVBUF;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->buf = malloc(NFO_NFT_RECV_SIZE);
+	if (!m->buf) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!m->nl) {
+		r = -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size,
+		       sizeof(size)) < 0)
+		(void)setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUF, &size,
+				 sizeof(size));
+	*ret = m;
+	return 0;
+fail:
+	nfo_nft_monitor_free(&m);
+	return r;
+}
+
+void nfo_nft_monitor_free(struct nfo_nft_monitor **mp)
+{
+	struct nfo_nft_monitor *m = *mp;
+
+	if (!m)
+		return;
+	if (m->nl)
+		mnl_socket_close(m->nl);
+	free(m->buf);
+	free(m);
+	*mp = NULL;
+}
+
+int nfo_nft_monitor_fd(const struct nfo_nft_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
+{
+	for (;;) {
+		ssize_t n = recv(mnl_socket_get_fd(m->nl), m->buf, NFO_NFT_RECV_SIZE, 0);
+		const struct nlmsghdr *nlh;
+		int rem;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				ev->pending = m->pending;
+				return 0;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* The kernel dropped notifications for us. */
+				ev->lost = true;
+				ev->changed = true;
+				m->pending = false; /* the resync reads whatever is committed */
+				continue;
+			}
+			return -errno;
+		}
+		nlh = (const struct nlmsghdr *)m->buf;
+		rem = (int)n;
+		while (mnl_nlmsg_ok(nlh, rem)) {
+			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES) {
+				if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
+					struct nftnl_gen *g = nftnl_gen_alloc();
+
+					if (g && nftnl_gen_nlmsg_parse(nlh, g) == 0) {
+						ev->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+						ev->newgen = true;
+						m->pending = false;
+					} else {
+						ev->lost = true;
+					}
+					if (g)
+						nftnl_gen_free(g);
+				} else {
+					/* nf_tables sends these after the commit,
+					 * then NEWGEN closes the transaction. */
+					ev->changed = true;
+					m->pending = true;
+				}
+			}
+			nlh = mnl_nlmsg_next(nlh, &rem);
+		}
+	}
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * nftables over netlink: consistent ruleset dumps and change notifications.
+ * Returns libnftnl objects; does not interpret them and does not print.
+ */
+#ifndef NFO_NETLINK_NFT_H
+#define NFO_NETLINK_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mnl_socket;
+struct nftnl_table_list;
+struct nftnl_chain_list;
+struct nftnl_rule_list;
+struct nftnl_set_list;
+
+struct nfo_nft_dump {
+	uint32_t genid;
+	struct nftnl_table_list *tables;
+	struct nftnl_chain_list *chains;
+	struct nftnl_set_list *sets; /* with their elements */
+	struct nftnl_rule_list *rules;
+	/* Every message received, concatenated, when capture was asked for. */
+	uint8_t *raw;
+	size_t raw_len;
+	size_t raw_cap;
+	bool capture;
+};
+
+int nfo_nft_dump_new(struct nfo_nft_dump **ret);
+void nfo_nft_dump_free(struct nfo_nft_dump **d);
+
+/*
+ * Adds the objects in a buffer of netlink messages (NEWTABLE, NEWCHAIN,
+ * NEWSET, NEWSETELEM, NEWRULE, NEWGEN, as a dump returns them) to d. Set
+ * elements must follow their set. Unit tests feed captured dumps through here.
+ */
+int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);
+
+/*
+ * Reads the whole ruleset at one generation: retries while the generation
+ * moves during the dump. -EAGAIN if it never settled.
+ */
+int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture);
+
+int nfo_nft_get_genid(uint32_t *ret_genid);
+
+/* Notifications. */
+struct nfo_nft_monitor;
+
+struct nfo_nft_events {
+	bool changed;      /* some ruleset change was announced */
+	bool newgen;       /* a transaction completed */
+	uint32_t genid;    /* the last completed generation seen */
+	bool lost;         /* notifications were lost (ENOBUFS): resync */
+	bool pending;      /* changes announced whose NEWGEN has not come yet */
+};
+
+int nfo_nft_monitor_new(struct nfo_nft_monitor **ret);
+void nfo_nft_monitor_free(struct nfo_nft_monitor **m);
+int nfo_nft_monitor_fd(const struct nfo_nft_monitor *m);
+/* Reads every pending notification without blocking; accumulates into ev. */
+int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev);
+
+#endif

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <net/if.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include "rtnl.h"
+
+#define NFO_RTNL_RCVBUF (4 * 1024 * 1024)
+
+struct nfo_rtnl {
+	struct nl_sock *sock;
+	struct nl_cache_mngr *mngr;
+	struct nl_cache *links;
+	struct nl_cache *addrs;
+	bool changed;
+};
+
+static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
+{
+	struct nfo_rtnl *r = data;
+
+	r->changed = true;
+}
+
+static void teardown(struct nfo_rtnl *r)
+{
+	if (r->mngr)
+		nl_cache_mngr_free(r->mngr); /* frees the caches it manages */
+	if (r->sock)
+		nl_socket_free(r->sock);
+	r->mngr = NULL;
+	r->sock = NULL;
+	r->links = r->addrs = NULL;
+}
+
+static int setup(struct nfo_rtnl *r)
+{
+	int e;
+
+	r->sock = nl_socket_alloc();
+	if (!r->sock)
+		return -ENOMEM;
+	e = nl_cache_mngr_alloc(r->sock, NETLINK_ROUTE, NL_AUTO_PROVIDE, &r->mngr);
+	if (e < 0)
+		goto fail;
+	(void)nl_socket_set_buffer_size(r->sock, NFO_RTNL_RCVBUF, 0);
+	e = nl_cache_mngr_add(r->mngr, "route/link", change_cb, r, &r->links);
+	if (e < 0)
+		goto fail;
+	e = nl_cache_mngr_add(r->mngr, "route/addr", change_cb, r, &r->addrs);
+	if (e < 0)
+		goto fail;
+	return 0;
+fail:
+	teardown(r);
+	return -EIO;
+}
+
+int nfo_rtnl_new(struct nfo_rtnl **ret)
+{
+	struct nfo_rtnl *r = calloc(1, sizeof(*r));
+	int e;
+
+	if (!r)
+		return -ENOMEM;
+	e = setup(r);
+	if (e < 0) {
+		free(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+void nfo_rtnl_free(struct nfo_rtnl **rp)
+{
+	if (!*rp)
+		return;
+	teardown(*rp);
+	free(*rp);
+	*rp = NULL;
+}
+
+int nfo_rtnl_fd(const struct nfo_rtnl *r)
+{
+	return nl_cache_mngr_get_fd(r->mngr);
+}
+
+int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed)
+{
+	int e = nl_cache_mngr_data_ready(r->mngr);
+
+	if (e < 0) {
+		/* Most likely ENOBUFS: notifications were lost. Start over
+		 * from fresh dumps rather than trust the caches. */
+		teardown(r);
+		e = setup(r);
+		if (e < 0)
+			return e;
+		r->changed = true;
+	}
+	*ret_changed = r->changed;
+	r->changed = false;
+	return 0;
+}
+
+struct link_acc {
+	struct nfo_link *v;
+	size_t n;
+	size_t cap;
+	int error;
+};
+
+static void link_cb(struct nl_object *obj, void *data)
+{
+	struct link_acc *a = data;
+	struct rtnl_link *l = (struct rtnl_link *)obj;
+	struct nl_addr *hw = rtnl_link_get_addr(l);
+	const char *kind = rtnl_link_get_type(l);
+	struct nfo_link *x;
+	int32_t nsid;
+
+	if (a->error)
+		return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct nfo_link *p = realloc(a->v, cap * sizeof(*p));
+
+		if (!p) {
+			a->error = -ENOMEM;
+			return;
+		}
+		a->v = p;
+		a->cap = cap;
+	}
+	x = &a->v[a->n++];
+	memset(x, 0, sizeof(*x));
+	x->ifindex = rtnl_link_get_ifindex(l);
+	snprintf(x->name, sizeof(x->name), "%s", rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "");
+	if (hw && nl_addr_get_len(hw) == 6) {
+		memcpy(x->mac, nl_addr_get_binary_addr(hw), 6);
+		x->has_mac = true;
+	}
+	x->arptype = rtnl_link_get_arptype(l);
+	x->up = rtnl_link_get_flags(l) & IFF_UP;
+	x->master = rtnl_link_get_master(l);
+	/* IFLA_LINK of a device whose lower lives in another namespace
+	 * (IFLA_LINK_NETNSID set) is an ifindex there, not here. */
+	if (rtnl_link_get_link_netnsid(l, &nsid) != 0)
+		x->lower = rtnl_link_get_link(l);
+	if (x->lower == x->ifindex)
+		x->lower = 0;
+	snprintf(x->kind, sizeof(x->kind), "%s", kind ? kind : "");
+}
+
+int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n)
+{
+	struct link_acc a = {};
+
+	nl_cache_foreach(r->links, link_cb, &a);
+	if (a.error) {
+		free(a.v);
+		return a.error;
+	}
+	/* veth peers name each other in IFLA_LINK: not an upper device. */
+	for (size_t i = 0; i < a.n; i++) {
+		if (!a.v[i].lower || !strcmp(a.v[i].kind, "veth"))
+			continue;
+		for (size_t k = 0; k < a.n; k++)
+			if (a.v[k].ifindex == a.v[i].lower)
+				a.v[k].has_uppers = true;
+	}
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+struct addr_acc {
+	struct nfo_addr *v;
+	size_t n;
+	size_t cap;
+	int error;
+};
+
+static void addr_cb(struct nl_object *obj, void *data)
+{
+	struct addr_acc *a = data;
+	struct rtnl_addr *ad = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(ad);
+	struct nfo_addr *x;
+	unsigned len;
+
+	if (a->error || !local)
+		return;
+	len = nl_addr_get_len(local);
+	if (len != 4 && len != 16)
+		return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct nfo_addr *p = realloc(a->v, cap * sizeof(*p));
+
+		if (!p) {
+			a->error = -ENOMEM;
+			return;
+		}
+		a->v = p;
+		a->cap = cap;
+	}
+	x = &a->v[a->n++];
+	memset(x, 0, sizeof(*x));
+	x->family = rtnl_addr_get_family(ad);
+	x->ifindex = rtnl_addr_get_ifindex(ad);
+	memcpy(x->addr, nl_addr_get_binary_addr(local), len);
+	x->prefixlen = rtnl_addr_get_prefixlen(ad);
+	x->flags = rtnl_addr_get_flags(ad);
+	x->scope = rtnl_addr_get_scope(ad);
+}
+
+int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n)
+{
+	struct addr_acc a = {};
+
+	nl_cache_foreach(r->addrs, addr_cb, &a);
+	if (a.error) {
+		free(a.v);
+		return a.error;
+	}
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+const struct nfo_link *nfo_link_by_name(const struct nfo_link *links, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(links[i].name, name))
+			return &links[i];
+	return NULL;
+}
+
+const struct nfo_link *nfo_link_by_index(const struct nfo_link *links, size_t n, int ifindex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (links[i].ifindex == ifindex)
+			return &links[i];
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Links and addresses of the current network namespace, kept up to date from
+ * rtnetlink notifications (libnl-route cache manager). Does not print.
+ */
+#ifndef NFO_NETLINK_RTNL_H
+#define NFO_NETLINK_RTNL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nfo_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];
+	bool has_mac;       /* a 6-byte hardware address */
+	unsigned arptype;   /* ARPHRD_* */
+	bool up;            /* IFF_UP */
+	int master;         /* IFLA_MASTER, 0 if none */
+	int lower;          /* IFLA_LINK in this namespace, 0 if none */
+	char kind[16];      /* IFLA_INFO_KIND, "" if none */
+	bool has_uppers;    /* another link here names this one as its lower */
+};
+
+struct nfo_addr {
+	int family;         /* AF_INET or AF_INET6 */
+	int ifindex;
+	uint8_t addr[16];
+	unsigned prefixlen;
+	unsigned flags;     /* IFA_F_* */
+	unsigned scope;     /* RT_SCOPE_* */
+};
+
+struct nfo_rtnl;
+
+int nfo_rtnl_new(struct nfo_rtnl **ret);
+void nfo_rtnl_free(struct nfo_rtnl **r);
+int nfo_rtnl_fd(const struct nfo_rtnl *r);
+/* Reads pending notifications; sets *ret_changed when links or addresses
+ * changed. After lost notifications it rebuilds its caches (changed). */
+int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed);
+
+/* Snapshots; the caller frees *ret. */
+int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n);
+int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n);
+
+const struct nfo_link *nfo_link_by_name(const struct nfo_link *links, size_t n, const char *name);
+const struct nfo_link *nfo_link_by_index(const struct nfo_link *links, size_t n, int ifindex);
+
+#endif
