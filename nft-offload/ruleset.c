@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "../netlink/nft.h"
+#include "ruleset.h"
+#include "translate.h"
+#include "util.h"
+
+unsigned nfo_dim_width(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+	case NFO_DIM_TH0:
+	case NFO_DIM_TH2:
+		return 16;
+	case NFO_DIM_L2HOST:
+	case NFO_DIM_L4PROTO:
+	case NFO_DIM_NEXTHDR:
+	case NFO_DIM_TCPFLAGS:
+		return 8;
+	case NFO_DIM_SADDR4:
+	case NFO_DIM_DADDR4:
+	case NFO_PDIM_IIF:
+		return 32;
+	case NFO_DIM_SADDR6:
+	case NFO_DIM_DADDR6:
+	case NFO_PDIM_IIFNAME:
+		return 128;
+	}
+	return 0;
+}
+
+const char *nfo_dim_name(int dim)
+{
+	static const char *const names[] = {
+		[NFO_DIM_ETHTYPE] = "ethertype",   [NFO_DIM_L2HOST] = "l2host",
+		[NFO_DIM_L4PROTO] = "l4proto",     [NFO_DIM_NEXTHDR] = "ip6 nexthdr",
+		[NFO_DIM_TH0] = "th[0:2]",         [NFO_DIM_TH2] = "th[2:4]",
+		[NFO_DIM_TCPFLAGS] = "tcp flags",  [NFO_DIM_SADDR4] = "ip saddr",
+		[NFO_DIM_DADDR4] = "ip daddr",     [NFO_DIM_SADDR6] = "ip6 saddr",
+		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_PDIM_IIF] = "iif",
+		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
+		[NFO_PDIM_FALSE] = "false",
+	};
+
+	if (dim >= 0 && (size_t)dim < ARRAY_SIZE(names) && names[dim])
+		return names[dim];
+	return "?";
+}
+
+const char *nfo_hook_name(int hook)
+{
+	static const char *const names[] = {
+		[NFO_HOOK_INGRESS] = "ingress",         [NFO_HOOK_PREROUTING] = "prerouting",
+		[NFO_HOOK_INPUT] = "input",             [NFO_HOOK_FORWARD] = "forward",
+		[NFO_HOOK_OUTPUT] = "output",           [NFO_HOOK_POSTROUTING] = "postrouting",
+		[NFO_HOOK_EGRESS] = "egress",           [NFO_HOOK_NONE] = "none",
+	};
+
+	return hook >= 0 && hook < _NFO_HOOK_MAX ? names[hook] : "?";
+}
+
+const char *nfo_family_name(int family)
+{
+	switch (family) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	}
+	return "unknown";
+}
+
+int nfo_rule_add_pred(struct nfo_rule *r, int dim, bool before_effect, struct nfo_vset *set,
+		      char *reason)
+{
+	int e = nfo_grow(&r->preds, &r->cap, r->npreds + 1, sizeof(*r->preds));
+
+	if (e < 0) {
+		nfo_vset_free(set);
+		free(reason);
+		return e;
+	}
+	r->preds[r->npreds++] = (struct nfo_pred){
+		.dim = dim,
+		.before_effect = before_effect,
+		.set = *set,
+		.reason = reason,
+	};
+	*set = (struct nfo_vset){};
+	return 0;
+}
+
+void nfo_rule_clear(struct nfo_rule *r)
+{
+	for (size_t i = 0; i < r->npreds; i++) {
+		nfo_vset_free(&r->preds[i].set);
+		free(r->preds[i].reason);
+	}
+	free(r->preds);
+	free(r->target);
+	free(r->reason);
+	r->preds = NULL;
+	r->npreds = r->cap = 0;
+	r->target = r->reason = NULL;
+}
+
+int nfo_rule_key(const struct nfo_rule *r, char *buf, size_t len)
+{
+	const struct nfo_chain *c = r->chain;
+	int n = snprintf(buf, len, "%s %s %s %llu", nfo_family_name(c->family), c->table, c->name,
+			 (unsigned long long)r->handle);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void chain_clear(struct nfo_chain *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		nfo_rule_clear(&c->rules[i]);
+	free(c->rules);
+	for (size_t i = 0; i < c->ndevs; i++)
+		free(c->devs[i]);
+	free(c->devs);
+	free(c->table);
+	free(c->name);
+	free(c->type);
+}
+
+static void set_clear(struct nfo_set *s)
+{
+	free(s->table);
+	free(s->name);
+	free(s->why);
+	nfo_vset_free(&s->elems);
+}
+
+void nfo_ruleset_free(struct nfo_ruleset **rsp)
+{
+	struct nfo_ruleset *rs = *rsp;
+
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->nchains; i++)
+		chain_clear(&rs->chains[i]);
+	free(rs->chains);
+	for (size_t i = 0; i < rs->nsets; i++)
+		set_clear(&rs->sets[i]);
+	free(rs->sets);
+	free(rs);
+	*rsp = NULL;
+}
+
+struct nfo_chain *nfo_ruleset_find_chain(const struct nfo_ruleset *rs, int family,
+					 const char *table, const char *name)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		struct nfo_chain *c = &rs->chains[i];
+
+		if (c->family == family && !strcmp(c->table, table) && !strcmp(c->name, name))
+			return c;
+	}
+	return NULL;
+}
+
+struct nfo_set *nfo_ruleset_find_set(const struct nfo_ruleset *rs, int family,
+				     const char *table, const char *name)
+{
+	for (size_t i = 0; i < rs->nsets; i++) {
+		struct nfo_set *s = &rs->sets[i];
+
+		if (s->family == family && !strcmp(s->table, table) && !strcmp(s->name, name))
+			return s;
+	}
+	return NULL;
+}
+
+struct build {
+	struct nfo_ruleset *rs;
+	const struct nfo_nft_dump *dump;
+	/* dormant tables: their hooks are not registered, their chains never run */
+	char **dormant;
+	int *dormant_family;
+	size_t ndormant;
+	size_t dormant_cap;
+	size_t dormant_cap2;
+	size_t chain_cap;
+	size_t set_cap;
+	int error;
+};
+
+static bool is_dormant(const struct build *b, int family, const char *table)
+{
+	for (size_t i = 0; i < b->ndormant; i++)
+		if (b->dormant_family[i] == family && !strcmp(b->dormant[i], table))
+			return true;
+	return false;
+}
+
+static int table_cb(struct nftnl_table *t, void *data)
+{
+	struct build *b = data;
+	uint32_t flags = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) ?
+				 nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) : 0;
+
+	if (!(flags & NFT_TABLE_F_DORMANT))
+		return 0;
+	if (nfo_grow(&b->dormant, &b->dormant_cap, b->ndormant + 1, sizeof(*b->dormant)) < 0 ||
+	    nfo_grow(&b->dormant_family, &b->dormant_cap2, b->ndormant + 1,
+		     sizeof(*b->dormant_family)) < 0)
+		goto oom;
+	b->dormant[b->ndormant] = strdup(nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+	if (!b->dormant[b->ndormant])
+		goto oom;
+	b->dormant_family[b->ndormant++] = (int)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+static int hook_of(int family, uint32_t hooknum)
+{
+	if (family == NFPROTO_NETDEV)
+		return hooknum == NF_NETDEV_INGRESS ? NFO_HOOK_INGRESS : NFO_HOOK_EGRESS;
+	if (family != NFPROTO_INET && family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
+		return NFO_HOOK_NONE;
+	switch (hooknum) {
+	case NF_INET_PRE_ROUTING:
+		return NFO_HOOK_PREROUTING;
+	case NF_INET_LOCAL_IN:
+		return NFO_HOOK_INPUT;
+	case NF_INET_FORWARD:
+		return NFO_HOOK_FORWARD;
+	case NF_INET_LOCAL_OUT:
+		return NFO_HOOK_OUTPUT;
+	case NF_INET_POST_ROUTING:
+		return NFO_HOOK_POSTROUTING;
+	case NF_INET_INGRESS:
+		return NFO_HOOK_INGRESS;
+	}
+	return NFO_HOOK_NONE;
+}
+
+static int add_dev(struct nfo_chain *c, const char *dev)
+{
+	char **p = realloc(c->devs, (c->ndevs + 1) * sizeof(*c->devs));
+
+	if (!p)
+		return -ENOMEM;
+	c->devs = p;
+	c->devs[c->ndevs] = strdup(dev);
+	if (!c->devs[c->ndevs])
+		return -ENOMEM;
+	c->ndevs++;
+	return 0;
+}
+
+static int chain_cb(struct nftnl_chain *nc, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_chain_get_u32(nc, NFTNL_CHAIN_FAMILY);
+	const char *table = nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE);
+	struct nfo_chain *c;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->chains, &b->chain_cap, rs->nchains + 1, sizeof(*rs->chains)) < 0)
+		goto oom;
+	c = &rs->chains[rs->nchains++];
+	*c = (struct nfo_chain){ .family = family, .hook = NFO_HOOK_NONE };
+	c->table = strdup(table);
+	c->name = strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME));
+	if (!c->table || !c->name)
+		goto oom;
+	c->handle = nftnl_chain_get_u64(nc, NFTNL_CHAIN_HANDLE);
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM)) {
+		c->base = true;
+		c->hook = hook_of(family, nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM));
+		c->prio = (int32_t)nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO);
+		c->type = strdup(nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
+					 nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE) : "filter");
+		if (!c->type)
+			goto oom;
+		c->policy_drop = nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) &&
+				 nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) == NF_DROP;
+		if (nftnl_chain_is_set(nc, NFTNL_CHAIN_DEVICES)) {
+			const char *const *devs = nftnl_chain_get_array(nc, NFTNL_CHAIN_DEVICES);
+
+			for (size_t i = 0; devs && devs[i]; i++)
+				if (add_dev(c, devs[i]) < 0)
+					goto oom;
+		} else if (nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV)) {
+			if (add_dev(c, nftnl_chain_get_str(nc, NFTNL_CHAIN_DEV)) < 0)
+				goto oom;
+		}
+	}
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+struct elem_acc {
+	struct nfo_set *set;
+	bool interval;
+	/* interval sets: boundaries (value, is_end) */
+	nfo_u128 *vals;
+	bool *ends;
+	size_t n;
+	size_t cap;
+	size_t cap2;
+	int error;
+	const char *why;
+};
+
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_acc *a = data;
+	uint32_t klen = 0, kelen = 0;
+	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	const uint8_t *kend = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &kelen);
+	uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ?
+				 nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+	nfo_u128 v;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ||
+	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+		a->why = "elements expire";
+		return 0;
+	}
+	if (!key || klen != a->set->key_len || klen > 16) {
+		a->why = "element key";
+		return 0;
+	}
+	v = nfo_u128_from_be(key, klen);
+	if (kend) {
+		if (kelen != klen) {
+			a->why = "element key";
+			return 0;
+		}
+		if (nfo_vset_push(&a->set->elems, v, nfo_u128_from_be(kend, kelen)) < 0)
+			goto oom;
+		return 0;
+	}
+	if (!a->interval) {
+		if (nfo_vset_push(&a->set->elems, v, v) < 0)
+			goto oom;
+		return 0;
+	}
+	if (nfo_grow(&a->vals, &a->cap, a->n + 1, sizeof(*a->vals)) < 0 ||
+	    nfo_grow(&a->ends, &a->cap2, a->n + 1, sizeof(*a->ends)) < 0)
+		goto oom;
+	a->vals[a->n] = v;
+	a->ends[a->n++] = flags & NFT_SET_ELEM_INTERVAL_END;
+	return 0;
+oom:
+	a->error = -ENOMEM;
+	return -1;
+}
+
+/* Interval sets (nft_set_rbtree) send each interval as a start element and an
+ * end element one past its last value; an open start runs to the maximum. */
+static int close_intervals(struct elem_acc *a)
+{
+	nfo_u128 max = nfo_u128_max(a->set->key_len * 8);
+	size_t *idx;
+	bool open = false;
+	nfo_u128 start = 0;
+
+	idx = calloc(a->n ? a->n : 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n; i++)
+		idx[i] = i;
+	/* insertion-free sort: values, ends before starts at equal values */
+	for (size_t i = 1; i < a->n; i++) {
+		size_t k = idx[i], j = i;
+
+		while (j > 0 && (a->vals[idx[j - 1]] > a->vals[k] ||
+				 (a->vals[idx[j - 1]] == a->vals[k] && !a->ends[idx[j - 1]] &&
+				  a->ends[k]))) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = k;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		size_t k = idx[i];
+
+		if (a->ends[k]) {
+			if (open && a->vals[k] > start &&
+			    nfo_vset_push(&a->set->elems, start, a->vals[k] - 1) < 0)
+				goto oom;
+			open = false;
+		} else if (!open) {
+			open = true;
+			start = a->vals[k];
+		}
+	}
+	if (open && nfo_vset_push(&a->set->elems, start, max) < 0)
+		goto oom;
+	free(idx);
+	return 0;
+oom:
+	free(idx);
+	return -ENOMEM;
+}
+
+static int set_cb(struct nftnl_set *ns, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_set_get_u32(ns, NFTNL_SET_FAMILY);
+	const char *table = nftnl_set_get_str(ns, NFTNL_SET_TABLE);
+	struct elem_acc acc = {};
+	struct nfo_set *s;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->sets, &b->set_cap, rs->nsets + 1, sizeof(*rs->sets)) < 0)
+		goto oom;
+	s = &rs->sets[rs->nsets++];
+	*s = (struct nfo_set){ .family = family };
+	s->table = strdup(table);
+	s->name = strdup(nftnl_set_get_str(ns, NFTNL_SET_NAME));
+	if (!s->table || !s->name)
+		goto oom;
+	s->flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+	s->key_len = nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN);
+	s->is_map = s->flags & NFT_SET_MAP;
+	s->verdict_map = s->is_map && nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE) &&
+			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+
+	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
+		acc.why = "updated by the packet path or with timeouts";
+	else if (s->flags & NFT_SET_CONCAT)
+		acc.why = "concatenation";
+	else if (s->key_len == 0 || s->key_len > 16)
+		acc.why = "key type";
+	if (!acc.why) {
+		acc.set = s;
+		acc.interval = s->flags & NFT_SET_INTERVAL;
+		nftnl_set_elem_foreach(ns, elem_cb, &acc);
+		if (acc.error)
+			goto oom_acc;
+		if (!acc.why && acc.interval && close_intervals(&acc) < 0)
+			goto oom_acc;
+		nfo_vset_normalize(&s->elems);
+	}
+	if (acc.why) {
+		nfo_vset_free(&s->elems);
+		s->why = strdup(acc.why);
+		if (!s->why)
+			goto oom_acc;
+	} else {
+		s->usable = true;
+	}
+	free(acc.vals);
+	free(acc.ends);
+	return 0;
+oom_acc:
+	free(acc.vals);
+	free(acc.ends);
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+struct rule_ctx {
+	struct build *b;
+	struct nfo_chain *last;
+	size_t *caps; /* per chain rules capacity */
+};
+
+static int rule_cb(struct nftnl_rule *nr, void *data)
+{
+	struct rule_ctx *rc = data;
+	struct nfo_ruleset *rs = rc->b->rs;
+	int family = (int)nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY);
+	const char *table = nftnl_rule_get_str(nr, NFTNL_RULE_TABLE);
+	const char *chain = nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN);
+	struct nfo_chain *c = rc->last;
+	struct nfo_rule *r;
+	size_t ci;
+	int e;
+
+	if (!table || !chain)
+		return 0;
+	if (!c || c->family != family || strcmp(c->table, table) || strcmp(c->name, chain))
+		c = nfo_ruleset_find_chain(rs, family, table, chain);
+	if (!c)
+		return 0; /* dormant table, or a chain we did not see */
+	rc->last = c;
+	ci = (size_t)(c - rs->chains);
+	if (nfo_grow(&c->rules, &rc->caps[ci], c->nrules + 1, sizeof(*c->rules)) < 0)
+		goto oom;
+	r = &c->rules[c->nrules];
+	*r = (struct nfo_rule){
+		.chain = c,
+		.handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE),
+		.position = (unsigned)c->nrules,
+	};
+	c->nrules++;
+	e = nfo_translate_rule(rs, nr, r);
+	if (e < 0)
+		goto oom;
+	return 0;
+oom:
+	rc->b->error = -ENOMEM;
+	return -1;
+}
+
+int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
+{
+	struct build b = { .dump = dump };
+	struct rule_ctx rc = { .b = &b };
+	int r = 0;
+
+	b.rs = calloc(1, sizeof(*b.rs));
+	if (!b.rs)
+		return -ENOMEM;
+	b.rs->genid = dump->genid;
+
+	nftnl_table_list_foreach(dump->tables, table_cb, &b);
+	if (!b.error)
+		nftnl_chain_list_foreach(dump->chains, chain_cb, &b);
+	if (!b.error)
+		nftnl_set_list_foreach(dump->sets, set_cb, &b);
+	if (!b.error) {
+		rc.caps = calloc(b.rs->nchains ? b.rs->nchains : 1, sizeof(*rc.caps));
+		if (!rc.caps)
+			b.error = -ENOMEM;
+		else
+			nftnl_rule_list_foreach(dump->rules, rule_cb, &rc);
+		free(rc.caps);
+	}
+	if (b.error) {
+		r = b.error;
+		goto out;
+	}
+	for (size_t i = 0; i < b.rs->nchains; i++) {
+		struct nfo_chain *c = &b.rs->chains[i];
+
+		for (size_t k = 0; k < c->nrules; k++) {
+			struct nfo_rule *rule = &c->rules[k];
+
+			if (rule->verdict != NFO_VERDICT_JUMP && rule->verdict != NFO_VERDICT_GOTO)
+				continue;
+			rule->target_chain = rule->target ?
+				nfo_ruleset_find_chain(b.rs, c->family, c->table, rule->target) : NULL;
+		}
+	}
+	*ret = TAKE_PTR(b.rs);
+out:
+	for (size_t i = 0; i < b.ndormant; i++)
+		free(b.dormant[i]);
+	free(b.dormant);
+	free(b.dormant_family);
+	nfo_ruleset_free(&b.rs);
+	return r;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The nftables ruleset as nft-offload understands it: chains, rules and sets,
+ * with every rule translated into predicates on packet fields. Built from the
+ * libnftnl objects netlink/nft.c reads; knows nothing about BPF.
+ */
+#ifndef NFO_RULESET_H
+#define NFO_RULESET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../bpf/nfo_abi.h"
+#include "vset.h"
+
+struct nfo_nft_dump;
+
+/*
+ * Predicate dimensions: the packet fields of enum nfo_dim, then fields the
+ * planner resolves per interface, then markers.
+ */
+enum nfo_pdim {
+	NFO_PDIM_IIF = _NFO_DIM_MAX, /* meta iif: ifindex, host byte order */
+	NFO_PDIM_IIFNAME,            /* meta iifname: 16 bytes */
+	NFO_PDIM_UNKNOWN,            /* the fast path cannot evaluate it */
+	NFO_PDIM_FALSE,              /* never true here (e.g. nfproto of another family) */
+	_NFO_PDIM_MAX,
+};
+
+/* Width in bits of a dimension's value. */
+unsigned nfo_dim_width(int dim);
+const char *nfo_dim_name(int dim);
+
+struct nfo_pred {
+	int dim;
+	bool before_effect; /* precedes the rule's first effect statement */
+	struct nfo_vset set; /* values for which the predicate holds */
+	char *reason;        /* NFO_PDIM_UNKNOWN: what it is, e.g. "ct state" */
+};
+
+enum nfo_verdict {
+	NFO_VERDICT_CONTINUE, /* no verdict, or "continue" */
+	NFO_VERDICT_ACCEPT,
+	NFO_VERDICT_DROP,
+	NFO_VERDICT_JUMP,
+	NFO_VERDICT_GOTO,
+	NFO_VERDICT_RETURN,
+	NFO_VERDICT_STOP, /* anything the fast path cannot follow (queue, vmap...) */
+	_NFO_VERDICT_MAX,
+};
+
+enum nfo_offload {
+	NFO_OFFLOAD_FULL,    /* every predicate and the verdict are evaluated */
+	NFO_OFFLOAD_PARTIAL, /* some predicates are UNKNOWN to the fast path */
+	NFO_OFFLOAD_NONE,    /* effects or a verdict the fast path cannot reproduce */
+};
+
+struct nfo_chain;
+
+struct nfo_rule {
+	uint64_t handle;
+	unsigned position;
+	struct nfo_chain *chain;
+	struct nfo_pred *preds;
+	size_t npreds;
+	size_t cap;
+	bool effect;      /* has a statement whose effect the fast path would lose */
+	bool counter;     /* has a counter statement (the fast path keeps its own) */
+	int verdict;
+	char *target;     /* jump/goto */
+	struct nfo_chain *target_chain;
+	int offload;
+	char *reason;     /* why not (fully) offloaded */
+};
+
+enum nfo_hook {
+	NFO_HOOK_INGRESS,
+	NFO_HOOK_PREROUTING,
+	NFO_HOOK_INPUT,
+	NFO_HOOK_FORWARD,
+	NFO_HOOK_OUTPUT,
+	NFO_HOOK_POSTROUTING,
+	NFO_HOOK_EGRESS,
+	NFO_HOOK_NONE, /* regular chain */
+	_NFO_HOOK_MAX,
+};
+
+const char *nfo_hook_name(int hook);
+const char *nfo_family_name(int family);
+
+struct nfo_chain {
+	int family; /* NFPROTO_* */
+	char *table;
+	char *name;
+	uint64_t handle;
+	bool base;
+	int hook;
+	int32_t prio;
+	char *type; /* filter, nat, route */
+	bool policy_drop;
+	char **devs;
+	size_t ndevs;
+	struct nfo_rule *rules;
+	size_t nrules;
+};
+
+struct nfo_set {
+	int family;
+	char *table;
+	char *name;
+	uint32_t flags;    /* NFT_SET_* */
+	uint32_t key_len;
+	bool is_map;
+	bool verdict_map;
+	/* Elements as values of the key (single-field keys only). */
+	struct nfo_vset elems;
+	bool usable;       /* elems is exact and static */
+	char *why;         /* why not usable */
+};
+
+struct nfo_ruleset {
+	uint32_t genid;
+	struct nfo_chain *chains;
+	size_t nchains;
+	struct nfo_set *sets;
+	size_t nsets;
+};
+
+int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
+void nfo_ruleset_free(struct nfo_ruleset **rs);
+
+struct nfo_chain *nfo_ruleset_find_chain(const struct nfo_ruleset *rs, int family,
+					 const char *table, const char *name);
+struct nfo_set *nfo_ruleset_find_set(const struct nfo_ruleset *rs, int family,
+				     const char *table, const char *name);
+
+/* Adds a predicate to r (takes ownership of set contents and reason). */
+int nfo_rule_add_pred(struct nfo_rule *r, int dim, bool before_effect,
+		      struct nfo_vset *set, char *reason);
+void nfo_rule_clear(struct nfo_rule *r);
+
+/* "inet f input 12" style key identifying a rule across ruleset generations. */
+int nfo_rule_key(const struct nfo_rule *r, char *buf, size_t len);
+
+#endif

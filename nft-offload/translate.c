@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * An abstract interpreter over nftables registers. Loads record which packet
+ * bytes a register holds; comparisons (cmp, range, lookup) then become sets of
+ * field values. nftables compares registers with memcmp (nft_cmp_eval,
+ * nft_range_eval), so the bytes are read as big-endian numbers throughout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "translate.h"
+#include "util.h"
+
+/* nft registers: NFT_REG_1..4 are 16 bytes and overlay NFT_REG32_00..15. */
+#define NREG32 16
+
+/* Internal-only dimension: meta nfproto, resolved against the chain family. */
+#define DIM_NFPROTO (-2)
+
+enum rkind {
+	R_NONE,
+	R_FIELD,  /* bytes of a dimension's value */
+	R_CONT,   /* continuation of the register before */
+	R_OPAQUE, /* something the fast path cannot evaluate */
+};
+
+struct regval {
+	int kind;
+	int dim;
+	unsigned off; /* first byte of the dimension's value loaded */
+	unsigned len; /* bytes loaded */
+	bool masked;
+	uint8_t mask[16];
+	uint8_t xor[16];
+	char what[48];
+};
+
+struct tstate {
+	const struct nfo_ruleset *rs;
+	struct nfo_rule *out;
+	struct regval reg[NREG32];
+	int l3; /* 4 or 6 once the rule's packets are known to be IPv4/IPv6 */
+	bool after_effect;
+	char *first_unknown;
+	char *first_effect;
+};
+
+static int reg32_index(uint32_t reg)
+{
+	if (reg >= NFT_REG_1 && reg <= NFT_REG_4)
+		return (int)(reg - NFT_REG_1) * 4;
+	if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
+		return (int)(reg - NFT_REG32_00);
+	return -1;
+}
+
+static void reg_write(struct tstate *st, uint32_t reg, unsigned len, const struct regval *v)
+{
+	int i = reg32_index(reg);
+	unsigned slots = (len + 3) / 4;
+
+	if (i < 0)
+		return;
+	for (unsigned k = 0; k < slots && i + (int)k < NREG32; k++) {
+		if (k == 0)
+			st->reg[i] = *v;
+		else
+			st->reg[i + k] = (struct regval){ .kind = R_CONT };
+	}
+}
+
+static void reg_opaque(struct tstate *st, uint32_t reg, unsigned len, const char *what)
+{
+	struct regval v = { .kind = R_OPAQUE };
+
+	snprintf(v.what, sizeof(v.what), "%s", what);
+	reg_write(st, reg, len ? len : 4, &v);
+}
+
+static const struct regval *reg_read(const struct tstate *st, uint32_t reg)
+{
+	int i = reg32_index(reg);
+
+	return i < 0 ? NULL : &st->reg[i];
+}
+
+static int note_effect(struct tstate *st, const char *what)
+{
+	st->out->effect = true;
+	st->after_effect = true;
+	if (!st->first_effect) {
+		st->first_effect = strdup(what);
+		if (!st->first_effect)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_unknown(struct tstate *st, const char *what)
+{
+	struct nfo_vset empty = {};
+	char *reason = strdup(what);
+
+	if (!reason)
+		return -ENOMEM;
+	if (!st->first_unknown) {
+		st->first_unknown = strdup(what);
+		if (!st->first_unknown) {
+			free(reason);
+			return -ENOMEM;
+		}
+	}
+	return nfo_rule_add_pred(st->out, NFO_PDIM_UNKNOWN, !st->after_effect, &empty, reason);
+}
+
+static int add_pred(struct tstate *st, int dim, struct nfo_vset *set)
+{
+	return nfo_rule_add_pred(st->out, dim, !st->after_effect, set, NULL);
+}
+
+static int add_const(struct tstate *st, bool holds)
+{
+	struct nfo_vset empty = {};
+
+	if (holds)
+		return 0;
+	return nfo_rule_add_pred(st->out, NFO_PDIM_FALSE, !st->after_effect, &empty, NULL);
+}
+
+/* Which dimension a payload load reads. */
+struct payload_field {
+	int base;
+	int l3; /* 0: any */
+	unsigned start;
+	unsigned len;
+	int dim;
+};
+
+static const struct payload_field payload_fields[] = {
+	{ NFT_PAYLOAD_NETWORK_HEADER, 4, 9, 1, NFO_DIM_L4PROTO },
+	{ NFT_PAYLOAD_NETWORK_HEADER, 4, 12, 4, NFO_DIM_SADDR4 },
+	{ NFT_PAYLOAD_NETWORK_HEADER, 4, 16, 4, NFO_DIM_DADDR4 },
+	{ NFT_PAYLOAD_NETWORK_HEADER, 6, 6, 1, NFO_DIM_NEXTHDR },
+	{ NFT_PAYLOAD_NETWORK_HEADER, 6, 8, 16, NFO_DIM_SADDR6 },
+	{ NFT_PAYLOAD_NETWORK_HEADER, 6, 24, 16, NFO_DIM_DADDR6 },
+	{ NFT_PAYLOAD_TRANSPORT_HEADER, 0, 0, 2, NFO_DIM_TH0 },
+	{ NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, 2, NFO_DIM_TH2 },
+	{ NFT_PAYLOAD_TRANSPORT_HEADER, 0, 13, 1, NFO_DIM_TCPFLAGS },
+};
+
+static void do_payload(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG);
+	char what[48];
+
+	for (size_t i = 0; i < ARRAY_SIZE(payload_fields); i++) {
+		const struct payload_field *f = &payload_fields[i];
+		struct regval v = { .kind = R_FIELD };
+
+		if (f->base != (int)base || (f->l3 && f->l3 != st->l3))
+			continue;
+		if (off < f->start || off + len > f->start + f->len || len == 0)
+			continue;
+		v.dim = f->dim;
+		v.off = off - f->start;
+		v.len = len;
+		reg_write(st, dreg, len, &v);
+		return;
+	}
+	switch (base) {
+	case NFT_PAYLOAD_LL_HEADER:
+		snprintf(what, sizeof(what), "link layer header @%u,%u", off * 8, len * 8);
+		break;
+	case NFT_PAYLOAD_NETWORK_HEADER:
+		snprintf(what, sizeof(what), "network header @%u,%u", off * 8, len * 8);
+		break;
+	case NFT_PAYLOAD_TRANSPORT_HEADER:
+		snprintf(what, sizeof(what), "transport header @%u,%u", off * 8, len * 8);
+		break;
+	default:
+		snprintf(what, sizeof(what), "inner header");
+		break;
+	}
+	reg_opaque(st, dreg, len, what);
+}
+
+static const char *meta_key_name(uint32_t key)
+{
+	static const char *const names[] = {
+		[NFT_META_LEN] = "len", [NFT_META_PROTOCOL] = "protocol",
+		[NFT_META_PRIORITY] = "priority", [NFT_META_MARK] = "mark",
+		[NFT_META_IIF] = "iif", [NFT_META_OIF] = "oif",
+		[NFT_META_IIFNAME] = "iifname", [NFT_META_OIFNAME] = "oifname",
+		[NFT_META_IIFTYPE] = "iiftype", [NFT_META_OIFTYPE] = "oiftype",
+		[NFT_META_SKUID] = "skuid", [NFT_META_SKGID] = "skgid",
+		[NFT_META_NFTRACE] = "nftrace", [NFT_META_RTCLASSID] = "rtclassid",
+		[NFT_META_SECMARK] = "secmark", [NFT_META_NFPROTO] = "nfproto",
+		[NFT_META_L4PROTO] = "l4proto", [NFT_META_BRI_IIFNAME] = "ibrname",
+		[NFT_META_BRI_OIFNAME] = "obrname", [NFT_META_PKTTYPE] = "pkttype",
+		[NFT_META_CPU] = "cpu", [NFT_META_IIFGROUP] = "iifgroup",
+		[NFT_META_OIFGROUP] = "oifgroup", [NFT_META_CGROUP] = "cgroup",
+		[NFT_META_PRANDOM] = "random",
+	};
+
+	if (key < ARRAY_SIZE(names) && names[key])
+		return names[key];
+	return "key";
+}
+
+static void do_meta(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG);
+	struct regval v = { .kind = R_FIELD };
+	char what[48];
+
+	switch (key) {
+	case NFT_META_L4PROTO:
+		v.dim = NFO_DIM_L4PROTO;
+		v.len = 1;
+		break;
+	case NFT_META_PROTOCOL:
+		v.dim = NFO_DIM_ETHTYPE;
+		v.len = 2;
+		break;
+	case NFT_META_NFPROTO:
+		v.dim = DIM_NFPROTO;
+		v.len = 1;
+		break;
+	case NFT_META_IIF:
+		v.dim = NFO_PDIM_IIF;
+		v.len = 4;
+		break;
+	case NFT_META_IIFNAME:
+		v.dim = NFO_PDIM_IIFNAME;
+		v.len = 16;
+		break;
+	default:
+		snprintf(what, sizeof(what), "meta %s", meta_key_name(key));
+		reg_opaque(st, dreg, 16, what);
+		return;
+	}
+	reg_write(st, dreg, v.len, &v);
+}
+
+static const char *ct_key_name(uint32_t key)
+{
+	switch (key) {
+	case NFT_CT_STATE:
+		return "ct state";
+	case NFT_CT_DIRECTION:
+		return "ct direction";
+	case NFT_CT_STATUS:
+		return "ct status";
+	case NFT_CT_MARK:
+		return "ct mark";
+	case NFT_CT_HELPER:
+		return "ct helper";
+	case NFT_CT_ZONE:
+		return "ct zone";
+	default:
+		return "ct expression";
+	}
+}
+
+static int do_bitwise(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG);
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_DREG);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_LEN);
+	uint32_t op = nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP) ?
+			      nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP) : NFT_BITWISE_BOOL;
+	const struct regval *src = reg_read(st, sreg);
+	const uint8_t *mask, *xor;
+	uint32_t mlen = 0, xlen = 0;
+	struct regval v;
+
+	if (!src || src->kind != R_FIELD || op != NFT_BITWISE_BOOL || src->len != len) {
+		reg_opaque(st, dreg, len, src && src->kind == R_OPAQUE ? src->what : "bitwise operation");
+		return 0;
+	}
+	mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &mlen);
+	xor = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xlen);
+	if (!mask || !xor || mlen < len || xlen < len || len > 16) {
+		reg_opaque(st, dreg, len, "bitwise operation");
+		return 0;
+	}
+	v = *src;
+	if (!v.masked) {
+		memset(v.mask, 0xff, sizeof(v.mask));
+		memset(v.xor, 0, sizeof(v.xor));
+		v.masked = true;
+	}
+	/* ((x & m1) ^ x1) & m2 ^ x2 == (x & (m1 & m2)) ^ ((x1 & m2) ^ x2) */
+	for (unsigned i = 0; i < len; i++) {
+		v.mask[i] &= mask[i];
+		v.xor[i] = (uint8_t)((v.xor[i] & mask[i]) ^ xor[i]);
+	}
+	reg_write(st, dreg, len, &v);
+	return 0;
+}
+
+/* The loaded (masked) bytes of dimension value x, as a number. */
+static nfo_u128 loaded_value(const struct regval *rv, unsigned width_bytes, nfo_u128 x)
+{
+	uint8_t b[16], l[16];
+
+	nfo_u128_to_be(x, b, width_bytes);
+	for (unsigned i = 0; i < rv->len; i++) {
+		l[i] = b[rv->off + i];
+		if (rv->masked)
+			l[i] = (uint8_t)((l[i] & rv->mask[i]) ^ rv->xor[i]);
+	}
+	return nfo_u128_from_be(l, rv->len);
+}
+
+/* Number of leading one bits if mask is a prefix mask, else -1. */
+static int prefix_mask_len(const uint8_t *mask, unsigned len)
+{
+	int bits = 0;
+	bool zero = false;
+
+	for (unsigned i = 0; i < len; i++) {
+		for (int b = 7; b >= 0; b--) {
+			bool one = mask[i] & (1u << b);
+
+			if (one && zero)
+				return -1;
+			if (one)
+				bits++;
+			else
+				zero = true;
+		}
+	}
+	return bits;
+}
+
+/*
+ * rel: the set of loaded values (rv->len bytes, after mask/xor) for which the
+ * comparison holds. Computes the values of the whole dimension that load such
+ * bytes. Returns 1 if it could, 0 if not (the caller adds UNKNOWN).
+ */
+static int relation_to_dim(const struct regval *rv, const struct nfo_vset *rel,
+			   struct nfo_vset *out)
+{
+	unsigned wbits = nfo_dim_width(rv->dim);
+	unsigned w = wbits / 8;
+	int r;
+
+	if (!rv->masked && rv->off == 0 && rv->len <= w) {
+		unsigned shift = (w - rv->len) * 8;
+		nfo_u128 low = shift ? nfo_u128_max(shift) : 0;
+
+		for (size_t i = 0; i < rel->n; i++) {
+			r = nfo_vset_push(out, shift >= 128 ? 0 : rel->iv[i].lo << shift,
+					  (shift >= 128 ? 0 : rel->iv[i].hi << shift) | low);
+			if (r < 0)
+				return r;
+		}
+		nfo_vset_normalize(out);
+		return 1;
+	}
+	if (wbits <= 16) {
+		nfo_u128 max = nfo_u128_max(wbits), start = 0;
+		bool in = false;
+
+		for (nfo_u128 x = 0; x <= max; x++) {
+			bool holds = nfo_vset_contains(rel, loaded_value(rv, w, x));
+
+			if (holds && !in) {
+				start = x;
+				in = true;
+			} else if (!holds && in) {
+				r = nfo_vset_push(out, start, x - 1);
+				if (r < 0)
+					return r;
+				in = false;
+			}
+		}
+		if (in) {
+			r = nfo_vset_push(out, start, max);
+			if (r < 0)
+				return r;
+		}
+		return 1;
+	}
+	/* Wide fields (addresses, names): a prefix mask compared for
+	 * (in)equality with one value, the bitwise+cmp form of a prefix. */
+	if (rv->masked && rv->off == 0) {
+		int plen = prefix_mask_len(rv->mask, rv->len);
+		struct nfo_vset tmp = {};
+		bool negate = false, never = false;
+		nfo_u128 p, m, lo, hi;
+		unsigned shift = (w - rv->len) * 8;
+
+		for (unsigned i = 0; i < rv->len; i++)
+			if (rv->xor[i])
+				return 0;
+		if (plen < 0)
+			return 0;
+		if (rel->n == 1 && rel->iv[0].lo == rel->iv[0].hi) {
+			p = rel->iv[0].lo;
+		} else {
+			r = nfo_vset_copy(&tmp, rel);
+			if (r < 0)
+				return r;
+			r = nfo_vset_complement(&tmp, nfo_u128_max(rv->len * 8));
+			if (r < 0 || !(tmp.n == 1 && tmp.iv[0].lo == tmp.iv[0].hi)) {
+				nfo_vset_free(&tmp);
+				return r < 0 ? r : 0;
+			}
+			p = tmp.iv[0].lo;
+			negate = true;
+			nfo_vset_free(&tmp);
+		}
+		m = nfo_u128_from_be(rv->mask, rv->len);
+		if ((p & ~m) != 0)
+			never = true; /* masked bytes can never equal p */
+		if (!never) {
+			lo = p << shift;
+			hi = (p | (~m & nfo_u128_max(rv->len * 8))) << shift;
+			if (shift)
+				hi |= nfo_u128_max(shift);
+			r = nfo_vset_push(out, lo, hi);
+			if (r < 0)
+				return r;
+		}
+		(void)plen;
+		if (negate) {
+			r = nfo_vset_complement(out, nfo_u128_max(wbits));
+			if (r < 0)
+				return r;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static bool vset_is_point(const struct nfo_vset *s, nfo_u128 v)
+{
+	return s->n == 1 && s->iv[0].lo == v && s->iv[0].hi == v;
+}
+
+/* A comparison on sreg (len bytes) that holds for the loaded values in rel. */
+static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct nfo_vset *rel,
+			const char *form)
+{
+	const struct regval *rv = reg_read(st, sreg);
+	const struct nfo_chain *c = st->out->chain;
+	struct nfo_vset set = {};
+	int r;
+
+	if (!rv || rv->kind != R_FIELD || rv->len != len) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s on %s", form,
+			 rv && rv->kind == R_OPAQUE ? rv->what : "an unsupported value");
+		return add_unknown(st, rv && rv->kind == R_OPAQUE ? rv->what : what);
+	}
+
+	if (rv->dim == DIM_NFPROTO) {
+		nfo_u128 v;
+
+		if (rv->masked)
+			return add_unknown(st, "masked meta nfproto");
+		switch (c->family) {
+		case NFPROTO_IPV4:
+		case NFPROTO_IPV6:
+		case NFPROTO_NETDEV:
+			v = c->family;
+			return add_const(st, nfo_vset_contains(rel, v));
+		case NFPROTO_INET:
+			/* inet chains see only IPv4 and IPv6 packets. */
+			if (nfo_vset_contains(rel, NFPROTO_IPV4))
+				r = nfo_vset_push(&set, 0x0800, 0x0800);
+			else
+				r = 0;
+			if (r == 0 && nfo_vset_contains(rel, NFPROTO_IPV6))
+				r = nfo_vset_push(&set, 0x86dd, 0x86dd);
+			if (r < 0)
+				return r;
+			if (vset_is_point(rel, NFPROTO_IPV4))
+				st->l3 = 4;
+			else if (vset_is_point(rel, NFPROTO_IPV6))
+				st->l3 = 6;
+			return add_pred(st, NFO_DIM_ETHTYPE, &set);
+		default:
+			return add_unknown(st, "meta nfproto");
+		}
+	}
+
+	r = relation_to_dim(rv, rel, &set);
+	if (r <= 0) {
+		nfo_vset_free(&set);
+		if (r < 0)
+			return r;
+		return add_unknown(st, "masked comparison");
+	}
+	if (rv->dim == NFO_DIM_ETHTYPE && !rv->masked) {
+		if (vset_is_point(&set, 0x0800))
+			st->l3 = 4;
+		else if (vset_is_point(&set, 0x86dd))
+			st->l3 = 6;
+	}
+	return add_pred(st, rv->dim, &set);
+}
+
+static int do_cmp(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG);
+	uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+	uint32_t len = 0;
+	const uint8_t *data = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+	struct nfo_vset rel = {};
+	nfo_u128 v, max;
+	int r = 0;
+
+	if (!data || len == 0 || len > 16)
+		return add_unknown(st, "comparison");
+	v = nfo_u128_from_be(data, len);
+	max = nfo_u128_max(len * 8);
+	switch (op) {
+	case NFT_CMP_EQ:
+		r = nfo_vset_push(&rel, v, v);
+		break;
+	case NFT_CMP_NEQ:
+		r = nfo_vset_push(&rel, v, v);
+		if (r == 0)
+			r = nfo_vset_complement(&rel, max);
+		break;
+	case NFT_CMP_LT:
+		if (v > 0)
+			r = nfo_vset_push(&rel, 0, v - 1);
+		break;
+	case NFT_CMP_LTE:
+		r = nfo_vset_push(&rel, 0, v);
+		break;
+	case NFT_CMP_GT:
+		if (v < max)
+			r = nfo_vset_push(&rel, v + 1, max);
+		break;
+	case NFT_CMP_GTE:
+		r = nfo_vset_push(&rel, v, max);
+		break;
+	default:
+		return add_unknown(st, "comparison");
+	}
+	if (r == 0)
+		r = add_relation(st, sreg, len, &rel, "comparison");
+	nfo_vset_free(&rel);
+	return r;
+}
+
+static int do_range(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_SREG);
+	uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
+	uint32_t flen = 0, tlen = 0;
+	const uint8_t *from = nftnl_expr_get(e, NFTNL_EXPR_RANGE_FROM_DATA, &flen);
+	const uint8_t *to = nftnl_expr_get(e, NFTNL_EXPR_RANGE_TO_DATA, &tlen);
+	struct nfo_vset rel = {};
+	int r;
+
+	if (!from || !to || flen != tlen || flen == 0 || flen > 16)
+		return add_unknown(st, "range");
+	r = nfo_vset_push(&rel, nfo_u128_from_be(from, flen), nfo_u128_from_be(to, tlen));
+	if (r == 0 && op == NFT_RANGE_NEQ)
+		r = nfo_vset_complement(&rel, nfo_u128_max(flen * 8));
+	else if (r == 0 && op != NFT_RANGE_EQ)
+		r = -EINVAL;
+	if (r == -EINVAL) {
+		nfo_vset_free(&rel);
+		return add_unknown(st, "range");
+	}
+	if (r == 0)
+		r = add_relation(st, sreg, flen, &rel, "range");
+	nfo_vset_free(&rel);
+	return r;
+}
+
+static int do_lookup(struct tstate *st, struct nftnl_expr *e)
+{
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+	uint32_t sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG);
+	uint32_t flags = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ?
+				 nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0;
+	bool has_dreg = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG);
+	const struct nfo_chain *c = st->out->chain;
+	const struct nfo_set *set;
+	struct nfo_vset rel = {};
+	char what[96];
+	int r;
+
+	set = name ? nfo_ruleset_find_set(st->rs, c->family, c->table, name) : NULL;
+	if (has_dreg) {
+		uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
+
+		if (dreg == NFT_REG_VERDICT) {
+			/* A verdict map: its verdicts are not followed yet. */
+			st->out->verdict = NFO_VERDICT_STOP;
+			if (!st->first_effect) {
+				st->first_effect = strdup("verdict map");
+				if (!st->first_effect)
+					return -ENOMEM;
+			}
+		} else {
+			reg_opaque(st, dreg, set && set->is_map ? 16 : 4, "map value");
+		}
+	}
+	if (!set) {
+		snprintf(what, sizeof(what), "set %s", name ? name : "?");
+		return add_unknown(st, what);
+	}
+	if (!set->usable) {
+		snprintf(what, sizeof(what), "set %s: %s", set->name,
+			 set->why ? set->why : "unsupported");
+		return add_unknown(st, what);
+	}
+	r = nfo_vset_copy(&rel, &set->elems);
+	if (r == 0 && (flags & NFT_LOOKUP_F_INV))
+		r = nfo_vset_complement(&rel, nfo_u128_max(set->key_len * 8));
+	if (r == 0)
+		r = add_relation(st, sreg, set->key_len, &rel, "set lookup");
+	nfo_vset_free(&rel);
+	return r;
+}
+
+static int do_immediate(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
+	struct nfo_rule *out = st->out;
+	int v;
+
+	if (dreg != NFT_REG_VERDICT) {
+		reg_opaque(st, dreg, 16, "immediate value");
+		return 0;
+	}
+	v = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+	switch (v) {
+	case NFT_CONTINUE:
+		out->verdict = NFO_VERDICT_CONTINUE;
+		return 0;
+	case NFT_RETURN:
+		out->verdict = NFO_VERDICT_RETURN;
+		return 0;
+	case NFT_JUMP:
+	case NFT_GOTO: {
+		const char *chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+
+		out->verdict = v == NFT_JUMP ? NFO_VERDICT_JUMP : NFO_VERDICT_GOTO;
+		free(out->target);
+		out->target = chain ? strdup(chain) : NULL;
+		if (chain && !out->target)
+			return -ENOMEM;
+		return 0;
+	}
+	}
+	switch (v & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+		out->verdict = NFO_VERDICT_ACCEPT;
+		return 0;
+	case NF_DROP:
+		out->verdict = NFO_VERDICT_DROP;
+		return 0;
+	}
+	out->verdict = NFO_VERDICT_STOP;
+	if (!st->first_effect) {
+		st->first_effect = strdup("verdict");
+		if (!st->first_effect)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Statements whose effect the fast path would lose if it dropped the packet. */
+static const char *const effect_exprs[] = {
+	"log", "limit", "quota", "connlimit", "reject", "nat", "masq", "redir",
+	"queue", "dup", "fwd", "synproxy", "tproxy", "notrack", "dynset",
+	"flow_offload", "match", "target", "secmark", "synproxy", "tunnel",
+};
+
+/* Pure expressions that load something the fast path does not see. */
+static const char *const opaque_loads[] = {
+	"fib", "socket", "osf", "xfrm", "rt", "hash", "numgen", "inner", "exthdr",
+};
+
+static int do_expr(struct nftnl_expr *e, void *data)
+{
+	struct tstate *st = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	char what[64];
+	int r = 0;
+
+	if (!name)
+		return note_effect(st, "unnamed expression");
+
+	if (!strcmp(name, "payload")) {
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+			return note_effect(st, "payload mangling");
+		do_payload(st, e);
+	} else if (!strcmp(name, "meta")) {
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG)) {
+			snprintf(what, sizeof(what), "meta %s set",
+				 meta_key_name(nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY)));
+			return note_effect(st, what);
+		}
+		do_meta(st, e);
+	} else if (!strcmp(name, "ct")) {
+		uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG)) {
+			snprintf(what, sizeof(what), "%s set", ct_key_name(key));
+			return note_effect(st, what);
+		}
+		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 16, ct_key_name(key));
+	} else if (!strcmp(name, "cmp")) {
+		r = do_cmp(st, e);
+	} else if (!strcmp(name, "range")) {
+		r = do_range(st, e);
+	} else if (!strcmp(name, "lookup")) {
+		r = do_lookup(st, e);
+	} else if (!strcmp(name, "bitwise")) {
+		r = do_bitwise(st, e);
+	} else if (!strcmp(name, "byteorder")) {
+		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG),
+			   nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN), "byte order conversion");
+	} else if (!strcmp(name, "immediate")) {
+		r = do_immediate(st, e);
+	} else if (!strcmp(name, "counter")) {
+		st->out->counter = true;
+	} else if (!strcmp(name, "last")) {
+		/* Records when the rule last matched: like a counter. */
+	} else if (!strcmp(name, "objref")) {
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) &&
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) == NFT_OBJECT_COUNTER)
+			st->out->counter = true;
+		else
+			return note_effect(st, "stateful object");
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(opaque_loads); i++) {
+			if (strcmp(name, opaque_loads[i]))
+				continue;
+			/* exthdr with a source register writes the packet. */
+			if (!strcmp(name, "exthdr") && nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
+				return note_effect(st, "exthdr mangling");
+			snprintf(what, sizeof(what), "%s expression", name);
+			/* Which attribute names the destination register differs
+			 * per expression: treat every register as overwritten. */
+			for (uint32_t reg = NFT_REG32_00; reg <= NFT_REG32_15; reg++)
+				reg_opaque(st, reg, 4, what);
+			return 0;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(effect_exprs); i++) {
+			if (!strcmp(name, effect_exprs[i])) {
+				snprintf(what, sizeof(what), "%s statement", name);
+				return note_effect(st, what);
+			}
+		}
+		snprintf(what, sizeof(what), "unsupported expression %s", name);
+		return note_effect(st, what);
+	}
+	return r;
+}
+
+int nfo_translate_rule(const struct nfo_ruleset *rs, struct nftnl_rule *nr, struct nfo_rule *out)
+{
+	struct tstate st = { .rs = rs, .out = out };
+	char buf[160];
+	int r;
+
+	out->verdict = NFO_VERDICT_CONTINUE;
+	switch (out->chain->family) {
+	case NFPROTO_IPV4:
+		st.l3 = 4;
+		break;
+	case NFPROTO_IPV6:
+		st.l3 = 6;
+		break;
+	}
+
+	r = nftnl_expr_foreach(nr, do_expr, &st);
+	if (r < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	if (out->effect || out->verdict == NFO_VERDICT_STOP) {
+		out->offload = NFO_OFFLOAD_NONE;
+		snprintf(buf, sizeof(buf), "%s", st.first_effect ? st.first_effect : "statement");
+	} else if (st.first_unknown) {
+		out->offload = NFO_OFFLOAD_PARTIAL;
+		snprintf(buf, sizeof(buf), "%s", st.first_unknown);
+	} else {
+		out->offload = NFO_OFFLOAD_FULL;
+		buf[0] = '\0';
+	}
+	if (buf[0]) {
+		out->reason = strdup(buf);
+		if (!out->reason)
+			r = -ENOMEM;
+	}
+out:
+	free(st.first_unknown);
+	free(st.first_effect);
+	return r;
+}
