@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The planner: compiles the translated ruleset, for each attached interface,
+ * into one decision diagram that the fast path walks (bpf/nfo_abi.h).
+ *
+ * Soundness contract (../shared/SEMANTICS.md): a leaf is DROP only if every
+ * packet reaching it is dropped by nftables with the same ruleset. Chains are
+ * evaluated three-valued: predicates the fast path cannot see are UNKNOWN,
+ * rules with effects it cannot reproduce STOP the reasoning.
+ */
+#ifndef NFO_PLAN_H
+#define NFO_PLAN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ruleset.h"
+
+struct nfo_addr;
+
+struct nfo_plan_iface {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];
+	/* Received packets reach the IP-layer hooks as coming in on this
+	 * device: no master (bridge, bond, VRF) and no upper devices (VLAN,
+	 * macvlan...) that could take them over. Otherwise only its ingress
+	 * chains are decided. */
+	bool l3;
+	const char *why_not_l3;
+};
+
+struct nfo_plan_input {
+	const struct nfo_ruleset *rs;
+	const struct nfo_plan_iface *ifaces;
+	size_t nifaces;
+	/* Local unicast addresses of the namespace (from rtnetlink). */
+	const struct nfo_addr *addrs;
+	size_t naddrs;
+	/* Interfaces that are up (addresses on down links are not local). */
+	const int *up_ifindexes;
+	size_t nup;
+	/* Bound on the diagram's size: past it the plan fails (all PASS). */
+	size_t max_edges;
+};
+
+struct nfo_plan_edge {
+	nfo_u128 lo;
+	nfo_u128 hi;
+	uint32_t ref;
+};
+
+struct nfo_plan_node {
+	int dim;
+	uint32_t unknown;
+	struct nfo_plan_edge *edges;
+	size_t nedges;
+	size_t cap;
+};
+
+/* What a DROP leaf credits: a rule, or (rule == NULL) a chain's policy. */
+struct nfo_plan_target {
+	const struct nfo_rule *rule;
+	const struct nfo_chain *chain;
+};
+
+struct nfo_plan_root {
+	int ifindex;
+	uint32_t ref;
+	uint8_t mac[6];
+};
+
+struct nfo_plan {
+	/* nodes[0] is unused: node references are indexes into this array. */
+	struct nfo_plan_node *nodes;
+	size_t nnodes;
+	size_t nodes_cap;
+	struct nfo_plan_root *roots;
+	size_t nroots;
+	struct nfo_plan_target *targets;
+	size_t ntargets;
+	size_t targets_cap;
+	size_t nedges;
+	/* Set when no diagram could be built; every root is then PASS. */
+	char *error;
+};
+
+int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret);
+void nfo_plan_free(struct nfo_plan **p);
+
+/* Follows the diagram for a packet given as values per dimension (have: bit
+ * per dimension present). Returns the verdict reference. For tests and for
+ * `explain`. */
+uint32_t nfo_plan_eval(const struct nfo_plan *p, uint32_t ref, const nfo_u128 *values,
+		       uint32_t have);
+
+#endif
