@@ -1,0 +1,918 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "loader.h"
+#include "plan.h"
+#include "strmap.h"
+#include "util.h"
+
+#include "nfo_tc.skel.h"
+#include "nfo_xdp.skel.h"
+
+/* enum bpf_attach_type in Linux >= 6.6; the uapi headers here predate it. */
+#define NFO_BPF_TCX_INGRESS 46
+
+struct gen {
+	struct nfo_xdp *xdp; /* owns the generation's maps */
+	struct nfo_tc *tc;
+	uint64_t genid;
+};
+
+struct nfo_loader {
+	char pin_dir[PATH_MAX];
+	uint32_t max_slots;
+	int ncpus;
+	int counters_fd;
+	int stats_fd;
+	int keys_fd;
+	struct nfo_strmap slots;
+	uint8_t *slot_used;
+	struct gen *cur;
+	bool enabled;
+};
+
+static int seterr(char *err, size_t len, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && len) {
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* ---- pinned, generation-independent maps ---------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int pinned_map(const char *dir, const char *name, enum bpf_map_type type,
+		      uint32_t value_size, uint32_t max_entries, bool *ret_reused)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	*ret_reused = false;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == (uint32_t)type &&
+		    info.value_size == value_size && info.max_entries == max_entries) {
+			*ret_reused = true;
+			return fd;
+		}
+		close(fd);
+		unlink(path);
+	}
+	fd = bpf_map_create(type, name, sizeof(uint32_t), value_size, max_entries, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, path) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void unpin_all(struct nfo_loader *l)
+{
+	static const char *const names[] = { "counters", "stats", "slot_keys" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, names[i]);
+		unlink(path);
+	}
+	rmdir(l->pin_dir);
+}
+
+static int restore_slots(struct nfo_loader *l)
+{
+	struct nfo_slot_key k;
+
+	for (uint32_t s = 1; s < l->max_slots; s++) {
+		int r;
+
+		if (bpf_map_lookup_elem(l->keys_fd, &s, &k) < 0 || !k.key[0])
+			continue;
+		k.key[sizeof(k.key) - 1] = '\0';
+		r = nfo_strmap_put(&l->slots, k.key, s);
+		if (r < 0)
+			return r;
+		l->slot_used[s] = 1;
+	}
+	return 0;
+}
+
+int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, char *err,
+		   size_t errlen)
+{
+	struct nfo_loader *l;
+	bool reused_c, reused_k, reused_s;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	l->counters_fd = l->stats_fd = l->keys_fd = -1;
+	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
+	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		r = seterr(err, errlen, -EINVAL, "cannot count possible CPUs");
+		goto fail;
+	}
+	l->slot_used = calloc(l->max_slots, 1);
+	if (!l->slot_used) {
+		r = seterr(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = mkdir_p(l->pin_dir);
+	if (r < 0) {
+		seterr(err, errlen, r, "cannot create %s: %s", l->pin_dir, strerror(-r));
+		goto fail;
+	}
+	l->counters_fd = pinned_map(l->pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
+				    sizeof(struct nfo_counter), l->max_slots, &reused_c);
+	l->stats_fd = pinned_map(l->pin_dir, "stats", BPF_MAP_TYPE_PERCPU_ARRAY,
+				 sizeof(struct nfo_counter), _NFO_STAT_MAX, &reused_s);
+	l->keys_fd = pinned_map(l->pin_dir, "slot_keys", BPF_MAP_TYPE_ARRAY,
+				sizeof(struct nfo_slot_key), l->max_slots, &reused_k);
+	if (l->counters_fd < 0 || l->stats_fd < 0 || l->keys_fd < 0) {
+		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
+		seterr(err, errlen, r, "cannot create counter maps in %s: %s", l->pin_dir,
+		       strerror(-r));
+		goto fail;
+	}
+	/* Counters of a previous daemon (it crashed, or was killed): keep
+	 * them only if both maps survived. */
+	if (reused_c && reused_k) {
+		r = restore_slots(l);
+		if (r < 0)
+			goto fail;
+	}
+	l->slot_used[0] = 1; /* slot 0: drops not credited to a rule */
+	*ret = l;
+	return 0;
+fail:
+	nfo_loader_free(&l, false);
+	return r;
+}
+
+static void gen_free(struct gen **gp)
+{
+	struct gen *g = *gp;
+
+	if (!g)
+		return;
+	if (g->tc)
+		nfo_tc__destroy(g->tc);
+	if (g->xdp)
+		nfo_xdp__destroy(g->xdp);
+	free(g);
+	*gp = NULL;
+}
+
+void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface)
+{
+	if (iface->link_fd >= 0)
+		close(iface->link_fd);
+	iface->link_fd = -1;
+	iface->prog_id = 0;
+}
+
+void nfo_loader_free(struct nfo_loader **lp, bool unpin)
+{
+	struct nfo_loader *l = *lp;
+
+	if (!l)
+		return;
+	gen_free(&l->cur);
+	if (l->counters_fd >= 0)
+		close(l->counters_fd);
+	if (l->stats_fd >= 0)
+		close(l->stats_fd);
+	if (l->keys_fd >= 0)
+		close(l->keys_fd);
+	if (unpin)
+		unpin_all(l);
+	nfo_strmap_clear(&l->slots);
+	free(l->slot_used);
+	free(l);
+	*lp = NULL;
+}
+
+/* ---- counter slots ------------------------------------------------------- */
+
+static int zero_slot(struct nfo_loader *l, uint32_t slot)
+{
+	struct nfo_counter *zero = calloc((size_t)l->ncpus, sizeof(*zero));
+	int r = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(l->counters_fd, &slot, zero, BPF_ANY) < 0)
+		r = -errno;
+	free(zero);
+	return r;
+}
+
+static int slot_for(struct nfo_loader *l, const char *key, uint32_t *ret)
+{
+	struct nfo_slot_key k = {};
+	uint32_t s;
+	int r;
+
+	if (nfo_strmap_get(&l->slots, key, &s)) {
+		*ret = s;
+		return 0;
+	}
+	for (s = 1; s < l->max_slots && l->slot_used[s]; s++)
+		;
+	if (s >= l->max_slots) {
+		*ret = 0; /* out of slots: counted, but not per rule */
+		return 0;
+	}
+	r = zero_slot(l, s);
+	if (r < 0)
+		return r;
+	snprintf(k.key, sizeof(k.key), "%s", key);
+	if (bpf_map_update_elem(l->keys_fd, &s, &k, BPF_ANY) < 0)
+		return -errno;
+	r = nfo_strmap_put(&l->slots, key, s);
+	if (r < 0)
+		return r;
+	l->slot_used[s] = 1;
+	*ret = s;
+	return 0;
+}
+
+/* After a swap: slots of rules that no longer exist are free again. */
+static void release_slots(struct nfo_loader *l, char *const *keys, size_t nkeys)
+{
+	struct nfo_strmap keep = {};
+
+	for (size_t i = 0; i < nkeys; i++)
+		if (nfo_strmap_put(&keep, keys[i], 1) < 0)
+			goto out;
+	for (size_t i = 0; i < l->slots.cap; i++) {
+		struct nfo_strmap_ent *e = &l->slots.e[i];
+		struct nfo_slot_key empty = {};
+		uint32_t s, dummy;
+
+		if (!e->key || nfo_strmap_get(&keep, e->key, &dummy))
+			continue;
+		s = e->value;
+		(void)bpf_map_update_elem(l->keys_fd, &s, &empty, BPF_ANY);
+		l->slot_used[s] = 0;
+		nfo_strmap_del(&l->slots, e->key);
+	}
+out:
+	nfo_strmap_clear(&keep);
+}
+
+int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret)
+{
+	struct nfo_counter *v;
+	uint32_t s;
+
+	*ret = (struct nfo_counter){};
+	if (!nfo_strmap_get(&l->slots, key, &s))
+		return -ENOENT;
+	v = calloc((size_t)l->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(l->counters_fd, &s, v) < 0) {
+		free(v);
+		return -errno;
+	}
+	for (int c = 0; c < l->ncpus; c++) {
+		ret->packets += v[c].packets;
+		ret->bytes += v[c].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret)
+{
+	struct nfo_counter *v = calloc((size_t)l->ncpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < _NFO_STAT_MAX; s++) {
+		ret[s] = (struct nfo_counter){};
+		if (bpf_map_lookup_elem(l->stats_fd, &s, v) < 0)
+			continue;
+		for (int c = 0; c < l->ncpus; c++) {
+			ret[s].packets += v[c].packets;
+			ret[s].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+/* ---- encoding the plan ----------------------------------------------------- */
+
+struct encoded {
+	struct nfo_node *nodes;
+	size_t nnodes;
+	uint32_t *radix;
+	size_t nradix;   /* entries */
+	size_t radix_cap;
+	struct nfo_lpm4_key *k4;
+	uint32_t *v4;
+	size_t n4;
+	size_t cap4, cap4v;
+	struct nfo_lpm6_key *k6;
+	uint32_t *v6;
+	size_t n6;
+	size_t cap6, cap6v;
+	uint32_t *slots; /* per plan target */
+};
+
+static void encoded_clear(struct encoded *e)
+{
+	free(e->nodes);
+	free(e->radix);
+	free(e->k4);
+	free(e->v4);
+	free(e->k6);
+	free(e->v6);
+	free(e->slots);
+}
+
+static uint32_t conv(const struct encoded *e, uint32_t ref)
+{
+	if ((ref & NFO_REF_KIND_MASK) != NFO_REF_VERDICT)
+		return ref; /* node: plan index == map index */
+	if (ref & NFO_REF_DROP_BIT)
+		return NFO_REF_DROP(e->slots[ref & NFO_REF_VALUE_MASK]);
+	return NFO_REF_PASS;
+}
+
+static bool is_lpm_dim(int dim)
+{
+	return dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4 || dim == NFO_DIM_SADDR6 ||
+	       dim == NFO_DIM_DADDR6;
+}
+
+static unsigned dim_bits(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+	case NFO_DIM_TH0:
+	case NFO_DIM_TH2:
+		return 16;
+	case NFO_DIM_SADDR4:
+	case NFO_DIM_DADDR4:
+		return 32;
+	case NFO_DIM_SADDR6:
+	case NFO_DIM_DADDR6:
+		return 128;
+	}
+	return 8;
+}
+
+static uint32_t ref_at(const struct nfo_plan_node *nd, nfo_u128 v)
+{
+	size_t lo = 0, hi = nd->nedges;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v < nd->edges[mid].lo)
+			hi = mid;
+		else if (v > nd->edges[mid].hi)
+			lo = mid + 1;
+		else
+			return nd->edges[mid].ref;
+	}
+	return NFO_REF_PASS; /* the plan covers every value; be safe anyway */
+}
+
+static int new_table(struct encoded *e, uint32_t *ret)
+{
+	int r = nfo_grow(&e->radix, &e->radix_cap, e->nradix + NFO_RADIX_FANOUT, sizeof(*e->radix));
+
+	if (r < 0)
+		return r;
+	*ret = (uint32_t)(e->nradix / NFO_RADIX_FANOUT);
+	e->nradix += NFO_RADIX_FANOUT;
+	return 0;
+}
+
+static int encode_radix(struct encoded *e, const struct nfo_plan_node *nd, uint32_t *ret_table)
+{
+	unsigned bits = dim_bits(nd->dim);
+	uint32_t top;
+	int r = new_table(e, &top);
+
+	if (r < 0)
+		return r;
+	*ret_table = top;
+	if (bits == 8) {
+		for (uint32_t v = 0; v < NFO_RADIX_FANOUT; v++)
+			e->radix[top * NFO_RADIX_FANOUT + v] = conv(e, ref_at(nd, v));
+		return 0;
+	}
+	for (uint32_t h = 0; h < NFO_RADIX_FANOUT; h++) {
+		nfo_u128 lo = (nfo_u128)h << 8, hi = lo | 0xff;
+		uint32_t first = ref_at(nd, lo), sub;
+		bool uniform = true;
+
+		/* Uniform iff one edge covers the whole block. */
+		for (size_t k = 0; k < nd->nedges; k++) {
+			if (nd->edges[k].hi < lo || nd->edges[k].lo > hi)
+				continue;
+			if (nd->edges[k].lo > lo || nd->edges[k].hi < hi)
+				uniform = false;
+			break;
+		}
+		if (uniform) {
+			e->radix[top * NFO_RADIX_FANOUT + h] = conv(e, first);
+			continue;
+		}
+		r = new_table(e, &sub);
+		if (r < 0)
+			return r;
+		for (uint32_t l = 0; l < NFO_RADIX_FANOUT; l++)
+			e->radix[sub * NFO_RADIX_FANOUT + l] = conv(e, ref_at(nd, lo | l));
+		e->radix[top * NFO_RADIX_FANOUT + h] = NFO_REF_TABLE | sub;
+	}
+	return 0;
+}
+
+/* Calls cb for each prefix (value, length) exactly covering [lo, hi]. */
+static int for_each_prefix(nfo_u128 lo, nfo_u128 hi, unsigned width,
+			   int (*cb)(nfo_u128 v, unsigned plen, void *data), void *data)
+{
+	for (;;) {
+		nfo_u128 last;
+		unsigned k = 0;
+		int r;
+
+		/* the largest aligned block starting at lo that ends by hi */
+		while (k < width) {
+			nfo_u128 mask = nfo_u128_max(k + 1);
+
+			if ((lo & mask) || (lo | mask) > hi)
+				break;
+			k++;
+		}
+		r = cb(lo, width - k, data);
+		if (r < 0)
+			return r;
+		last = lo | (k ? nfo_u128_max(k) : 0);
+		if (last >= hi)
+			return 0;
+		lo = last + 1;
+	}
+}
+
+struct lpm_ctx {
+	struct encoded *e;
+	uint32_t node;
+	uint32_t ref;
+	bool v6;
+	size_t count;
+	bool counting;
+};
+
+static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
+{
+	struct lpm_ctx *c = data;
+	struct encoded *e = c->e;
+	uint8_t node[4] = { c->node >> 24, c->node >> 16, c->node >> 8, c->node };
+
+	if (c->counting) {
+		c->count++;
+		return 0;
+	}
+	if (!c->v6) {
+		struct nfo_lpm4_key *k;
+
+		if (nfo_grow(&e->k4, &e->cap4, e->n4 + 1, sizeof(*e->k4)) < 0 ||
+		    nfo_grow(&e->v4, &e->cap4v, e->n4 + 1, sizeof(*e->v4)) < 0)
+			return -ENOMEM;
+		k = &e->k4[e->n4];
+		k->prefixlen = 32 + plen;
+		memcpy(k->node, node, 4);
+		nfo_u128_to_be(v, k->addr, 4);
+		e->v4[e->n4++] = c->ref;
+	} else {
+		struct nfo_lpm6_key *k;
+
+		if (nfo_grow(&e->k6, &e->cap6, e->n6 + 1, sizeof(*e->k6)) < 0 ||
+		    nfo_grow(&e->v6, &e->cap6v, e->n6 + 1, sizeof(*e->v6)) < 0)
+			return -ENOMEM;
+		k = &e->k6[e->n6];
+		k->prefixlen = 32 + plen;
+		memcpy(k->node, node, 4);
+		nfo_u128_to_be(v, k->addr, 16);
+		e->v6[e->n6++] = c->ref;
+	}
+	return 0;
+}
+
+static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_t id)
+{
+	bool v6 = nd->dim == NFO_DIM_SADDR6 || nd->dim == NFO_DIM_DADDR6;
+	unsigned width = v6 ? 128 : 32;
+	struct lpm_ctx c = { .e = e, .node = id, .v6 = v6 };
+	size_t best = 0, best_count = 0;
+	int r;
+
+	/* The reference needing the most prefixes becomes the node's default
+	 * entry (prefix length 32: the node id alone); the others override
+	 * it with longer prefixes. */
+	for (size_t i = 0; i < nd->nedges; i++) {
+		size_t total = 0;
+
+		for (size_t k = 0; k < nd->nedges; k++) {
+			if (nd->edges[k].ref != nd->edges[i].ref)
+				continue;
+			c.counting = true;
+			c.count = 0;
+			for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
+			total += c.count;
+		}
+		if (total > best_count) {
+			best_count = total;
+			best = i;
+		}
+		if (nd->nedges > 64)
+			break; /* good enough for big nodes: first edge's reference */
+	}
+	c.counting = false;
+	c.ref = conv(e, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS);
+	r = lpm_emit(0, 0, &c);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < nd->nedges; k++) {
+		if (nd->edges[k].ref == nd->edges[best].ref)
+			continue;
+		c.ref = conv(e, nd->edges[k].ref);
+		r = for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int encode(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		  struct encoded *e)
+{
+	int r;
+
+	e->slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*e->slots));
+	e->nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e->nodes));
+	if (!e->slots || !e->nodes)
+		return -ENOMEM;
+	e->nnodes = plan->nnodes ? plan->nnodes : 1;
+	for (size_t t = 0; t < plan->ntargets; t++) {
+		r = slot_for(l, keys[t], &e->slots[t]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 1; i < plan->nnodes; i++) {
+		const struct nfo_plan_node *nd = &plan->nodes[i];
+		struct nfo_node *n = &e->nodes[i];
+
+		n->dim = (uint8_t)nd->dim;
+		n->unknown = conv(e, nd->unknown);
+		if (is_lpm_dim(nd->dim))
+			r = encode_lpm(e, nd, (uint32_t)i);
+		else
+			r = encode_radix(e, nd, &n->table);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- generations ---------------------------------------------------------- */
+
+static size_t at_least_one(size_t n)
+{
+	return n ? n : 1;
+}
+
+static int fill_array(int fd, const void *values, size_t n, size_t vsz)
+{
+	uint32_t *keys = malloc(at_least_one(n) * sizeof(*keys));
+	uint32_t count = (uint32_t)n;
+	int r = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = i;
+	if (n && bpf_map_update_batch(fd, keys, values, &count, NULL) < 0) {
+		/* Older kernels: one by one. */
+		for (uint32_t i = 0; i < n; i++) {
+			if (bpf_map_update_elem(fd, &keys[i], (const uint8_t *)values + i * vsz,
+						BPF_ANY) < 0) {
+				r = -errno;
+				break;
+			}
+		}
+	}
+	free(keys);
+	return r;
+}
+
+static int gen_load(struct nfo_loader *l, const struct nfo_plan *plan, const struct encoded *e,
+		    uint64_t genid, bool need_xdp, bool need_tc, struct gen **ret, char *err,
+		    size_t errlen)
+{
+	struct nfo_ctl ctl = { .enabled = 1, .generation = genid };
+	struct gen *g = calloc(1, sizeof(*g));
+	uint32_t zero = 0;
+	int r;
+
+	if (!g)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	g->genid = genid;
+	g->xdp = nfo_xdp__open();
+	if (!g->xdp) {
+		r = seterr(err, errlen, -errno, "cannot open the XDP object: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_map__set_max_entries(g->xdp->maps.nfo_nodes, (uint32_t)at_least_one(e->nnodes));
+	bpf_map__set_max_entries(g->xdp->maps.nfo_radix, (uint32_t)at_least_one(e->nradix));
+	bpf_map__set_max_entries(g->xdp->maps.nfo_lpm4, (uint32_t)at_least_one(e->n4));
+	bpf_map__set_max_entries(g->xdp->maps.nfo_lpm6, (uint32_t)at_least_one(e->n6));
+	bpf_map__set_max_entries(g->xdp->maps.nfo_roots, (uint32_t)at_least_one(plan->nroots));
+	if (bpf_map__reuse_fd(g->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
+	    bpf_map__reuse_fd(g->xdp->maps.nfo_stats, l->stats_fd) < 0) {
+		r = seterr(err, errlen, -errno, "cannot share the counter maps: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_program__set_autoload(g->xdp->progs.nfo_xdp, need_xdp);
+	r = nfo_xdp__load(g->xdp);
+	if (r < 0) {
+		r = seterr(err, errlen, r, "loading the XDP program failed: %s", strerror(-r));
+		goto fail;
+	}
+
+	r = fill_array(bpf_map__fd(g->xdp->maps.nfo_nodes), e->nodes, e->nnodes, sizeof(*e->nodes));
+	if (r == 0)
+		r = fill_array(bpf_map__fd(g->xdp->maps.nfo_radix), e->radix, e->nradix,
+			       sizeof(*e->radix));
+	for (size_t i = 0; r == 0 && i < e->n4; i++)
+		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_lpm4), &e->k4[i], &e->v4[i],
+					BPF_ANY) < 0)
+			r = -errno;
+	for (size_t i = 0; r == 0 && i < e->n6; i++)
+		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_lpm6), &e->k6[i], &e->v6[i],
+					BPF_ANY) < 0)
+			r = -errno;
+	for (size_t i = 0; r == 0 && i < plan->nroots; i++) {
+		struct nfo_root root = { .ref = conv(e, plan->roots[i].ref) };
+		uint32_t ifindex = (uint32_t)plan->roots[i].ifindex;
+
+		memcpy(root.mac, plan->roots[i].mac, 6);
+		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_roots), &ifindex, &root,
+					BPF_ANY) < 0)
+			r = -errno;
+	}
+	if (r == 0 && bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_ctl), &zero, &ctl, BPF_ANY) < 0)
+		r = -errno;
+	if (r < 0) {
+		r = seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
+		goto fail;
+	}
+
+	if (need_tc) {
+		g->tc = nfo_tc__open();
+		if (!g->tc) {
+			r = seterr(err, errlen, -errno, "cannot open the TC object: %s", strerror(errno));
+			goto fail;
+		}
+		if (bpf_map__reuse_fd(g->tc->maps.nfo_ctl, bpf_map__fd(g->xdp->maps.nfo_ctl)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_roots, bpf_map__fd(g->xdp->maps.nfo_roots)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_nodes, bpf_map__fd(g->xdp->maps.nfo_nodes)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_radix, bpf_map__fd(g->xdp->maps.nfo_radix)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_lpm4, bpf_map__fd(g->xdp->maps.nfo_lpm4)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_lpm6, bpf_map__fd(g->xdp->maps.nfo_lpm6)) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_counters, l->counters_fd) < 0 ||
+		    bpf_map__reuse_fd(g->tc->maps.nfo_stats, l->stats_fd) < 0) {
+			r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
+				   strerror(errno));
+			goto fail;
+		}
+		r = nfo_tc__load(g->tc);
+		if (r < 0) {
+			r = seterr(err, errlen, r, "loading the TC program failed: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	*ret = g;
+	return 0;
+fail:
+	gen_free(&g);
+	return r;
+}
+
+static uint32_t prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return 0;
+	return info.id;
+}
+
+static int attach_new(struct nfo_iface *iface, const struct gen *g)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int fd;
+
+	iface->error[0] = '\0';
+	if (iface->mode == NFO_MODE_TC) {
+		fd = bpf_link_create(bpf_program__fd(g->tc->progs.nfo_tc), iface->ifindex,
+				     NFO_BPF_TCX_INGRESS, NULL);
+		if (fd < 0) {
+			int r = -errno;
+
+			if (r == -EINVAL || r == -EOPNOTSUPP)
+				snprintf(iface->error, sizeof(iface->error),
+					 "tc mode needs tcx links (Linux 6.6 or newer)");
+			else
+				snprintf(iface->error, sizeof(iface->error),
+					 "attaching tc ingress failed: %s", strerror(-r));
+			return r;
+		}
+		iface->active_mode = NFO_MODE_TC;
+	} else {
+		int prog = bpf_program__fd(g->xdp->progs.nfo_xdp);
+
+		opts.flags = iface->mode == NFO_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+		fd = bpf_link_create(prog, iface->ifindex, BPF_XDP, &opts);
+		if (fd < 0 && iface->mode == NFO_MODE_XDP && (errno == EOPNOTSUPP || errno == EINVAL)) {
+			opts.flags = XDP_FLAGS_SKB_MODE;
+			fd = bpf_link_create(prog, iface->ifindex, BPF_XDP, &opts);
+			if (fd >= 0)
+				snprintf(iface->error, sizeof(iface->error),
+					 "driver has no native XDP: using xdp-generic");
+		}
+		if (fd < 0) {
+			int r = -errno;
+
+			if (r == -EBUSY || r == -EEXIST)
+				snprintf(iface->error, sizeof(iface->error),
+					 "another XDP program is attached; nft-offload does not replace it");
+			else
+				snprintf(iface->error, sizeof(iface->error), "attaching XDP failed: %s",
+					 strerror(-r));
+			return r;
+		}
+		iface->active_mode = opts.flags == XDP_FLAGS_DRV_MODE ? NFO_MODE_XDP :
+									 NFO_MODE_XDP_GENERIC;
+	}
+	iface->link_fd = fd;
+	return 0;
+}
+
+static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struct gen *g)
+{
+	int prog;
+	int r;
+
+	if (iface->ifindex <= 0) {
+		nfo_loader_detach(l, iface);
+		return 0;
+	}
+	prog = iface->mode == NFO_MODE_TC ? bpf_program__fd(g->tc->progs.nfo_tc) :
+					    bpf_program__fd(g->xdp->progs.nfo_xdp);
+	if (iface->link_fd >= 0) {
+		bool same_kind = (iface->mode == NFO_MODE_TC) == (iface->active_mode == NFO_MODE_TC) &&
+				 !(iface->mode == NFO_MODE_XDP_GENERIC &&
+				   iface->active_mode == NFO_MODE_XDP);
+
+		if (same_kind && bpf_link_update(iface->link_fd, prog, NULL) == 0) {
+			iface->prog_id = prog_id_of(prog);
+			return 0;
+		}
+		/* Mode changed, or the device went away under the link. */
+		nfo_loader_detach(l, iface);
+	}
+	r = attach_new(iface, g);
+	if (r < 0)
+		return r;
+	iface->prog_id = prog_id_of(prog);
+	return 0;
+}
+
+int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err, size_t errlen)
+{
+	struct encoded e = {};
+	bool need_xdp = false, need_tc = false;
+	struct gen *g = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ifaces[i].mode == NFO_MODE_TC)
+			need_tc = true;
+		else
+			need_xdp = true;
+	}
+	r = encode(l, plan, keys, &e);
+	if (r < 0) {
+		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
+		goto out;
+	}
+	r = gen_load(l, plan, &e, genid, need_xdp, need_tc, &g, err, errlen);
+	if (r < 0)
+		goto out;
+
+	for (size_t i = 0; i < n; i++)
+		(void)swap_iface(l, &ifaces[i], g);
+
+	gen_free(&l->cur);
+	l->cur = TAKE_PTR(g);
+	l->enabled = true;
+	release_slots(l, keys, plan->ntargets);
+out:
+	encoded_clear(&e);
+	gen_free(&g);
+	return r;
+}
+
+int nfo_loader_disable(struct nfo_loader *l)
+{
+	struct nfo_ctl ctl = {};
+	uint32_t zero = 0;
+
+	l->enabled = false;
+	if (!l->cur)
+		return 0;
+	ctl.generation = l->cur->genid;
+	if (bpf_map_update_elem(bpf_map__fd(l->cur->xdp->maps.nfo_ctl), &zero, &ctl, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+bool nfo_loader_enabled(const struct nfo_loader *l)
+{
+	return l->enabled;
+}
+
+int nfo_loader_probe(char *err, size_t errlen)
+{
+	static const char *const kfuncs[] = { "bpf_dynptr_from_xdp", "bpf_dynptr_from_skb",
+					      "bpf_dynptr_slice" };
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	if (!btf)
+		return seterr(err, errlen, -ENOTSUP,
+			      "kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF");
+	for (size_t i = 0; i < ARRAY_SIZE(kfuncs); i++) {
+		if (btf__find_by_name_kind(btf, kfuncs[i], BTF_KIND_FUNC) < 0) {
+			btf__free(btf);
+			return seterr(err, errlen, -ENOTSUP,
+				      "kernel lacks %s: nft-offload needs Linux 6.4 or newer", kfuncs[i]);
+		}
+	}
+	btf__free(btf);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The loader: turns a plan into BPF maps, loads the XDP/TC programs of one
+ * "generation" (programs + their maps), and swaps generations atomically on
+ * every attached interface through BPF links (bpf_link_update): a packet runs
+ * either the old program with the old maps or the new one with the new maps.
+ *
+ * Links are never pinned: if the daemon dies, the kernel detaches its
+ * programs and nftables alone decides again (a fast path nobody updates would
+ * become unsound as soon as the ruleset changes).
+ */
+#ifndef NFO_LOADER_H
+#define NFO_LOADER_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/nfo_abi.h"
+
+struct nfo_plan;
+
+enum nfo_mode {
+	NFO_MODE_XDP,         /* native XDP, falling back to generic */
+	NFO_MODE_XDP_GENERIC,
+	NFO_MODE_TC,          /* tcx ingress */
+	_NFO_MODE_MAX,
+};
+
+const char *nfo_mode_name(int mode);
+int nfo_mode_from_string(const char *s);
+
+/* One configured interface and what is attached to it. */
+struct nfo_iface {
+	char name[IF_NAMESIZE];
+	int mode;         /* configured */
+	int ifindex;      /* 0: not present */
+	int active_mode;  /* what is attached (xdp may fall back to generic) */
+	int link_fd;      /* -1: not attached */
+	uint32_t prog_id;
+	char error[192];  /* why not attached, or a note (fallback) */
+};
+
+/* Each counter slot remembers the rule it belongs to, so that counters
+ * survive ruleset updates (and daemon restarts, through the pinned maps). */
+#define NFO_SLOT_KEY_LEN 128
+
+struct nfo_slot_key {
+	char key[NFO_SLOT_KEY_LEN];
+};
+
+struct nfo_loader_opts {
+	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
+	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
+};
+
+struct nfo_loader;
+
+int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts,
+		   char *err, size_t errlen);
+/* Detaches every interface; with unpin, removes the pinned maps. */
+void nfo_loader_free(struct nfo_loader **l, bool unpin);
+
+/*
+ * Builds a generation from plan (counter keys from keys[], one per plan
+ * target) and makes it the one running on every interface in ifaces. On
+ * failure nothing changes (the caller keeps the fast path disabled). A
+ * failure on one interface is recorded in its error and it is detached.
+ */
+int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
+		     size_t errlen);
+
+/* The running generation passes every packet until the next apply. */
+int nfo_loader_disable(struct nfo_loader *l);
+bool nfo_loader_enabled(const struct nfo_loader *l);
+
+void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface);
+
+/* Sums of the per-CPU counters. */
+int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret);
+int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT_MAX] */);
+
+/* Kernel support check: one clear line when the kernel cannot run us. */
+int nfo_loader_probe(char *err, size_t errlen);
+
+#endif
