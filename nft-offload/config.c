@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "loader.h"
+#include "util.h"
+
+#define NFO_CONFIG_MAX_SIZE (1024 * 1024)
+
+const char *nfo_mode_name(int mode)
+{
+	switch (mode) {
+	case NFO_MODE_XDP:
+		return "xdp";
+	case NFO_MODE_XDP_GENERIC:
+		return "xdp-generic";
+	case NFO_MODE_TC:
+		return "tc";
+	}
+	return "?";
+}
+
+int nfo_mode_from_string(const char *s)
+{
+	for (int m = 0; m < _NFO_MODE_MAX; m++)
+		if (!strcmp(s, nfo_mode_name(m)))
+			return m;
+	return -EINVAL;
+}
+
+void nfo_config_init(struct nfo_config *c)
+{
+	*c = (struct nfo_config){
+		.max_counters = NFO_DEFAULT_MAX_COUNTERS,
+		.max_edges = NFO_DEFAULT_MAX_EDGES,
+	};
+}
+
+void nfo_config_clear(struct nfo_config *c)
+{
+	free(c->ifaces);
+	nfo_config_init(c);
+}
+
+static int fail(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(err, errlen, "%s:%u: %s", file, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", file, msg);
+	return -EINVAL;
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]) ||
+		    !isprint((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int add_iface(struct nfo_config *c, const char *name, int mode, const char *file,
+		     unsigned line, char *err, size_t errlen)
+{
+	struct nfo_config_iface *p;
+
+	if (!valid_ifname(name))
+		return fail(err, errlen, file, line, "invalid interface name '%s'", name);
+	for (size_t i = 0; i < c->nifaces; i++)
+		if (!strcmp(c->ifaces[i].name, name))
+			return fail(err, errlen, file, line, "interface %s configured twice", name);
+	p = realloc(c->ifaces, (c->nifaces + 1) * sizeof(*p));
+	if (!p)
+		return fail(err, errlen, file, line, "out of memory");
+	c->ifaces = p;
+	snprintf(c->ifaces[c->nifaces].name, IF_NAMESIZE, "%s", name);
+	c->ifaces[c->nifaces++].mode = mode;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Splits line into at most max words; returns the count, or -1 if more. */
+static int split(char *line, char **words, int max)
+{
+	int n = 0;
+
+	for (char *p = line; *p;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		if (n == max)
+			return -1;
+		words[n++] = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const char *file,
+		     char *err, size_t errlen)
+{
+	unsigned line = 0;
+	size_t pos = 0;
+
+	if (memchr(text, '\0', len))
+		return fail(err, errlen, file, 0, "not a text file (contains NUL bytes)");
+	while (pos < len) {
+		char buf[512], *w[5], *hash;
+		size_t end = pos;
+		int n, r;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		line++;
+		if (end - pos >= sizeof(buf))
+			return fail(err, errlen, file, line, "line too long");
+		memcpy(buf, text + pos, end - pos);
+		buf[end - pos] = '\0';
+		pos = end + 1;
+		hash = strchr(buf, '#');
+		if (hash)
+			*hash = '\0';
+		n = split(buf, w, 5);
+		if (n == 0)
+			continue;
+		if (n < 0)
+			return fail(err, errlen, file, line, "too many words");
+
+		if (!strcmp(w[0], "interface")) {
+			int mode = NFO_MODE_XDP;
+
+			if (n != 2 && n != 4)
+				return fail(err, errlen, file, line,
+					    "expected: interface NAME [mode xdp|xdp-generic|tc]");
+			if (n == 4) {
+				if (strcmp(w[2], "mode"))
+					return fail(err, errlen, file, line,
+						    "unknown interface option '%s' (expected 'mode')", w[2]);
+				mode = nfo_mode_from_string(w[3]);
+				if (mode < 0)
+					return fail(err, errlen, file, line,
+						    "unknown mode '%s' (expected xdp, xdp-generic or tc)",
+						    w[3]);
+			}
+			r = add_iface(c, w[1], mode, file, line, err, errlen);
+			if (r < 0)
+				return r;
+		} else if (!strcmp(w[0], "max-counters") || !strcmp(w[0], "max-diagram-edges")) {
+			unsigned long long v;
+			bool counters = !strcmp(w[0], "max-counters");
+
+			if (n != 2)
+				return fail(err, errlen, file, line, "expected: %s NUMBER", w[0]);
+			if (parse_uint(w[1], counters ? 1u << 22 : 1ull << 30, &v) < 0)
+				return fail(err, errlen, file, line, "invalid number '%s' for %s", w[1],
+					    w[0]);
+			if (counters)
+				c->max_counters = (uint32_t)v;
+			else
+				c->max_edges = (size_t)v;
+		} else {
+			return fail(err, errlen, file, line, "unknown setting '%s'", w[0]);
+		}
+	}
+	return 0;
+}
+
+int nfo_config_load(struct nfo_config *c, const char *path, int required, char *err,
+		    size_t errlen)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !required)
+			return 0;
+		return fail(err, errlen, path, 0, "cannot read: %s", strerror(errno));
+	}
+	text = malloc(NFO_CONFIG_MAX_SIZE + 1);
+	if (!text) {
+		fclose(f);
+		return fail(err, errlen, path, 0, "out of memory");
+	}
+	len = fread(text, 1, NFO_CONFIG_MAX_SIZE + 1, f);
+	r = ferror(f);
+	fclose(f);
+	if (r)
+		return fail(err, errlen, path, 0, "read error");
+	if (len > NFO_CONFIG_MAX_SIZE)
+		return fail(err, errlen, path, 0, "file too large");
+	if (memchr(text, '\0', len))
+		return fail(err, errlen, path, 0, "not a text file (contains NUL bytes)");
+	return nfo_config_parse(c, text, len, path, err, errlen);
+}
+
+int nfo_config_add_attach(struct nfo_config *c, const char *spec, char *err, size_t errlen)
+{
+	char name[64];
+	const char *colon = strchr(spec, ':');
+	int mode = NFO_MODE_XDP;
+
+	if (colon) {
+		if ((size_t)(colon - spec) >= sizeof(name))
+			return fail(err, errlen, "--attach", 0, "invalid interface name in '%s'", spec);
+		memcpy(name, spec, (size_t)(colon - spec));
+		name[colon - spec] = '\0';
+		mode = nfo_mode_from_string(colon + 1);
+		if (mode < 0)
+			return fail(err, errlen, "--attach", 0,
+				    "unknown mode '%s' (expected xdp, xdp-generic or tc)", colon + 1);
+	} else {
+		snprintf(name, sizeof(name), "%s", spec);
+	}
+	return add_iface(c, name, mode, "--attach", 0, err, errlen);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The configuration file (default /etc/nft-offload/nft-offload.conf):
+ *
+ *     # comment
+ *     interface eth0 [mode xdp|xdp-generic|tc]
+ *     max-counters 16384
+ *     max-diagram-edges 4000000
+ *
+ * Errors name the file, the line and the problem.
+ */
+#ifndef NFO_CONFIG_H
+#define NFO_CONFIG_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFO_DEFAULT_CONFIG "/etc/nft-offload/nft-offload.conf"
+#define NFO_DEFAULT_MAX_COUNTERS 16384
+#define NFO_DEFAULT_MAX_EDGES 4000000
+
+struct nfo_config_iface {
+	char name[IF_NAMESIZE];
+	int mode;
+};
+
+struct nfo_config {
+	struct nfo_config_iface *ifaces;
+	size_t nifaces;
+	uint32_t max_counters;
+	size_t max_edges;
+};
+
+void nfo_config_init(struct nfo_config *c);
+void nfo_config_clear(struct nfo_config *c);
+/* Parses text (a whole file) named filename into c (added to what is there). */
+int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const char *filename,
+		     char *err, size_t errlen);
+/* Reads and parses a file; a missing file is an error only if required. */
+int nfo_config_load(struct nfo_config *c, const char *path, int required, char *err,
+		    size_t errlen);
+/* "IFACE" or "IFACE:MODE", as given to --attach. */
+int nfo_config_add_attach(struct nfo_config *c, const char *spec, char *err, size_t errlen);
+
+#endif

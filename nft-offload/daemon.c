@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon: follows nftables (and links and addresses) and keeps the fast
+ * path in step with them.
+ *
+ * Soundness over speed: the moment a change is announced (the first
+ * notification of a transaction, an address or link change), the running
+ * fast path is switched to pass-everything with one map write; it comes back
+ * only when a new generation built from a consistent dump of the new ruleset
+ * is live. The window in which a stale fast path runs is the notification
+ * latency, not the rebuild time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+
+#include "../netlink/nft.h"
+#include "../netlink/rtnl.h"
+#include "daemon.h"
+#include "json.h"
+#include "log.h"
+#include "plan.h"
+#include "ruleset.h"
+#include "util.h"
+
+#define BPF_FS_MAGIC_ 0xcafe4a11
+#define RETRY_MS 200
+
+struct daemon {
+	struct nfo_daemon_state st;
+	const struct nfo_daemon_opts *opts;
+	char sock_path[PATH_MAX];
+	char pin_dir[PATH_MAX];
+	struct nfo_nft_monitor *mon;
+	struct nfo_rtnl *rtnl;
+	int epfd;
+	int sigfd;
+	int timerfd;
+	int ctlfd;
+	bool quit;
+	bool need_resync;
+	bool need_rebuild;
+	bool change_pending;    /* disabled since a change was announced */
+	struct timespec change_t0;
+	bool *missing_logged;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void disable(struct daemon *d, const char *why)
+{
+	if (d->st.loader && nfo_loader_enabled(d->st.loader)) {
+		int r = nfo_loader_disable(d->st.loader);
+
+		if (r < 0)
+			log_error("cannot disable the fast path: %s", strerror(-r));
+	}
+	d->st.enabled = false;
+	if (!d->change_pending) {
+		d->change_pending = true;
+		clock_gettime(CLOCK_MONOTONIC, &d->change_t0);
+	}
+	log_debug("fast path disabled: %s", why);
+}
+
+static void arm_retry(struct daemon *d, unsigned ms)
+{
+	struct itimerspec it = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 } };
+
+	(void)timerfd_settime(d->timerfd, 0, &it, NULL);
+}
+
+/* ---- building and applying ------------------------------------------------- */
+
+static void free_keys(struct nfo_daemon_state *s)
+{
+	if (!s->keys)
+		return;
+	for (size_t i = 0; s->plan && i < s->plan->ntargets; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	s->keys = NULL;
+}
+
+static int make_keys(const struct nfo_plan *p, char ***ret)
+{
+	char **keys = calloc(p->ntargets ? p->ntargets : 1, sizeof(*keys));
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const struct nfo_plan_target *t = &p->targets[i];
+		char buf[NFO_SLOT_KEY_LEN * 2];
+
+		if (t->rule)
+			nfo_rule_key(t->rule, buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "%s %s %s policy", nfo_family_name(t->chain->family),
+				 t->chain->table, t->chain->name);
+		keys[i] = strdup(buf);
+		if (!keys[i]) {
+			for (size_t k = 0; k < i; k++)
+				free(keys[k]);
+			free(keys);
+			return -ENOMEM;
+		}
+	}
+	*ret = keys;
+	return 0;
+}
+
+static void describe_l3(const struct nfo_link *lk, const struct nfo_link *links, size_t n,
+			char *buf, size_t len)
+{
+	const struct nfo_link *m;
+
+	buf[0] = '\0';
+	if (lk->master) {
+		m = nfo_link_by_index(links, n, lk->master);
+		snprintf(buf, len, "port of %s: only its ingress chains are offloaded",
+			 m ? m->name : "a master device");
+	} else if (lk->has_uppers) {
+		snprintf(buf, len, "has upper devices (vlan, macvlan...): only its ingress chains are offloaded");
+	} else if (!lk->has_mac) {
+		snprintf(buf, len, "not an Ethernet device: only its ingress chains are offloaded");
+	}
+}
+
+static int rebuild(struct daemon *d)
+{
+	struct nfo_daemon_state *s = &d->st;
+	_cleanup_free_ struct nfo_link *links = NULL;
+	_cleanup_free_ struct nfo_addr *addrs = NULL;
+	_cleanup_free_ struct nfo_plan_iface *pif = NULL;
+	_cleanup_free_ int *up = NULL;
+	struct nfo_plan *plan = NULL;
+	char **keys = NULL;
+	size_t nlinks = 0, naddrs = 0, npif = 0, nup = 0;
+	struct nfo_plan_input in = {};
+	char err[256];
+	struct timespec t0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = nfo_rtnl_links(d->rtnl, &links, &nlinks);
+	if (r == 0)
+		r = nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs);
+	if (r < 0)
+		return log_error_errno(r, "reading links and addresses: %s", strerror(-r));
+	pif = calloc(s->nifaces + 1, sizeof(*pif));
+	up = calloc(nlinks + 1, sizeof(*up));
+	if (!pif || !up)
+		return log_error_errno(-ENOMEM, "out of memory");
+	for (size_t i = 0; i < nlinks; i++)
+		if (links[i].up)
+			up[nup++] = links[i].ifindex;
+
+	for (size_t i = 0; i < s->nifaces; i++) {
+		struct nfo_iface *ifc = &s->ifaces[i];
+		const struct nfo_link *lk = nfo_link_by_name(links, nlinks, ifc->name);
+		struct nfo_plan_iface *p;
+
+		if (!lk) {
+			if (ifc->ifindex || !d->missing_logged[i])
+				log_warn("interface %s not found; it will be attached when it appears",
+					 ifc->name);
+			d->missing_logged[i] = true;
+			ifc->ifindex = 0;
+			snprintf(ifc->error, sizeof(ifc->error), "interface not found");
+			s->l3_note[i][0] = '\0';
+			continue;
+		}
+		d->missing_logged[i] = false;
+		if (ifc->ifindex && ifc->ifindex != lk->ifindex)
+			nfo_loader_detach(s->loader, ifc); /* recreated under the same name */
+		ifc->ifindex = lk->ifindex;
+		p = &pif[npif++];
+		p->ifindex = lk->ifindex;
+		snprintf(p->name, sizeof(p->name), "%s", lk->name);
+		memcpy(p->mac, lk->mac, 6);
+		describe_l3(lk, links, nlinks, s->l3_note[i], sizeof(s->l3_note[i]));
+		p->l3 = s->l3_note[i][0] == '\0';
+	}
+
+	in = (struct nfo_plan_input){
+		.rs = s->rs,
+		.ifaces = pif,
+		.nifaces = npif,
+		.addrs = addrs,
+		.naddrs = naddrs,
+		.up_ifindexes = up,
+		.nup = nup,
+		.max_edges = s->config.max_edges,
+	};
+	r = nfo_plan_build(&in, &plan);
+	if (r < 0)
+		return log_error_errno(r, "planning the fast path: %s", strerror(-r));
+	if (plan->error)
+		log_warn("ruleset not offloaded: %s", plan->error);
+	r = make_keys(plan, &keys);
+	if (r < 0) {
+		nfo_plan_free(&plan);
+		return log_error_errno(r, "out of memory");
+	}
+	r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err, sizeof(err));
+	if (r < 0) {
+		for (size_t i = 0; i < plan->ntargets; i++)
+			free(keys[i]);
+		free(keys);
+		nfo_plan_free(&plan);
+		snprintf(s->error, sizeof(s->error), "%s", err);
+		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
+	}
+	for (size_t i = 0; i < s->nifaces; i++) {
+		struct nfo_iface *ifc = &s->ifaces[i];
+
+		if (ifc->ifindex && ifc->link_fd < 0)
+			log_error("%s: %s", ifc->name, ifc->error);
+		else if (ifc->ifindex && ifc->error[0])
+			log_info("%s: %s", ifc->name, ifc->error);
+	}
+	free_keys(s);
+	nfo_plan_free(&s->plan);
+	s->plan = plan;
+	s->keys = keys;
+	s->enabled = true;
+	s->error[0] = '\0';
+	s->last_build_ms = ms_since(&t0);
+	if (d->change_pending)
+		s->last_update_ms = ms_since(&d->change_t0);
+	d->change_pending = false;
+	s->updates++;
+	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
+		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
+	return 0;
+}
+
+static int resync(struct daemon *d)
+{
+	struct nfo_nft_dump *dump = NULL;
+	struct nfo_ruleset *rs = NULL;
+	int r;
+
+	r = nfo_nft_read_ruleset(&dump, false);
+	if (r < 0) {
+		snprintf(d->st.error, sizeof(d->st.error), "cannot read the nftables ruleset: %s",
+			 strerror(-r));
+		log_error("%s; retrying", d->st.error);
+		arm_retry(d, RETRY_MS);
+		return r;
+	}
+	r = nfo_ruleset_new(&rs, dump);
+	nfo_nft_dump_free(&dump);
+	if (r < 0) {
+		arm_retry(d, RETRY_MS);
+		return log_error_errno(r, "building the ruleset model: %s", strerror(-r));
+	}
+	nfo_ruleset_free(&d->st.rs);
+	d->st.rs = rs;
+	d->st.genid = rs->genid;
+	d->st.have_genid = true;
+	r = rebuild(d);
+	if (r < 0)
+		arm_retry(d, 1000);
+	return r;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void on_nft(struct daemon *d)
+{
+	struct nfo_nft_events ev = {};
+	int r = nfo_nft_monitor_read(d->mon, &ev);
+
+	if (r < 0) {
+		log_error("reading nftables notifications: %s; resyncing", strerror(-r));
+		ev.lost = ev.changed = true;
+	}
+	if (ev.changed || ev.lost)
+		disable(d, ev.lost ? "notifications lost" : "ruleset changed");
+	if (ev.lost) {
+		log_warn("nftables notifications were lost: full resync");
+		d->need_resync = true;
+	} else if (ev.newgen && !ev.pending) {
+		/* Every announced transaction is complete: read the ruleset.
+		 * (Also when NEWGEN names the generation already applied: the
+		 * fast path was disabled by its messages.) */
+		d->need_resync = true;
+	}
+}
+
+static void on_rtnl(struct daemon *d)
+{
+	bool changed = false;
+	int r = nfo_rtnl_process(d->rtnl, &changed);
+
+	if (r < 0) {
+		log_error("reading link notifications: %s", strerror(-r));
+		changed = true;
+	}
+	if (changed) {
+		disable(d, "links or addresses changed");
+		d->need_rebuild = true;
+	}
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("signal %u: stopping", si.ssi_signo);
+			d->quit = true;
+		}
+	}
+}
+
+static void on_control(struct daemon *d)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct nfo_buf out = {};
+	char req[128] = "";
+	ssize_t n;
+	int fd;
+
+	fd = accept4(d->ctlfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = read(fd, req, sizeof(req) - 1);
+	if (n > 0) {
+		req[n] = '\0';
+		req[strcspn(req, "\r\n")] = '\0';
+		if (!strcmp(req, "status json"))
+			nfo_status_render(&d->st, true, &out);
+		else if (!strcmp(req, "status text"))
+			nfo_status_render(&d->st, false, &out);
+		else if (!strcmp(req, "explain json"))
+			nfo_explain_render(&d->st, true, &out);
+		else if (!strcmp(req, "explain text"))
+			nfo_explain_render(&d->st, false, &out);
+		else
+			nfo_buf_printf(&out, "error: unknown request '%s'\n", req);
+		if (out.oom) {
+			nfo_buf_free(&out);
+			nfo_buf_printf(&out, "error: out of memory\n");
+		}
+		for (size_t off = 0; off < out.len;) {
+			ssize_t w = write(fd, out.s + off, out.len - off);
+
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	nfo_buf_free(&out);
+	close(fd);
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static int ensure_bpffs(const char *dir)
+{
+	struct statfs sf;
+	char cmd[PATH_MAX];
+
+	if (statfs(dir, &sf) == 0 && (unsigned long)sf.f_type == BPF_FS_MAGIC_)
+		return 0;
+	/* `ip netns exec` remounts /sys: mount bpffs ourselves. */
+	snprintf(cmd, sizeof(cmd), "%s", dir);
+	for (char *p = cmd + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			(void)mkdir(cmd, 0755);
+			*p = '/';
+		}
+	}
+	(void)mkdir(cmd, 0700);
+	if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0)
+		return -errno;
+	return 0;
+}
+
+static int control_socket(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe;
+
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, d->sock_path);
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	unlink(d->sock_path); /* stale, from a daemon that did not stop cleanly */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(d->sock_path, 0600) < 0 ||
+	    listen(fd, 16) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int epoll_add(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL };
+
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void cleanup(struct daemon *d, bool unpin)
+{
+	for (size_t i = 0; i < d->st.nifaces; i++)
+		if (d->st.loader)
+			nfo_loader_detach(d->st.loader, &d->st.ifaces[i]);
+	nfo_loader_free(&d->st.loader, unpin);
+	if (d->ctlfd >= 0) {
+		close(d->ctlfd);
+		unlink(d->sock_path);
+	}
+	nfo_nft_monitor_free(&d->mon);
+	nfo_rtnl_free(&d->rtnl);
+	free_keys(&d->st);
+	nfo_plan_free(&d->st.plan);
+	nfo_ruleset_free(&d->st.rs);
+	free(d->st.ifaces);
+	free(d->st.l3_note);
+	free(d->missing_logged);
+	nfo_config_clear(&d->st.config);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+}
+
+int nfo_daemon_main(const struct nfo_daemon_opts *o)
+{
+	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1 };
+	struct nfo_loader_opts lopts = {};
+	struct stat ns;
+	char err[512];
+	sigset_t mask;
+	int r;
+
+	nfo_config_init(&d.st.config);
+	r = nfo_config_load(&d.st.config, o->config_path, o->config_given, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto fail;
+	}
+	for (size_t i = 0; i < o->nattach; i++) {
+		r = nfo_config_add_attach(&d.st.config, o->attach[i], err, sizeof(err));
+		if (r < 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+	}
+	if (d.st.config.nifaces == 0)
+		log_warn("no interface configured (--attach IFACE or 'interface' in %s): "
+			 "following nftables, attaching nothing", o->config_path);
+
+	r = nfo_loader_probe(err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto fail;
+	}
+
+	d.st.nifaces = d.st.config.nifaces;
+	d.st.ifaces = calloc(d.st.nifaces + 1, sizeof(*d.st.ifaces));
+	d.st.l3_note = calloc(d.st.nifaces + 1, sizeof(*d.st.l3_note));
+	d.missing_logged = calloc(d.st.nifaces + 1, sizeof(*d.missing_logged));
+	if (!d.st.ifaces || !d.st.l3_note || !d.missing_logged) {
+		r = log_error_errno(-ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < d.st.nifaces; i++) {
+		snprintf(d.st.ifaces[i].name, sizeof(d.st.ifaces[i].name), "%s",
+			 d.st.config.ifaces[i].name);
+		d.st.ifaces[i].mode = d.st.config.ifaces[i].mode;
+		d.st.ifaces[i].active_mode = d.st.ifaces[i].mode;
+		d.st.ifaces[i].link_fd = -1;
+	}
+
+	r = ensure_bpffs(o->bpffs);
+	if (r < 0) {
+		log_error("cannot mount bpffs at %s: %s", o->bpffs, strerror(-r));
+		goto fail;
+	}
+	/* One pin directory per network namespace: daemons in two namespaces
+	 * sharing a bpffs never collide. */
+	if (stat("/proc/self/ns/net", &ns) < 0)
+		ns.st_ino = 0;
+	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s/nft-offload/%lu", o->bpffs,
+		 (unsigned long)ns.st_ino);
+
+	r = mkdir_parents(o->run_dir);
+	if (r < 0) {
+		log_error("cannot create run directory %s: %s", o->run_dir, strerror(-r));
+		goto fail;
+	}
+	snprintf(d.sock_path, sizeof(d.sock_path), "%s/%s", o->run_dir, NFO_CONTROL_SOCKET);
+	d.ctlfd = control_socket(&d);
+	if (d.ctlfd < 0) {
+		r = d.ctlfd;
+		if (r == -EADDRINUSE)
+			log_error("another nft-offload daemon is running (control socket %s); "
+				  "use another --run-dir", d.sock_path);
+		else
+			log_error("cannot create control socket %s: %s", d.sock_path, strerror(-r));
+		goto fail;
+	}
+
+	/* Subscribe before the first dump: no change can fall in between. */
+	r = nfo_nft_monitor_new(&d.mon);
+	if (r < 0) {
+		log_error("cannot subscribe to nftables notifications: %s", strerror(-r));
+		goto fail;
+	}
+	r = nfo_rtnl_new(&d.rtnl);
+	if (r < 0) {
+		log_error("cannot follow links and addresses (rtnetlink): %s", strerror(-r));
+		goto fail;
+	}
+
+	lopts.pin_dir = d.pin_dir;
+	lopts.max_slots = d.st.config.max_counters;
+	r = nfo_loader_new(&d.st.loader, &lopts, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto fail;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.sigfd < 0 || d.timerfd < 0 || d.epfd < 0) {
+		r = log_error_errno(-errno, "event loop setup: %s", strerror(errno));
+		goto fail;
+	}
+	if ((r = epoll_add(d.epfd, nfo_nft_monitor_fd(d.mon), EV_NFT)) < 0 ||
+	    (r = epoll_add(d.epfd, nfo_rtnl_fd(d.rtnl), EV_RTNL)) < 0 ||
+	    (r = epoll_add(d.epfd, d.sigfd, EV_SIG)) < 0 ||
+	    (r = epoll_add(d.epfd, d.timerfd, EV_TIMER)) < 0 ||
+	    (r = epoll_add(d.epfd, d.ctlfd, EV_CTL)) < 0) {
+		log_error("event loop setup: %s", strerror(-r));
+		goto fail;
+	}
+
+	log_info("started: run-dir %s, pins in %s, %zu interface(s)", o->run_dir, d.pin_dir,
+		 d.st.nifaces);
+	clock_gettime(CLOCK_MONOTONIC, &d.change_t0);
+	d.change_pending = true;
+	(void)resync(&d);
+
+	while (!d.quit) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(d.epfd, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = log_error_errno(-errno, "epoll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case EV_NFT:
+				on_nft(&d);
+				break;
+			case EV_RTNL:
+				on_rtnl(&d);
+				break;
+			case EV_SIG:
+				on_signal(&d);
+				break;
+			case EV_TIMER: {
+				uint64_t x;
+
+				(void)!read(d.timerfd, &x, sizeof(x));
+				if (!d.st.enabled)
+					d.need_resync = true;
+				break;
+			}
+			case EV_CTL:
+				on_control(&d);
+				break;
+			}
+		}
+		if (d.quit)
+			break;
+		if (d.need_resync) {
+			d.need_resync = d.need_rebuild = false;
+			(void)resync(&d);
+		} else if (d.need_rebuild) {
+			d.need_rebuild = false;
+			if (d.st.rs && rebuild(&d) < 0)
+				arm_retry(&d, 1000);
+		}
+	}
+	cleanup(&d, true);
+	log_info("stopped: programs detached, pins and socket removed");
+	return 0;
+fail:
+	cleanup(&d, false);
+	return 1;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef NFO_DAEMON_H
+#define NFO_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "loader.h"
+
+#define NFO_DEFAULT_RUN_DIR "/run/nft-offload"
+#define NFO_DEFAULT_BPFFS "/sys/fs/bpf"
+#define NFO_CONTROL_SOCKET "control.sock"
+
+struct nfo_daemon_opts {
+	const char *config_path;
+	bool config_given;   /* --config: the file must exist */
+	char **attach;       /* --attach IFACE[:MODE] */
+	size_t nattach;
+	const char *run_dir;
+	const char *bpffs;
+};
+
+int nfo_daemon_main(const struct nfo_daemon_opts *opts);
+
+struct nfo_ruleset;
+struct nfo_plan;
+struct nfo_buf;
+
+/* What status and explain render (daemon.c owns it). */
+struct nfo_daemon_state {
+	struct nfo_config config;
+	struct nfo_iface *ifaces;
+	size_t nifaces;
+	struct nfo_loader *loader;
+	struct nfo_ruleset *rs;     /* the ruleset the fast path reflects */
+	struct nfo_plan *plan;
+	char **keys;                /* counter key per plan target */
+	uint32_t genid;             /* nftables generation of rs */
+	bool have_genid;
+	bool enabled;               /* fast path deciding (not disabled) */
+	char error[256];            /* why the fast path is disabled */
+	double last_update_ms;      /* first change notification -> new fast path live */
+	double last_build_ms;       /* dump + plan + load */
+	uint64_t updates;
+	/* per interface: only its ingress chains are decided, and why */
+	char (*l3_note)[96];
+};
+
+/* Renders `status` / `explain` for the control socket. */
+void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out);
+void nfo_explain_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out);
+
+#endif

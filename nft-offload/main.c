@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* nft-offload: run nftables drop rules in XDP / TC ingress. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nft-offload COMMAND [OPTIONS]\n"
+		"\n"
+		"Runs the nftables ruleset's drop decisions in XDP or TC ingress, following\n"
+		"every ruleset change. Everything the fast path cannot decide is left to\n"
+		"nftables.\n"
+		"\n"
+		"Commands:\n"
+		"  daemon   follow nftables and keep the fast path attached (foreground)\n"
+		"  status   what the running daemon has attached, offloaded and dropped\n"
+		"  explain  per chain and rule: offloaded, partly, or not, and why\n"
+		"  version  print the version\n"
+		"\n"
+		"daemon options:\n"
+		"  --config FILE         configuration (default %s)\n"
+		"  --attach IFACE[:MODE] attach to IFACE; MODE is xdp (default, native,\n"
+		"                        falls back to generic), xdp-generic or tc; repeatable\n"
+		"  --run-dir DIR         control socket directory (default %s)\n"
+		"  --bpffs DIR           bpffs mount for pinned counters (default %s;\n"
+		"                        mounted there if it is not)\n"
+		"  -v, --verbose         debug logging\n"
+		"\n"
+		"status / explain options:\n"
+		"  --json                one JSON object\n"
+		"  --run-dir DIR         the daemon's run directory\n",
+		NFO_DEFAULT_CONFIG, NFO_DEFAULT_RUN_DIR, NFO_DEFAULT_BPFFS);
+}
+
+static int cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct nfo_daemon_opts o = {
+		.config_path = NFO_DEFAULT_CONFIG,
+		.run_dir = NFO_DEFAULT_RUN_DIR,
+		.bpffs = NFO_DEFAULT_BPFFS,
+	};
+	int c, r;
+
+	o.attach = calloc((size_t)argc + 1, sizeof(*o.attach));
+	if (!o.attach)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:a:r:b:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.config_path = optarg;
+			o.config_given = true;
+			break;
+		case 'a':
+			o.attach[o.nattach++] = optarg;
+			break;
+		case 'r':
+			o.run_dir = optarg;
+			break;
+		case 'b':
+			o.bpffs = optarg;
+			break;
+		case 'v':
+			nfo_log_level = NFO_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			free(o.attach);
+			return 0;
+		default:
+			usage(stderr);
+			free(o.attach);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nft-offload daemon: unexpected argument '%s'\n", argv[optind]);
+		free(o.attach);
+		return 2;
+	}
+	if (geteuid() != 0)
+		fprintf(stderr, "nft-offload daemon: warning: not running as root; "
+				"loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN\n");
+	r = nfo_daemon_main(&o);
+	free(o.attach);
+	return r;
+}
+
+static int ask_daemon(const char *run_dir, const char *request)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[PATH_MAX], buf[65536];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", run_dir, NFO_CONTROL_SOCKET) >=
+		    sizeof(sa.sun_path)) {
+		fprintf(stderr, "nft-offload: run directory path too long: %s\n", run_dir);
+		return 1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "nft-offload: no daemon is running (cannot connect to %s: %s); "
+				"start one with: nft-offload daemon --attach IFACE\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, request, strlen(request)) < 0) {
+		fprintf(stderr, "nft-offload: cannot talk to the daemon: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return n < 0 ? 1 : 0;
+}
+
+static int cmd_query(int argc, char **argv, const char *what)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *run_dir = NFO_DEFAULT_RUN_DIR;
+	char req[64];
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nft-offload %s: unexpected argument '%s'\n", what, argv[optind]);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "%s %s\n", what, json ? "json" : "text");
+	return ask_daemon(run_dir, req);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "daemon"))
+		return cmd_daemon(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "explain"))
+		return cmd_query(argc - 1, argv + 1, cmd);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("nft-offload %s\n", NFO_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "nft-offload: unknown command '%s' (try: nft-offload --help)\n", cmd);
+	return 2;
+}

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* `nft-offload status` and `explain`, rendered by the daemon. */
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+
+#include "daemon.h"
+#include "json.h"
+#include "plan.h"
+#include "ruleset.h"
+
+static const char *const stat_names[_NFO_STAT_MAX] = {
+	[NFO_STAT_DROPPED] = "dropped",
+	[NFO_STAT_PASS_VERDICT] = "decided_by_nftables",
+	[NFO_STAT_PASS_DISABLED] = "fast_path_disabled",
+	[NFO_STAT_PASS_VLAN] = "vlan",
+	[NFO_STAT_PASS_MALFORMED] = "malformed",
+	[NFO_STAT_PASS_IPOPTS] = "ipv4_options",
+	[NFO_STAT_PASS_EXTHDRS] = "ipv6_extension_headers",
+};
+
+static const char *offload_name(int o)
+{
+	switch (o) {
+	case NFO_OFFLOAD_FULL:
+		return "full";
+	case NFO_OFFLOAD_PARTIAL:
+		return "partial";
+	}
+	return "none";
+}
+
+static bool attached_name(const struct nfo_daemon_state *s, const char *dev)
+{
+	for (size_t i = 0; i < s->nifaces; i++)
+		if (!strcmp(s->ifaces[i].name, dev))
+			return true;
+	return false;
+}
+
+/*
+ * Why the fast path never evaluates this chain's rules, or NULL if it does.
+ * (SEMANTICS.md section 3: which chains a received packet meets.)
+ */
+static const char *chain_scope(const struct nfo_daemon_state *s, const struct nfo_chain *c)
+{
+	if (c->family != NFPROTO_INET && c->family != NFPROTO_IPV4 && c->family != NFPROTO_IPV6 &&
+	    c->family != NFPROTO_NETDEV)
+		return "family not evaluated on receive";
+	if (!c->base)
+		return NULL;
+	switch (c->hook) {
+	case NFO_HOOK_INGRESS: {
+		bool any = false;
+
+		for (size_t i = 0; i < c->ndevs; i++)
+			any |= attached_name(s, c->devs[i]);
+		if (!any)
+			return "ingress chain of an interface nft-offload is not attached to";
+		break;
+	}
+	case NFO_HOOK_PREROUTING:
+	case NFO_HOOK_INPUT:
+		break;
+	default:
+		return "hook not decided on receive (only ingress, prerouting, input)";
+	}
+	if (c->type && !strcmp(c->type, "nat"))
+		return "nat chain: packets it may rewrite pass to nftables";
+	if (c->type && strcmp(c->type, "filter"))
+		return "chain type not offloaded";
+	return NULL;
+}
+
+static void rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
+			size_t len)
+{
+	const char *scope = chain_scope(s, r->chain);
+
+	if (s->plan && s->plan->error)
+		snprintf(buf, len, "%s", s->plan->error);
+	else if (scope)
+		snprintf(buf, len, "%s", scope);
+	else if (r->offload == NFO_OFFLOAD_PARTIAL)
+		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
+	else if (r->offload == NFO_OFFLOAD_NONE)
+		snprintf(buf, len, "effect the fast path cannot reproduce: %s",
+			 r->reason ? r->reason : "?");
+	else
+		buf[0] = '\0';
+}
+
+static void counter_of(const struct nfo_daemon_state *s, const char *key, struct nfo_counter *c)
+{
+	*c = (struct nfo_counter){};
+	if (s->loader)
+		(void)nfo_loader_counter(s->loader, key, c);
+}
+
+static void iface_json(struct nfo_json *j, const struct nfo_daemon_state *s, size_t i)
+{
+	const struct nfo_iface *f = &s->ifaces[i];
+	bool attached = f->link_fd >= 0;
+
+	nfo_json_obj_begin(j);
+	nfo_json_key(j, "name");
+	nfo_json_str(j, f->name);
+	nfo_json_key(j, "ifindex");
+	nfo_json_i64(j, f->ifindex);
+	nfo_json_key(j, "mode");
+	nfo_json_str(j, nfo_mode_name(attached ? f->active_mode : f->mode));
+	nfo_json_key(j, "configured_mode");
+	nfo_json_str(j, nfo_mode_name(f->mode));
+	nfo_json_key(j, "attached");
+	nfo_json_bool(j, attached);
+	nfo_json_key(j, "prog_id");
+	nfo_json_u64(j, attached ? f->prog_id : 0);
+	nfo_json_key(j, "scope");
+	nfo_json_str(j, s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
+	nfo_json_key(j, "note");
+	nfo_json_str(j, f->error[0] ? f->error : s->l3_note[i][0] ? s->l3_note[i] : NULL);
+	nfo_json_obj_end(j);
+}
+
+static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
+{
+	struct nfo_counter st[_NFO_STAT_MAX] = {};
+	uint64_t passed = 0, passed_bytes = 0;
+	struct nfo_json j;
+	char key[NFO_SLOT_KEY_LEN * 2], reason[256];
+
+	if (s->loader)
+		(void)nfo_loader_stats(s->loader, st);
+	for (int i = 0; i < _NFO_STAT_MAX; i++) {
+		if (i == NFO_STAT_DROPPED)
+			continue;
+		passed += st[i].packets;
+		passed_bytes += st[i].bytes;
+	}
+
+	nfo_json_init(&j, out);
+	nfo_json_obj_begin(&j);
+	nfo_json_key(&j, "version");
+	nfo_json_str(&j, NFO_VERSION);
+	nfo_json_key(&j, "generation");
+	if (s->have_genid)
+		nfo_json_u64(&j, s->genid);
+	else
+		nfo_json_null(&j);
+	nfo_json_key(&j, "fast_path");
+	nfo_json_str(&j, s->enabled ? "enabled" : "disabled");
+	nfo_json_key(&j, "error");
+	nfo_json_str(&j, s->error[0] ? s->error : (s->plan && s->plan->error) ? s->plan->error : NULL);
+	nfo_json_key(&j, "updates");
+	nfo_json_u64(&j, s->updates);
+	nfo_json_key(&j, "last_update_ms");
+	nfo_json_double(&j, s->last_update_ms);
+	nfo_json_key(&j, "last_build_ms");
+	nfo_json_double(&j, s->last_build_ms);
+	nfo_json_key(&j, "diagram");
+	nfo_json_obj_begin(&j);
+	nfo_json_key(&j, "nodes");
+	nfo_json_u64(&j, s->plan && s->plan->nnodes ? s->plan->nnodes - 1 : 0);
+	nfo_json_key(&j, "edges");
+	nfo_json_u64(&j, s->plan ? s->plan->nedges : 0);
+	nfo_json_obj_end(&j);
+
+	nfo_json_key(&j, "interfaces");
+	nfo_json_arr_begin(&j);
+	for (size_t i = 0; i < s->nifaces; i++)
+		iface_json(&j, s, i);
+	nfo_json_arr_end(&j);
+
+	nfo_json_key(&j, "rules");
+	nfo_json_arr_begin(&j);
+	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+		const struct nfo_chain *c = &s->rs->chains[ci];
+
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			struct nfo_counter cnt;
+
+			rule_reason(s, r, reason, sizeof(reason));
+			nfo_rule_key(r, key, sizeof(key));
+			counter_of(s, key, &cnt);
+			nfo_json_obj_begin(&j);
+			nfo_json_key(&j, "family");
+			nfo_json_str(&j, nfo_family_name(c->family));
+			nfo_json_key(&j, "table");
+			nfo_json_str(&j, c->table);
+			nfo_json_key(&j, "chain");
+			nfo_json_str(&j, c->name);
+			nfo_json_key(&j, "handle");
+			nfo_json_u64(&j, r->handle);
+			nfo_json_key(&j, "offloaded");
+			nfo_json_bool(&j, !reason[0]);
+			nfo_json_key(&j, "offload");
+			nfo_json_str(&j, reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
+								offload_name(r->offload));
+			nfo_json_key(&j, "reason");
+			nfo_json_str(&j, reason[0] ? reason : NULL);
+			nfo_json_key(&j, "packets");
+			nfo_json_u64(&j, cnt.packets);
+			nfo_json_key(&j, "bytes");
+			nfo_json_u64(&j, cnt.bytes);
+			nfo_json_obj_end(&j);
+		}
+	}
+	nfo_json_arr_end(&j);
+
+	nfo_json_key(&j, "policies");
+	nfo_json_arr_begin(&j);
+	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+		const struct nfo_chain *c = &s->rs->chains[ci];
+		struct nfo_counter cnt;
+
+		if (!c->base)
+			continue;
+		snprintf(key, sizeof(key), "%s %s %s policy", nfo_family_name(c->family), c->table,
+			 c->name);
+		counter_of(s, key, &cnt);
+		nfo_json_obj_begin(&j);
+		nfo_json_key(&j, "family");
+		nfo_json_str(&j, nfo_family_name(c->family));
+		nfo_json_key(&j, "table");
+		nfo_json_str(&j, c->table);
+		nfo_json_key(&j, "chain");
+		nfo_json_str(&j, c->name);
+		nfo_json_key(&j, "hook");
+		nfo_json_str(&j, nfo_hook_name(c->hook));
+		nfo_json_key(&j, "priority");
+		nfo_json_i64(&j, c->prio);
+		nfo_json_key(&j, "policy");
+		nfo_json_str(&j, c->policy_drop ? "drop" : "accept");
+		nfo_json_key(&j, "packets");
+		nfo_json_u64(&j, cnt.packets);
+		nfo_json_key(&j, "bytes");
+		nfo_json_u64(&j, cnt.bytes);
+		nfo_json_obj_end(&j);
+	}
+	nfo_json_arr_end(&j);
+
+	nfo_json_key(&j, "totals");
+	nfo_json_obj_begin(&j);
+	nfo_json_key(&j, "dropped");
+	nfo_json_u64(&j, st[NFO_STAT_DROPPED].packets);
+	nfo_json_key(&j, "dropped_bytes");
+	nfo_json_u64(&j, st[NFO_STAT_DROPPED].bytes);
+	nfo_json_key(&j, "passed");
+	nfo_json_u64(&j, passed);
+	nfo_json_key(&j, "passed_bytes");
+	nfo_json_u64(&j, passed_bytes);
+	nfo_json_key(&j, "passed_by_reason");
+	nfo_json_obj_begin(&j);
+	for (int i = 0; i < _NFO_STAT_MAX; i++) {
+		if (i == NFO_STAT_DROPPED)
+			continue;
+		nfo_json_key(&j, stat_names[i]);
+		nfo_json_u64(&j, st[i].packets);
+	}
+	nfo_json_obj_end(&j);
+	nfo_json_obj_end(&j);
+	nfo_json_obj_end(&j);
+	nfo_buf_put(out, "\n", 1);
+}
+
+static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
+{
+	struct nfo_counter st[_NFO_STAT_MAX] = {};
+	char key[NFO_SLOT_KEY_LEN * 2], reason[256], name[160];
+	uint64_t passed = 0;
+	size_t full = 0, partial = 0, none = 0;
+
+	if (s->loader)
+		(void)nfo_loader_stats(s->loader, st);
+	for (int i = 0; i < _NFO_STAT_MAX; i++)
+		if (i != NFO_STAT_DROPPED)
+			passed += st[i].packets;
+
+	nfo_buf_printf(out, "nft-offload %s: fast path %s", NFO_VERSION,
+		       s->enabled ? "enabled" : "DISABLED (everything passes to nftables)");
+	if (s->have_genid)
+		nfo_buf_printf(out, ", nftables generation %u", s->genid);
+	nfo_buf_printf(out, "\n");
+	if (s->error[0])
+		nfo_buf_printf(out, "error: %s\n", s->error);
+	if (s->plan && s->plan->error)
+		nfo_buf_printf(out, "not offloaded: %s\n", s->plan->error);
+	nfo_buf_printf(out, "last update: %.1f ms from change to live fast path (%.1f ms to build)\n\n",
+		       s->last_update_ms, s->last_build_ms);
+
+	nfo_buf_printf(out, "%-16s %7s  %-12s %-8s %7s  %s\n", "INTERFACE", "IFINDEX", "MODE",
+		       "ATTACHED", "PROG", "NOTE");
+	for (size_t i = 0; i < s->nifaces; i++) {
+		const struct nfo_iface *f = &s->ifaces[i];
+		bool attached = f->link_fd >= 0;
+
+		nfo_buf_printf(out, "%-16s %7d  %-12s %-8s %7u  %s\n", f->name, f->ifindex,
+			       nfo_mode_name(attached ? f->active_mode : f->mode),
+			       attached ? "yes" : "no", attached ? f->prog_id : 0,
+			       f->error[0] ? f->error : s->l3_note[i]);
+	}
+
+	nfo_buf_printf(out, "\n%-40s %6s  %-8s %12s %14s  %s\n", "RULE (family table chain)",
+		       "HANDLE", "OFFLOAD", "DROPPED", "BYTES", "REASON");
+	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+		const struct nfo_chain *c = &s->rs->chains[ci];
+
+		snprintf(name, sizeof(name), "%s %s %s", nfo_family_name(c->family), c->table, c->name);
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			struct nfo_counter cnt;
+			const char *o;
+
+			rule_reason(s, r, reason, sizeof(reason));
+			nfo_rule_key(r, key, sizeof(key));
+			counter_of(s, key, &cnt);
+			o = reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
+								   offload_name(r->offload);
+			full += !reason[0];
+			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
+			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			nfo_buf_printf(out, "%-40s %6llu  %-8s %12llu %14llu  %s\n", name,
+				       (unsigned long long)r->handle, o,
+				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes,
+				       reason);
+		}
+		if (c->base) {
+			struct nfo_counter cnt;
+
+			snprintf(key, sizeof(key), "%s %s %s policy", nfo_family_name(c->family),
+				 c->table, c->name);
+			counter_of(s, key, &cnt);
+			nfo_buf_printf(out, "%-40s %6s  %-8s %12llu %14llu  %s %s priority %d\n", name,
+				       "policy", c->policy_drop ? "drop" : "accept",
+				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes,
+				       "hook", nfo_hook_name(c->hook), c->prio);
+		}
+	}
+	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n", full,
+		       partial, none);
+	nfo_buf_printf(out, "fast path: dropped %llu packets (%llu bytes), passed %llu to the kernel",
+		       (unsigned long long)st[NFO_STAT_DROPPED].packets,
+		       (unsigned long long)st[NFO_STAT_DROPPED].bytes, (unsigned long long)passed);
+	if (passed) {
+		bool first = true;
+
+		nfo_buf_printf(out, " (");
+		for (int i = 0; i < _NFO_STAT_MAX; i++) {
+			if (i == NFO_STAT_DROPPED || !st[i].packets)
+				continue;
+			nfo_buf_printf(out, "%s%s %llu", first ? "" : ", ", stat_names[i],
+				       (unsigned long long)st[i].packets);
+			first = false;
+		}
+		nfo_buf_printf(out, ")");
+	}
+	nfo_buf_printf(out, "\n");
+}
+
+void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out)
+{
+	if (json)
+		status_json(s, out);
+	else
+		status_text(s, out);
+}
+
+void nfo_explain_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out)
+{
+	char reason[256];
+	struct nfo_json j;
+
+	if (!json) {
+		for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+			const struct nfo_chain *c = &s->rs->chains[ci];
+			const char *scope = chain_scope(s, c);
+
+			if (c->base)
+				nfo_buf_printf(out, "%s %s %s: hook %s priority %d policy %s%s%s\n",
+					       nfo_family_name(c->family), c->table, c->name,
+					       nfo_hook_name(c->hook), c->prio,
+					       c->policy_drop ? "drop" : "accept", scope ? ": " : "",
+					       scope ? scope : "");
+			else
+				nfo_buf_printf(out, "%s %s %s: regular chain\n",
+					       nfo_family_name(c->family), c->table, c->name);
+			for (size_t k = 0; k < c->nrules; k++) {
+				const struct nfo_rule *r = &c->rules[k];
+
+				rule_reason(s, r, reason, sizeof(reason));
+				nfo_buf_printf(out, "  handle %-6llu %-8s %s\n",
+					       (unsigned long long)r->handle,
+					       reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
+											     offload_name(r->offload),
+					       reason);
+			}
+		}
+		return;
+	}
+	nfo_json_init(&j, out);
+	nfo_json_obj_begin(&j);
+	nfo_json_key(&j, "chains");
+	nfo_json_arr_begin(&j);
+	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+		const struct nfo_chain *c = &s->rs->chains[ci];
+		const char *scope = chain_scope(s, c);
+
+		nfo_json_obj_begin(&j);
+		nfo_json_key(&j, "family");
+		nfo_json_str(&j, nfo_family_name(c->family));
+		nfo_json_key(&j, "table");
+		nfo_json_str(&j, c->table);
+		nfo_json_key(&j, "chain");
+		nfo_json_str(&j, c->name);
+		nfo_json_key(&j, "base");
+		nfo_json_bool(&j, c->base);
+		if (c->base) {
+			nfo_json_key(&j, "hook");
+			nfo_json_str(&j, nfo_hook_name(c->hook));
+			nfo_json_key(&j, "priority");
+			nfo_json_i64(&j, c->prio);
+			nfo_json_key(&j, "policy");
+			nfo_json_str(&j, c->policy_drop ? "drop" : "accept");
+		}
+		nfo_json_key(&j, "considered");
+		nfo_json_bool(&j, !scope);
+		nfo_json_key(&j, "reason");
+		nfo_json_str(&j, scope);
+		nfo_json_key(&j, "rules");
+		nfo_json_arr_begin(&j);
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+
+			rule_reason(s, r, reason, sizeof(reason));
+			nfo_json_obj_begin(&j);
+			nfo_json_key(&j, "handle");
+			nfo_json_u64(&j, r->handle);
+			nfo_json_key(&j, "offload");
+			nfo_json_str(&j, reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
+								offload_name(r->offload));
+			nfo_json_key(&j, "reason");
+			nfo_json_str(&j, reason[0] ? reason : NULL);
+			nfo_json_obj_end(&j);
+		}
+		nfo_json_arr_end(&j);
+		nfo_json_obj_end(&j);
+	}
+	nfo_json_arr_end(&j);
+	nfo_json_obj_end(&j);
+	nfo_buf_put(out, "\n", 1);
+}
