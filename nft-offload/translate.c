@@ -38,7 +38,7 @@ struct regval {
 	bool masked;
 	uint8_t mask[16];
 	uint8_t xor[16];
-	char what[48];
+	char what[64];
 };
 
 struct tstate {
@@ -457,14 +457,24 @@ static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct n
 	const struct regval *rv = reg_read(st, sreg);
 	const struct nfo_chain *c = st->out->chain;
 	struct nfo_vset set = {};
+	struct regval shorter;
 	int r;
 
+	/* cmp/lookup compare the first len bytes of the register
+	 * (nft_cmp_eval: memcmp over priv->len), e.g. iifname "eth*" is a
+	 * 3-byte compare of a 16-byte load: the same as a 3-byte load. */
+	if (rv && rv->kind == R_FIELD && len < rv->len) {
+		shorter = *rv;
+		shorter.len = len;
+		rv = &shorter;
+	}
 	if (!rv || rv->kind != R_FIELD || rv->len != len) {
-		char what[64];
+		char what[96];
 
-		snprintf(what, sizeof(what), "%s on %s", form,
-			 rv && rv->kind == R_OPAQUE ? rv->what : "an unsupported value");
-		return add_unknown(st, rv && rv->kind == R_OPAQUE ? rv->what : what);
+		if (rv && rv->kind == R_OPAQUE)
+			return add_unknown(st, rv->what);
+		snprintf(what, sizeof(what), "%s on an unsupported value", form);
+		return add_unknown(st, what);
 	}
 
 	if (rv->dim == DIM_NFPROTO) {
