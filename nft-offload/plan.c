@@ -145,6 +145,8 @@ struct ctx {
 	size_t memo_n;
 	size_t work;
 	bool too_big;
+	uint32_t *nodetab; /* hash-consing: equal nodes are stored once */
+	size_t nodetab_cap;
 };
 
 /* ---- compiled rules ---------------------------------------------------- */
@@ -1322,9 +1324,12 @@ static size_t region_merge(struct ctx *x, const struct region_src *s, struct aen
 		if (li == UINT32_MAX || (i1 < s->nn && s->nl[i1].id < s->a[s->lidx[li]].id)) {
 			c = &x->cr[s->nl[i1].id];
 			if ((!s->reach || s->reach[c->chain]) &&
-			    (!s->last_group || s->last_group[c->chain] >= s->min_group))
-				out[o++] = s->nl[i1];
-			i1++;
+			    (!s->last_group || s->last_group[c->chain] >= s->min_group)) {
+				out[o++] = s->nl[i1++];
+			} else {
+				/* the whole chain is filtered out: jump past it */
+				i1 = skip_nl(s, i1, x->cc[c->chain].first + x->cc[c->chain].n);
+			}
 			continue;
 		}
 		if (ai < s->nact && s->act[ai] == li)
@@ -1381,6 +1386,80 @@ static int region_decided(struct ctx *x, const struct pipeline *p, int level, in
 	}
 	*ret = res == RES_DROP && drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
 	return REGION_DECIDED;
+}
+
+
+static uint64_t node_hash(const struct nfo_plan_node *nd)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = (h ^ (uint64_t)nd->dim) * 1099511628211ull;
+	h = (h ^ nd->unknown) * 1099511628211ull;
+	for (size_t i = 0; i < nd->nedges; i++) {
+		h = (h ^ (uint64_t)nd->edges[i].lo) * 1099511628211ull;
+		h = (h ^ (uint64_t)(nd->edges[i].lo >> 64)) * 1099511628211ull;
+		h = (h ^ nd->edges[i].ref) * 1099511628211ull;
+	}
+	return h;
+}
+
+static bool node_equal(const struct nfo_plan_node *a, const struct nfo_plan_node *b)
+{
+	if (a->dim != b->dim || a->unknown != b->unknown || a->nedges != b->nedges)
+		return false;
+	for (size_t i = 0; i < a->nedges; i++)
+		if (a->edges[i].lo != b->edges[i].lo || a->edges[i].hi != b->edges[i].hi ||
+		    a->edges[i].ref != b->edges[i].ref)
+			return false;
+	return true;
+}
+
+/* Stores nd (taking its edges) unless an equal node exists; returns its ref. */
+static int intern_node(struct ctx *x, struct nfo_plan_node *nd, uint32_t *ret)
+{
+	struct nfo_plan *p = x->plan;
+	uint64_t h = node_hash(nd);
+	size_t mask, i;
+	int r;
+
+	if ((p->nnodes + 1) * 2 > x->nodetab_cap) {
+		size_t cap = x->nodetab_cap ? x->nodetab_cap * 2 : 1024;
+		uint32_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		for (size_t n = 1; n < p->nnodes; n++) {
+			for (i = node_hash(&p->nodes[n]) & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = (uint32_t)n;
+		}
+		free(x->nodetab);
+		x->nodetab = t;
+		x->nodetab_cap = cap;
+	}
+	mask = x->nodetab_cap - 1;
+	for (i = h & mask; x->nodetab[i]; i = (i + 1) & mask) {
+		if (node_equal(&p->nodes[x->nodetab[i]], nd)) {
+			free(nd->edges);
+			nd->edges = NULL;
+			*ret = NFO_REF_NODE | x->nodetab[i];
+			return 0;
+		}
+	}
+	if (p->nedges + nd->nedges > x->in->max_edges) {
+		x->too_big = true;
+		*ret = NFO_REF_PASS;
+		return 0;
+	}
+	r = nfo_grow(&p->nodes, &p->nodes_cap, p->nnodes + 1, sizeof(*p->nodes));
+	if (r < 0)
+		return r;
+	p->nedges += nd->nedges;
+	p->nodes[p->nnodes] = *nd;
+	nd->edges = NULL;
+	x->nodetab[i] = (uint32_t)p->nnodes;
+	*ret = NFO_REF_NODE | (uint32_t)p->nnodes++;
+	return 0;
 }
 
 static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
@@ -1563,20 +1642,7 @@ have_child:
 	}
 	/* A field always present never takes the unknown branch. */
 	node.unknown = (fk.present & DIMBIT(dim)) ? NFO_REF_PASS : uref;
-	if (x->plan->nedges + node.nedges > x->in->max_edges) {
-		x->too_big = true;
-		r = 0;
-		goto out;
-	}
-	r = nfo_grow(&x->plan->nodes, &x->plan->nodes_cap, x->plan->nnodes + 1,
-		     sizeof(*x->plan->nodes));
-	if (r < 0)
-		goto out;
-	x->plan->nedges += node.nedges;
-	x->plan->nodes[x->plan->nnodes] = node;
-	node.edges = NULL;
-	*ret = NFO_REF_NODE | (uint32_t)x->plan->nnodes++;
-	r = 0;
+	r = intern_node(x, &node, ret);
 out:
 	free(node.edges);
 	free(nl);
@@ -1764,14 +1830,7 @@ static int build_root(struct ctx *x, const struct nfo_plan_iface *iface, int pl_
 		goto out;
 	}
 	node.unknown = NFO_REF_PASS;
-	r = nfo_grow(&x->plan->nodes, &x->plan->nodes_cap, x->plan->nnodes + 1,
-		     sizeof(*x->plan->nodes));
-	if (r < 0)
-		goto out;
-	x->plan->nedges += node.nedges;
-	x->plan->nodes[x->plan->nnodes] = node;
-	node.edges = NULL;
-	*ret = NFO_REF_NODE | (uint32_t)x->plan->nnodes++;
+	r = intern_node(x, &node, ret);
 out:
 	free(node.edges);
 	free(a);
@@ -1802,6 +1861,7 @@ static void ctx_clear(struct ctx *x)
 		if (x->memo[i].used)
 			free(x->memo[i].a);
 	free(x->memo);
+	free(x->nodetab);
 }
 
 void nfo_plan_free(struct nfo_plan **pp)
