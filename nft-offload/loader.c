@@ -41,6 +41,7 @@ struct nfo_loader {
 	uint8_t *slot_used;
 	struct gen *cur;
 	bool enabled;
+	bool load_all;
 };
 
 static int seterr(char *err, size_t len, int r, const char *fmt, ...)
@@ -151,6 +152,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
+	l->load_all = opts->load_all;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
@@ -856,6 +858,8 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		else
 			need_xdp = true;
 	}
+	if (l->load_all)
+		need_xdp = need_tc = true;
 	r = encode(l, plan, keys, &e);
 	if (r < 0) {
 		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
@@ -895,6 +899,15 @@ int nfo_loader_disable(struct nfo_loader *l)
 bool nfo_loader_enabled(const struct nfo_loader *l)
 {
 	return l->enabled;
+}
+
+int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)
+{
+	if (!l->cur)
+		return -ENOENT;
+	if (mode == NFO_MODE_TC)
+		return l->cur->tc ? bpf_program__fd(l->cur->tc->progs.nfo_tc) : -ENOENT;
+	return bpf_program__fd(l->cur->xdp->progs.nfo_xdp);
 }
 
 int nfo_loader_probe(char *err, size_t errlen)

@@ -53,6 +53,7 @@ struct nfo_slot_key {
 struct nfo_loader_opts {
 	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
 	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
+	bool load_all;        /* load the XDP and TC programs even if unused (tests) */
 };
 
 struct nfo_loader;
@@ -81,6 +82,10 @@ void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface);
 /* Sums of the per-CPU counters. */
 int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret);
 int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT_MAX] */);
+
+/* The running generation's program for mode (XDP or TC), or -ENOENT. For
+ * BPF_PROG_TEST_RUN tests. */
+int nfo_loader_prog_fd(const struct nfo_loader *l, int mode);
 
 /* Kernel support check: one clear line when the kernel cannot run us. */
 int nfo_loader_probe(char *err, size_t errlen);
