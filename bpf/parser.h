@@ -6,9 +6,13 @@
  *
  *  - IPv4: header validated as nft_set_pktinfo_ipv4_validate() does; options
  *    (ihl > 5) and anything malformed make the packet PASS.
- *  - IPv6: extension headers walked as ipv6_find_hdr(skb, .., -1, ..) walks
- *    them (hop-by-hop, routing, fragment, destination options, AH), bounded
- *    by NFO_IPV6_MAX_EXTHDRS; past the bound the packet passes.
+ *  - IPv6: extension headers walked as nft_set_pktinfo_ipv6() has
+ *    ipv6_find_hdr(skb, .., -1, .., IP6_FH_F_AUTH) walk them: past
+ *    hop-by-hop, routing, fragment and destination options, bounded by
+ *    NFO_IPV6_MAX_EXTHDRS (past the bound the packet passes); AH stops the
+ *    walk and is itself the "transport" protocol nftables sees.
+ *  - EtherType: what eth_type_trans() puts in skb->protocol, which is what
+ *    "meta protocol" compares: values below 0x0600 are 802.3 lengths.
  *  - Fragments (any fragment, first included) have no transport fields: at
  *    IP-layer hooks nftables may see the reassembled packet instead.
  *  - Transport fields are available only inside the IP packet's own length:
@@ -28,6 +32,9 @@
 #define NFO_ETH_P_8021Q 0x8100
 #define NFO_ETH_P_8021AD 0x88a8
 #define NFO_ETH_P_QINQ1 0x9100
+#define NFO_ETH_P_802_3_MIN 0x0600
+#define NFO_ETH_P_802_3 0x0001
+#define NFO_ETH_P_802_2 0x0004
 
 #define NFO_IPPROTO_HOPOPTS 0
 #define NFO_IPPROTO_ROUTING 43
@@ -147,8 +154,9 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 		__u8 *h;
 
 		/* ipv6_find_hdr(): the first header that is not an extension
-		 * header (NEXTHDR_NONE included) is the transport protocol. */
-		if (!nfo_ipv6_exthdr(nh)) {
+		 * header (NEXTHDR_NONE included) is the transport protocol;
+		 * with IP6_FH_F_AUTH, as nf_tables asks, so is AH. */
+		if (!nfo_ipv6_exthdr(nh) || nh == NFO_IPPROTO_AH) {
 			p->l4proto = nh;
 			p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
 			if (!frag)
@@ -178,8 +186,6 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 				return 0;
 			}
 			off += 8;
-		} else if (nh == NFO_IPPROTO_AH) {
-			off += ((__u32)h[1] + 2) << 2;
 		} else {
 			off += ((__u32)h[1] + 1) << 3;
 		}
@@ -205,6 +211,15 @@ static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
 	if (!eth)
 		return NFO_STAT_PASS_MALFORMED;
 	p->ethtype = bpf_ntohs(eth->h_proto);
+	if (p->ethtype < NFO_ETH_P_802_3_MIN) {
+		/* eth_type_trans(): a length, not a type. Raw 802.3 (IPX)
+		 * starts with 0xffff, anything else is 802.2 LLC. */
+		__u8 sbuf[2];
+		__u8 *sap = bpf_dynptr_slice(dp, NFO_ETH_HLEN, sbuf, sizeof(sbuf));
+
+		p->ethtype = sap && sap[0] == 0xff && sap[1] == 0xff ? NFO_ETH_P_802_3 :
+									  NFO_ETH_P_802_2;
+	}
 	p->have = NFO_HAVE(NFO_DIM_ETHTYPE) | NFO_HAVE(NFO_DIM_L2HOST);
 	p->l3len = len > NFO_ETH_HLEN ? len - NFO_ETH_HLEN : 0;
 	if (mac)

@@ -116,8 +116,9 @@ static void unpin_all(struct nfo_loader *l)
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, names[i]);
-		unlink(path);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", l->pin_dir, names[i]) <
+		    sizeof(path))
+			unlink(path);
 	}
 	rmdir(l->pin_dir);
 }
