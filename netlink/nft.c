@@ -128,7 +128,9 @@ static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 
 		if (!t)
 			return -ENOMEM;
-		if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+		/* Nameless objects are never sent by the kernel; reject them
+		 * rather than let a dormant table's chains come alive. */
+		if (nftnl_table_nlmsg_parse(nlh, t) < 0 || !nftnl_table_is_set(t, NFTNL_TABLE_NAME)) {
 			nftnl_table_free(t);
 			return -EINVAL;
 		}
@@ -140,7 +142,9 @@ static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 
 		if (!c)
 			return -ENOMEM;
-		if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		/* nftnl_chain_list_add_tail() hashes the name. */
+		if (nftnl_chain_nlmsg_parse(nlh, c) < 0 || !nftnl_chain_is_set(c, NFTNL_CHAIN_NAME) ||
+		    !nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE)) {
 			nftnl_chain_free(c);
 			return -EINVAL;
 		}
@@ -152,7 +156,8 @@ static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 
 		if (!s)
 			return -ENOMEM;
-		if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		if (nftnl_set_nlmsg_parse(nlh, s) < 0 || !nftnl_set_is_set(s, NFTNL_SET_NAME) ||
+		    !nftnl_set_is_set(s, NFTNL_SET_TABLE)) {
 			nftnl_set_free(s);
 			return -EINVAL;
 		}
@@ -195,6 +200,10 @@ int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len)
 	while (mnl_nlmsg_ok(nlh, rem)) {
 		int r;
 
+		/* mnl_nlmsg_ok() compares as int: a length with the top bit
+		 * set would pass. */
+		if (nlh->nlmsg_len > (uint32_t)rem)
+			return -EINVAL;
 		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) {
 			nlh = mnl_nlmsg_next(nlh, &rem);
 			continue;

@@ -611,37 +611,39 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	int r;
 
 	set = name ? nfo_ruleset_find_set(st->rs, c->family, c->table, name) : NULL;
-	if (has_dreg) {
-		uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
-
-		if (dreg == NFT_REG_VERDICT) {
-			/* A verdict map: its verdicts are not followed yet. */
-			st->out->verdict = NFO_VERDICT_STOP;
-			if (!st->first_effect) {
-				st->first_effect = strdup("verdict map");
-				if (!st->first_effect)
-					return -ENOMEM;
-			}
-		} else {
-			reg_opaque(st, dreg, set && set->is_map ? 16 : 4, "map value");
-		}
-	}
+	/* The key condition first: the destination may be the key's own
+	 * register (nft_lookup_eval breaks when the key is missing, so a map
+	 * lookup is also a match on its keys). */
 	if (!set) {
 		snprintf(what, sizeof(what), "set %s", name ? name : "?");
-		return add_unknown(st, what);
-	}
-	if (!set->usable) {
+		r = add_unknown(st, what);
+	} else if (!set->usable) {
 		snprintf(what, sizeof(what), "set %s: %s", set->name,
 			 set->why ? set->why : "unsupported");
-		return add_unknown(st, what);
+		r = add_unknown(st, what);
+	} else {
+		r = nfo_vset_copy(&rel, &set->elems);
+		if (r == 0 && (flags & NFT_LOOKUP_F_INV))
+			r = nfo_vset_complement(&rel, nfo_u128_max(set->key_len * 8));
+		if (r == 0)
+			r = add_relation(st, sreg, set->key_len, &rel, "set lookup");
+		nfo_vset_free(&rel);
 	}
-	r = nfo_vset_copy(&rel, &set->elems);
-	if (r == 0 && (flags & NFT_LOOKUP_F_INV))
-		r = nfo_vset_complement(&rel, nfo_u128_max(set->key_len * 8));
-	if (r == 0)
-		r = add_relation(st, sreg, set->key_len, &rel, "set lookup");
-	nfo_vset_free(&rel);
-	return r;
+	if (r < 0 || !has_dreg)
+		return r;
+	if (nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT) {
+		/* A verdict map: its verdicts are not followed yet. */
+		st->out->verdict = NFO_VERDICT_STOP;
+		if (!st->first_effect) {
+			st->first_effect = strdup("verdict map");
+			if (!st->first_effect)
+				return -ENOMEM;
+		}
+	} else {
+		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG),
+			   set && set->is_map ? 16 : 4, "map value");
+	}
+	return 0;
 }
 
 static int do_immediate(struct tstate *st, struct nftnl_expr *e)
@@ -741,8 +743,13 @@ static int do_expr(struct nftnl_expr *e, void *data)
 	} else if (!strcmp(name, "bitwise")) {
 		r = do_bitwise(st, e);
 	} else if (!strcmp(name, "byteorder")) {
+		const struct regval *src = reg_read(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG));
+
+		/* Keep naming what is converted (meta length > 1000 is a
+		 * byteorder of meta len). */
 		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG),
-			   nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN), "byte order conversion");
+			   nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN),
+			   src && src->kind == R_OPAQUE ? src->what : "byte order conversion");
 	} else if (!strcmp(name, "immediate")) {
 		r = do_immediate(st, e);
 	} else if (!strcmp(name, "counter")) {
