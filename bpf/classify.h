@@ -15,6 +15,7 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct nfo_ctl);
 } nfo_ctl SEC(".maps");
@@ -201,17 +202,20 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	struct nfo_pkt p = {};
 	struct nfo_root *root;
 	struct nfo_ctl *ctl;
-	__u32 zero = 0, ref;
+	__u32 zero = 0, ref, state, half;
 	int r;
 
 	ctl = bpf_map_lookup_elem(&nfo_ctl, &zero);
 	root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
-	if (!ctl || !ctl->enabled || !root) {
+	/* Read once: the whole walk uses the half it names. */
+	state = ctl ? *(volatile __u32 *)&ctl->state : NFO_STATE_DISABLED;
+	if (state == NFO_STATE_DISABLED || state > NFO_STATE_HALF(1) || !root) {
 		nfo_count(&nfo_stats, NFO_STAT_PASS_DISABLED, len);
 		return 0;
 	}
+	half = (state - 1) & 1;
 
-	r = nfo_parse(dp, len, l2host < 0 ? root->mac : NULL, &p);
+	r = nfo_parse(dp, len, l2host < 0 ? root->mac[half] : NULL, &p);
 	if (l2host >= 0)
 		p.l2host = l2host;
 	if (r) {
@@ -219,7 +223,7 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		return 0;
 	}
 
-	ref = nfo_classify(&p, root->ref);
+	ref = nfo_classify(&p, root->ref[half]);
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);

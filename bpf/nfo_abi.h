@@ -73,17 +73,30 @@ struct nfo_lpm6_key {
 	__u8 addr[16];
 };
 
+/*
+ * Two diagrams fit in the maps: each generation is written into the half the
+ * packets are not using, then made live by one store into nfo_ctl.state.
+ * Node ids and radix table numbers are absolute (each half has its own
+ * range); the LPM tries are shared, their keys start with the node id.
+ */
+#define NFO_HALVES 2
+
 /* Per attached interface, keyed by ifindex. */
 struct nfo_root {
-	__u32 ref;
-	__u8 mac[6];
-	__u8 pad[2];
+	__u32 ref[NFO_HALVES];
+	__u8 mac[NFO_HALVES][6];
+	__u8 pad[4];
 };
 
+/* One element, mmapped by userspace: state is written with one atomic
+ * store, so a packet sees a disabled fast path or one whole generation. */
+#define NFO_STATE_DISABLED 0 /* pass everything (a change is being applied) */
+#define NFO_STATE_HALF(h) (1 + (h))
+
 struct nfo_ctl {
-	__u32 enabled;    /* 0: pass everything (set when nftables changed) */
+	__u32 state;
 	__u32 pad;
-	__u64 generation; /* nftables generation this diagram reflects */
+	__u64 generation; /* nftables generation of the live half */
 };
 
 /* Per-CPU counters, one slot per offloaded rule or chain policy. */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,10 +26,45 @@
 /* enum bpf_attach_type in Linux >= 6.6; the uapi headers here predate it. */
 #define NFO_BPF_TCX_INGRESS 46
 
-struct gen {
-	struct nfo_xdp *xdp; /* owns the generation's maps */
+/* Default capacities of a program set (grown when a plan needs more). */
+#define CAP_NODES 4096   /* per half */
+#define CAP_TABLES 512   /* radix tables per half (256 entries each) */
+#define CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC: a bound, not an allocation */
+#define CAP_ROOTS 256
+
+struct half {
+	bool dirty; /* packets may still be walking it: not writable */
+	/* LPM keys written for it, deleted before it is written again */
+	struct nfo_lpm4_key *k4;
+	size_t n4, cap4;
+	struct nfo_lpm6_key *k6;
+	size_t n6, cap6;
+};
+
+/*
+ * A program set: the XDP and TC programs and the maps they share. It stays
+ * loaded across ruleset generations, which alternate between the two halves
+ * of its maps; a new set (and a link update on every interface) is needed
+ * only when a plan outgrows the capacities.
+ */
+struct progset {
+	struct nfo_xdp *xdp; /* owns the maps */
 	struct nfo_tc *tc;
-	uint64_t genid;
+	struct nfo_ctl *ctl; /* mmapped nfo_ctl */
+	size_t ctl_len;
+	uint32_t cap_nodes, cap_tables, cap_lpm4, cap_lpm6, cap_roots;
+	int active; /* live half, -1 before the first generation */
+	struct half half[NFO_HALVES];
+	/* Waiting for an RCU grace period: updating an ARRAY_OF_MAPS makes the
+	 * kernel wait for running BPF programs (maybe_wait_bpf_programs). */
+	int sync_fd;
+	int sync_inner_fd;
+	pthread_t cleaner;
+	bool cleaner_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int job; /* half to clean, -1: none */
+	bool stop;
 };
 
 struct nfo_loader {
@@ -39,9 +76,7 @@ struct nfo_loader {
 	int keys_fd;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
-	struct gen *cur;
-	bool enabled;
-	bool load_all;
+	struct progset *ps;
 };
 
 static int seterr(char *err, size_t len, int r, const char *fmt, ...)
@@ -153,7 +188,6 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
-	l->load_all = opts->load_all;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
@@ -197,19 +231,7 @@ fail:
 	return r;
 }
 
-static void gen_free(struct gen **gp)
-{
-	struct gen *g = *gp;
-
-	if (!g)
-		return;
-	if (g->tc)
-		nfo_tc__destroy(g->tc);
-	if (g->xdp)
-		nfo_xdp__destroy(g->xdp);
-	free(g);
-	*gp = NULL;
-}
+static void progset_free(struct progset **psp);
 
 void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface)
 {
@@ -225,7 +247,7 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 
 	if (!l)
 		return;
-	gen_free(&l->cur);
+	progset_free(&l->ps);
 	if (l->counters_fd >= 0)
 		close(l->counters_fd);
 	if (l->stats_fd >= 0)
@@ -354,7 +376,9 @@ int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret)
 /* ---- encoding the plan ----------------------------------------------------- */
 
 struct encoded {
-	struct nfo_node *nodes;
+	uint32_t node_base;  /* absolute id of plan node 0 */
+	uint32_t table_base; /* absolute number of the first radix table */
+	struct nfo_node *nodes; /* plan->nnodes entries */
 	size_t nnodes;
 	uint32_t *radix;
 	size_t nradix;   /* entries */
@@ -370,6 +394,11 @@ struct encoded {
 	uint32_t *slots; /* per plan target */
 };
 
+static void encoded_reset(struct encoded *e)
+{
+	e->nradix = e->n4 = e->n6 = 0;
+}
+
 static void encoded_clear(struct encoded *e)
 {
 	free(e->nodes);
@@ -383,8 +412,8 @@ static void encoded_clear(struct encoded *e)
 
 static uint32_t conv(const struct encoded *e, uint32_t ref)
 {
-	if ((ref & NFO_REF_KIND_MASK) != NFO_REF_VERDICT)
-		return ref; /* node: plan index == map index */
+	if ((ref & NFO_REF_KIND_MASK) == NFO_REF_NODE)
+		return NFO_REF_NODE | (e->node_base + ref);
 	if (ref & NFO_REF_DROP_BIT)
 		return NFO_REF_DROP(e->slots[ref & NFO_REF_VALUE_MASK]);
 	return NFO_REF_PASS;
@@ -430,6 +459,7 @@ static uint32_t ref_at(const struct nfo_plan_node *nd, nfo_u128 v)
 	return NFO_REF_PASS; /* the plan covers every value; be safe anyway */
 }
 
+/* Returns the table's index within the encoding (not absolute). */
 static int new_table(struct encoded *e, uint32_t *ret)
 {
 	int r = nfo_grow(&e->radix, &e->radix_cap, e->nradix + NFO_RADIX_FANOUT, sizeof(*e->radix));
@@ -449,7 +479,7 @@ static int encode_radix(struct encoded *e, const struct nfo_plan_node *nd, uint3
 
 	if (r < 0)
 		return r;
-	*ret_table = top;
+	*ret_table = e->table_base + top;
 	if (bits == 8) {
 		for (uint32_t v = 0; v < NFO_RADIX_FANOUT; v++)
 			e->radix[top * NFO_RADIX_FANOUT + v] = conv(e, ref_at(nd, v));
@@ -477,7 +507,7 @@ static int encode_radix(struct encoded *e, const struct nfo_plan_node *nd, uint3
 			return r;
 		for (uint32_t l = 0; l < NFO_RADIX_FANOUT; l++)
 			e->radix[sub * NFO_RADIX_FANOUT + l] = conv(e, ref_at(nd, lo | l));
-		e->radix[top * NFO_RADIX_FANOUT + h] = NFO_REF_TABLE | sub;
+		e->radix[top * NFO_RADIX_FANOUT + h] = NFO_REF_TABLE | (e->table_base + sub);
 	}
 	return 0;
 }
@@ -511,7 +541,7 @@ static int for_each_prefix(nfo_u128 lo, nfo_u128 hi, unsigned width,
 
 struct lpm_ctx {
 	struct encoded *e;
-	uint32_t node;
+	uint32_t node; /* absolute */
 	uint32_t ref;
 	bool v6;
 	size_t count;
@@ -535,6 +565,7 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 		    nfo_grow(&e->v4, &e->cap4v, e->n4 + 1, sizeof(*e->v4)) < 0)
 			return -ENOMEM;
 		k = &e->k4[e->n4];
+		memset(k, 0, sizeof(*k));
 		k->prefixlen = 32 + plen;
 		memcpy(k->node, node, 4);
 		nfo_u128_to_be(v, k->addr, 4);
@@ -546,6 +577,7 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 		    nfo_grow(&e->v6, &e->cap6v, e->n6 + 1, sizeof(*e->v6)) < 0)
 			return -ENOMEM;
 		k = &e->k6[e->n6];
+		memset(k, 0, sizeof(*k));
 		k->prefixlen = 32 + plen;
 		memcpy(k->node, node, 4);
 		nfo_u128_to_be(v, k->addr, 16);
@@ -599,29 +631,25 @@ static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_
 	return 0;
 }
 
-static int encode(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+/* Encodes plan for the half whose node and table ranges start at the given
+ * bases. Slots must already be resolved in e->slots. */
+static int encode(const struct nfo_plan *plan, uint32_t node_base, uint32_t table_base,
 		  struct encoded *e)
 {
 	int r;
 
-	e->slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*e->slots));
-	e->nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e->nodes));
-	if (!e->slots || !e->nodes)
-		return -ENOMEM;
-	e->nnodes = plan->nnodes ? plan->nnodes : 1;
-	for (size_t t = 0; t < plan->ntargets; t++) {
-		r = slot_for(l, keys[t], &e->slots[t]);
-		if (r < 0)
-			return r;
-	}
+	encoded_reset(e);
+	e->node_base = node_base;
+	e->table_base = table_base;
 	for (size_t i = 1; i < plan->nnodes; i++) {
 		const struct nfo_plan_node *nd = &plan->nodes[i];
 		struct nfo_node *n = &e->nodes[i];
 
+		memset(n, 0, sizeof(*n));
 		n->dim = (uint8_t)nd->dim;
 		n->unknown = conv(e, nd->unknown);
 		if (is_lpm_dim(nd->dim))
-			r = encode_lpm(e, nd, (uint32_t)i);
+			r = encode_lpm(e, nd, node_base + (uint32_t)i);
 		else
 			r = encode_radix(e, nd, &n->table);
 		if (r < 0)
@@ -630,25 +658,20 @@ static int encode(struct nfo_loader *l, const struct nfo_plan *plan, char *const
 	return 0;
 }
 
-/* ---- generations ---------------------------------------------------------- */
+/* ---- program sets ----------------------------------------------------------- */
 
-static size_t at_least_one(size_t n)
+static int write_array(int fd, uint32_t first, const void *values, size_t n, size_t vsz)
 {
-	return n ? n : 1;
-}
-
-static int fill_array(int fd, const void *values, size_t n, size_t vsz)
-{
-	uint32_t *keys = malloc(at_least_one(n) * sizeof(*keys));
+	uint32_t *keys = malloc((n ? n : 1) * sizeof(*keys));
 	uint32_t count = (uint32_t)n;
 	int r = 0;
 
 	if (!keys)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
-		keys[i] = i;
+		keys[i] = first + i;
 	if (n && bpf_map_update_batch(fd, keys, values, &count, NULL) < 0) {
-		/* Older kernels: one by one. */
+		/* Kernels without batch operations on arrays: one by one. */
 		for (uint32_t i = 0; i < n; i++) {
 			if (bpf_map_update_elem(fd, &keys[i], (const uint8_t *)values + i * vsz,
 						BPF_ANY) < 0) {
@@ -661,97 +684,252 @@ static int fill_array(int fd, const void *values, size_t n, size_t vsz)
 	return r;
 }
 
-static int gen_load(struct nfo_loader *l, const struct nfo_plan *plan, const struct encoded *e,
-		    uint64_t genid, bool need_xdp, bool need_tc, struct gen **ret, char *err,
-		    size_t errlen)
+static int wait_grace(struct progset *ps)
 {
-	struct nfo_ctl ctl = { .enabled = 1, .generation = genid };
-	struct gen *g = calloc(1, sizeof(*g));
 	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(ps->sync_fd, &zero, &ps->sync_inner_fd, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Waits until no packet can still walk a retired half, then empties its
+ * LPM entries: the half becomes writable again. */
+static void *cleaner_main(void *arg)
+{
+	struct progset *ps = arg;
+
+	pthread_mutex_lock(&ps->mu);
+	while (!ps->stop) {
+		struct half *h;
+		int job = ps->job;
+
+		if (job < 0) {
+			pthread_cond_wait(&ps->cv, &ps->mu);
+			continue;
+		}
+		h = &ps->half[job];
+		pthread_mutex_unlock(&ps->mu);
+
+		if (wait_grace(ps) < 0)
+			usleep(100 * 1000); /* cannot fail with valid fds; be safe */
+		for (size_t i = 0; i < h->n4; i++)
+			(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm4), &h->k4[i]);
+		for (size_t i = 0; i < h->n6; i++)
+			(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm6), &h->k6[i]);
+
+		pthread_mutex_lock(&ps->mu);
+		h->n4 = h->n6 = 0;
+		h->dirty = false;
+		ps->job = -1;
+		pthread_cond_broadcast(&ps->cv);
+	}
+	pthread_mutex_unlock(&ps->mu);
+	return NULL;
+}
+
+static void progset_free(struct progset **psp)
+{
+	struct progset *ps = *psp;
+
+	if (!ps)
+		return;
+	if (ps->cleaner_started) {
+		pthread_mutex_lock(&ps->mu);
+		ps->stop = true;
+		pthread_cond_broadcast(&ps->cv);
+		pthread_mutex_unlock(&ps->mu);
+		pthread_join(ps->cleaner, NULL);
+	}
+	pthread_mutex_destroy(&ps->mu);
+	pthread_cond_destroy(&ps->cv);
+	if (ps->ctl)
+		munmap(ps->ctl, ps->ctl_len);
+	if (ps->tc)
+		nfo_tc__destroy(ps->tc);
+	if (ps->xdp)
+		nfo_xdp__destroy(ps->xdp);
+	if (ps->sync_fd >= 0)
+		close(ps->sync_fd);
+	if (ps->sync_inner_fd >= 0)
+		close(ps->sync_inner_fd);
+	for (int h = 0; h < NFO_HALVES; h++) {
+		free(ps->half[h].k4);
+		free(ps->half[h].k6);
+	}
+	free(ps);
+	*psp = NULL;
+}
+
+static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_tables,
+		       uint32_t cap_lpm4, uint32_t cap_lpm6, uint32_t cap_roots,
+		       struct progset **ret, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	struct progset *ps = calloc(1, sizeof(*ps));
 	int r;
 
-	if (!g)
+	if (!ps)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
-	g->genid = genid;
-	g->xdp = nfo_xdp__open();
-	if (!g->xdp) {
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->cv, NULL);
+	ps->sync_fd = ps->sync_inner_fd = -1;
+	ps->active = -1;
+	ps->job = -1;
+	ps->cap_nodes = cap_nodes;
+	ps->cap_tables = cap_tables;
+	ps->cap_lpm4 = cap_lpm4;
+	ps->cap_lpm6 = cap_lpm6;
+	ps->cap_roots = cap_roots;
+
+	ps->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
+	if (ps->sync_inner_fd >= 0) {
+		mo.inner_map_fd = ps->sync_inner_fd;
+		ps->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nfo_sync", 4, 4, 1, &mo);
+	}
+	if (ps->sync_fd < 0) {
+		r = seterr(err, errlen, -errno, "cannot create maps: %s", strerror(errno));
+		goto fail;
+	}
+
+	ps->xdp = nfo_xdp__open();
+	if (!ps->xdp) {
 		r = seterr(err, errlen, -errno, "cannot open the XDP object: %s", strerror(errno));
 		goto fail;
 	}
-	bpf_map__set_max_entries(g->xdp->maps.nfo_nodes, (uint32_t)at_least_one(e->nnodes));
-	bpf_map__set_max_entries(g->xdp->maps.nfo_radix, (uint32_t)at_least_one(e->nradix));
-	bpf_map__set_max_entries(g->xdp->maps.nfo_lpm4, (uint32_t)at_least_one(e->n4));
-	bpf_map__set_max_entries(g->xdp->maps.nfo_lpm6, (uint32_t)at_least_one(e->n6));
-	bpf_map__set_max_entries(g->xdp->maps.nfo_roots, (uint32_t)at_least_one(plan->nroots));
-	if (bpf_map__reuse_fd(g->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
-	    bpf_map__reuse_fd(g->xdp->maps.nfo_stats, l->stats_fd) < 0) {
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_nodes, cap_nodes * NFO_HALVES);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_radix,
+				 cap_tables * NFO_HALVES * NFO_RADIX_FANOUT);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, cap_lpm4);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, cap_lpm6);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, cap_roots);
+	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
+	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
 		r = seterr(err, errlen, -errno, "cannot share the counter maps: %s", strerror(errno));
 		goto fail;
 	}
-	bpf_program__set_autoload(g->xdp->progs.nfo_xdp, need_xdp);
-	r = nfo_xdp__load(g->xdp);
+	r = nfo_xdp__load(ps->xdp);
 	if (r < 0) {
-		r = seterr(err, errlen, r, "loading the XDP program failed: %s", strerror(-r));
+		seterr(err, errlen, r, "loading the XDP program failed: %s", strerror(-r));
+		goto fail;
+	}
+	ps->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
+	ps->ctl = mmap(NULL, ps->ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(ps->xdp->maps.nfo_ctl), 0);
+	if (ps->ctl == MAP_FAILED) {
+		ps->ctl = NULL;
+		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
 		goto fail;
 	}
 
-	r = fill_array(bpf_map__fd(g->xdp->maps.nfo_nodes), e->nodes, e->nnodes, sizeof(*e->nodes));
+	ps->tc = nfo_tc__open();
+	if (!ps->tc) {
+		r = seterr(err, errlen, -errno, "cannot open the TC object: %s", strerror(errno));
+		goto fail;
+	}
+	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_roots, bpf_map__fd(ps->xdp->maps.nfo_roots)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_nodes, bpf_map__fd(ps->xdp->maps.nfo_nodes)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_radix, bpf_map__fd(ps->xdp->maps.nfo_radix)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm4, bpf_map__fd(ps->xdp->maps.nfo_lpm4)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm6, bpf_map__fd(ps->xdp->maps.nfo_lpm6)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0) {
+		r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
+			   strerror(errno));
+		goto fail;
+	}
+	r = nfo_tc__load(ps->tc);
+	if (r < 0) {
+		seterr(err, errlen, r, "loading the TC program failed: %s", strerror(-r));
+		goto fail;
+	}
+
+	r = pthread_create(&ps->cleaner, NULL, cleaner_main, ps);
+	if (r) {
+		r = seterr(err, errlen, -r, "cannot start a thread: %s", strerror(r));
+		goto fail;
+	}
+	ps->cleaner_started = true;
+	*ret = ps;
+	return 0;
+fail:
+	progset_free(&ps);
+	return r;
+}
+
+static void set_state(struct progset *ps, uint32_t state, uint64_t genid)
+{
+	/* generation is informative; state is the switch packets read */
+	ps->ctl->generation = genid;
+	__atomic_store_n(&ps->ctl->state, state, __ATOMIC_SEQ_CST);
+}
+
+static int remember_keys(struct half *h, const struct encoded *e)
+{
+	if (nfo_grow(&h->k4, &h->cap4, e->n4, sizeof(*h->k4)) < 0 ||
+	    nfo_grow(&h->k6, &h->cap6, e->n6, sizeof(*h->k6)) < 0)
+		return -ENOMEM;
+	if (e->n4)
+		memcpy(h->k4, e->k4, e->n4 * sizeof(*e->k4));
+	if (e->n6)
+		memcpy(h->k6, e->k6, e->n6 * sizeof(*e->k6));
+	h->n4 = e->n4;
+	h->n6 = e->n6;
+	return 0;
+}
+
+/* Writes an encoded plan into half h (clean) of ps, roots included. */
+static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
+		      const struct encoded *e)
+{
+	struct nfo_root root;
+	uint32_t ifindex, next;
+	bool more;
+	int r;
+
+	r = remember_keys(&ps->half[h], e);
+	if (r < 0)
+		return r;
+	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), e->node_base, e->nodes,
+			plan->nnodes, sizeof(*e->nodes));
 	if (r == 0)
-		r = fill_array(bpf_map__fd(g->xdp->maps.nfo_radix), e->radix, e->nradix,
-			       sizeof(*e->radix));
+		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
+				e->table_base * NFO_RADIX_FANOUT, e->radix, e->nradix,
+				sizeof(*e->radix));
 	for (size_t i = 0; r == 0 && i < e->n4; i++)
-		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_lpm4), &e->k4[i], &e->v4[i],
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm4), &e->k4[i], &e->v4[i],
 					BPF_ANY) < 0)
 			r = -errno;
 	for (size_t i = 0; r == 0 && i < e->n6; i++)
-		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_lpm6), &e->k6[i], &e->v6[i],
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm6), &e->k6[i], &e->v6[i],
 					BPF_ANY) < 0)
 			r = -errno;
 	for (size_t i = 0; r == 0 && i < plan->nroots; i++) {
-		struct nfo_root root = { .ref = conv(e, plan->roots[i].ref) };
-		uint32_t ifindex = (uint32_t)plan->roots[i].ifindex;
-
-		memcpy(root.mac, plan->roots[i].mac, 6);
-		if (bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_roots), &ifindex, &root,
+		ifindex = (uint32_t)plan->roots[i].ifindex;
+		if (bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root) < 0)
+			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS } };
+		root.ref[h] = conv(e, plan->roots[i].ref);
+		memcpy(root.mac[h], plan->roots[i].mac, 6);
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root,
 					BPF_ANY) < 0)
 			r = -errno;
 	}
-	if (r == 0 && bpf_map_update_elem(bpf_map__fd(g->xdp->maps.nfo_ctl), &zero, &ctl, BPF_ANY) < 0)
-		r = -errno;
-	if (r < 0) {
-		r = seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
-		goto fail;
-	}
+	if (r < 0)
+		return r;
+	/* Interfaces gone from the plan: their frames pass. */
+	more = bpf_map_get_next_key(bpf_map__fd(ps->xdp->maps.nfo_roots), NULL, &next) == 0;
+	while (more) {
+		bool keep = false;
 
-	if (need_tc) {
-		g->tc = nfo_tc__open();
-		if (!g->tc) {
-			r = seterr(err, errlen, -errno, "cannot open the TC object: %s", strerror(errno));
-			goto fail;
-		}
-		if (bpf_map__reuse_fd(g->tc->maps.nfo_ctl, bpf_map__fd(g->xdp->maps.nfo_ctl)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_roots, bpf_map__fd(g->xdp->maps.nfo_roots)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_nodes, bpf_map__fd(g->xdp->maps.nfo_nodes)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_radix, bpf_map__fd(g->xdp->maps.nfo_radix)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_lpm4, bpf_map__fd(g->xdp->maps.nfo_lpm4)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_lpm6, bpf_map__fd(g->xdp->maps.nfo_lpm6)) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_counters, l->counters_fd) < 0 ||
-		    bpf_map__reuse_fd(g->tc->maps.nfo_stats, l->stats_fd) < 0) {
-			r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
-				   strerror(errno));
-			goto fail;
-		}
-		r = nfo_tc__load(g->tc);
-		if (r < 0) {
-			r = seterr(err, errlen, r, "loading the TC program failed: %s", strerror(-r));
-			goto fail;
-		}
+		ifindex = next;
+		more = bpf_map_get_next_key(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &next) == 0;
+		for (size_t i = 0; i < plan->nroots; i++)
+			keep |= (uint32_t)plan->roots[i].ifindex == ifindex;
+		if (!keep)
+			(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex);
 	}
-	*ret = g;
 	return 0;
-fail:
-	gen_free(&g);
-	return r;
 }
 
 static uint32_t prog_id_of(int fd)
@@ -764,14 +942,14 @@ static uint32_t prog_id_of(int fd)
 	return info.id;
 }
 
-static int attach_new(struct nfo_iface *iface, const struct gen *g)
+static int attach_new(struct nfo_iface *iface, const struct progset *ps)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	int fd;
 
 	iface->error[0] = '\0';
 	if (iface->mode == NFO_MODE_TC) {
-		fd = bpf_link_create(bpf_program__fd(g->tc->progs.nfo_tc), iface->ifindex,
+		fd = bpf_link_create(bpf_program__fd(ps->tc->progs.nfo_tc), iface->ifindex,
 				     NFO_BPF_TCX_INGRESS, NULL);
 		if (fd < 0) {
 			int r = -errno;
@@ -786,7 +964,7 @@ static int attach_new(struct nfo_iface *iface, const struct gen *g)
 		}
 		iface->active_mode = NFO_MODE_TC;
 	} else {
-		int prog = bpf_program__fd(g->xdp->progs.nfo_xdp);
+		int prog = bpf_program__fd(ps->xdp->progs.nfo_xdp);
 
 		opts.flags = iface->mode == NFO_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 		fd = bpf_link_create(prog, iface->ifindex, BPF_XDP, &opts);
@@ -812,103 +990,161 @@ static int attach_new(struct nfo_iface *iface, const struct gen *g)
 									 NFO_MODE_XDP_GENERIC;
 	}
 	iface->link_fd = fd;
+	iface->prog_id = prog_id_of(iface->mode == NFO_MODE_TC ?
+					    bpf_program__fd(ps->tc->progs.nfo_tc) :
+					    bpf_program__fd(ps->xdp->progs.nfo_xdp));
 	return 0;
 }
 
-static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struct gen *g)
+/* Puts ps's program on iface: link update if the kind of attachment stays,
+ * else a new link. */
+static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struct progset *ps,
+		      bool new_progs)
 {
 	int prog;
-	int r;
 
 	if (iface->ifindex <= 0) {
 		nfo_loader_detach(l, iface);
 		return 0;
 	}
-	prog = iface->mode == NFO_MODE_TC ? bpf_program__fd(g->tc->progs.nfo_tc) :
-					    bpf_program__fd(g->xdp->progs.nfo_xdp);
+	prog = iface->mode == NFO_MODE_TC ? bpf_program__fd(ps->tc->progs.nfo_tc) :
+					    bpf_program__fd(ps->xdp->progs.nfo_xdp);
 	if (iface->link_fd >= 0) {
 		bool same_kind = (iface->mode == NFO_MODE_TC) == (iface->active_mode == NFO_MODE_TC) &&
 				 !(iface->mode == NFO_MODE_XDP_GENERIC &&
 				   iface->active_mode == NFO_MODE_XDP);
 
-		if (same_kind && bpf_link_update(iface->link_fd, prog, NULL) == 0) {
+		if (same_kind && (!new_progs || bpf_link_update(iface->link_fd, prog, NULL) == 0)) {
 			iface->prog_id = prog_id_of(prog);
 			return 0;
 		}
 		/* Mode changed, or the device went away under the link. */
 		nfo_loader_detach(l, iface);
 	}
-	r = attach_new(iface, g);
-	if (r < 0)
-		return r;
-	iface->prog_id = prog_id_of(prog);
-	return 0;
+	return attach_new(iface, ps);
+}
+
+static uint32_t grow(uint32_t need, uint32_t dflt)
+{
+	uint32_t c = dflt;
+
+	while (c < need && c < (1u << 30))
+		c *= 2;
+	return c;
 }
 
 int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err, size_t errlen)
 {
+	struct progset *ps = l->ps, *fresh = NULL;
 	struct encoded e = {};
-	bool need_xdp = false, need_tc = false;
-	struct gen *g = NULL;
-	int r;
+	size_t ntables;
+	int r, h;
 
-	for (size_t i = 0; i < n; i++) {
-		if (ifaces[i].mode == NFO_MODE_TC)
-			need_tc = true;
-		else
-			need_xdp = true;
+	/* Nothing may run a half-written generation. */
+	if (ps)
+		set_state(ps, NFO_STATE_DISABLED, genid);
+
+	e.slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*e.slots));
+	e.nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e.nodes));
+	if (!e.slots || !e.nodes) {
+		r = seterr(err, errlen, -ENOMEM, "out of memory");
+		goto out;
 	}
-	if (l->load_all)
-		need_xdp = need_tc = true;
-	r = encode(l, plan, keys, &e);
+	e.nnodes = plan->nnodes;
+	for (size_t t = 0; t < plan->ntargets; t++) {
+		r = slot_for(l, keys[t], &e.slots[t]);
+		if (r < 0) {
+			seterr(err, errlen, r, "counter slots: %s", strerror(-r));
+			goto out;
+		}
+	}
+
+	h = ps && ps->active >= 0 ? 1 - ps->active : 0;
+	r = encode(plan, ps ? (uint32_t)h * ps->cap_nodes : 0,
+		   ps ? (uint32_t)h * ps->cap_tables : 0, &e);
 	if (r < 0) {
 		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
 		goto out;
 	}
-	r = gen_load(l, plan, &e, genid, need_xdp, need_tc, &g, err, errlen);
-	if (r < 0)
-		goto out;
+	ntables = e.nradix / NFO_RADIX_FANOUT;
 
-	for (size_t i = 0; i < n; i++)
-		(void)swap_iface(l, &ifaces[i], g);
+	if (!ps || plan->nnodes > ps->cap_nodes || ntables > ps->cap_tables ||
+	    e.n4 + ps->half[1 - h].n4 > ps->cap_lpm4 || e.n6 + ps->half[1 - h].n6 > ps->cap_lpm6 ||
+	    plan->nroots > ps->cap_roots) {
+		/* Outgrown (or first): a new program set, swapped in through
+		 * every interface's link. */
+		r = progset_new(l, grow((uint32_t)plan->nnodes, CAP_NODES),
+				grow((uint32_t)ntables, CAP_TABLES), grow((uint32_t)e.n4 * 2, CAP_LPM),
+				grow((uint32_t)e.n6 * 2, CAP_LPM), grow((uint32_t)plan->nroots * 2, CAP_ROOTS),
+				&fresh, err, errlen);
+		if (r < 0)
+			goto out;
+		h = 0;
+		r = encode(plan, 0, 0, &e);
+		if (r == 0)
+			r = write_half(fresh, h, plan, &e);
+		if (r < 0) {
+			seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
+			goto out;
+		}
+		fresh->active = h;
+		set_state(fresh, NFO_STATE_HALF(h), genid);
+		for (size_t i = 0; i < n; i++)
+			(void)swap_iface(l, &ifaces[i], fresh, true);
+		progset_free(&l->ps);
+		l->ps = TAKE_PTR(fresh);
+	} else {
+		/* Wait until no packet can be walking half h any more. */
+		pthread_mutex_lock(&ps->mu);
+		while (ps->half[h].dirty)
+			pthread_cond_wait(&ps->cv, &ps->mu);
+		pthread_mutex_unlock(&ps->mu);
 
-	gen_free(&l->cur);
-	l->cur = TAKE_PTR(g);
-	l->enabled = true;
+		r = write_half(ps, h, plan, &e);
+		if (r < 0) {
+			seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
+			goto out;
+		}
+		set_state(ps, NFO_STATE_HALF(h), genid);
+		if (ps->active >= 0) {
+			pthread_mutex_lock(&ps->mu);
+			ps->half[ps->active].dirty = true;
+			ps->job = ps->active;
+			pthread_cond_broadcast(&ps->cv);
+			pthread_mutex_unlock(&ps->mu);
+		}
+		ps->active = h;
+		for (size_t i = 0; i < n; i++)
+			(void)swap_iface(l, &ifaces[i], ps, false);
+	}
 	release_slots(l, keys, plan->ntargets);
+	r = 0;
 out:
 	encoded_clear(&e);
-	gen_free(&g);
+	progset_free(&fresh);
 	return r;
 }
 
 int nfo_loader_disable(struct nfo_loader *l)
 {
-	struct nfo_ctl ctl = {};
-	uint32_t zero = 0;
-
-	l->enabled = false;
-	if (!l->cur)
-		return 0;
-	ctl.generation = l->cur->genid;
-	if (bpf_map_update_elem(bpf_map__fd(l->cur->xdp->maps.nfo_ctl), &zero, &ctl, BPF_ANY) < 0)
-		return -errno;
+	if (l->ps)
+		__atomic_store_n(&l->ps->ctl->state, NFO_STATE_DISABLED, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
 bool nfo_loader_enabled(const struct nfo_loader *l)
 {
-	return l->enabled;
+	return l->ps && __atomic_load_n(&l->ps->ctl->state, __ATOMIC_SEQ_CST) != NFO_STATE_DISABLED;
 }
 
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)
 {
-	if (!l->cur)
+	if (!l->ps)
 		return -ENOENT;
 	if (mode == NFO_MODE_TC)
-		return l->cur->tc ? bpf_program__fd(l->cur->tc->progs.nfo_tc) : -ENOENT;
-	return bpf_program__fd(l->cur->xdp->progs.nfo_xdp);
+		return bpf_program__fd(l->ps->tc->progs.nfo_tc);
+	return bpf_program__fd(l->ps->xdp->progs.nfo_xdp);
 }
 
 int nfo_loader_probe(char *err, size_t errlen)

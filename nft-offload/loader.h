@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The loader: turns a plan into BPF maps, loads the XDP/TC programs of one
- * "generation" (programs + their maps), and swaps generations atomically on
- * every attached interface through BPF links (bpf_link_update): a packet runs
- * either the old program with the old maps or the new one with the new maps.
+ * The loader: turns a plan into BPF maps and keeps the XDP and TC programs
+ * attached. The programs and their maps (a "program set") stay loaded across
+ * ruleset generations: each generation is written into the half of the maps
+ * packets are not using and made live by one atomic store, so a packet walks
+ * exactly one generation. A half is written again only after an RCU grace
+ * period, when no packet can still be walking it. A plan that outgrows the
+ * maps gets a new program set, swapped in on every interface through
+ * bpf_link_update.
  *
  * Links are never pinned: if the daemon dies, the kernel detaches its
  * programs and nftables alone decides again (a fast path nobody updates would
@@ -53,7 +57,6 @@ struct nfo_slot_key {
 struct nfo_loader_opts {
 	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
 	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
-	bool load_all;        /* load the XDP and TC programs even if unused (tests) */
 };
 
 struct nfo_loader;

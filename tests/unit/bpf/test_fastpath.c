@@ -616,7 +616,7 @@ static char **make_keys(const struct nfo_plan *p)
 
 static struct fx *fx_new(void)
 {
-	struct nfo_loader_opts o = { .max_slots = 64, .load_all = true };
+	struct nfo_loader_opts o = { .max_slots = 64 };
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256] = "";
 	int r;
@@ -3005,7 +3005,7 @@ static void test_update_shadowed_rule_keeps_counter(void **state)
 static void test_counters_survive_loader_restart(void **state)
 {
 	struct fx *f = fx_with(state, RULES_UPDATE);
-	struct nfo_loader_opts o = { .pin_dir = f->pin, .max_slots = 64, .load_all = true };
+	struct nfo_loader_opts o = { .pin_dir = f->pin, .max_slots = 64 };
 	char ku[NFO_SLOT_KEY_LEN], err[256] = "";
 	struct nfo_counter cu;
 	struct pkt u;
