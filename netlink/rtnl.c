@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <net/if.h>
+#include <sys/socket.h>
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -128,6 +129,12 @@ static void link_cb(struct nl_object *obj, void *data)
 	int32_t nsid;
 
 	if (a->error)
+		return;
+	/* The kernel also announces links per address family (an
+	 * RTM_NEWLINK with ifi_family AF_INET6 when IPv6 comes up); libnl keys
+	 * its cache by (ifindex, family) and RTM_DELLINK removes only the
+	 * AF_UNSPEC object. The AF_UNSPEC one is the link. */
+	if (rtnl_link_get_family(l) != AF_UNSPEC)
 		return;
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
