@@ -48,6 +48,9 @@ void nfo_config_clear(struct nfo_config *c)
 }
 
 static int fail(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;

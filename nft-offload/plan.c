@@ -550,18 +550,21 @@ static int local_set(const struct nfo_plan_input *in, const struct nfo_plan_ifac
 	return 0;
 }
 
-static void reach_from(struct ctx *x, uint8_t *bits, int ci, int depth)
+/* Every chain a jump or goto can reach, however deep: eval_chain applies
+ * the depth bound itself. (A cut here would hide a chain first met too deep
+ * and met again shallower.) The visited bits stop loops. */
+static void reach_from(struct ctx *x, uint8_t *bits, int ci)
 {
 	const struct cchain *cc = &x->cc[ci];
 
-	if (bits[ci] || depth > NFO_JUMP_DEPTH)
+	if (bits[ci])
 		return;
 	bits[ci] = 1;
 	for (uint32_t k = 0; k < cc->n; k++) {
 		const struct crule *c = &x->cr[cc->first + k];
 
 		if (c->target >= 0)
-			reach_from(x, bits, c->target, depth + 1);
+			reach_from(x, bits, c->target);
 	}
 }
 
@@ -698,7 +701,7 @@ static int finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, st
 			return -ENOMEM;
 		}
 		for (size_t k = 0; k < grp->n; k++)
-			reach_from(x, grp->reach, grp->chains[k], 0);
+			reach_from(x, grp->reach, grp->chains[k]);
 		for (size_t i = 0; i < x->ncc; i++) {
 			if (!grp->reach[i])
 				continue;

@@ -168,7 +168,8 @@ static void do_payload(struct tstate *st, struct nftnl_expr *e)
 
 		if (f->base != (int)base || (f->l3 && f->l3 != st->l3))
 			continue;
-		if (off < f->start || off + len > f->start + f->len || len == 0)
+		/* written so that no sum can wrap */
+		if (len == 0 || len > f->len || off < f->start || off - f->start > f->len - len)
 			continue;
 		v.dim = f->dim;
 		v.off = off - f->start;

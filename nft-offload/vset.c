@@ -114,6 +114,8 @@ int nfo_vset_complement(struct nfo_vset *s, nfo_u128 max)
 	int r;
 
 	for (size_t i = 0; i < s->n && !done; i++) {
+		if (s->iv[i].lo > max)
+			break; /* nothing of [0, max] left to exclude */
 		if (s->iv[i].lo > next) {
 			r = nfo_vset_push(&out, next, s->iv[i].lo - 1);
 			if (r < 0)
