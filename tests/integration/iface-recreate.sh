@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# An attached interface deleted and created again under the same name (new
+# ifindex): the daemon shows it "not found" while it is gone, keeps running,
+# and attaches to the new one. Twice: for an interface that existed when the
+# daemon started (learned from the initial rtnetlink dump) and for one that
+# appeared later (learned from a notification).
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-xdp}
+NFO_TEST="iface-recreate-$MODE"
+nfo_init
+nfo_pair_ns
+
+nfo_nft <<'EOF2'
+table inet t {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		udp dport 9 drop comment "d9"
+	}
+}
+EOF2
+
+# recreate N: deletes IF_R, checks it is reported gone, creates it again
+# with another ifindex and checks it is attached and drops.
+recreate() {
+	local ifx
+	ifx=$(nfo_get "iface('$IF_R')['ifindex']")
+	ip -n "$NS_R" link del "$IF_R"
+	if nfo_wait "not iface('$IF_R')['attached'] and iface('$IF_R')['ifindex'] == 0 and 'not found' in (iface('$IF_R')['note'] or '') and st['fast_path'] == 'enabled'" 5; then
+		ok "$1: deleted interface shown not found"
+	else
+		fail "$1: deleted interface (was ifindex $ifx) not shown as not found"
+	fi
+	nfo_alive "$DAEMON_PID" || die "daemon exited after the interface was deleted"
+	# A throwaway pair makes sure the new interface gets another ifindex.
+	ip -n "$NS_R" link add "xa$1${NFO_ID: -4}" type veth peer name "xb$1${NFO_ID: -4}"
+	nfo_pair_link
+	if nfo_wait "iface('$IF_R')['attached'] and iface('$IF_R')['ifindex'] not in (0, $ifx) and st['fast_path'] == 'enabled'" 5; then
+		ok "$1: re-attached to the re-created interface (ifindex $ifx -> $(nfo_get "iface('$IF_R')['ifindex']"))"
+		nfo_case "$1: re-created interface drops" "drop=d9 --dport 9" "pass --dport 10"
+	else
+		fail "$1: not attached to the re-created $IF_R"
+		ip -n "$NS_R" link show | sed 's/^/  /'
+		nfo_daemon_log
+	fi
+}
+
+# 1. present at start
+nfo_pair_link
+nfo_daemon_start --attach "$IF_R:$MODE" -v
+nfo_case "present at start: drops" "drop=d9 --dport 9" "pass --dport 10"
+recreate first
+
+# 2. the same again: this time the deleted interface was learned from a
+# notification (it appeared while the daemon ran).
+if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+	recreate second
+fi
+
+nfo_daemon_stop
+nfo_done

@@ -1,0 +1,362 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Helpers for the real-kernel integration tests. A test script:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     nfo_init                       # root, temp dir, bpffs, cleanup trap
+#     nfo_pair                       # sender + receiver namespaces, one veth
+#     nfo_nft <<'EOF'                # ruleset of the receiver namespace
+#     table inet t {
+#         chain input {
+#             type filter hook input priority 0; policy accept;
+#             udp dport 9 drop comment "d9"
+#         }
+#     }
+#     EOF
+#     nfo_daemon_start --attach "$IF_R:xdp"   # waits: enabled + attached
+#     nfo_case "udp dport" "drop=d9 --dport 9" "pass --dport 10" "pass -6 --dport 9"
+#     nfo_assert "rule('d9')['packets'] == 5"
+#     nfo_daemon_stop                # SIGTERM, must exit 0
+#     nfo_done
+#
+# Rules are named by their nft comment; nfo_case steps and nfo_assert
+# expressions are documented in nfo_check.py. Packets are sent and counted
+# with tests/tools/pkt.py (a library and a CLI).
+#
+# Everything a test creates (namespaces, temp dir, bpffs mount, background
+# processes) is removed by the EXIT trap, whatever happens. Names carry the
+# shell's pid and a random suffix, so tests run side by side.
+#
+# Environment: NFO_BIN (the built nft-offload), NFO_SRC (source root).
+
+set -Eeuo pipefail
+
+: "${NFO_BIN:?NFO_BIN: path of the built nft-offload binary}"
+: "${NFO_SRC:?NFO_SRC: path of the source tree}"
+PKT="$NFO_SRC/tests/tools/pkt.py"
+CHECK="$NFO_SRC/tests/integration/nfo_check.py"
+export NFO_BIN
+
+NFO_TEST=$(basename "$0" .sh)
+NFO_FAILED=0
+NFO_T=
+NFO_BPFFS=
+NFO_ID=
+NFO_NETNS=()    # namespaces to delete
+NFO_PIDS=()     # background processes to stop
+
+log() { printf '%s: %s\n' "$NFO_TEST" "$*"; }
+ok() { printf 'ok: %s\n' "$*"; }
+
+# Records a failure and goes on (the test exits 1 at nfo_done).
+fail() {
+	printf 'FAIL: %s\n' "$*"
+	NFO_FAILED=$((NFO_FAILED + 1))
+}
+
+# A failure after which the test cannot go on.
+die() {
+	printf 'FAIL: %s\n' "$*"
+	NFO_FAILED=$((NFO_FAILED + 1))
+	exit 1
+}
+
+_nfo_on_err() {
+	local rc=$? line=$1 cmd=$2
+	printf 'FAIL: command failed (exit %d) at %s line %s: %s\n' "$rc" "${BASH_SOURCE[1]:-$0}" "$line" "$cmd"
+	NFO_FAILED=$((NFO_FAILED + 1))
+}
+
+_nfo_cleanup() {
+	local rc=$? pid ns i log
+	set +eE
+	trap - ERR
+	# On failure, show what the daemons said (and how they ended).
+	if [ "$rc" -ne 0 ] || [ "$NFO_FAILED" -ne 0 ]; then
+		for log in "$NFO_T"/*.log; do
+			[ -s "$log" ] || continue
+			echo "---- $log ----"
+			cat "$log"
+		done
+	fi
+	for pid in "${NFO_PIDS[@]}"; do
+		if [ -e "/proc/$pid" ] && ! nfo_alive "$pid"; then
+			i=0
+			wait "$pid" 2>/dev/null || i=$?
+			echo "note: process $pid had exited on its own: status $i"
+			continue
+		fi
+		if nfo_alive "$pid"; then
+			kill -TERM "$pid" 2>/dev/null
+			for i in $(seq 100); do
+				nfo_alive "$pid" || break
+				sleep 0.05
+			done
+			nfo_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${NFO_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$NFO_BPFFS" ] && mountpoint -q "$NFO_BPFFS"; then
+		umount "$NFO_BPFFS" 2>/dev/null || umount -l "$NFO_BPFFS"
+	fi
+	[ -n "$NFO_T" ] && rm -rf "$NFO_T"
+	if [ -n "$NFO_ID" ] && ip netns list | grep -q -- "$NFO_ID"; then
+		printf 'FAIL: namespaces left behind: %s\n' "$(ip netns list | grep -- "$NFO_ID" | tr '\n' ' ')"
+		rc=1
+	fi
+	if [ "$rc" -eq 0 ] && [ "$NFO_FAILED" -ne 0 ]; then
+		rc=1
+	fi
+	exit "$rc"
+}
+
+nfo_init() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "FAIL: $NFO_TEST needs root (namespaces, BPF, nft)"
+		exit 1
+	fi
+	[ -x "$NFO_BIN" ] || { echo "FAIL: NFO_BIN=$NFO_BIN is not executable"; exit 1; }
+	local t
+	for t in ip nft python3 bpftool mountpoint; do
+		command -v "$t" >/dev/null || { echo "FAIL: $t is not installed"; exit 1; }
+	done
+	NFO_ID="nfo$$$(printf '%04x' $((RANDOM)))"
+	trap _nfo_cleanup EXIT
+	trap 'exit 130' INT TERM
+	trap '_nfo_on_err $LINENO "$BASH_COMMAND"' ERR
+	NFO_T=$(mktemp -d "/tmp/nfo-integ-$NFO_TEST.XXXXXX")
+	# A bpffs of our own: pins are visible (and removable) from here even
+	# though the daemon runs under `ip netns exec`, which gives it its own
+	# mount namespace (slave of ours) and its own /sys.
+	NFO_BPFFS="$NFO_T/bpffs"
+	mkdir "$NFO_BPFFS"
+	mount -t bpf bpf "$NFO_BPFFS"
+	: >"$NFO_T/empty.conf"
+}
+
+nfo_done() {
+	if [ "$NFO_FAILED" -ne 0 ]; then
+		echo "$NFO_TEST: $NFO_FAILED failure(s)"
+		exit 1
+	fi
+	echo "$NFO_TEST: all checks passed"
+	exit 0
+}
+
+# nfo_netns VAR SUFFIX: creates namespace "$NFO_ID-SUFFIX" (lo up) and
+# stores its name in VAR.
+nfo_netns() {
+	local ns="$NFO_ID-$2"
+	ip netns add "$ns"
+	NFO_NETNS+=("$ns")
+	# No duplicate address detection, link-local addresses included: an
+	# address turning from tentative to permanent a second after the link
+	# came up is an rtnetlink event the daemon rebuilds for (passing
+	# everything meanwhile), in the middle of a test.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n "$ns" link set lo up
+	printf -v "$1" '%s' "$ns"
+}
+
+nfo_mac() { # NS IFACE
+	ip -n "$1" -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'
+}
+
+# nfo_pair [SUFFIX]: a sender and a receiver namespace joined by a veth pair
+# (nfo_pair_ns, then nfo_pair_link).
+nfo_pair() {
+	nfo_pair_ns "${1:-}"
+	nfo_pair_link
+}
+
+# nfo_pair_ns [SUFFIX]: the two namespaces. Sets NS_S NS_R, the interface
+# names IF_S IF_R (not created yet) and the addresses S4 R4 R4B S6 R6 R6B
+# (R4B/R6B: a second address of the receiver).
+nfo_pair_ns() {
+	local sfx=${1:-}
+	nfo_netns NS_S "s$sfx"
+	nfo_netns NS_R "r$sfx"
+	IF_S="vs$sfx${NFO_ID: -4}"
+	IF_R="vr$sfx${NFO_ID: -4}"
+	S4=10.99.0.1 R4=10.99.0.2 R4B=10.99.0.3
+	S6=fd00:99::1 R6=fd00:99::2 R6B=fd00:99::3
+	export NFO_NS_S=$NS_S NFO_NS_R=$NS_R NFO_IF_S=$IF_S
+	export NFO_S4=$S4 NFO_R4=$R4 NFO_S6=$S6 NFO_R6=$R6
+}
+
+# nfo_pair_link: the veth pair IF_S (in NS_S) - IF_R (in NS_R), addressed
+# and up. Sets MAC_S MAC_R and exports what nfo_check.py needs.
+nfo_pair_link() {
+	ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_R" netns "$NS_R"
+	ip -n "$NS_S" addr add "$S4/24" dev "$IF_S"
+	ip -n "$NS_S" addr add "$S6/64" dev "$IF_S" nodad
+	ip -n "$NS_R" addr add "$R4/24" dev "$IF_R"
+	ip -n "$NS_R" addr add "$R4B/24" dev "$IF_R"
+	ip -n "$NS_R" addr add "$R6/64" dev "$IF_R" nodad
+	ip -n "$NS_R" addr add "$R6B/64" dev "$IF_R" nodad
+	ip -n "$NS_S" link set "$IF_S" up
+	ip -n "$NS_R" link set "$IF_R" up
+	MAC_S=$(nfo_mac "$NS_S" "$IF_S")
+	MAC_R=$(nfo_mac "$NS_R" "$IF_R")
+	export NFO_MAC_S=$MAC_S NFO_MAC_R=$MAC_R
+}
+
+# nfo_nft [NS]: loads the ruleset on stdin into NS (default the receiver).
+nfo_nft() {
+	ip netns exec "${1:-$NS_R}" nft -f -
+}
+
+# nfo_daemon_start [--ns NS] [--run DIR] [--nowait] DAEMON-OPTIONS...
+# Starts the daemon in NS (default the receiver) with run directory DIR
+# (default $NFO_T/run), our bpffs and an empty config unless --config is
+# given; waits until status says the fast path is enabled and every
+# interface is attached (unless --nowait). Sets DAEMON_PID, DAEMON_LOG and
+# NFO_RUN (exported).
+nfo_daemon_start() {
+	local ns=$NS_R run="$NFO_T/run" wait=1 cfg=("--config" "$NFO_T/empty.conf") a
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ns) ns=$2; shift 2 ;;
+		--run) run=$2; shift 2 ;;
+		--nowait) wait=0; shift ;;
+		*) break ;;
+		esac
+	done
+	for a in "$@"; do
+		[ "$a" = --config ] && cfg=()
+	done
+	DAEMON_LOG="$run.log"
+	ip netns exec "$ns" "$NFO_BIN" daemon --run-dir "$run" --bpffs "$NFO_BPFFS" \
+		"${cfg[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	NFO_PIDS+=("$DAEMON_PID")
+	export NFO_RUN=$run
+	if [ "$wait" = 1 ]; then
+		nfo_wait 'st["fast_path"] == "enabled" and st["interfaces"] and all(i["attached"] and i["prog_id"] > 0 for i in st["interfaces"])' ||
+			{ nfo_daemon_log; die "daemon did not become ready"; }
+	fi
+}
+
+nfo_daemon_log() {
+	echo "---- daemon log ($DAEMON_LOG) ----"
+	cat "$DAEMON_LOG" 2>/dev/null || true
+	echo "----"
+}
+
+# nfo_pkt send|recv ...: tests/tools/pkt.py, for what nfo_case does not cover.
+nfo_pkt() {
+	python3 "$PKT" "$@"
+}
+
+# nfo_wait EXPR [TIMEOUT]: polls status until EXPR (see nfo_check.py) holds.
+nfo_wait() {
+	python3 "$CHECK" wait --expr "$1" --timeout "${2:-10}" --pid "${DAEMON_PID:-0}"
+}
+
+# nfo_assert EXPR [MESSAGE]: EXPR must hold now (a failure is recorded).
+nfo_assert() {
+	if python3 "$CHECK" assert "$1" --msg "${2:-}"; then
+		ok "${2:-$1}"
+	else
+		NFO_FAILED=$((NFO_FAILED + 1))
+	fi
+}
+
+# nfo_get EXPR: prints EXPR's value.
+nfo_get() {
+	python3 "$CHECK" get "$1"
+}
+
+# nfo_case NAME [--count N] STEP...: see nfo_check.py (a failure is recorded).
+nfo_case() {
+	local name=$1
+	shift
+	python3 "$CHECK" case "$name" "$@" || NFO_FAILED=$((NFO_FAILED + 1))
+}
+
+# nfo_alive PID: the process exists and has not exited (a zombie has).
+nfo_alive() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# nfo_wait_exit PID [TIMEOUT_S]: waits for our child PID to exit and returns
+# its exit status (124: still running at the timeout).
+nfo_wait_exit() {
+	local pid=$1 t=${2:-10} i rc
+	for i in $(seq $((t * 20))); do
+		nfo_alive "$pid" || break
+		sleep 0.05
+	done
+	if nfo_alive "$pid"; then
+		return 124
+	fi
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	return "$rc"
+}
+
+# nfo_daemon_stop [SIGNAL]: stops the daemon (SIGTERM by default), checks
+# that it exits (0 for SIGTERM) within 10 s.
+nfo_daemon_stop() {
+	local sig=${1:-TERM} rc=0
+	if ! nfo_alive "$DAEMON_PID"; then
+		wait "$DAEMON_PID" 2>/dev/null || rc=$?
+		die "the daemon (pid $DAEMON_PID) died before it was stopped: exit status $rc$( [ "$rc" -gt 128 ] && echo " (signal $((rc - 128)))")"
+	fi
+	kill -"$sig" "$DAEMON_PID" 2>/dev/null
+	nfo_wait_exit "$DAEMON_PID" 10 2>/dev/null || rc=$?
+	if [ "$rc" = 124 ]; then
+		nfo_daemon_log
+		die "daemon (pid $DAEMON_PID) still running 10 s after SIG$sig"
+	fi
+	if [ "$sig" = TERM ]; then
+		if [ "$rc" -eq 0 ]; then
+			ok "daemon exited 0 on SIGTERM"
+		else
+			nfo_daemon_log
+			fail "daemon exited $rc on SIGTERM, expected 0"
+		fi
+	fi
+}
+
+# nfo_poll TIMEOUT_S COMMAND...: runs COMMAND until it succeeds (every 50 ms).
+nfo_poll() {
+	local t=$1 i
+	shift
+	for i in $(seq $((t * 20))); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	"$@"
+}
+
+# Nothing of ours attached to IFACE in NS: no XDP program on the link, no tc
+# (tcx) program in `bpftool net`, none of the given program ids still loaded.
+nfo_nothing_attached() { # NS IFACE [PROG_ID...]
+	local ns=$1 ifc=$2 id
+	shift 2
+	if ip -n "$ns" -d link show dev "$ifc" | grep -Eq 'prog/xdp|xdpgeneric|xdpdrv| xdp '; then
+		return 1
+	fi
+	if ip netns exec "$ns" bpftool net show dev "$ifc" 2>/dev/null | grep -Eq 'nfo_|id [0-9]'; then
+		return 1
+	fi
+	for id in "$@"; do
+		if bpftool prog show id "$id" >/dev/null 2>&1; then
+			return 1
+		fi
+		if bpftool link show 2>/dev/null | grep -Eq "prog $id( |$)"; then
+			return 1
+		fi
+	done
+	return 0
+}
