@@ -8,6 +8,7 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -35,7 +36,8 @@ int nfo_nft_dump_new(struct nfo_nft_dump **ret)
 	d->chains = nftnl_chain_list_alloc();
 	d->sets = nftnl_set_list_alloc();
 	d->rules = nftnl_rule_list_alloc();
-	if (!d->tables || !d->chains || !d->sets || !d->rules) {
+	d->flowtables = nftnl_flowtable_list_alloc();
+	if (!d->tables || !d->chains || !d->sets || !d->rules || !d->flowtables) {
 		nfo_nft_dump_free(&d);
 		return -ENOMEM;
 	}
@@ -57,6 +59,8 @@ void nfo_nft_dump_free(struct nfo_nft_dump **dp)
 		nftnl_set_list_free(d->sets);
 	if (d->rules)
 		nftnl_rule_list_free(d->rules);
+	if (d->flowtables)
+		nftnl_flowtable_list_free(d->flowtables);
 	free(d->raw);
 	free(d);
 	*dp = NULL;
@@ -176,6 +180,20 @@ static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 			return -EINVAL;
 		}
 		nftnl_rule_list_add_tail(r, d->rules);
+		return 0;
+	}
+	case NFT_MSG_NEWFLOWTABLE: {
+		struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+
+		if (!f)
+			return -ENOMEM;
+		if (nftnl_flowtable_nlmsg_parse(nlh, f) < 0 ||
+		    !nftnl_flowtable_is_set(f, NFTNL_FLOWTABLE_NAME) ||
+		    !nftnl_flowtable_is_set(f, NFTNL_FLOWTABLE_TABLE)) {
+			nftnl_flowtable_free(f);
+			return -EINVAL;
+		}
+		nftnl_flowtable_list_add_tail(f, d->flowtables);
 		return 0;
 	}
 	case NFT_MSG_NEWGEN: {
@@ -339,7 +357,7 @@ static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *
 {
 	struct dump_ctx ctx = { .d = d };
 	static const uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN,
-					  NFT_MSG_GETSET };
+					  NFT_MSG_GETSET, NFT_MSG_GETFLOWTABLE };
 	uint32_t gen_before;
 	struct elem_ctx e;
 	int r;

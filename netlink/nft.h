@@ -15,6 +15,7 @@ struct nftnl_table_list;
 struct nftnl_chain_list;
 struct nftnl_rule_list;
 struct nftnl_set_list;
+struct nftnl_flowtable_list;
 
 struct nfo_nft_dump {
 	uint32_t genid;
@@ -22,6 +23,7 @@ struct nfo_nft_dump {
 	struct nftnl_chain_list *chains;
 	struct nftnl_set_list *sets; /* with their elements */
 	struct nftnl_rule_list *rules;
+	struct nftnl_flowtable_list *flowtables;
 	/* Every message received, concatenated, when capture was asked for. */
 	uint8_t *raw;
 	size_t raw_len;
@@ -34,7 +36,7 @@ void nfo_nft_dump_free(struct nfo_nft_dump **d);
 
 /*
  * Adds the objects in a buffer of netlink messages (NEWTABLE, NEWCHAIN,
- * NEWSET, NEWSETELEM, NEWRULE, NEWGEN, as a dump returns them) to d. Set
+ * NEWSET, NEWSETELEM, NEWRULE, NEWFLOWTABLE, NEWGEN, as a dump returns them) to d. Set
  * elements must follow their set. Unit tests feed captured dumps through here.
  */
 int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);

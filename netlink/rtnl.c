@@ -10,6 +10,9 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/tc.h>
+#include <linux/pkt_sched.h>
 
 #include "rtnl.h"
 
@@ -20,6 +23,7 @@ struct nfo_rtnl {
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *links;
 	struct nl_cache *addrs;
+	struct nl_cache *qdiscs;
 	bool changed;
 };
 
@@ -38,7 +42,7 @@ static void teardown(struct nfo_rtnl *r)
 		nl_socket_free(r->sock);
 	r->mngr = NULL;
 	r->sock = NULL;
-	r->links = r->addrs = NULL;
+	r->links = r->addrs = r->qdiscs = NULL;
 }
 
 static int setup(struct nfo_rtnl *r)
@@ -56,6 +60,9 @@ static int setup(struct nfo_rtnl *r)
 	if (e < 0)
 		goto fail;
 	e = nl_cache_mngr_add(r->mngr, "route/addr", change_cb, r, &r->addrs);
+	if (e < 0)
+		goto fail;
+	e = nl_cache_mngr_add(r->mngr, "route/qdisc", change_cb, r, &r->qdiscs);
 	if (e < 0)
 		goto fail;
 	return 0;
@@ -167,11 +174,27 @@ static void link_cb(struct nl_object *obj, void *data)
 	snprintf(x->kind, sizeof(x->kind), "%s", kind ? kind : "");
 }
 
+static void qdisc_cb(struct nl_object *obj, void *data)
+{
+	struct link_acc *a = data;
+	struct rtnl_tc *tc = (struct rtnl_tc *)obj;
+	const char *kind = rtnl_tc_get_kind(tc);
+
+	if (rtnl_tc_get_parent(tc) != TC_H_INGRESS && !(kind && (!strcmp(kind, "ingress") ||
+								  !strcmp(kind, "clsact"))))
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].ifindex == rtnl_tc_get_ifindex(tc))
+			a->v[i].tc_ingress = true;
+}
+
 int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n)
 {
 	struct link_acc a = {};
 
 	nl_cache_foreach(r->links, link_cb, &a);
+	if (!a.error)
+		nl_cache_foreach(r->qdiscs, qdisc_cb, &a);
 	if (a.error) {
 		free(a.v);
 		return a.error;

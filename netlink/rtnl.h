@@ -22,6 +22,8 @@ struct nfo_link {
 	int lower;          /* IFLA_LINK in this namespace, 0 if none */
 	char kind[16];      /* IFLA_INFO_KIND, "" if none */
 	bool has_uppers;    /* another link here names this one as its lower */
+	bool tc_ingress;    /* has an ingress or clsact qdisc (tc filters run
+			     * before nftables and may redirect packets) */
 };
 
 struct nfo_addr {

@@ -10,6 +10,7 @@
  * is live. The window in which a stale fast path runs is the notification
  * latency, not the rebuild time.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,6 +53,7 @@ struct daemon {
 	int epfd;
 	int sigfd;
 	int timerfd;
+	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int ctlfd;
 	bool quit;
 	bool need_resync;
@@ -190,12 +192,30 @@ static int rebuild(struct daemon *d)
 			ifc->ifindex = 0;
 			snprintf(ifc->error, sizeof(ifc->error), "interface not found");
 			s->l3_note[i][0] = '\0';
+			s->block_note[i][0] = '\0';
 			continue;
 		}
 		d->missing_logged[i] = false;
 		if (ifc->ifindex && ifc->ifindex != lk->ifindex)
 			nfo_loader_detach(s->loader, ifc); /* recreated under the same name */
 		ifc->ifindex = lk->ifindex;
+		/* tc ingress runs after XDP and before nftables, and its
+		 * filters and programs may redirect packets away: nftables
+		 * would then not decide them at all. */
+		s->foreign_tcx[i] = nfo_loader_foreign_tcx(s->loader, lk->ifindex) > 0;
+		s->block_note[i][0] = '\0';
+		if (lk->tc_ingress)
+			snprintf(s->block_note[i], sizeof(s->block_note[i]),
+				 "tc ingress qdisc: its filters run before nftables and may redirect packets");
+		else if (s->foreign_tcx[i])
+			snprintf(s->block_note[i], sizeof(s->block_note[i]),
+				 "another tc ingress program runs before nftables and may redirect packets");
+		if (s->block_note[i][0]) {
+			log_warn("%s: not offloaded: %s", ifc->name, s->block_note[i]);
+			/* no root: every frame on it passes (still attached, so
+			 * offload resumes when the filters go) */
+			continue;
+		}
 		p = &pif[npif++];
 		p->ifindex = lk->ifindex;
 		snprintf(p->name, sizeof(p->name), "%s", lk->name);
@@ -326,6 +346,25 @@ static void on_rtnl(struct daemon *d)
 	}
 }
 
+/* tcx programs attached by other tools raise no notification: look. */
+static void on_poll(struct daemon *d)
+{
+	uint64_t x;
+
+	(void)!read(d->pollfd, &x, sizeof(x));
+	for (size_t i = 0; i < d->st.nifaces; i++) {
+		const struct nfo_iface *f = &d->st.ifaces[i];
+
+		if (f->ifindex <= 0 || !d->st.loader)
+			continue;
+		if ((nfo_loader_foreign_tcx(d->st.loader, f->ifindex) > 0) != d->st.foreign_tcx[i]) {
+			disable(d, "tc ingress programs changed");
+			d->need_rebuild = true;
+			return;
+		}
+	}
+}
+
 static void on_signal(struct daemon *d)
 {
 	struct signalfd_siginfo si;
@@ -442,7 +481,7 @@ static int epoll_add(int epfd, int fd, uint32_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL };
 
 static int mkdir_parents(const char *path)
 {
@@ -479,6 +518,8 @@ static void cleanup(struct daemon *d, bool unpin)
 	nfo_ruleset_free(&d->st.rs);
 	free(d->st.ifaces);
 	free(d->st.l3_note);
+	free(d->st.block_note);
+	free(d->st.foreign_tcx);
 	free(d->missing_logged);
 	nfo_config_clear(&d->st.config);
 	if (d->epfd >= 0)
@@ -487,11 +528,15 @@ static void cleanup(struct daemon *d, bool unpin)
 		close(d->sigfd);
 	if (d->timerfd >= 0)
 		close(d->timerfd);
+	if (d->pollfd >= 0)
+		close(d->pollfd);
 }
 
 int nfo_daemon_main(const struct nfo_daemon_opts *o)
 {
-	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1 };
+	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .pollfd = -1,
+			    .ctlfd = -1 };
+	struct itimerspec every_second = { { 1, 0 }, { 1, 0 } };
 	struct nfo_loader_opts lopts = {};
 	struct stat ns;
 	char err[512];
@@ -524,8 +569,11 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 	d.st.nifaces = d.st.config.nifaces;
 	d.st.ifaces = calloc(d.st.nifaces + 1, sizeof(*d.st.ifaces));
 	d.st.l3_note = calloc(d.st.nifaces + 1, sizeof(*d.st.l3_note));
+	d.st.block_note = calloc(d.st.nifaces + 1, sizeof(*d.st.block_note));
+	d.st.foreign_tcx = calloc(d.st.nifaces + 1, sizeof(*d.st.foreign_tcx));
 	d.missing_logged = calloc(d.st.nifaces + 1, sizeof(*d.missing_logged));
-	if (!d.st.ifaces || !d.st.l3_note || !d.missing_logged) {
+	if (!d.st.ifaces || !d.st.l3_note || !d.st.block_note || !d.st.foreign_tcx ||
+	    !d.missing_logged) {
 		r = log_error_errno(-ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -542,12 +590,27 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 		log_error("cannot mount bpffs at %s: %s", o->bpffs, strerror(-r));
 		goto fail;
 	}
-	/* One pin directory per network namespace: daemons in two namespaces
-	 * sharing a bpffs never collide. */
+	/* One pin directory per network namespace and run directory: two
+	 * daemons never share counters, whether they share a bpffs across
+	 * namespaces or run side by side in one. */
 	if (stat("/proc/self/ns/net", &ns) < 0)
 		ns.st_ino = 0;
-	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s/nft-offload/%lu", o->bpffs,
-		 (unsigned long)ns.st_ino);
+	{
+		/* bpffs refuses names with dots: keep [A-Za-z0-9_-] and add a
+		 * hash of the whole path so different paths never meet. */
+		char run[64];
+		uint32_t h = 2166136261u;
+		size_t n = 0;
+
+		for (const char *p = o->run_dir; *p; p++) {
+			h = (h ^ (uint8_t)*p) * 16777619u;
+			if (n + 1 < 48)
+				run[n++] = isalnum((unsigned char)*p) || *p == '-' ? *p : '_';
+		}
+		run[n] = '\0';
+		snprintf(d.pin_dir, sizeof(d.pin_dir), "%.3000s/nft-offload/%lu/%s-%08x", o->bpffs,
+			 (unsigned long)ns.st_ino, run, h);
+	}
 
 	r = mkdir_parents(o->run_dir);
 	if (r < 0) {
@@ -579,6 +642,7 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 	}
 
 	lopts.pin_dir = d.pin_dir;
+	d.st.pin_dir = d.pin_dir;
 	lopts.max_slots = d.st.config.max_counters;
 	r = nfo_loader_new(&d.st.loader, &lopts, err, sizeof(err));
 	if (r < 0) {
@@ -594,8 +658,10 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.pollfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d.sigfd < 0 || d.timerfd < 0 || d.epfd < 0) {
+	if (d.sigfd < 0 || d.timerfd < 0 || d.pollfd < 0 || d.epfd < 0 ||
+	    timerfd_settime(d.pollfd, 0, &every_second, NULL) < 0) {
 		r = log_error_errno(-errno, "event loop setup: %s", strerror(errno));
 		goto fail;
 	}
@@ -603,7 +669,8 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 	    (r = epoll_add(d.epfd, nfo_rtnl_fd(d.rtnl), EV_RTNL)) < 0 ||
 	    (r = epoll_add(d.epfd, d.sigfd, EV_SIG)) < 0 ||
 	    (r = epoll_add(d.epfd, d.timerfd, EV_TIMER)) < 0 ||
-	    (r = epoll_add(d.epfd, d.ctlfd, EV_CTL)) < 0) {
+	    (r = epoll_add(d.epfd, d.ctlfd, EV_CTL)) < 0 ||
+	    (r = epoll_add(d.epfd, d.pollfd, EV_POLL)) < 0) {
 		log_error("event loop setup: %s", strerror(-r));
 		goto fail;
 	}
@@ -645,6 +712,9 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 			}
 			case EV_CTL:
 				on_control(&d);
+				break;
+			case EV_POLL:
+				on_poll(&d);
 				break;
 			}
 		}

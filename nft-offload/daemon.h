@@ -46,6 +46,11 @@ struct nfo_daemon_state {
 	uint64_t updates;
 	/* per interface: only its ingress chains are decided, and why */
 	char (*l3_note)[96];
+	/* per interface: nothing is decided (packets may be diverted before
+	 * nftables sees them), and why */
+	char (*block_note)[128];
+	bool *foreign_tcx;   /* what the last plan assumed */
+	const char *pin_dir; /* where the counters are pinned */
 };
 
 /* Renders `status` / `explain` for the control socket. */

@@ -155,7 +155,18 @@ static void unpin_all(struct nfo_loader *l)
 		    sizeof(path))
 			unlink(path);
 	}
-	rmdir(l->pin_dir);
+	/* and the parents we created, if nobody else uses them */
+	snprintf(path, sizeof(path), "%s", l->pin_dir);
+	for (int up = 0; up < 3; up++) {
+		char *slash;
+
+		if (rmdir(path) < 0)
+			break;
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			break;
+		*slash = '\0';
+	}
 }
 
 static int restore_slots(struct nfo_loader *l)
@@ -1145,6 +1156,20 @@ int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)
 	if (mode == NFO_MODE_TC)
 		return bpf_program__fd(l->ps->tc->progs.nfo_tc);
 	return bpf_program__fd(l->ps->xdp->progs.nfo_xdp);
+}
+
+int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex)
+{
+	uint32_t ids[64], cnt = ARRAY_SIZE(ids), ours = 0;
+
+	if (bpf_prog_query(ifindex, NFO_BPF_TCX_INGRESS, 0, NULL, ids, &cnt) < 0)
+		return errno == EINVAL || errno == EOPNOTSUPP ? 0 : -errno; /* no tcx here */
+	if (l->ps)
+		ours = prog_id_of(bpf_program__fd(l->ps->tc->progs.nfo_tc));
+	for (uint32_t i = 0; i < cnt && i < ARRAY_SIZE(ids); i++)
+		if (ids[i] != ours)
+			return 1;
+	return cnt > ARRAY_SIZE(ids);
 }
 
 int nfo_loader_probe(char *err, size_t errlen)

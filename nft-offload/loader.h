@@ -90,6 +90,10 @@ int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT
  * BPF_PROG_TEST_RUN tests. */
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode);
 
+/* Whether a tcx ingress program other than ours is attached to ifindex:
+ * it runs before nftables and may redirect packets. 0 / 1, or -errno. */
+int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex);
+
 /* Kernel support check: one clear line when the kernel cannot run us. */
 int nfo_loader_probe(char *err, size_t errlen);
 

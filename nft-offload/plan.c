@@ -594,9 +594,22 @@ static int build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int
 	bool nat = cls != CLS_OTHER && nat_present(rs, cls);
 	int r = 0, ci;
 
-	h = malloc((x->ncc + 2) * sizeof(*h));
+	h = malloc((x->ncc + rs->nflowtables + 2) * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+
+	/* A flowtable on the device may forward IP packets of known flows at
+	 * its priority, past every later chain: from there on, STOP. */
+	for (size_t i = 0; i < rs->nflowtables && cls != CLS_OTHER; i++) {
+		const struct nfo_flowtable *f = &rs->flowtables[i];
+
+		for (size_t k = 0; k < f->ndevs; k++) {
+			if (!strcmp(f->devs[k], iface->name)) {
+				h[nh++] = (struct hooked){ -1, f->prio };
+				break;
+			}
+		}
+	}
 
 	/* Ingress: netdev chains see every frame, inet ingress only IP. */
 	for (size_t i = 0; i < x->ncc; i++) {

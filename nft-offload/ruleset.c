@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <libnftnl/chain.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -164,6 +165,16 @@ void nfo_ruleset_free(struct nfo_ruleset **rsp)
 	for (size_t i = 0; i < rs->nsets; i++)
 		set_clear(&rs->sets[i]);
 	free(rs->sets);
+	for (size_t i = 0; i < rs->nflowtables; i++) {
+		struct nfo_flowtable *f = &rs->flowtables[i];
+
+		for (size_t k = 0; k < f->ndevs; k++)
+			free(f->devs[k]);
+		free(f->devs);
+		free(f->table);
+		free(f->name);
+	}
+	free(rs->flowtables);
 	free(rs);
 	*rsp = NULL;
 }
@@ -203,6 +214,7 @@ struct build {
 	size_t dormant_cap2;
 	size_t chain_cap;
 	size_t set_cap;
+	size_t ft_cap;
 	int error;
 };
 
@@ -485,6 +497,46 @@ oom:
 	return -1;
 }
 
+static int flowtable_cb(struct nftnl_flowtable *nf, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_flowtable_get_u32(nf, NFTNL_FLOWTABLE_FAMILY);
+	const char *table = nftnl_flowtable_get_str(nf, NFTNL_FLOWTABLE_TABLE);
+	const char *const *devs;
+	struct nfo_flowtable *f;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->flowtables, &b->ft_cap, rs->nflowtables + 1, sizeof(*rs->flowtables)) < 0)
+		goto oom;
+	f = &rs->flowtables[rs->nflowtables++];
+	*f = (struct nfo_flowtable){ .family = family };
+	f->table = strdup(table);
+	f->name = strdup(nftnl_flowtable_get_str(nf, NFTNL_FLOWTABLE_NAME));
+	if (!f->table || !f->name)
+		goto oom;
+	f->prio = nftnl_flowtable_is_set(nf, NFTNL_FLOWTABLE_PRIO) ?
+			  (int32_t)nftnl_flowtable_get_s32(nf, NFTNL_FLOWTABLE_PRIO) : 0;
+	devs = nftnl_flowtable_is_set(nf, NFTNL_FLOWTABLE_DEVICES) ?
+		       nftnl_flowtable_get_array(nf, NFTNL_FLOWTABLE_DEVICES) : NULL;
+	for (size_t i = 0; devs && devs[i]; i++) {
+		char **p = realloc(f->devs, (f->ndevs + 1) * sizeof(*p));
+
+		if (!p)
+			goto oom;
+		f->devs = p;
+		f->devs[f->ndevs] = strdup(devs[i]);
+		if (!f->devs[f->ndevs])
+			goto oom;
+		f->ndevs++;
+	}
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
 struct rule_ctx {
 	struct build *b;
 	struct nfo_chain *last;
@@ -545,6 +597,8 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 		nftnl_chain_list_foreach(dump->chains, chain_cb, &b);
 	if (!b.error)
 		nftnl_set_list_foreach(dump->sets, set_cb, &b);
+	if (!b.error && dump->flowtables)
+		nftnl_flowtable_list_foreach(dump->flowtables, flowtable_cb, &b);
 	if (!b.error) {
 		rc.caps = calloc(b.rs->nchains ? b.rs->nchains : 1, sizeof(*rc.caps));
 		if (!rc.caps)

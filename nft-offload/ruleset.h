@@ -118,8 +118,21 @@ struct nfo_set {
 	char *why;         /* why not usable */
 };
 
+/* A flowtable forwards packets of offloaded flows right at the ingress of
+ * its devices, before prerouting: what it takes, later chains never see. */
+struct nfo_flowtable {
+	int family;
+	char *table;
+	char *name;
+	int32_t prio;
+	char **devs;
+	size_t ndevs;
+};
+
 struct nfo_ruleset {
 	uint32_t genid;
+	struct nfo_flowtable *flowtables;
+	size_t nflowtables;
 	struct nfo_chain *chains;
 	size_t nchains;
 	struct nfo_set *sets;

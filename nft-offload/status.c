@@ -117,9 +117,12 @@ static void iface_json(struct nfo_json *j, const struct nfo_daemon_state *s, siz
 	nfo_json_key(j, "prog_id");
 	nfo_json_u64(j, attached ? f->prog_id : 0);
 	nfo_json_key(j, "scope");
-	nfo_json_str(j, s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
+	nfo_json_str(j, s->block_note[i][0] ? "none" :
+			s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
 	nfo_json_key(j, "note");
-	nfo_json_str(j, f->error[0] ? f->error : s->l3_note[i][0] ? s->l3_note[i] : NULL);
+	nfo_json_str(j, f->error[0] ? f->error :
+			s->block_note[i][0] ? s->block_note[i] :
+			s->l3_note[i][0] ? s->l3_note[i] : NULL);
 	nfo_json_obj_end(j);
 }
 
@@ -152,6 +155,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_str(&j, s->enabled ? "enabled" : "disabled");
 	nfo_json_key(&j, "error");
 	nfo_json_str(&j, s->error[0] ? s->error : (s->plan && s->plan->error) ? s->plan->error : NULL);
+	nfo_json_key(&j, "pin_dir");
+	nfo_json_str(&j, s->pin_dir);
 	nfo_json_key(&j, "updates");
 	nfo_json_u64(&j, s->updates);
 	nfo_json_key(&j, "last_update_ms");
@@ -299,7 +304,8 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		nfo_buf_printf(out, "%-16s %7d  %-12s %-8s %7u  %s\n", f->name, f->ifindex,
 			       nfo_mode_name(attached ? f->active_mode : f->mode),
 			       attached ? "yes" : "no", attached ? f->prog_id : 0,
-			       f->error[0] ? f->error : s->l3_note[i]);
+			       f->error[0] ? f->error :
+			       s->block_note[i][0] ? s->block_note[i] : s->l3_note[i]);
 	}
 
 	nfo_buf_printf(out, "\n%-40s %6s  %-8s %12s %14s  %s\n", "RULE (family table chain)",

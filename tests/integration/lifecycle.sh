@@ -22,8 +22,7 @@ table inet t {
 }
 EOF
 
-NETNS_INO=$(stat -L -c %i "/run/netns/$NS_R")
-PIN_DIR="$NFO_BPFFS/nft-offload/$NETNS_INO"
+PIN_DIR=   # from status: <bpffs>/nft-offload/<netns inode>/<run dir>
 SOCK="$NFO_T/run/control.sock"
 
 attached_check() { # MODE PROG_ID
@@ -42,6 +41,8 @@ for MODE in xdp xdp-generic tc; do
 	log "mode $MODE: SIGTERM"
 	nfo_daemon_start --attach "$IF_R:$MODE"
 	PROG=$(nfo_get "iface('$IF_R')['prog_id']")
+	PIN_DIR=$(nfo_get "st['pin_dir']")
+	case $PIN_DIR in "$NFO_BPFFS/nft-offload/"*) ;; *) fail "$MODE: pin dir $PIN_DIR not under our bpffs" ;; esac
 	nfo_assert "iface('$IF_R')['mode'] == '$MODE'" "$MODE: status reports mode $MODE"
 	attached_check "$MODE" "$PROG" && ok "$MODE: kernel shows program $PROG attached" ||
 		fail "$MODE: program $PROG not attached as $MODE: $(ip -n "$NS_R" -d link show dev "$IF_R")"

@@ -66,10 +66,12 @@ nfo_assert "st['totals']['dropped'] == 10 and rule('d10')['packets'] == 10" "B c
 use a
 nfo_assert "st['totals']['dropped'] == 5 and rule('d9')['packets'] == 5" "A counted its own 5"
 
-INO_A=$(stat -L -c %i "/run/netns/${A[1]}")
-INO_B=$(stat -L -c %i "/run/netns/${B[1]}")
-if [ -e "$NFO_BPFFS/nft-offload/$INO_A/counters" ] && [ -e "$NFO_BPFFS/nft-offload/$INO_B/counters" ]; then
-	ok "separate pin directories per namespace ($INO_A, $INO_B)"
+use a
+PINS_A=$(nfo_get "st['pin_dir']")
+use b
+PINS_B=$(nfo_get "st['pin_dir']")
+if [ "$PINS_A" != "$PINS_B" ] && [ -e "$PINS_A/counters" ] && [ -e "$PINS_B/counters" ]; then
+	ok "separate pin directories ($PINS_A, $PINS_B)"
 else
 	fail "pin directories: $(ls -R "$NFO_BPFFS/nft-offload")"
 fi
@@ -104,7 +106,7 @@ nfo_poll 5 nfo_nothing_attached "${A[1]}" "${A[3]}" && ok "A detached" || fail "
 use b
 nfo_assert "iface('${B[3]}')['attached'] and st['fast_path'] == 'enabled' and rule('d10')['packets'] == 15" \
 	"B still attached with its counters"
-[ -e "$NFO_BPFFS/nft-offload/$INO_B/counters" ] && ok "B's pins still there" || fail "B's pins gone"
+[ -e "$PINS_B/counters" ] && ok "B's pins still there" || fail "B's pins gone"
 nfo_case "B still drops" "drop=d10 --dport 10" "pass --dport 9"
 nfo_daemon_stop
 nfo_poll 5 nfo_nothing_attached "${B[1]}" "${B[3]}" && ok "B detached" || fail "B still attached"
