@@ -474,10 +474,10 @@ struct nfo_nft_monitor {
 	bool pending; /* change messages since the last NEWGEN */
 };
 
-int nfo_nft_monitor_new(struct nfo_nft_monitor **ret)
+int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf)
 {
 	struct nfo_nft_monitor *m = calloc(1, sizeof(*m));
-	int group = NFNLGRP_NFTABLES, size = NFO_NFT_MONITOR_RCVBUF;
+	int group = NFNLGRP_NFTABLES, size = rcvbuf > 0 ? rcvbuf : NFO_NFT_MONITOR_RCVBUF;
 	int r;
 
 	if (!m)

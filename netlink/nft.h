@@ -60,7 +60,8 @@ struct nfo_nft_events {
 	bool pending;      /* changes announced whose NEWGEN has not come yet */
 };
 
-int nfo_nft_monitor_new(struct nfo_nft_monitor **ret);
+/* rcvbuf: socket receive buffer in bytes (0: the default, 32 MiB). */
+int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf);
 void nfo_nft_monitor_free(struct nfo_nft_monitor **m);
 int nfo_nft_monitor_fd(const struct nfo_nft_monitor *m);
 /* Reads every pending notification without blocking; accumulates into ev. */

@@ -630,7 +630,7 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 	}
 
 	/* Subscribe before the first dump: no change can fall in between. */
-	r = nfo_nft_monitor_new(&d.mon);
+	r = nfo_nft_monitor_new(&d.mon, o->netlink_rcvbuf);
 	if (r < 0) {
 		log_error("cannot subscribe to nftables notifications: %s", strerror(-r));
 		goto fail;

@@ -20,6 +20,7 @@ struct nfo_daemon_opts {
 	size_t nattach;
 	const char *run_dir;
 	const char *bpffs;
+	int netlink_rcvbuf;  /* 0: default */
 };
 
 int nfo_daemon_main(const struct nfo_daemon_opts *opts);

@@ -36,6 +36,9 @@ static void usage(FILE *f)
 		"  --run-dir DIR         control socket directory (default %s)\n"
 		"  --bpffs DIR           bpffs mount for pinned counters (default %s;\n"
 		"                        mounted there if it is not)\n"
+		"  --netlink-rcvbuf BYTES  receive buffer for nftables notifications\n"
+		"                        (default 32 MiB; when it overflows the daemon\n"
+		"                        passes everything and reads the whole ruleset again)\n"
 		"  -v, --verbose         debug logging\n"
 		"\n"
 		"status / explain options:\n"
@@ -52,6 +55,7 @@ static int cmd_daemon(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "netlink-rcvbuf", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -83,6 +87,19 @@ static int cmd_daemon(int argc, char **argv)
 		case 'v':
 			nfo_log_level = NFO_LOG_DEBUG;
 			break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 4096 || v > (1L << 30)) {
+				fprintf(stderr, "nft-offload daemon: --netlink-rcvbuf: a size in bytes "
+						"between 4096 and 1073741824, not '%s'\n", optarg);
+				free(o.attach);
+				return 2;
+			}
+			o.netlink_rcvbuf = (int)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			free(o.attach);
