@@ -79,7 +79,10 @@ struct crule {
 	bool effect;
 	int verdict;
 	int target;             /* cchain of jump/goto, -1 if none */
+	const struct nfo_chain *target_chain;
 	int32_t drop_target;
+	int primary;            /* verdict map alternatives: the first one's
+				 * index (they credit one counter), else -1 */
 };
 
 struct cchain {
@@ -204,10 +207,12 @@ static int new_crule(struct ctx *x, struct crule **ret)
 	(*ret)->target = -1;
 	(*ret)->drop_target = -1;
 	(*ret)->last_level = -1;
+	(*ret)->primary = -1;
 	return 0;
 }
 
-static int compile_rule(struct ctx *x, int chain, const struct nfo_rule *rule)
+/* One compiled rule; alt < 0: the rule itself, else one verdict of its map. */
+static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, int alt, int primary)
 {
 	struct crule *c;
 	int r = new_crule(x, &c);
@@ -219,6 +224,8 @@ static int compile_rule(struct ctx *x, int chain, const struct nfo_rule *rule)
 	c->chain = chain;
 	c->effect = rule->effect;
 	c->verdict = rule->verdict;
+	c->target_chain = rule->target_chain;
+	c->primary = primary;
 	for (size_t i = 0; i < rule->npreds; i++) {
 		const struct nfo_pred *p = &rule->preds[i];
 
@@ -254,6 +261,34 @@ static int compile_rule(struct ctx *x, int chain, const struct nfo_rule *rule)
 			if (r < 0)
 				return r;
 		}
+	}
+	if (alt >= 0) {
+		const struct nfo_alt *a = &rule->alts[alt];
+		/* A verdict map is the rule's last statement: any effect in the
+		 * rule comes before its lookup and happens whatever the key. */
+		struct nfo_pred key = { .dim = a->dim, .before_effect = !rule->effect, .set = a->set };
+
+		c->verdict = a->verdict;
+		c->target_chain = a->target_chain;
+		r = crule_add_packet_pred(c, &key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int compile_rule(struct ctx *x, int chain, const struct nfo_rule *rule)
+{
+	int primary = (int)x->ncr, r;
+
+	if (!rule->nalts)
+		return compile_one(x, chain, rule, -1, -1);
+	/* A verdict map: its alternatives in a row; their keys are disjoint,
+	 * so at most one holds, as nft_lookup finds at most one element. */
+	for (size_t a = 0; a < rule->nalts; a++) {
+		r = compile_one(x, chain, rule, (int)a, primary);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -343,6 +378,8 @@ static int compile_ruleset(struct ctx *x)
 				for (size_t p = 0; p < rule->npreds; p++)
 					if (rule->preds[p].dim >= 0 && rule->preds[p].dim < _NFO_DIM_MAX)
 						note_dim(x, rule->preds[p].dim);
+				for (size_t a = 0; a < rule->nalts; a++)
+					note_dim(x, rule->alts[a].dim);
 				r = compile_rule(x, ci, rule);
 				if (r < 0)
 					return r;
@@ -361,7 +398,7 @@ static int compile_ruleset(struct ctx *x)
 		struct crule *c = &x->cr[i];
 
 		if (c->rule && (c->verdict == NFO_VERDICT_JUMP || c->verdict == NFO_VERDICT_GOTO)) {
-			c->target = c->rule->target_chain ? chain_index(x, c->rule->target_chain) : -1;
+			c->target = c->target_chain ? chain_index(x, c->target_chain) : -1;
 			if (c->target < 0)
 				c->verdict = NFO_VERDICT_STOP;
 		}
@@ -785,6 +822,8 @@ static int32_t add_target(struct ctx *x, const struct nfo_rule *rule, const stru
 
 static int32_t rule_target(struct ctx *x, struct crule *c)
 {
+	if (c->primary >= 0 && &x->cr[c->primary] != c)
+		return rule_target(x, &x->cr[c->primary]);
 	if (c->drop_target < 0)
 		c->drop_target = add_target(x, c->rule, c->rule->chain);
 	return c->drop_target;

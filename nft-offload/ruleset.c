@@ -118,6 +118,13 @@ void nfo_rule_clear(struct nfo_rule *r)
 	free(r->preds);
 	free(r->target);
 	free(r->reason);
+	for (size_t i = 0; i < r->nalts; i++) {
+		nfo_vset_free(&r->alts[i].set);
+		free(r->alts[i].target);
+	}
+	free(r->alts);
+	r->alts = NULL;
+	r->nalts = 0;
 	r->preds = NULL;
 	r->npreds = r->cap = 0;
 	r->target = r->reason = NULL;
@@ -151,6 +158,9 @@ static void set_clear(struct nfo_set *s)
 	free(s->name);
 	free(s->why);
 	nfo_vset_free(&s->elems);
+	for (size_t i = 0; i < s->nvmap; i++)
+		free(s->vmap[i].chain);
+	free(s->vmap);
 }
 
 void nfo_ruleset_free(struct nfo_ruleset **rsp)
@@ -331,18 +341,45 @@ oom:
 	return -1;
 }
 
+/* An element as the kernel sends it. */
+struct raw_elem {
+	nfo_u128 v;
+	nfo_u128 end_v; /* with KEY_END: [v, end_v] */
+	bool has_end_key;
+	bool is_end;    /* NFT_SET_ELEM_INTERVAL_END: exclusive end of an interval */
+	int verdict;
+	const char *chain;
+};
+
 struct elem_acc {
 	struct nfo_set *set;
-	bool interval;
-	/* interval sets: boundaries (value, is_end) */
-	nfo_u128 *vals;
-	bool *ends;
+	struct raw_elem *e;
 	size_t n;
 	size_t cap;
-	size_t cap2;
 	int error;
 	const char *why;
 };
+
+static int verdict_of(uint32_t v)
+{
+	switch ((int)v) {
+	case NFT_CONTINUE:
+		return NFO_VERDICT_CONTINUE;
+	case NFT_RETURN:
+		return NFO_VERDICT_RETURN;
+	case NFT_JUMP:
+		return NFO_VERDICT_JUMP;
+	case NFT_GOTO:
+		return NFO_VERDICT_GOTO;
+	}
+	switch (v & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+		return NFO_VERDICT_ACCEPT;
+	case NF_DROP:
+		return NFO_VERDICT_DROP;
+	}
+	return NFO_VERDICT_STOP;
+}
 
 static int elem_cb(struct nftnl_set_elem *e, void *data)
 {
@@ -352,89 +389,109 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	const uint8_t *kend = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &kelen);
 	uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ?
 				 nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
-	nfo_u128 v;
+	struct raw_elem *r;
 
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ||
 	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
 		a->why = "elements expire";
 		return 0;
 	}
-	if (!key || klen != a->set->key_len || klen > 16) {
+	if (!key || klen != a->set->key_len || klen > 16 || (kend && kelen != klen)) {
 		a->why = "element key";
 		return 0;
 	}
-	v = nfo_u128_from_be(key, klen);
+	if (nfo_grow(&a->e, &a->cap, a->n + 1, sizeof(*a->e)) < 0) {
+		a->error = -ENOMEM;
+		return -1;
+	}
+	r = &a->e[a->n++];
+	*r = (struct raw_elem){
+		.v = nfo_u128_from_be(key, klen),
+		.is_end = flags & NFT_SET_ELEM_INTERVAL_END,
+		.verdict = NFO_VERDICT_STOP,
+	};
 	if (kend) {
-		if (kelen != klen) {
-			a->why = "element key";
-			return 0;
-		}
-		if (nfo_vset_push(&a->set->elems, v, nfo_u128_from_be(kend, kelen)) < 0)
-			goto oom;
-		return 0;
+		r->has_end_key = true;
+		r->end_v = nfo_u128_from_be(kend, kelen);
 	}
-	if (!a->interval) {
-		if (nfo_vset_push(&a->set->elems, v, v) < 0)
-			goto oom;
-		return 0;
+	if (a->set->verdict_map && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+		r->verdict = verdict_of(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
+		r->chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ?
+				   nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : NULL;
 	}
-	if (nfo_grow(&a->vals, &a->cap, a->n + 1, sizeof(*a->vals)) < 0 ||
-	    nfo_grow(&a->ends, &a->cap2, a->n + 1, sizeof(*a->ends)) < 0)
-		goto oom;
-	a->vals[a->n] = v;
-	a->ends[a->n++] = flags & NFT_SET_ELEM_INTERVAL_END;
 	return 0;
-oom:
-	a->error = -ENOMEM;
-	return -1;
 }
 
-/* Interval sets (nft_set_rbtree) send each interval as a start element and an
- * end element one past its last value; an open start runs to the maximum. */
-static int close_intervals(struct elem_acc *a)
+static int cmp_raw(const void *x, const void *y)
 {
-	nfo_u128 max = nfo_u128_max(a->set->key_len * 8);
-	size_t *idx;
-	bool open = false;
-	nfo_u128 start = 0;
+	const struct raw_elem *a = x, *b = y;
 
-	idx = calloc(a->n ? a->n : 1, sizeof(*idx));
-	if (!idx)
+	if (a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	/* at equal values, an interval's end comes before the next start */
+	return (int)b->is_end - (int)a->is_end;
+}
+
+static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
+		    const struct raw_elem *r)
+{
+	struct nfo_vmap_elem *m;
+
+	if (nfo_vset_push(&s->elems, lo, hi) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < a->n; i++)
-		idx[i] = i;
-	/* insertion-free sort: values, ends before starts at equal values */
-	for (size_t i = 1; i < a->n; i++) {
-		size_t k = idx[i], j = i;
-
-		while (j > 0 && (a->vals[idx[j - 1]] > a->vals[k] ||
-				 (a->vals[idx[j - 1]] == a->vals[k] && !a->ends[idx[j - 1]] &&
-				  a->ends[k]))) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = k;
+	if (!s->verdict_map)
+		return 0;
+	if (nfo_grow(&s->vmap, vcap, s->nvmap + 1, sizeof(*s->vmap)) < 0)
+		return -ENOMEM;
+	m = &s->vmap[s->nvmap++];
+	*m = (struct nfo_vmap_elem){ .lo = lo, .hi = hi, .verdict = r->verdict };
+	if (r->chain) {
+		m->chain = strdup(r->chain);
+		if (!m->chain)
+			return -ENOMEM;
 	}
-	for (size_t i = 0; i < a->n; i++) {
-		size_t k = idx[i];
-
-		if (a->ends[k]) {
-			if (open && a->vals[k] > start &&
-			    nfo_vset_push(&a->set->elems, start, a->vals[k] - 1) < 0)
-				goto oom;
-			open = false;
-		} else if (!open) {
-			open = true;
-			start = a->vals[k];
-		}
-	}
-	if (open && nfo_vset_push(&a->set->elems, start, max) < 0)
-		goto oom;
-	free(idx);
 	return 0;
-oom:
-	free(idx);
-	return -ENOMEM;
+}
+
+/*
+ * Elements to value intervals. Interval sets (nft_set_rbtree) hold start
+ * elements (carrying the map data) and end elements; a lookup takes the
+ * greatest element not above the key and matches if it is a start. So a
+ * start covers everything up to the next element of either kind (nft omits
+ * the end between adjacent intervals), and the last start runs to the
+ * maximum. Sets with KEY_END send [key, key_end].
+ */
+static int collect_elems(struct elem_acc *a, bool interval)
+{
+	struct nfo_set *s = a->set;
+	nfo_u128 max = nfo_u128_max(s->key_len * 8);
+	size_t vcap = 0;
+
+	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct raw_elem *r = &a->e[i];
+		nfo_u128 hi;
+
+		if (r->has_end_key) {
+			if (r->end_v >= r->v && add_elem(s, &vcap, r->v, r->end_v, r) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (!interval) {
+			if (add_elem(s, &vcap, r->v, r->v, r) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (r->is_end)
+			continue;
+		if (i + 1 < a->n && a->e[i + 1].v == r->v)
+			continue; /* cannot happen: two starts at one key */
+		hi = i + 1 < a->n ? a->e[i + 1].v - 1 : max;
+		if (add_elem(s, &vcap, r->v, hi, r) < 0)
+			return -ENOMEM;
+	}
+	nfo_vset_normalize(&s->elems);
+	return 0;
 }
 
 static int set_cb(struct nftnl_set *ns, void *data)
@@ -470,13 +527,11 @@ static int set_cb(struct nftnl_set *ns, void *data)
 		acc.why = "key type";
 	if (!acc.why) {
 		acc.set = s;
-		acc.interval = s->flags & NFT_SET_INTERVAL;
 		nftnl_set_elem_foreach(ns, elem_cb, &acc);
 		if (acc.error)
 			goto oom_acc;
-		if (!acc.why && acc.interval && close_intervals(&acc) < 0)
+		if (!acc.why && collect_elems(&acc, s->flags & NFT_SET_INTERVAL) < 0)
 			goto oom_acc;
-		nfo_vset_normalize(&s->elems);
 	}
 	if (acc.why) {
 		nfo_vset_free(&s->elems);
@@ -486,12 +541,10 @@ static int set_cb(struct nftnl_set *ns, void *data)
 	} else {
 		s->usable = true;
 	}
-	free(acc.vals);
-	free(acc.ends);
+	free(acc.e);
 	return 0;
 oom_acc:
-	free(acc.vals);
-	free(acc.ends);
+	free(acc.e);
 oom:
 	b->error = -ENOMEM;
 	return -1;
@@ -617,6 +670,10 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 		for (size_t k = 0; k < c->nrules; k++) {
 			struct nfo_rule *rule = &c->rules[k];
 
+			for (size_t a = 0; a < rule->nalts; a++)
+				rule->alts[a].target_chain = rule->alts[a].target ?
+					nfo_ruleset_find_chain(b.rs, c->family, c->table,
+							       rule->alts[a].target) : NULL;
 			if (rule->verdict != NFO_VERDICT_JUMP && rule->verdict != NFO_VERDICT_GOTO)
 				continue;
 			rule->target_chain = rule->target ?

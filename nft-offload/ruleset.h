@@ -57,6 +57,15 @@ enum nfo_offload {
 
 struct nfo_chain;
 
+/* One verdict of a verdict map: the keys (values of dim) that select it. */
+struct nfo_alt {
+	int dim;
+	struct nfo_vset set;
+	int verdict;
+	char *target;
+	struct nfo_chain *target_chain;
+};
+
 struct nfo_rule {
 	uint64_t handle;
 	unsigned position;
@@ -69,6 +78,10 @@ struct nfo_rule {
 	int verdict;
 	char *target;     /* jump/goto */
 	struct nfo_chain *target_chain;
+	/* A verdict map: the rule's verdict is the alternative whose keys
+	 * hold (at most one does); no key holds: the rule does not match. */
+	struct nfo_alt *alts;
+	size_t nalts;
 	int offload;
 	char *reason;     /* why not (fully) offloaded */
 };
@@ -104,6 +117,14 @@ struct nfo_chain {
 	size_t nrules;
 };
 
+/* One element of a verdict map: keys [lo, hi] map to a verdict. */
+struct nfo_vmap_elem {
+	nfo_u128 lo;
+	nfo_u128 hi;
+	int verdict;  /* NFO_VERDICT_*, STOP for verdicts not followed */
+	char *chain;  /* jump/goto */
+};
+
 struct nfo_set {
 	int family;
 	char *table;
@@ -114,6 +135,9 @@ struct nfo_set {
 	bool verdict_map;
 	/* Elements as values of the key (single-field keys only). */
 	struct nfo_vset elems;
+	/* Verdict maps: the elements with their verdicts, sorted. */
+	struct nfo_vmap_elem *vmap;
+	size_t nvmap;
 	bool usable;       /* elems is exact and static */
 	char *why;         /* why not usable */
 };

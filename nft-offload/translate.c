@@ -598,6 +598,91 @@ static int do_range(struct tstate *st, struct nftnl_expr *e)
 	return r;
 }
 
+/*
+ * A verdict map on a supported field: one alternative per distinct verdict,
+ * with the keys that select it. Returns 1 if followed, 0 if not (a verdict
+ * the fast path cannot take, or a key it cannot see), -ENOMEM.
+ */
+static int vmap_alts(struct tstate *st, uint32_t sreg, const struct nfo_set *set)
+{
+	const struct regval *rv = reg_read(st, sreg);
+	struct nfo_rule *out = st->out;
+	struct regval shorter;
+	int r;
+
+	if (rv && rv->kind == R_FIELD && set->key_len < rv->len) {
+		shorter = *rv;
+		shorter.len = set->key_len;
+		rv = &shorter;
+	}
+	if (!rv || rv->kind != R_FIELD || rv->len != set->key_len || rv->dim < 0 ||
+	    rv->dim >= _NFO_DIM_MAX)
+		return 0;
+	for (size_t i = 0; i < set->nvmap; i++)
+		if (set->vmap[i].verdict == NFO_VERDICT_STOP)
+			return 0;
+	for (size_t i = 0; i < set->nvmap; i++) {
+		const struct nfo_vmap_elem *m = &set->vmap[i];
+		struct nfo_vset rel = {}, dimset = {};
+		struct nfo_alt *alt = NULL, *p;
+		size_t k;
+
+		/* group the elements by verdict */
+		for (k = 0; k < i; k++)
+			if (set->vmap[k].verdict == m->verdict &&
+			    !strcmp(set->vmap[k].chain ? set->vmap[k].chain : "",
+				    m->chain ? m->chain : ""))
+				break;
+		if (k < i)
+			continue;
+		for (k = i; k < set->nvmap; k++) {
+			if (set->vmap[k].verdict != m->verdict ||
+			    strcmp(set->vmap[k].chain ? set->vmap[k].chain : "", m->chain ? m->chain : ""))
+				continue;
+			r = nfo_vset_push(&rel, set->vmap[k].lo, set->vmap[k].hi);
+			if (r < 0)
+				goto fail;
+		}
+		nfo_vset_normalize(&rel);
+		r = relation_to_dim(rv, &rel, &dimset);
+		nfo_vset_free(&rel);
+		if (r <= 0) {
+			nfo_vset_free(&dimset);
+			if (r < 0)
+				goto fail;
+			goto unsupported;
+		}
+		p = realloc(out->alts, (out->nalts + 1) * sizeof(*p));
+		if (!p) {
+			nfo_vset_free(&dimset);
+			r = -ENOMEM;
+			goto fail;
+		}
+		out->alts = p;
+		alt = &out->alts[out->nalts++];
+		*alt = (struct nfo_alt){ .dim = rv->dim, .set = dimset, .verdict = m->verdict };
+		if (m->chain) {
+			alt->target = strdup(m->chain);
+			if (!alt->target) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+	}
+	return 1;
+unsupported:
+	r = 0;
+fail:
+	for (size_t i = 0; i < out->nalts; i++) {
+		nfo_vset_free(&out->alts[i].set);
+		free(out->alts[i].target);
+	}
+	free(out->alts);
+	out->alts = NULL;
+	out->nalts = 0;
+	return r;
+}
+
 static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 {
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
@@ -633,12 +718,17 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	if (r < 0 || !has_dreg)
 		return r;
 	if (nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT) {
-		/* A verdict map: its verdicts are not followed yet. */
-		st->out->verdict = NFO_VERDICT_STOP;
-		if (!st->first_effect) {
-			st->first_effect = strdup("verdict map");
-			if (!st->first_effect)
-				return -ENOMEM;
+		r = set && set->usable && set->verdict_map ? vmap_alts(st, sreg, set) : 0;
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			/* A verdict map the fast path cannot follow. */
+			st->out->verdict = NFO_VERDICT_STOP;
+			if (!st->first_effect) {
+				st->first_effect = strdup("verdict map");
+				if (!st->first_effect)
+					return -ENOMEM;
+			}
 		}
 	} else {
 		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG),

@@ -3,7 +3,7 @@
 # each ruleset with the real nft in a fresh network namespace and captures
 # the kernel's dump of it with nfo-capture. Needs root.
 #
-#   tests/data/regenerate.sh [BUILD_DIR]     (default: build)
+#   tests/data/regenerate.sh [BUILD_DIR [NAME...]]   (default: build, all)
 #
 # The unit tests (tests/unit/nft-offload/test_translate.c) read the captures;
 # rerun this after changing a ruleset, check the tests, and commit the .nlmsg
@@ -12,6 +12,7 @@ set -euo pipefail
 
 data=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$data/../../build}
+[ $# -gt 0 ] && shift
 capture=$build/tests/tools/nfo-capture
 
 if [ ! -x "$capture" ]; then
@@ -33,7 +34,13 @@ trap cleanup EXIT
 
 # How nft encodes a match depends on its version: say which one made the data.
 echo "$(nft --version), kernel $(uname -r)"
-for nft in "$data"/rulesets/*.nft; do
+if [ $# -gt 0 ]; then
+	files=()
+	for n in "$@"; do files+=("$data/rulesets/$n.nft"); done
+else
+	files=("$data"/rulesets/*.nft)
+fi
+for nft in "${files[@]}"; do
 	name=$(basename "$nft" .nft)
 	# Unique per run so concurrent runs and other tests never collide.
 	ns="nfo-regen-$$-$name"

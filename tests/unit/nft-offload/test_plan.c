@@ -213,6 +213,12 @@ static void rs_finish(struct nfo_ruleset *rs)
 				for (size_t t = 0; t < rs->nchains; t++)
 					if (!strcmp(rs->chains[t].name, r->target))
 						r->target_chain = &rs->chains[t];
+			for (size_t a = 0; a < r->nalts; a++) {
+				r->alts[a].target_chain = NULL;
+				for (size_t t = 0; r->alts[a].target && t < rs->nchains; t++)
+					if (!strcmp(rs->chains[t].name, r->alts[a].target))
+						r->alts[a].target_chain = &rs->chains[t];
+			}
 		}
 	}
 }
@@ -410,14 +416,12 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 	}
 	for (size_t k = 0; k < c->nrules; k++) {
 		const struct nfo_rule *r = &c->rules[k];
-		struct rout v = {};
-		int m = TV_T, e = TV_T;
-		bool cont = false;
+		int m0 = TV_T, e = TV_T;
 
 		for (size_t p = 0; p < r->npreds; p++) {
 			int t = ref_pred(x, &r->preds[p]);
 
-			m = tv_and(m, t);
+			m0 = tv_and(m0, t);
 			if (r->preds[p].before_effect)
 				e = tv_and(e, t);
 		}
@@ -426,52 +430,69 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 			o->bits |= O_STOP;
 			return;
 		}
-		if (m == TV_F)
-			continue;
-		switch (r->verdict) {
-		case NFO_VERDICT_CONTINUE:
-			cont = true;
-			break;
-		case NFO_VERDICT_ACCEPT:
-			v.bits = O_ACCEPT;
-			break;
-		case NFO_VERDICT_DROP:
-			v.bits = O_DROP;
-			v.first_drop = r;
-			break;
-		case NFO_VERDICT_RETURN:
-			v.bits = O_RET;
-			break;
-		case NFO_VERDICT_JUMP:
-			if (!r->target_chain) {
+		/* A verdict map: the alternative whose keys hold (at most one),
+		 * as if each were a rule of its own in a row. */
+		for (size_t a = 0; a < (r->nalts ? r->nalts : 1); a++) {
+			const struct nfo_chain *target = r->target_chain;
+			int verdict = r->verdict, m = m0;
+			struct rout v = {};
+			bool cont = false;
+
+			if (r->nalts) {
+				const struct nfo_alt *alt = &r->alts[a];
+				struct nfo_pred key = { .dim = alt->dim, .set = alt->set };
+
+				m = tv_and(m, ref_pred(x, &key));
+				verdict = alt->verdict;
+				target = alt->target_chain;
+			}
+			if (m == TV_F)
+				continue;
+			switch (verdict) {
+			case NFO_VERDICT_CONTINUE:
+				cont = true;
+				break;
+			case NFO_VERDICT_ACCEPT:
+				v.bits = O_ACCEPT;
+				break;
+			case NFO_VERDICT_DROP:
+				v.bits = O_DROP;
+				v.first_drop = r;
+				break;
+			case NFO_VERDICT_RETURN:
+				v.bits = O_RET;
+				break;
+			case NFO_VERDICT_JUMP:
+				if (!target) {
+					v.bits = O_STOP;
+					break;
+				}
+				ref_chain(x, target, depth + 1, &v);
+				/* returning from the jump goes on after the jump rule */
+				cont = v.bits & O_RET;
+				v.bits &= ~O_RET;
+				break;
+			case NFO_VERDICT_GOTO:
+				if (!target) {
+					v.bits = O_STOP;
+					break;
+				}
+				/* returning from a goto returns from this chain */
+				ref_chain(x, target, depth + 1, &v);
+				break;
+			default:
 				v.bits = O_STOP;
 				break;
 			}
-			ref_chain(x, r->target_chain, depth + 1, &v);
-			/* returning from the jump goes on after the jump rule */
-			cont = v.bits & O_RET;
-			v.bits &= ~O_RET;
-			break;
-		case NFO_VERDICT_GOTO:
-			if (!r->target_chain) {
-				v.bits = O_STOP;
-				break;
-			}
-			/* returning from a goto returns from this chain */
-			ref_chain(x, r->target_chain, depth + 1, &v);
-			break;
-		default:
-			v.bits = O_STOP;
-			break;
+			if ((v.bits & O_DROP) && !o->first_drop)
+				o->first_drop = v.first_drop;
+			o->bits |= v.bits;
+			if (o->bits & O_STOP)
+				return;
+			/* TRUE: the verdict happens; UNKNOWN: it may, or not */
+			if (m == TV_T && !cont)
+				return;
 		}
-		if ((v.bits & O_DROP) && !o->first_drop)
-			o->first_drop = v.first_drop;
-		o->bits |= v.bits;
-		if (o->bits & O_STOP)
-			return;
-		/* TRUE: the verdict happens; UNKNOWN: it may, or not */
-		if (m == TV_T && !cont)
-			return;
 	}
 	o->bits |= O_RET;
 }
@@ -861,6 +882,19 @@ static void print_ruleset(FILE *f, const struct nfo_ruleset *rs)
 			}
 			if (r->effect && (r->npreds == 0 || r->preds[r->npreds - 1].before_effect))
 				fprintf(f, " EFFECT");
+			if (r->nalts) {
+				fprintf(f, " vmap %s {", nfo_dim_name(r->alts[0].dim));
+				for (size_t a = 0; a < r->nalts; a++) {
+					fprintf(f, "%s ", a ? "," : "");
+					print_set(f, r->alts[a].dim, &r->alts[a].set);
+					fprintf(f, " : %s", verdict_name(r->alts[a].verdict));
+					if (r->alts[a].target)
+						fprintf(f, " %s%s", r->alts[a].target,
+							r->alts[a].target_chain ? "" : " (missing)");
+				}
+				fprintf(f, " }\n");
+				continue;
+			}
 			fprintf(f, " -> %s", verdict_name(r->verdict));
 			if (r->verdict == NFO_VERDICT_JUMP || r->verdict == NFO_VERDICT_GOTO)
 				fprintf(f, " %s%s", r->target ? r->target : "(null)",
@@ -1841,12 +1875,25 @@ struct spred {
 	struct nfo_ival iv[MAXI];
 };
 
+#define MAXA 3
+
+/* One verdict of a verdict map. */
+struct salt {
+	int n;
+	struct nfo_ival iv[MAXI];
+	int verdict;
+	int target;
+};
+
 struct srule {
 	bool effect;
 	int verdict;
 	int target; /* chain index; -1: a chain that does not exist */
 	int np;
 	struct spred p[MAXP];
+	int nalt;   /* > 0: a verdict map on altdim */
+	int altdim;
+	struct salt alt[MAXA];
 };
 
 enum { TY_FILTER, TY_NAT, TY_ROUTE };
@@ -2070,6 +2117,33 @@ static void gen_set(struct rng *g, const struct env *e, struct spred *p)
 	nfo_vset_free(&s);
 }
 
+static void gen_verdict(struct rng *g, const int *targets, int ntargets, int *ret_verdict,
+			int *ret_target, bool stop)
+{
+	unsigned k = rnd(g, stop ? 100 : 97);
+
+	*ret_target = 0;
+	if (k < 12) {
+		*ret_verdict = NFO_VERDICT_CONTINUE;
+	} else if (k < 34) {
+		*ret_verdict = NFO_VERDICT_ACCEPT;
+	} else if (k < 66) {
+		*ret_verdict = NFO_VERDICT_DROP;
+	} else if (k < 88) {
+		*ret_verdict = k < 78 ? NFO_VERDICT_JUMP : NFO_VERDICT_GOTO;
+		if (chance(g, 4))
+			*ret_target = -1;
+		else if (ntargets)
+			*ret_target = targets[rnd(g, (unsigned)ntargets)];
+		else
+			*ret_verdict = NFO_VERDICT_DROP;
+	} else if (k < 97) {
+		*ret_verdict = NFO_VERDICT_RETURN;
+	} else {
+		*ret_verdict = NFO_VERDICT_STOP;
+	}
+}
+
 static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 {
 	static const unsigned npw[] = { 15, 40, 30, 15 };
@@ -2100,26 +2174,29 @@ static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 	for (int t = 0; t < s->nc; t++)
 		if (s->c[t].hook == NFO_HOOK_NONE && (c->hook != NFO_HOOK_NONE || s->c[t].rank > c->rank))
 			targets[ntargets++] = t;
-	k = rnd(g, 100);
-	r->target = 0;
-	if (k < 12) {
-		r->verdict = NFO_VERDICT_CONTINUE;
-	} else if (k < 34) {
-		r->verdict = NFO_VERDICT_ACCEPT;
-	} else if (k < 66) {
-		r->verdict = NFO_VERDICT_DROP;
-	} else if (k < 88) {
-		r->verdict = k < 78 ? NFO_VERDICT_JUMP : NFO_VERDICT_GOTO;
-		if (chance(g, 4))
-			r->target = -1;
-		else if (ntargets)
-			r->target = targets[rnd(g, (unsigned)ntargets)];
-		else
-			r->verdict = NFO_VERDICT_DROP;
-	} else if (k < 97) {
-		r->verdict = NFO_VERDICT_RETURN;
-	} else {
-		r->verdict = NFO_VERDICT_STOP;
+	gen_verdict(g, targets, ntargets, &r->verdict, &r->target, true);
+
+	/* Sometimes a verdict map: the intervals of one random set, dealt to
+	 * up to MAXA verdicts (map keys are disjoint). */
+	r->nalt = 0;
+	if (chance(g, 15)) {
+		struct spred keys = {};
+
+		do
+			keys.dim = pick_dim(g);
+		while (keys.dim >= _NFO_DIM_MAX);
+		gen_set(g, &s->env, &keys);
+		r->altdim = keys.dim;
+		r->nalt = 1 + (int)rnd(g, MAXA);
+		for (int a = 0; a < r->nalt; a++) {
+			r->alt[a].n = 0;
+			gen_verdict(g, targets, ntargets, &r->alt[a].verdict, &r->alt[a].target, false);
+		}
+		for (int q = 0; q < keys.n; q++) {
+			struct salt *a = &r->alt[rnd(g, (unsigned)r->nalt)];
+
+			a->iv[a->n++] = keys.iv[q];
+		}
 	}
 }
 
@@ -2273,6 +2350,27 @@ static struct nfo_ruleset *spec_ruleset(const struct spec *s)
 				pred_set(r, sr->p[p].dim, sr->p[p].before, &set);
 				nfo_vset_free(&set);
 			}
+			if (sr->nalt) {
+				r->alts = calloc((size_t)sr->nalt, sizeof(*r->alts));
+				assert_non_null(r->alts);
+				r->nalts = (size_t)sr->nalt;
+				for (int a = 0; a < sr->nalt; a++) {
+					const struct salt *sa = &sr->alt[a];
+					struct nfo_alt *na = &r->alts[a];
+
+					na->dim = sr->altdim;
+					na->verdict = sa->verdict;
+					for (int q = 0; q < sa->n; q++)
+						assert_int_equal(nfo_vset_push(&na->set, sa->iv[q].lo,
+									       sa->iv[q].hi), 0);
+					nfo_vset_normalize(&na->set);
+					if (sa->verdict == NFO_VERDICT_JUMP || sa->verdict == NFO_VERDICT_GOTO) {
+						snprintf(target, sizeof(target),
+							 sa->target < 0 ? "missing" : "c%d", sa->target);
+						na->target = xstrdup(target);
+					}
+				}
+			}
 		}
 	}
 	rs_finish(rs);
@@ -2294,28 +2392,35 @@ static void cands_add(struct cands *c, int d, nfo_u128 v)
 		c->v[d][c->n[d]++] = v;
 }
 
+static void cands_set(struct cands *c, int d, const struct nfo_vset *set)
+{
+	nfo_u128 max;
+
+	if (d < 0 || d >= _NFO_DIM_MAX)
+		return;
+	max = nfo_u128_max(nfo_dim_width(d));
+	for (size_t q = 0; q < set->n; q++) {
+		cands_add(c, d, set->iv[q].lo);
+		cands_add(c, d, set->iv[q].hi);
+		if (set->iv[q].lo > 0)
+			cands_add(c, d, set->iv[q].lo - 1);
+		if (set->iv[q].hi < max)
+			cands_add(c, d, set->iv[q].hi + 1);
+	}
+}
+
 static void cands_from(struct cands *c, const struct nfo_ruleset *rs)
 {
 	memset(c->n, 0, sizeof(c->n));
 	for (size_t i = 0; i < rs->nchains; i++)
-		for (size_t r = 0; r < rs->chains[i].nrules; r++)
-			for (size_t p = 0; p < rs->chains[i].rules[r].npreds; p++) {
-				const struct nfo_pred *pr = &rs->chains[i].rules[r].preds[p];
-				int d = pr->dim;
-				nfo_u128 max;
+		for (size_t r = 0; r < rs->chains[i].nrules; r++) {
+			const struct nfo_rule *rule = &rs->chains[i].rules[r];
 
-				if (d < 0 || d >= _NFO_DIM_MAX)
-					continue;
-				max = nfo_u128_max(nfo_dim_width(d));
-				for (size_t q = 0; q < pr->set.n; q++) {
-					cands_add(c, d, pr->set.iv[q].lo);
-					cands_add(c, d, pr->set.iv[q].hi);
-					if (pr->set.iv[q].lo > 0)
-						cands_add(c, d, pr->set.iv[q].lo - 1);
-					if (pr->set.iv[q].hi < max)
-						cands_add(c, d, pr->set.iv[q].hi + 1);
-				}
-			}
+			for (size_t p = 0; p < rule->npreds; p++)
+				cands_set(c, rule->preds[p].dim, &rule->preds[p].set);
+			for (size_t a = 0; a < rule->nalts; a++)
+				cands_set(c, rule->alts[a].dim, &rule->alts[a].set);
+		}
 }
 
 /* A packet: values from the rules' interval bounds and their neighbours, or

@@ -142,6 +142,7 @@ CAPTURE(sets)
 CAPTURE(tcpflags)
 CAPTURE(unsupported)
 CAPTURE(verdicts)
+CAPTURE(vmaps)
 
 /* Values. */
 
@@ -794,6 +795,63 @@ static void test_icmp(void **state)
 
 /* Verdicts and chains. */
 
+/* Verdict maps become alternatives, one per verdict, each with its keys. */
+static const struct nfo_alt *alt_with(const struct nfo_rule *r, int verdict, const char *target)
+{
+	for (size_t i = 0; i < r->nalts; i++)
+		if (r->alts[i].verdict == verdict &&
+		    !strcmp(r->alts[i].target ? r->alts[i].target : "", target ? target : ""))
+			return &r->alts[i];
+	fail_msg("rule %llu: no alternative with verdict %d", (unsigned long long)r->handle, verdict);
+	return NULL;
+}
+
+static void test_vmaps(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "v", "input", 4);
+	const struct nfo_chain *web = chain(state, NFPROTO_INET, "v", "web", 2);
+	const struct nfo_rule *r = c->rules;
+	const struct nfo_alt *a;
+
+	/* named interval map: adjacent 22 and 23 must not merge (nf_tables
+	 * omits the end element between adjacent intervals) */
+	expect_rule(&r[0], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
+	assert_int_equal(r[0].nalts, 4);
+	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
+	EXPECT_VSET(&a->set, "22: accept", pt(22));
+	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
+	EXPECT_VSET(&a->set, "23, 1000-2000: drop", pt(23), iv(1000, 2000));
+	a = alt_with(&r[0], NFO_VERDICT_JUMP, "web");
+	EXPECT_VSET(&a->set, "80: jump web", pt(80));
+	assert_ptr_equal(a->target_chain, web);
+	a = alt_with(&r[0], NFO_VERDICT_GOTO, "web");
+	EXPECT_VSET(&a->set, "3000-3001: goto web", iv(3000, 3001));
+	assert_int_equal(a->dim, NFO_DIM_TH2);
+
+	/* anonymous map: continue and return are verdicts too */
+	expect_rule(&r[1], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
+	assert_int_equal(r[1].nalts, 4);
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_ACCEPT, NULL)->set, "53", pt(53));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_DROP, NULL)->set, "54", pt(54));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_CONTINUE, NULL)->set, "55", pt(55));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_RETURN, NULL)->set, "56", pt(56));
+
+	/* addresses: prefixes and ranges */
+	expect_rule(&r[2], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
+	a = alt_with(&r[2], NFO_VERDICT_DROP, NULL);
+	assert_int_equal(a->dim, NFO_DIM_SADDR4);
+	EXPECT_VSET(&a->set, "10/8", iv(0x0a000000, 0x0affffff));
+	a = alt_with(&r[2], NFO_VERDICT_ACCEPT, NULL);
+	EXPECT_VSET(&a->set, "192.168.0.0-9", iv(0xc0a80000, 0xc0a80009));
+
+	/* meta l4proto vmap */
+	assert_int_equal(r[3].nalts, 1);
+	a = alt_with(&r[3], NFO_VERDICT_JUMP, "web");
+	assert_int_equal(a->dim, NFO_DIM_L4PROTO);
+	EXPECT_VSET(&a->set, "udp", pt(IPPROTO_UDP));
+}
+
+
 static void test_verdicts(void **state)
 {
 	const struct nfo_chain *c = chain(state, NFPROTO_INET, "verd", "pre", 10);
@@ -929,9 +987,13 @@ static void test_unsupported(void **state)
 	/* tcp dport 23 reject: replies, so never a silent drop */
 	expect_rule(&r[4], NFO_VERDICT_CONTINUE, true, NFO_OFFLOAD_NONE, "reject", 2);
 	expect_tcp_dport(&r[4], 23);
-	/* tcp dport vmap { 22 : accept } */
-	expect_rule(&r[5], NFO_VERDICT_STOP, false, NFO_OFFLOAD_NONE, "verdict map", 2);
+	/* tcp dport vmap { 22 : accept }: followed, one alternative per verdict */
+	expect_rule(&r[5], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[5], 22);
+	assert_int_equal(r[5].nalts, 1);
+	assert_int_equal(r[5].alts[0].dim, NFO_DIM_TH2);
+	assert_int_equal(r[5].alts[0].verdict, NFO_VERDICT_ACCEPT);
+	EXPECT_VSET(&r[5].alts[0].set, "vmap alternative", pt(22));
 	/* ip saddr & 0.0.0.255 == 0.0.0.1: not a prefix mask */
 	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "masked", 2);
 	PRED(&r[6], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
@@ -1542,6 +1604,7 @@ int main(void)
 		T(test_tcpflags, tcpflags),
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
+		T(test_vmaps, vmaps),
 		T(test_base_chains, verdicts),
 		T(test_netdev_chains, verdicts),
 		T(test_unsupported, unsupported),
