@@ -133,8 +133,75 @@ static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
 	return e ? *e : NFO_REF_PASS;
 }
 
-/* Walks the diagram from ref; returns a verdict reference. */
-static __always_inline __u32 nfo_classify(const struct nfo_pkt *p, __u32 ref)
+#define NFO_IPS_EXPECTED (1UL << 0)   /* enum ip_conntrack_status */
+#define NFO_IPS_SEEN_REPLY (1UL << 1)
+#define NFO_IPPROTO_TCP 6
+#define NFO_IPPROTO_UDP 17
+
+/*
+ * Looks the packet up in conntrack (TCP and UDP: what the kfuncs support) and
+ * sets its NFO_DIM_CTSTATE class. Each program defines its own as a global
+ * function (nfo_ct_lookup_xdp, nfo_ct_lookup_tc): the verifier checks a
+ * global function once, not once per path that reaches the call.
+ */
+static __always_inline int nfo_ct_tuple(const struct nfo_pkt *p, struct bpf_sock_tuple *t,
+					__u32 *ret_len)
+{
+	if (p->l4proto != NFO_IPPROTO_TCP && p->l4proto != NFO_IPPROTO_UDP)
+		return -1;
+	if ((p->have & (NFO_HAVE(NFO_DIM_TH0) | NFO_HAVE(NFO_DIM_TH2))) !=
+	    (NFO_HAVE(NFO_DIM_TH0) | NFO_HAVE(NFO_DIM_TH2)))
+		return -1;
+	if (p->have & NFO_HAVE(NFO_DIM_SADDR4)) {
+		__builtin_memcpy(&t->ipv4.saddr, p->saddr, 4);
+		__builtin_memcpy(&t->ipv4.daddr, p->daddr, 4);
+		t->ipv4.sport = bpf_htons(p->th0);
+		t->ipv4.dport = bpf_htons(p->th2);
+		*ret_len = sizeof(t->ipv4);
+		return 0;
+	}
+	if (p->have & NFO_HAVE(NFO_DIM_SADDR6)) {
+		__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
+		t->ipv6.sport = bpf_htons(p->th0);
+		t->ipv6.dport = bpf_htons(p->th2);
+		*ret_len = sizeof(t->ipv6);
+		return 0;
+	}
+	return -1;
+}
+
+/* The class of what a lookup returned (the caller releases ct). */
+static __always_inline void nfo_ct_class(struct nfo_pkt *p, struct nf_conn *ct,
+					 const struct bpf_ct_opts *opts)
+{
+	if (!ct) {
+		/* -ENOENT: no entry. Anything else: we know nothing. */
+		if (opts->error != -2)
+			return;
+		p->ctclass = 0;
+	} else {
+		unsigned long status = ct->status;
+
+		p->ctclass = NFO_CT_FOUND;
+		if (opts->dir == 1 /* IP_CT_DIR_REPLY */ || (status & NFO_IPS_SEEN_REPLY))
+			p->ctclass |= NFO_CT_REPLY_OR_SEEN;
+		if (status & NFO_IPS_EXPECTED)
+			p->ctclass |= NFO_CT_EXPECTED;
+	}
+	p->have |= NFO_HAVE(NFO_DIM_CTSTATE);
+}
+
+/* Defined by each program (only the one it calls is referenced). */
+int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
+int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
+
+/*
+ * Walks the diagram from ref; returns a verdict reference. The conntrack
+ * lookup happens only when the walk reaches a ct node (the planner puts
+ * conntrack last, where nothing cheaper decides).
+ */
+static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, void *ctx, int is_xdp)
 {
 	int i;
 
@@ -147,6 +214,12 @@ static __always_inline __u32 nfo_classify(const struct nfo_pkt *p, __u32 ref)
 		n = bpf_map_lookup_elem(&nfo_nodes, &id);
 		if (!n)
 			return NFO_REF_PASS;
+		if (n->dim == NFO_DIM_CTSTATE) {
+			if (is_xdp)
+				nfo_ct_lookup_xdp(ctx, p);
+			else
+				nfo_ct_lookup_tc(ctx, p);
+		}
 		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
 			ref = n->unknown;
 			continue;
@@ -185,6 +258,9 @@ static __always_inline __u32 nfo_classify(const struct nfo_pkt *p, __u32 ref)
 		case NFO_DIM_DADDR6:
 			ref = nfo_lpm6_walk(id, p->daddr);
 			break;
+		case NFO_DIM_CTSTATE:
+			ref = nfo_radix_walk(n->table, p->ctclass, 8);
+			break;
 		default:
 			return NFO_REF_PASS;
 		}
@@ -197,7 +273,7 @@ static __always_inline __u32 nfo_classify(const struct nfo_pkt *p, __u32 ref)
  * l2host < 0: compare the destination MAC with the interface's own.
  */
 static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
-				   __u32 ifindex, int l2host)
+				   __u32 ifindex, int l2host, void *ctx, int is_xdp)
 {
 	struct nfo_pkt p = {};
 	struct nfo_root *root;
@@ -223,7 +299,7 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		return 0;
 	}
 
-	ref = nfo_classify(&p, root->ref[half]);
+	ref = nfo_classify(&p, root->ref[half], ctx, is_xdp);
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);

@@ -13,4 +13,13 @@ extern int bpf_dynptr_from_skb(struct __sk_buff *s, __u64 flags,
 extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset,
 			      void *buffer__opt, __u32 buffer__szk) __ksym;
 
+/* net/netfilter/nf_conntrack_bpf.c */
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym;
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb_ctx, struct bpf_sock_tuple *bpf_tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
 #endif

@@ -30,8 +30,20 @@ enum nfo_dim {
 	NFO_DIM_DADDR4,   /* 32 bits, LPM */
 	NFO_DIM_SADDR6,   /* 128 bits, LPM */
 	NFO_DIM_DADDR6,   /* 128 bits, LPM */
+	NFO_DIM_CTSTATE,  /* 8 bits: NFO_CT_* class from a conntrack lookup */
 	_NFO_DIM_MAX,
 };
+
+/*
+ * What a conntrack lookup (bpf_xdp_ct_lookup / bpf_skb_ct_lookup, TCP and
+ * UDP only) tells about a packet, before conntrack itself sees it. The
+ * planner maps each class to the ct states the kernel may still give the
+ * packet; the fast path never claims more.
+ */
+#define NFO_CT_FOUND 0x01         /* an entry exists for the tuple */
+#define NFO_CT_REPLY_OR_SEEN 0x02 /* reply direction, or IPS_SEEN_REPLY */
+#define NFO_CT_EXPECTED 0x04      /* IPS_EXPECTED: created from an expectation */
+#define NFO_CT_CLASSES 8
 
 /*
  * References to a node, a verdict or (inside radix tables only) a radix

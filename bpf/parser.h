@@ -52,6 +52,7 @@ struct nfo_pkt {
 	__u8 l4proto;
 	__u8 nexthdr;
 	__u8 tcpflags;
+	__u8 ctclass;   /* NFO_DIM_CTSTATE, filled only when the walk needs it */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };

@@ -28,15 +28,35 @@
 #include "plan.h"
 #include "util.h"
 
-enum { TV_F = 0, TV_T = 1, TV_U = 2 };
+/*
+ * Three-valued truth. UNKNOWN may carry a nominal value: what is by far the
+ * likely case (a packet with no conntrack entry is NEW, rarely INVALID). The
+ * nominal value never decides a verdict; it only says which rule to credit
+ * when the packet is certainly dropped by one of several.
+ */
+enum { TV_F = 0, TV_T = 1, TV_U = 2, TV_UT = 3, TV_UF = 4 };
+
+/* Nominal truth: 1, 0, or -1 when nothing is likely. */
+static int tv_nominal(uint8_t a)
+{
+	return a == TV_T || a == TV_UT ? 1 : a == TV_F || a == TV_UF ? 0 : -1;
+}
 
 static uint8_t tv_and(uint8_t a, uint8_t b)
 {
+	int na, nb;
+
 	if (a == TV_F || b == TV_F)
 		return TV_F;
-	if (a == TV_U || b == TV_U)
+	if (a == TV_T)
+		return b;
+	if (b == TV_T)
+		return a;
+	na = tv_nominal(a);
+	nb = tv_nominal(b);
+	if (na < 0 || nb < 0)
 		return TV_U;
-	return TV_T;
+	return na && nb ? TV_UT : TV_UF;
 }
 
 /* Outcome bits of evaluating a chain (SEMANTICS.md section 4). */
@@ -150,6 +170,7 @@ struct ctx {
 	bool too_big;
 	uint32_t *nodetab; /* hash-consing: equal nodes are stored once */
 	size_t nodetab_cap;
+	bool ct_related;   /* some rule may create expectations (helpers) */
 };
 
 /* ---- compiled rules ---------------------------------------------------- */
@@ -375,9 +396,13 @@ static int compile_ruleset(struct ctx *x)
 			for (size_t k = 0; k < c->nrules; k++) {
 				const struct nfo_rule *rule = &c->rules[k];
 
+				/* conntrack last: the lookup is the costly step,
+				 * made only where nothing cheaper decides */
 				for (size_t p = 0; p < rule->npreds; p++)
-					if (rule->preds[p].dim >= 0 && rule->preds[p].dim < _NFO_DIM_MAX)
+					if (rule->preds[p].dim >= 0 && rule->preds[p].dim < _NFO_DIM_MAX &&
+					    rule->preds[p].dim != NFO_DIM_CTSTATE)
 						note_dim(x, rule->preds[p].dim);
+				x->ct_related |= rule->expectations;
 				for (size_t a = 0; a < rule->nalts; a++)
 					note_dim(x, rule->alts[a].dim);
 				r = compile_rule(x, ci, rule);
@@ -392,7 +417,9 @@ static int compile_ruleset(struct ctx *x)
 		}
 	}
 	for (int d = 0; d < _NFO_DIM_MAX; d++)
-		note_dim(x, d);
+		if (d != NFO_DIM_CTSTATE)
+			note_dim(x, d);
+	note_dim(x, NFO_DIM_CTSTATE);
 
 	for (size_t i = 0; i < x->ncr; i++) {
 		struct crule *c = &x->cr[i];
@@ -857,18 +884,27 @@ static void chain_span(const struct ctx *x, int ci, const struct aentry *a, size
 	*ret_hi = lo;
 }
 
+/* The nominal path through a chain (see tv_nominal). */
+/* NOM_ON: within a rule, the nominal path goes on to the next rule */
+enum { NOM_UNKNOWN, NOM_RET, NOM_DONE, NOM_ON };
+
 struct outcome {
 	unsigned bits;
-	int32_t drop;
+	int32_t drop;     /* first rule that may drop, in evaluation order */
+	int nom;          /* how the nominal path left the chain */
+	int32_t nom_drop; /* NOM_DONE: the drop it ended in, or -1 */
 };
 
 static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, int depth,
 		       struct outcome *o)
 {
+	bool nom_live = true;
 	size_t lo, hi;
 
 	o->bits = 0;
 	o->drop = -1;
+	o->nom = NOM_UNKNOWN;
+	o->nom_drop = -1;
 	if (depth > NFO_JUMP_DEPTH) {
 		o->bits = O_STOP;
 		return;
@@ -876,8 +912,9 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 	chain_span(x, ci, a, n, &lo, &hi);
 	for (size_t i = lo; i < hi; i++) {
 		struct crule *c = &x->cr[a[i].id];
-		struct outcome v = { 0, -1 };
+		struct outcome v = { 0, -1, NOM_RET, -1 };
 		bool cont = false;
+		int nt;
 
 		if (c->effect && a[i].es != TV_F) {
 			o->bits |= O_STOP;
@@ -891,10 +928,13 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			break;
 		case NFO_VERDICT_ACCEPT:
 			v.bits = O_ACCEPT;
+			v.nom = NOM_DONE;
 			break;
 		case NFO_VERDICT_DROP:
 			v.bits = O_DROP;
 			v.drop = rule_target(x, c);
+			v.nom = NOM_DONE;
+			v.nom_drop = v.drop;
 			break;
 		case NFO_VERDICT_RETURN:
 			v.bits = O_RET;
@@ -903,23 +943,39 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			eval_chain(x, c->target, a, n, depth + 1, &v);
 			cont = v.bits & O_RET;
 			v.bits &= ~O_RET;
+			if (v.nom == NOM_RET)
+				v.nom = NOM_ON; /* back from the jump: go on */
 			break;
 		case NFO_VERDICT_GOTO:
 			eval_chain(x, c->target, a, n, depth + 1, &v);
 			break;
 		default:
 			v.bits = O_STOP;
+			v.nom = NOM_UNKNOWN;
 			break;
 		}
 		if ((v.bits & O_DROP) && o->drop < 0)
 			o->drop = v.drop;
 		o->bits |= v.bits;
+		/* follow the nominal path: it takes the rules nominally true */
+		nt = tv_nominal(a[i].ms);
+		if (nom_live && nt < 0) {
+			nom_live = false;
+			o->nom = NOM_UNKNOWN;
+		} else if (nom_live && nt > 0 && c->verdict != NFO_VERDICT_CONTINUE &&
+			   v.nom != NOM_ON) {
+			nom_live = false;
+			o->nom = v.nom;
+			o->nom_drop = v.nom_drop;
+		}
 		if (o->bits & O_STOP)
 			return;
 		if (a[i].ms == TV_T && !cont)
 			return;
 	}
 	o->bits |= O_RET;
+	if (nom_live)
+		o->nom = NOM_RET;
 }
 
 enum { RES_CONTINUE, RES_PASS, RES_DROP };
@@ -953,10 +1009,15 @@ static int eval_group(struct ctx *x, const struct cgroup *g, const struct aentry
 				o.bits |= O_ACCEPT;
 			}
 		}
+		if (o.nom == NOM_RET) {
+			o.nom = NOM_DONE;
+			o.nom_drop = cc->chain->policy_drop ? policy_target(x, cc) : -1;
+		}
 		if (o.bits & O_STOP)
 			return RES_PASS;
+		/* Certainly dropped: credit the likely rule if there is one. */
 		if (o.bits == O_DROP && drop < 0)
-			drop = o.drop;
+			drop = o.nom == NOM_DONE && o.nom_drop >= 0 ? o.nom_drop : o.drop;
 	}
 	if (drop >= 0) {
 		*ret_drop = drop;
@@ -1069,6 +1130,7 @@ static size_t compact(const struct ctx *x, int level, struct aentry *a, size_t n
 			if (c->kind != CR_GATE && resolved && !(c->effect && a[i].es != TV_F)) {
 				if (c->verdict == NFO_VERDICT_CONTINUE)
 					continue;
+				/* (only plain UNKNOWNs: nominal ones say whom to credit) */
 				if (a[i].ms == TV_U && c->verdict == NFO_VERDICT_ACCEPT) {
 					if (u_accept)
 						continue;
@@ -1517,6 +1579,119 @@ static int intern_node(struct ctx *x, struct nfo_plan_node *nd, uint32_t *ret)
 	return 0;
 }
 
+/*
+ * The ct states the kernel may give a packet of conntrack class code
+ * (NFO_CT_*), and the likely one. What can make the kernel differ from the
+ * lookup made just before it (resolve_normal_ct() and the trackers):
+ *  - INVALID, always: the TCP tracker rejects out-of-window packets, any
+ *    tracker malformed ones;
+ *  - NEW, always: an entry can expire, or a TCP one be reopened by a SYN,
+ *    between the lookup and conntrack;
+ *  - RELATED for a flow without entry only if an expectation may exist,
+ *    i.e. the ruleset assigns helpers or expectations.
+ * UNTRACKED needs notrack, whose rule stops the reasoning anyway.
+ */
+static unsigned ct_possible(const struct ctx *x, unsigned code, int *ret_nominal)
+{
+	unsigned m = 1u << NFO_CT_NEW | 1u << NFO_CT_INVALID;
+
+	*ret_nominal = NFO_CT_NEW;
+	if (!(code & NFO_CT_FOUND)) {
+		if (x->ct_related)
+			m |= 1u << NFO_CT_RELATED;
+	} else if (code & NFO_CT_REPLY_OR_SEEN) {
+		m |= 1u << NFO_CT_ESTABLISHED;
+		*ret_nominal = NFO_CT_ESTABLISHED;
+	} else if (code & NFO_CT_EXPECTED) {
+		m |= 1u << NFO_CT_RELATED;
+		*ret_nominal = NFO_CT_RELATED;
+	}
+	return m;
+}
+
+static uint8_t ct_truth(const struct nfo_vset *set, unsigned possible, int nominal)
+{
+	bool any = false, all = true;
+
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		bool in;
+
+		if (!(possible & (1u << st)))
+			continue;
+		in = nfo_vset_contains(set, nfo_ct_state_value(st));
+		any |= in;
+		all &= in;
+	}
+	if (all)
+		return TV_T;
+	if (!any)
+		return TV_F;
+	return nfo_vset_contains(set, nfo_ct_state_value(nominal)) ? TV_UT : TV_UF;
+}
+
+/* A conntrack node: one edge per class code the fast path reports. */
+static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
+		     const struct aentry *a, size_t n, uint32_t *ret)
+{
+	struct nfo_plan_node node = { .dim = NFO_DIM_CTSTATE };
+	struct aentry *out = malloc((n + 1) * sizeof(*out));
+	uint32_t child, uref = NFO_REF_PASS;
+	bool same = true;
+	int r = 0;
+
+	if (!out)
+		return -ENOMEM;
+	for (int code = 0; code <= NFO_CT_CLASSES && r == 0 && !x->too_big; code++) {
+		unsigned possible = 0;
+		int nominal = NFO_CT_NEW;
+		size_t o = 0;
+
+		/* code NFO_CT_CLASSES: no lookup was possible (not TCP/UDP) */
+		if (code < NFO_CT_CLASSES)
+			possible = ct_possible(x, (unsigned)code, &nominal);
+		for (size_t i = 0; i < n; i++) {
+			struct crule *c = &x->cr[a[i].id];
+			struct cpred *cp = (c->levels & (1u << level)) ? cpred_for(c, NFO_DIM_CTSTATE) : NULL;
+			struct aentry ne = a[i];
+
+			if (cp) {
+				ne.ms = tv_and(ne.ms, possible ? ct_truth(&cp->mset, possible, nominal) : TV_U);
+				if (cp->has_eset)
+					ne.es = tv_and(ne.es, possible ? ct_truth(&cp->eset, possible, nominal) :
+									TV_U);
+				if (entry_dead(c, &ne))
+					continue;
+			}
+			out[o++] = ne;
+		}
+		x->work += o + 1;
+		r = build(x, pl, level + 1, gpos, fk, out, o, &child);
+		if (r < 0 || x->too_big)
+			break;
+		if (code == NFO_CT_CLASSES)
+			uref = child;
+		else
+			r = push_edge(&node, (nfo_u128)code, (nfo_u128)code, child);
+	}
+	if (r == 0 && !x->too_big)
+		r = push_edge(&node, NFO_CT_CLASSES, 0xff, uref);
+	if (r < 0 || x->too_big)
+		goto out;
+	for (size_t k = 0; k < node.nedges; k++)
+		if (node.edges[k].ref != uref)
+			same = false;
+	if (same) {
+		*ret = uref;
+		goto out;
+	}
+	node.unknown = uref;
+	r = intern_node(x, &node, ret);
+out:
+	free(node.edges);
+	free(out);
+	return r;
+}
+
 static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		  const struct aentry *a, size_t n, uint32_t *ret)
 {
@@ -1541,6 +1716,8 @@ static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 	bool same = true;
 	int r = -ENOMEM, cgpos;
 
+	if (dim == NFO_DIM_CTSTATE)
+		return expand_ct(x, pl, level, gpos, fk, a, n, ret);
 	nl = malloc((n + 1) * sizeof(*nl));
 	out = malloc((n + 1) * sizeof(*out));
 	lidx = malloc((n + 1) * sizeof(*lidx));

@@ -30,6 +30,7 @@ unsigned nfo_dim_width(int dim)
 		return 8;
 	case NFO_DIM_SADDR4:
 	case NFO_DIM_DADDR4:
+	case NFO_DIM_CTSTATE:
 	case NFO_PDIM_IIF:
 		return 32;
 	case NFO_DIM_SADDR6:
@@ -48,7 +49,8 @@ const char *nfo_dim_name(int dim)
 		[NFO_DIM_TH0] = "th[0:2]",         [NFO_DIM_TH2] = "th[2:4]",
 		[NFO_DIM_TCPFLAGS] = "tcp flags",  [NFO_DIM_SADDR4] = "ip saddr",
 		[NFO_DIM_DADDR4] = "ip daddr",     [NFO_DIM_SADDR6] = "ip6 saddr",
-		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_PDIM_IIF] = "iif",
+		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_DIM_CTSTATE] = "ct state",
+		[NFO_PDIM_IIF] = "iif",
 		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
 		[NFO_PDIM_FALSE] = "false",
 	};
@@ -56,6 +58,21 @@ const char *nfo_dim_name(int dim)
 	if (dim >= 0 && (size_t)dim < ARRAY_SIZE(names) && names[dim])
 		return names[dim];
 	return "?";
+}
+
+nfo_u128 nfo_ct_state_value(int state)
+{
+	static const uint32_t bits[_NFO_CT_STATES] = {
+		[NFO_CT_INVALID] = 1u << 0,     /* NF_CT_STATE_INVALID_BIT */
+		[NFO_CT_ESTABLISHED] = 1u << 1, /* NF_CT_STATE_BIT(IP_CT_ESTABLISHED) */
+		[NFO_CT_RELATED] = 1u << 2,     /* NF_CT_STATE_BIT(IP_CT_RELATED) */
+		[NFO_CT_NEW] = 1u << 3,         /* NF_CT_STATE_BIT(IP_CT_NEW) */
+		[NFO_CT_UNTRACKED] = 1u << 6,   /* NF_CT_STATE_UNTRACKED_BIT */
+	};
+	uint8_t b[4];
+
+	memcpy(b, &bits[state], 4);
+	return nfo_u128_from_be(b, 4);
 }
 
 const char *nfo_hook_name(int hook)

@@ -27,8 +27,15 @@ enum nfo_pdim {
 	_NFO_PDIM_MAX,
 };
 
-/* Width in bits of a dimension's value. */
+/* Width in bits of a dimension's value (as nftables compares it). */
 unsigned nfo_dim_width(int dim);
+
+/* ct state values: the bits nft_ct_get_eval() puts in the register
+ * (NF_CT_STATE_BIT(ctinfo), NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT),
+ * a host-order u32, here as the big-endian number of its bytes. */
+enum { NFO_CT_INVALID, NFO_CT_ESTABLISHED, NFO_CT_RELATED, NFO_CT_NEW, NFO_CT_UNTRACKED,
+       _NFO_CT_STATES };
+nfo_u128 nfo_ct_state_value(int state);
 const char *nfo_dim_name(int dim);
 
 struct nfo_pred {
@@ -75,6 +82,8 @@ struct nfo_rule {
 	size_t cap;
 	bool effect;      /* has a statement whose effect the fast path would lose */
 	bool counter;     /* has a counter statement (the fast path keeps its own) */
+	bool expectations; /* may make conntrack expect connections (helpers):
+			    * then unknown flows may be RELATED */
 	int verdict;
 	char *target;     /* jump/goto */
 	struct nfo_chain *target_chain;

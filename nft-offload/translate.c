@@ -357,6 +357,23 @@ static int relation_to_dim(const struct regval *rv, const struct nfo_vset *rel,
 	unsigned w = wbits / 8;
 	int r;
 
+	/* ct state holds exactly one of a few bits: evaluate each. */
+	if (rv->dim == NFO_DIM_CTSTATE) {
+		for (int s = 0; s < _NFO_CT_STATES; s++) {
+			nfo_u128 v = nfo_ct_state_value(s);
+
+			if (rv->off + rv->len > 4)
+				return 0;
+			if (nfo_vset_contains(rel, loaded_value(rv, 4, v))) {
+				r = nfo_vset_push(out, v, v);
+				if (r < 0)
+					return r;
+			}
+		}
+		nfo_vset_normalize(out);
+		return 1;
+	}
+
 	if (!rv->masked && rv->off == 0 && rv->len <= w) {
 		unsigned shift = (w - rv->len) * 8;
 		nfo_u128 low = shift ? nfo_u128_max(shift) : 0;
@@ -821,10 +838,19 @@ static int do_expr(struct nftnl_expr *e, void *data)
 		uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
 
 		if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG)) {
+			if (key == NFT_CT_HELPER)
+				st->out->expectations = true;
 			snprintf(what, sizeof(what), "%s set", ct_key_name(key));
 			return note_effect(st, what);
 		}
-		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 16, ct_key_name(key));
+		if (key == NFT_CT_STATE && !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
+			struct regval v = { .kind = R_FIELD, .dim = NFO_DIM_CTSTATE, .len = 4 };
+
+			reg_write(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 4, &v);
+		} else {
+			reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 16,
+				   ct_key_name(key));
+		}
 	} else if (!strcmp(name, "cmp")) {
 		r = do_cmp(st, e);
 	} else if (!strcmp(name, "range")) {
@@ -849,10 +875,18 @@ static int do_expr(struct nftnl_expr *e, void *data)
 		/* Records when the rule last matched: like a counter. */
 	} else if (!strcmp(name, "objref")) {
 		if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) &&
-		    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) == NFT_OBJECT_COUNTER)
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) == NFT_OBJECT_COUNTER) {
 			st->out->counter = true;
-		else
+		} else {
+			uint32_t type = nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) ?
+						nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) : 0;
+
+			/* ct helper / expectation objects, or a map of them */
+			if (type == NFT_OBJECT_CT_HELPER || type == NFT_OBJECT_CT_EXPECT ||
+			    nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_NAME))
+				st->out->expectations = true;
 			return note_effect(st, "stateful object");
+		}
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(opaque_loads); i++) {
 			if (strcmp(name, opaque_loads[i]))
@@ -869,6 +903,9 @@ static int do_expr(struct nftnl_expr *e, void *data)
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(effect_exprs); i++) {
 			if (!strcmp(name, effect_exprs[i])) {
+				/* an xtables target may be CT --helper */
+				if (!strcmp(name, "target"))
+					st->out->expectations = true;
 				snprintf(what, sizeof(what), "%s statement", name);
 				return note_effect(st, what);
 			}

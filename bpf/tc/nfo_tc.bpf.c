@@ -8,6 +8,23 @@
 
 #include "classify.h"
 
+__noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
+{
+	struct bpf_ct_opts opts = { .netns_id = BPF_F_CURRENT_NETNS };
+	struct bpf_sock_tuple t = {};
+	struct nf_conn *ct;
+	__u32 len = 0;
+
+	if (!ctx || !p || nfo_ct_tuple(p, &t, &len))
+		return 0;
+	opts.l4proto = p->l4proto;
+	ct = bpf_skb_ct_lookup(ctx, &t, len, &opts, sizeof(opts));
+	nfo_ct_class(p, ct, &opts);
+	if (ct)
+		bpf_ct_release(ct);
+	return 0;
+}
+
 SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {
@@ -26,7 +43,7 @@ int nfo_tc(struct __sk_buff *skb)
 	/* At tc ingress skb->data is the MAC header and pkt_type is set by
 	 * eth_type_trans(). */
 	return nfo_run(&dp, skb->len, skb->ingress_ifindex,
-		       skb->pkt_type == 0 /* PACKET_HOST */) ? TCX_DROP : TCX_NEXT;
+		       skb->pkt_type == 0 /* PACKET_HOST */, skb, 0) ? TCX_DROP : TCX_NEXT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -6,6 +6,23 @@
 
 #include "classify.h"
 
+__noinline int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p)
+{
+	struct bpf_ct_opts opts = { .netns_id = BPF_F_CURRENT_NETNS };
+	struct bpf_sock_tuple t = {};
+	struct nf_conn *ct;
+	__u32 len = 0;
+
+	if (!ctx || !p || nfo_ct_tuple(p, &t, &len))
+		return 0;
+	opts.l4proto = p->l4proto;
+	ct = bpf_xdp_ct_lookup(ctx, &t, len, &opts, sizeof(opts));
+	nfo_ct_class(p, ct, &opts);
+	if (ct)
+		bpf_ct_release(ct);
+	return 0;
+}
+
 SEC("xdp")
 int nfo_xdp(struct xdp_md *ctx)
 {
@@ -18,7 +35,7 @@ int nfo_xdp(struct xdp_md *ctx)
 	}
 	/* XDP cannot tell whether the frame is for this host: the destination
 	 * MAC is compared with the interface's address (-1). */
-	return nfo_run(&dp, len, ctx->ingress_ifindex, -1) ? XDP_DROP : XDP_PASS;
+	return nfo_run(&dp, len, ctx->ingress_ifindex, -1, ctx, 1) ? XDP_DROP : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

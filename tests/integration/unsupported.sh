@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# A ruleset made only of rules the fast path cannot decide (ct state, meta
+# A ruleset made only of rules the fast path cannot decide (ct mark, meta
 # mark, log, limit): the fast path drops nothing (totals.dropped stays 0),
 # status says why for each rule, and nftables still drops what it drops.
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +13,7 @@ nfo_nft <<'EOF'
 table inet t {
 	chain input {
 		type filter hook input priority 0; policy accept;
-		ct state new udp dport 5001 counter drop comment "u_ct"
+		ct mark 0 udp dport 5001 counter drop comment "u_ct"
 		meta mark 0 udp dport 5002 counter drop comment "u_mark"
 		udp dport 5003 log prefix "nfo-test " counter drop comment "u_log"
 		udp dport 5004 limit rate 10000/second burst 1000 packets counter drop comment "u_limit"
@@ -28,7 +28,7 @@ for c in u_ct u_mark u_log u_limit u_mark_tcp; do
 		"$c: not offloaded, with a reason ($(nfo_get "rule('$c')['offload'] + ': ' + str(rule('$c')['reason'])"))"
 done
 
-nfo_case "ct state" "kdrop=u_ct --dport 5001" "kdrop=u_ct -6 --dport 5001" "pass --dport 5000"
+nfo_case "ct mark" "kdrop=u_ct --dport 5001" "kdrop=u_ct -6 --dport 5001" "pass --dport 5000"
 nfo_case "meta mark" "kdrop=u_mark --dport 5002" "kdrop=u_mark_tcp --proto tcp --dport 5005" \
 	"pass --proto tcp --dport 5002"
 nfo_case "log" "kdrop=u_log --dport 5003" "kdrop=u_log -6 --dport 5003" "pass --dport 5006"

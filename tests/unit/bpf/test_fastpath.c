@@ -2759,9 +2759,49 @@ static void test_transport_past_ip_length(void **state)
 	PASS(f, &p, "IPv6 dstopts + 3 bytes of UDP");
 }
 
-static void test_ct_state_unknown(void **state)
+/* An established TCP connection over lo in the test's namespace; its
+ * conntrack entry stays after the sockets are gone (TIME_WAIT), and
+ * fx_apply() replaces rulesets without flushing conntrack. */
+static uint16_t tcp_flow_to(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int one = 1, l, c, a;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(getsockname(c, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(write(c, "x", 1), 1);
+	close(a);
+	close(c);
+	close(l);
+	return ntohs(sa.sin_port);
+}
+
+/*
+ * ct state from conntrack lookups (bpf_xdp_ct_lookup / bpf_skb_ct_lookup):
+ * a flow with no entry is NEW or INVALID, never established or related (no
+ * helper in the ruleset); one with an entry that saw a reply may be
+ * established (or NEW, or INVALID: the kernel's tracker decides).
+ */
+static void test_ct_state(void **state)
 {
 	struct fx *f = fx_with(state,
+		"table inet t {\n"
+		"  chain c {\n"
+		"    type filter hook prerouting priority 0;\n"
+		"    ct state established,related accept\n"
+		"  }\n"
+		"}\n");
+	const char *ruleset =
 		"table inet t {\n"
 		"  chain early {\n"
 		"    type filter hook prerouting priority -10;\n"
@@ -2774,17 +2814,36 @@ static void test_ct_state_unknown(void **state)
 		"    ct state invalid drop\n"
 		"    udp dport 9 drop\n"
 		"  }\n"
-		"}\n");
+		"}\n";
+	uint16_t eph = tcp_flow_to(22);
 	struct pkt p;
 
+	fx_apply(f, ruleset);
+
+	/* the live flow, both directions: established is possible */
+	tcp4(&p, "127.0.0.1", "127.0.0.1", eph, 22, TH_ACK);
+	PASS(f, &p, "tcp 22 of an established flow");
+	tcp4(&p, "127.0.0.1", "127.0.0.1", 22, eph, TH_ACK);
+	PASS(f, &p, "the reply direction of an established flow");
+
+	/* no entry: NEW (or INVALID), so the port rule decides */
 	tcp4(&p, "192.0.2.1", LOC4, 40, 22, TH_SYN);
-	PASS(f, &p, "tcp 22 after ct state accept");
+	DROP(f, &p, rk(f, "inet", "t", "c", 1), "tcp 22 SYN without conntrack entry");
 	tcp6(&p, "2001:db8::1", LOC6, 40, 22, TH_ACK);
-	PASS(f, &p, "IPv6 tcp 22 after ct state accept");
+	DROP(f, &p, rk(f, "inet", "t", "c", 1), "IPv6 tcp 22 without conntrack entry");
+	/* certainly dropped by "invalid drop" or "udp dport 9 drop": credited
+	 * to the likely one (NEW, so the port rule) */
 	udp4(&p, "192.0.2.1", LOC4, 40, 9);
-	PASS(f, &p, "udp 9 after ct state invalid drop");
+	DROP(f, &p, rk(f, "inet", "t", "c", 3), "udp 9 without entry: credited to udp dport 9 drop");
+	/* INVALID is always possible: dropped or accepted, nftables decides */
 	tcp4(&p, "192.0.2.1", LOC4, 40, 80, TH_SYN);
-	PASS(f, &p, "tcp 80: ct state invalid drop");
+	PASS(f, &p, "tcp 80: ct state invalid drop is UNKNOWN");
+	/* ICMP has no conntrack lookup: UNKNOWN */
+	pkt_eth(&p, NULL, 0x0800);
+	pkt_ip4(&p, "192.0.2.1", LOC4);
+	pkt_icmp(&p, 8, 0);
+	pkt_finish(&p);
+	PASS(f, &p, "icmp: no conntrack lookup");
 	udp4(&p, "192.0.2.1", LOC4, 40, 10);
 	DROP(f, &p, rk(f, "inet", "t", "early", 0), "udp 10 in the earlier chain");
 }
@@ -3070,7 +3129,7 @@ int main(int argc, char **argv)
 		T(test_ipv6_fragments),
 		T(test_vlan),
 		T(test_transport_past_ip_length),
-		T(test_ct_state_unknown),
+		T(test_ct_state),
 		T(test_effects_stop),
 		T(test_unconditional_log),
 		T(test_llc_meta_protocol),

@@ -973,9 +973,12 @@ static void test_unsupported(void **state)
 	const struct nfo_rule *r = c->rules;
 	const struct nfo_set *s;
 
-	/* ct state established,related accept */
-	expect_rule(&r[0], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_PARTIAL, "ct state", 1);
-	expect_unknown(&r[0], 0, true, "ct state");
+	/* ct state established,related accept: the bitwise form, a predicate
+	 * on the ct state (evaluated from conntrack lookups) */
+	expect_rule(&r[0], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	assert_int_equal(r[0].preds[0].dim, NFO_DIM_CTSTATE);
+	EXPECT_VSET(&r[0].preds[0].set, "established, related",
+		    pt(nfo_ct_state_value(NFO_CT_ESTABLISHED)), pt(nfo_ct_state_value(NFO_CT_RELATED)));
 	/* meta mark 1 drop */
 	expect_rule(&r[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "meta mark", 1);
 	expect_unknown(&r[1], 0, true, "meta mark");
@@ -1018,9 +1021,10 @@ static void test_unsupported(void **state)
 	assert_false(s->usable);
 	expect_rule(&r[10], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "set dyn", 2);
 	expect_unknown(&r[10], 1, true, "set dyn");
-	/* ct state invalid tcp dport 80 drop */
-	expect_rule(&r[12], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "ct state", 3);
-	expect_unknown(&r[12], 0, true, "ct state");
+	/* ct state invalid tcp dport 80 drop: cmp eq on the ct state */
+	expect_rule(&r[12], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	assert_int_equal(r[12].preds[0].dim, NFO_DIM_CTSTATE);
+	EXPECT_VSET(&r[12].preds[0].set, "invalid", pt(nfo_ct_state_value(NFO_CT_INVALID)));
 	PRED(&r[12], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
 	PRED(&r[12], 2, NFO_DIM_TH2, true, pt(80));
 	/* tcp option maxseg size 1-500 drop: a gte/lte pair on exthdr */
