@@ -58,6 +58,29 @@ struct {
 } nfo_lpm6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NFO_HALVES * NFO_MAX_SETS);
+	__type(key, __u32);
+	__type(value, struct nfo_setspec);
+} nfo_setspecs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nfo_setkey);
+	__type(value, __u8);
+} nfo_setkeys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nfo_setlpm_key);
+	__type(value, __u8);
+} nfo_setlpm SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -192,6 +215,98 @@ static __always_inline void nfo_ct_class(struct nfo_pkt *p, struct nf_conn *ct,
 	p->have |= NFO_HAVE(NFO_DIM_CTSTATE);
 }
 
+/*
+ * Copies a field's value as nft holds it in a register (network order) to
+ * dst; returns its length, 0 if the packet has no such field.
+ */
+static __always_inline __u32 nfo_field_bytes(const struct nfo_pkt *p, __u32 dim, __u8 *dst)
+{
+	if (dim >= NFO_DIM_SET0 || !(p->have & NFO_HAVE(dim)))
+		return 0;
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+		dst[0] = p->ethtype >> 8;
+		dst[1] = p->ethtype;
+		return 2;
+	case NFO_DIM_L4PROTO:
+		dst[0] = p->l4proto;
+		return 1;
+	case NFO_DIM_NEXTHDR:
+		dst[0] = p->nexthdr;
+		return 1;
+	case NFO_DIM_TH0:
+		dst[0] = p->th0 >> 8;
+		dst[1] = p->th0;
+		return 2;
+	case NFO_DIM_TH2:
+		dst[0] = p->th2 >> 8;
+		dst[1] = p->th2;
+		return 2;
+	case NFO_DIM_TCPFLAGS:
+		dst[0] = p->tcpflags;
+		return 1;
+	case NFO_DIM_SADDR4:
+		__builtin_memcpy(dst, p->saddr, 4);
+		return 4;
+	case NFO_DIM_DADDR4:
+		__builtin_memcpy(dst, p->daddr, 4);
+		return 4;
+	case NFO_DIM_SADDR6:
+		__builtin_memcpy(dst, p->saddr, 16);
+		return 16;
+	case NFO_DIM_DADDR6:
+		__builtin_memcpy(dst, p->daddr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+/*
+ * Whether the packet's key is in named set slot of half: 1, 0, or -1 when
+ * the packet lacks a field of the key. A global function: verified once.
+ */
+__noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
+{
+	struct nfo_setkey k = {};
+	struct nfo_setspec *spec;
+	__u32 idx, off = 0;
+	int i;
+
+	if (!p || slot >= NFO_MAX_SETS || half >= NFO_HALVES)
+		return -1;
+	idx = half * NFO_MAX_SETS + slot;
+	spec = bpf_map_lookup_elem(&nfo_setspecs, &idx);
+	if (!spec || !spec->nfields)
+		return -1;
+	if (spec->interval) {
+		struct nfo_setlpm_key lk = { .prefixlen = 32 + 128 };
+
+		lk.slot_half[3] = idx;
+		if (!nfo_field_bytes(p, spec->dims[0], lk.key))
+			return -1;
+		return bpf_map_lookup_elem(&nfo_setlpm, &lk) ? 1 : 0;
+	}
+	k.slot_half = idx;
+	for (i = 0; i < NFO_SET_MAX_FIELDS; i++) {
+		__u8 buf[16];
+		__u32 len, j;
+
+		if (i >= spec->nfields)
+			break;
+		len = nfo_field_bytes(p, spec->dims[i], buf);
+		if (!len)
+			return -1;
+		for (j = 0; j < 16 && j < len; j++) {
+			if (off + j >= NFO_SET_KEY_LEN)
+				return -1;
+			k.key[off + j] = buf[j];
+		}
+		/* each field starts 4-byte aligned, as in nft registers */
+		off += (len + 3) & ~3u;
+	}
+	return bpf_map_lookup_elem(&nfo_setkeys, &k) ? 1 : 0;
+}
+
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
@@ -201,7 +316,8 @@ int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
  * lookup happens only when the walk reaches a ct node (the planner puts
  * conntrack last, where nothing cheaper decides).
  */
-static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, void *ctx, int is_xdp)
+static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 half, void *ctx,
+					  int is_xdp)
 {
 	int i;
 
@@ -219,6 +335,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, void *ct
 				nfo_ct_lookup_xdp(ctx, p);
 			else
 				nfo_ct_lookup_tc(ctx, p);
+		}
+		if (n->dim >= NFO_DIM_SET0 && n->dim <= NFO_DIM_SET_LAST) {
+			int m = nfo_set_member(p, n->dim - NFO_DIM_SET0, half);
+
+			ref = m < 0 ? n->unknown : nfo_radix_walk(n->table, m, 8);
+			continue;
 		}
 		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
 			ref = n->unknown;
@@ -299,7 +421,7 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		return 0;
 	}
 
-	ref = nfo_classify(&p, root->ref[half], ctx, is_xdp);
+	ref = nfo_classify(&p, root->ref[half], half, ctx, is_xdp);
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);

@@ -31,7 +31,41 @@ enum nfo_dim {
 	NFO_DIM_SADDR6,   /* 128 bits, LPM */
 	NFO_DIM_DADDR6,   /* 128 bits, LPM */
 	NFO_DIM_CTSTATE,  /* 8 bits: NFO_CT_* class from a conntrack lookup */
+	/* 1 bit: the packet's key is in named set slot (dim - NFO_DIM_SET0) */
+	NFO_DIM_SET0,
+	NFO_DIM_SET_LAST = NFO_DIM_SET0 + 7,
 	_NFO_DIM_MAX,
+};
+
+/*
+ * Named sets: their elements live in maps, not in the diagram, so element
+ * changes need no new diagram. A slot is one (set, key layout) pair of one
+ * generation; each half has its own slots. The key is the concatenation of
+ * the fields' network-order bytes, each padded to 4 bytes as nft lays out
+ * concatenations in registers.
+ */
+#define NFO_MAX_SETS (NFO_DIM_SET_LAST - NFO_DIM_SET0 + 1)
+#define NFO_SET_MAX_FIELDS 4
+#define NFO_SET_KEY_LEN 36 /* ip6 saddr . ip6 daddr . port */
+
+struct nfo_setspec {
+	__u8 nfields;         /* 0: slot unused */
+	__u8 interval;        /* single field, elements are ranges: LPM */
+	__u8 dims[NFO_SET_MAX_FIELDS];
+	__u8 pad[2];
+};
+
+/* Exact keys (hash): slot_half = half * NFO_MAX_SETS + slot. */
+struct nfo_setkey {
+	__u32 slot_half;
+	__u8 key[NFO_SET_KEY_LEN];
+};
+
+/* Ranges of a single field (LPM): prefixlen = 32 + bits of the prefix. */
+struct nfo_setlpm_key {
+	__u32 prefixlen;
+	__u8 slot_half[4]; /* big endian */
+	__u8 key[16];
 };
 
 /*

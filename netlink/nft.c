@@ -468,11 +468,178 @@ int nfo_nft_get_genid(uint32_t *ret_genid)
 	return r;
 }
 
+int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
+		     struct nftnl_set **ret)
+{
+	struct nfo_nft_dump *d = NULL;
+	struct mnl_socket *nl = NULL;
+	struct nftnl_set *s = NULL;
+	struct dump_ctx ctx;
+	uint8_t *rbuf = NULL;
+	int r;
+
+	r = nft_open(&nl);
+	if (r < 0)
+		return r;
+	rbuf = malloc(NFO_NFT_RECV_SIZE);
+	s = nftnl_set_alloc();
+	if (!rbuf || !s || nfo_nft_dump_new(&d) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	ctx = (struct dump_ctx){ .d = d };
+	r = nft_dump_type(nl, rbuf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NULL, &ctx);
+	if (r == 0 && d->genid != genid)
+		r = -EAGAIN;
+	if (r < 0)
+		goto out;
+	/* The set, then its elements, through the same parser as a dump. */
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	{
+		char buf[MNL_SOCKET_BUFFER_SIZE];
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, (uint16_t)family,
+							     NLM_F_ACK, next_seq());
+
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		r = nft_talk(nl, rbuf, nlh, &ctx);
+	}
+	if (r == 0)
+		r = nft_dump_type(nl, rbuf, NFT_MSG_GETSETELEM, (uint16_t)family, s, &ctx);
+	if (r == 0)
+		r = nft_dump_type(nl, rbuf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NULL, &ctx);
+	if (r == 0 && (d->genid != genid || ctx.interrupted))
+		r = -EAGAIN;
+	if (r < 0)
+		goto out;
+	{
+		struct find_set f = { .family = family, .table = table, .name = name };
+
+		nftnl_set_list_foreach(d->sets, find_set_cb, &f);
+		if (!f.found) {
+			r = -ENOENT;
+			goto out;
+		}
+		nftnl_set_list_del(f.found);
+		*ret = f.found;
+	}
+out:
+	if (s)
+		nftnl_set_free(s);
+	nfo_nft_dump_free(&d);
+	free(rbuf);
+	mnl_socket_close(nl);
+	return r;
+}
+
 struct nfo_nft_monitor {
 	struct mnl_socket *nl;
 	uint8_t *buf;
 	bool pending; /* change messages since the last NEWGEN */
+	/* the transaction being announced */
+	bool txn_structural;
+	struct nfo_nft_setname *txn_sets;
+	size_t txn_nsets;
 };
+
+void nfo_nft_events_clear(struct nfo_nft_events *ev)
+{
+	for (size_t i = 0; i < ev->nsets; i++) {
+		free(ev->sets[i].table);
+		free(ev->sets[i].name);
+	}
+	free(ev->sets);
+	*ev = (struct nfo_nft_events){};
+}
+
+static int add_setname(struct nfo_nft_setname **v, size_t *n, uint32_t family, const char *table,
+		       const char *name)
+{
+	struct nfo_nft_setname *p;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].family == family && !strcmp((*v)[i].table, table) &&
+		    !strcmp((*v)[i].name, name))
+			return 0;
+	p = realloc(*v, (*n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	p[*n].family = family;
+	p[*n].table = strdup(table);
+	p[*n].name = strdup(name);
+	if (!p[*n].table || !p[*n].name) {
+		free(p[*n].table);
+		free(p[*n].name);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+struct setelem_names {
+	const char *table;
+	const char *set;
+};
+
+static int setelem_attr_cb(const struct nlattr *a, void *data)
+{
+	struct setelem_names *n = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case NFTA_SET_ELEM_LIST_TABLE:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			n->table = mnl_attr_get_str(a);
+		break;
+	case NFTA_SET_ELEM_LIST_SET:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			n->set = mnl_attr_get_str(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* Records what one notification of the current transaction changes. */
+static int note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
+{
+	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct setelem_names n = {};
+
+	if ((type != NFT_MSG_NEWSETELEM && type != NFT_MSG_DELSETELEM) ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), setelem_attr_cb, &n) < 0 || !n.table || !n.set) {
+		m->txn_structural = true;
+		return 0;
+	}
+	if (add_setname(&m->txn_sets, &m->txn_nsets, g->nfgen_family, n.table, n.set) < 0)
+		m->txn_structural = true;
+	return 0;
+}
+
+static void txn_reset(struct nfo_nft_monitor *m)
+{
+	for (size_t i = 0; i < m->txn_nsets; i++) {
+		free(m->txn_sets[i].table);
+		free(m->txn_sets[i].name);
+	}
+	free(m->txn_sets);
+	m->txn_sets = NULL;
+	m->txn_nsets = 0;
+	m->txn_structural = false;
+}
+
+/* NEWGEN: the transaction is complete; hand what it changed to ev. */
+static void txn_commit(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
+{
+	ev->structural |= m->txn_structural;
+	for (size_t i = 0; i < m->txn_nsets && !ev->structural; i++)
+		if (add_setname(&ev->sets, &ev->nsets, m->txn_sets[i].family, m->txn_sets[i].table,
+				m->txn_sets[i].name) < 0)
+			ev->structural = true;
+	txn_reset(m);
+}
 
 int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf)
 {
@@ -516,6 +683,7 @@ void nfo_nft_monitor_free(struct nfo_nft_monitor **mp)
 		return;
 	if (m->nl)
 		mnl_socket_close(m->nl);
+	txn_reset(m);
 	free(m->buf);
 	free(m);
 	*mp = NULL;
@@ -544,7 +712,9 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 				/* The kernel dropped notifications for us. */
 				ev->lost = true;
 				ev->changed = true;
+				ev->structural = true;
 				m->pending = false; /* the resync reads whatever is committed */
+				txn_reset(m);
 				continue;
 			}
 			return -errno;
@@ -560,8 +730,10 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 						ev->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
 						ev->newgen = true;
 						m->pending = false;
+						txn_commit(m, ev);
 					} else {
 						ev->lost = true;
+						ev->structural = true;
 					}
 					if (g)
 						nftnl_gen_free(g);
@@ -570,6 +742,7 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 					 * then NEWGEN closes the transaction. */
 					ev->changed = true;
 					m->pending = true;
+					note_change(m, nlh);
 				}
 			}
 			nlh = mnl_nlmsg_next(nlh, &rem);

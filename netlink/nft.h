@@ -15,6 +15,7 @@ struct nftnl_table_list;
 struct nftnl_chain_list;
 struct nftnl_rule_list;
 struct nftnl_set_list;
+struct nftnl_set;
 struct nftnl_flowtable_list;
 
 struct nfo_nft_dump {
@@ -49,8 +50,22 @@ int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture);
 
 int nfo_nft_get_genid(uint32_t *ret_genid);
 
+/*
+ * Reads one set with its elements, checking the ruleset is at generation
+ * genid before and after: -EAGAIN if it moved (then read everything).
+ */
+int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
+		     struct nftnl_set **ret);
+
 /* Notifications. */
 struct nfo_nft_monitor;
+
+/* A set whose elements a completed transaction changed. */
+struct nfo_nft_setname {
+	uint32_t family;
+	char *table;
+	char *name;
+};
 
 struct nfo_nft_events {
 	bool changed;      /* some ruleset change was announced */
@@ -58,7 +73,14 @@ struct nfo_nft_events {
 	uint32_t genid;    /* the last completed generation seen */
 	bool lost;         /* notifications were lost (ENOBUFS): resync */
 	bool pending;      /* changes announced whose NEWGEN has not come yet */
+	/* Completed transactions: did anything change but set elements, and
+	 * which sets' elements changed. */
+	bool structural;
+	struct nfo_nft_setname *sets;
+	size_t nsets;
 };
+
+void nfo_nft_events_clear(struct nfo_nft_events *ev);
 
 /* rcvbuf: socket receive buffer in bytes (0: the default, 32 MiB). */
 int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf);

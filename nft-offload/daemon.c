@@ -31,6 +31,8 @@
 
 #include <linux/netfilter.h>
 
+#include <libnftnl/set.h>
+
 #include "../netlink/nft.h"
 #include "../netlink/rtnl.h"
 #include "daemon.h"
@@ -58,6 +60,8 @@ struct daemon {
 	bool quit;
 	bool need_resync;
 	bool need_rebuild;
+	struct nfo_nft_events sets_changed; /* element-only transactions */
+	bool need_sets;
 	bool change_pending;    /* disabled since a change was announced */
 	struct timespec change_t0;
 	bool *missing_logged;
@@ -266,6 +270,7 @@ static int rebuild(struct daemon *d)
 	s->plan = plan;
 	s->keys = keys;
 	s->enabled = true;
+	s->enabled_once = true;
 	s->error[0] = '\0';
 	s->last_build_ms = ms_since(&t0);
 	if (d->change_pending)
@@ -316,7 +321,7 @@ static void on_nft(struct daemon *d)
 
 	if (r < 0) {
 		log_error("reading nftables notifications: %s; resyncing", strerror(-r));
-		ev.lost = ev.changed = true;
+		ev.lost = ev.changed = ev.structural = true;
 	}
 	if (ev.changed || ev.lost)
 		disable(d, ev.lost ? "notifications lost" : "ruleset changed");
@@ -324,11 +329,90 @@ static void on_nft(struct daemon *d)
 		log_warn("nftables notifications were lost: full resync");
 		d->need_resync = true;
 	} else if (ev.newgen && !ev.pending) {
-		/* Every announced transaction is complete: read the ruleset.
-		 * (Also when NEWGEN names the generation already applied: the
-		 * fast path was disabled by its messages.) */
-		d->need_resync = true;
+		/* Every announced transaction is complete. Only set elements
+		 * changed: read those sets; anything else: read the ruleset. (Also
+		 * when NEWGEN names the generation already applied: the fast path
+		 * was disabled by its messages.) */
+		if (ev.structural || !ev.nsets || d->need_resync || d->need_sets) {
+			d->need_resync = true;
+		} else {
+			nfo_nft_events_clear(&d->sets_changed);
+			d->sets_changed = ev;
+			ev = (struct nfo_nft_events){};
+			d->need_sets = true;
+		}
 	}
+	nfo_nft_events_clear(&ev);
+}
+
+/*
+ * Element-only transactions: read just the changed sets (at the
+ * transaction's generation) into the model; the plan stays, only the set
+ * maps change. -EAGAIN: do a full resync instead.
+ */
+static int update_sets(struct daemon *d)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct nfo_nft_events *ev = &d->sets_changed;
+	struct timespec t0;
+	char err[256];
+	bool any = false;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once)
+		return -EAGAIN;
+	for (size_t i = 0; i < ev->nsets; i++) {
+		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
+							   ev->sets[i].table, ev->sets[i].name);
+
+		if (!set || (nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set))) {
+			log_debug("set %s: its elements are in the diagram: full resync",
+				  ev->sets[i].name);
+			return -EAGAIN;
+		}
+		if (!nfo_plan_set_used(s->plan, set))
+			continue; /* nothing of the fast path depends on it */
+		any = true;
+	}
+	for (size_t i = 0; i < ev->nsets; i++) {
+		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
+							   ev->sets[i].table, ev->sets[i].name);
+		struct nftnl_set *ns = NULL;
+
+		if (!nfo_plan_set_used(s->plan, set))
+			continue;
+		r = nfo_nft_read_set(ev->sets[i].family, ev->sets[i].table, ev->sets[i].name,
+				     ev->genid, &ns);
+		if (r < 0) {
+			log_debug("reading set %s: %s: full resync", ev->sets[i].name, strerror(-r));
+			return -EAGAIN;
+		}
+		r = nfo_set_reload(set, ns);
+		nftnl_set_free(ns);
+		if (r < 0)
+			return -EAGAIN; /* the model may be half updated: read it all */
+	}
+	s->genid = ev->genid;
+	s->rs->genid = ev->genid;
+	/* The same plan, written with the new elements into the other half
+	 * (the elements are diffed against what that half holds). */
+	r = nfo_loader_apply(s->loader, s->plan, s->keys, s->genid, s->ifaces, s->nifaces, err,
+			     sizeof(err));
+	if (r < 0) {
+		snprintf(s->error, sizeof(s->error), "%s", err);
+		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
+	}
+	s->enabled = true;
+	s->error[0] = '\0';
+	s->last_build_ms = ms_since(&t0);
+	if (d->change_pending)
+		s->last_update_ms = ms_since(&d->change_t0);
+	d->change_pending = false;
+	s->updates++;
+	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
+		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
+	return 0;
 }
 
 static void on_rtnl(struct daemon *d)
@@ -514,6 +598,7 @@ static void cleanup(struct daemon *d, bool unpin)
 	nfo_nft_monitor_free(&d->mon);
 	nfo_rtnl_free(&d->rtnl);
 	free_keys(&d->st);
+	nfo_nft_events_clear(&d->sets_changed);
 	nfo_plan_free(&d->st.plan);
 	nfo_ruleset_free(&d->st.rs);
 	free(d->st.ifaces);
@@ -720,8 +805,15 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 		}
 		if (d.quit)
 			break;
+		if (d.need_sets && !d.need_resync) {
+			d.need_sets = false;
+			if (update_sets(&d) == -EAGAIN)
+				d.need_resync = true;
+			nfo_nft_events_clear(&d.sets_changed);
+		}
 		if (d.need_resync) {
-			d.need_resync = d.need_rebuild = false;
+			d.need_resync = d.need_rebuild = d.need_sets = false;
+			nfo_nft_events_clear(&d.sets_changed);
 			(void)resync(&d);
 		} else if (d.need_rebuild) {
 			d.need_rebuild = false;

@@ -41,6 +41,7 @@ struct nfo_daemon_state {
 	uint32_t genid;             /* nftables generation of rs */
 	bool have_genid;
 	bool enabled;               /* fast path deciding (not disabled) */
+	bool enabled_once;          /* plan and keys match the running generation */
 	char error[256];            /* why the fast path is disabled */
 	double last_update_ms;      /* first change notification -> new fast path live */
 	double last_build_ms;       /* dump + plan + load */

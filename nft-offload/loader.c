@@ -31,9 +31,19 @@
 #define CAP_TABLES 512   /* radix tables per half (256 entries each) */
 #define CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC: a bound, not an allocation */
 #define CAP_ROOTS 256
+#define CAP_SET_ENTRIES (1u << 22) /* set elements (keys or prefixes), both halves */
+
+/* The elements of one named-set slot as written in a half (sorted keys). */
+struct slotstate {
+	bool used;
+	bool lpm;
+	uint8_t *entries; /* struct nfo_setkey or struct nfo_setlpm_key, sorted */
+	size_t n;
+};
 
 struct half {
 	bool dirty; /* packets may still be walking it: not writable */
+	struct slotstate slots[NFO_MAX_SETS];
 	/* LPM keys written for it, deleted before it is written again */
 	struct nfo_lpm4_key *k4;
 	size_t n4, cap4;
@@ -669,6 +679,156 @@ static int encode(const struct nfo_plan *plan, uint32_t node_base, uint32_t tabl
 	return 0;
 }
 
+
+/* ---- named sets ------------------------------------------------------------- */
+
+struct setbuild {
+	uint8_t *e;
+	size_t n;
+	size_t cap;
+	size_t esz;
+};
+
+static int setbuild_push(struct setbuild *b, const void *entry)
+{
+	int r = nfo_grow(&b->e, &b->cap, b->n + 1, b->esz);
+
+	if (r < 0)
+		return r;
+	memcpy(b->e + b->n * b->esz, entry, b->esz);
+	b->n++;
+	return 0;
+}
+
+struct lpm_set_ctx {
+	struct setbuild *b;
+	uint32_t slot_half;
+	unsigned width;
+};
+
+static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
+{
+	struct lpm_set_ctx *c = data;
+	struct nfo_setlpm_key k = { .prefixlen = 32 + plen };
+
+	k.slot_half[3] = (uint8_t)c->slot_half;
+	nfo_u128_to_be(v << (128 - c->width), k.key, 16);
+	return setbuild_push(c->b, &k);
+}
+
+static int cmp_setkey(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct nfo_setkey));
+}
+
+static int cmp_setlpm(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct nfo_setlpm_key));
+}
+
+/* The entries slot k of half h must hold for set slot ps. */
+static int set_entries(const struct nfo_plan_set *ps, int h, int k, struct setbuild *b,
+		       bool *ret_lpm)
+{
+	const struct nfo_set *set = ps->set;
+	uint32_t slot_half = (uint32_t)(h * NFO_MAX_SETS + k);
+	int r = 0;
+
+	*ret_lpm = set->interval;
+	if (set->interval) {
+		struct lpm_set_ctx c = { .b = b, .slot_half = slot_half,
+					 .width = set->key_len * 8 };
+
+		b->esz = sizeof(struct nfo_setlpm_key);
+		for (size_t i = 0; i < set->elems.n && r == 0; i++)
+			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
+					    set_prefix_emit, &c);
+		if (r == 0 && b->n)
+			qsort(b->e, b->n, b->esz, cmp_setlpm);
+		return r;
+	}
+	b->esz = sizeof(struct nfo_setkey);
+	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
+		struct nfo_setkey key = { .slot_half = slot_half };
+
+		/* nft's key bytes are already in the concatenation layout; a
+		 * single field shorter than 4 bytes is zero-padded, as the fast
+		 * path builds it */
+		memcpy(key.key, set->keys + i * set->key_len, set->key_len);
+		r = setbuild_push(b, &key);
+	}
+	if (r == 0 && b->n)
+		qsort(b->e, b->n, b->esz, cmp_setkey);
+	return r;
+}
+
+/* Makes slot k of half h hold exactly the wanted entries (a diff). */
+static int write_set_slot(struct progset *ps, int h, int k, const struct nfo_plan_set *want)
+{
+	struct slotstate *st = &ps->half[h].slots[k];
+	struct setbuild b = {};
+	struct nfo_setspec spec = {};
+	uint32_t idx = (uint32_t)(h * NFO_MAX_SETS + k);
+	size_t i = 0, j = 0, esz;
+	bool lpm = false;
+	int fd, r = 0;
+
+	if (want) {
+		r = set_entries(want, h, k, &b, &lpm);
+		if (r < 0)
+			goto out;
+		spec.nfields = want->ndims;
+		spec.interval = want->set->interval;
+		memcpy(spec.dims, want->dims, want->ndims);
+	}
+	/* entries of another kind than before: remove all of the old kind */
+	if (st->used && st->n && (!want || st->lpm != lpm)) {
+		esz = st->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
+		fd = st->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
+			       bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+		for (size_t x = 0; x < st->n; x++)
+			(void)bpf_map_delete_elem(fd, st->entries + x * esz);
+		st->n = 0;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx, &spec, BPF_ANY) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!want) {
+		st->used = false;
+		goto out;
+	}
+	esz = b.esz;
+	fd = lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) : bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+	while (i < st->n || j < b.n) {
+		int c = i >= st->n ? 1 : j >= b.n ? -1 :
+			memcmp(st->entries + i * esz, b.e + j * esz, esz);
+		uint8_t one = 1;
+
+		if (c < 0) {
+			(void)bpf_map_delete_elem(fd, st->entries + i * esz);
+			i++;
+		} else if (c > 0) {
+			if (bpf_map_update_elem(fd, b.e + j * esz, &one, BPF_ANY) < 0) {
+				r = -errno;
+				goto out;
+			}
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	free(st->entries);
+	st->entries = TAKE_PTR(b.e);
+	st->n = b.n;
+	st->lpm = lpm;
+	st->used = true;
+out:
+	free(b.e);
+	return r;
+}
+
 /* ---- program sets ----------------------------------------------------------- */
 
 static int write_array(int fd, uint32_t first, const void *values, size_t n, size_t vsz)
@@ -767,6 +927,8 @@ static void progset_free(struct progset **psp)
 	for (int h = 0; h < NFO_HALVES; h++) {
 		free(ps->half[h].k4);
 		free(ps->half[h].k6);
+		for (int k = 0; k < NFO_MAX_SETS; k++)
+			free(ps->half[h].slots[k].entries);
 	}
 	free(ps);
 	*psp = NULL;
@@ -814,6 +976,8 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, cap_lpm4);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, cap_lpm6);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, cap_roots);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, CAP_SET_ENTRIES);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
 		r = seterr(err, errlen, -errno, "cannot share the counter maps: %s", strerror(errno));
@@ -844,6 +1008,9 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_radix, bpf_map__fd(ps->xdp->maps.nfo_radix)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm4, bpf_map__fd(ps->xdp->maps.nfo_lpm4)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm6, bpf_map__fd(ps->xdp->maps.nfo_lpm6)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_setspecs, bpf_map__fd(ps->xdp->maps.nfo_setspecs)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_setkeys, bpf_map__fd(ps->xdp->maps.nfo_setkeys)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_setlpm, bpf_map__fd(ps->xdp->maps.nfo_setlpm)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0) {
 		r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
@@ -926,6 +1093,9 @@ static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 					BPF_ANY) < 0)
 			r = -errno;
 	}
+	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++)
+		if ((size_t)k < plan->nsets || ps->half[h].slots[k].used)
+			r = write_set_slot(ps, h, k, (size_t)k < plan->nsets ? &plan->sets[k] : NULL);
 	if (r < 0)
 		return r;
 	/* Interfaces gone from the plan: their frames pass. */

@@ -232,6 +232,62 @@ static int new_crule(struct ctx *x, struct crule **ret)
 	return 0;
 }
 
+/* The dimension testing membership of a set reference: its slot's, given
+ * one (there are NFO_MAX_SETS per plan), or -1. */
+static int setref_dim(struct ctx *x, const struct nfo_setref *ref)
+{
+	struct nfo_plan *p = x->plan;
+
+	for (size_t k = 0; k < p->nsets; k++)
+		if (p->sets[k].set == ref->set && p->sets[k].ndims == ref->ndims &&
+		    !memcmp(p->sets[k].dims, ref->dims, ref->ndims))
+			return NFO_DIM_SET0 + (int)k;
+	if (p->nsets == NFO_MAX_SETS)
+		return -1;
+	p->sets[p->nsets] = (struct nfo_plan_set){ .set = ref->set, .ndims = ref->ndims };
+	memcpy(p->sets[p->nsets].dims, ref->dims, ref->ndims);
+	return NFO_DIM_SET0 + (int)p->nsets++;
+}
+
+static int note_dag_set(struct ctx *x, const struct nfo_set *set)
+{
+	struct nfo_plan *p = x->plan;
+	const struct nfo_set **n;
+
+	for (size_t i = 0; i < p->ndag_sets; i++)
+		if (p->dag_sets[i] == set)
+			return 0;
+	n = realloc(p->dag_sets, (p->ndag_sets + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->dag_sets = n;
+	p->dag_sets[p->ndag_sets++] = set;
+	return 0;
+}
+
+bool nfo_plan_set_used(const struct nfo_plan *p, const struct nfo_set *s)
+{
+	for (size_t i = 0; i < p->ndag_sets; i++)
+		if (p->dag_sets[i] == s)
+			return true;
+	for (size_t k = 0; k < p->nsets; k++)
+		if (p->sets[k].set == s)
+			return true;
+	return false;
+}
+
+bool nfo_plan_set_updatable(const struct nfo_plan *p, const struct nfo_set *s)
+{
+	bool slot = false;
+
+	for (size_t i = 0; i < p->ndag_sets; i++)
+		if (p->dag_sets[i] == s)
+			return false;
+	for (size_t k = 0; k < p->nsets; k++)
+		slot |= p->sets[k].set == s;
+	return slot;
+}
+
 /* One compiled rule; alt < 0: the rule itself, else one verdict of its map. */
 static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, int alt, int primary)
 {
@@ -261,6 +317,35 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 			if (p->before_effect)
 				c->st_e = TV_F;
 			break;
+		case NFO_PDIM_SETREF: {
+			struct nfo_pred q = { .dim = setref_dim(x, &p->ref),
+					      .before_effect = p->before_effect };
+			const struct nfo_set *set = p->ref.set;
+
+			if (q.dim < 0 && p->ref.ndims == 1 && set->key_len <= 16) {
+				/* out of slots: the elements go into the diagram */
+				r = note_dag_set(x, set);
+				if (r < 0)
+					return r;
+				q.dim = p->ref.dims[0];
+				r = nfo_vset_copy(&q.set, &set->elems);
+				if (r == 0 && p->ref.invert)
+					r = nfo_vset_complement(&q.set, nfo_u128_max(set->key_len * 8));
+			} else if (q.dim >= 0) {
+				r = nfo_vset_push(&q.set, !p->ref.invert, !p->ref.invert);
+			} else {
+				c->st_m = tv_and(c->st_m, TV_U);
+				if (p->before_effect)
+					c->st_e = tv_and(c->st_e, TV_U);
+				break;
+			}
+			if (r == 0)
+				r = crule_add_packet_pred(c, &q);
+			nfo_vset_free(&q.set);
+			if (r < 0)
+				return r;
+			break;
+		}
 		case NFO_PDIM_IIF:
 		case NFO_PDIM_IIFNAME: {
 			const struct nfo_pred **n = realloc(c->ifp, (c->nifp + 1) * sizeof(*n));
@@ -278,6 +363,8 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 					c->st_e = tv_and(c->st_e, TV_U);
 				break;
 			}
+			if (p->from_set && (r = note_dag_set(x, p->from_set)) < 0)
+				return r;
 			r = crule_add_packet_pred(c, p);
 			if (r < 0)
 				return r;
@@ -302,6 +389,11 @@ static int compile_rule(struct ctx *x, int chain, const struct nfo_rule *rule)
 {
 	int primary = (int)x->ncr, r;
 
+	if (rule->vmap_set) {
+		r = note_dag_set(x, rule->vmap_set);
+		if (r < 0)
+			return r;
+	}
 	if (!rule->nalts)
 		return compile_one(x, chain, rule, -1, -1);
 	/* A verdict map: its alternatives in a row; their keys are disjoint,
@@ -372,6 +464,9 @@ static int compile_ruleset(struct ctx *x)
 	note_dim(x, NFO_DIM_ETHTYPE);
 
 	for (int rank = 0; rank <= 4; rank++) {
+		/* base chains of hooks not decided on receive: never reached */
+		if (rank == 3)
+			continue;
 		if (rank == 1)
 			note_dim(x, NFO_DIM_L2HOST);
 		for (size_t i = 0; i < rs->nchains; i++) {
@@ -398,10 +493,17 @@ static int compile_ruleset(struct ctx *x)
 
 				/* conntrack last: the lookup is the costly step,
 				 * made only where nothing cheaper decides */
-				for (size_t p = 0; p < rule->npreds; p++)
-					if (rule->preds[p].dim >= 0 && rule->preds[p].dim < _NFO_DIM_MAX &&
-					    rule->preds[p].dim != NFO_DIM_CTSTATE)
-						note_dim(x, rule->preds[p].dim);
+				for (size_t p = 0; p < rule->npreds; p++) {
+					int d = rule->preds[p].dim;
+
+					if (d == NFO_PDIM_SETREF) {
+						d = setref_dim(x, &rule->preds[p].ref);
+						if (d < 0)
+							d = rule->preds[p].ref.dims[0];
+					}
+					if (d >= 0 && d < _NFO_DIM_MAX && d != NFO_DIM_CTSTATE)
+						note_dim(x, d);
+				}
 				x->ct_related |= rule->expectations;
 				for (size_t a = 0; a < rule->nalts; a++)
 					note_dim(x, rule->alts[a].dim);
@@ -2107,6 +2209,7 @@ void nfo_plan_free(struct nfo_plan **pp)
 	free(p->nodes);
 	free(p->roots);
 	free(p->targets);
+	free(p->dag_sets);
 	free(p->error);
 	free(p);
 	*pp = NULL;

@@ -72,6 +72,13 @@ struct nfo_plan_root {
 	uint8_t mac[6];
 };
 
+/* A named set slot: the diagram tests membership, the loader fills it. */
+struct nfo_plan_set {
+	const struct nfo_set *set;
+	uint8_t ndims;
+	uint8_t dims[NFO_SET_MAX_FIELDS];
+};
+
 struct nfo_plan {
 	/* nodes[0] is unused: node references are indexes into this array. */
 	struct nfo_plan_node *nodes;
@@ -81,6 +88,12 @@ struct nfo_plan {
 	size_t nroots;
 	struct nfo_plan_target *targets;
 	size_t ntargets;
+	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
+	size_t nsets;
+	/* Sets whose elements are in the diagram (no slot left, or a lookup a
+	 * slot cannot serve): changing them needs a new plan. */
+	const struct nfo_set **dag_sets;
+	size_t ndag_sets;
 	size_t targets_cap;
 	size_t nedges;
 	/* Set when no diagram could be built; every root is then PASS. */
@@ -93,6 +106,11 @@ void nfo_plan_free(struct nfo_plan **p);
 /* Follows the diagram for a packet given as values per dimension (have: bit
  * per dimension present). Returns the verdict reference. For tests and for
  * `explain`. */
+/* Whether set s's elements can change without a new plan (slots only),
+ * and whether the fast path uses them at all. */
+bool nfo_plan_set_updatable(const struct nfo_plan *p, const struct nfo_set *s);
+bool nfo_plan_set_used(const struct nfo_plan *p, const struct nfo_set *s);
+
 uint32_t nfo_plan_eval(const struct nfo_plan *p, uint32_t ref, const nfo_u128 *values,
 		       uint32_t have);
 

@@ -38,6 +38,8 @@ unsigned nfo_dim_width(int dim)
 	case NFO_PDIM_IIFNAME:
 		return 128;
 	}
+	if (dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST)
+		return 8;
 	return 0;
 }
 
@@ -50,11 +52,13 @@ const char *nfo_dim_name(int dim)
 		[NFO_DIM_TCPFLAGS] = "tcp flags",  [NFO_DIM_SADDR4] = "ip saddr",
 		[NFO_DIM_DADDR4] = "ip daddr",     [NFO_DIM_SADDR6] = "ip6 saddr",
 		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_DIM_CTSTATE] = "ct state",
-		[NFO_PDIM_IIF] = "iif",
+		[NFO_PDIM_IIF] = "iif",            [NFO_PDIM_SETREF] = "set",
 		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
 		[NFO_PDIM_FALSE] = "false",
 	};
 
+	if (dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST)
+		return "set member";
 	if (dim >= 0 && (size_t)dim < ARRAY_SIZE(names) && names[dim])
 		return names[dim];
 	return "?";
@@ -175,6 +179,7 @@ static void set_clear(struct nfo_set *s)
 	free(s->name);
 	free(s->why);
 	nfo_vset_free(&s->elems);
+	free(s->keys);
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);
@@ -360,6 +365,7 @@ oom:
 
 /* An element as the kernel sends it. */
 struct raw_elem {
+	uint8_t key[NFO_SET_KEY_LEN];
 	nfo_u128 v;
 	nfo_u128 end_v; /* with KEY_END: [v, end_v] */
 	bool has_end_key;
@@ -413,7 +419,8 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 		a->why = "elements expire";
 		return 0;
 	}
-	if (!key || klen != a->set->key_len || klen > 16 || (kend && kelen != klen)) {
+	if (!key || klen != a->set->key_len || klen > NFO_SET_KEY_LEN || (kend && kelen != klen) ||
+	    (klen > 16 && (kend || a->set->interval))) {
 		a->why = "element key";
 		return 0;
 	}
@@ -423,10 +430,11 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	}
 	r = &a->e[a->n++];
 	*r = (struct raw_elem){
-		.v = nfo_u128_from_be(key, klen),
+		.v = klen <= 16 ? nfo_u128_from_be(key, klen) : 0,
 		.is_end = flags & NFT_SET_ELEM_INTERVAL_END,
 		.verdict = NFO_VERDICT_STOP,
 	};
+	memcpy(r->key, key, klen);
 	if (kend) {
 		r->has_end_key = true;
 		r->end_v = nfo_u128_from_be(kend, kelen);
@@ -447,6 +455,11 @@ static int cmp_raw(const void *x, const void *y)
 		return a->v < b->v ? -1 : 1;
 	/* at equal values, an interval's end comes before the next start */
 	return (int)b->is_end - (int)a->is_end;
+}
+
+static int cmp_key(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(const uint32_t *)len);
 }
 
 static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
@@ -484,6 +497,17 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	nfo_u128 max = nfo_u128_max(s->key_len * 8);
 	size_t vcap = 0;
 
+	if (!interval && a->n) {
+		s->keys = malloc(a->n * s->key_len);
+		if (!s->keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < a->n; i++)
+			memcpy(s->keys + i * s->key_len, a->e[i].key, s->key_len);
+		s->nkeys = a->n;
+		qsort_r(s->keys, s->nkeys, s->key_len, cmp_key, &s->key_len);
+	}
+	if (s->key_len > 16)
+		return 0; /* a concatenation: no values of one field */
 	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct raw_elem *r = &a->e[i];
@@ -511,13 +535,74 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	return 0;
 }
 
+/* (Re)reads the elements of s from ns; -ENOMEM, else 0 (s->usable says
+ * whether they could be understood). */
+static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
+{
+	struct elem_acc acc = {};
+	int r = -ENOMEM;
+
+	nfo_vset_free(&s->elems);
+	free(s->keys);
+	s->keys = NULL;
+	s->nkeys = 0;
+	for (size_t i = 0; i < s->nvmap; i++)
+		free(s->vmap[i].chain);
+	free(s->vmap);
+	s->vmap = NULL;
+	s->nvmap = 0;
+	free(s->why);
+	s->why = NULL;
+	s->usable = false;
+
+	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
+		acc.why = "updated by the packet path or with timeouts";
+	else if ((s->flags & NFT_SET_CONCAT) && (s->flags & NFT_SET_INTERVAL))
+		acc.why = "concatenation of ranges";
+	else if (s->key_len == 0 || s->key_len > NFO_SET_KEY_LEN ||
+		 (s->key_len > 16 && (s->flags & NFT_SET_INTERVAL)))
+		acc.why = "key type"; /* (NFT_SET_CONCAT marks only concatenated ranges) */
+	if (!acc.why) {
+		acc.set = s;
+		nftnl_set_elem_foreach(ns, elem_cb, &acc);
+		if (acc.error)
+			goto out;
+		if (!acc.why && collect_elems(&acc, s->flags & NFT_SET_INTERVAL) < 0)
+			goto out;
+	}
+	if (acc.why) {
+		nfo_vset_free(&s->elems);
+		free(s->keys);
+		s->keys = NULL;
+		s->nkeys = 0;
+		s->why = strdup(acc.why);
+		if (!s->why)
+			goto out;
+	} else {
+		s->usable = true;
+	}
+	r = 0;
+out:
+	free(acc.e);
+	return r;
+}
+
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns)
+{
+	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+
+	/* a set redefined with another type is a structural change */
+	if (flags != s->flags || nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) != s->key_len)
+		return -EINVAL;
+	return load_elems(s, ns);
+}
+
 static int set_cb(struct nftnl_set *ns, void *data)
 {
 	struct build *b = data;
 	struct nfo_ruleset *rs = b->rs;
 	int family = (int)nftnl_set_get_u32(ns, NFTNL_SET_FAMILY);
 	const char *table = nftnl_set_get_str(ns, NFTNL_SET_TABLE);
-	struct elem_acc acc = {};
 	struct nfo_set *s;
 
 	if (!table || is_dormant(b, family, table))
@@ -533,35 +618,14 @@ static int set_cb(struct nftnl_set *ns, void *data)
 	s->flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
 	s->key_len = nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN);
 	s->is_map = s->flags & NFT_SET_MAP;
+	s->named = !(s->flags & NFT_SET_ANONYMOUS);
+	s->interval = s->flags & NFT_SET_INTERVAL;
 	s->verdict_map = s->is_map && nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE) &&
 			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
 
-	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
-		acc.why = "updated by the packet path or with timeouts";
-	else if (s->flags & NFT_SET_CONCAT)
-		acc.why = "concatenation";
-	else if (s->key_len == 0 || s->key_len > 16)
-		acc.why = "key type";
-	if (!acc.why) {
-		acc.set = s;
-		nftnl_set_elem_foreach(ns, elem_cb, &acc);
-		if (acc.error)
-			goto oom_acc;
-		if (!acc.why && collect_elems(&acc, s->flags & NFT_SET_INTERVAL) < 0)
-			goto oom_acc;
-	}
-	if (acc.why) {
-		nfo_vset_free(&s->elems);
-		s->why = strdup(acc.why);
-		if (!s->why)
-			goto oom_acc;
-	} else {
-		s->usable = true;
-	}
-	free(acc.e);
+	if (load_elems(s, ns) < 0)
+		goto oom;
 	return 0;
-oom_acc:
-	free(acc.e);
 oom:
 	b->error = -ENOMEM;
 	return -1;

@@ -21,6 +21,7 @@ struct nfo_nft_dump;
  */
 enum nfo_pdim {
 	NFO_PDIM_IIF = _NFO_DIM_MAX, /* meta iif: ifindex, host byte order */
+	NFO_PDIM_SETREF,             /* membership of a named set (pred.ref) */
 	NFO_PDIM_IIFNAME,            /* meta iifname: 16 bytes */
 	NFO_PDIM_UNKNOWN,            /* the fast path cannot evaluate it */
 	NFO_PDIM_FALSE,              /* never true here (e.g. nfproto of another family) */
@@ -38,11 +39,23 @@ enum { NFO_CT_INVALID, NFO_CT_ESTABLISHED, NFO_CT_RELATED, NFO_CT_NEW, NFO_CT_UN
 nfo_u128 nfo_ct_state_value(int state);
 const char *nfo_dim_name(int dim);
 
+struct nfo_set;
+
+/* A lookup into a named set: its elements stay out of the diagram. */
+struct nfo_setref {
+	const struct nfo_set *set;
+	uint8_t ndims;
+	uint8_t dims[NFO_SET_MAX_FIELDS]; /* the key: whole fields, in order */
+	bool invert;
+};
+
 struct nfo_pred {
 	int dim;
 	bool before_effect; /* precedes the rule's first effect statement */
 	struct nfo_vset set; /* values for which the predicate holds */
 	char *reason;        /* NFO_PDIM_UNKNOWN: what it is, e.g. "ct state" */
+	struct nfo_setref ref; /* NFO_PDIM_SETREF */
+	const struct nfo_set *from_set; /* set whose elements make up set */
 };
 
 enum nfo_verdict {
@@ -91,6 +104,7 @@ struct nfo_rule {
 	 * hold (at most one does); no key holds: the rule does not match. */
 	struct nfo_alt *alts;
 	size_t nalts;
+	const struct nfo_set *vmap_set; /* the map the alternatives come from */
 	int offload;
 	char *reason;     /* why not (fully) offloaded */
 };
@@ -142,13 +156,19 @@ struct nfo_set {
 	uint32_t key_len;
 	bool is_map;
 	bool verdict_map;
+	bool named;        /* not anonymous: elements can change on their own */
+	bool interval;
 	/* Elements as values of the key (single-field keys only). */
 	struct nfo_vset elems;
 	/* Verdict maps: the elements with their verdicts, sorted. */
 	struct nfo_vmap_elem *vmap;
 	size_t nvmap;
-	bool usable;       /* elems is exact and static */
+	bool usable;       /* elements known exactly and static */
 	char *why;         /* why not usable */
+	/* Exact (non-interval) sets: the keys as nft holds them, key_len bytes
+	 * each, sorted. Single-field sets also have elems. */
+	uint8_t *keys;
+	size_t nkeys;
 };
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of
@@ -179,6 +199,11 @@ struct nfo_chain *nfo_ruleset_find_chain(const struct nfo_ruleset *rs, int famil
 					 const char *table, const char *name);
 struct nfo_set *nfo_ruleset_find_set(const struct nfo_ruleset *rs, int family,
 				     const char *table, const char *name);
+
+/* Reads new elements into s (same table, name and type): -EINVAL if the
+ * type changed, -ENOMEM. */
+struct nftnl_set;
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns);
 
 /* Adds a predicate to r (takes ownership of set contents and reason). */
 int nfo_rule_add_pred(struct nfo_rule *r, int dim, bool before_effect,

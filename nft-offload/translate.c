@@ -700,6 +700,51 @@ fail:
 	return r;
 }
 
+/*
+ * A lookup into a named set (or any concatenation) as a set reference: the
+ * key must be whole fields in consecutive registers, each starting 4-byte
+ * aligned (nft's concatenation layout), covering exactly the set's key.
+ * Returns 1 if added, 0 if the key is not such a layout, -ENOMEM.
+ */
+static int setref_pred(struct tstate *st, uint32_t sreg, const struct nfo_set *set, bool invert)
+{
+	struct nfo_setref ref = { .set = set, .invert = invert };
+	struct nfo_vset one = {};
+	int i = reg32_index(sreg);
+	unsigned used = 0;
+	int r;
+
+	if (i < 0 || (set->interval && set->key_len > 16))
+		return 0;
+	while (used < set->key_len) {
+		const struct regval *rv;
+		unsigned w;
+
+		if (i >= NREG32 || ref.ndims == NFO_SET_MAX_FIELDS)
+			return 0;
+		rv = &st->reg[i];
+		if (rv->kind != R_FIELD || rv->masked || rv->off != 0 || rv->dim < 0 ||
+		    rv->dim >= NFO_DIM_CTSTATE)
+			return 0;
+		w = nfo_dim_width(rv->dim) / 8;
+		if (rv->len != w)
+			return 0;
+		ref.dims[ref.ndims++] = (uint8_t)rv->dim;
+		used += ref.ndims == 1 && set->key_len == w ? w : (w + 3) & ~3u;
+		i += (int)((w + 3) / 4);
+	}
+	if (used != set->key_len || (set->interval && ref.ndims != 1))
+		return 0;
+	r = nfo_vset_push(&one, 1, 1);
+	if (r < 0)
+		return r;
+	r = nfo_rule_add_pred(st->out, NFO_PDIM_SETREF, !st->after_effect, &one, NULL);
+	if (r < 0)
+		return r;
+	st->out->preds[st->out->npreds - 1].ref = ref;
+	return 1;
+}
+
 static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 {
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
@@ -708,6 +753,7 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 				 nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0;
 	bool has_dreg = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG);
 	const struct nfo_chain *c = st->out->chain;
+	const struct regval *key;
 	const struct nfo_set *set;
 	struct nfo_vset rel = {};
 	char what[96];
@@ -717,20 +763,36 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	/* The key condition first: the destination may be the key's own
 	 * register (nft_lookup_eval breaks when the key is missing, so a map
 	 * lookup is also a match on its keys). */
-	if (!set) {
+	/* named sets, and concatenations (a key longer than its first field),
+	 * are looked up in maps */
+	key = reg_read(st, sreg);
+	if (set && set->usable && !set->is_map &&
+	    (set->named || (key && key->kind == R_FIELD && key->len < set->key_len)) &&
+	    (r = setref_pred(st, sreg, set, flags & NFT_LOOKUP_F_INV)) != 0) {
+		if (r < 0)
+			return r;
+	} else if (!set) {
 		snprintf(what, sizeof(what), "set %s", name ? name : "?");
 		r = add_unknown(st, what);
 	} else if (!set->usable) {
 		snprintf(what, sizeof(what), "set %s: %s", set->name,
 			 set->why ? set->why : "unsupported");
 		r = add_unknown(st, what);
+	} else if (set->key_len > 16) {
+		snprintf(what, sizeof(what), "set %s: key", set->name);
+		r = add_unknown(st, what);
 	} else {
+		size_t before = st->out->npreds;
+
 		r = nfo_vset_copy(&rel, &set->elems);
 		if (r == 0 && (flags & NFT_LOOKUP_F_INV))
 			r = nfo_vset_complement(&rel, nfo_u128_max(set->key_len * 8));
 		if (r == 0)
 			r = add_relation(st, sreg, set->key_len, &rel, "set lookup");
 		nfo_vset_free(&rel);
+		/* the elements are now in the rule: they cannot change alone */
+		if (r == 0 && st->out->npreds > before)
+			st->out->preds[st->out->npreds - 1].from_set = set;
 	}
 	if (r < 0 || !has_dreg)
 		return r;
@@ -738,6 +800,8 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 		r = set && set->usable && set->verdict_map ? vmap_alts(st, sreg, set) : 0;
 		if (r < 0)
 			return r;
+		if (r > 0)
+			st->out->vmap_set = set;
 		if (r == 0) {
 			/* A verdict map the fast path cannot follow. */
 			st->out->verdict = NFO_VERDICT_STOP;
