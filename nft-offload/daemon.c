@@ -410,6 +410,7 @@ static int update_sets(struct daemon *d)
 		s->last_update_ms = ms_since(&d->change_t0);
 	d->change_pending = false;
 	s->updates++;
+	s->set_updates++;
 	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
 		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
 	return 0;

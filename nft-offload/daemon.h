@@ -46,6 +46,7 @@ struct nfo_daemon_state {
 	double last_update_ms;      /* first change notification -> new fast path live */
 	double last_build_ms;       /* dump + plan + load */
 	uint64_t updates;
+	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
 	/* per interface: only its ingress chains are decided, and why */
 	char (*l3_note)[96];
 	/* per interface: nothing is decided (packets may be diverted before

@@ -103,13 +103,14 @@ struct nfo_plan {
 int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret);
 void nfo_plan_free(struct nfo_plan **p);
 
-/* Follows the diagram for a packet given as values per dimension (have: bit
- * per dimension present). Returns the verdict reference. For tests and for
- * `explain`. */
 /* Whether set s's elements can change without a new plan (slots only),
  * and whether the fast path uses them at all. */
 bool nfo_plan_set_updatable(const struct nfo_plan *p, const struct nfo_set *s);
 bool nfo_plan_set_used(const struct nfo_plan *p, const struct nfo_set *s);
+
+/* Follows the diagram for a packet given as values per dimension (have: bit
+ * per dimension present). Returns the verdict reference. For tests and for
+ * `explain`. */
 
 uint32_t nfo_plan_eval(const struct nfo_plan *p, uint32_t ref, const nfo_u128 *values,
 		       uint32_t have);

@@ -31,6 +31,28 @@ static const char *offload_name(int o)
 	return "none";
 }
 
+/* A named set as the fast path uses it: "maps" (elements in the set maps,
+ * changed in place), "diagram" (compiled into the diagram: a change
+ * rebuilds it), "unused" (no offloaded rule reads it) or "not offloaded"
+ * (its elements cannot be known; why says why). */
+static const char *set_where(const struct nfo_daemon_state *s, const struct nfo_set *set)
+{
+	if (!set->usable)
+		return "not offloaded";
+	if (!s->plan || !nfo_plan_set_used(s->plan, set))
+		return "unused";
+	return nfo_plan_set_updatable(s->plan, set) ? "maps" : "diagram";
+}
+
+static size_t set_elements(const struct nfo_set *set)
+{
+	if (set->verdict_map)
+		return set->nvmap;
+	if (set->keys)
+		return set->nkeys;
+	return set->elems.n;
+}
+
 static bool attached_name(const struct nfo_daemon_state *s, const char *dev)
 {
 	for (size_t i = 0; i < s->nifaces; i++)
@@ -159,6 +181,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_str(&j, s->pin_dir);
 	nfo_json_key(&j, "updates");
 	nfo_json_u64(&j, s->updates);
+	nfo_json_key(&j, "set_updates");
+	nfo_json_u64(&j, s->set_updates);
 	nfo_json_key(&j, "last_update_ms");
 	nfo_json_double(&j, s->last_update_ms);
 	nfo_json_key(&j, "last_build_ms");
@@ -211,6 +235,30 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_u64(&j, cnt.bytes);
 			nfo_json_obj_end(&j);
 		}
+	}
+	nfo_json_arr_end(&j);
+
+	nfo_json_key(&j, "sets");
+	nfo_json_arr_begin(&j);
+	for (size_t i = 0; s->rs && i < s->rs->nsets; i++) {
+		const struct nfo_set *set = &s->rs->sets[i];
+
+		if (!set->named)
+			continue;
+		nfo_json_obj_begin(&j);
+		nfo_json_key(&j, "family");
+		nfo_json_str(&j, nfo_family_name(set->family));
+		nfo_json_key(&j, "table");
+		nfo_json_str(&j, set->table);
+		nfo_json_key(&j, "name");
+		nfo_json_str(&j, set->name);
+		nfo_json_key(&j, "elements");
+		nfo_json_u64(&j, set_elements(set));
+		nfo_json_key(&j, "fast_path");
+		nfo_json_str(&j, set_where(s, set));
+		nfo_json_key(&j, "reason");
+		nfo_json_str(&j, set->usable ? NULL : set->why);
+		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
 
@@ -292,8 +340,10 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		nfo_buf_printf(out, "error: %s\n", s->error);
 	if (s->plan && s->plan->error)
 		nfo_buf_printf(out, "not offloaded: %s\n", s->plan->error);
-	nfo_buf_printf(out, "last update: %.1f ms from change to live fast path (%.1f ms to build)\n\n",
-		       s->last_update_ms, s->last_build_ms);
+	nfo_buf_printf(out, "last update: %.1f ms from change to live fast path (%.1f ms to build); "
+		       "%llu updates, %llu of them set elements only\n\n",
+		       s->last_update_ms, s->last_build_ms, (unsigned long long)s->updates,
+		       (unsigned long long)s->set_updates);
 
 	nfo_buf_printf(out, "%-16s %7s  %-12s %-8s %7s  %s\n", "INTERFACE", "IFINDEX", "MODE",
 		       "ATTACHED", "PROG", "NOTE");
@@ -342,6 +392,25 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 				       "policy", c->policy_drop ? "drop" : "accept",
 				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes,
 				       "hook", nfo_hook_name(c->hook), c->prio);
+		}
+	}
+	if (s->rs) {
+		bool head = false;
+
+		for (size_t i = 0; i < s->rs->nsets; i++) {
+			const struct nfo_set *set = &s->rs->sets[i];
+
+			if (!set->named)
+				continue;
+			if (!head)
+				nfo_buf_printf(out, "\n%-40s %8s  %-13s %s\n",
+					       "SET (family table name)", "ELEMENTS", "FAST PATH",
+					       "REASON");
+			head = true;
+			snprintf(name, sizeof(name), "%s %s %s", nfo_family_name(set->family),
+				 set->table, set->name);
+			nfo_buf_printf(out, "%-40s %8zu  %-13s %s\n", name, set_elements(set),
+				       set_where(s, set), set->usable ? "" : set->why);
 		}
 	}
 	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n", full,

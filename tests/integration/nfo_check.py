@@ -18,6 +18,7 @@ EXPR is Python over:
                      "nft_packets"/"nft_bytes": the rule's own nft counter)
   policy("f/t/c")    st's entry of base chain c of table t, family f
   iface(NAME)        st's entry of interface NAME
+  nset(NAME)         st's entry of the named set NAME (one table only)
   nft(C)             the rule with comment C from `nft -j list ruleset`
 
 A STEP is one shell word: "KIND[=TARGET] [pkt.py send options]". Addresses
@@ -139,9 +140,15 @@ class View:
                 return i
         raise CheckError("status --json has no interface %s" % name)
 
+    def nset(self, name):
+        found = [s for s in self.st.get("sets", []) if s["name"] == name]
+        if len(found) != 1:
+            raise CheckError("status --json has %d sets named %s" % (len(found), name))
+        return found[0]
+
     def names(self):
         return {"st": self.st, "rule": self.rule, "policy": self.policy,
-                "iface": self.iface, "nft": self.nft}
+                "iface": self.iface, "nft": self.nft, "nset": self.nset}
 
 
 def evaluate(expr, st, need_rules):
