@@ -40,6 +40,7 @@
 #include "log.h"
 #include "plan.h"
 #include "ruleset.h"
+#include "ruletext.h"
 #include "util.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
@@ -462,45 +463,105 @@ static void on_signal(struct daemon *d)
 	}
 }
 
+/*
+ * Reads a control request: its first line, and for `explain` the body the
+ * client sends after it (rule texts, ruletext.h) up to its end of stream.
+ * A client gets 2 s for all of it: the daemon does not wait longer.
+ */
+static int read_request(int fd, struct nfo_buf *req, size_t *line_len)
+{
+	struct timespec t0;
+	bool body = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		char buf[65536];
+		char *nl;
+		ssize_t n;
+
+		if (ms_since(&t0) > 2000)
+			return -ETIMEDOUT;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		nfo_buf_put(req, buf, (size_t)n);
+		if (req->oom)
+			return -ENOMEM;
+		if (req->len > NFO_RULETEXT_MAX_BODY)
+			return -E2BIG;
+		nl = memchr(req->s, '\n', req->len);
+		if (nl && !body) {
+			*line_len = (size_t)(nl - req->s);
+			body = !strncmp(req->s, "explain ", 8);
+			if (!body)
+				return 0;
+		}
+	}
+	if (!body)
+		*line_len = req->len;
+	return 0;
+}
+
 static void on_control(struct daemon *d)
 {
 	struct timeval tv = { .tv_sec = 1 };
-	struct nfo_buf out = {};
-	char req[128] = "";
-	ssize_t n;
-	int fd;
+	struct nfo_buf out = {}, req = {};
+	struct nfo_ruletexts texts = {};
+	size_t ll = 0;
+	char line[128];
+	int fd, r;
 
 	fd = accept4(d->ctlfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(fd, req, sizeof(req) - 1);
-	if (n > 0) {
-		req[n] = '\0';
-		req[strcspn(req, "\r\n")] = '\0';
-		if (!strcmp(req, "status json"))
-			nfo_status_render(&d->st, true, &out);
-		else if (!strcmp(req, "status text"))
-			nfo_status_render(&d->st, false, &out);
-		else if (!strcmp(req, "explain json"))
-			nfo_explain_render(&d->st, true, &out);
-		else if (!strcmp(req, "explain text"))
-			nfo_explain_render(&d->st, false, &out);
-		else
-			nfo_buf_printf(&out, "error: unknown request '%s'\n", req);
-		if (out.oom) {
-			nfo_buf_free(&out);
-			nfo_buf_printf(&out, "error: out of memory\n");
-		}
-		for (size_t off = 0; off < out.len;) {
-			ssize_t w = write(fd, out.s + off, out.len - off);
-
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
+	r = read_request(fd, &req, &ll);
+	if (r < 0 || !req.len) {
+		if (r < 0)
+			log_debug("control request: %s", strerror(-r));
+		goto done;
 	}
+	snprintf(line, sizeof(line), "%.*s", (int)(ll < sizeof(line) ? ll : sizeof(line) - 1),
+		 req.s);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!strcmp(line, "status json")) {
+		nfo_status_render(&d->st, true, &out);
+	} else if (!strcmp(line, "status text")) {
+		nfo_status_render(&d->st, false, &out);
+	} else if (!strcmp(line, "explain json") || !strcmp(line, "explain text")) {
+		size_t off = ll < req.len ? ll + 1 : req.len;
+
+		r = nfo_ruletexts_parse(&texts, req.s + off, req.len - off);
+		if (r < 0) {
+			nfo_ruletexts_free(&texts);
+			texts.note = strdup(r == -ENOMEM ? "out of memory"
+							 : "the rule texts sent were malformed");
+		}
+		nfo_explain_render(&d->st, !strcmp(line, "explain json"), &texts, &out);
+	} else if (!strcmp(line, "ping")) {
+		nfo_buf_printf(&out, "nft-offload %s\n", NFO_VERSION);
+	} else {
+		nfo_buf_printf(&out, "error: unknown request '%s'\n", line);
+	}
+	if (out.oom) {
+		nfo_buf_free(&out);
+		nfo_buf_printf(&out, "error: out of memory\n");
+	}
+	for (size_t off = 0; off < out.len;) {
+		ssize_t w = write(fd, out.s + off, out.len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+done:
+	nfo_ruletexts_free(&texts);
+	nfo_buf_free(&req);
 	nfo_buf_free(&out);
 	close(fd);
 }

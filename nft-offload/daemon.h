@@ -58,6 +58,9 @@ struct nfo_daemon_state {
 
 /* Renders `status` / `explain` for the control socket. */
 void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out);
-void nfo_explain_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out);
+struct nfo_ruletexts;
+/* t: rule texts from the client (NULL: none); used only if of s's generation. */
+void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
+			const struct nfo_ruletexts *t, struct nfo_buf *out);
 
 #endif

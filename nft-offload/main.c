@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* nft-offload: run nftables drop rules in XDP / TC ingress. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
+#include "json.h"
 #include "log.h"
+#include "ruletext.h"
 
 static void usage(FILE *f)
 {
@@ -26,7 +31,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  daemon   follow nftables and keep the fast path attached (foreground)\n"
 		"  status   what the running daemon has attached, offloaded and dropped\n"
-		"  explain  per chain and rule: offloaded, partly, or not, and why\n"
+		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
 		"  version  print the version\n"
 		"\n"
 		"daemon options:\n"
@@ -123,17 +128,32 @@ static int cmd_daemon(int argc, char **argv)
 	return r;
 }
 
-static int ask_daemon(const char *run_dir, const char *request)
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Connects to the daemon's control socket; -1 with a message if none runs. */
+static int connect_daemon(const char *run_dir)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[PATH_MAX], buf[65536];
-	ssize_t n;
+	char path[PATH_MAX];
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", run_dir, NFO_CONTROL_SOCKET) >=
 		    sizeof(sa.sun_path)) {
 		fprintf(stderr, "nft-offload: run directory path too long: %s\n", run_dir);
-		return 1;
+		return -1;
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -143,17 +163,71 @@ static int ask_daemon(const char *run_dir, const char *request)
 			path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return 1;
+		return -1;
 	}
-	if (write(fd, request, strlen(request)) < 0) {
+	return fd;
+}
+
+/* Sends request (and its body), prints the answer. */
+static int ask_daemon(const char *run_dir, const char *request, const struct nfo_buf *body)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = connect_daemon(run_dir);
+
+	if (fd < 0)
+		return 1;
+	if (write_all(fd, request, strlen(request)) < 0 ||
+	    (body && body->len && write_all(fd, body->s, body->len) < 0)) {
 		fprintf(stderr, "nft-offload: cannot talk to the daemon: %s\n", strerror(errno));
 		close(fd);
 		return 1;
 	}
+	(void)shutdown(fd, SHUT_WR);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, (size_t)n, stdout);
 	close(fd);
 	return n < 0 ? 1 : 0;
+}
+
+/*
+ * The rule texts for `explain` (ruletext.h), read by nft in the daemon's
+ * network namespace: the control socket may be reached from another one.
+ */
+static void explain_body(const char *run_dir, struct nfo_buf *body)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct stat self, daemon;
+	char nspath[64];
+	int fd = connect_daemon(run_dir), nsfd;
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+		nfo_buf_printf(body, "note\tcannot identify the daemon: %s\n", strerror(errno));
+		close(fd);
+		return;
+	}
+	close(fd);
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)cred.pid);
+	if (stat("/proc/self/ns/net", &self) < 0 || stat(nspath, &daemon) < 0) {
+		nfo_buf_printf(body, "note\tcannot find the daemon's network namespace: %s\n",
+			       strerror(errno));
+		return;
+	}
+	if (self.st_ino != daemon.st_ino || self.st_dev != daemon.st_dev) {
+		nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+			nfo_buf_printf(body, "note\tcannot enter the daemon's network namespace: %s\n",
+				       strerror(errno));
+			if (nsfd >= 0)
+				close(nsfd);
+			return;
+		}
+		close(nsfd);
+	}
+	nfo_ruletext_collect(body);
 }
 
 static int cmd_query(int argc, char **argv, const char *what)
@@ -190,7 +264,15 @@ static int cmd_query(int argc, char **argv, const char *what)
 		return 2;
 	}
 	snprintf(req, sizeof(req), "%s %s\n", what, json ? "json" : "text");
-	return ask_daemon(run_dir, req);
+	if (!strcmp(what, "explain")) {
+		struct nfo_buf body = {};
+
+		explain_body(run_dir, &body);
+		c = ask_daemon(run_dir, req, &body);
+		nfo_buf_free(&body);
+		return c;
+	}
+	return ask_daemon(run_dir, req, NULL);
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "plan.h"
 #include "ruleset.h"
+#include "ruletext.h"
 
 static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_DROPPED] = "dropped",
@@ -442,40 +443,106 @@ void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_b
 		status_text(s, out);
 }
 
-void nfo_explain_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out)
+/* The texts usable for the generation the fast path reflects, or NULL
+ * with *why saying why not. */
+static const struct nfo_ruletexts *usable_texts(const struct nfo_daemon_state *s,
+						const struct nfo_ruletexts *t, const char **why)
 {
+	*why = NULL;
+	if (!t || (!t->have_genid && !t->note)) {
+		*why = "rule text not requested";
+		return NULL;
+	}
+	if (!t->have_genid) {
+		*why = t->note;
+		return NULL;
+	}
+	if (!s->have_genid || t->genid != s->genid) {
+		*why = "the ruleset changed while explain read it (run it again)";
+		return NULL;
+	}
+	return t;
+}
+
+static const char *rule_offload(const struct nfo_rule *r, const char *reason)
+{
+	return reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" : offload_name(r->offload);
+}
+
+static void explain_text(const struct nfo_daemon_state *s, const struct nfo_ruletexts *texts,
+			 const char *why, struct nfo_buf *out)
+{
+	char reason[256];
+	size_t full = 0, partial = 0, none = 0;
+
+	nfo_buf_printf(out, "nft-offload %s: fast path %s", NFO_VERSION,
+		       s->enabled ? "enabled" : "DISABLED (everything passes to nftables)");
+	if (s->have_genid)
+		nfo_buf_printf(out, ", nftables generation %u", s->genid);
+	nfo_buf_printf(out, "\n");
+	if (s->plan && s->plan->error)
+		nfo_buf_printf(out, "not offloaded: %s\n", s->plan->error);
+	if (why)
+		nfo_buf_printf(out, "rule text unavailable: %s\n", why);
+	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
+		const struct nfo_chain *c = &s->rs->chains[ci];
+		const char *scope = chain_scope(s, c);
+
+		if (c->base)
+			nfo_buf_printf(out, "\n%s %s %s: hook %s priority %d, policy %s%s%s\n",
+				       nfo_family_name(c->family), c->table, c->name,
+				       nfo_hook_name(c->hook), c->prio,
+				       c->policy_drop ? "drop" : "accept", scope ? ": " : "",
+				       scope ? scope : "");
+		else
+			nfo_buf_printf(out, "\n%s %s %s: regular chain\n",
+				       nfo_family_name(c->family), c->table, c->name);
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			const char *text = nfo_ruletexts_get(texts, nfo_family_name(c->family),
+							     c->table, r->handle);
+			const char *o;
+
+			rule_reason(s, r, reason, sizeof(reason));
+			o = rule_offload(r, reason);
+			full += !reason[0];
+			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
+			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			nfo_buf_printf(out, "  %-7s handle %-5llu %s\n", o,
+				       (unsigned long long)r->handle, text ? text : "");
+			if (reason[0])
+				nfo_buf_printf(out, "%23s^ %s\n", "", reason);
+		}
+	}
+	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n",
+		       full, partial, none);
+}
+
+void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
+			const struct nfo_ruletexts *t, struct nfo_buf *out)
+{
+	const char *why;
+	const struct nfo_ruletexts *texts = usable_texts(s, t, &why);
 	char reason[256];
 	struct nfo_json j;
 
 	if (!json) {
-		for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
-			const struct nfo_chain *c = &s->rs->chains[ci];
-			const char *scope = chain_scope(s, c);
-
-			if (c->base)
-				nfo_buf_printf(out, "%s %s %s: hook %s priority %d policy %s%s%s\n",
-					       nfo_family_name(c->family), c->table, c->name,
-					       nfo_hook_name(c->hook), c->prio,
-					       c->policy_drop ? "drop" : "accept", scope ? ": " : "",
-					       scope ? scope : "");
-			else
-				nfo_buf_printf(out, "%s %s %s: regular chain\n",
-					       nfo_family_name(c->family), c->table, c->name);
-			for (size_t k = 0; k < c->nrules; k++) {
-				const struct nfo_rule *r = &c->rules[k];
-
-				rule_reason(s, r, reason, sizeof(reason));
-				nfo_buf_printf(out, "  handle %-6llu %-8s %s\n",
-					       (unsigned long long)r->handle,
-					       reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
-											     offload_name(r->offload),
-					       reason);
-			}
-		}
+		explain_text(s, texts, why, out);
 		return;
 	}
 	nfo_json_init(&j, out);
 	nfo_json_obj_begin(&j);
+	nfo_json_key(&j, "generation");
+	if (s->have_genid)
+		nfo_json_u64(&j, s->genid);
+	else
+		nfo_json_null(&j);
+	nfo_json_key(&j, "fast_path");
+	nfo_json_str(&j, s->enabled ? "enabled" : "disabled");
+	nfo_json_key(&j, "error");
+	nfo_json_str(&j, s->plan && s->plan->error ? s->plan->error : NULL);
+	nfo_json_key(&j, "text_unavailable");
+	nfo_json_str(&j, why);
 	nfo_json_key(&j, "chains");
 	nfo_json_arr_begin(&j);
 	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
@@ -512,9 +579,11 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json, struct nfo_
 			nfo_json_obj_begin(&j);
 			nfo_json_key(&j, "handle");
 			nfo_json_u64(&j, r->handle);
+			nfo_json_key(&j, "text");
+			nfo_json_str(&j, nfo_ruletexts_get(texts, nfo_family_name(c->family), c->table,
+							   r->handle));
 			nfo_json_key(&j, "offload");
-			nfo_json_str(&j, reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
-								offload_name(r->offload));
+			nfo_json_str(&j, rule_offload(r, reason));
 			nfo_json_key(&j, "reason");
 			nfo_json_str(&j, reason[0] ? reason : NULL);
 			nfo_json_obj_end(&j);
