@@ -184,6 +184,16 @@ static int rebuild(struct daemon *d)
 		if (links[i].up)
 			up[nup++] = links[i].ifindex;
 
+	/* Detach first whatever moved: deleted, recreated under the same name
+	 * (new ifindex), or renamed, possibly to another configured name whose
+	 * entry attaches below to the same ifindex. */
+	for (size_t i = 0; i < s->nifaces; i++) {
+		struct nfo_iface *ifc = &s->ifaces[i];
+		const struct nfo_link *lk = nfo_link_by_name(links, nlinks, ifc->name);
+
+		if (ifc->ifindex && (!lk || lk->ifindex != ifc->ifindex))
+			nfo_loader_detach(s->loader, ifc);
+	}
 	for (size_t i = 0; i < s->nifaces; i++) {
 		struct nfo_iface *ifc = &s->ifaces[i];
 		const struct nfo_link *lk = nfo_link_by_name(links, nlinks, ifc->name);
@@ -201,8 +211,6 @@ static int rebuild(struct daemon *d)
 			continue;
 		}
 		d->missing_logged[i] = false;
-		if (ifc->ifindex && ifc->ifindex != lk->ifindex)
-			nfo_loader_detach(s->loader, ifc); /* recreated under the same name */
 		ifc->ifindex = lk->ifindex;
 		/* tc ingress runs after XDP and before nftables, and its
 		 * filters and programs may redirect packets away: nftables
