@@ -28,6 +28,15 @@ enum rkind {
 	R_FIELD,  /* bytes of a dimension's value */
 	R_CONT,   /* continuation of the register before */
 	R_OPAQUE, /* something the fast path cannot evaluate */
+	R_MULTI,  /* adjacent fields in one load (nft merges `udp sport 1 udp dport 2`) */
+};
+
+#define MAX_PARTS 4
+
+struct regpart {
+	int dim;
+	unsigned off; /* first byte of the dimension's value loaded */
+	unsigned len;
 };
 
 struct regval {
@@ -39,6 +48,9 @@ struct regval {
 	uint8_t mask[16];
 	uint8_t xor[16];
 	char what[64];
+	/* R_MULTI: the fields, in load order (len is their sum) */
+	unsigned nparts;
+	struct regpart part[MAX_PARTS];
 };
 
 struct tstate {
@@ -154,6 +166,47 @@ static const struct payload_field payload_fields[] = {
 	{ NFT_PAYLOAD_TRANSPORT_HEADER, 0, 13, 1, NFO_DIM_TCPFLAGS },
 };
 
+/*
+ * A load spanning several adjacent fields: nft merges consecutive payload
+ * matches on adjacent bytes into one load and one compare (`udp sport 40
+ * udp dport 9` is a 4-byte load at transport offset 0; `ip saddr A ip daddr
+ * B` an 8-byte load at network offset 12). Records the fields; returns
+ * false if the bytes are not exactly a run of known fields.
+ */
+static bool multi_field(struct tstate *st, uint32_t base, uint32_t off, uint32_t len,
+			uint32_t dreg)
+{
+	struct regval v = { .kind = R_MULTI };
+	uint32_t cur = off, end;
+
+	if (len == 0 || len > 16 || off > UINT32_MAX - len)
+		return false;
+	end = off + len;
+	while (cur < end) {
+		const struct payload_field *found = NULL;
+
+		for (size_t i = 0; i < ARRAY_SIZE(payload_fields); i++) {
+			const struct payload_field *f = &payload_fields[i];
+
+			if (f->base == (int)base && (!f->l3 || f->l3 == st->l3) &&
+			    cur >= f->start && cur < f->start + f->len)
+				found = f;
+		}
+		if (!found || v.nparts == MAX_PARTS)
+			return false;
+		v.part[v.nparts].dim = found->dim;
+		v.part[v.nparts].off = cur - found->start;
+		v.part[v.nparts].len = (end < found->start + found->len ? end : found->start + found->len) - cur;
+		cur += v.part[v.nparts].len;
+		v.nparts++;
+	}
+	if (v.nparts < 2)
+		return false;
+	v.len = len;
+	reg_write(st, dreg, len, &v);
+	return true;
+}
+
 static void do_payload(struct tstate *st, struct nftnl_expr *e)
 {
 	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
@@ -177,6 +230,8 @@ static void do_payload(struct tstate *st, struct nftnl_expr *e)
 		reg_write(st, dreg, len, &v);
 		return;
 	}
+	if (multi_field(st, base, off, len, dreg))
+		return;
 	switch (base) {
 	case NFT_PAYLOAD_LL_HEADER:
 		snprintf(what, sizeof(what), "link layer header @%u,%u", off * 8, len * 8);
@@ -468,6 +523,55 @@ static bool vset_is_point(const struct nfo_vset *s, nfo_u128 v)
 	return s->n == 1 && s->iv[0].lo == v && s->iv[0].hi == v;
 }
 
+/*
+ * A comparison on the first len bytes of a load of several fields: equality
+ * with one value is equality of each field's bytes (memcmp), a predicate
+ * per field. Anything else (!=, ranges) is a disjunction across fields the
+ * fast path's conjunctions cannot hold: UNKNOWN.
+ */
+static int multi_relation(struct tstate *st, const struct regval *rv, unsigned len,
+			  const struct nfo_vset *rel, const char *form)
+{
+	uint8_t b[16];
+	unsigned at = 0;
+	char what[96];
+	int r;
+
+	if (!(rel->n == 1 && rel->iv[0].lo == rel->iv[0].hi)) {
+		snprintf(what, sizeof(what), "%s of several fields at once, other than ==", form);
+		return add_unknown(st, what);
+	}
+	nfo_u128_to_be(rel->iv[0].lo, b, len);
+	for (unsigned k = 0; k < rv->nparts && at < len; k++) {
+		struct regval f = { .kind = R_FIELD, .dim = rv->part[k].dim, .off = rv->part[k].off,
+				    .len = rv->part[k].len };
+		struct nfo_vset point = {}, set = {};
+
+		if (f.len > len - at)
+			f.len = len - at;
+		r = nfo_vset_push(&point, nfo_u128_from_be(b + at, f.len),
+				  nfo_u128_from_be(b + at, f.len));
+		if (r == 0)
+			r = relation_to_dim(&f, &point, &set);
+		nfo_vset_free(&point);
+		if (r < 0) {
+			nfo_vset_free(&set);
+			return r;
+		}
+		if (r == 0) {
+			nfo_vset_free(&set);
+			snprintf(what, sizeof(what), "%s of part of a field", form);
+			r = add_unknown(st, what);
+		} else {
+			r = add_pred(st, f.dim, &set);
+		}
+		if (r < 0)
+			return r;
+		at += f.len;
+	}
+	return 0;
+}
+
 /* A comparison on sreg (len bytes) that holds for the loaded values in rel. */
 static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct nfo_vset *rel,
 			const char *form)
@@ -478,6 +582,8 @@ static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct n
 	struct regval shorter;
 	int r;
 
+	if (rv && rv->kind == R_MULTI && len <= rv->len)
+		return multi_relation(st, rv, len, rel, form);
 	/* cmp/lookup compare the first len bytes of the register
 	 * (nft_cmp_eval: memcmp over priv->len), e.g. iifname "eth*" is a
 	 * 3-byte compare of a 16-byte load: the same as a 3-byte load. */

@@ -138,6 +138,7 @@ CAPTURE(icmp)
 CAPTURE(iface)
 CAPTURE(l4proto)
 CAPTURE(ports)
+CAPTURE(merged)
 CAPTURE(sets)
 CAPTURE(tcpflags)
 CAPTURE(unsupported)
@@ -637,6 +638,40 @@ static void test_sets_lookup(void **state)
 	/* udp dport @empty drop: never true */
 	PRED(&r[7], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_UDP));
 	expect_setref(state, &r[7], 1, "empty", NFO_DIM_TH2, false);
+}
+
+/* Port pairs nft merges into one 4-byte load and compare. */
+static void test_merged(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "merged", "in", 7);
+	const struct nfo_rule *r = c->rules;
+
+	/* udp sport 40 udp dport 9: one cmp eq on transport bytes 0-3 */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[0], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_UDP));
+	PRED(&r[0], 1, NFO_DIM_TH0, true, pt(40));
+	PRED(&r[0], 2, NFO_DIM_TH2, true, pt(9));
+	/* tcp sport 1 tcp dport 2 */
+	expect_rule(&r[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[1], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&r[1], 1, NFO_DIM_TH0, true, pt(1));
+	PRED(&r[1], 2, NFO_DIM_TH2, true, pt(2));
+	/* ip saddr 192.0.2.1 ip daddr 192.0.2.2 (not merged by nft 1.0.6) */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[2], 1, NFO_DIM_SADDR4, true, pt(v4("192.0.2.1")));
+	PRED(&r[2], 2, NFO_DIM_DADDR4, true, pt(v4("192.0.2.2")));
+	/* th sport 5 th dport 6: no protocol dependency */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
+	PRED(&r[3], 0, NFO_DIM_TH0, true, pt(5));
+	PRED(&r[3], 1, NFO_DIM_TH2, true, pt(6));
+	/* udp sport 40 udp dport != 9: not merged (only == is) */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[4], 2, NFO_DIM_TH2, true, iv(0, 8), iv(10, MAX16));
+	/* the IPv6 pair is 32 bytes: two loads */
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	/* ip daddr 10.0.0.0/8 after ip saddr: a 1-byte compare */
+	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[6], 2, NFO_DIM_DADDR4, true, pfx4("10.0.0.0", 8));
 }
 
 /* Addresses. */
@@ -1634,6 +1669,7 @@ int main(void)
 		T(test_l4proto, l4proto),
 		T(test_l4proto_ip6, l4proto),
 		T(test_ports, ports),
+		T(test_merged, merged),
 		T(test_sets_model, sets),
 		T(test_sets_lookup, sets),
 		T(test_addrs_ip, addrs),
