@@ -59,47 +59,66 @@ struct nfo_pkt {
 
 #define NFO_HAVE(d) (1u << (d))
 
+/*
+ * The common frames in as few slices as possible (a slice is a kfunc call):
+ * Ethernet + IPv4 without options + 14 transport bytes (through the TCP
+ * flags) in one, or the fixed IPv6 header + 14 transport bytes in one after
+ * the Ethernet header. Shorter frames take one slice per header.
+ */
+#define NFO_TH_HEAD 14
+#define NFO_HEAD4_LEN (NFO_ETH_HLEN + 20 + NFO_TH_HEAD)
+#define NFO_HEAD6_LEN (40 + NFO_TH_HEAD)
+
+/* Transport fields at thoff, inside the IP packet's end. th: the first
+ * NFO_TH_HEAD bytes at thoff when the caller already has them, else NULL. */
 static __always_inline void nfo_parse_l4(const struct bpf_dynptr *dp, __u32 thoff,
-					 __u32 end, struct nfo_pkt *p)
+					 __u32 end, const __u8 *th, struct nfo_pkt *p)
 {
 	__u8 buf[4];
-	__u8 *th;
+	__u8 *s;
 
 	if (thoff + 4 > end)
 		return;
-	th = bpf_dynptr_slice(dp, thoff, buf, sizeof(buf));
-	if (!th)
-		return;
-	p->th0 = ((__u16)th[0] << 8) | th[1];
-	p->th2 = ((__u16)th[2] << 8) | th[3];
+	if (th) {
+		p->th0 = ((__u16)th[0] << 8) | th[1];
+		p->th2 = ((__u16)th[2] << 8) | th[3];
+	} else {
+		s = bpf_dynptr_slice(dp, thoff, buf, sizeof(buf));
+		if (!s)
+			return;
+		p->th0 = ((__u16)s[0] << 8) | s[1];
+		p->th2 = ((__u16)s[2] << 8) | s[3];
+	}
 	p->have |= NFO_HAVE(NFO_DIM_TH0) | NFO_HAVE(NFO_DIM_TH2);
 
 	if (thoff + 14 > end)
 		return;
-	th = bpf_dynptr_slice(dp, thoff + 13, buf, 1);
-	if (!th)
-		return;
-	p->tcpflags = th[0];
+	if (th) {
+		p->tcpflags = th[13];
+	} else {
+		s = bpf_dynptr_slice(dp, thoff + 13, buf, 1);
+		if (!s)
+			return;
+		p->tcpflags = s[0];
+	}
 	p->have |= NFO_HAVE(NFO_DIM_TCPFLAGS);
 }
 
+/* iph: the header at NFO_ETH_HLEN; th: NFO_TH_HEAD bytes after a 20-byte
+ * header, or NULL. */
 static __always_inline int nfo_parse_ipv4(const struct bpf_dynptr *dp, __u32 len,
+					  const struct iphdr *iph, const __u8 *th,
 					  struct nfo_pkt *p)
 {
-	struct iphdr buf;
-	struct iphdr *iph;
 	__u32 tot, end;
 
-	iph = bpf_dynptr_slice(dp, NFO_ETH_HLEN, &buf, sizeof(buf));
-	if (!iph)
-		return NFO_STAT_PASS_MALFORMED;
 	if (iph->version != 4 || iph->ihl < 5)
 		return NFO_STAT_PASS_MALFORMED;
 	if (iph->ihl > 5)
 		return NFO_STAT_PASS_IPOPTS;
 	tot = bpf_ntohs(iph->tot_len);
 	end = NFO_ETH_HLEN + tot;
-	if (tot < sizeof(buf) || end > len)
+	if (tot < sizeof(*iph) || end > len)
 		return NFO_STAT_PASS_MALFORMED;
 
 	p->l3len = tot;
@@ -110,7 +129,7 @@ static __always_inline int nfo_parse_ipv4(const struct bpf_dynptr *dp, __u32 len
 		   NFO_HAVE(NFO_DIM_L4PROTO);
 	/* IP_MF | IP_OFFSET: first fragments included, see above. */
 	if (!(iph->frag_off & bpf_htons(0x3fff)))
-		nfo_parse_l4(dp, NFO_ETH_HLEN + sizeof(buf), end, p);
+		nfo_parse_l4(dp, NFO_ETH_HLEN + sizeof(*iph), end, th, p);
 	return 0;
 }
 
@@ -121,27 +140,25 @@ static __always_inline int nfo_ipv6_exthdr(__u8 nh)
 	       nh == NFO_IPPROTO_DSTOPTS;
 }
 
+/* ip6: the fixed header at NFO_ETH_HLEN; th: NFO_TH_HEAD bytes after it, or
+ * NULL. */
 static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len,
+					  const struct ipv6hdr *ip6, const __u8 *th,
 					  struct nfo_pkt *p)
 {
-	struct ipv6hdr buf;
-	struct ipv6hdr *ip6;
 	__u32 plen, end, off;
 	__u8 nh, frag = 0;
 	int i;
 
-	ip6 = bpf_dynptr_slice(dp, NFO_ETH_HLEN, &buf, sizeof(buf));
-	if (!ip6)
-		return NFO_STAT_PASS_MALFORMED;
 	if (ip6->version != 6)
 		return NFO_STAT_PASS_MALFORMED;
 	plen = bpf_ntohs(ip6->payload_len);
-	end = NFO_ETH_HLEN + sizeof(buf) + plen;
+	end = NFO_ETH_HLEN + sizeof(*ip6) + plen;
 	/* payload_len 0 is a jumbogram (or garbage): let the kernel judge. */
 	if (plen == 0 || end > len)
 		return NFO_STAT_PASS_MALFORMED;
 
-	p->l3len = sizeof(buf) + plen;
+	p->l3len = sizeof(*ip6) + plen;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	p->nexthdr = ip6->nexthdr;
@@ -149,7 +166,14 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 		   NFO_HAVE(NFO_DIM_NEXTHDR);
 
 	nh = ip6->nexthdr;
-	off = NFO_ETH_HLEN + sizeof(buf);
+	off = NFO_ETH_HLEN + sizeof(*ip6);
+	/* No extension header: the common case, transport bytes in hand. */
+	if (!nfo_ipv6_exthdr(nh)) {
+		p->l4proto = nh;
+		p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
+		nfo_parse_l4(dp, off, end, th, p);
+		return 0;
+	}
 	for (i = 0; i <= NFO_IPV6_MAX_EXTHDRS; i++) {
 		__u8 hbuf[4];
 		__u8 *h;
@@ -161,7 +185,7 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 			p->l4proto = nh;
 			p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
 			if (!frag)
-				nfo_parse_l4(dp, off, end, p);
+				nfo_parse_l4(dp, off, end, NULL, p);
 			return 0;
 		}
 		if (i == NFO_IPV6_MAX_EXTHDRS)
@@ -205,10 +229,16 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
 				     const __u8 *mac, struct nfo_pkt *p)
 {
-	struct ethhdr buf;
-	struct ethhdr *eth;
+	__u8 head[NFO_HEAD4_LEN];
+	struct ethhdr *eth = NULL;
+	__u8 *h4 = NULL;
 
-	eth = bpf_dynptr_slice(dp, 0, &buf, sizeof(buf));
+	if (len >= NFO_HEAD4_LEN) {
+		h4 = bpf_dynptr_slice(dp, 0, head, sizeof(head));
+		eth = (struct ethhdr *)h4;
+	}
+	if (!eth)
+		eth = bpf_dynptr_slice(dp, 0, head, sizeof(*eth));
 	if (!eth)
 		return NFO_STAT_PASS_MALFORMED;
 	p->ethtype = bpf_ntohs(eth->h_proto);
@@ -233,10 +263,32 @@ static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
 	case NFO_ETH_P_8021AD:
 	case NFO_ETH_P_QINQ1:
 		return NFO_STAT_PASS_VLAN;
-	case NFO_ETH_P_IP:
-		return nfo_parse_ipv4(dp, len, p);
-	case NFO_ETH_P_IPV6:
-		return nfo_parse_ipv6(dp, len, p);
+	case NFO_ETH_P_IP: {
+		struct iphdr buf;
+		struct iphdr *iph;
+
+		if (h4)
+			return nfo_parse_ipv4(dp, len, (struct iphdr *)(h4 + NFO_ETH_HLEN),
+					      h4 + NFO_ETH_HLEN + sizeof(*iph), p);
+		iph = bpf_dynptr_slice(dp, NFO_ETH_HLEN, &buf, sizeof(buf));
+		if (!iph)
+			return NFO_STAT_PASS_MALFORMED;
+		return nfo_parse_ipv4(dp, len, iph, NULL, p);
+	}
+	case NFO_ETH_P_IPV6: {
+		__u8 buf[NFO_HEAD6_LEN];
+		__u8 *h6 = NULL;
+
+		if (len >= NFO_ETH_HLEN + NFO_HEAD6_LEN) {
+			h6 = bpf_dynptr_slice(dp, NFO_ETH_HLEN, buf, sizeof(buf));
+			if (h6)
+				return nfo_parse_ipv6(dp, len, (struct ipv6hdr *)h6, h6 + 40, p);
+		}
+		h6 = bpf_dynptr_slice(dp, NFO_ETH_HLEN, buf, 40);
+		if (!h6)
+			return NFO_STAT_PASS_MALFORMED;
+		return nfo_parse_ipv6(dp, len, (struct ipv6hdr *)h6, NULL, p);
+	}
 	}
 	return 0;
 }

@@ -2861,6 +2861,68 @@ static void test_transport_past_ip_length(void **state)
 	PASS(f, &p, "IPv6 dstopts + 3 bytes of UDP");
 }
 
+/*
+ * Frames around the sizes where the parser switches between reading the
+ * headers in one slice and one slice per header (NFO_HEAD4_LEN = 48,
+ * 14 + NFO_HEAD6_LEN = 68): the same fields either way.
+ */
+static void test_frame_sizes(void **state)
+{
+	struct fx *f = fx_with(state,
+		"table inet t {\n"
+		"  chain c {\n"
+		"    type filter hook prerouting priority 0;\n"
+		"    udp sport 40 udp dport 9 drop\n"
+		"    ip saddr 192.0.2.7 drop\n"
+		"    ip6 saddr 2001:db8::7 drop\n"
+		"  }\n"
+		"}\n");
+	const char *k0 = rk(f, "inet", "t", "c", 0), *k1 = rk(f, "inet", "t", "c", 1),
+		   *k2 = rk(f, "inet", "t", "c", 2);
+	struct pkt p;
+	char desc[96];
+
+	for (size_t n = 0; n <= 12; n++) {
+		pkt_eth(&p, NULL, 0x0800);
+		pkt_ip4(&p, "192.0.2.1", LOC4);
+		pkt_udp(&p, 40, 9, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv4 udp, %zu-byte frame, port 9", p.len);
+		DROP(f, &p, k0, desc);
+		pkt_eth(&p, NULL, 0x0800);
+		pkt_ip4(&p, "192.0.2.1", LOC4);
+		pkt_udp(&p, 40, 10, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv4 udp, %zu-byte frame, port 10", p.len);
+		PASS(f, &p, desc);
+		pkt_eth(&p, NULL, 0x0800);
+		pkt_ip4(&p, "192.0.2.7", LOC4);
+		pkt_udp(&p, 41, 10, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv4 udp, %zu-byte frame, source", p.len);
+		DROP(f, &p, k1, desc);
+
+		pkt_eth(&p, NULL, 0x86dd);
+		pkt_ip6(&p, "2001:db8::1", LOC6);
+		pkt_udp(&p, 40, 9, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv6 udp, %zu-byte frame, port 9", p.len);
+		DROP(f, &p, k0, desc);
+		pkt_eth(&p, NULL, 0x86dd);
+		pkt_ip6(&p, "2001:db8::1", LOC6);
+		pkt_udp(&p, 40, 10, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv6 udp, %zu-byte frame, port 10", p.len);
+		PASS(f, &p, desc);
+		pkt_eth(&p, NULL, 0x86dd);
+		pkt_ip6(&p, "2001:db8::7", LOC6);
+		pkt_udp(&p, 41, 10, n);
+		pkt_finish(&p);
+		snprintf(desc, sizeof(desc), "IPv6 udp, %zu-byte frame, source", p.len);
+		DROP(f, &p, k2, desc);
+	}
+}
+
 /* An established TCP connection over lo in the test's namespace; its
  * conntrack entry stays after the sockets are gone (TIME_WAIT), and
  * fx_apply() replaces rulesets without flushing conntrack. */
@@ -3233,6 +3295,7 @@ int main(int argc, char **argv)
 		T(test_ipv6_fragments),
 		T(test_vlan),
 		T(test_transport_past_ip_length),
+		T(test_frame_sizes),
 		T(test_ct_state),
 		T(test_effects_stop),
 		T(test_unconditional_log),
