@@ -506,8 +506,8 @@ static int collect_elems(struct elem_acc *a, bool interval)
 		s->nkeys = a->n;
 		qsort_r(s->keys, s->nkeys, s->key_len, cmp_key, &s->key_len);
 	}
-	if (s->key_len > 16)
-		return 0; /* a concatenation: no values of one field */
+	if (s->key_len > 16 || !a->n)
+		return 0; /* a concatenation: no values of one field; or empty */
 	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct raw_elem *r = &a->e[i];
