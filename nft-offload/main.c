@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "config.h"
 #include "daemon.h"
 #include "json.h"
@@ -32,6 +33,8 @@ static void usage(FILE *f)
 		"  daemon   follow nftables and keep the fast path attached (foreground)\n"
 		"  status   what the running daemon has attached, offloaded and dropped\n"
 		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
+		"  bench    packet rate against plain nftables, on namespaces of its own\n"
+		"           (nft-offload bench --help)\n"
 		"  version  print the version\n"
 		"\n"
 		"daemon options:\n"
@@ -288,6 +291,8 @@ int main(int argc, char **argv)
 		return cmd_daemon(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "explain"))
 		return cmd_query(argc - 1, argv + 1, cmd);
+	if (!strcmp(cmd, "bench"))
+		return nfo_bench_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("nft-offload %s\n", NFO_VERSION);
 		return 0;
