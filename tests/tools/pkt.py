@@ -18,10 +18,11 @@ Standard library only. Two commands:
       Prints {"counts": {KEY: N, ...}, "total": N} as JSON when all
       expectations are met, at the timeout, or on SIGTERM/SIGINT.
 
-Receive keys: "ip/udp/DPORT", "ip/tcp/DPORT", "ip/icmp/TYPE", "ip6/udp/DPORT",
-"ip6/tcp/DPORT", "ip6/icmpv6/TYPE", and "ip/proto/N", "ip6/proto/N" for any
-other protocol; a packet whose payload (after the transport header) starts
-with "nfo:TAG:" is counted under "tag/TAG" too (send --tag TAG).
+Receive keys: "ip/udp/DPORT", "ip/tcp/DPORT", "ip/sctp/DPORT", "ip/icmp/TYPE",
+"ip6/udp/DPORT", "ip6/tcp/DPORT", "ip6/sctp/DPORT", "ip6/icmpv6/TYPE", and
+"ip/proto/N", "ip6/proto/N" for any other protocol; a packet whose payload
+(after the transport header) starts with "nfo:TAG:" is counted under "tag/TAG"
+too (send --tag TAG).
 `pkt.py send --print-key` prints the key of what it sends.
 
 Both commands take --netns NAME (a name under /run/netns, as `ip netns`
@@ -61,7 +62,7 @@ __all__ = [
     "ipv6_header", "udp_header", "tcp_header", "icmp_message", "checksum",
     "fragment_ipv4", "fragment_ipv6", "parse_mac", "iface_mac", "netns",
     "Sender", "Receiver", "PROTO_NUMBERS", "recv_key", "tagged", "spec_from_args",
-    "add_send_arguments",
+    "add_send_arguments", "sctp_header", "crc32c",
 ]
 
 PROTO_NUMBERS = {
@@ -174,6 +175,38 @@ def tcp_header(src, dst, sport, dport, payload, flags="S", seq=1, ack=0,
     return seg[:16] + struct.pack("!H", c) + seg[18:]
 
 
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC32c (Castagnoli), as SCTP's checksum (RFC 9260 appendix A)."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def sctp_header(sport, dport, payload, vtag=1, tsn=1):
+    """SCTP common header + one DATA chunk carrying payload (RFC 9260 3, 3.3.1),
+    with its CRC32c checksum."""
+    chunk = struct.pack("!BBHIHHI", 0, 0x03, 16 + len(payload), tsn, 0, 0, 0) + payload
+    if len(chunk) % 4:
+        chunk += b"\0" * (4 - len(chunk) % 4)
+    seg = struct.pack("!HHII", sport, dport, vtag, 0) + chunk
+    # The CRC is stored in little-endian byte order (RFC 9260 appendix A).
+    return seg[:8] + struct.pack("<I", crc32c(seg)) + seg[12:]
+
+
 def icmp_message(src, dst, icmp_type, code, ident, seq, payload, v6):
     msg = struct.pack("!BBHHH", icmp_type, code, 0, ident, seq) + payload
     if v6:
@@ -234,8 +267,8 @@ def tagged(tag, payload=b""):
 def recv_key(family, proto, port_or_type=None):
     """Key under which Receiver counts a packet."""
     fam = "ip" if family == 4 else "ip6"
-    if proto in (6, 17):
-        return "%s/%s/%d" % (fam, "tcp" if proto == 6 else "udp", port_or_type)
+    if proto in (6, 17, 132):
+        return "%s/%s/%d" % (fam, {6: "tcp", 17: "udp", 132: "sctp"}[proto], port_or_type)
     if proto == 1 and family == 4:
         return "ip/icmp/%d" % port_or_type
     if proto == 58 and family == 6:
@@ -246,7 +279,8 @@ def recv_key(family, proto, port_or_type=None):
 class PacketSpec:
     """What to send. Addresses decide the family (IPv4 or IPv6).
 
-    proto: "udp", "tcp", "icmp", "icmpv6" or a number (then payload only).
+    proto: "udp", "tcp", "sctp" (common header + one DATA chunk), "icmp",
+           "icmpv6" or a number (then payload only).
     ip_options: raw IPv4 option bytes (padded to 4 bytes with EOL).
     ext: IPv6 extension headers in front of the transport header, outermost
          first, from "hbh", "rt", "dst", "frag" (an atomic fragment: offset 0,
@@ -257,13 +291,18 @@ class PacketSpec:
     frag_select: indexes of the fragments to send (default all), in order,
           or "reverse": all of them, last first.
     payload: bytes after the transport header.
+    flow: IPv6 flow label (20 bits).
+    ack: TCP acknowledgment number.
+    truncate: cut the transport segment (header included) to this many bytes;
+          the IP length covers only what is left (a truncated header).
     """
 
     def __init__(self, src, dst, proto="udp", sport=40000, dport=9,
                  tcp_flags="S", seq=1, icmp_type=None, icmp_code=0,
                  icmp_id=1, icmp_seq=1, payload=b"nft-offload test",
                  ttl=64, tos=0, ident=None, dont_frag=False,
-                 ip_options=b"", ext=(), frag=0, frag_select=None):
+                 ip_options=b"", ext=(), frag=0, frag_select=None, flow=0,
+                 ack=0, truncate=None):
         self.src = ipaddress.ip_address(src)
         self.dst = ipaddress.ip_address(dst)
         if self.src.version != self.dst.version:
@@ -296,6 +335,9 @@ class PacketSpec:
                 raise ValueError("unknown extension header %r" % e)
         self.frag = frag
         self.frag_select = frag_select
+        self.flow = flow & 0xFFFFF
+        self.ack = ack
+        self.truncate = truncate
 
     def l4(self):
         """The transport segment (header + payload) with its checksum."""
@@ -304,7 +346,9 @@ class PacketSpec:
             return udp_header(self.src, self.dst, self.sport, self.dport, self.payload)
         if self.proto == 6:
             return tcp_header(self.src, self.dst, self.sport, self.dport,
-                              self.payload, self.tcp_flags, self.seq)
+                              self.payload, self.tcp_flags, self.seq, self.ack)
+        if self.proto == 132:
+            return sctp_header(self.sport, self.dport, self.payload)
         if self.proto in (1, 58):
             return icmp_message(self.src, self.dst, self.icmp_type, self.icmp_code,
                                 self.icmp_id, self.icmp_seq, self.payload, v6)
@@ -312,7 +356,7 @@ class PacketSpec:
 
     def recv_key(self):
         """Receiver key of this packet (as the kernel delivers it)."""
-        if self.proto in (6, 17):
+        if self.proto in (6, 17, 132):
             return recv_key(self.family, self.proto, self.dport)
         if self.proto in (1, 58):
             return recv_key(self.family, self.proto, self.icmp_type)
@@ -322,6 +366,8 @@ class PacketSpec:
 def build_l3(spec):
     """The IP packets (one, or the fragments) of spec, as bytes."""
     seg = spec.l4()
+    if spec.truncate is not None:
+        seg = seg[:spec.truncate]
     if spec.family == 4:
         if spec.frag:
             return fragment_ipv4(spec, seg, spec.frag)
@@ -332,7 +378,7 @@ def build_l3(spec):
         return fragment_ipv6(spec, seg, spec.frag)
     nh, ext = _chain_ext(spec.ext, spec.proto)
     return [ipv6_header(spec.src, spec.dst, nh, len(ext) + len(seg), spec.ttl,
-                        spec.tos) + ext + seg]
+                        spec.tos, spec.flow) + ext + seg]
 
 
 def _select(frags, select):
@@ -394,7 +440,7 @@ def fragment_ipv6(spec, seg, size):
                              frag_kw={"frag_offset": off, "more": more,
                                       "ident": spec.ident})
         frags.append(ipv6_header(spec.src, spec.dst, nh, len(ext) + len(chunk),
-                                 spec.ttl, spec.tos) + ext + chunk)
+                                 spec.ttl, spec.tos, spec.flow) + ext + chunk)
         off += len(chunk)
         if not more:
             break
@@ -542,11 +588,16 @@ class Receiver:
             l4 = data[ihl:]
         else:
             l4 = data  # IPv6 raw sockets get the payload after the headers
-        if proto in (6, 17):
+        if proto in (6, 17, 132):
             if len(l4) < 4:
                 return
             key = recv_key(fam, proto, struct.unpack("!H", l4[2:4])[0])
-            data = l4[8:] if proto == 17 else l4[(l4[12] >> 4) * 4:] if len(l4) > 12 else b""
+            if proto == 17:
+                data = l4[8:]
+            elif proto == 132:
+                data = l4[28:]  # common header + DATA chunk header
+            else:
+                data = l4[(l4[12] >> 4) * 4:] if len(l4) > 12 else b""
         elif proto in (1, 58):
             if len(l4) < 1:
                 return
@@ -641,7 +692,8 @@ def spec_from_args(args):
         icmp_seq=args.icmp_seq, payload=_payload(args), ttl=args.ttl, tos=args.tos,
         ident=args.ident, dont_frag=args.df,
         ip_options=bytes.fromhex(args.ip_options) if args.ip_options else b"",
-        ext=ext, frag=args.frag, frag_select=sel)
+        ext=ext, frag=args.frag, frag_select=sel, flow=args.flow, ack=args.ack,
+        truncate=args.truncate)
 
 
 def add_send_arguments(p):
@@ -650,13 +702,14 @@ def add_send_arguments(p):
     g.add_argument("--src", required=True, help="source IPv4 or IPv6 address")
     g.add_argument("--dst", required=True, help="destination address (same family)")
     g.add_argument("--proto", default="udp",
-                   help="udp, tcp, icmp, icmpv6, a name (sctp, gre...) or a number "
+                   help="udp, tcp, sctp, icmp, icmpv6, a name (gre...) or a number "
                         "(then only the payload follows the IP headers); default udp")
     g.add_argument("--sport", type=_int, default=40000, help="source port (default 40000)")
     g.add_argument("--dport", type=_int, default=9, help="destination port (default 9)")
     g.add_argument("--tcp-flags", default="S",
                    help="TCP flags as letters FSRPAUEC or a number (default S)")
     g.add_argument("--seq", type=_int, default=1, help="TCP sequence number")
+    g.add_argument("--ack", type=_int, default=0, help="TCP acknowledgment number")
     g.add_argument("--icmp-type", type=_int, default=None,
                    help="ICMP/ICMPv6 type (default echo request: 8 / 128)")
     g.add_argument("--icmp-code", type=_int, default=0, help="ICMP code (default 0)")
@@ -673,6 +726,9 @@ def add_send_arguments(p):
     g.add_argument("--ident", type=_int, default=None,
                    help="IPv4 id / IPv6 fragment id (default: pid)")
     g.add_argument("--df", action="store_true", help="IPv4: set Don't Fragment")
+    g.add_argument("--flow", type=_int, default=0, help="IPv6 flow label")
+    g.add_argument("--truncate", type=_int, default=None, metavar="N",
+                   help="cut the transport segment to N bytes (a truncated header)")
     g.add_argument("--ip-options", default=None, metavar="HEX",
                    help="IPv4 options as hex bytes, e.g. 01010100 (NOP NOP NOP EOL)")
     g.add_argument("--ext", action="append", metavar="LIST",
