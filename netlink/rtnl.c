@@ -25,6 +25,7 @@ struct nfo_rtnl {
 	struct nl_cache *addrs;
 	struct nl_cache *qdiscs;
 	bool changed;
+	bool removed;   /* a link went away, or notifications were lost */
 };
 
 static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
@@ -32,6 +33,8 @@ static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action,
 	struct nfo_rtnl *r = data;
 
 	r->changed = true;
+	if (cache == r->links && action == NL_ACT_DEL)
+		r->removed = true;
 }
 
 static void teardown(struct nfo_rtnl *r)
@@ -101,7 +104,7 @@ int nfo_rtnl_fd(const struct nfo_rtnl *r)
 	return nl_cache_mngr_get_fd(r->mngr);
 }
 
-int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed)
+int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed, bool *ret_removed)
 {
 	int e = nl_cache_mngr_data_ready(r->mngr);
 
@@ -113,9 +116,12 @@ int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed)
 		if (e < 0)
 			return e;
 		r->changed = true;
+		r->removed = true;
 	}
 	*ret_changed = r->changed;
+	*ret_removed = r->removed;
 	r->changed = false;
+	r->removed = false;
 	return 0;
 }
 
@@ -188,6 +194,22 @@ static void qdisc_cb(struct nl_object *obj, void *data)
 			a->v[i].tc_ingress = true;
 }
 
+static int cmp_link(const void *x, const void *y)
+{
+	const struct nfo_link *a = x, *b = y;
+
+	return (a->ifindex > b->ifindex) - (a->ifindex < b->ifindex);
+}
+
+static int cmp_addr(const void *x, const void *y)
+{
+	const struct nfo_addr *a = x, *b = y;
+
+	if (a->ifindex != b->ifindex)
+		return (a->ifindex > b->ifindex) - (a->ifindex < b->ifindex);
+	return memcmp(a, b, sizeof(*a));
+}
+
 int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n)
 {
 	struct link_acc a = {};
@@ -207,6 +229,8 @@ int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n)
 			if (a.v[k].ifindex == a.v[i].lower)
 				a.v[k].has_uppers = true;
 	}
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), cmp_link);
 	*ret = a.v;
 	*ret_n = a.n;
 	return 0;
@@ -262,6 +286,8 @@ int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n)
 		free(a.v);
 		return a.error;
 	}
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), cmp_addr);
 	*ret = a.v;
 	*ret_n = a.n;
 	return 0;

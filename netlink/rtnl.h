@@ -41,10 +41,13 @@ int nfo_rtnl_new(struct nfo_rtnl **ret);
 void nfo_rtnl_free(struct nfo_rtnl **r);
 int nfo_rtnl_fd(const struct nfo_rtnl *r);
 /* Reads pending notifications; sets *ret_changed when links or addresses
- * changed. After lost notifications it rebuilds its caches (changed). */
-int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed);
+ * changed, *ret_removed when a link was deleted (it may be back under the
+ * same ifindex, with nothing attached). After lost notifications it
+ * rebuilds its caches (changed and removed). */
+int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed, bool *ret_removed);
 
-/* Snapshots; the caller frees *ret. */
+/* Snapshots, sorted (links by ifindex, addresses by ifindex then bytes) and
+ * zero-filled (comparable with memcmp); the caller frees *ret. */
 int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n);
 int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n);
 

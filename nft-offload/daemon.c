@@ -66,6 +66,13 @@ struct daemon {
 	bool change_pending;    /* disabled since a change was announced */
 	struct timespec change_t0;
 	bool *missing_logged;
+	/* the links and addresses the live fast path was built from: a link
+	 * notification that changes none of them (our own attach, carrier,
+	 * statistics-only updates) needs no rebuild */
+	struct nfo_link *built_links;
+	size_t nbuilt_links;
+	struct nfo_addr *built_addrs;
+	size_t nbuilt_addrs;
 };
 
 static double ms_since(const struct timespec *t0)
@@ -286,6 +293,12 @@ static int rebuild(struct daemon *d)
 		s->last_update_ms = ms_since(&d->change_t0);
 	d->change_pending = false;
 	s->updates++;
+	free(d->built_links);
+	free(d->built_addrs);
+	d->built_links = TAKE_PTR(links);
+	d->nbuilt_links = nlinks;
+	d->built_addrs = TAKE_PTR(addrs);
+	d->nbuilt_addrs = naddrs;
 	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
 		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
 	return 0;
@@ -425,14 +438,33 @@ static int update_sets(struct daemon *d)
 	return 0;
 }
 
+/* Whether links and addresses are what the live fast path was built from
+ * (snapshots are sorted and zero-filled, so compared bytewise). */
+static bool same_links(struct daemon *d)
+{
+	_cleanup_free_ struct nfo_link *links = NULL;
+	_cleanup_free_ struct nfo_addr *addrs = NULL;
+	size_t nlinks = 0, naddrs = 0;
+
+	if (nfo_rtnl_links(d->rtnl, &links, &nlinks) < 0 ||
+	    nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs) < 0)
+		return false;
+	return nlinks == d->nbuilt_links && naddrs == d->nbuilt_addrs &&
+	       (!nlinks || !memcmp(links, d->built_links, nlinks * sizeof(*links))) &&
+	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs)));
+}
+
 static void on_rtnl(struct daemon *d)
 {
-	bool changed = false;
-	int r = nfo_rtnl_process(d->rtnl, &changed);
+	bool changed = false, removed = false;
+	int r = nfo_rtnl_process(d->rtnl, &changed, &removed);
 
 	if (r < 0) {
 		log_error("reading link notifications: %s", strerror(-r));
 		changed = true;
+	} else if (changed && !removed && d->st.enabled && same_links(d)) {
+		log_debug("links changed, nothing the fast path depends on");
+		return;
 	}
 	if (changed) {
 		disable(d, "links or addresses changed");
@@ -676,6 +708,8 @@ static void cleanup(struct daemon *d, bool unpin)
 	free(d->st.block_note);
 	free(d->st.foreign_tcx);
 	free(d->missing_logged);
+	free(d->built_links);
+	free(d->built_addrs);
 	nfo_config_clear(&d->st.config);
 	if (d->epfd >= 0)
 		close(d->epfd);

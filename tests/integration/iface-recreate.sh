@@ -5,7 +5,9 @@
 # ifindex): the daemon shows it "not found" while it is gone, keeps running,
 # and attaches to the new one. Twice: for an interface that existed when the
 # daemon started (learned from the initial rtnetlink dump) and for one that
-# appeared later (learned from a notification).
+# appeared later (learned from a notification). Then: an MTU change does
+# not rebuild the fast path, and a link deleted and created again under the
+# same ifindex, MAC and addresses gets its program back.
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xdp}
@@ -57,6 +59,44 @@ recreate first
 # notification (it appeared while the daemon ran).
 if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
 	recreate second
+fi
+
+# 3. A link change the fast path does not depend on (the MTU) does not
+# rebuild it (no window where nftables alone decides).
+if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+	u=$(nfo_get "st['updates']")
+	ip -n "$NS_R" link set "$IF_R" mtu 1400
+	sleep 0.5
+	u2=$(nfo_get "st['updates']")
+	if [ "$u" = "$u2" ] && nfo_get "st['fast_path']" | grep -q enabled; then
+		ok "MTU change: no rebuild ($u updates)"
+	else
+		fail "MTU change: updates $u -> $u2, fast path $(nfo_get "st['fast_path']")"
+	fi
+
+	# 4. Deleted and created again with the same ifindex, MAC and
+	# addresses, at once: identical links, but the program went with the
+	# old device and must be attached again.
+	ifx=$(nfo_get "iface('$IF_R')['ifindex']")
+	ip -n "$NS_R" link del "$IF_R"
+	ip -n "$NS_R" link add "$IF_R" index "$ifx" address "$MAC_R" type veth \
+		peer name "$IF_S" netns "$NS_S" address "$MAC_S"
+	ip -n "$NS_R" link set "$IF_R" mtu 1400
+	ip -n "$NS_S" addr add "$S4/24" dev "$IF_S"
+	ip -n "$NS_S" addr add "$S6/64" dev "$IF_S" nodad
+	ip -n "$NS_R" addr add "$R4/24" dev "$IF_R"
+	ip -n "$NS_R" addr add "$R4B/24" dev "$IF_R"
+	ip -n "$NS_R" addr add "$R6/64" dev "$IF_R" nodad
+	ip -n "$NS_R" addr add "$R6B/64" dev "$IF_R" nodad
+	ip -n "$NS_S" link set "$IF_S" up
+	ip -n "$NS_R" link set "$IF_R" up
+	if nfo_wait "iface('$IF_R')['attached'] and iface('$IF_R')['ifindex'] == $ifx and st['fast_path'] == 'enabled'" 5; then
+		ok "same ifindex: attached again (ifindex $ifx)"
+		nfo_case "same ifindex: drops" "drop=d9 --dport 9" "pass --dport 10"
+	else
+		fail "same ifindex: $IF_R not attached again"
+		nfo_daemon_log
+	fi
 fi
 
 nfo_daemon_stop
