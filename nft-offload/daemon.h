@@ -44,7 +44,7 @@ struct nfo_daemon_state {
 	bool enabled_once;          /* plan and keys match the running generation */
 	char error[256];            /* why the fast path is disabled */
 	double last_update_ms;      /* first change notification -> new fast path live */
-	double last_build_ms;       /* dump + plan + load */
+	double last_build_ms;       /* links + plan + load (not the ruleset dump) */
 	uint64_t updates;
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
 	/* per interface: only its ingress chains are decided, and why */
