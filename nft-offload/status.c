@@ -342,9 +342,9 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	if (s->plan && s->plan->error)
 		nfo_buf_printf(out, "not offloaded: %s\n", s->plan->error);
 	nfo_buf_printf(out, "last update: %.1f ms from change to live fast path (%.1f ms to build); "
-		       "%llu updates, %llu of them set elements only\n\n",
+		       "%llu update%s, %llu of them set elements only\n\n",
 		       s->last_update_ms, s->last_build_ms, (unsigned long long)s->updates,
-		       (unsigned long long)s->set_updates);
+		       s->updates == 1 ? "" : "s", (unsigned long long)s->set_updates);
 
 	nfo_buf_printf(out, "%-16s %7s  %-12s %-8s %7s  %s\n", "INTERFACE", "IFINDEX", "MODE",
 		       "ATTACHED", "PROG", "NOTE");
