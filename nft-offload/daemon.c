@@ -83,6 +83,20 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* A new fast path (built since t0) is live: the times status reports. */
+static void went_live(struct daemon *d, const struct timespec *t0)
+{
+	struct nfo_daemon_state *s = &d->st;
+
+	s->enabled = true;
+	s->error[0] = '\0';
+	s->last_build_ms = ms_since(t0);
+	if (d->change_pending)
+		s->last_update_ms = ms_since(&d->change_t0);
+	d->change_pending = false;
+	s->updates++;
+}
+
 static void disable(struct daemon *d, const char *why)
 {
 	if (d->st.loader && nfo_loader_enabled(d->st.loader)) {
@@ -285,14 +299,8 @@ static int rebuild(struct daemon *d)
 	nfo_plan_free(&s->plan);
 	s->plan = plan;
 	s->keys = keys;
-	s->enabled = true;
 	s->enabled_once = true;
-	s->error[0] = '\0';
-	s->last_build_ms = ms_since(&t0);
-	if (d->change_pending)
-		s->last_update_ms = ms_since(&d->change_t0);
-	d->change_pending = false;
-	s->updates++;
+	went_live(d, &t0);
 	free(d->built_links);
 	free(d->built_addrs);
 	d->built_links = TAKE_PTR(links);
@@ -425,13 +433,7 @@ static int update_sets(struct daemon *d)
 		snprintf(s->error, sizeof(s->error), "%s", err);
 		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
 	}
-	s->enabled = true;
-	s->error[0] = '\0';
-	s->last_build_ms = ms_since(&t0);
-	if (d->change_pending)
-		s->last_update_ms = ms_since(&d->change_t0);
-	d->change_pending = false;
-	s->updates++;
+	went_live(d, &t0);
 	s->set_updates++;
 	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
 		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
