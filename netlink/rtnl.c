@@ -15,6 +15,7 @@
 #include <linux/pkt_sched.h>
 
 #include "rtnl.h"
+#include "../nft-offload/util.h"
 
 #define NFO_RTNL_RCVBUF (4 * 1024 * 1024)
 
@@ -149,16 +150,9 @@ static void link_cb(struct nl_object *obj, void *data)
 	 * AF_UNSPEC object. The AF_UNSPEC one is the link. */
 	if (rtnl_link_get_family(l) != AF_UNSPEC)
 		return;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct nfo_link *p = realloc(a->v, cap * sizeof(*p));
-
-		if (!p) {
-			a->error = -ENOMEM;
-			return;
-		}
-		a->v = p;
-		a->cap = cap;
+	if (nfo_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)) < 0) {
+		a->error = -ENOMEM;
+		return;
 	}
 	x = &a->v[a->n++];
 	memset(x, 0, sizeof(*x));
@@ -256,16 +250,9 @@ static void addr_cb(struct nl_object *obj, void *data)
 	len = nl_addr_get_len(local);
 	if (len != 4 && len != 16)
 		return;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct nfo_addr *p = realloc(a->v, cap * sizeof(*p));
-
-		if (!p) {
-			a->error = -ENOMEM;
-			return;
-		}
-		a->v = p;
-		a->cap = cap;
+	if (nfo_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)) < 0) {
+		a->error = -ENOMEM;
+		return;
 	}
 	x = &a->v[a->n++];
 	memset(x, 0, sizeof(*x));
