@@ -1571,33 +1571,22 @@ static void print_json(const struct results *res)
 
 	nfo_json_init(&j, &b);
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "version");
-	nfo_json_str(&j, NFO_VERSION);
+	nfo_json_kstr(&j, "version", NFO_VERSION);
 	nfo_json_key(&j, "machine");
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "cpu");
-	nfo_json_str(&j, res->m.cpu);
-	nfo_json_key(&j, "cpus");
-	nfo_json_i64(&j, res->m.cpus);
-	nfo_json_key(&j, "kernel");
-	nfo_json_str(&j, res->m.kernel);
+	nfo_json_kstr(&j, "cpu", res->m.cpu);
+	nfo_json_ki64(&j, "cpus", res->m.cpus);
+	nfo_json_kstr(&j, "kernel", res->m.kernel);
 	nfo_json_obj_end(&j);
 	nfo_json_key(&j, "setup");
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "generator_cpu");
-	nfo_json_i64(&j, res->gen_cpu);
-	nfo_json_key(&j, "receiver_cpu");
-	nfo_json_i64(&j, res->rx_cpu);
-	nfo_json_key(&j, "frame_bytes");
-	nfo_json_i64(&j, FRAME_LEN);
-	nfo_json_key(&j, "flows");
-	nfo_json_i64(&j, FLOWS);
-	nfo_json_key(&j, "duration_s");
-	nfo_json_double(&j, o->duration);
-	nfo_json_key(&j, "warmup_s");
-	nfo_json_double(&j, res->warmup);
-	nfo_json_key(&j, "runs");
-	nfo_json_i64(&j, o->runs);
+	nfo_json_ki64(&j, "generator_cpu", res->gen_cpu);
+	nfo_json_ki64(&j, "receiver_cpu", res->rx_cpu);
+	nfo_json_ki64(&j, "frame_bytes", FRAME_LEN);
+	nfo_json_ki64(&j, "flows", FLOWS);
+	nfo_json_kdouble(&j, "duration_s", o->duration);
+	nfo_json_kdouble(&j, "warmup_s", res->warmup);
+	nfo_json_ki64(&j, "runs", o->runs);
 	nfo_json_obj_end(&j);
 
 	nfo_json_key(&j, "results");
@@ -1606,19 +1595,14 @@ static void print_json(const struct results *res)
 		for (size_t i = 0; i < ARRAY_SIZE(series); i++) {
 			const struct cell *c = cell_at(res, ni, series[i].mode, series[i].layout);
 			nfo_json_obj_begin(&j);
-			nfo_json_key(&j, "mode");
-			nfo_json_str(&j, mode_id[series[i].mode]);
-			nfo_json_key(&j, "layout");
-			nfo_json_str(&j, series[i].mode == M_SINK ? NULL : layout_id[series[i].layout]);
-			nfo_json_key(&j, "rules");
-			nfo_json_u64(&j, o->rules[ni]);
-			nfo_json_key(&j, "attach");
-			nfo_json_str(&j, c->attach[0] ? c->attach : NULL);
+			nfo_json_kstr(&j, "mode", mode_id[series[i].mode]);
+			nfo_json_kstr(&j, "layout", series[i].mode == M_SINK ? NULL : layout_id[series[i].layout]);
+			nfo_json_ku64(&j, "rules", o->rules[ni]);
+			nfo_json_kstr(&j, "attach", c->attach[0] ? c->attach : NULL);
 			json_summary(&j, "pps", c->pps, c->n, true);
 			json_summary(&j, "offered_pps", c->offered, c->n, true);
 			json_summary(&j, "receiver_busy", c->busy, c->n, false);
-			nfo_json_key(&j, "saturated");
-			nfo_json_bool(&j, saturated(c));
+			nfo_json_kbool(&j, "saturated", saturated(c));
 			nfo_json_key(&j, "runs_pps");
 			nfo_json_arr_begin(&j);
 			for (unsigned k = 0; k < c->n; k++)
@@ -1635,10 +1619,8 @@ static void print_json(const struct results *res)
 		const struct lat *l = &res->lat[li];
 
 		nfo_json_obj_begin(&j);
-		nfo_json_key(&j, "rules");
-		nfo_json_u64(&j, l->rules);
-		nfo_json_key(&j, "mode");
-		nfo_json_str(&j, mode_id[M_XDP]);
+		nfo_json_ku64(&j, "rules", l->rules);
+		nfo_json_kstr(&j, "mode", mode_id[M_XDP]);
 		json_summary(&j, "daemon_ms", l->daemon_ms, l->n, false);
 		json_summary(&j, "build_ms", l->build_ms, l->n, false);
 		json_summary(&j, "external_ms", l->ext_ms, l->n, false);

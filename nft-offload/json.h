@@ -40,4 +40,18 @@ void nfo_json_double(struct nfo_json *j, double v);
 void nfo_json_bool(struct nfo_json *j, bool v);
 void nfo_json_null(struct nfo_json *j);
 
+/* A member of the object being written: its key, then its value. */
+#define NFO_JSON_MEMBER(type, ctype)                                                  \
+	static inline void nfo_json_k##type(struct nfo_json *j, const char *k, ctype v) \
+	{                                                                              \
+		nfo_json_key(j, k);                                                    \
+		nfo_json_##type(j, v);                                                 \
+	}
+NFO_JSON_MEMBER(str, const char *)
+NFO_JSON_MEMBER(u64, uint64_t)
+NFO_JSON_MEMBER(i64, int64_t)
+NFO_JSON_MEMBER(double, double)
+NFO_JSON_MEMBER(bool, bool)
+#undef NFO_JSON_MEMBER
+
 #endif

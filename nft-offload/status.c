@@ -127,25 +127,17 @@ static void iface_json(struct nfo_json *j, const struct nfo_daemon_state *s, siz
 	bool attached = f->link_fd >= 0;
 
 	nfo_json_obj_begin(j);
-	nfo_json_key(j, "name");
-	nfo_json_str(j, f->name);
-	nfo_json_key(j, "ifindex");
-	nfo_json_i64(j, f->ifindex);
-	nfo_json_key(j, "mode");
-	nfo_json_str(j, nfo_mode_name(attached ? f->active_mode : f->mode));
-	nfo_json_key(j, "configured_mode");
-	nfo_json_str(j, nfo_mode_name(f->mode));
-	nfo_json_key(j, "attached");
-	nfo_json_bool(j, attached);
-	nfo_json_key(j, "prog_id");
-	nfo_json_u64(j, attached ? f->prog_id : 0);
-	nfo_json_key(j, "scope");
-	nfo_json_str(j, s->block_note[i][0] ? "none" :
-			s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
-	nfo_json_key(j, "note");
-	nfo_json_str(j, f->error[0] ? f->error :
-			s->block_note[i][0] ? s->block_note[i] :
-			s->l3_note[i][0] ? s->l3_note[i] : NULL);
+	nfo_json_kstr(j, "name", f->name);
+	nfo_json_ki64(j, "ifindex", f->ifindex);
+	nfo_json_kstr(j, "mode", nfo_mode_name(attached ? f->active_mode : f->mode));
+	nfo_json_kstr(j, "configured_mode", nfo_mode_name(f->mode));
+	nfo_json_kbool(j, "attached", attached);
+	nfo_json_ku64(j, "prog_id", attached ? f->prog_id : 0);
+	nfo_json_kstr(j, "scope", s->block_note[i][0] ? "none" :
+				  s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
+	nfo_json_kstr(j, "note", f->error[0] ? f->error :
+				 s->block_note[i][0] ? s->block_note[i] :
+				 s->l3_note[i][0] ? s->l3_note[i] : NULL);
 	nfo_json_obj_end(j);
 }
 
@@ -167,33 +159,24 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 
 	nfo_json_init(&j, out);
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "version");
-	nfo_json_str(&j, NFO_VERSION);
+	nfo_json_kstr(&j, "version", NFO_VERSION);
 	nfo_json_key(&j, "generation");
 	if (s->have_genid)
 		nfo_json_u64(&j, s->genid);
 	else
 		nfo_json_null(&j);
-	nfo_json_key(&j, "fast_path");
-	nfo_json_str(&j, s->enabled ? "enabled" : "disabled");
-	nfo_json_key(&j, "error");
-	nfo_json_str(&j, s->error[0] ? s->error : (s->plan && s->plan->error) ? s->plan->error : NULL);
-	nfo_json_key(&j, "pin_dir");
-	nfo_json_str(&j, s->pin_dir);
-	nfo_json_key(&j, "updates");
-	nfo_json_u64(&j, s->updates);
-	nfo_json_key(&j, "set_updates");
-	nfo_json_u64(&j, s->set_updates);
-	nfo_json_key(&j, "last_update_ms");
-	nfo_json_double(&j, s->last_update_ms);
-	nfo_json_key(&j, "last_build_ms");
-	nfo_json_double(&j, s->last_build_ms);
+	nfo_json_kstr(&j, "fast_path", s->enabled ? "enabled" : "disabled");
+	nfo_json_kstr(&j, "error", s->error[0] ? s->error :
+				   s->plan && s->plan->error ? s->plan->error : NULL);
+	nfo_json_kstr(&j, "pin_dir", s->pin_dir);
+	nfo_json_ku64(&j, "updates", s->updates);
+	nfo_json_ku64(&j, "set_updates", s->set_updates);
+	nfo_json_kdouble(&j, "last_update_ms", s->last_update_ms);
+	nfo_json_kdouble(&j, "last_build_ms", s->last_build_ms);
 	nfo_json_key(&j, "diagram");
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "nodes");
-	nfo_json_u64(&j, s->plan && s->plan->nnodes ? s->plan->nnodes - 1 : 0);
-	nfo_json_key(&j, "edges");
-	nfo_json_u64(&j, s->plan ? s->plan->nedges : 0);
+	nfo_json_ku64(&j, "nodes", s->plan && s->plan->nnodes ? s->plan->nnodes - 1 : 0);
+	nfo_json_ku64(&j, "edges", s->plan ? s->plan->nedges : 0);
 	nfo_json_obj_end(&j);
 
 	nfo_json_key(&j, "interfaces");
@@ -215,25 +198,16 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_rule_key(r, key, sizeof(key));
 			counter_of(s, key, &cnt);
 			nfo_json_obj_begin(&j);
-			nfo_json_key(&j, "family");
-			nfo_json_str(&j, nfo_family_name(c->family));
-			nfo_json_key(&j, "table");
-			nfo_json_str(&j, c->table);
-			nfo_json_key(&j, "chain");
-			nfo_json_str(&j, c->name);
-			nfo_json_key(&j, "handle");
-			nfo_json_u64(&j, r->handle);
-			nfo_json_key(&j, "offloaded");
-			nfo_json_bool(&j, !reason[0]);
-			nfo_json_key(&j, "offload");
-			nfo_json_str(&j, reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
-								offload_name(r->offload));
-			nfo_json_key(&j, "reason");
-			nfo_json_str(&j, reason[0] ? reason : NULL);
-			nfo_json_key(&j, "packets");
-			nfo_json_u64(&j, cnt.packets);
-			nfo_json_key(&j, "bytes");
-			nfo_json_u64(&j, cnt.bytes);
+			nfo_json_kstr(&j, "family", nfo_family_name(c->family));
+			nfo_json_kstr(&j, "table", c->table);
+			nfo_json_kstr(&j, "chain", c->name);
+			nfo_json_ku64(&j, "handle", r->handle);
+			nfo_json_kbool(&j, "offloaded", !reason[0]);
+			nfo_json_kstr(&j, "offload", reason[0] && r->offload == NFO_OFFLOAD_FULL ?
+							     "none" : offload_name(r->offload));
+			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_ku64(&j, "packets", cnt.packets);
+			nfo_json_ku64(&j, "bytes", cnt.bytes);
 			nfo_json_obj_end(&j);
 		}
 	}
@@ -247,18 +221,12 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		if (!set->named)
 			continue;
 		nfo_json_obj_begin(&j);
-		nfo_json_key(&j, "family");
-		nfo_json_str(&j, nfo_family_name(set->family));
-		nfo_json_key(&j, "table");
-		nfo_json_str(&j, set->table);
-		nfo_json_key(&j, "name");
-		nfo_json_str(&j, set->name);
-		nfo_json_key(&j, "elements");
-		nfo_json_u64(&j, set_elements(set));
-		nfo_json_key(&j, "fast_path");
-		nfo_json_str(&j, set_where(s, set));
-		nfo_json_key(&j, "reason");
-		nfo_json_str(&j, set->usable ? NULL : set->why);
+		nfo_json_kstr(&j, "family", nfo_family_name(set->family));
+		nfo_json_kstr(&j, "table", set->table);
+		nfo_json_kstr(&j, "name", set->name);
+		nfo_json_ku64(&j, "elements", set_elements(set));
+		nfo_json_kstr(&j, "fast_path", set_where(s, set));
+		nfo_json_kstr(&j, "reason", set->usable ? NULL : set->why);
 		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
@@ -275,36 +243,24 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			 c->name);
 		counter_of(s, key, &cnt);
 		nfo_json_obj_begin(&j);
-		nfo_json_key(&j, "family");
-		nfo_json_str(&j, nfo_family_name(c->family));
-		nfo_json_key(&j, "table");
-		nfo_json_str(&j, c->table);
-		nfo_json_key(&j, "chain");
-		nfo_json_str(&j, c->name);
-		nfo_json_key(&j, "hook");
-		nfo_json_str(&j, nfo_hook_name(c->hook));
-		nfo_json_key(&j, "priority");
-		nfo_json_i64(&j, c->prio);
-		nfo_json_key(&j, "policy");
-		nfo_json_str(&j, c->policy_drop ? "drop" : "accept");
-		nfo_json_key(&j, "packets");
-		nfo_json_u64(&j, cnt.packets);
-		nfo_json_key(&j, "bytes");
-		nfo_json_u64(&j, cnt.bytes);
+		nfo_json_kstr(&j, "family", nfo_family_name(c->family));
+		nfo_json_kstr(&j, "table", c->table);
+		nfo_json_kstr(&j, "chain", c->name);
+		nfo_json_kstr(&j, "hook", nfo_hook_name(c->hook));
+		nfo_json_ki64(&j, "priority", c->prio);
+		nfo_json_kstr(&j, "policy", c->policy_drop ? "drop" : "accept");
+		nfo_json_ku64(&j, "packets", cnt.packets);
+		nfo_json_ku64(&j, "bytes", cnt.bytes);
 		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
 
 	nfo_json_key(&j, "totals");
 	nfo_json_obj_begin(&j);
-	nfo_json_key(&j, "dropped");
-	nfo_json_u64(&j, st[NFO_STAT_DROPPED].packets);
-	nfo_json_key(&j, "dropped_bytes");
-	nfo_json_u64(&j, st[NFO_STAT_DROPPED].bytes);
-	nfo_json_key(&j, "passed");
-	nfo_json_u64(&j, passed);
-	nfo_json_key(&j, "passed_bytes");
-	nfo_json_u64(&j, passed_bytes);
+	nfo_json_ku64(&j, "dropped", st[NFO_STAT_DROPPED].packets);
+	nfo_json_ku64(&j, "dropped_bytes", st[NFO_STAT_DROPPED].bytes);
+	nfo_json_ku64(&j, "passed", passed);
+	nfo_json_ku64(&j, "passed_bytes", passed_bytes);
 	nfo_json_key(&j, "passed_by_reason");
 	nfo_json_obj_begin(&j);
 	for (int i = 0; i < _NFO_STAT_MAX; i++) {
@@ -537,12 +493,9 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 		nfo_json_u64(&j, s->genid);
 	else
 		nfo_json_null(&j);
-	nfo_json_key(&j, "fast_path");
-	nfo_json_str(&j, s->enabled ? "enabled" : "disabled");
-	nfo_json_key(&j, "error");
-	nfo_json_str(&j, s->plan && s->plan->error ? s->plan->error : NULL);
-	nfo_json_key(&j, "text_unavailable");
-	nfo_json_str(&j, why);
+	nfo_json_kstr(&j, "fast_path", s->enabled ? "enabled" : "disabled");
+	nfo_json_kstr(&j, "error", s->plan && s->plan->error ? s->plan->error : NULL);
+	nfo_json_kstr(&j, "text_unavailable", why);
 	nfo_json_key(&j, "chains");
 	nfo_json_arr_begin(&j);
 	for (size_t ci = 0; s->rs && ci < s->rs->nchains; ci++) {
@@ -550,26 +503,17 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 		const char *scope = chain_scope(s, c);
 
 		nfo_json_obj_begin(&j);
-		nfo_json_key(&j, "family");
-		nfo_json_str(&j, nfo_family_name(c->family));
-		nfo_json_key(&j, "table");
-		nfo_json_str(&j, c->table);
-		nfo_json_key(&j, "chain");
-		nfo_json_str(&j, c->name);
-		nfo_json_key(&j, "base");
-		nfo_json_bool(&j, c->base);
+		nfo_json_kstr(&j, "family", nfo_family_name(c->family));
+		nfo_json_kstr(&j, "table", c->table);
+		nfo_json_kstr(&j, "chain", c->name);
+		nfo_json_kbool(&j, "base", c->base);
 		if (c->base) {
-			nfo_json_key(&j, "hook");
-			nfo_json_str(&j, nfo_hook_name(c->hook));
-			nfo_json_key(&j, "priority");
-			nfo_json_i64(&j, c->prio);
-			nfo_json_key(&j, "policy");
-			nfo_json_str(&j, c->policy_drop ? "drop" : "accept");
+			nfo_json_kstr(&j, "hook", nfo_hook_name(c->hook));
+			nfo_json_ki64(&j, "priority", c->prio);
+			nfo_json_kstr(&j, "policy", c->policy_drop ? "drop" : "accept");
 		}
-		nfo_json_key(&j, "considered");
-		nfo_json_bool(&j, !scope);
-		nfo_json_key(&j, "reason");
-		nfo_json_str(&j, scope);
+		nfo_json_kbool(&j, "considered", !scope);
+		nfo_json_kstr(&j, "reason", scope);
 		nfo_json_key(&j, "rules");
 		nfo_json_arr_begin(&j);
 		for (size_t k = 0; k < c->nrules; k++) {
@@ -577,15 +521,11 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 
 			rule_reason(s, r, reason, sizeof(reason));
 			nfo_json_obj_begin(&j);
-			nfo_json_key(&j, "handle");
-			nfo_json_u64(&j, r->handle);
-			nfo_json_key(&j, "text");
-			nfo_json_str(&j, nfo_ruletexts_get(texts, nfo_family_name(c->family), c->table,
-							   r->handle));
-			nfo_json_key(&j, "offload");
-			nfo_json_str(&j, rule_offload(r, reason));
-			nfo_json_key(&j, "reason");
-			nfo_json_str(&j, reason[0] ? reason : NULL);
+			nfo_json_ku64(&j, "handle", r->handle);
+			nfo_json_kstr(&j, "text", nfo_ruletexts_get(texts, nfo_family_name(c->family),
+								     c->table, r->handle));
+			nfo_json_kstr(&j, "offload", rule_offload(r, reason));
+			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_obj_end(&j);
 		}
 		nfo_json_arr_end(&j);
