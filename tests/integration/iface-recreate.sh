@@ -59,19 +59,27 @@ recreate first
 # notification (it appeared while the daemon ran).
 if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
 	recreate second
+else
+	fail "second: not run, $IF_R is not attached after the first re-creation"
 fi
 
 # 3. A link change the fast path does not depend on (the MTU) does not
-# rebuild it (no window where nftables alone decides).
-if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+# rebuild it (no window where nftables alone decides). A ruleset change
+# after it is a marker: once the marker's generation is live, the MTU
+# notification (sent before it) has been handled, and exactly one update
+# (the marker's) must have happened.
+if ! nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+	fail "MTU and same-ifindex checks not run: $IF_R is not attached"
+else
 	u=$(nfo_get "st['updates']")
 	ip -n "$NS_R" link set "$IF_R" mtu 1400
-	sleep 0.5
-	u2=$(nfo_get "st['updates']")
-	if [ "$u" = "$u2" ] && nfo_get "st['fast_path']" | grep -q enabled; then
-		ok "MTU change: no rebuild ($u updates)"
+	ip netns exec "$NS_R" nft add rule inet t input udp dport 99 drop comment \"marker\"
+	if ! nfo_wait "rule('marker')['offloaded'] and st['fast_path'] == 'enabled'" 5; then
+		fail "MTU change: the marker rule never went live"
+	elif [ "$(nfo_get "st['updates']")" = $((u + 1)) ]; then
+		ok "MTU change: no rebuild (one update, the marker's)"
 	else
-		fail "MTU change: updates $u -> $u2, fast path $(nfo_get "st['fast_path']")"
+		fail "MTU change: updates $u -> $(nfo_get "st['updates']") (want $((u + 1)))"
 	fi
 
 	# 4. Deleted and created again with the same ifindex, MAC and

@@ -40,15 +40,18 @@ IFX=$(nfo_get "iface('$IF_R')['ifindex']")
 ip -n "$NS_R" link set "$IF_R" down
 ip -n "$NS_R" link set "$IF_R" name "$NEW"
 ip -n "$NS_R" link set "$NEW" up
-ip -n "$NS_R" addr add "$R6/64" dev "$NEW" nodad 2>/dev/null || true
+# Down removed the IPv6 addresses (keep_addr_on_down is off): put R6 back.
+ip -n "$NS_R" addr replace "$R6/64" dev "$NEW" nodad
 if nfo_wait "iface('$NEW')['attached'] and iface('$NEW')['ifindex'] == $IFX and not iface('$IF_R')['attached'] and st['fast_path'] == 'enabled'" 10; then
 	ok "renamed $IF_R -> $NEW: attached under the new name (ifindex $IFX)"
 else
 	nfo_daemon_log
 	die "not attached to $NEW after the rename"
 fi
-# The veth came back up: wait for IPv6 to be usable again.
-sleep 1
+# The veth came back up with its addresses: the daemon rebuilds for each
+# change; the cases below need the last of those builds live.
+nfo_poll 5 nfo_has_addr "$NS_R" "$NEW" "$R6" || fail "$R6 not on $NEW"
+nfo_settle || fail "fast path not settled after the rename"
 nfo_case "as $NEW" "pass --dport 9" "drop=iif --dport 10" "drop=notname --dport 11" \
 	"pass --dport 12" "drop=newname --dport 13" "drop=newname -6 --dport 13"
 
@@ -63,7 +66,7 @@ if grep -q "another .* program is attached" "$DAEMON_LOG"; then
 else
 	ok "no entry tripped over the program of the other name"
 fi
-sleep 1
+nfo_settle || fail "fast path not settled after renaming back"
 nfo_case "renamed back" "drop=glob --dport 9" "pass --dport 11" "pass --dport 13"
 
 nfo_daemon_stop

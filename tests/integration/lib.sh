@@ -339,6 +339,32 @@ nfo_poll() {
 	"$@"
 }
 
+# nfo_settle [TIMEOUT_S]: waits until the daemon has no change in flight:
+# the fast path enabled and its update count the same over 5 reads 0.1 s
+# apart (after link and address changes that come as several
+# notifications). Fails at the timeout.
+nfo_settle() {
+	local t=${1:-10} i u prev=x same=0
+	for i in $(seq $((t * 10))); do
+		u=$(nfo_get "st['updates'] if st['fast_path'] == 'enabled' else -1") || u=-1
+		if [ "$u" != -1 ] && [ "$u" = "$prev" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 4 ] && return 0
+		else
+			same=0
+		fi
+		prev=$u
+		sleep 0.1
+	done
+	echo "nfo_settle: the fast path did not settle in ${t}s: $(nfo_get "st['fast_path'], st['updates'], st['error']")" >&2
+	return 1
+}
+
+# nfo_has_addr NS IFACE ADDR: ADDR is configured on IFACE.
+nfo_has_addr() {
+	ip -n "$1" addr show dev "$2" | grep -qw "${3%%/*}"
+}
+
 # Nothing of ours attached to IFACE in NS: no XDP program on the link, no tc
 # (tcx) program in `bpftool net`, none of the given program ids still loaded.
 nfo_nothing_attached() { # NS IFACE [PROG_ID...]
