@@ -5,7 +5,8 @@
 # ifindex): the daemon shows it "not found" while it is gone, keeps running,
 # and attaches to the new one. Twice: for an interface that existed when the
 # daemon started (learned from the initial rtnetlink dump) and for one that
-# appeared later (learned from a notification). Then: an MTU change does
+# appeared later (learned from a notification); an `iif` rule stops
+# matching the re-created interface, in nftables and in the fast path. Then: an MTU change does
 # not rebuild the fast path, and a link deleted and created again under the
 # same ifindex, MAC and addresses gets its program back.
 . "$(dirname "$0")/lib.sh"
@@ -49,10 +50,14 @@ recreate() {
 	fi
 }
 
-# 1. present at start
+# 1. present at start. `iif` is resolved to the ifindex when the rule is
+# added: once the interface is re-created under another ifindex, nftables
+# no longer matches it, and neither may the fast path (pass --dport 10 in
+# recreate).
 nfo_pair_link
+ip netns exec "$NS_R" nft add rule inet t input iif "$IF_R" udp dport 10 drop comment \"iif10\"
 nfo_daemon_start --attach "$IF_R:$MODE" -v
-nfo_case "present at start: drops" "drop=d9 --dport 9" "pass --dport 10"
+nfo_case "present at start: drops" "drop=d9 --dport 9" "drop=iif10 --dport 10" "pass --dport 11"
 recreate first
 
 # 2. the same again: this time the deleted interface was learned from a

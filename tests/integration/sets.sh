@@ -35,6 +35,10 @@ table inet fw {
 		type ipv4_addr
 		flags timeout
 	}
+	map vm {
+		type inet_service : verdict
+		elements = { 22 : drop, 23 : accept }
+	}
 	chain input {
 		type filter hook input priority 0; policy accept;
 		ip saddr @blocklist drop comment "bl"
@@ -42,6 +46,8 @@ table inet fw {
 		udp dport @ports drop comment "ports"
 		ip saddr . udp dport @pairs drop comment "pairs"
 		ip saddr @tmp udp dport 8 counter drop comment "tmp"
+		udp dport vmap @vm comment "vm"
+		udp dport 23 drop comment "d23"
 	}
 }
 EOF
@@ -99,6 +105,19 @@ nfo_case "blocklist flushed" "pass --dport 9" "drop=pairs --dport 5000"
 # The set the fast path does not use: its elements change nothing.
 elements add element inet fw tmp "{ $S4 timeout 1h }"
 nfo_case "tmp stays with nftables" "kdrop=tmp --dport 8" "pass --dport 9"
+
+# A named verdict map lives in the diagram: changing its elements is a full
+# update, and the new verdicts hold at once (22: drop -> accept; 23: accept
+# -> no element, so the next rule, d23, drops it).
+nfo_case "vmap before" "drop=vm --dport 22" "pass --dport 23"
+GEN=$(nfo_get 'st["generation"]')
+ip netns exec "$NS_R" nft -f - <<EOF
+delete element inet fw vm { 22, 23 }
+add element inet fw vm { 22 : accept }
+EOF
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" ||
+	{ nfo_daemon_log; die "the daemon did not follow the vmap change"; }
+nfo_case "vmap 22 now accept, 23 gone" "pass --dport 22" "drop=d23 --dport 23"
 
 # Thousands of elements in one transaction.
 python3 - "$NFO_T/many.nft" <<'EOF'
