@@ -1023,6 +1023,16 @@ static void check(const struct fx *f, const struct pkt *p, const char *drop_key,
 #define PASS(f, p, desc) check(f, p, NULL, NFO_STAT_PASS_VERDICT, desc, __LINE__)
 #define PASS_WHY(f, p, why, desc) check(f, p, NULL, why, desc, __LINE__)
 
+/* A transport header of protocol proto: ports, then pad bytes (SCTP: the
+ * verification tag and checksum, not computed: nothing here reads them). */
+static void l4raw4(struct pkt *p, uint8_t proto, const uint8_t *th, size_t n)
+{
+	pkt_eth(p, NULL, 0x0800);
+	pkt_ip4(p, "192.0.2.1", LOC4);
+	pkt_l4raw(p, proto, th, n);
+	pkt_finish(p);
+}
+
 static const char *RULES_L4_SADDR =
 	"table inet t {\n"
 	"  chain c {\n"
@@ -1145,6 +1155,51 @@ static void test_ports_eq_neq(void **state)
 	PASS(f, &p, "tcp sport 7000 dport 80");
 	tcp4(&p, "192.0.2.1", LOC4, 7001, 81, TH_SYN);
 	PASS(f, &p, "tcp sport 7001 dport 81");
+}
+
+/* sctp ports (with the l4proto dependency nft adds) and th ports, which nft
+ * compiles to a bare load at transport offset 0/2 with no protocol check:
+ * they match any protocol whose header is long enough, and none whose
+ * header is shorter (the load fails, the rule does not match). */
+static void test_sctp_th(void **state)
+{
+	struct fx *f = fx_with(state,
+		"table inet t {\n"
+		"  chain c {\n"
+		"    type filter hook prerouting priority 0;\n"
+		"    sctp dport 9 drop\n"
+		"    th dport 10 drop\n"
+		"    meta l4proto { tcp, udp } th sport 11 drop\n"
+		"  }\n"
+		"}\n");
+	const char *k0 = rk(f, "inet", "t", "c", 0), *k1 = rk(f, "inet", "t", "c", 1),
+		   *k2 = rk(f, "inet", "t", "c", 2);
+	static const uint8_t sctp9[12] = { 0x9c, 0x40, 0, 9, 0, 0, 0, 1 };
+	static const uint8_t sctp8[12] = { 0x9c, 0x40, 0, 8, 0, 0, 0, 1 };
+	static const uint8_t sctp10[12] = { 0x9c, 0x40, 0, 10, 0, 0, 0, 1 };
+	static const uint8_t sctp11[12] = { 0, 11, 0, 8, 0, 0, 0, 1 };
+	static const uint8_t raw10[4] = { 0, 0, 0, 10 };
+	static const uint8_t short10[3] = { 0, 0, 0 };
+	struct pkt p;
+
+	l4raw4(&p, IPPROTO_SCTP, sctp9, sizeof(sctp9));
+	DROP(f, &p, k0, "sctp dport 9");
+	l4raw4(&p, IPPROTO_SCTP, sctp8, sizeof(sctp8));
+	PASS(f, &p, "sctp dport 8");
+	udp4(&p, "192.0.2.1", LOC4, 40000, 9);
+	PASS(f, &p, "udp dport 9 (sctp rule)");
+	l4raw4(&p, IPPROTO_SCTP, sctp10, sizeof(sctp10));
+	DROP(f, &p, k1, "th dport 10 on sctp");
+	udp4(&p, "192.0.2.1", LOC4, 40000, 10);
+	DROP(f, &p, k1, "th dport 10 on udp");
+	l4raw4(&p, 253, raw10, sizeof(raw10));
+	DROP(f, &p, k1, "th dport 10 on protocol 253 (no dependency)");
+	l4raw4(&p, 253, short10, sizeof(short10));
+	PASS(f, &p, "protocol 253, 3 transport bytes: th dport cannot load");
+	l4raw4(&p, IPPROTO_SCTP, sctp11, sizeof(sctp11));
+	PASS(f, &p, "sctp sport 11 (th rule limited to tcp, udp)");
+	udp4(&p, "192.0.2.1", LOC4, 11, 8);
+	DROP(f, &p, k2, "udp sport 11");
 }
 
 static void test_ports_ranges_sets(void **state)
@@ -3259,6 +3314,7 @@ int main(int argc, char **argv)
 		T(test_meta_l4proto),
 		T(test_ip_protocol_ip6_nexthdr),
 		T(test_ports_eq_neq),
+		T(test_sctp_th),
 		T(test_ports_ranges_sets),
 		T(test_named_sets),
 		T(test_named_sets_overflow),
