@@ -174,6 +174,21 @@ print("OK")'
 check "UDP request/response: the answers come back (IPv4)" "$NS_R" "$UDP" "$S4"
 check "UDP request/response: the answers come back (IPv6)" "$NS_R" "$UDP" "$S6"
 
+# Answers larger than the MTU come back as fragments: no transport header
+# (and no conntrack lookup) in all but the first; only the reassembled
+# datagram is established to nftables.
+BIG='
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(3)
+for i in range(5):
+    q = b"%d" % i + b"b" * 4000
+    u.sendto(q, (sys.argv[1], 5300))
+    assert u.recvfrom(8000)[0] == q
+print("OK")'
+check "UDP answers of 4000 bytes (fragmented) come back (IPv4)" "$NS_R" "$BIG" "$S4"
+check "UDP answers of 4000 bytes (fragmented) come back (IPv6)" "$NS_R" "$BIG" "$S6"
+
 ICMPERR='
 import socket, sys, errno
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
