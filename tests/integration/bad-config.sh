@@ -39,8 +39,8 @@ bad_config() {
 	if [ -e "$run/control.sock" ]; then
 		fail "$name: control socket left behind"
 	fi
-	if ip -n "$NS_R" -d link show dev "$IF_R" | grep -q 'prog/xdp'; then
-		fail "$name: something got attached"
+	if ! nfo_nothing_attached "$NS_R" "$IF_R"; then
+		fail "$name: something got attached (XDP or tc)"
 	fi
 }
 

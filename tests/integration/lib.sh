@@ -37,6 +37,8 @@ set -Eeuo pipefail
 PKT="$NFO_SRC/tests/tools/pkt.py"
 CHECK="$NFO_SRC/tests/integration/nfo_check.py"
 export NFO_BIN
+# The Python checks in the tests use assert: never optimized away.
+unset PYTHONOPTIMIZE
 
 NFO_TEST=$(basename "$0" .sh)
 NFO_FAILED=0
