@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -414,30 +417,59 @@ static void test_load(void **state)
 	nfo_config_clear(&c);
 }
 
+/* Loads path, which cannot be read: true when the error is as expected. */
+static bool load_denied(const char *path)
+{
+	struct nfo_config c;
+	char err[512] = "", want[600];
+	int r;
+
+	nfo_config_init(&c);
+	r = nfo_config_load(&c, path, 0, err, sizeof(err));
+	nfo_config_clear(&c);
+	snprintf(want, sizeof(want), "%s: cannot read: Permission denied", path);
+	if (r != -EINVAL || strcmp(err, want)) {
+		fprintf(stderr, "load_denied: %d \"%s\", want -EINVAL \"%s\"\n", r, err, want);
+		return false;
+	}
+	return true;
+}
+
 static void test_load_unreadable(void **state)
 {
 	struct nfo_config c;
 	char path[128], err[512] = "", want[600];
+	int st = 0;
+	pid_t pid;
 
-	/* root reads anything: only meaningful as another user. */
-	if (geteuid() == 0) {
-		snprintf(path, sizeof(path), "%s/dir-as-parent.conf/x", tmpdir);
-		snprintf(want, sizeof(want), "%s/dir-as-parent.conf", tmpdir);
-		write_file(want, "", 0);
-		nfo_config_init(&c);
-		/* ENOTDIR is not ENOENT: an error even when not required. */
-		assert_int_equal(nfo_config_load(&c, path, 0, err, sizeof(err)), -EINVAL);
-		snprintf(want, sizeof(want), "%s: cannot read: Not a directory", path);
-		assert_string_equal(err, want);
-		nfo_config_clear(&c);
-		return;
-	}
 	snprintf(path, sizeof(path), "%s/secret.conf", tmpdir);
 	write_file(path, "interface eth0\n", 15);
 	assert_int_equal(chmod(path, 0), 0);
+	if (geteuid() != 0) {
+		assert_true(load_denied(path));
+		return;
+	}
+
+	/* root reads anything: the check runs as nobody, in a child */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		_exit(load_denied(path) ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* and as root: ENOTDIR is not ENOENT, an error even when not required */
+	snprintf(path, sizeof(path), "%s/dir-as-parent.conf/x", tmpdir);
+	snprintf(want, sizeof(want), "%s/dir-as-parent.conf", tmpdir);
+	write_file(want, "", 0);
 	nfo_config_init(&c);
 	assert_int_equal(nfo_config_load(&c, path, 0, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s: cannot read: Permission denied", path);
+	snprintf(want, sizeof(want), "%s: cannot read: Not a directory", path);
 	assert_string_equal(err, want);
 	nfo_config_clear(&c);
 }
