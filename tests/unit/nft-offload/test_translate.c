@@ -26,6 +26,11 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -669,9 +674,126 @@ static void test_merged(void **state)
 	PRED(&r[4], 2, NFO_DIM_TH2, true, iv(0, 8), iv(10, MAX16));
 	/* the IPv6 pair is 32 bytes: two loads */
 	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[5], 1, NFO_DIM_SADDR6, true, pt(v6("2001:db8::1")));
+	PRED(&r[5], 2, NFO_DIM_DADDR6, true, pt(v6("2001:db8::2")));
 	/* ip daddr 10.0.0.0/8 after ip saddr: a 1-byte compare */
 	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
 	PRED(&r[6], 2, NFO_DIM_DADDR4, true, pfx4("10.0.0.0", 8));
+}
+
+/*
+ * `ip saddr A ip daddr B` as newer nft merges it: one 8-byte load at network
+ * offset 12 and one compare. nft 1.0.6 does not emit it, so the dump is
+ * built here with libnftnl: table inet hand, chain in (input), rules
+ *   0: meta nfproto ipv4, load 8 @ nh+12, cmp eq 192.0.2.1 . 192.0.2.2, drop
+ *   1: the same with cmp neq (not a conjunction of per-field tests)
+ *   2: load 6 @ nh+12 (the address and half of the next): cmp eq, drop
+ */
+static size_t put_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint32_t len)
+{
+	static const uint8_t pair[8] = { 192, 0, 2, 1, 192, 0, 2, 2 };
+	uint8_t v4 = NFPROTO_IPV4;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh;
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v4, 1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, pair, len);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static int setup_merged_addrs(void **state)
+{
+	static char buf[16384];
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+	size_t off = 0;
+	int r;
+
+	if (!f || !t || !c)
+		return -1;
+	*state = f;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "hand");
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	nlh = nftnl_nlmsg_build_hdr(buf + off, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_MULTI, 1);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	off += NLMSG_ALIGN(nlh->nlmsg_len);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "hand");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "in");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_IN);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nftnl_chain_set_u64(c, NFTNL_CHAIN_HANDLE, 1);
+	nlh = nftnl_nlmsg_build_hdr(buf + off, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_MULTI, 2);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	off += NLMSG_ALIGN(nlh->nlmsg_len);
+	nftnl_table_free(t);
+	nftnl_chain_free(c);
+	off += put_rule(buf + off, 3, NFT_CMP_EQ, 8);
+	off += put_rule(buf + off, 4, NFT_CMP_NEQ, 8);
+	off += put_rule(buf + off, 5, NFT_CMP_EQ, 6);
+
+	r = nfo_nft_dump_new(&f->dump);
+	if (r == 0)
+		r = nfo_nft_dump_parse(f->dump, buf, off);
+	if (r == 0)
+		r = nfo_ruleset_new(&f->rs, f->dump);
+	if (r < 0) {
+		fprintf(stderr, "built dump: %s\n", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static void test_merged_addrs(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "hand", "in", 3);
+	const struct nfo_rule *r = c->rules;
+
+	/* == on the pair: saddr == A and daddr == B */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[0], 1, NFO_DIM_SADDR4, true, pt(v4("192.0.2.1")));
+	PRED(&r[0], 2, NFO_DIM_DADDR4, true, pt(v4("192.0.2.2")));
+	/* != on the pair is "saddr != A or daddr != B": not a conjunction of
+	 * per-field predicates, so not decided */
+	assert_int_not_equal(r[1].offload, NFO_OFFLOAD_FULL);
+	assert_non_null(r[1].reason);
+	/* 6 bytes: saddr and half of daddr, the half a prefix: daddr in B/16 */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[2], 1, NFO_DIM_SADDR4, true, pt(v4("192.0.2.1")));
+	PRED(&r[2], 2, NFO_DIM_DADDR4, true, pfx4("192.0.0.0", 16));
 }
 
 /* Addresses. */
@@ -1670,6 +1792,7 @@ int main(void)
 		T(test_l4proto_ip6, l4proto),
 		T(test_ports, ports),
 		T(test_merged, merged),
+		T(test_merged_addrs, merged_addrs),
 		T(test_sets_model, sets),
 		T(test_sets_lookup, sets),
 		T(test_addrs_ip, addrs),
