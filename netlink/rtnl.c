@@ -15,7 +15,7 @@
 #include <linux/pkt_sched.h>
 
 #include "rtnl.h"
-#include "../nft-offload/util.h"
+#include "common/util.h"
 
 #define NFO_RTNL_RCVBUF (4 * 1024 * 1024)
 

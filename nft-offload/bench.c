@@ -58,8 +58,8 @@
 #include "bench.h"
 #include "daemon.h"
 #include "json.h"
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #include "nfo_gen.skel.h"
 #include "nfo_sink.skel.h"

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "loader.h"
-#include "util.h"
+#include "iface.h"
+#include "common/util.h"
 
 #define NFO_CONFIG_MAX_SIZE (1024 * 1024)
 

@@ -33,15 +33,15 @@
 
 #include <libnftnl/set.h>
 
-#include "../netlink/nft.h"
-#include "../netlink/rtnl.h"
+#include "netlink/nft.h"
+#include "netlink/rtnl.h"
 #include "daemon.h"
 #include "json.h"
-#include "log.h"
+#include "common/log.h"
 #include "plan.h"
 #include "ruleset.h"
 #include "ruletext.h"
-#include "util.h"
+#include "common/util.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 #define RETRY_MS 200

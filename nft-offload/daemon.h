@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "loader.h"
+#include "status.h"
 
 #define NFO_DEFAULT_RUN_DIR "/run/nft-offload"
 #define NFO_DEFAULT_BPFFS "/sys/fs/bpf"
@@ -24,43 +25,5 @@ struct nfo_daemon_opts {
 };
 
 int nfo_daemon_main(const struct nfo_daemon_opts *opts);
-
-struct nfo_ruleset;
-struct nfo_plan;
-struct nfo_buf;
-
-/* What status and explain render (daemon.c owns it). */
-struct nfo_daemon_state {
-	struct nfo_config config;
-	struct nfo_iface *ifaces;
-	size_t nifaces;
-	struct nfo_loader *loader;
-	struct nfo_ruleset *rs;     /* the ruleset the fast path reflects */
-	struct nfo_plan *plan;
-	char **keys;                /* counter key per plan target */
-	uint32_t genid;             /* nftables generation of rs */
-	bool have_genid;
-	bool enabled;               /* fast path deciding (not disabled) */
-	bool enabled_once;          /* plan and keys match the running generation */
-	char error[256];            /* why the fast path is disabled */
-	double last_update_ms;      /* first change notification -> new fast path live */
-	double last_build_ms;       /* links + plan + load (not the ruleset dump) */
-	uint64_t updates;
-	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
-	/* per interface: only its ingress chains are decided, and why */
-	char (*l3_note)[96];
-	/* per interface: nothing is decided (packets may be diverted before
-	 * nftables sees them), and why */
-	char (*block_note)[128];
-	bool *foreign_tcx;   /* what the last plan assumed */
-	const char *pin_dir; /* where the counters are pinned */
-};
-
-/* Renders `status` / `explain` for the control socket. */
-void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_buf *out);
-struct nfo_ruletexts;
-/* t: rule texts from the client (NULL: none); used only if of s's generation. */
-void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
-			const struct nfo_ruletexts *t, struct nfo_buf *out);
 
 #endif

@@ -18,7 +18,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "strmap.h"
-#include "util.h"
+#include "common/util.h"
 
 #include "nfo_tc.skel.h"
 #include "nfo_xdp.skel.h"

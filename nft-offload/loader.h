@@ -21,30 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/nfo_abi.h"
+#include "bpf/nfo_abi.h"
+#include "iface.h"
 
 struct nfo_plan;
-
-enum nfo_mode {
-	NFO_MODE_XDP,         /* native XDP, falling back to generic */
-	NFO_MODE_XDP_GENERIC,
-	NFO_MODE_TC,          /* tcx ingress */
-	_NFO_MODE_MAX,
-};
-
-const char *nfo_mode_name(int mode);
-int nfo_mode_from_string(const char *s);
-
-/* One configured interface and what is attached to it. */
-struct nfo_iface {
-	char name[IF_NAMESIZE];
-	int mode;         /* configured */
-	int ifindex;      /* 0: not present */
-	int active_mode;  /* what is attached (xdp may fall back to generic) */
-	int link_fd;      /* -1: not attached */
-	uint32_t prog_id;
-	char error[192];  /* why not attached, or a note (fallback) */
-};
 
 /* Each counter slot remembers the rule it belongs to, so that counters
  * survive ruleset updates (and daemon restarts, through the pinned maps). */

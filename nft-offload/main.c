@@ -17,7 +17,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "json.h"
-#include "log.h"
+#include "common/log.h"
 #include "ruletext.h"
 
 static void usage(FILE *f)

@@ -24,9 +24,9 @@
 #include <linux/if_addr.h>
 #include <linux/netfilter.h>
 
-#include "../netlink/rtnl.h"
+#include "netlink/rtnl.h"
 #include "plan.h"
-#include "util.h"
+#include "common/util.h"
 
 /*
  * Three-valued truth. UNKNOWN may carry a nominal value: what is by far the

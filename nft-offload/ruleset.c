@@ -11,10 +11,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include "../netlink/nft.h"
+#include "netlink/nft.h"
 #include "ruleset.h"
 #include "translate.h"
-#include "util.h"
+#include "common/util.h"
 
 unsigned nfo_dim_width(int dim)
 {

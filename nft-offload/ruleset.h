@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../bpf/nfo_abi.h"
+#include "bpf/nfo_abi.h"
 #include "vset.h"
 
 struct nfo_nft_dump;

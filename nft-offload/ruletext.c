@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../netlink/nft.h"
+#include "netlink/nft.h"
 #include "ruletext.h"
 
 #define HANDLE_MARK " # handle "

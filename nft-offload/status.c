@@ -5,7 +5,8 @@
 
 #include <linux/netfilter.h>
 
-#include "daemon.h"
+#include "loader.h"
+#include "status.h"
 #include "json.h"
 #include "plan.h"
 #include "ruleset.h"

@@ -15,7 +15,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "translate.h"
-#include "util.h"
+#include "common/util.h"
 
 /* nft registers: NFT_REG_1..4 are 16 bytes and overlay NFT_REG32_00..15. */
 #define NREG32 16

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 #include "vset.h"
 
 nfo_u128 nfo_u128_max(unsigned width)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "nft-offload/config.h"
-#include "nft-offload/loader.h"
+#include "nft-offload/iface.h"
 
 #define CHECK(x)                          \
 	do {                              \

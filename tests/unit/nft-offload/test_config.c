@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "nft-offload/config.h"
-#include "nft-offload/loader.h"
+#include "nft-offload/iface.h"
 
 static int parse(struct nfo_config *c, const char *text, char *err, size_t errlen)
 {
