@@ -2,7 +2,7 @@
 /*
  * The packet parser shared by the XDP and TC programs. It reads the packet
  * only through a dynptr and extracts the fields nftables would see, following
- * the kernel's own rules (../shared/SEMANTICS.md section 5):
+ * the kernel's own rules (docs/SEMANTICS.md section 5):
  *
  *  - IPv4: header validated as nft_set_pktinfo_ipv4_validate() does; options
  *    (ihl > 5) and anything malformed make the packet PASS.

@@ -3,7 +3,7 @@
  * The planner: compiles the translated ruleset, for each attached interface,
  * into one decision diagram that the fast path walks (bpf/nfo_abi.h).
  *
- * Soundness contract (../shared/SEMANTICS.md): a leaf is DROP only if every
+ * Soundness contract (docs/SEMANTICS.md): a leaf is DROP only if every
  * packet reaching it is dropped by nftables with the same ruleset. Chains are
  * evaluated three-valued: predicates the fast path cannot see are UNKNOWN,
  * rules with effects it cannot reproduce STOP the reasoning.

@@ -6,7 +6,7 @@
  * reads it back over netlink, plans it for `lo` and loads a generation with
  * the real loader (nothing is attached), then runs crafted frames through
  * both programs and checks the verdicts, the per-rule counters and the
- * statistics. Expectations follow ../shared/SEMANTICS.md; where a case
+ * statistics. Expectations follow docs/SEMANTICS.md; where a case
  * depends on what the kernel's nftables does, the kernel function is named.
  *
  * Needs root (unshare, bpffs, BPF programs): without it the run fails.

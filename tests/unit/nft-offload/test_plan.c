@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The planner (nft-offload/plan.c) against a reference evaluator written from
- * the contract (../shared/SEMANTICS.md sections 3 and 4), not from plan.c.
+ * the contract (docs/SEMANTICS.md sections 3 and 4), not from plan.c.
  *
  * The reference takes one packet at a time and walks the pipeline the way
  * the contract describes it: ingress chains bound to the interface, the
