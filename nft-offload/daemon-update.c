@@ -171,6 +171,42 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
 	return true;
 }
 
+/*
+ * Plans for in and writes the plan into the fast path (its other half, then
+ * switched to). The state is not touched: the caller takes *ret_plan and
+ * *ret_keys on success.
+ */
+static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
+			  struct nfo_plan **ret_plan, char ***ret_keys)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct nfo_plan *plan = NULL;
+	char **keys = NULL;
+	char err[256];
+	int r;
+
+	r = nfo_plan_build(in, &plan);
+	if (r < 0)
+		return log_error_errno(r, "planning the fast path: %m");
+	if (plan->error)
+		log_warn("ruleset not offloaded: %s", plan->error);
+	r = make_keys(plan, &keys);
+	if (r < 0) {
+		nfo_plan_free(&plan);
+		return log_error_errno(r, "out of memory");
+	}
+	r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err, sizeof(err));
+	if (r < 0) {
+		keys_free(keys, plan->ntargets);
+		nfo_plan_free(&plan);
+		snprintf(s->error, sizeof(s->error), "%s", err);
+		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
+	}
+	*ret_plan = plan;
+	*ret_keys = keys;
+	return 0;
+}
+
 int daemon_rebuild(struct daemon *d)
 {
 	struct nfo_daemon_state *s = &d->st;
@@ -181,8 +217,7 @@ int daemon_rebuild(struct daemon *d)
 	struct nfo_plan *plan = NULL;
 	char **keys = NULL;
 	size_t nlinks = 0, naddrs = 0, npif = 0, nup = 0;
-	struct nfo_plan_input in = {};
-	char err[256];
+	struct nfo_plan_input in;
 	struct timespec t0;
 	int r;
 
@@ -228,23 +263,9 @@ int daemon_rebuild(struct daemon *d)
 		.nup = nup,
 		.max_edges = s->config.max_edges,
 	};
-	r = nfo_plan_build(&in, &plan);
+	r = plan_and_apply(d, &in, &plan, &keys);
 	if (r < 0)
-		return log_error_errno(r, "planning the fast path: %m");
-	if (plan->error)
-		log_warn("ruleset not offloaded: %s", plan->error);
-	r = make_keys(plan, &keys);
-	if (r < 0) {
-		nfo_plan_free(&plan);
-		return log_error_errno(r, "out of memory");
-	}
-	r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err, sizeof(err));
-	if (r < 0) {
-		keys_free(keys, plan->ntargets);
-		nfo_plan_free(&plan);
-		snprintf(s->error, sizeof(s->error), "%s", err);
-		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
-	}
+		return r;
 	for (size_t i = 0; i < s->nifaces; i++) {
 		struct nfo_iface *ifc = &s->ifaces[i];
 
