@@ -173,8 +173,8 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
 
 /*
  * Plans for in and writes the plan into the fast path (its other half, then
- * switched to). The state is not touched: the caller takes *ret_plan and
- * *ret_keys on success.
+ * switched to). The state's plan and keys stay until the caller swaps
+ * *ret_plan and *ret_keys in; a failed apply only says why in s->error.
  */
 static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 			  struct nfo_plan **ret_plan, char ***ret_keys)
