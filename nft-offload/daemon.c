@@ -27,7 +27,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon-internal.h"
-#include "plan.h"
 #include "ruleset.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
