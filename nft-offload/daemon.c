@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/util.h"
 #include "daemon-internal.h"
 #include "ruleset.h"
 
