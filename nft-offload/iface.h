@@ -8,6 +8,7 @@
 #define NFO_IFACE_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum nfo_mode {
@@ -20,7 +21,11 @@ enum nfo_mode {
 const char *nfo_mode_name(int mode);
 int nfo_mode_from_string(const char *s);
 
-/* One configured interface and what is attached to it. */
+/*
+ * One configured interface: what is attached to it (the loader's part), and
+ * what the daemon found out about it when it last planned (the loader
+ * neither reads nor writes those; status shows them).
+ */
 struct nfo_iface {
 	char name[IF_NAMESIZE];
 	int mode;         /* configured */
@@ -29,6 +34,14 @@ struct nfo_iface {
 	int link_fd;      /* -1: not attached */
 	uint32_t prog_id;
 	char error[192];  /* why not attached, or a note (fallback) */
+
+	/* only its ingress chains are decided, and why ("": all its hooks) */
+	char l3_note[96];
+	/* nothing is decided on it (packets may be diverted before nftables
+	 * sees them), and why ("": not blocked) */
+	char block_note[128];
+	bool foreign_tcx;    /* another tcx ingress program: what the last plan assumed */
+	bool missing_logged; /* "not found" logged: said again only once it was seen */
 };
 
 #endif

@@ -122,9 +122,8 @@ static void counter_of(const struct nfo_daemon_state *s, const char *key, struct
 		(void)nfo_loader_counter(s->loader, key, c);
 }
 
-static void iface_json(struct nfo_json *j, const struct nfo_daemon_state *s, size_t i)
+static void iface_json(struct nfo_json *j, const struct nfo_iface *f)
 {
-	const struct nfo_iface *f = &s->ifaces[i];
 	bool attached = f->link_fd >= 0;
 
 	nfo_json_obj_begin(j);
@@ -134,11 +133,11 @@ static void iface_json(struct nfo_json *j, const struct nfo_daemon_state *s, siz
 	nfo_json_kstr(j, "configured_mode", nfo_mode_name(f->mode));
 	nfo_json_kbool(j, "attached", attached);
 	nfo_json_ku64(j, "prog_id", attached ? f->prog_id : 0);
-	nfo_json_kstr(j, "scope", s->block_note[i][0] ? "none" :
-				  s->l3_note[i][0] ? "ingress" : "ingress, prerouting, input");
+	nfo_json_kstr(j, "scope", f->block_note[0] ? "none" :
+				  f->l3_note[0] ? "ingress" : "ingress, prerouting, input");
 	nfo_json_kstr(j, "note", f->error[0] ? f->error :
-				 s->block_note[i][0] ? s->block_note[i] :
-				 s->l3_note[i][0] ? s->l3_note[i] : NULL);
+				 f->block_note[0] ? f->block_note :
+				 f->l3_note[0] ? f->l3_note : NULL);
 	nfo_json_obj_end(j);
 }
 
@@ -183,7 +182,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_key(&j, "interfaces");
 	nfo_json_arr_begin(&j);
 	for (size_t i = 0; i < s->nifaces; i++)
-		iface_json(&j, s, i);
+		iface_json(&j, &s->ifaces[i]);
 	nfo_json_arr_end(&j);
 
 	nfo_json_key(&j, "rules");
@@ -313,7 +312,7 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			       nfo_mode_name(attached ? f->active_mode : f->mode),
 			       attached ? "yes" : "no", attached ? f->prog_id : 0,
 			       f->error[0] ? f->error :
-			       s->block_note[i][0] ? s->block_note[i] : s->l3_note[i]);
+			       f->block_note[0] ? f->block_note : f->l3_note);
 	}
 
 	nfo_buf_printf(out, "\n%-40s %6s  %-8s %12s %14s  %s\n", "RULE (family table chain)",

@@ -21,7 +21,7 @@ struct nfo_buf;
 /* What status and explain render (daemon.c owns it). */
 struct nfo_daemon_state {
 	struct nfo_config config;
-	struct nfo_iface *ifaces;
+	struct nfo_iface *ifaces;   /* one per configured interface, in config order */
 	size_t nifaces;
 	struct nfo_loader *loader;
 	struct nfo_ruleset *rs;     /* the ruleset the fast path reflects */
@@ -36,13 +36,7 @@ struct nfo_daemon_state {
 	double last_build_ms;       /* links + plan + load (not the ruleset dump) */
 	uint64_t updates;
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
-	/* per interface: only its ingress chains are decided, and why */
-	char (*l3_note)[96];
-	/* per interface: nothing is decided (packets may be diverted before
-	 * nftables sees them), and why */
-	char (*block_note)[128];
-	bool *foreign_tcx;   /* what the last plan assumed */
-	const char *pin_dir; /* where the counters are pinned */
+	const char *pin_dir;        /* where the counters are pinned */
 };
 
 /* Renders `status` / `explain` for the control socket. */

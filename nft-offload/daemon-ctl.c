@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon's control socket: one request per connection (`status`,
+ * `explain`, `ping`), answered from the daemon's state and closed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon-internal.h"
+#include "ruletext.h"
+
+int daemon_ctl_listen(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe;
+
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, d->sock_path);
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	unlink(d->sock_path); /* stale, from a daemon that did not stop cleanly */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(d->sock_path, 0600) < 0 ||
+	    listen(fd, 16) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Reads a control request: its first line, and for `explain` the body the
+ * client sends after it (rule texts, ruletext.h) up to its end of stream.
+ * A client gets 2 s for all of it: the daemon does not wait longer.
+ */
+static int read_request(int fd, struct nfo_buf *req, size_t *line_len)
+{
+	struct timespec t0;
+	bool body = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		char buf[65536];
+		char *nl;
+		ssize_t n;
+
+		if (daemon_ms_since(&t0) > 2000)
+			return -ETIMEDOUT;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		nfo_buf_put(req, buf, (size_t)n);
+		if (req->oom)
+			return -ENOMEM;
+		if (req->len > NFO_RULETEXT_MAX_BODY)
+			return -E2BIG;
+		nl = memchr(req->s, '\n', req->len);
+		if (nl && !body) {
+			*line_len = (size_t)(nl - req->s);
+			body = !strncmp(req->s, "explain ", 8);
+			if (!body)
+				return 0;
+		}
+	}
+	if (!body)
+		*line_len = req->len;
+	return 0;
+}
+
+/* The answer to one request line (and, for explain, the body after it). */
+static void answer(struct daemon *d, const char *line, const struct nfo_buf *req, size_t ll,
+		   struct nfo_buf *out)
+{
+	struct nfo_ruletexts texts = {};
+	int r;
+
+	if (!strcmp(line, "status json")) {
+		nfo_status_render(&d->st, true, out);
+	} else if (!strcmp(line, "status text")) {
+		nfo_status_render(&d->st, false, out);
+	} else if (!strcmp(line, "explain json") || !strcmp(line, "explain text")) {
+		size_t off = ll < req->len ? ll + 1 : req->len;
+
+		r = nfo_ruletexts_parse(&texts, req->s + off, req->len - off);
+		if (r < 0) {
+			nfo_ruletexts_free(&texts);
+			texts.note = strdup(r == -ENOMEM ? "out of memory"
+							 : "the rule texts sent were malformed");
+		}
+		nfo_explain_render(&d->st, !strcmp(line, "explain json"), &texts, out);
+	} else if (!strcmp(line, "ping")) {
+		nfo_buf_printf(out, "nft-offload %s\n", NFO_VERSION);
+	} else {
+		nfo_buf_printf(out, "error: unknown request '%s'\n", line);
+	}
+	nfo_ruletexts_free(&texts);
+}
+
+void daemon_ctl_serve(struct daemon *d)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct nfo_buf out = {}, req = {};
+	size_t ll = 0;
+	char line[128];
+	int fd, r;
+
+	fd = accept4(d->ctlfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = read_request(fd, &req, &ll);
+	if (r < 0 || !req.len) {
+		if (r < 0)
+			log_debug_errno(r, "control request: %m");
+		goto done;
+	}
+	snprintf(line, sizeof(line), "%.*s", (int)(ll < sizeof(line) ? ll : sizeof(line) - 1),
+		 req.s);
+	line[strcspn(line, "\r\n")] = '\0';
+	answer(d, line, &req, ll, &out);
+	if (out.oom) {
+		nfo_buf_free(&out);
+		nfo_buf_printf(&out, "error: out of memory\n");
+	}
+	for (size_t off = 0; off < out.len;) {
+		ssize_t w = write(fd, out.s + off, out.len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+done:
+	nfo_buf_free(&req);
+	nfo_buf_free(&out);
+	close(fd);
+}
