@@ -36,6 +36,7 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 #include "daemon.h"
+#include "ctl.h"
 #include "json.h"
 #include "common/log.h"
 #include "plan.h"
@@ -538,7 +539,7 @@ static int read_request(int fd, struct nfo_buf *req, size_t *line_len)
 		nl = memchr(req->s, '\n', req->len);
 		if (nl && !body) {
 			*line_len = (size_t)(nl - req->s);
-			body = !strncmp(req->s, "explain ", 8);
+			body = !strncmp(req->s, NFO_CTL_EXPLAIN " ", strlen(NFO_CTL_EXPLAIN " "));
 			if (!body)
 				return 0;
 		}
@@ -571,11 +572,12 @@ static void on_control(struct daemon *d)
 	snprintf(line, sizeof(line), "%.*s", (int)(ll < sizeof(line) ? ll : sizeof(line) - 1),
 		 req.s);
 	line[strcspn(line, "\r\n")] = '\0';
-	if (!strcmp(line, "status json")) {
+	if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON)) {
 		nfo_status_render(&d->st, true, &out);
-	} else if (!strcmp(line, "status text")) {
+	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
 		nfo_status_render(&d->st, false, &out);
-	} else if (!strcmp(line, "explain json") || !strcmp(line, "explain text")) {
+	} else if (!strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON) ||
+		   !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_TEXT)) {
 		size_t off = ll < req.len ? ll + 1 : req.len;
 
 		r = nfo_ruletexts_parse(&texts, req.s + off, req.len - off);
@@ -584,8 +586,9 @@ static void on_control(struct daemon *d)
 			texts.note = strdup(r == -ENOMEM ? "out of memory"
 							 : "the rule texts sent were malformed");
 		}
-		nfo_explain_render(&d->st, !strcmp(line, "explain json"), &texts, &out);
-	} else if (!strcmp(line, "ping")) {
+		nfo_explain_render(&d->st, !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON), &texts,
+				   &out);
+	} else if (!strcmp(line, NFO_CTL_PING)) {
 		nfo_buf_printf(&out, "nft-offload %s\n", NFO_VERSION);
 	} else {
 		nfo_buf_printf(&out, "error: unknown request '%s'\n", line);
@@ -808,7 +811,7 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 		log_error("cannot create run directory %s: %s", o->run_dir, strerror(-r));
 		goto fail;
 	}
-	snprintf(d.sock_path, sizeof(d.sock_path), "%s/%s", o->run_dir, NFO_CONTROL_SOCKET);
+	snprintf(d.sock_path, sizeof(d.sock_path), "%s/%s", o->run_dir, NFO_CTL_SOCKET);
 	d.ctlfd = control_socket(&d);
 	if (d.ctlfd < 0) {
 		r = d.ctlfd;
