@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * `nft-offload bench`: packets per second one receiver CPU drops with plain
- * nftables, with nft-offload (XDP and TC) and with a bare XDP drop, on
- * namespaces it creates and removes; and how long a ruleset change takes to
- * reach the fast path.
+ * How `nft-offload bench` and the benchmark program (bench/, a program of
+ * its own) find each other: nft-offload runs NFO_BENCH_PROGRAM from its own
+ * directory or PATH, and names itself in NFO_BENCH_DAEMON_ENV so that the
+ * benchmark measures the nft-offload the user ran.
  */
 #ifndef NFO_BENCH_H
 #define NFO_BENCH_H
 
-/* argv[0] is "bench". Returns the process exit code. */
-int nfo_bench_main(int argc, char **argv);
+#define NFO_BENCH_PROGRAM "nft-offload-bench"
+#define NFO_BENCH_DAEMON_ENV "NFT_OFFLOAD"
 
 #endif

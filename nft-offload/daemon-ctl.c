@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "ctl.h"
 #include "daemon-internal.h"
 #include "ruletext.h"
 
@@ -79,7 +80,7 @@ static int read_request(int fd, struct nfo_buf *req, size_t *line_len)
 		nl = memchr(req->s, '\n', req->len);
 		if (nl && !body) {
 			*line_len = (size_t)(nl - req->s);
-			body = !strncmp(req->s, "explain ", 8);
+			body = !strncmp(req->s, NFO_CTL_EXPLAIN " ", strlen(NFO_CTL_EXPLAIN " "));
 			if (!body)
 				return 0;
 		}
@@ -96,11 +97,12 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 	struct nfo_ruletexts texts = {};
 	int r;
 
-	if (!strcmp(line, "status json")) {
+	if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON)) {
 		nfo_status_render(&d->st, true, out);
-	} else if (!strcmp(line, "status text")) {
+	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
 		nfo_status_render(&d->st, false, out);
-	} else if (!strcmp(line, "explain json") || !strcmp(line, "explain text")) {
+	} else if (!strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON) ||
+		   !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_TEXT)) {
 		size_t off = ll < req->len ? ll + 1 : req->len;
 
 		r = nfo_ruletexts_parse(&texts, req->s + off, req->len - off);
@@ -109,8 +111,8 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 			texts.note = strdup(r == -ENOMEM ? "out of memory"
 							 : "the rule texts sent were malformed");
 		}
-		nfo_explain_render(&d->st, !strcmp(line, "explain json"), &texts, out);
-	} else if (!strcmp(line, "ping")) {
+		nfo_explain_render(&d->st, !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON), &texts, out);
+	} else if (!strcmp(line, NFO_CTL_PING)) {
 		nfo_buf_printf(out, "nft-offload %s\n", NFO_VERSION);
 	} else {
 		nfo_buf_printf(out, "error: unknown request '%s'\n", line);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ctl.h"
 #include "daemon-internal.h"
 #include "ruleset.h"
 
@@ -264,7 +265,7 @@ static int setup_dirs(struct daemon *d)
 	r = mkdir_parents(o->run_dir);
 	if (r < 0)
 		return log_error_errno(r, "cannot create run directory %s: %m", o->run_dir);
-	snprintf(d->sock_path, sizeof(d->sock_path), "%s/%s", o->run_dir, NFO_CONTROL_SOCKET);
+	snprintf(d->sock_path, sizeof(d->sock_path), "%s/%s", o->run_dir, NFO_CTL_SOCKET);
 	r = daemon_ctl_listen(d);
 	if (r == -EADDRINUSE)
 		return log_error_errno(r, "another nft-offload daemon is running (control socket %s); "

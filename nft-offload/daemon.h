@@ -12,7 +12,6 @@
 
 #define NFO_DEFAULT_RUN_DIR "/run/nft-offload"
 #define NFO_DEFAULT_BPFFS "/sys/fs/bpf"
-#define NFO_CONTROL_SOCKET "control.sock"
 
 struct nfo_daemon_opts {
 	const char *config_path;

@@ -15,13 +15,51 @@
 
 #include "bench.h"
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "json.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "ruletext.h"
+
+static int cmd_daemon(int argc, char **argv);
+static int cmd_status(int argc, char **argv);
+static int cmd_explain(int argc, char **argv);
+static int cmd_bench(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);  /* argv[0] is the command's name */
+	const char *usage;                  /* NULL: an alias, not listed */
+} commands[] = {
+	{ "daemon", cmd_daemon, "follow nftables and keep the fast path attached (foreground)" },
+	{ "status", cmd_status, "what the running daemon has attached, offloaded and dropped" },
+	{ "explain", cmd_explain, "per chain and rule: its nft text, offloaded, partly or not, and why" },
+	{ "bench", cmd_bench, "packet rate against plain nftables, on namespaces of its own\n"
+			      "(runs " NFO_BENCH_PROGRAM "; nft-offload bench --help)" },
+	{ "version", cmd_version, "print the version" },
+	{ "--version", cmd_version, NULL },
+	{ "help", cmd_help, NULL },
+	{ "--help", cmd_help, NULL },
+	{ "-h", cmd_help, NULL },
+};
 
 static void usage(FILE *f)
 {
+	struct nfo_buf cmds = {};
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		const char *u = commands[i].usage;
+
+		if (!u)
+			continue;
+		nfo_buf_printf(&cmds, "  %-8s ", commands[i].name);
+		for (const char *nl; (nl = strchr(u, '\n')); u = nl + 1)
+			nfo_buf_printf(&cmds, "%.*s\n%11s", (int)(nl - u), u, "");
+		nfo_buf_printf(&cmds, "%s\n", u);
+	}
 	fprintf(f,
 		"Usage: nft-offload COMMAND [OPTIONS]\n"
 		"\n"
@@ -30,12 +68,7 @@ static void usage(FILE *f)
 		"nftables.\n"
 		"\n"
 		"Commands:\n"
-		"  daemon   follow nftables and keep the fast path attached (foreground)\n"
-		"  status   what the running daemon has attached, offloaded and dropped\n"
-		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
-		"  bench    packet rate against plain nftables, on namespaces of its own\n"
-		"           (nft-offload bench --help)\n"
-		"  version  print the version\n"
+		"%s"
 		"\n"
 		"daemon options:\n"
 		"  --config FILE         configuration (default %s)\n"
@@ -52,7 +85,8 @@ static void usage(FILE *f)
 		"status / explain options:\n"
 		"  --json                one JSON object\n"
 		"  --run-dir DIR         the daemon's run directory\n",
-		NFO_DEFAULT_CONFIG, NFO_DEFAULT_RUN_DIR, NFO_DEFAULT_BPFFS);
+		cmds.s ? cmds.s : "", NFO_DEFAULT_CONFIG, NFO_DEFAULT_RUN_DIR, NFO_DEFAULT_BPFFS);
+	nfo_buf_free(&cmds);
 }
 
 static int cmd_daemon(int argc, char **argv)
@@ -131,66 +165,28 @@ static int cmd_daemon(int argc, char **argv)
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Connects to the daemon's control socket; -1 with a message if none runs. */
-static int connect_daemon(const char *run_dir)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[PATH_MAX];
-	int fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", run_dir, NFO_CONTROL_SOCKET) >=
-		    sizeof(sa.sun_path)) {
-		fprintf(stderr, "nft-offload: run directory path too long: %s\n", run_dir);
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "nft-offload: no daemon is running (cannot connect to %s: %s); "
-				"start one with: nft-offload daemon --attach IFACE\n",
-			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Sends request (and its body), prints the answer. */
+/* Sends request (and its body) to the daemon, prints the answer. */
 static int ask_daemon(const char *run_dir, const char *request, const struct nfo_buf *body)
 {
-	char buf[65536];
-	ssize_t n;
-	int fd = connect_daemon(run_dir);
+	struct nfo_buf answer = {};
+	char path[PATH_MAX];
+	int r;
 
-	if (fd < 0)
-		return 1;
-	if (write_all(fd, request, strlen(request)) < 0 ||
-	    (body && body->len && write_all(fd, body->s, body->len) < 0)) {
-		fprintf(stderr, "nft-offload: cannot talk to the daemon: %s\n", strerror(errno));
-		close(fd);
-		return 1;
+	r = nfo_ctl_request(run_dir, request, body, 0, &answer);
+	if (r == -ENAMETOOLONG) {
+		fprintf(stderr, "nft-offload: run directory path too long: %s\n", run_dir);
+	} else if (r == -ENOENT || r == -ECONNREFUSED) {
+		(void)nfo_ctl_socket_path(run_dir, path, sizeof(path));
+		fprintf(stderr, "nft-offload: no daemon is running (cannot connect to %s: %s); "
+				"start one with: nft-offload daemon --attach IFACE\n",
+			path, strerror(-r));
+	} else if (r < 0) {
+		fprintf(stderr, "nft-offload: cannot talk to the daemon: %s\n", strerror(-r));
 	}
-	(void)shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return n < 0 ? 1 : 0;
+	if (answer.len)
+		fwrite(answer.s, 1, answer.len, stdout);
+	nfo_buf_free(&answer);
+	return r < 0 ? 1 : 0;
 }
 
 /*
@@ -203,9 +199,10 @@ static void explain_body(const char *run_dir, struct nfo_buf *body)
 	socklen_t cl = sizeof(cred);
 	struct stat self, daemon;
 	char nspath[64];
-	int fd = connect_daemon(run_dir), nsfd;
+	int fd, nsfd;
 
-	if (fd < 0)
+	/* no daemon: ask_daemon says so */
+	if (nfo_ctl_connect(run_dir, &fd) < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
 		nfo_buf_printf(body, "note\tcannot identify the daemon: %s\n", strerror(errno));
@@ -266,8 +263,8 @@ static int cmd_query(int argc, char **argv, const char *what)
 		fprintf(stderr, "nft-offload %s: unexpected argument '%s'\n", what, argv[optind]);
 		return 2;
 	}
-	snprintf(req, sizeof(req), "%s %s\n", what, json ? "json" : "text");
-	if (!strcmp(what, "explain")) {
+	snprintf(req, sizeof(req), "%s %s", what, json ? NFO_CTL_JSON : NFO_CTL_TEXT);
+	if (!strcmp(what, NFO_CTL_EXPLAIN)) {
 		struct nfo_buf body = {};
 
 		explain_body(run_dir, &body);
@@ -278,29 +275,75 @@ static int cmd_query(int argc, char **argv, const char *what)
 	return ask_daemon(run_dir, req, NULL);
 }
 
+static int cmd_status(int argc, char **argv)
+{
+	return cmd_query(argc, argv, NFO_CTL_STATUS);
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	return cmd_query(argc, argv, NFO_CTL_EXPLAIN);
+}
+
+/*
+ * The benchmark is a program of its own (it creates namespaces, runs a
+ * traffic generator, draws charts: nothing the daemon needs), installed next
+ * to this one. `nft-offload bench` runs it and tells it which nft-offload to
+ * measure: this very binary.
+ */
+static int cmd_bench(int argc, char **argv)
+{
+	char self[PATH_MAX], bench[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	char *slash;
+
+	if (!args || n <= 0) {
+		free(args);
+		fprintf(stderr, "nft-offload bench: cannot find our own binary: %s\n", strerror(errno));
+		return 1;
+	}
+	self[n] = '\0';
+	(void)setenv(NFO_BENCH_DAEMON_ENV, self, 1);
+	args[0] = (char *)NFO_BENCH_PROGRAM;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	slash = strrchr(self, '/');
+	snprintf(bench, sizeof(bench), "%.*s/%s", (int)(slash ? slash - self : 1),
+		 slash ? self : ".", NFO_BENCH_PROGRAM);
+	if (access(bench, X_OK) == 0)
+		execv(bench, args);
+	else
+		execvp(NFO_BENCH_PROGRAM, args);
+	fprintf(stderr, "nft-offload bench: the benchmark is a program of its own, %s, "
+			"found neither next to %s nor in PATH (%s); `meson install` installs it, "
+			"a build directory has it in bench/%s\n",
+		NFO_BENCH_PROGRAM, self, strerror(errno), NFO_BENCH_PROGRAM);
+	free(args);
+	return 127;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("nft-offload %s\n", NFO_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	usage(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
-
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[1];
-	if (!strcmp(cmd, "daemon"))
-		return cmd_daemon(argc - 1, argv + 1);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "explain"))
-		return cmd_query(argc - 1, argv + 1, cmd);
-	if (!strcmp(cmd, "bench"))
-		return nfo_bench_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("nft-offload %s\n", NFO_VERSION);
-		return 0;
-	}
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "nft-offload: unknown command '%s' (try: nft-offload --help)\n", cmd);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "nft-offload: unknown command '%s' (try: nft-offload --help)\n", argv[1]);
 	return 2;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `nft-offload bench` traffic generator. Run by BPF_PROG_TEST_RUN with
+ * nft-offload-bench's traffic generator. Run by BPF_PROG_TEST_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES on a prepared Ethernet/IPv4/UDP frame: each run
  * gives the frame a new UDP source port (a new flow) and redirects it out of
  * the sender veth, whose peer is the receiver under test.
@@ -12,12 +12,6 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#include "kfuncs.h"
-
-/* kernel/bpf/helpers.c (Linux >= 6.4); same prototype as bpf_dynptr_slice */
-extern void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset,
-				   void *buffer__opt, __u32 buffer__szk) __ksym;
-
 const volatile __u32 out_ifindex;  /* sender veth */
 const volatile __u32 sport_off;    /* offset of the UDP source port */
 const volatile __u16 sport_base;
@@ -27,24 +21,18 @@ const volatile __u16 sport_mask;   /* flows - 1, a power of two minus one */
 __u64 sent;
 __u64 errors;
 
+/*
+ * Writes with bpf_xdp_store_bytes (net/core/filter.c, Linux >= 5.18, the
+ * kernel that brought live frames), not through a writable dynptr slice:
+ * some kernels refuse bpf_dynptr_slice_rdwr in XDP programs.
+ */
 SEC("xdp")
 int nfo_gen(struct xdp_md *ctx)
 {
-	struct bpf_dynptr dp;
 	__u16 port = sport_base + ((__u16)sent & sport_mask);
-	__u8 buf[2];
-	__u8 *p;
+	__u8 buf[2] = { port >> 8, port & 0xff };
 
-	if (bpf_dynptr_from_xdp(ctx, 0, &dp))
-		goto err;
-	p = bpf_dynptr_slice_rdwr(&dp, sport_off, buf, sizeof(buf));
-	if (!p)
-		goto err;
-	p[0] = port >> 8;
-	p[1] = port & 0xff;
-	/* The slice is the packet itself unless the bytes straddle a
-	 * fragment; then it is buf and must be written back. */
-	if (p == buf && bpf_dynptr_write(&dp, sport_off, buf, sizeof(buf), 0))
+	if (bpf_xdp_store_bytes(ctx, sport_off, buf, sizeof(buf)))
 		goto err;
 	sent++;
 	return bpf_redirect(out_ifindex, 0);

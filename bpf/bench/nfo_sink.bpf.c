@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `nft-offload bench` ceiling: an XDP program that counts and drops every
- * frame, the least work a receiver can do per packet on this machine.
+ * nft-offload-bench's drop-all: an XDP program that counts and drops every
+ * frame without reading a byte of it. Not a ceiling for a filter, which must
+ * read the packet: it shows what the rest of the receive path costs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Runs `nft-offload bench` on a tiny configuration and checks its report.
+"""Runs nft-offload-bench on a tiny configuration and checks its report.
 
-Every mode must have dropped packets at a positive rate, the update latency
-must be there, the chart must be drawn, and the namespaces, temporary files
-and daemons must be gone afterwards (gnuplot is a dependency:
-contrib/install-deps.sh). Rates are printed, never asserted: speed is
-the bench's business, on a quiet machine, not the test's.
+    bench_check.py NFT_OFFLOAD_BENCH NFT_OFFLOAD
+
+The run must complete; every mode must have dropped packets at a positive
+rate; every BPF mode (nft-offload xdp and tc, the hand-written filter,
+drop-all) must report a positive ns per packet; the update latency must be
+there, the chart drawn, and the namespaces, temporary files and daemons gone
+afterwards (gnuplot is a dependency: contrib/install-deps.sh). Rates and
+times are printed, never compared: speed is the bench's business, on a quiet
+machine, not the test's. `nft-offload bench --help` must reach the bench.
 """
 import json
 import os
@@ -16,7 +20,10 @@ import subprocess
 import sys
 import tempfile
 
-MODES = ["nft-input", "nft-ingress", "nft-offload-xdp", "nft-offload-tc", "xdp-drop"]
+MODES = ["nft-input", "nft-ingress", "nft-offload-xdp", "nft-offload-tc", "hand-written-xdp",
+         "xdp-drop"]
+FIXED = ("hand-written-xdp", "xdp-drop")  # one figure, whatever the layout
+BPF = ("nft-offload-xdp", "nft-offload-tc", "hand-written-xdp", "xdp-drop")
 failures = []
 
 
@@ -27,14 +34,21 @@ def check(cond, what):
 
 
 def main():
-    nfo = sys.argv[1]
+    bench, nfo = sys.argv[1], sys.argv[2]
     if os.geteuid() != 0:
         print("FAIL: the bench test needs root (namespaces, BPF, nft)")
         return 1
     tmp = tempfile.mkdtemp(prefix="nfo-bench-test.")
     chart = os.path.join(tmp, "bench.svg")
     try:
-        cmd = [nfo, "bench", "--rules", "1", "--duration", "0.2", "--runs", "1",
+        # `nft-offload bench` runs nft-offload-bench from next to itself or PATH
+        env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(bench)) + ":" +
+                   os.environ.get("PATH", ""))
+        h = subprocess.run([nfo, "bench", "--help"], capture_output=True, text=True, env=env)
+        check(h.returncode == 0 and "nft-offload-bench" in h.stdout
+              and "hand-written" in h.stdout, "nft-offload bench --help runs the bench")
+
+        cmd = [bench, "--nft-offload", nfo, "--rules", "1", "--duration", "0.2", "--runs", "1",
                "--latency-rules", "10", "--json", "--plot", chart]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = p.communicate(timeout=240)
@@ -46,7 +60,7 @@ def main():
 
         res = {(r["mode"], r["layout"]): r for r in rep["results"]}
         for m in MODES:
-            layouts = [None] if m == "xdp-drop" else ["linear", "set"]
+            layouts = [None] if m in FIXED else ["linear", "set"]
             for lay in layouts:
                 r = res.get((m, lay))
                 name = m + (" " + lay if lay else "")
@@ -54,13 +68,23 @@ def main():
                 if r:
                     check(r["pps"]["median"] > 0, "%s: positive rate (%d pps)"
                           % (name, r["pps"]["median"]))
+                    if m in BPF:
+                        ns = r.get("ns_per_packet", {}).get("median", 0)
+                        check(ns > 0, "%s: ns per packet inside the program (%.0f)" % (name, ns))
         for m in ("nft-offload-xdp", "nft-offload-tc"):
             check(res[(m, "linear")]["attach"] in ("xdp", "tc"),
                   "%s attached as %s" % (m, res[(m, "linear")]["attach"]))
-        xdp = res[("nft-offload-xdp", "linear")]["pps"]["median"]
+        ref = res.get(("hand-written-xdp", None))
+        check(ref is not None and ref["ns_per_packet"]["median"] > 0,
+              "the hand-written reference is there, with its ns per packet")
+        x = res[("nft-offload-xdp", "linear")]
+        check("vs_hand_written" in x, "nft-offload xdp compared with the hand-written filter")
         nft = res[("nft-input", "linear")]["pps"]["median"]
-        print("note: at 0.2 s per figure: nft-offload xdp %.2f Mpps, nftables input %.2f Mpps"
-              % (xdp / 1e6, nft / 1e6))
+        print("note: at 0.2 s per figure on %s: nft-offload xdp %.2f Mpps, %.0f ns/packet; "
+              "hand-written %.2f Mpps, %.0f ns/packet; nftables input %.2f Mpps"
+              % (rep["machine"]["cpu"], x["pps"]["median"] / 1e6, x["ns_per_packet"]["median"],
+                 ref["pps"]["median"] / 1e6 if ref else 0,
+                 ref["ns_per_packet"]["median"] if ref else 0, nft / 1e6))
 
         lat = rep["update_latency"]
         check(len(lat) == 1 and lat[0]["rules"] == 10, "update latency at 10 rules")
@@ -68,8 +92,8 @@ def main():
             check(lat[0]["daemon_ms"]["median"] > 0 and lat[0]["external_ms"]["median"] > 0,
                   "update latency: daemon %.1f ms, external %.1f ms"
                   % (lat[0]["daemon_ms"]["median"], lat[0]["external_ms"]["median"]))
-        check(rep["machine"]["cpus"] >= 2 and rep["machine"]["kernel"].startswith("Linux"),
-              "machine described")
+        check(rep["machine"]["cpus"] >= 2 and rep["machine"]["kernel"].startswith("Linux")
+              and rep["machine"]["cpu"], "machine described, CPU model named")
         with open(chart) as f:
             check("<svg" in f.read(), "chart drawn")
 

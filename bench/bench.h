@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * nft-offload-bench: packets per second one receiver CPU drops, with plain
+ * nftables, with nft-offload, with a hand-written XDP filter for the same
+ * drop and with an XDP program that drops everything, and the nanoseconds
+ * per packet the BPF programs spend; then how long a ruleset change takes to
+ * reach the fast path.
+ *
+ * Two network namespaces joined by a veth. The generator is
+ * BPF_PROG_TEST_RUN in live-frames mode on one CPU: bpf/bench/nfo_gen.bpf.c
+ * gives every frame a new UDP source port and redirects it out of the sender
+ * veth. The receiving veth runs GRO and threaded NAPI, its NAPI thread pinned
+ * to another CPU, so everything the receiver does per packet (XDP, building
+ * the skb, GRO, tc, netfilter) happens on a core of its own, and the
+ * generator offers more than any receiver mode can take. The receiver's rate
+ * is the growth of the counter of whatever drops the packets (the nftables
+ * rule, the daemon's totals, the BPF program's count) over a window in
+ * steady state.
+ *
+ * The ruleset is N rules on other UDP ports followed by the counted rule that
+ * drops the test traffic (as people write them), or the same N ports in one
+ * named set. nft-offload runs as the real daemon, a child process in the
+ * receiver namespace.
+ *
+ * Files: main.c options and the sequence of runs; netns.c namespaces, veth,
+ * commands, CPUs; gen.c the traffic generator; modes.c rulesets, the daemon,
+ * the BPF programs of the bench and the measurements; output.c the table,
+ * JSON and chart.
+ */
+#ifndef NFO_BENCH_BENCH_H
+#define NFO_BENCH_BENCH_H
+
+#include <net/if.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mnl_socket;
+struct nfo_buf;
+struct nfo_gen;
+struct nfo_ref;
+struct nfo_sink;
+struct bpf_link;
+
+#define TABLE "nfo_bench"
+#define DROP_PORT 9            /* the port of the test traffic (discard) */
+#define OTHER_PORT0 20000      /* the N non-matching rules: 20000, 20001, ... */
+#define MAX_RULES 40000
+#define MAX_COUNTS 16
+#define MAX_RUNS 99
+#define FLOWS 1024             /* UDP source ports the generator cycles through */
+#define SPORT0 1024
+#define FRAME_LEN 60           /* the smallest Ethernet frame without FCS */
+#define SATURATED 0.97         /* received/offered above this: generator-bound */
+#define BUSY 0.85              /* receiver CPU busy below this: generator-bound */
+
+#define IP_TX "192.0.2.1"      /* RFC 5737 TEST-NET-1, inside our namespaces */
+#define IP_RX "192.0.2.2"
+extern const uint8_t bench_mac_tx[6], bench_mac_rx[6];
+
+enum bench_mode { M_NFT_INPUT, M_NFT_INGRESS, M_XDP, M_TC, M_REF, M_SINK, _M_MAX };
+enum bench_layout { LAYOUT_LINEAR, LAYOUT_SET, _LAYOUT_MAX };
+
+extern const char *const mode_id[_M_MAX];
+extern const char *const mode_label[_M_MAX];
+extern const char *const layout_id[_LAYOUT_MAX];
+
+/* Modes whose packets a BPF program of ours or of the daemon drops. */
+static inline bool mode_is_bpf(int mode)
+{
+	return mode == M_XDP || mode == M_TC || mode == M_REF || mode == M_SINK;
+}
+
+/* Modes that do not depend on the ruleset (measured with none loaded). */
+static inline bool mode_is_fixed(int mode)
+{
+	return mode == M_REF || mode == M_SINK;
+}
+
+struct bench_opts {
+	size_t rules[MAX_COUNTS];
+	size_t nrules;
+	size_t lat_rules[MAX_COUNTS];
+	size_t nlat;
+	double duration;
+	unsigned runs;
+	bool json;
+	const char *plot;
+	const char *daemon_bin; /* the nft-offload to measure */
+};
+
+struct cell {
+	double pps[MAX_RUNS];
+	double offered[MAX_RUNS];
+	double busy[MAX_RUNS];  /* share of the window the NAPI thread was on CPU */
+	double ns_pkt[MAX_RUNS]; /* BPF modes: run_time_ns / run_cnt over the window */
+	unsigned n;
+	char attach[16]; /* nft-offload modes: what the daemon attached */
+};
+
+struct lat {
+	size_t rules;
+	double daemon_ms[MAX_RUNS];
+	double build_ms[MAX_RUNS];
+	double ext_ms[MAX_RUNS];
+	double status_ms[MAX_RUNS];
+	unsigned n;
+};
+
+struct env {
+	const struct bench_opts *o;
+	char tmp[64];          /* /tmp/nft-offload-bench.XXXXXX */
+	char ns_name[2][48];  /* [0] sender, [1] receiver */
+	bool ns_made[2];
+	int self_ns, tx_ns, rx_ns;
+	char if_tx[IF_NAMESIZE], if_rx[IF_NAMESIZE];
+	int tx_ifindex;
+	cpu_set_t allowed;     /* the CPUs we were given */
+	cpu_set_t not_rx;      /* all but the receiver's */
+	int gen_cpu, rx_cpu;
+	double warmup;
+	struct mnl_socket *nl; /* nftables netlink, in the receiver namespace */
+	struct nfo_gen *gen;
+	struct nfo_ref *ref;
+	struct nfo_sink *sink;
+	struct bpf_link *xdp_link; /* the ref or sink program while measured */
+	int stats_fd;          /* BPF_ENABLE_STATS: run-time stats while held */
+	int stats_sysctl;      /* kernel.bpf_stats_enabled to put back; -1: untouched */
+	int ncpus_possible;
+	uint8_t frame[FRAME_LEN];
+	pthread_t gen_thread;
+	bool gen_running;
+	atomic_bool gen_stop;
+	atomic_bool gen_done;
+	int gen_err;
+	int autogroup_nice;    /* to put back; INT_MIN: untouched */
+	pid_t napi_pids[8];    /* the receiver's NAPI threads */
+	int nnapi;
+	pid_t daemon_pid;
+	char daemon_dir[PATH_MAX];
+	char daemon_log[PATH_MAX];
+	int drop_family;       /* the counted drop rule of the loaded ruleset */
+	const char *drop_chain;
+	uint64_t drop_handle;
+};
+
+extern volatile sig_atomic_t bench_interrupted;
+
+double now_s(void);
+int sleep_s(double s);
+
+/* netns.c */
+void show_file(const char *path, const char *what);
+int run(struct env *e, int nsfd, struct nfo_buf *out, const char *const *argv);
+#define RUN(e, ns, out, ...) run((e), (ns), (out), (const char *const[]){ __VA_ARGS__, NULL })
+int write_file(const char *path, const char *val);
+int enter_ns(int fd);
+void leave_ns(struct env *e);
+int pin_napi(struct env *e);
+double napi_cpu_s(struct env *e);
+int env_setup(struct env *e);
+void env_free(struct env *e);
+
+/* gen.c */
+int gen_load(struct env *e);
+int gen_start(struct env *e);
+int gen_stop(struct env *e);
+uint64_t gen_sent(struct env *e);
+
+/* modes.c */
+int bpf_stats_enable(struct env *e);
+void bpf_stats_restore(struct env *e);
+int bench_progs_load(struct env *e);
+void bench_progs_free(struct env *e);
+int xdp_attach(struct env *e, int mode);
+void xdp_detach(struct env *e);
+enum { RS_NONE, RS_INPUT, RS_INGRESS };
+int ruleset_load(struct env *e, int where, int layout, size_t n);
+struct dstatus {
+	uint64_t generation;
+	uint64_t updates;
+	uint64_t dropped;
+	uint64_t passed;
+	double last_update_ms;
+	double last_build_ms;
+	bool enabled;
+	bool attached;
+	uint32_t prog_id;
+	char mode[16];
+};
+int daemon_status(struct env *e, struct dstatus *ret);
+int daemon_start(struct env *e, int mode, size_t nrules);
+int daemon_stop(struct env *e);
+int measure_into(struct env *e, int mode, struct cell *c);
+int latency(struct env *e, struct lat *l);
+
+/* output.c */
+struct summary {
+	double med, min, max;
+};
+struct summary summarize(const double *v, unsigned n);
+bool saturated(const struct cell *c);
+
+struct machine {
+	char cpu[128];
+	int cpus;
+	char kernel[128];
+};
+void machine_read(struct machine *m);
+
+struct results {
+	const struct bench_opts *o;
+	struct machine m;
+	int gen_cpu, rx_cpu;
+	double warmup;
+	struct cell *cells; /* [rule count][mode][layout] */
+	struct lat *lat;
+};
+struct cell *cell_at(const struct results *res, size_t ni, int mode, int layout);
+void log_cells(const struct results *res, size_t ni);
+void print_table(const struct results *res);
+void print_json(const struct results *res);
+int plot(struct env *e, const struct results *res);
+
+#endif
