@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "strmap.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include "nfo_tc.skel.h"
@@ -1012,3 +1013,27 @@ int nfo_loader_probe(char *err, size_t errlen)
 	return 0;
 }
 
+/* libbpf's default printer writes warnings and info to stderr, outside our
+ * log format; its info (what it loads, feature probes) is debug detail. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int lvl = level == LIBBPF_WARN ? NFO_LOG_WARN : NFO_LOG_DEBUG;
+	char buf[1024];
+	int n;
+
+	if (lvl > nfo_log_level)
+		return 0;
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		return n;
+	n = (int)strnlen(buf, sizeof(buf));
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	nfo_log(lvl, "%s", buf);
+	return n;
+}
+
+void nfo_loader_log_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
