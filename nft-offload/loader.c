@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -15,9 +16,11 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "encode.h"
 #include "loader.h"
 #include "plan.h"
 #include "strmap.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include "nfo_tc.skel.h"
@@ -25,13 +28,6 @@
 
 /* enum bpf_attach_type in Linux >= 6.6; the uapi headers here predate it. */
 #define NFO_BPF_TCX_INGRESS 46
-
-/* Default capacities of a program set (grown when a plan needs more). */
-#define CAP_NODES 4096   /* per half */
-#define CAP_TABLES 512   /* radix tables per half (256 entries each) */
-#define CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC: a bound, not an allocation */
-#define CAP_ROOTS 256
-#define CAP_SET_ENTRIES (1u << 22) /* set elements (keys or prefixes), both halves */
 
 /* The elements of one named-set slot as written in a half (sorted keys). */
 struct slotstate {
@@ -62,7 +58,7 @@ struct progset {
 	struct nfo_tc *tc;
 	struct nfo_ctl *ctl; /* mmapped nfo_ctl */
 	size_t ctl_len;
-	uint32_t cap_nodes, cap_tables, cap_lpm4, cap_lpm6, cap_roots;
+	struct nfo_caps caps;
 	int active; /* live half, -1 before the first generation */
 	struct half half[NFO_HALVES];
 	/* Waiting for an RCU grace period: updating an ARRAY_OF_MAPS makes the
@@ -89,15 +85,43 @@ struct nfo_loader {
 	struct progset *ps;
 };
 
+/*
+ * The loader's one error style: a function that fails writes one line into
+ * err and returns r (a negative errno), in one statement. seterr_errno
+ * appends what r means.
+ */
+static int seterr_va(char *err, size_t len, int r, bool with_errno, const char *fmt, va_list ap)
+{
+	int n;
+
+	assert(r < 0);
+	if (!err || !len)
+		return r;
+	n = vsnprintf(err, len, fmt, ap);
+	if (with_errno && n >= 0 && (size_t)n < len)
+		snprintf(err + n, len - (size_t)n, ": %s", strerror(-r));
+	return r;
+}
+
+__attribute__((format(printf, 4, 5)))
 static int seterr(char *err, size_t len, int r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	r = seterr_va(err, len, r, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int seterr_errno(char *err, size_t len, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = seterr_va(err, len, r, true, fmt, ap);
+	va_end(ap);
 	return r;
 }
 
@@ -222,7 +246,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	}
 	r = mkdir_p(l->pin_dir);
 	if (r < 0) {
-		seterr(err, errlen, r, "cannot create %s: %s", l->pin_dir, strerror(-r));
+		r = seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
 		goto fail;
 	}
 	l->counters_fd = pinned_map(l->pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
@@ -233,16 +257,17 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 				sizeof(struct nfo_slot_key), l->max_slots, &reused_k);
 	if (l->counters_fd < 0 || l->stats_fd < 0 || l->keys_fd < 0) {
 		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
-		seterr(err, errlen, r, "cannot create counter maps in %s: %s", l->pin_dir,
-		       strerror(-r));
+		r = seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
 		goto fail;
 	}
 	/* Counters of a previous daemon (it crashed, or was killed): keep
 	 * them only if both maps survived. */
 	if (reused_c && reused_k) {
 		r = restore_slots(l);
-		if (r < 0)
+		if (r < 0) {
+			r = seterr_errno(err, errlen, r, "cannot restore the counter slots");
 			goto fail;
+		}
 	}
 	l->slot_used[0] = 1; /* slot 0: drops not credited to a rule */
 	*ret = l;
@@ -305,6 +330,7 @@ static int slot_for(struct nfo_loader *l, const char *key, uint32_t *ret)
 	int r;
 
 	if (nfo_strmap_get(&l->slots, key, &s)) {
+		assert(s < l->max_slots && l->slot_used[s]);
 		*ret = s;
 		return 0;
 	}
@@ -344,6 +370,7 @@ static void release_slots(struct nfo_loader *l, char *const *keys, size_t nkeys)
 		if (!e->key || nfo_strmap_get(&keep, e->key, &dummy))
 			continue;
 		s = e->value;
+		assert(s > 0 && s < l->max_slots); /* slot 0 is never a rule's */
 		(void)bpf_map_update_elem(l->keys_fd, &s, &empty, BPF_ANY);
 		l->slot_used[s] = 0;
 		nfo_strmap_del(&l->slots, e->key);
@@ -394,395 +421,20 @@ int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret)
 	return 0;
 }
 
-/* ---- encoding the plan ----------------------------------------------------- */
+/* ---- writing an image ------------------------------------------------------ */
 
-struct encoded {
-	uint32_t node_base;  /* absolute id of plan node 0 */
-	uint32_t table_base; /* absolute number of the first radix table */
-	struct nfo_node *nodes; /* plan->nnodes entries */
-	size_t nnodes;
-	uint32_t *radix;
-	size_t nradix;   /* entries */
-	size_t radix_cap;
-	struct nfo_lpm4_key *k4;
-	uint32_t *v4;
-	size_t n4;
-	size_t cap4, cap4v;
-	struct nfo_lpm6_key *k6;
-	uint32_t *v6;
-	size_t n6;
-	size_t cap6, cap6v;
-	uint32_t *slots; /* per plan target */
-};
-
-static void encoded_reset(struct encoded *e)
-{
-	e->nradix = e->n4 = e->n6 = 0;
-}
-
-static void encoded_clear(struct encoded *e)
-{
-	free(e->nodes);
-	free(e->radix);
-	free(e->k4);
-	free(e->v4);
-	free(e->k6);
-	free(e->v6);
-	free(e->slots);
-}
-
-static uint32_t conv(const struct encoded *e, uint32_t ref)
-{
-	if ((ref & NFO_REF_KIND_MASK) == NFO_REF_NODE)
-		return NFO_REF_NODE | (e->node_base + ref);
-	if (ref & NFO_REF_DROP_BIT)
-		return NFO_REF_DROP(e->slots[ref & NFO_REF_VALUE_MASK]);
-	return NFO_REF_PASS;
-}
-
-static bool is_lpm_dim(int dim)
-{
-	return dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4 || dim == NFO_DIM_SADDR6 ||
-	       dim == NFO_DIM_DADDR6;
-}
-
-static unsigned dim_bits(int dim)
-{
-	switch (dim) {
-	case NFO_DIM_ETHTYPE:
-	case NFO_DIM_TH0:
-	case NFO_DIM_TH2:
-		return 16;
-	case NFO_DIM_SADDR4:
-	case NFO_DIM_DADDR4:
-		return 32;
-	case NFO_DIM_SADDR6:
-	case NFO_DIM_DADDR6:
-		return 128;
-	}
-	return 8;
-}
-
-static uint32_t ref_at(const struct nfo_plan_node *nd, nfo_u128 v)
-{
-	size_t lo = 0, hi = nd->nedges;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (v < nd->edges[mid].lo)
-			hi = mid;
-		else if (v > nd->edges[mid].hi)
-			lo = mid + 1;
-		else
-			return nd->edges[mid].ref;
-	}
-	return NFO_REF_PASS; /* the plan covers every value; be safe anyway */
-}
-
-/* Returns the table's index within the encoding (not absolute). */
-static int new_table(struct encoded *e, uint32_t *ret)
-{
-	int r = nfo_grow(&e->radix, &e->radix_cap, e->nradix + NFO_RADIX_FANOUT, sizeof(*e->radix));
-
-	if (r < 0)
-		return r;
-	*ret = (uint32_t)(e->nradix / NFO_RADIX_FANOUT);
-	e->nradix += NFO_RADIX_FANOUT;
-	return 0;
-}
-
-static int encode_radix(struct encoded *e, const struct nfo_plan_node *nd, uint32_t *ret_table)
-{
-	unsigned bits = dim_bits(nd->dim);
-	uint32_t top;
-	int r = new_table(e, &top);
-
-	if (r < 0)
-		return r;
-	*ret_table = e->table_base + top;
-	if (bits == 8) {
-		for (uint32_t v = 0; v < NFO_RADIX_FANOUT; v++)
-			e->radix[top * NFO_RADIX_FANOUT + v] = conv(e, ref_at(nd, v));
-		return 0;
-	}
-	for (uint32_t h = 0; h < NFO_RADIX_FANOUT; h++) {
-		nfo_u128 lo = (nfo_u128)h << 8, hi = lo | 0xff;
-		uint32_t first = ref_at(nd, lo), sub;
-		bool uniform = true;
-
-		/* Uniform iff one edge covers the whole block. */
-		for (size_t k = 0; k < nd->nedges; k++) {
-			if (nd->edges[k].hi < lo || nd->edges[k].lo > hi)
-				continue;
-			if (nd->edges[k].lo > lo || nd->edges[k].hi < hi)
-				uniform = false;
-			break;
-		}
-		if (uniform) {
-			e->radix[top * NFO_RADIX_FANOUT + h] = conv(e, first);
-			continue;
-		}
-		r = new_table(e, &sub);
-		if (r < 0)
-			return r;
-		for (uint32_t l = 0; l < NFO_RADIX_FANOUT; l++)
-			e->radix[sub * NFO_RADIX_FANOUT + l] = conv(e, ref_at(nd, lo | l));
-		e->radix[top * NFO_RADIX_FANOUT + h] = NFO_REF_TABLE | (e->table_base + sub);
-	}
-	return 0;
-}
-
-/* Calls cb for each prefix (value, length) exactly covering [lo, hi]. */
-static int for_each_prefix(nfo_u128 lo, nfo_u128 hi, unsigned width,
-			   int (*cb)(nfo_u128 v, unsigned plen, void *data), void *data)
-{
-	for (;;) {
-		nfo_u128 last;
-		unsigned k = 0;
-		int r;
-
-		/* the largest aligned block starting at lo that ends by hi */
-		while (k < width) {
-			nfo_u128 mask = nfo_u128_max(k + 1);
-
-			if ((lo & mask) || (lo | mask) > hi)
-				break;
-			k++;
-		}
-		r = cb(lo, width - k, data);
-		if (r < 0)
-			return r;
-		last = lo | (k ? nfo_u128_max(k) : 0);
-		if (last >= hi)
-			return 0;
-		lo = last + 1;
-	}
-}
-
-struct lpm_ctx {
-	struct encoded *e;
-	uint32_t node; /* absolute */
-	uint32_t ref;
-	bool v6;
-	size_t count;
-	bool counting;
-};
-
-static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
-{
-	struct lpm_ctx *c = data;
-	struct encoded *e = c->e;
-	uint8_t node[4] = { c->node >> 24, c->node >> 16, c->node >> 8, c->node };
-
-	if (c->counting) {
-		c->count++;
-		return 0;
-	}
-	if (!c->v6) {
-		struct nfo_lpm4_key *k;
-
-		if (nfo_grow(&e->k4, &e->cap4, e->n4 + 1, sizeof(*e->k4)) < 0 ||
-		    nfo_grow(&e->v4, &e->cap4v, e->n4 + 1, sizeof(*e->v4)) < 0)
-			return -ENOMEM;
-		k = &e->k4[e->n4];
-		memset(k, 0, sizeof(*k));
-		k->prefixlen = 32 + plen;
-		memcpy(k->node, node, 4);
-		nfo_u128_to_be(v, k->addr, 4);
-		e->v4[e->n4++] = c->ref;
-	} else {
-		struct nfo_lpm6_key *k;
-
-		if (nfo_grow(&e->k6, &e->cap6, e->n6 + 1, sizeof(*e->k6)) < 0 ||
-		    nfo_grow(&e->v6, &e->cap6v, e->n6 + 1, sizeof(*e->v6)) < 0)
-			return -ENOMEM;
-		k = &e->k6[e->n6];
-		memset(k, 0, sizeof(*k));
-		k->prefixlen = 32 + plen;
-		memcpy(k->node, node, 4);
-		nfo_u128_to_be(v, k->addr, 16);
-		e->v6[e->n6++] = c->ref;
-	}
-	return 0;
-}
-
-static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_t id)
-{
-	bool v6 = nd->dim == NFO_DIM_SADDR6 || nd->dim == NFO_DIM_DADDR6;
-	unsigned width = v6 ? 128 : 32;
-	struct lpm_ctx c = { .e = e, .node = id, .v6 = v6 };
-	size_t best = 0, best_count = 0;
-	int r;
-
-	/* The reference needing the most prefixes becomes the node's default
-	 * entry (prefix length 32: the node id alone); the others override
-	 * it with longer prefixes. */
-	for (size_t i = 0; i < nd->nedges; i++) {
-		size_t total = 0;
-
-		for (size_t k = 0; k < nd->nedges; k++) {
-			if (nd->edges[k].ref != nd->edges[i].ref)
-				continue;
-			c.counting = true;
-			c.count = 0;
-			for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
-			total += c.count;
-		}
-		if (total > best_count) {
-			best_count = total;
-			best = i;
-		}
-		if (nd->nedges > 64)
-			break; /* good enough for big nodes: first edge's reference */
-	}
-	c.counting = false;
-	c.ref = conv(e, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS);
-	r = lpm_emit(0, 0, &c);
-	if (r < 0)
-		return r;
-	for (size_t k = 0; k < nd->nedges; k++) {
-		if (nd->edges[k].ref == nd->edges[best].ref)
-			continue;
-		c.ref = conv(e, nd->edges[k].ref);
-		r = for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Encodes plan for the half whose node and table ranges start at the given
- * bases. Slots must already be resolved in e->slots. */
-static int encode(const struct nfo_plan *plan, uint32_t node_base, uint32_t table_base,
-		  struct encoded *e)
-{
-	int r;
-
-	encoded_reset(e);
-	e->node_base = node_base;
-	e->table_base = table_base;
-	for (size_t i = 1; i < plan->nnodes; i++) {
-		const struct nfo_plan_node *nd = &plan->nodes[i];
-		struct nfo_node *n = &e->nodes[i];
-
-		memset(n, 0, sizeof(*n));
-		n->dim = (uint8_t)nd->dim;
-		n->unknown = conv(e, nd->unknown);
-		if (is_lpm_dim(nd->dim))
-			r = encode_lpm(e, nd, node_base + (uint32_t)i);
-		else
-			r = encode_radix(e, nd, &n->table);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-
-/* ---- named sets ------------------------------------------------------------- */
-
-struct setbuild {
-	uint8_t *e;
-	size_t n;
-	size_t cap;
-	size_t esz;
-};
-
-static int setbuild_push(struct setbuild *b, const void *entry)
-{
-	int r = nfo_grow(&b->e, &b->cap, b->n + 1, b->esz);
-
-	if (r < 0)
-		return r;
-	memcpy(b->e + b->n * b->esz, entry, b->esz);
-	b->n++;
-	return 0;
-}
-
-struct lpm_set_ctx {
-	struct setbuild *b;
-	uint32_t slot_half;
-	unsigned width;
-};
-
-static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
-{
-	struct lpm_set_ctx *c = data;
-	struct nfo_setlpm_key k = { .prefixlen = 32 + plen };
-
-	k.slot_half[3] = (uint8_t)c->slot_half;
-	nfo_u128_to_be(v << (128 - c->width), k.key, 16);
-	return setbuild_push(c->b, &k);
-}
-
-static int cmp_setkey(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct nfo_setkey));
-}
-
-static int cmp_setlpm(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct nfo_setlpm_key));
-}
-
-/* The entries slot k of half h must hold for set slot ps. */
-static int set_entries(const struct nfo_plan_set *ps, int h, int k, struct setbuild *b,
-		       bool *ret_lpm)
-{
-	const struct nfo_set *set = ps->set;
-	uint32_t slot_half = (uint32_t)(h * NFO_MAX_SETS + k);
-	int r = 0;
-
-	*ret_lpm = set->interval;
-	if (set->interval) {
-		struct lpm_set_ctx c = { .b = b, .slot_half = slot_half,
-					 .width = set->key_len * 8 };
-
-		b->esz = sizeof(struct nfo_setlpm_key);
-		for (size_t i = 0; i < set->elems.n && r == 0; i++)
-			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
-					    set_prefix_emit, &c);
-		if (r == 0 && b->n)
-			qsort(b->e, b->n, b->esz, cmp_setlpm);
-		return r;
-	}
-	b->esz = sizeof(struct nfo_setkey);
-	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
-		struct nfo_setkey key = { .slot_half = slot_half };
-
-		/* nft's key bytes are already in the concatenation layout; a
-		 * single field shorter than 4 bytes is zero-padded, as the fast
-		 * path builds it */
-		memcpy(key.key, set->keys + i * set->key_len, set->key_len);
-		r = setbuild_push(b, &key);
-	}
-	if (r == 0 && b->n)
-		qsort(b->e, b->n, b->esz, cmp_setkey);
-	return r;
-}
-
-/* Makes slot k of half h hold exactly the wanted entries (a diff). */
-static int write_set_slot(struct progset *ps, int h, int k, const struct nfo_plan_set *want)
+/* Makes slot k of half h hold exactly the entries of want (NULL: unused),
+ * writing only the difference; takes want's entries. */
+static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set *want)
 {
 	struct slotstate *st = &ps->half[h].slots[k];
-	struct setbuild b = {};
-	struct nfo_setspec spec = {};
+	static const struct nfo_setspec unused;
 	uint32_t idx = (uint32_t)(h * NFO_MAX_SETS + k);
 	size_t i = 0, j = 0, esz;
-	bool lpm = false;
-	int fd, r = 0;
+	int fd;
 
-	if (want) {
-		r = set_entries(want, h, k, &b, &lpm);
-		if (r < 0)
-			goto out;
-		spec.nfields = want->ndims;
-		spec.interval = want->set->interval;
-		memcpy(spec.dims, want->dims, want->ndims);
-	}
 	/* entries of another kind than before: remove all of the old kind */
-	if (st->used && st->n && (!want || st->lpm != lpm)) {
+	if (st->used && st->n && (!want || st->lpm != want->lpm)) {
 		esz = st->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
 		fd = st->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
 			       bpf_map__fd(ps->xdp->maps.nfo_setkeys);
@@ -790,29 +442,27 @@ static int write_set_slot(struct progset *ps, int h, int k, const struct nfo_pla
 			(void)bpf_map_delete_elem(fd, st->entries + x * esz);
 		st->n = 0;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx, &spec, BPF_ANY) < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx,
+				want ? &want->spec : &unused, BPF_ANY) < 0)
+		return -errno;
 	if (!want) {
 		st->used = false;
-		goto out;
+		return 0;
 	}
-	esz = b.esz;
-	fd = lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) : bpf_map__fd(ps->xdp->maps.nfo_setkeys);
-	while (i < st->n || j < b.n) {
-		int c = i >= st->n ? 1 : j >= b.n ? -1 :
-			memcmp(st->entries + i * esz, b.e + j * esz, esz);
+	esz = nfo_image_set_entry_size(want);
+	fd = want->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
+			 bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+	while (i < st->n || j < want->n) {
+		int c = i >= st->n ? 1 : j >= want->n ? -1 :
+			memcmp(st->entries + i * esz, want->entries + j * esz, esz);
 		uint8_t one = 1;
 
 		if (c < 0) {
 			(void)bpf_map_delete_elem(fd, st->entries + i * esz);
 			i++;
 		} else if (c > 0) {
-			if (bpf_map_update_elem(fd, b.e + j * esz, &one, BPF_ANY) < 0) {
-				r = -errno;
-				goto out;
-			}
+			if (bpf_map_update_elem(fd, want->entries + j * esz, &one, BPF_ANY) < 0)
+				return -errno;
 			j++;
 		} else {
 			i++;
@@ -820,13 +470,11 @@ static int write_set_slot(struct progset *ps, int h, int k, const struct nfo_pla
 		}
 	}
 	free(st->entries);
-	st->entries = TAKE_PTR(b.e);
-	st->n = b.n;
-	st->lpm = lpm;
+	st->entries = TAKE_PTR(want->entries);
+	st->n = want->n;
+	st->lpm = want->lpm;
 	st->used = true;
-out:
-	free(b.e);
-	return r;
+	return 0;
 }
 
 /* ---- program sets ----------------------------------------------------------- */
@@ -837,6 +485,7 @@ static int write_array(int fd, uint32_t first, const void *values, size_t n, siz
 	uint32_t count = (uint32_t)n;
 	int r = 0;
 
+	assert(n <= UINT32_MAX - first);
 	if (!keys)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
@@ -879,6 +528,7 @@ static void *cleaner_main(void *arg)
 			pthread_cond_wait(&ps->cv, &ps->mu);
 			continue;
 		}
+		assert(job < NFO_HALVES);
 		h = &ps->half[job];
 		pthread_mutex_unlock(&ps->mu);
 
@@ -934,9 +584,8 @@ static void progset_free(struct progset **psp)
 	*psp = NULL;
 }
 
-static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_tables,
-		       uint32_t cap_lpm4, uint32_t cap_lpm6, uint32_t cap_roots,
-		       struct progset **ret, char *err, size_t errlen)
+static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct progset **ret,
+		       char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo);
 	struct progset *ps = calloc(1, sizeof(*ps));
@@ -949,11 +598,7 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	ps->sync_fd = ps->sync_inner_fd = -1;
 	ps->active = -1;
 	ps->job = -1;
-	ps->cap_nodes = cap_nodes;
-	ps->cap_tables = cap_tables;
-	ps->cap_lpm4 = cap_lpm4;
-	ps->cap_lpm6 = cap_lpm6;
-	ps->cap_roots = cap_roots;
+	ps->caps = *caps;
 
 	ps->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
 	if (ps->sync_inner_fd >= 0) {
@@ -961,31 +606,32 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 		ps->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nfo_sync", 4, 4, 1, &mo);
 	}
 	if (ps->sync_fd < 0) {
-		r = seterr(err, errlen, -errno, "cannot create maps: %s", strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot create maps");
 		goto fail;
 	}
 
 	ps->xdp = nfo_xdp__open();
 	if (!ps->xdp) {
-		r = seterr(err, errlen, -errno, "cannot open the XDP object: %s", strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot open the XDP object");
 		goto fail;
 	}
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_nodes, cap_nodes * NFO_HALVES);
+	/* nfo_image_caps() keeps these products within a u32 */
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_nodes, caps->nodes * NFO_HALVES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_radix,
-				 cap_tables * NFO_HALVES * NFO_RADIX_FANOUT);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, cap_lpm4);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, cap_lpm6);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, cap_roots);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, CAP_SET_ENTRIES);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, CAP_SET_ENTRIES);
+				 caps->tables * NFO_HALVES * NFO_RADIX_FANOUT);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, caps->lpm4);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, caps->lpm6);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, caps->roots);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, NFO_CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, NFO_CAP_SET_ENTRIES);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
-		r = seterr(err, errlen, -errno, "cannot share the counter maps: %s", strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot share the counter maps");
 		goto fail;
 	}
 	r = nfo_xdp__load(ps->xdp);
 	if (r < 0) {
-		seterr(err, errlen, r, "loading the XDP program failed: %s", strerror(-r));
+		r = seterr_errno(err, errlen, r, "loading the XDP program failed");
 		goto fail;
 	}
 	ps->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
@@ -993,13 +639,13 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 		       bpf_map__fd(ps->xdp->maps.nfo_ctl), 0);
 	if (ps->ctl == MAP_FAILED) {
 		ps->ctl = NULL;
-		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
-		r = seterr(err, errlen, -errno, "cannot open the TC object: %s", strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot open the TC object");
 		goto fail;
 	}
 	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
@@ -1013,19 +659,18 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setlpm, bpf_map__fd(ps->xdp->maps.nfo_setlpm)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0) {
-		r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
-			   strerror(errno));
+		r = seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
 		goto fail;
 	}
 	r = nfo_tc__load(ps->tc);
 	if (r < 0) {
-		seterr(err, errlen, r, "loading the TC program failed: %s", strerror(-r));
+		r = seterr_errno(err, errlen, r, "loading the TC program failed");
 		goto fail;
 	}
 
-	r = pthread_create(&ps->cleaner, NULL, cleaner_main, ps);
-	if (r) {
-		r = seterr(err, errlen, -r, "cannot start a thread: %s", strerror(r));
+	r = -pthread_create(&ps->cleaner, NULL, cleaner_main, ps);
+	if (r < 0) {
+		r = seterr_errno(err, errlen, r, "cannot start a thread");
 		goto fail;
 	}
 	ps->cleaner_started = true;
@@ -1043,72 +688,75 @@ static void set_state(struct progset *ps, uint32_t state, uint64_t genid)
 	__atomic_store_n(&ps->ctl->state, state, __ATOMIC_SEQ_CST);
 }
 
-static int remember_keys(struct half *h, const struct encoded *e)
+/* The LPM keys of an image, deleted when its half is retired. */
+static int remember_keys(struct half *h, const struct nfo_image *img)
 {
-	if (nfo_grow(&h->k4, &h->cap4, e->n4, sizeof(*h->k4)) < 0 ||
-	    nfo_grow(&h->k6, &h->cap6, e->n6, sizeof(*h->k6)) < 0)
+	if (nfo_grow(&h->k4, &h->cap4, img->nlpm4, sizeof(*h->k4)) < 0 ||
+	    nfo_grow(&h->k6, &h->cap6, img->nlpm6, sizeof(*h->k6)) < 0)
 		return -ENOMEM;
-	if (e->n4)
-		memcpy(h->k4, e->k4, e->n4 * sizeof(*e->k4));
-	if (e->n6)
-		memcpy(h->k6, e->k6, e->n6 * sizeof(*e->k6));
-	h->n4 = e->n4;
-	h->n6 = e->n6;
+	for (size_t i = 0; i < img->nlpm4; i++)
+		h->k4[i] = img->lpm4[i].key;
+	for (size_t i = 0; i < img->nlpm6; i++)
+		h->k6[i] = img->lpm6[i].key;
+	h->n4 = img->nlpm4;
+	h->n6 = img->nlpm6;
 	return 0;
 }
 
-/* Writes an encoded plan into half h (clean) of ps, roots included. */
-static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
-		      const struct encoded *e)
+/* Writes img into its half (clean) of ps, roots included; takes the set
+ * entries of img. */
+static int write_half(struct progset *ps, struct nfo_image *img)
 {
+	int h = img->half, fd_roots = bpf_map__fd(ps->xdp->maps.nfo_roots);
 	struct nfo_root root;
 	uint32_t ifindex, next;
 	bool more;
 	int r;
 
-	r = remember_keys(&ps->half[h], e);
+	assert(h >= 0 && h < NFO_HALVES);
+	r = remember_keys(&ps->half[h], img);
 	if (r < 0)
 		return r;
-	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), e->node_base, e->nodes,
-			plan->nnodes, sizeof(*e->nodes));
+	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), img->node_base, img->nodes,
+			img->nnodes, sizeof(*img->nodes));
 	if (r == 0)
 		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
-				e->table_base * NFO_RADIX_FANOUT, e->radix, e->nradix,
-				sizeof(*e->radix));
-	for (size_t i = 0; r == 0 && i < e->n4; i++)
-		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm4), &e->k4[i], &e->v4[i],
-					BPF_ANY) < 0)
+				img->table_base * NFO_RADIX_FANOUT, img->radix, img->nradix,
+				sizeof(*img->radix));
+	for (size_t i = 0; r == 0 && i < img->nlpm4; i++)
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm4), &img->lpm4[i].key,
+					&img->lpm4[i].ref, BPF_ANY) < 0)
 			r = -errno;
-	for (size_t i = 0; r == 0 && i < e->n6; i++)
-		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm6), &e->k6[i], &e->v6[i],
-					BPF_ANY) < 0)
+	for (size_t i = 0; r == 0 && i < img->nlpm6; i++)
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_lpm6), &img->lpm6[i].key,
+					&img->lpm6[i].ref, BPF_ANY) < 0)
 			r = -errno;
-	for (size_t i = 0; r == 0 && i < plan->nroots; i++) {
-		ifindex = (uint32_t)plan->roots[i].ifindex;
-		if (bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root) < 0)
+	for (size_t i = 0; r == 0 && i < img->nroots; i++) {
+		ifindex = img->roots[i].ifindex;
+		/* the other half's part stays as it is */
+		if (bpf_map_lookup_elem(fd_roots, &ifindex, &root) < 0)
 			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS } };
-		root.ref[h] = conv(e, plan->roots[i].ref);
-		memcpy(root.mac[h], plan->roots[i].mac, 6);
-		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root,
-					BPF_ANY) < 0)
+		root.ref[h] = img->roots[i].ref;
+		memcpy(root.mac[h], img->roots[i].mac, sizeof(root.mac[h]));
+		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
 	}
 	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++)
-		if ((size_t)k < plan->nsets || ps->half[h].slots[k].used)
-			r = write_set_slot(ps, h, k, (size_t)k < plan->nsets ? &plan->sets[k] : NULL);
+		if ((size_t)k < img->nsets || ps->half[h].slots[k].used)
+			r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
 	if (r < 0)
 		return r;
 	/* Interfaces gone from the plan: their frames pass. */
-	more = bpf_map_get_next_key(bpf_map__fd(ps->xdp->maps.nfo_roots), NULL, &next) == 0;
+	more = bpf_map_get_next_key(fd_roots, NULL, &next) == 0;
 	while (more) {
 		bool keep = false;
 
 		ifindex = next;
-		more = bpf_map_get_next_key(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &next) == 0;
-		for (size_t i = 0; i < plan->nroots; i++)
-			keep |= (uint32_t)plan->roots[i].ifindex == ifindex;
+		more = bpf_map_get_next_key(fd_roots, &ifindex, &next) == 0;
+		for (size_t i = 0; i < img->nroots; i++)
+			keep |= img->roots[i].ifindex == ifindex;
 		if (!keep)
-			(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex);
+			(void)bpf_map_delete_elem(fd_roots, &ifindex);
 	}
 	return 0;
 }
@@ -1205,68 +853,70 @@ static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struc
 	return attach_new(iface, ps);
 }
 
-static uint32_t grow(uint32_t need, uint32_t dflt)
+/* The counter slot of every plan target (ret: plan->ntargets entries). */
+static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+			 uint32_t **ret)
 {
-	uint32_t c = dflt;
+	_cleanup_free_ uint32_t *slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*slots));
+	int r;
 
-	while (c < need && c < (1u << 30))
-		c *= 2;
-	return c;
+	if (!slots)
+		return -ENOMEM;
+	for (size_t t = 0; t < plan->ntargets; t++) {
+		r = slot_for(l, keys[t], &slots[t]);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(slots);
+	return 0;
 }
 
 int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err, size_t errlen)
 {
 	struct progset *ps = l->ps, *fresh = NULL;
-	struct encoded e = {};
-	size_t ntables;
+	struct nfo_image img = {};
+	uint32_t *slots = NULL;
+	struct nfo_caps caps;
 	int r, h;
 
+	assert(keys || plan->ntargets == 0);
+	assert(ifaces || n == 0);
 	/* Nothing may run a half-written generation. */
 	if (ps)
 		set_state(ps, NFO_STATE_DISABLED, genid);
 
-	e.slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*e.slots));
-	e.nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e.nodes));
-	if (!e.slots || !e.nodes) {
-		r = seterr(err, errlen, -ENOMEM, "out of memory");
-		goto out;
-	}
-	e.nnodes = plan->nnodes;
-	for (size_t t = 0; t < plan->ntargets; t++) {
-		r = slot_for(l, keys[t], &e.slots[t]);
-		if (r < 0) {
-			seterr(err, errlen, r, "counter slots: %s", strerror(-r));
-			goto out;
-		}
-	}
-
-	h = ps && ps->active >= 0 ? 1 - ps->active : 0;
-	r = encode(plan, ps ? (uint32_t)h * ps->cap_nodes : 0,
-		   ps ? (uint32_t)h * ps->cap_tables : 0, &e);
+	r = resolve_slots(l, plan, keys, &slots);
 	if (r < 0) {
-		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
+		r = seterr_errno(err, errlen, r, "counter slots");
 		goto out;
 	}
-	ntables = e.nradix / NFO_RADIX_FANOUT;
+	h = ps && ps->active >= 0 ? 1 - ps->active : 0;
+	r = nfo_image_encode(plan, slots, h, ps ? (uint32_t)h * ps->caps.nodes : 0,
+			     ps ? (uint32_t)h * ps->caps.tables : 0, &img);
+	if (r < 0) {
+		r = seterr_errno(err, errlen, r, "encoding the decision diagram failed");
+		goto out;
+	}
 
-	if (!ps || plan->nnodes > ps->cap_nodes || ntables > ps->cap_tables ||
-	    e.n4 + ps->half[1 - h].n4 > ps->cap_lpm4 || e.n6 + ps->half[1 - h].n6 > ps->cap_lpm6 ||
-	    plan->nroots > ps->cap_roots) {
+	if (!ps || !nfo_image_fits(&img, &ps->caps, ps->half[1 - h].n4, ps->half[1 - h].n6)) {
 		/* Outgrown (or first): a new program set, swapped in through
 		 * every interface's link. */
-		r = progset_new(l, grow((uint32_t)plan->nnodes, CAP_NODES),
-				grow((uint32_t)ntables, CAP_TABLES), grow((uint32_t)e.n4 * 2, CAP_LPM),
-				grow((uint32_t)e.n6 * 2, CAP_LPM), grow((uint32_t)plan->nroots * 2, CAP_ROOTS),
-				&fresh, err, errlen);
+		r = nfo_image_caps(&img, &caps);
+		if (r < 0) {
+			r = seterr(err, errlen, r, "the decision diagram is too large for the maps");
+			goto out;
+		}
+		r = progset_new(l, &caps, &fresh, err, errlen);
 		if (r < 0)
 			goto out;
 		h = 0;
-		r = encode(plan, 0, 0, &e);
+		nfo_image_clear(&img);
+		r = nfo_image_encode(plan, slots, h, 0, 0, &img);
 		if (r == 0)
-			r = write_half(fresh, h, plan, &e);
+			r = write_half(fresh, &img);
 		if (r < 0) {
-			seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
+			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		fresh->active = h;
@@ -1282,9 +932,9 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 			pthread_cond_wait(&ps->cv, &ps->mu);
 		pthread_mutex_unlock(&ps->mu);
 
-		r = write_half(ps, h, plan, &e);
+		r = write_half(ps, &img);
 		if (r < 0) {
-			seterr(err, errlen, r, "filling the fast path maps failed: %s", strerror(-r));
+			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		set_state(ps, NFO_STATE_HALF(h), genid);
@@ -1302,7 +952,8 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 	release_slots(l, keys, plan->ntargets);
 	r = 0;
 out:
-	encoded_clear(&e);
+	nfo_image_clear(&img);
+	free(slots);
 	progset_free(&fresh);
 	return r;
 }
@@ -1360,4 +1011,29 @@ int nfo_loader_probe(char *err, size_t errlen)
 	}
 	btf__free(btf);
 	return 0;
+}
+
+/* libbpf's default printer writes warnings and info to stderr, outside our
+ * log format; its info (what it loads, feature probes) is debug detail. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int lvl = level == LIBBPF_WARN ? NFO_LOG_WARN : NFO_LOG_DEBUG;
+	char buf[1024];
+	int n;
+
+	if (lvl > nfo_log_level)
+		return 0;
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		return n;
+	n = (int)strnlen(buf, sizeof(buf));
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	nfo_log(lvl, "%s", buf);
+	return n;
+}
+
+void nfo_loader_log_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
 }

@@ -74,6 +74,10 @@ int nfo_loader_prog_fd(const struct nfo_loader *l, int mode);
  * it runs before nftables and may redirect packets. 0 / 1, or -errno. */
 int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex);
 
+/* Routes libbpf's own messages through the logger (common/log.h):
+ * warnings as warnings, the rest as debug. For the daemon and the CLI. */
+void nfo_loader_log_libbpf(void);
+
 /* Kernel support check: one clear line when the kernel cannot run us. */
 int nfo_loader_probe(char *err, size_t errlen);
 

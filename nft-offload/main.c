@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "json.h"
+#include "loader.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ruletext.h"
@@ -160,6 +161,7 @@ static int cmd_daemon(int argc, char **argv)
 	if (geteuid() != 0)
 		fprintf(stderr, "nft-offload daemon: warning: not running as root; "
 				"loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN\n");
+	nfo_loader_log_libbpf();
 	r = nfo_daemon_main(&o);
 	free(o.attach);
 	return r;

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "plan.h"
+#include "common/util.h"
+
+/* What the encoding of one image needs besides the image. */
+struct enc {
+	struct nfo_image *img;
+	const struct nfo_plan *plan;
+	const uint32_t *slots;
+};
+
+/* A plan reference as the fast path reads it: absolute node ids, drops
+ * crediting counter slots. */
+static uint32_t conv(const struct enc *x, uint32_t ref)
+{
+	if ((ref & NFO_REF_KIND_MASK) == NFO_REF_NODE) {
+		assert(ref < x->plan->nnodes);
+		return NFO_REF_NODE | (x->img->node_base + ref);
+	}
+	if (ref & NFO_REF_DROP_BIT) {
+		assert((ref & NFO_REF_VALUE_MASK) < x->plan->ntargets);
+		return NFO_REF_DROP(x->slots[ref & NFO_REF_VALUE_MASK]);
+	}
+	return NFO_REF_PASS;
+}
+
+static bool is_lpm_dim(int dim)
+{
+	return dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4 || dim == NFO_DIM_SADDR6 ||
+	       dim == NFO_DIM_DADDR6;
+}
+
+/* Bits the fast path reads through radix tables: one table for 8, two
+ * levels for 16. 1-bit dimensions (L2HOST, set membership) use 8. */
+static unsigned dim_bits(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+	case NFO_DIM_TH0:
+	case NFO_DIM_TH2:
+		return 16;
+	}
+	return 8;
+}
+
+static uint32_t ref_at(const struct nfo_plan_node *nd, nfo_u128 v)
+{
+	size_t lo = 0, hi = nd->nedges;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v < nd->edges[mid].lo)
+			hi = mid;
+		else if (v > nd->edges[mid].hi)
+			lo = mid + 1;
+		else
+			return nd->edges[mid].ref;
+	}
+	/* Values past the dimension's width (2..255 of a 1-bit dimension)
+	 * never occur in packets. */
+	return NFO_REF_PASS;
+}
+
+/* Returns the table's index within the image (not absolute). */
+static int new_table(struct nfo_image *img, uint32_t *ret)
+{
+	int r = nfo_grow(&img->radix, &img->radix_cap, img->nradix + NFO_RADIX_FANOUT,
+			 sizeof(*img->radix));
+
+	if (r < 0)
+		return r;
+	*ret = (uint32_t)(img->nradix / NFO_RADIX_FANOUT);
+	img->nradix += NFO_RADIX_FANOUT;
+	return 0;
+}
+
+static int encode_radix(struct enc *x, const struct nfo_plan_node *nd, uint32_t *ret_table)
+{
+	struct nfo_image *img = x->img;
+	unsigned bits = dim_bits(nd->dim);
+	uint32_t top;
+	int r = new_table(img, &top);
+
+	if (r < 0)
+		return r;
+	*ret_table = img->table_base + top;
+	if (bits == 8) {
+		for (uint32_t v = 0; v < NFO_RADIX_FANOUT; v++)
+			img->radix[top * NFO_RADIX_FANOUT + v] = conv(x, ref_at(nd, v));
+		return 0;
+	}
+	for (uint32_t h = 0; h < NFO_RADIX_FANOUT; h++) {
+		nfo_u128 lo = (nfo_u128)h << 8, hi = lo | 0xff;
+		uint32_t first = ref_at(nd, lo), sub;
+		bool uniform = true;
+
+		/* Uniform iff one edge covers the whole block. */
+		for (size_t k = 0; k < nd->nedges; k++) {
+			if (nd->edges[k].hi < lo || nd->edges[k].lo > hi)
+				continue;
+			if (nd->edges[k].lo > lo || nd->edges[k].hi < hi)
+				uniform = false;
+			break;
+		}
+		if (uniform) {
+			img->radix[top * NFO_RADIX_FANOUT + h] = conv(x, first);
+			continue;
+		}
+		r = new_table(img, &sub);
+		if (r < 0)
+			return r;
+		for (uint32_t l = 0; l < NFO_RADIX_FANOUT; l++)
+			img->radix[sub * NFO_RADIX_FANOUT + l] = conv(x, ref_at(nd, lo | l));
+		img->radix[top * NFO_RADIX_FANOUT + h] = NFO_REF_TABLE | (img->table_base + sub);
+	}
+	return 0;
+}
+
+/* Calls cb for each prefix (value, length) exactly covering [lo, hi]. */
+static int for_each_prefix(nfo_u128 lo, nfo_u128 hi, unsigned width,
+			   int (*cb)(nfo_u128 v, unsigned plen, void *data), void *data)
+{
+	assert(lo <= hi && width >= 1 && width <= 128);
+	for (;;) {
+		nfo_u128 last;
+		unsigned k = 0;
+		int r;
+
+		/* the largest aligned block starting at lo that ends by hi */
+		while (k < width) {
+			nfo_u128 mask = nfo_u128_max(k + 1);
+
+			if ((lo & mask) || (lo | mask) > hi)
+				break;
+			k++;
+		}
+		r = cb(lo, width - k, data);
+		if (r < 0)
+			return r;
+		last = lo | (k ? nfo_u128_max(k) : 0);
+		if (last >= hi)
+			return 0;
+		lo = last + 1;
+	}
+}
+
+struct lpm_ctx {
+	struct nfo_image *img;
+	uint32_t node; /* absolute */
+	uint32_t ref;
+	bool v6;
+	size_t count;
+	bool counting;
+};
+
+static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
+{
+	struct lpm_ctx *c = data;
+	struct nfo_image *img = c->img;
+	uint8_t node[4] = { c->node >> 24, c->node >> 16, c->node >> 8, c->node };
+
+	if (c->counting) {
+		c->count++;
+		return 0;
+	}
+	if (!c->v6) {
+		struct nfo_image_lpm4 *e;
+
+		if (nfo_grow(&img->lpm4, &img->lpm4_cap, img->nlpm4 + 1, sizeof(*img->lpm4)) < 0)
+			return -ENOMEM;
+		e = &img->lpm4[img->nlpm4++];
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = 32 + plen;
+		memcpy(e->key.node, node, 4);
+		nfo_u128_to_be(v, e->key.addr, 4);
+		e->ref = c->ref;
+	} else {
+		struct nfo_image_lpm6 *e;
+
+		if (nfo_grow(&img->lpm6, &img->lpm6_cap, img->nlpm6 + 1, sizeof(*img->lpm6)) < 0)
+			return -ENOMEM;
+		e = &img->lpm6[img->nlpm6++];
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = 32 + plen;
+		memcpy(e->key.node, node, 4);
+		nfo_u128_to_be(v, e->key.addr, 16);
+		e->ref = c->ref;
+	}
+	return 0;
+}
+
+static int encode_lpm(struct enc *x, const struct nfo_plan_node *nd, uint32_t id)
+{
+	bool v6 = nd->dim == NFO_DIM_SADDR6 || nd->dim == NFO_DIM_DADDR6;
+	unsigned width = v6 ? 128 : 32;
+	struct lpm_ctx c = { .img = x->img, .node = id, .v6 = v6 };
+	size_t best = 0, best_count = 0;
+	int r;
+
+	/* The reference needing the most prefixes becomes the node's default
+	 * entry (prefix length 32: the node id alone); the others override
+	 * it with longer prefixes. */
+	for (size_t i = 0; i < nd->nedges; i++) {
+		size_t total = 0;
+
+		for (size_t k = 0; k < nd->nedges; k++) {
+			if (nd->edges[k].ref != nd->edges[i].ref)
+				continue;
+			c.counting = true;
+			c.count = 0;
+			for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
+			total += c.count;
+		}
+		if (total > best_count) {
+			best_count = total;
+			best = i;
+		}
+		if (nd->nedges > 64)
+			break; /* good enough for big nodes: first edge's reference */
+	}
+	c.counting = false;
+	c.ref = conv(x, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS);
+	r = lpm_emit(0, 0, &c);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < nd->nedges; k++) {
+		if (nd->edges[k].ref == nd->edges[best].ref)
+			continue;
+		c.ref = conv(x, nd->edges[k].ref);
+		r = for_each_prefix(nd->edges[k].lo, nd->edges[k].hi, width, lpm_emit, &c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- named sets ------------------------------------------------------------- */
+
+static int set_push(struct nfo_image_set *s, const void *entry)
+{
+	size_t esz = nfo_image_set_entry_size(s);
+	int r = nfo_grow(&s->entries, &s->cap, s->n + 1, esz);
+
+	if (r < 0)
+		return r;
+	memcpy(s->entries + s->n * esz, entry, esz);
+	s->n++;
+	return 0;
+}
+
+struct lpm_set_ctx {
+	struct nfo_image_set *s;
+	uint32_t slot_half;
+	unsigned width;
+};
+
+static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
+{
+	struct lpm_set_ctx *c = data;
+	struct nfo_setlpm_key k = { .prefixlen = 32 + plen };
+
+	k.slot_half[3] = (uint8_t)c->slot_half;
+	/* the fast path puts the field's bytes first in key[] */
+	nfo_u128_to_be(v << (128 - c->width), k.key, 16);
+	return set_push(c->s, &k);
+}
+
+static int cmp_setkey(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct nfo_setkey));
+}
+
+static int cmp_setlpm(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct nfo_setlpm_key));
+}
+
+/* Slot k of the image: the spec and the sorted entries for plan set ps. */
+static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int k)
+{
+	const struct nfo_set *set = ps->set;
+	struct nfo_image_set *s = &img->sets[k];
+	uint32_t slot_half = (uint32_t)(img->half * NFO_MAX_SETS + k);
+	int r = 0;
+
+	/* ruleset.c keeps no keys of a set whose key does not fit */
+	assert(ps->ndims >= 1 && ps->ndims <= NFO_SET_MAX_FIELDS);
+	assert(set->key_len <= (set->interval ? 16 : NFO_SET_KEY_LEN) || set->nkeys == 0);
+	s->spec.nfields = ps->ndims;
+	s->spec.interval = set->interval;
+	memcpy(s->spec.dims, ps->dims, ps->ndims);
+	s->lpm = set->interval;
+	if (set->interval) {
+		struct lpm_set_ctx c = { .s = s, .slot_half = slot_half, .width = set->key_len * 8 };
+
+		for (size_t i = 0; i < set->elems.n && r == 0; i++)
+			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
+					    set_prefix_emit, &c);
+		if (r == 0 && s->n)
+			qsort(s->entries, s->n, sizeof(struct nfo_setlpm_key), cmp_setlpm);
+		return r;
+	}
+	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
+		struct nfo_setkey key = { .slot_half = slot_half };
+
+		/* nft's key bytes are already in the concatenation layout; a
+		 * single field shorter than 4 bytes is zero-padded, as the fast
+		 * path builds it */
+		memcpy(key.key, set->keys + i * set->key_len, set->key_len);
+		r = set_push(s, &key);
+	}
+	if (r == 0 && s->n)
+		qsort(s->entries, s->n, sizeof(struct nfo_setkey), cmp_setkey);
+	return r;
+}
+
+/* ---- images -------------------------------------------------------------------- */
+
+void nfo_image_clear(struct nfo_image *img)
+{
+	free(img->nodes);
+	free(img->radix);
+	free(img->lpm4);
+	free(img->lpm6);
+	free(img->roots);
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		free(img->sets[k].entries);
+	*img = (struct nfo_image){};
+}
+
+static int encode(struct enc *x)
+{
+	const struct nfo_plan *plan = x->plan;
+	struct nfo_image *img = x->img;
+	int r;
+
+	img->nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*img->nodes));
+	img->roots = calloc(plan->nroots ? plan->nroots : 1, sizeof(*img->roots));
+	if (!img->nodes || !img->roots)
+		return -ENOMEM;
+	img->nnodes = plan->nnodes;
+	for (size_t i = 1; i < plan->nnodes; i++) {
+		const struct nfo_plan_node *nd = &plan->nodes[i];
+		struct nfo_node *n = &img->nodes[i];
+
+		assert(nd->dim >= 0 && nd->dim < _NFO_DIM_MAX);
+		n->dim = (uint8_t)nd->dim;
+		n->unknown = conv(x, nd->unknown);
+		if (is_lpm_dim(nd->dim))
+			r = encode_lpm(x, nd, img->node_base + (uint32_t)i);
+		else
+			r = encode_radix(x, nd, &n->table);
+		if (r < 0)
+			return r;
+	}
+	if (nfo_image_ntables(img) && img->table_base + nfo_image_ntables(img) - 1 > NFO_REF_VALUE_MASK)
+		return -E2BIG;
+	img->nroots = plan->nroots;
+	for (size_t i = 0; i < plan->nroots; i++) {
+		img->roots[i].ifindex = (uint32_t)plan->roots[i].ifindex;
+		img->roots[i].ref = conv(x, plan->roots[i].ref);
+		memcpy(img->roots[i].mac, plan->roots[i].mac, sizeof(img->roots[i].mac));
+	}
+	assert(plan->nsets <= NFO_MAX_SETS);
+	img->nsets = plan->nsets;
+	for (size_t k = 0; k < plan->nsets; k++) {
+		r = encode_set(img, &plan->sets[k], (int)k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int half,
+		     uint32_t node_base, uint32_t table_base, struct nfo_image *ret)
+{
+	struct nfo_image img = { .half = half, .node_base = node_base, .table_base = table_base };
+	struct enc x = { .img = &img, .plan = plan, .slots = slots };
+	int r;
+
+	assert(half >= 0 && half < NFO_HALVES);
+	if (plan->nnodes && (uint64_t)node_base + plan->nnodes - 1 > NFO_REF_VALUE_MASK)
+		return -E2BIG;
+	for (size_t t = 0; t < plan->ntargets; t++)
+		if (slots[t] > NFO_REF_VALUE_MASK)
+			return -E2BIG;
+	r = encode(&x);
+	if (r < 0) {
+		nfo_image_clear(&img);
+		return r;
+	}
+	*ret = img;
+	return 0;
+}
+
+/* ---- capacities ---------------------------------------------------------------- */
+
+bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps, size_t other_lpm4,
+		    size_t other_lpm6)
+{
+	return img->nnodes <= caps->nodes && nfo_image_ntables(img) <= caps->tables &&
+	       img->nlpm4 + other_lpm4 <= caps->lpm4 && img->nlpm6 + other_lpm6 <= caps->lpm6 &&
+	       img->nroots <= caps->roots;
+}
+
+/* dflt doubled until it holds need, or -E2BIG past max. */
+static int grow(size_t need, uint32_t dflt, uint32_t max, uint32_t *ret)
+{
+	uint32_t c = dflt;
+
+	if (need > max)
+		return -E2BIG;
+	while (c < need)
+		c *= 2;
+	*ret = c;
+	return 0;
+}
+
+int nfo_image_caps(const struct nfo_image *img, struct nfo_caps *ret)
+{
+	struct nfo_caps c;
+
+	if (grow(img->nnodes, NFO_CAP_NODES, NFO_CAP_MAX_NODES, &c.nodes) < 0 ||
+	    grow(nfo_image_ntables(img), NFO_CAP_TABLES, NFO_CAP_MAX_TABLES, &c.tables) < 0 ||
+	    grow(img->nlpm4 * 2, NFO_CAP_LPM, NFO_CAP_MAX, &c.lpm4) < 0 ||
+	    grow(img->nlpm6 * 2, NFO_CAP_LPM, NFO_CAP_MAX, &c.lpm6) < 0 ||
+	    grow(img->nroots * 2, NFO_CAP_ROOTS, NFO_CAP_MAX, &c.roots) < 0)
+		return -E2BIG;
+	*ret = c;
+	return 0;
+}

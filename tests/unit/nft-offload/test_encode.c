@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The encoding of a plan into map images (nft-offload/encode.c), checked
+ * against the layout bpf/nfo_abi.h describes: node ids and radix tables
+ * offset by the half's bases, two-level radix tables for 16-bit fields, LPM
+ * keys made of the node id and the prefix, named set keys padded as the fast
+ * path builds them, capacities. Then, on plans the planner builds from the
+ * captured rulesets, a walk of the images the way bpf/classify.h walks the
+ * maps must reach the verdict nfo_plan_eval() reaches.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "netlink/nft.h"
+#include "netlink/rtnl.h"
+#include "nft-offload/encode.h"
+#include "nft-offload/plan.h"
+
+/* ---- plans by hand ------------------------------------------------------------ */
+
+static struct nfo_plan *plan_new(size_t nnodes, size_t ntargets)
+{
+	struct nfo_plan *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->nnodes = nnodes;
+	p->nodes = calloc(nnodes, sizeof(*p->nodes));
+	p->ntargets = ntargets;
+	p->targets = calloc(ntargets ? ntargets : 1, sizeof(*p->targets));
+	assert_non_null(p->nodes);
+	assert_non_null(p->targets);
+	return p;
+}
+
+/* Node i tests dim; unknown: where packets without the field go. */
+static void plan_node(struct nfo_plan *p, size_t i, int dim, uint32_t unknown)
+{
+	p->nodes[i].dim = dim;
+	p->nodes[i].unknown = unknown;
+}
+
+/* Edges must be added in order and cover the dimension. */
+static void plan_edge(struct nfo_plan *p, size_t i, nfo_u128 lo, nfo_u128 hi, uint32_t ref)
+{
+	struct nfo_plan_node *n = &p->nodes[i];
+
+	n->edges = realloc(n->edges, (n->nedges + 1) * sizeof(*n->edges));
+	assert_non_null(n->edges);
+	n->edges[n->nedges++] = (struct nfo_plan_edge){ .lo = lo, .hi = hi, .ref = ref };
+}
+
+static void plan_root(struct nfo_plan *p, int ifindex, uint32_t ref)
+{
+	struct nfo_plan_root *r;
+
+	p->roots = realloc(p->roots, (p->nroots + 1) * sizeof(*p->roots));
+	assert_non_null(p->roots);
+	r = &p->roots[p->nroots++];
+	*r = (struct nfo_plan_root){ .ifindex = ifindex, .ref = ref,
+				     .mac = { 0x02, 0, 0, 0, 0, (uint8_t)ifindex } };
+}
+
+static nfo_u128 ip4(const char *s)
+{
+	uint8_t b[4];
+
+	assert_int_equal(inet_pton(AF_INET, s, b), 1);
+	return nfo_u128_from_be(b, 4);
+}
+
+static nfo_u128 ip6(const char *s)
+{
+	uint8_t b[16];
+
+	assert_int_equal(inet_pton(AF_INET6, s, b), 1);
+	return nfo_u128_from_be(b, 16);
+}
+
+#define NODE(i) (NFO_REF_NODE | (uint32_t)(i))
+#define DROP_TARGET(t) (NFO_REF_VERDICT | NFO_REF_DROP_BIT | (uint32_t)(t))
+
+/* ---- the layout ------------------------------------------------------------------ */
+
+/* tcp dport 22 drop, on ifindex 3: one 8-bit node, one 16-bit node. */
+static struct nfo_plan *plan_ssh(void)
+{
+	struct nfo_plan *p = plan_new(3, 1);
+
+	plan_node(p, 1, NFO_DIM_L4PROTO, NFO_REF_PASS);
+	plan_edge(p, 1, 0, 5, NFO_REF_PASS);
+	plan_edge(p, 1, 6, 6, NODE(2));
+	plan_edge(p, 1, 7, 255, NFO_REF_PASS);
+	plan_node(p, 2, NFO_DIM_TH2, NFO_REF_PASS);
+	plan_edge(p, 2, 0, 21, NFO_REF_PASS);
+	plan_edge(p, 2, 22, 22, DROP_TARGET(0));
+	plan_edge(p, 2, 23, 0xffff, NFO_REF_PASS);
+	plan_root(p, 3, NODE(1));
+	return p;
+}
+
+static void test_radix_half0(void **state)
+{
+	struct nfo_plan *p = plan_ssh();
+	const uint32_t slots[] = { 7 };
+	struct nfo_image img = {};
+	const uint32_t *top, *sub;
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.nnodes, 3);
+	assert_int_equal(img.nodes[1].dim, NFO_DIM_L4PROTO);
+	assert_int_equal(img.nodes[1].unknown, NFO_REF_PASS);
+	assert_int_equal(img.nodes[1].table, 0);
+	assert_int_equal(img.nodes[2].dim, NFO_DIM_TH2);
+	assert_int_equal(img.nodes[2].table, 1);
+	/* l4proto: one table; dport: a top table and one sub-table for the
+	 * block 0x00xx that holds 22, the other blocks uniform */
+	assert_int_equal(nfo_image_ntables(&img), 3);
+	assert_int_equal(img.nradix, 3 * NFO_RADIX_FANOUT);
+	assert_int_equal(img.radix[5], NFO_REF_PASS);
+	assert_int_equal(img.radix[6], NFO_REF_NODE | 2);
+	assert_int_equal(img.radix[7], NFO_REF_PASS);
+	top = img.radix + NFO_RADIX_FANOUT;
+	sub = img.radix + 2 * NFO_RADIX_FANOUT;
+	assert_int_equal(top[0], NFO_REF_TABLE | 2);
+	for (unsigned h = 1; h < NFO_RADIX_FANOUT; h++)
+		assert_int_equal(top[h], NFO_REF_PASS);
+	assert_int_equal(sub[21], NFO_REF_PASS);
+	assert_int_equal(sub[22], NFO_REF_DROP(7));
+	assert_int_equal(sub[23], NFO_REF_PASS);
+	assert_int_equal(img.nroots, 1);
+	assert_int_equal(img.roots[0].ifindex, 3);
+	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 1);
+	assert_memory_equal(img.roots[0].mac, ((uint8_t[]){ 0x02, 0, 0, 0, 0, 3 }), 6);
+	assert_int_equal(img.nlpm4 + img.nlpm6 + img.nsets, 0);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* Half 1: every node id and table number is offset by its half's base. */
+static void test_radix_half1(void **state)
+{
+	struct nfo_plan *p = plan_ssh();
+	const uint32_t slots[] = { 3 };
+	struct nfo_image img = {};
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.half, 1);
+	assert_int_equal(img.node_base, 4096);
+	assert_int_equal(img.table_base, 512);
+	assert_int_equal(img.nodes[1].table, 512);
+	assert_int_equal(img.nodes[2].table, 513);
+	assert_int_equal(img.radix[6], NFO_REF_NODE | 4098);
+	assert_int_equal(img.radix[NFO_RADIX_FANOUT], NFO_REF_TABLE | 514);
+	assert_int_equal(img.radix[2 * NFO_RADIX_FANOUT + 22], NFO_REF_DROP(3));
+	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 4097);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* An IPv4 source node: the reference needing the most prefixes (PASS,
+ * around 10/8) becomes the node's default entry. */
+static void test_lpm4(void **state)
+{
+	struct nfo_plan *p = plan_new(2, 1);
+	const uint32_t slots[] = { 5 };
+	const uint8_t node[4] = { 0, 0, 0x10, 0x01 }; /* 4096 + 1, big endian */
+	struct nfo_image img = {};
+
+	(void)state;
+	plan_node(p, 1, NFO_DIM_SADDR4, DROP_TARGET(0));
+	plan_edge(p, 1, 0, ip4("9.255.255.255"), NFO_REF_PASS);
+	plan_edge(p, 1, ip4("10.0.0.0"), ip4("10.255.255.255"), DROP_TARGET(0));
+	plan_edge(p, 1, ip4("11.0.0.0"), 0xffffffff, NFO_REF_PASS);
+	plan_root(p, 2, NODE(1));
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.nodes[1].unknown, NFO_REF_DROP(5));
+	assert_int_equal(img.nradix, 0);
+	assert_int_equal(img.nlpm6, 0);
+	assert_int_equal(img.nlpm4, 2);
+	assert_int_equal(img.lpm4[0].key.prefixlen, 32);
+	assert_memory_equal(img.lpm4[0].key.node, node, 4);
+	assert_memory_equal(img.lpm4[0].key.addr, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
+	assert_int_equal(img.lpm4[0].ref, NFO_REF_PASS);
+	assert_int_equal(img.lpm4[1].key.prefixlen, 32 + 8);
+	assert_memory_equal(img.lpm4[1].key.node, node, 4);
+	assert_memory_equal(img.lpm4[1].key.addr, ((uint8_t[]){ 10, 0, 0, 0 }), 4);
+	assert_int_equal(img.lpm4[1].ref, NFO_REF_DROP(5));
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* A range that is no single prefix splits into the prefixes covering it. */
+static void test_lpm6_range(void **state)
+{
+	struct nfo_plan *p = plan_new(2, 1);
+	const uint32_t slots[] = { 1 };
+	struct nfo_image img = {};
+	nfo_u128 lo = ip6("2001:db8::"), hi = ip6("2001:db8:0:2::") - 1;
+	uint8_t want[16];
+
+	(void)state;
+	/* 2001:db8::/63 (two /64s) drops, the rest passes */
+	plan_node(p, 1, NFO_DIM_DADDR6, NFO_REF_PASS);
+	plan_edge(p, 1, 0, lo - 1, NFO_REF_PASS);
+	plan_edge(p, 1, lo, hi, DROP_TARGET(0));
+	plan_edge(p, 1, hi + 1, ~(nfo_u128)0, NFO_REF_PASS);
+	plan_root(p, 2, NODE(1));
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.nlpm4, 0);
+	assert_int_equal(img.nlpm6, 2);
+	assert_int_equal(img.lpm6[0].key.prefixlen, 32);
+	assert_int_equal(img.lpm6[0].ref, NFO_REF_PASS);
+	assert_int_equal(img.lpm6[1].key.prefixlen, 32 + 63);
+	assert_memory_equal(img.lpm6[1].key.node, ((uint8_t[]){ 0, 0, 0, 1 }), 4);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::", want), 1);
+	assert_memory_equal(img.lpm6[1].key.addr, want, 16);
+	assert_int_equal(img.lpm6[1].ref, NFO_REF_DROP(1));
+
+	/* [10.0.0.1, 10.0.0.6]: .1/32 .2/31 .4/31 .6/32 */
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+	p = plan_new(2, 1);
+	plan_node(p, 1, NFO_DIM_DADDR4, NFO_REF_PASS);
+	plan_edge(p, 1, 0, ip4("10.0.0.0"), NFO_REF_PASS);
+	plan_edge(p, 1, ip4("10.0.0.1"), ip4("10.0.0.6"), DROP_TARGET(0));
+	plan_edge(p, 1, ip4("10.0.0.7"), 0xffffffff, NFO_REF_PASS);
+	plan_root(p, 2, NODE(1));
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.nlpm4, 5);
+	{
+		static const struct { uint8_t last; unsigned plen; } w[] = {
+			{ 1, 32 }, { 2, 31 }, { 4, 31 }, { 6, 32 },
+		};
+
+		for (size_t i = 0; i < 4; i++) {
+			assert_int_equal(img.lpm4[1 + i].key.prefixlen, 32 + w[i].plen);
+			assert_memory_equal(img.lpm4[1 + i].key.addr,
+					    ((uint8_t[]){ 10, 0, 0, w[i].last }), 4);
+			assert_int_equal(img.lpm4[1 + i].ref, NFO_REF_DROP(1));
+		}
+	}
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* ---- named sets ------------------------------------------------------------------ */
+
+/* A plan whose only node tests membership of set slot 0. */
+static struct nfo_plan *plan_with_set(const struct nfo_set *set, uint8_t ndims,
+				      const uint8_t *dims)
+{
+	struct nfo_plan *p = plan_new(2, 1);
+
+	plan_node(p, 1, NFO_DIM_SET0, NFO_REF_PASS);
+	plan_edge(p, 1, 0, 0, NFO_REF_PASS);
+	plan_edge(p, 1, 1, 1, DROP_TARGET(0));
+	plan_root(p, 2, NODE(1));
+	p->nsets = 1;
+	p->sets[0] = (struct nfo_plan_set){ .set = set, .ndims = ndims };
+	memcpy(p->sets[0].dims, dims, ndims);
+	return p;
+}
+
+/* tcp dport { 80, 22 }: 2-byte keys, zero-padded to NFO_SET_KEY_LEN,
+ * sorted, tagged with half * NFO_MAX_SETS + slot. */
+static void test_set_exact(void **state)
+{
+	uint8_t keys[] = { 0x00, 0x50, 0x00, 0x16 };
+	struct nfo_set set = { .key_len = 2, .keys = keys, .nkeys = 2 };
+	const uint8_t dims[] = { NFO_DIM_TH2 };
+	struct nfo_plan *p = plan_with_set(&set, 1, dims);
+	const uint32_t slots[] = { 1 };
+	const struct nfo_setkey *k;
+	struct nfo_image img = {};
+	uint8_t zero[NFO_SET_KEY_LEN] = {};
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.nodes[1].dim, NFO_DIM_SET0);
+	assert_int_equal(img.nsets, 1);
+	assert_int_equal(img.sets[0].spec.nfields, 1);
+	assert_int_equal(img.sets[0].spec.interval, 0);
+	assert_int_equal(img.sets[0].spec.dims[0], NFO_DIM_TH2);
+	assert_false(img.sets[0].lpm);
+	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_setkey));
+	assert_int_equal(img.sets[0].n, 2);
+	k = (const struct nfo_setkey *)img.sets[0].entries;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(k[i].slot_half, 1 * NFO_MAX_SETS + 0);
+		assert_memory_equal(k[i].key + 2, zero, NFO_SET_KEY_LEN - 2);
+	}
+	assert_memory_equal(k[0].key, ((uint8_t[]){ 0x00, 0x16 }), 2);
+	assert_memory_equal(k[1].key, ((uint8_t[]){ 0x00, 0x50 }), 2);
+	for (size_t s = 1; s < NFO_MAX_SETS; s++)
+		assert_int_equal(img.sets[s].spec.nfields, 0);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* ip saddr . tcp dport: nft's concatenation layout (each field from a
+ * 4-byte boundary) is kept byte for byte, the rest zero. */
+static void test_set_concat(void **state)
+{
+	uint8_t keys[] = { 192, 0, 2, 1, 0x01, 0xbb, 0, 0 };
+	struct nfo_set set = { .key_len = 8, .keys = keys, .nkeys = 1 };
+	const uint8_t dims[] = { NFO_DIM_SADDR4, NFO_DIM_TH2 };
+	struct nfo_plan *p = plan_with_set(&set, 2, dims);
+	const uint32_t slots[] = { 1 };
+	struct nfo_setkey want = { .slot_half = 0 };
+	struct nfo_image img = {};
+
+	(void)state;
+	memcpy(want.key, keys, sizeof(keys));
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.sets[0].spec.nfields, 2);
+	assert_memory_equal(img.sets[0].spec.dims, dims, 2);
+	assert_int_equal(img.sets[0].n, 1);
+	assert_memory_equal(img.sets[0].entries, &want, sizeof(want));
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+/* Interval sets become LPM keys: the field's bytes first in key[], the
+ * prefix length after 32 bits of slot tag. */
+static void test_set_interval(void **state)
+{
+	struct nfo_set set = { .key_len = 2, .interval = true };
+	const uint8_t dims[] = { NFO_DIM_TH2 };
+	struct nfo_plan *p;
+	const uint32_t slots[] = { 1 };
+	const struct nfo_setlpm_key *k;
+	struct nfo_image img = {};
+
+	(void)state;
+	/* ports 1024-2047 (one /6 of 16 bits) and 22 */
+	assert_int_equal(nfo_vset_add(&set.elems, 22, 22), 0);
+	assert_int_equal(nfo_vset_add(&set.elems, 1024, 2047), 0);
+	p = plan_with_set(&set, 1, dims);
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_true(img.sets[0].lpm);
+	assert_int_equal(img.sets[0].spec.interval, 1);
+	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_setlpm_key));
+	assert_int_equal(img.sets[0].n, 2);
+	k = (const struct nfo_setlpm_key *)img.sets[0].entries;
+	/* sorted by memcmp: prefixlen (host order) first */
+	for (int i = 0; i < 2; i++)
+		assert_memory_equal(k[i].slot_half, ((uint8_t[]){ 0, 0, 0, NFO_MAX_SETS }), 4);
+	for (int i = 0; i < 2; i++) {
+		if (k[i].prefixlen == 32 + 16) {
+			assert_memory_equal(k[i].key, ((uint8_t[]){ 0x00, 0x16, 0, 0 }), 4);
+		} else {
+			assert_int_equal(k[i].prefixlen, 32 + 6);
+			assert_memory_equal(k[i].key, ((uint8_t[]){ 0x04, 0x00, 0, 0 }), 4);
+		}
+	}
+	assert_int_not_equal(k[0].prefixlen, k[1].prefixlen);
+	assert_true(memcmp(&k[0], &k[1], sizeof(*k)) < 0);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+	nfo_vset_free(&set.elems);
+}
+
+/* ---- capacities ------------------------------------------------------------------ */
+
+static void test_caps(void **state)
+{
+	struct nfo_plan *p = plan_ssh();
+	const uint32_t slots[] = { 1 }, big_slots[] = { NFO_REF_VALUE_MASK + 1u };
+	struct nfo_caps caps, dflt = { NFO_CAP_NODES, NFO_CAP_TABLES, NFO_CAP_LPM, NFO_CAP_LPM,
+				       NFO_CAP_ROOTS };
+	struct nfo_image img = {}, huge = {};
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(nfo_image_caps(&img, &caps), 0);
+	assert_memory_equal(&caps, &dflt, sizeof(caps));
+	assert_true(nfo_image_fits(&img, &caps, 0, 0));
+	/* each capacity on its own */
+	caps.nodes = 2;
+	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	caps = dflt;
+	caps.tables = 2;
+	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	caps = dflt;
+	caps.roots = 0;
+	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	/* the LPM tries are shared with the other half */
+	caps = dflt;
+	assert_true(nfo_image_fits(&img, &caps, NFO_CAP_LPM, NFO_CAP_LPM));
+	img.nlpm4 = 1;
+	assert_false(nfo_image_fits(&img, &caps, NFO_CAP_LPM, 0));
+	img.nlpm4 = 0;
+	img.nlpm6 = 1;
+	assert_false(nfo_image_fits(&img, &caps, 0, NFO_CAP_LPM));
+	img.nlpm6 = 0;
+
+	/* growth: doubled past the need, LPM and roots with room for the
+	 * other half */
+	huge.nnodes = NFO_CAP_NODES + 1;
+	huge.nradix = (NFO_CAP_TABLES * 4 + 1) * (size_t)NFO_RADIX_FANOUT;
+	huge.nlpm4 = NFO_CAP_LPM;
+	huge.nlpm6 = 3;
+	huge.nroots = NFO_CAP_ROOTS;
+	assert_int_equal(nfo_image_caps(&huge, &caps), 0);
+	assert_int_equal(caps.nodes, NFO_CAP_NODES * 2);
+	assert_int_equal(caps.tables, NFO_CAP_TABLES * 8);
+	assert_int_equal(caps.lpm4, NFO_CAP_LPM * 2);
+	assert_int_equal(caps.lpm6, NFO_CAP_LPM);
+	assert_int_equal(caps.roots, NFO_CAP_ROOTS * 2);
+	assert_true(nfo_image_fits(&huge, &caps, 0, 0));
+	/* past the largest program set: an error, not a wrapped size */
+	huge.nnodes = NFO_CAP_MAX_NODES + 1;
+	caps = dflt;
+	assert_int_equal(nfo_image_caps(&huge, &caps), -E2BIG);
+	assert_memory_equal(&caps, &dflt, sizeof(caps)); /* untouched */
+	huge.nnodes = 1;
+	huge.nradix = (NFO_CAP_MAX_TABLES + 1) * (size_t)NFO_RADIX_FANOUT;
+	assert_int_equal(nfo_image_caps(&huge, &caps), -E2BIG);
+	huge.nradix = 0;
+	huge.nlpm6 = NFO_CAP_MAX / 2 + 1;
+	assert_int_equal(nfo_image_caps(&huge, &caps), -E2BIG);
+
+	/* references that would not fit 29 bits */
+	nfo_image_clear(&img);
+	assert_int_equal(nfo_image_encode(p, slots, 1, NFO_REF_VALUE_MASK - 1, 0, &img), -E2BIG);
+	assert_null(img.nodes);
+	assert_int_equal(nfo_image_encode(p, slots, 1, NFO_REF_VALUE_MASK - 2, 0, &img), 0);
+	nfo_image_clear(&img);
+	assert_int_equal(nfo_image_encode(p, slots, 1, 0, NFO_REF_VALUE_MASK - 1, &img), -E2BIG);
+	assert_int_equal(nfo_image_encode(p, big_slots, 0, 0, 0, &img), -E2BIG);
+	assert_null(img.radix);
+	nfo_plan_free(&p);
+}
+
+/* ---- walking the images like the fast path ----------------------------------- */
+
+static uint32_t radix_at(const struct nfo_image *img, uint32_t table, uint32_t byte)
+{
+	assert_true(table >= img->table_base);
+	assert_true(table - img->table_base < nfo_image_ntables(img));
+	return img->radix[(table - img->table_base) * NFO_RADIX_FANOUT + byte];
+}
+
+/* nfo_radix_walk() of bpf/classify.h */
+static uint32_t radix_walk(const struct nfo_image *img, uint32_t table, uint32_t v, int bits)
+{
+	uint32_t ref;
+
+	if (bits > 8) {
+		ref = radix_at(img, table, (v >> 8) & 0xff);
+		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_TABLE)
+			return ref;
+		table = ref & NFO_REF_VALUE_MASK;
+	}
+	ref = radix_at(img, table, v & 0xff);
+	assert_int_not_equal(ref & NFO_REF_KIND_MASK, NFO_REF_TABLE);
+	return ref;
+}
+
+/* Longest prefix match among the image's entries for node id, as the LPM
+ * trie answers the fast path's lookup. */
+static uint32_t lpm_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v, bool v6)
+{
+	const uint8_t node[4] = { id >> 24, id >> 16, id >> 8, id };
+	unsigned width = v6 ? 128 : 32;
+	size_t n = v6 ? img->nlpm6 : img->nlpm4;
+	uint32_t ref = NFO_REF_PASS;
+	int best = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *knode = v6 ? img->lpm6[i].key.node : img->lpm4[i].key.node;
+		const uint8_t *kaddr = v6 ? img->lpm6[i].key.addr : img->lpm4[i].key.addr;
+		unsigned plen = (v6 ? img->lpm6[i].key.prefixlen : img->lpm4[i].key.prefixlen) - 32;
+		nfo_u128 k = nfo_u128_from_be(kaddr, width / 8), mask = 0;
+
+		assert_true(plen <= width);
+		if (plen)
+			mask = (nfo_u128_max(width) >> (width - plen)) << (width - plen);
+		if (memcmp(knode, node, 4) || (v & mask) != k || (int)plen <= best)
+			continue;
+		best = (int)plen;
+		ref = v6 ? img->lpm6[i].ref : img->lpm4[i].ref;
+	}
+	return ref;
+}
+
+/* nfo_classify() of bpf/classify.h, on the image, for values per dimension
+ * (set dimensions: membership 0/1). */
+static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_u128 *values,
+			   uint32_t have)
+{
+	for (int i = 0; i < NFO_MAX_DEPTH; i++) {
+		const struct nfo_node *n;
+		uint32_t id = ref;
+
+		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_NODE)
+			return ref;
+		assert_true(id > img->node_base && id - img->node_base < img->nnodes);
+		n = &img->nodes[id - img->node_base];
+		if (!(have & (1u << n->dim))) {
+			ref = n->unknown;
+			continue;
+		}
+		switch (n->dim) {
+		case NFO_DIM_SADDR4:
+		case NFO_DIM_DADDR4:
+			ref = lpm_walk(img, id, values[n->dim], false);
+			break;
+		case NFO_DIM_SADDR6:
+		case NFO_DIM_DADDR6:
+			ref = lpm_walk(img, id, values[n->dim], true);
+			break;
+		case NFO_DIM_ETHTYPE:
+		case NFO_DIM_TH0:
+		case NFO_DIM_TH2:
+			ref = radix_walk(img, n->table, (uint32_t)values[n->dim], 16);
+			break;
+		default:
+			ref = radix_walk(img, n->table, (uint32_t)values[n->dim], 8);
+		}
+	}
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT ? ref : NFO_REF_PASS;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A value of dim near the plan's edge boundaries (or anywhere). */
+static nfo_u128 pick_value(const struct nfo_plan *p, int dim, uint64_t *g)
+{
+	unsigned width = dim == NFO_DIM_SADDR6 || dim == NFO_DIM_DADDR6 ? 128 :
+			 dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4 ? 32 :
+			 dim == NFO_DIM_ETHTYPE || dim == NFO_DIM_TH0 || dim == NFO_DIM_TH2 ? 16 : 8;
+	nfo_u128 max = nfo_u128_max(width), v;
+
+	for (int tries = 0; p->nnodes > 1 && tries < 8 && rng_next(g) % 4; tries++) {
+		const struct nfo_plan_node *n = &p->nodes[1 + rng_next(g) % (p->nnodes - 1)];
+		const struct nfo_plan_edge *e;
+
+		if (n->dim != dim || !n->nedges)
+			continue;
+		e = &n->edges[rng_next(g) % n->nedges];
+		switch (rng_next(g) % 4) {
+		case 0: return e->lo;
+		case 1: return e->hi;
+		case 2: return e->lo ? e->lo - 1 : e->lo;
+		default: return e->hi < max ? e->hi + 1 : e->hi;
+		}
+	}
+	v = ((nfo_u128)rng_next(g) << 64) | rng_next(g);
+	return v & max;
+}
+
+/* The verdict both must reach: plan targets are counter slots in the image. */
+static uint32_t plan_want(const struct nfo_plan *p, const uint32_t *slots, uint32_t ref,
+			  const nfo_u128 *values, uint32_t have)
+{
+	ref = nfo_plan_eval(p, ref, values, have);
+	if ((ref & NFO_REF_KIND_MASK) != NFO_REF_VERDICT || !(ref & NFO_REF_DROP_BIT))
+		return NFO_REF_PASS;
+	assert_true((ref & NFO_REF_VALUE_MASK) < p->ntargets);
+	return NFO_REF_DROP(slots[ref & NFO_REF_VALUE_MASK]);
+}
+
+static unsigned long check_walks(const struct nfo_plan *p, const char *what)
+{
+	uint32_t *slots = calloc(p->ntargets ? p->ntargets : 1, sizeof(*slots));
+	unsigned long drops = 0;
+	uint64_t g = 0x9e3779b97f4a7c15ull;
+
+	assert_non_null(slots);
+	for (size_t t = 0; t < p->ntargets; t++)
+		slots[t] = (uint32_t)(100 + 3 * t);
+	for (int half = 0; half < NFO_HALVES; half++) {
+		struct nfo_image img = {};
+
+		assert_int_equal(nfo_image_encode(p, slots, half, (uint32_t)half * 4096,
+						  (uint32_t)half * 512, &img), 0);
+		assert_int_equal(img.nroots, p->nroots);
+		for (size_t i = 0; i < p->nroots; i++) {
+			for (int k = 0; k < 2000; k++) {
+				nfo_u128 values[_NFO_DIM_MAX] = {};
+				uint32_t have = (uint32_t)rng_next(&g) | (uint32_t)rng_next(&g);
+				uint32_t want, got;
+
+				for (int d = 0; d < _NFO_DIM_MAX; d++)
+					values[d] = pick_value(p, d, &g);
+				want = plan_want(p, slots, p->roots[i].ref, values, have);
+				got = image_walk(&img, img.roots[i].ref, values, have);
+				if (want != got)
+					fail_msg("%s, half %d, root %zu, packet %d: plan %#x, image %#x",
+						 what, half, i, k, want, got);
+				drops += want != NFO_REF_PASS;
+			}
+		}
+		nfo_image_clear(&img);
+	}
+	free(slots);
+	return drops;
+}
+
+static void test_walk_hand(void **state)
+{
+	struct nfo_plan *p = plan_ssh();
+
+	(void)state;
+	assert_true(check_walks(p, "tcp dport 22") > 0);
+	nfo_plan_free(&p);
+}
+
+static void env_addr(struct nfo_addr *a, int ifindex, const char *addr)
+{
+	*a = (struct nfo_addr){ .ifindex = ifindex };
+	if (strchr(addr, ':')) {
+		a->family = AF_INET6;
+		a->prefixlen = 64;
+		assert_int_equal(inet_pton(AF_INET6, addr, a->addr), 1);
+	} else {
+		a->family = AF_INET;
+		a->prefixlen = 24;
+		assert_int_equal(inet_pton(AF_INET, addr, a->addr), 1);
+	}
+}
+
+/* The planner's own diagrams from the captured nft dumps. */
+static void test_walk_captured(void **state)
+{
+	const char *dir = getenv("NFO_TEST_DATA");
+	struct nfo_plan_iface ifaces[2] = {
+		{ .ifindex = 2, .name = "eth0", .mac = { 2, 0, 0, 0, 0, 2 }, .l3 = true },
+		{ .ifindex = 3, .name = "nfoveth0", .mac = { 2, 0, 0, 0, 0, 3 }, .l3 = true },
+	};
+	const int up[] = { 1, 2, 3 };
+	struct nfo_addr addrs[5];
+	unsigned long drops = 0;
+	size_t nfiles = 0;
+	struct dirent *de;
+	DIR *d;
+
+	(void)state;
+	if (!dir)
+		fprintf(stderr, "NFO_TEST_DATA is not set (meson test points it at tests/data)\n");
+	assert_non_null(dir);
+	env_addr(&addrs[0], 1, "127.0.0.1");
+	env_addr(&addrs[1], 2, "10.0.0.1");
+	env_addr(&addrs[2], 3, "192.0.2.2");
+	env_addr(&addrs[3], 2, "2001:db8::1");
+	env_addr(&addrs[4], 2, "fe80::1");
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name), n;
+		struct nfo_nft_dump *dump = NULL;
+		struct nfo_ruleset *rs = NULL;
+		struct nfo_plan *p = NULL;
+		struct nfo_plan_input in = {
+			.ifaces = ifaces, .nifaces = 2, .addrs = addrs, .naddrs = 5,
+			.up_ifindexes = up, .nup = 3, .max_edges = 1u << 22,
+		};
+		char path[512], *buf;
+		FILE *f;
+
+		if (len < 7 || strcmp(de->d_name + len - 6, ".nlmsg"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "re");
+		assert_non_null(f);
+		buf = malloc(1 << 20);
+		assert_non_null(buf);
+		n = fread(buf, 1, 1 << 20, f);
+		fclose(f);
+		assert_int_equal(nfo_nft_dump_new(&dump), 0);
+		assert_int_equal(nfo_nft_dump_parse(dump, buf, n), 0);
+		assert_int_equal(nfo_ruleset_new(&rs, dump), 0);
+		in.rs = rs;
+		assert_int_equal(nfo_plan_build(&in, &p), 0);
+		assert_null(p->error);
+		drops += check_walks(p, de->d_name);
+		nfo_plan_free(&p);
+		nfo_ruleset_free(&rs);
+		nfo_nft_dump_free(&dump);
+		free(buf);
+		nfiles++;
+	}
+	closedir(d);
+	fprintf(stderr, "captured: %zu dumps, %lu drops reached\n", nfiles, drops);
+	assert_true(nfiles >= 5);
+	assert_true(drops > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_radix_half0),
+		cmocka_unit_test(test_radix_half1),
+		cmocka_unit_test(test_lpm4),
+		cmocka_unit_test(test_lpm6_range),
+		cmocka_unit_test(test_set_exact),
+		cmocka_unit_test(test_set_concat),
+		cmocka_unit_test(test_set_interval),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_walk_hand),
+		cmocka_unit_test(test_walk_captured),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
