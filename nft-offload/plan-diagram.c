@@ -100,6 +100,21 @@ int plan_intern_node(struct ctx *x, struct nfo_plan_node *nd, uint32_t *ret)
 	return 0;
 }
 
+/* The node for a field, unless every edge leads to all_ref: the field does
+ * not matter there, all_ref stands for the node. */
+int plan_finish_node(struct ctx *x, struct nfo_plan_node *nd, uint32_t all_ref,
+		     uint32_t unknown, uint32_t *ret)
+{
+	for (size_t k = 0; k < nd->nedges; k++) {
+		if (nd->edges[k].ref != all_ref) {
+			nd->unknown = unknown;
+			return plan_intern_node(x, nd, ret);
+		}
+	}
+	*ret = all_ref;
+	return 0;
+}
+
 void nfo_plan_free(struct nfo_plan **pp)
 {
 	struct nfo_plan *p = *pp;

@@ -161,8 +161,11 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 		o->nom = NOM_RET;
 }
 
+/* A group whose rules are resolved: the packet goes on, passes, or is
+ * certainly dropped (*ret_drop: the target to credit, the likely rule
+ * when several may drop). */
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
-		      int32_t *ret_drop)
+		    int32_t *ret_drop)
 {
 	int32_t drop = -1;
 
@@ -237,10 +240,13 @@ unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal)
 	return m;
 }
 
+/* The truth of a ct state predicate; possible 0: no lookup, any state. */
 uint8_t plan_ct_truth(const struct nfo_vset *set, unsigned possible, int nominal)
 {
 	bool any = false, all = true;
 
+	if (!possible)
+		return TV_U;
 	for (int st = 0; st < _NFO_CT_STATES; st++) {
 		bool in;
 

@@ -208,7 +208,6 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 	struct nfo_plan_node node = { .dim = NFO_DIM_CTSTATE };
 	struct aentry *out = malloc((n + 1) * sizeof(*out));
 	uint32_t child, uref = NFO_REF_PASS;
-	bool same = true;
 	int r = 0;
 
 	if (!out)
@@ -227,10 +226,9 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			struct aentry ne = a[i];
 
 			if (cp) {
-				ne.ms = tv_and(ne.ms, possible ? plan_ct_truth(&cp->mset, possible, nominal) : TV_U);
+				ne.ms = tv_and(ne.ms, plan_ct_truth(&cp->mset, possible, nominal));
 				if (cp->has_eset)
-					ne.es = tv_and(ne.es, possible ? plan_ct_truth(&cp->eset, possible, nominal) :
-									TV_U);
+					ne.es = tv_and(ne.es, plan_ct_truth(&cp->eset, possible, nominal));
 				if (entry_dead(c, &ne))
 					continue;
 			}
@@ -249,156 +247,241 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		r = plan_push_edge(&node, NFO_CT_CLASSES, 0xff, uref);
 	if (r < 0 || x->too_big)
 		goto out;
-	for (size_t k = 0; k < node.nedges; k++)
-		if (node.edges[k].ref != uref)
-			same = false;
-	if (same) {
-		*ret = uref;
-		goto out;
-	}
-	node.unknown = uref;
-	r = plan_intern_node(x, &node, ret);
+	r = plan_finish_node(x, &node, uref, uref, ret);
 out:
 	free(node.edges);
 	free(out);
 	return r;
 }
 
-static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
-		  const struct aentry *a, size_t n, uint32_t *ret)
-{
-	struct fk kfk = { fk.present | implied_present(x->dims[level]), fk.absent };
-	struct fk ufk = { fk.present,
-			  fk.absent | implied_absent(x->dims[level]) | DIMBIT(x->dims[level]) };
-	const struct pipeline *p = &x->pl[pl];
-	int dim = x->dims[level];
-	nfo_u128 max = nfo_u128_max(nfo_dim_width(dim));
-	struct region_src src;
-	struct aentry *nl = NULL, *out = NULL;   /* entries unaffected, result */
-	uint32_t *lidx = NULL, *act = NULL;       /* L: entries with a predicate */
-	uint32_t *lx = NULL;                      /* L entries alive outside it */
-	size_t nlx = 0;
-	int *inm = NULL, *ine = NULL;
-	size_t *apos = NULL;
-	struct event *ev = NULL;
-	size_t nn = 0, nlc = 0, nev = 0, evcap = 0, nact = 0, ei = 0;
-	struct nfo_plan_node node = { .dim = dim };
-	uint32_t child, uref = 0;
-	nfo_u128 pos = 0;
-	bool same = true;
-	int r = -ENOMEM, cgpos;
+/*
+ * One expansion step over field dim. The entries split by whether they
+ * test dim: nl those that do not (unaffected), L those that do (lidx:
+ * their indexes into the alive list), lx those of L kept alive outside
+ * their predicate by an effect it does not guard. ev marks where each L
+ * entry's sets start and stop holding. The sweep walks the events in
+ * order: inm/ine count the intervals of each L entry's match and
+ * before-effect sets that contain the position, act lists the L entries
+ * inside one of them (apos: their places in act).
+ */
+struct step {
+	int dim;
+	int level;
+	nfo_u128 max;
+	struct aentry *nl;
+	size_t nn;
+	uint32_t *lidx;
+	size_t nlc;
+	uint32_t *lx;
+	size_t nlx;
+	struct event *ev;
+	size_t nev;
+	size_t evcap;
+	size_t ei;
+	int *inm;
+	int *ine;
+	uint32_t *act;
+	size_t nact;
+	size_t *apos;
+	struct aentry *out; /* the alive list of the region at hand */
+};
 
-	if (dim == NFO_DIM_CTSTATE)
-		return expand_ct(x, pl, level, gpos, fk, a, n, ret);
-	nl = malloc((n + 1) * sizeof(*nl));
-	out = malloc((n + 1) * sizeof(*out));
-	lidx = malloc((n + 1) * sizeof(*lidx));
-	act = malloc((n + 1) * sizeof(*act));
-	lx = malloc((n + 1) * sizeof(*lx));
-	inm = calloc(n + 1, sizeof(*inm));
-	ine = calloc(n + 1, sizeof(*ine));
-	apos = malloc((n + 1) * sizeof(*apos));
-	if (!nl || !out || !lidx || !act || !lx || !inm || !ine || !apos)
-		goto out;
+static int step_alloc(struct step *s, size_t n)
+{
+	s->nl = malloc((n + 1) * sizeof(*s->nl));
+	s->out = malloc((n + 1) * sizeof(*s->out));
+	s->lidx = malloc((n + 1) * sizeof(*s->lidx));
+	s->act = malloc((n + 1) * sizeof(*s->act));
+	s->lx = malloc((n + 1) * sizeof(*s->lx));
+	s->inm = calloc(n + 1, sizeof(*s->inm));
+	s->ine = calloc(n + 1, sizeof(*s->ine));
+	s->apos = malloc((n + 1) * sizeof(*s->apos));
+	if (!s->nl || !s->out || !s->lidx || !s->act || !s->lx || !s->inm || !s->ine || !s->apos)
+		return -ENOMEM;
+	return 0;
+}
+
+static void step_free(struct step *s)
+{
+	free(s->nl);
+	free(s->out);
+	free(s->lidx);
+	free(s->act);
+	free(s->lx);
+	free(s->inm);
+	free(s->ine);
+	free(s->apos);
+	free(s->ev);
+}
+
+/* Where set starts (+dm, +de) and stops (-dm, -de) holding for L entry j. */
+static int add_set_events(struct step *s, const struct nfo_vset *set, uint32_t j, int dm, int de)
+{
+	for (size_t k = 0; k < set->n; k++) {
+		int r = add_event(&s->ev, &s->nev, &s->evcap, set->iv[k].lo, j, dm, de);
+
+		if (r == 0 && set->iv[k].hi < s->max)
+			r = add_event(&s->ev, &s->nev, &s->evcap, set->iv[k].hi + 1, j, -dm, -de);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int step_split(struct ctx *x, struct step *s, const struct aentry *a, size_t n)
+{
+	int r;
 
 	for (size_t i = 0; i < n; i++) {
 		struct crule *c = &x->cr[a[i].id];
-		struct cpred *cp = (c->levels & (1u << level)) ? cpred_for(c, dim) : NULL;
+		struct cpred *cp = (c->levels & (1u << s->level)) ? cpred_for(c, s->dim) : NULL;
+		uint32_t j = (uint32_t)s->nlc;
 
 		if (!cp) {
-			nl[nn++] = a[i];
+			s->nl[s->nn++] = a[i];
 			continue;
 		}
-		lidx[nlc] = (uint32_t)i;
+		s->lidx[s->nlc] = (uint32_t)i;
 		if (c->effect && !cp->has_eset && a[i].es != TV_F)
-			lx[nlx++] = (uint32_t)nlc;
-		for (size_t k = 0; k < cp->mset.n; k++) {
-			r = add_event(&ev, &nev, &evcap, cp->mset.iv[k].lo, (uint32_t)nlc, 1, 0);
-			if (r == 0 && cp->mset.iv[k].hi < max)
-				r = add_event(&ev, &nev, &evcap, cp->mset.iv[k].hi + 1, (uint32_t)nlc, -1, 0);
-			if (r < 0)
-				goto out;
-		}
-		for (size_t k = 0; cp->has_eset && k < cp->eset.n; k++) {
-			r = add_event(&ev, &nev, &evcap, cp->eset.iv[k].lo, (uint32_t)nlc, 0, 1);
-			if (r == 0 && cp->eset.iv[k].hi < max)
-				r = add_event(&ev, &nev, &evcap, cp->eset.iv[k].hi + 1, (uint32_t)nlc, 0, -1);
-			if (r < 0)
-				goto out;
-		}
-		nlc++;
+			s->lx[s->nlx++] = j;
+		r = add_set_events(s, &cp->mset, j, 1, 0);
+		if (r == 0 && cp->has_eset)
+			r = add_set_events(s, &cp->eset, j, 0, 1);
+		if (r < 0)
+			return r;
+		s->nlc++;
 	}
-	if (nev)
-		qsort(ev, nev, sizeof(*ev), cmp_event);
-	src = (struct region_src){
-		.a = a, .lidx = lidx, .nl = nl, .nn = nn, .act = act, .lx = lx, .nlx = nlx,
-		.inm = inm, .ine = ine, .dim = dim, .level = level,
-	};
+	if (s->nev)
+		qsort(s->ev, s->nev, sizeof(*s->ev), cmp_event);
+	return 0;
+}
 
+/* Moves the sweep to pos. act ends sorted, as region_merge needs. */
+static void step_advance(struct step *s, nfo_u128 pos)
+{
+	while (s->ei < s->nev && s->ev[s->ei].pos == pos) {
+		uint32_t j = s->ev[s->ei].j;
+		bool was = s->inm[j] > 0 || s->ine[j] > 0, is;
+
+		s->inm[j] += s->ev[s->ei].dm;
+		s->ine[j] += s->ev[s->ei].de;
+		is = s->inm[j] > 0 || s->ine[j] > 0;
+		if (is && !was) {
+			s->apos[j] = s->nact;
+			s->act[s->nact++] = j;
+		} else if (!is && was) {
+			uint32_t moved = s->act[--s->nact];
+
+			s->act[s->apos[j]] = moved;
+			s->apos[moved] = s->apos[j];
+		}
+		s->ei++;
+	}
+	qsort(s->act, s->nact, sizeof(*s->act), cmp_u32);
+	for (size_t k = 0; k < s->nact; k++)
+		s->apos[s->act[k]] = k;
+}
+
+/* The child of one region: decided by the current group alone when it can
+ * be, else the expansion of what is left (past the group if the group let
+ * the packet continue). */
+static int region_child(struct ctx *x, int pl, int level, int gpos, struct fk fk,
+			struct region_src *src, struct aentry *out, uint32_t *ret)
+{
+	const struct pipeline *p = &x->pl[pl];
+	int cgpos = gpos;
+	size_t o;
+
+	src->reach = NULL;
+	src->last_group = NULL;
+	if (gpos < (int)p->ngroups) {
+		int st;
+
+		src->reach = p->groups[gpos].reach;
+		o = region_merge(x, src, out);
+		x->work += o + 1;
+		st = plan_region_decided(x, p, level + 1, gpos, out, o, ret);
+		if (st == REGION_DECIDED)
+			return 0;
+		src->reach = NULL;
+		if (st == REGION_CONSUMED) {
+			cgpos = gpos + 1;
+			src->last_group = p->last_group;
+			src->min_group = cgpos;
+		}
+	}
+	o = region_merge(x, src, out);
+	x->work += o + 1;
+	return build(x, pl, level + 1, cgpos, fk, out, o, ret);
+}
+
+/* The packet has no value for dim: its predicates are UNKNOWN. */
+static int unknown_child(struct ctx *x, int pl, int gpos, struct fk fk, struct step *s,
+			 const struct aentry *a, uint32_t *ret)
+{
+	size_t o = 0, i1 = 0, li = 0;
+
+	while (i1 < s->nn || li < s->nlc) {
+		const struct aentry *e;
+		struct crule *c;
+		struct cpred *cp;
+		struct aentry ne;
+
+		if (li >= s->nlc || (i1 < s->nn && s->nl[i1].id < a[s->lidx[li]].id)) {
+			s->out[o++] = s->nl[i1++];
+			continue;
+		}
+		e = &a[s->lidx[li++]];
+		c = &x->cr[e->id];
+		cp = cpred_for(c, s->dim);
+		ne = *e;
+		ne.ms = tv_and(e->ms, TV_U);
+		if (cp->has_eset)
+			ne.es = tv_and(e->es, TV_U);
+		s->out[o++] = ne;
+	}
+	return build(x, pl, s->level + 1, gpos, fk, s->out, o, ret);
+}
+
+static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
+		  const struct aentry *a, size_t n, uint32_t *ret)
+{
+	int dim = x->dims[level];
+	struct fk kfk = { fk.present | implied_present(dim), fk.absent };
+	struct fk ufk = { fk.present, fk.absent | implied_absent(dim) | DIMBIT(dim) };
+	struct step s = { .dim = dim, .level = level, .max = nfo_u128_max(nfo_dim_width(dim)) };
+	struct nfo_plan_node node = { .dim = dim };
+	struct region_src src;
+	uint32_t child, uref;
+	nfo_u128 pos = 0;
+	int r;
+
+	if (dim == NFO_DIM_CTSTATE)
+		return expand_ct(x, pl, level, gpos, fk, a, n, ret);
+	r = step_alloc(&s, n);
+	if (r == 0)
+		r = step_split(x, &s, a, n);
+	if (r < 0)
+		goto out;
+	/* Entries with a predicate on dim are FALSE outside it: only the
+	 * active ones, and those kept alive by an effect the predicate does
+	 * not guard (lx), can be in a region's alive list. */
+	src = (struct region_src){
+		.a = a, .lidx = s.lidx, .nl = s.nl, .nn = s.nn, .act = s.act, .lx = s.lx,
+		.nlx = s.nlx, .inm = s.inm, .ine = s.ine, .dim = dim, .level = level,
+	};
 	for (;;) {
 		nfo_u128 next;
 		bool last;
-		size_t o = 0;
 
-		while (ei < nev && ev[ei].pos == pos) {
-			uint32_t j = ev[ei].j;
-			bool was = inm[j] > 0 || ine[j] > 0, is;
-
-			inm[j] += ev[ei].dm;
-			ine[j] += ev[ei].de;
-			is = inm[j] > 0 || ine[j] > 0;
-			if (is && !was) {
-				apos[j] = nact;
-				act[nact++] = j;
-			} else if (!is && was) {
-				uint32_t moved = act[--nact];
-
-				act[apos[j]] = moved;
-				apos[moved] = apos[j];
-			}
-			ei++;
-		}
-		last = ei >= nev;
-		next = last ? 0 : ev[ei].pos;
-
-		/* Entries with a predicate on dim are FALSE outside it: only
-		 * the active ones, and those kept alive by an effect the
-		 * predicate does not guard (lx), can be in the result. */
-		qsort(act, nact, sizeof(*act), cmp_u32);
-		for (size_t k = 0; k < nact; k++)
-			apos[act[k]] = k;
-		src.nact = nact;
-		cgpos = gpos;
-		src.reach = NULL;
-		src.last_group = NULL;
-		if (gpos < (int)p->ngroups) {
-			int st;
-
-			src.reach = p->groups[gpos].reach;
-			o = region_merge(x, &src, out);
-			x->work += o + 1;
-			st = plan_region_decided(x, p, level + 1, gpos, out, o, &child);
-			if (st == REGION_DECIDED)
-				goto have_child;
-			src.reach = NULL;
-			if (st == REGION_CONSUMED) {
-				cgpos = gpos + 1;
-				src.last_group = p->last_group;
-				src.min_group = cgpos;
-			}
-		}
-		o = region_merge(x, &src, out);
-		x->work += o + 1;
-
-		r = build(x, pl, level + 1, cgpos, kfk, out, o, &child);
-		if (r < 0)
+		step_advance(&s, pos);
+		last = s.ei >= s.nev;
+		next = last ? 0 : s.ev[s.ei].pos;
+		src.nact = s.nact;
+		r = region_child(x, pl, level, gpos, kfk, &src, s.out, &child);
+		if (r < 0 || x->too_big)
 			goto out;
-		if (x->too_big) {
-			r = 0;
-			goto out;
-		}
-have_child:
-		r = plan_push_edge(&node, pos, last ? max : next - 1, child);
+		r = plan_push_edge(&node, pos, last ? s.max : next - 1, child);
 		if (r < 0)
 			goto out;
 		if (last)
@@ -406,58 +489,18 @@ have_child:
 		pos = next;
 	}
 
-	/* The packet has no value for dim: its predicates are UNKNOWN. */
 	if (fk.present & DIMBIT(dim)) {
 		uref = node.nedges ? node.edges[0].ref : NFO_REF_PASS;
 	} else {
-		size_t o = 0, i1 = 0, li = 0;
-
-		while (i1 < nn || li < nlc) {
-			const struct aentry *e;
-			struct crule *c;
-			struct cpred *cp;
-			struct aentry ne;
-
-			if (li >= nlc || (i1 < nn && nl[i1].id < a[lidx[li]].id)) {
-				out[o++] = nl[i1++];
-				continue;
-			}
-			e = &a[lidx[li++]];
-			c = &x->cr[e->id];
-			cp = cpred_for(c, dim);
-			ne = *e;
-			ne.ms = tv_and(e->ms, TV_U);
-			if (cp->has_eset)
-				ne.es = tv_and(e->es, TV_U);
-			out[o++] = ne;
-		}
-		r = build(x, pl, level + 1, gpos, ufk, out, o, &uref);
+		r = unknown_child(x, pl, gpos, ufk, &s, a, &uref);
 		if (r < 0 || x->too_big)
 			goto out;
 	}
-
-	for (size_t k = 0; k < node.nedges; k++)
-		if (node.edges[k].ref != uref)
-			same = false;
-	if (same) {
-		*ret = uref;
-		r = 0;
-		goto out;
-	}
 	/* A field always present never takes the unknown branch. */
-	node.unknown = (fk.present & DIMBIT(dim)) ? NFO_REF_PASS : uref;
-	r = plan_intern_node(x, &node, ret);
+	r = plan_finish_node(x, &node, uref, (fk.present & DIMBIT(dim)) ? NFO_REF_PASS : uref, ret);
 out:
 	free(node.edges);
-	free(nl);
-	free(out);
-	free(lidx);
-	free(act);
-	free(lx);
-	free(inm);
-	free(ine);
-	free(apos);
-	free(ev);
+	step_free(&s);
 	return r;
 }
 
@@ -528,117 +571,127 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 	return r;
 }
 
+static int push_cuts(nfo_u128 **cuts, size_t *n, size_t *cap, const struct nfo_vset *set)
+{
+	for (size_t k = 0; k < set->n; k++) {
+		if (nfo_grow(cuts, cap, *n + 2, sizeof(**cuts)) < 0)
+			return -ENOMEM;
+		(*cuts)[(*n)++] = set->iv[k].lo;
+		(*cuts)[(*n)++] = set->iv[k].hi + 1;
+	}
+	return 0;
+}
+
+/* Where the root's regions start, in order: every bound of an EtherType
+ * predicate, and the two IP EtherTypes which select their own pipelines. */
+static int root_cuts(struct ctx *x, int pl_base, nfo_u128 **ret_pts, size_t *ret_n)
+{
+	static const nfo_u128 fixed[] = { 0, 0x0800, 0x0801, 0x86dd, 0x86de };
+	struct nfo_vset bounds = {};
+	nfo_u128 *cuts = NULL, *pts = NULL;
+	size_t ncuts = 0, cutcap = 0, np = 0, pcap = 0;
+	int r = 0;
+
+	for (int cls = 0; cls < _CLS_MAX && r == 0; cls++) {
+		const struct pipeline *p = &x->pl[pl_base + cls];
+
+		for (size_t i = 0; i < p->ninit && r == 0; i++) {
+			struct cpred *cp = cpred_for(&x->cr[p->init[i].id], NFO_DIM_ETHTYPE);
+
+			if (!cp)
+				continue;
+			r = push_cuts(&cuts, &ncuts, &cutcap, &cp->mset);
+			if (r == 0 && cp->has_eset)
+				r = push_cuts(&cuts, &ncuts, &cutcap, &cp->eset);
+		}
+	}
+	if (r == 0 && nfo_grow(&cuts, &cutcap, ncuts + 5, sizeof(*cuts)) < 0)
+		r = -ENOMEM;
+	for (size_t i = 0; i < 5 && r == 0; i++)
+		cuts[ncuts++] = fixed[i];
+	for (size_t i = 0; i < ncuts && r == 0; i++)
+		if (cuts[i] <= 0xffff && nfo_vset_push(&bounds, cuts[i], cuts[i]) < 0)
+			r = -ENOMEM;
+	nfo_vset_normalize(&bounds);
+
+	/* bounds holds the distinct cut points as intervals; list them. */
+	for (size_t i = 0; i < bounds.n && r == 0; i++) {
+		for (nfo_u128 v = bounds.iv[i].lo;; v++) {
+			if (nfo_grow(&pts, &pcap, np + 1, sizeof(*pts)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			pts[np++] = v;
+			if (v == bounds.iv[i].hi)
+				break;
+		}
+	}
+	free(cuts);
+	nfo_vset_free(&bounds);
+	if (r < 0) {
+		free(pts);
+		return r;
+	}
+	*ret_pts = pts;
+	*ret_n = np;
+	return 0;
+}
+
+/* The pipeline's first alive list, for EtherType v. */
+static struct aentry *root_entries(struct ctx *x, const struct pipeline *p, nfo_u128 v)
+{
+	size_t n = p->ninit;
+	struct aentry *a = malloc((n ? n : 1) * sizeof(*a));
+
+	if (!a)
+		return NULL;
+	memcpy(a, p->init, n * sizeof(*a));
+	for (size_t k = 0; k < n; k++) {
+		struct crule *c = &x->cr[a[k].id];
+		struct cpred *cp = cpred_for(c, NFO_DIM_ETHTYPE);
+
+		if (!cp)
+			continue;
+		a[k].ms = tv_and(a[k].ms, nfo_vset_contains(&cp->mset, v) ? TV_T : TV_F);
+		if (cp->has_eset)
+			a[k].es = tv_and(a[k].es, nfo_vset_contains(&cp->eset, v) ? TV_T : TV_F);
+	}
+	return a;
+}
+
 /* The root of one interface: the EtherType picks the pipeline. */
 int plan_build_root(struct ctx *x, const struct nfo_plan_iface *iface, int pl_base, uint32_t *ret)
 {
-	struct nfo_vset bounds = {};
 	struct nfo_plan_node node = { .dim = NFO_DIM_ETHTYPE };
 	struct aentry *a = NULL;
-	nfo_u128 max = 0xffff;
-	nfo_u128 *cuts = NULL;
-	size_t ncuts = 0, cutcap = 0;
-	bool same = true;
-	int r = 0;
+	nfo_u128 *pts = NULL;
+	size_t np = 0;
+	int r;
 
-	/* Cut points: every bound of an EtherType predicate, and the two IP
-	 * EtherTypes which select their own pipelines. */
-	for (int cls = 0; cls < _CLS_MAX; cls++) {
+	r = root_cuts(x, pl_base, &pts, &np);
+	for (size_t i = 0; i < np && r == 0 && !x->too_big; i++) {
+		nfo_u128 lo = pts[i], hi = i + 1 < np ? pts[i + 1] - 1 : 0xffff;
+		int cls = lo == 0x0800 ? CLS_IPV4 : lo == 0x86dd ? CLS_IPV6 : CLS_OTHER;
 		const struct pipeline *p = &x->pl[pl_base + cls];
+		uint32_t child;
 
-		for (size_t i = 0; i < p->ninit; i++) {
-			struct cpred *cp = cpred_for(&x->cr[p->init[i].id], NFO_DIM_ETHTYPE);
-
-			for (size_t k = 0; cp && k < cp->mset.n; k++) {
-				if (nfo_grow(&cuts, &cutcap, ncuts + 2, sizeof(*cuts)) < 0)
-					goto oom;
-				cuts[ncuts++] = cp->mset.iv[k].lo;
-				cuts[ncuts++] = cp->mset.iv[k].hi + 1;
-			}
-			for (size_t k = 0; cp && cp->has_eset && k < cp->eset.n; k++) {
-				if (nfo_grow(&cuts, &cutcap, ncuts + 2, sizeof(*cuts)) < 0)
-					goto oom;
-				cuts[ncuts++] = cp->eset.iv[k].lo;
-				cuts[ncuts++] = cp->eset.iv[k].hi + 1;
-			}
+		free(a);
+		a = root_entries(x, p, lo);
+		if (!a) {
+			r = -ENOMEM;
+			break;
 		}
+		r = build(x, pl_base + cls, x->level_of[NFO_DIM_ETHTYPE] + 1, 0, class_fk[cls], a,
+			  p->ninit, &child);
+		if (r == 0)
+			r = plan_push_edge(&node, lo, hi, child);
 	}
-	if (nfo_grow(&cuts, &cutcap, ncuts + 5, sizeof(*cuts)) < 0)
-		goto oom;
-	cuts[ncuts++] = 0;
-	cuts[ncuts++] = 0x0800;
-	cuts[ncuts++] = 0x0801;
-	cuts[ncuts++] = 0x86dd;
-	cuts[ncuts++] = 0x86de;
-	for (size_t i = 0; i < ncuts; i++)
-		if (cuts[i] <= max && nfo_vset_push(&bounds, cuts[i], cuts[i]) < 0)
-			goto oom;
-	nfo_vset_normalize(&bounds);
-
-	/* bounds holds the distinct cut points as intervals; walk them. */
-	{
-		nfo_u128 *pts = NULL;
-		size_t np = 0, pcap = 0;
-
-		for (size_t i = 0; i < bounds.n; i++)
-			for (nfo_u128 v = bounds.iv[i].lo;; v++) {
-				if (nfo_grow(&pts, &pcap, np + 1, sizeof(*pts)) < 0) {
-					free(pts);
-					goto oom;
-				}
-				pts[np++] = v;
-				if (v == bounds.iv[i].hi)
-					break;
-			}
-		for (size_t i = 0; i < np && r == 0 && !x->too_big; i++) {
-			nfo_u128 lo = pts[i], hi = i + 1 < np ? pts[i + 1] - 1 : max;
-			int cls = lo == 0x0800 ? CLS_IPV4 : lo == 0x86dd ? CLS_IPV6 : CLS_OTHER;
-			const struct pipeline *p = &x->pl[pl_base + cls];
-			uint32_t child;
-			size_t n = p->ninit;
-
-			free(a);
-			a = malloc((n ? n : 1) * sizeof(*a));
-			if (!a) {
-				free(pts);
-				goto oom;
-			}
-			memcpy(a, p->init, n * sizeof(*a));
-			for (size_t k = 0; k < n; k++) {
-				struct crule *c = &x->cr[a[k].id];
-				struct cpred *cp = cpred_for(c, NFO_DIM_ETHTYPE);
-
-				if (!cp)
-					continue;
-				a[k].ms = tv_and(a[k].ms, nfo_vset_contains(&cp->mset, lo) ? TV_T : TV_F);
-				if (cp->has_eset)
-					a[k].es = tv_and(a[k].es,
-							 nfo_vset_contains(&cp->eset, lo) ? TV_T : TV_F);
-			}
-			r = build(x, pl_base + cls, x->level_of[NFO_DIM_ETHTYPE] + 1, 0, class_fk[cls], a, n,
-				  &child);
-			if (r == 0)
-				r = plan_push_edge(&node, lo, hi, child);
-		}
-		free(pts);
-	}
-	if (r < 0 || x->too_big)
-		goto out;
-	for (size_t k = 1; k < node.nedges; k++)
-		if (node.edges[k].ref != node.edges[0].ref)
-			same = false;
-	if (same && node.nedges) {
-		*ret = node.edges[0].ref;
-		goto out;
-	}
-	node.unknown = NFO_REF_PASS;
-	r = plan_intern_node(x, &node, ret);
-out:
+	/* (there is always an edge: 0 is a cut point) */
+	if (r == 0 && !x->too_big)
+		r = plan_finish_node(x, &node, node.nedges ? node.edges[0].ref : NFO_REF_PASS,
+				     NFO_REF_PASS, ret);
 	free(node.edges);
 	free(a);
-	free(cuts);
-	nfo_vset_free(&bounds);
+	free(pts);
 	return r;
-oom:
-	r = -ENOMEM;
-	goto out;
 }

@@ -197,21 +197,15 @@ static uint8_t iface_pred_holds(const struct nfo_pred *p, const struct nfo_plan_
 	return nfo_vset_contains(&p->set, v) ? TV_T : TV_F;
 }
 
-int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
-			  struct pipeline *p)
+/* Ingress: netdev chains see every frame, inet ingress only IP. A
+ * flowtable on the device may forward IP packets of known flows at its
+ * priority, past every later chain: from there on, STOP. */
+static size_t ingress_hooks(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
+			    struct hooked *h)
 {
 	const struct nfo_ruleset *rs = x->in->rs;
-	struct hooked *h = NULL;
-	size_t nh = 0, nin = 0;
-	bool nat = cls != CLS_OTHER && nat_present(rs, cls);
-	int r = 0, ci;
+	size_t nh = 0;
 
-	h = malloc((x->ncc + rs->nflowtables + 2) * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-
-	/* A flowtable on the device may forward IP packets of known flows at
-	 * its priority, past every later chain: from there on, STOP. */
 	for (size_t i = 0; i < rs->nflowtables && cls != CLS_OTHER; i++) {
 		const struct nfo_flowtable *f = &rs->flowtables[i];
 
@@ -222,8 +216,6 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 			}
 		}
 	}
-
-	/* Ingress: netdev chains see every frame, inet ingress only IP. */
 	for (size_t i = 0; i < x->ncc; i++) {
 		const struct nfo_chain *c = x->cc[i].chain;
 
@@ -232,12 +224,14 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 		if (c->family == NFPROTO_NETDEV || (c->family == NFPROTO_INET && cls != CLS_OTHER))
 			h[nh++] = (struct hooked){ (int)i, c->prio };
 	}
-	r = add_hook_groups(p, h, nh);
-	if (r < 0 || cls == CLS_OTHER || !iface->l3)
-		goto out;
+	return nh;
+}
 
-	/* Prerouting and input. */
-	nh = 0;
+/* Prerouting; *ret_nin: how many input chains there are. */
+static size_t prerouting_hooks(struct ctx *x, int cls, struct hooked *h, size_t *ret_nin)
+{
+	size_t nh = 0, nin = 0;
+
 	for (size_t i = 0; i < x->ncc; i++) {
 		const struct nfo_chain *c = x->cc[i].chain;
 
@@ -254,20 +248,59 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 		else if (strcmp(c->type, "nat"))
 			h[nh++] = (struct hooked){ -1, c->prio };
 	}
+	*ret_nin = nin;
+	return nh;
+}
+
+static size_t input_hooks(struct ctx *x, int cls, struct hooked *h)
+{
+	size_t nh = 0;
+
+	for (size_t i = 0; i < x->ncc; i++) {
+		const struct nfo_chain *c = x->cc[i].chain;
+
+		if (!c || !c->base || c->hook != NFO_HOOK_INPUT || !family_applies(c->family, cls))
+			continue;
+		h[nh++] = (struct hooked){ strcmp(c->type, "filter") ? -1 : (int)i, c->prio };
+	}
+	return nh;
+}
+
+/* A gate group on dim: the pipeline goes on only where set holds. */
+static int add_gate(struct ctx *x, struct pipeline *p, int dim, struct nfo_vset *set)
+{
+	int ci, r = plan_new_gate(x, dim, set, &ci);
+
+	return r < 0 ? r : add_group(p, G_GATE, &ci, 1);
+}
+
+int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
+			struct pipeline *p)
+{
+	const struct nfo_ruleset *rs = x->in->rs;
+	bool nat = cls != CLS_OTHER && nat_present(rs, cls);
+	struct nfo_vset one = {}, local = {};
+	struct hooked *h;
+	size_t nh, nin;
+	int r;
+
+	h = malloc((x->ncc + rs->nflowtables + 2) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	nh = ingress_hooks(x, iface, cls, h);
+	r = add_hook_groups(p, h, nh);
+	if (r < 0 || cls == CLS_OTHER || !iface->l3)
+		goto out;
+
+	nh = prerouting_hooks(x, cls, h, &nin);
 	if (!nh && !nin)
 		goto out; /* nothing at the IP layer can drop */
-	{
-		struct nfo_vset one = {};
-
-		r = nfo_vset_push(&one, 1, 1);
-		if (r == 0)
-			r = plan_new_gate(x, NFO_DIM_L2HOST, &one, &ci);
-		nfo_vset_free(&one);
-		if (r == 0)
-			r = add_group(p, G_GATE, &ci, 1);
-		if (r < 0)
-			goto out;
-	}
+	r = nfo_vset_push(&one, 1, 1);
+	if (r == 0)
+		r = add_gate(x, p, NFO_DIM_L2HOST, &one);
+	nfo_vset_free(&one);
+	if (r < 0)
+		goto out;
 	if (nat)
 		h[nh++] = (struct hooked){ -1, NFO_PRI_NAT_DST };
 	r = add_hook_groups(p, h, nh);
@@ -278,26 +311,13 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 		r = add_group(p, G_STOP, NULL, 0);
 		goto out;
 	}
-	{
-		struct nfo_vset local = {};
-
-		r = local_set(x->in, iface, cls, &local);
-		if (r == 0)
-			r = plan_new_gate(x, cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6, &local, &ci);
-		nfo_vset_free(&local);
-		if (r == 0)
-			r = add_group(p, G_GATE, &ci, 1);
-		if (r < 0)
-			goto out;
-	}
-	nh = 0;
-	for (size_t i = 0; i < x->ncc; i++) {
-		const struct nfo_chain *c = x->cc[i].chain;
-
-		if (!c || !c->base || c->hook != NFO_HOOK_INPUT || !family_applies(c->family, cls))
-			continue;
-		h[nh++] = (struct hooked){ strcmp(c->type, "filter") ? -1 : (int)i, c->prio };
-	}
+	r = local_set(x->in, iface, cls, &local);
+	if (r == 0)
+		r = add_gate(x, p, cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6, &local);
+	nfo_vset_free(&local);
+	if (r < 0)
+		goto out;
+	nh = input_hooks(x, cls, h);
 	r = add_hook_groups(p, h, nh);
 out:
 	free(h);

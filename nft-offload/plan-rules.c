@@ -95,6 +95,43 @@ static int note_dag_set(struct ctx *x, const struct nfo_set *set)
 	return 0;
 }
 
+/* A predicate the fast path cannot evaluate. */
+static void crule_unknown(struct crule *c, bool before_effect)
+{
+	c->st_m = tv_and(c->st_m, TV_U);
+	if (before_effect)
+		c->st_e = tv_and(c->st_e, TV_U);
+}
+
+/* Set membership: tested through the set's slot, or, out of slots, with
+ * the elements in the diagram; else UNKNOWN. */
+static int compile_setref(struct ctx *x, struct crule *c, const struct nfo_pred *p)
+{
+	struct nfo_pred q = { .dim = setref_dim(x, &p->ref), .before_effect = p->before_effect };
+	const struct nfo_set *set = p->ref.set;
+	int r;
+
+	if (q.dim < 0 && p->ref.ndims == 1 && set->key_len <= 16) {
+		/* out of slots: the elements go into the diagram */
+		r = note_dag_set(x, set);
+		if (r < 0)
+			return r;
+		q.dim = p->ref.dims[0];
+		r = nfo_vset_copy(&q.set, &set->elems);
+		if (r == 0 && p->ref.invert)
+			r = nfo_vset_complement(&q.set, nfo_u128_max(set->key_len * 8));
+	} else if (q.dim >= 0) {
+		r = nfo_vset_push(&q.set, !p->ref.invert, !p->ref.invert);
+	} else {
+		crule_unknown(c, p->before_effect);
+		return 0;
+	}
+	if (r == 0)
+		r = crule_add_packet_pred(c, &q);
+	nfo_vset_free(&q.set);
+	return r;
+}
+
 /* One compiled rule; alt < 0: the rule itself, else one verdict of its map. */
 static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, int alt, int primary)
 {
@@ -115,44 +152,18 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 
 		switch (p->dim) {
 		case NFO_PDIM_UNKNOWN:
-			c->st_m = tv_and(c->st_m, TV_U);
-			if (p->before_effect)
-				c->st_e = tv_and(c->st_e, TV_U);
+			crule_unknown(c, p->before_effect);
 			break;
 		case NFO_PDIM_FALSE:
 			c->st_m = TV_F;
 			if (p->before_effect)
 				c->st_e = TV_F;
 			break;
-		case NFO_PDIM_SETREF: {
-			struct nfo_pred q = { .dim = setref_dim(x, &p->ref),
-					      .before_effect = p->before_effect };
-			const struct nfo_set *set = p->ref.set;
-
-			if (q.dim < 0 && p->ref.ndims == 1 && set->key_len <= 16) {
-				/* out of slots: the elements go into the diagram */
-				r = note_dag_set(x, set);
-				if (r < 0)
-					return r;
-				q.dim = p->ref.dims[0];
-				r = nfo_vset_copy(&q.set, &set->elems);
-				if (r == 0 && p->ref.invert)
-					r = nfo_vset_complement(&q.set, nfo_u128_max(set->key_len * 8));
-			} else if (q.dim >= 0) {
-				r = nfo_vset_push(&q.set, !p->ref.invert, !p->ref.invert);
-			} else {
-				c->st_m = tv_and(c->st_m, TV_U);
-				if (p->before_effect)
-					c->st_e = tv_and(c->st_e, TV_U);
-				break;
-			}
-			if (r == 0)
-				r = crule_add_packet_pred(c, &q);
-			nfo_vset_free(&q.set);
+		case NFO_PDIM_SETREF:
+			r = compile_setref(x, c, p);
 			if (r < 0)
 				return r;
 			break;
-		}
 		case NFO_PDIM_IIF:
 		case NFO_PDIM_IIFNAME: {
 			const struct nfo_pred **n = realloc(c->ifp, (c->nifp + 1) * sizeof(*n));
@@ -165,9 +176,7 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 		}
 		default:
 			if (p->dim < 0 || p->dim >= _NFO_DIM_MAX) {
-				c->st_m = tv_and(c->st_m, TV_U);
-				if (p->before_effect)
-					c->st_e = tv_and(c->st_e, TV_U);
+				crule_unknown(c, p->before_effect);
 				break;
 			}
 			if (p->from_set && (r = note_dag_set(x, p->from_set)) < 0)
@@ -261,6 +270,75 @@ static void note_dim(struct ctx *x, int dim)
 	x->dims[x->ndims++] = dim;
 }
 
+/* The fields in the order packets meet their predicates; conntrack last:
+ * the lookup is the costly step, made only where nothing cheaper decides. */
+static void note_rule_dims(struct ctx *x, const struct nfo_rule *rule)
+{
+	for (size_t p = 0; p < rule->npreds; p++) {
+		int d = rule->preds[p].dim;
+
+		if (d == NFO_PDIM_SETREF) {
+			d = setref_dim(x, &rule->preds[p].ref);
+			if (d < 0)
+				d = rule->preds[p].ref.dims[0];
+		}
+		if (d >= 0 && d < _NFO_DIM_MAX && d != NFO_DIM_CTSTATE)
+			note_dim(x, d);
+	}
+	for (size_t a = 0; a < rule->nalts; a++)
+		note_dim(x, rule->alts[a].dim);
+}
+
+static int compile_chain(struct ctx *x, const struct nfo_chain *c)
+{
+	int ci, r = new_cchain(x, c, &ci);
+
+	if (r < 0)
+		return r;
+	for (int k = 0; k < NSYNTH; k++) {
+		struct crule *sy;
+
+		r = new_crule(x, &sy);
+		if (r < 0)
+			return r;
+		sy->kind = CR_SYNTH;
+		sy->chain = ci;
+		sy->verdict = k == SYNTH_ACCEPT ? NFO_VERDICT_ACCEPT : NFO_VERDICT_RETURN;
+	}
+	for (size_t k = 0; k < c->nrules; k++) {
+		const struct nfo_rule *rule = &c->rules[k];
+
+		note_rule_dims(x, rule);
+		x->ct_related |= rule->expectations;
+		r = compile_rule(x, ci, rule);
+		if (r < 0)
+			return r;
+	}
+	x->cc[ci].n = (uint32_t)(x->ncr - x->cc[ci].first);
+	return 0;
+}
+
+/* Jump targets as chain indexes (unknown chains STOP), levels per rule. */
+static void link_rules(struct ctx *x)
+{
+	for (size_t i = 0; i < x->ncr; i++) {
+		struct crule *c = &x->cr[i];
+
+		if (c->rule && (c->verdict == NFO_VERDICT_JUMP || c->verdict == NFO_VERDICT_GOTO)) {
+			c->target = c->target_chain ? chain_index(x, c->target_chain) : -1;
+			if (c->target < 0)
+				c->verdict = NFO_VERDICT_STOP;
+		}
+		for (size_t p = 0; p < c->ncp; p++) {
+			int lv = x->level_of[c->cp[p].dim];
+
+			c->levels |= 1u << lv;
+			if (lv > c->last_level)
+				c->last_level = lv;
+		}
+}
+}
+
 int plan_compile_ruleset(struct ctx *x)
 {
 	const struct nfo_ruleset *rs = x->in->rs;
@@ -277,48 +355,11 @@ int plan_compile_ruleset(struct ctx *x)
 		if (rank == 1)
 			note_dim(x, NFO_DIM_L2HOST);
 		for (size_t i = 0; i < rs->nchains; i++) {
-			const struct nfo_chain *c = &rs->chains[i];
-			int ci;
-
-			if (chain_rank(c) != rank)
+			if (chain_rank(&rs->chains[i]) != rank)
 				continue;
-			r = new_cchain(x, c, &ci);
+			r = compile_chain(x, &rs->chains[i]);
 			if (r < 0)
 				return r;
-			for (int k = 0; k < NSYNTH; k++) {
-				struct crule *sy;
-
-				r = new_crule(x, &sy);
-				if (r < 0)
-					return r;
-				sy->kind = CR_SYNTH;
-				sy->chain = ci;
-				sy->verdict = k == SYNTH_ACCEPT ? NFO_VERDICT_ACCEPT : NFO_VERDICT_RETURN;
-			}
-			for (size_t k = 0; k < c->nrules; k++) {
-				const struct nfo_rule *rule = &c->rules[k];
-
-				/* conntrack last: the lookup is the costly step,
-				 * made only where nothing cheaper decides */
-				for (size_t p = 0; p < rule->npreds; p++) {
-					int d = rule->preds[p].dim;
-
-					if (d == NFO_PDIM_SETREF) {
-						d = setref_dim(x, &rule->preds[p].ref);
-						if (d < 0)
-							d = rule->preds[p].ref.dims[0];
-					}
-					if (d >= 0 && d < _NFO_DIM_MAX && d != NFO_DIM_CTSTATE)
-						note_dim(x, d);
-				}
-				x->ct_related |= rule->expectations;
-				for (size_t a = 0; a < rule->nalts; a++)
-					note_dim(x, rule->alts[a].dim);
-				r = compile_rule(x, ci, rule);
-				if (r < 0)
-					return r;
-			}
-			x->cc[ci].n = (uint32_t)(x->ncr - x->cc[ci].first);
 		}
 		if (rank == 1) {
 			note_dim(x, NFO_DIM_DADDR4);
@@ -329,23 +370,7 @@ int plan_compile_ruleset(struct ctx *x)
 		if (d != NFO_DIM_CTSTATE)
 			note_dim(x, d);
 	note_dim(x, NFO_DIM_CTSTATE);
-
-	for (size_t i = 0; i < x->ncr; i++) {
-		struct crule *c = &x->cr[i];
-
-		if (c->rule && (c->verdict == NFO_VERDICT_JUMP || c->verdict == NFO_VERDICT_GOTO)) {
-			c->target = c->target_chain ? chain_index(x, c->target_chain) : -1;
-			if (c->target < 0)
-				c->verdict = NFO_VERDICT_STOP;
-		}
-		for (size_t p = 0; p < c->ncp; p++) {
-			int lv = x->level_of[c->cp[p].dim];
-
-			c->levels |= 1u << lv;
-			if (lv > c->last_level)
-				c->last_level = lv;
-		}
-	}
+	link_rules(x);
 	return 0;
 }
 

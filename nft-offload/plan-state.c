@@ -113,7 +113,7 @@ static size_t compact(const struct ctx *x, int level, struct aentry *a, size_t n
 
 /* Returns 1 and a verdict reference when the outcome is decided. */
 int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
-		    struct aentry *a, size_t *n, uint32_t *ret)
+		  struct aentry *a, size_t *n, uint32_t *ret)
 {
 	size_t o;
 
@@ -150,12 +150,13 @@ int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
  * enough (the common case: a rule on this field drops or accepts). If the
  * group lets the packet continue, only later groups matter: CONSUMED. */
 int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int gpos,
-			  struct aentry *a, size_t n, uint32_t *ret)
+			struct aentry *a, size_t n, uint32_t *ret)
 {
 	const struct cgroup *g = &p->groups[gpos];
 	size_t o = compact(x, level, a, n);
 	int32_t drop = -1;
 	int res;
+
 	if (!group_resolved(x, g, a, o, level))
 		return REGION_OPEN;
 	res = plan_eval_group(x, g, a, o, &drop);
@@ -170,6 +171,8 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 	return REGION_DECIDED;
 }
 
+/* The memo: the states expanded so far (pipeline, level, group, what the
+ * parser guarantees, alive list) with their sub-diagram, open addressing. */
 struct memo_ent {
 	uint64_t hash;
 	int pl;
@@ -184,7 +187,7 @@ struct memo_ent {
 };
 
 uint64_t plan_memo_hash(int pl, int level, int gpos, uint32_t present, uint32_t absent,
-			  const struct aentry *a, size_t n)
+			const struct aentry *a, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
 
@@ -231,8 +234,8 @@ bool plan_memo_find(const struct ctx *x, uint64_t h, int pl, int level, int gpos
 }
 
 int plan_memo_insert(struct ctx *x, uint64_t h, int pl, int level, int gpos,
-		       uint32_t present, uint32_t absent, const struct aentry *a, size_t n,
-		       uint32_t ref)
+		     uint32_t present, uint32_t absent, const struct aentry *a, size_t n,
+		     uint32_t ref)
 {
 	struct memo_ent *m;
 	size_t mask, i;
