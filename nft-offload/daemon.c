@@ -39,6 +39,7 @@
 #include "json.h"
 #include "common/log.h"
 #include "plan.h"
+#include "import.h"
 #include "ruleset.h"
 #include "ruletext.h"
 #include "common/util.h"

@@ -924,6 +924,27 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	return 0;
 }
 
+int nfo_translate_verdict(uint32_t code)
+{
+	switch ((int)code) {
+	case NFT_CONTINUE:
+		return NFO_VERDICT_CONTINUE;
+	case NFT_RETURN:
+		return NFO_VERDICT_RETURN;
+	case NFT_JUMP:
+		return NFO_VERDICT_JUMP;
+	case NFT_GOTO:
+		return NFO_VERDICT_GOTO;
+	}
+	switch (code & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+		return NFO_VERDICT_ACCEPT;
+	case NF_DROP:
+		return NFO_VERDICT_DROP;
+	}
+	return NFO_VERDICT_STOP;
+}
+
 static int do_immediate(struct tstate *st, struct nftnl_expr *e)
 {
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
@@ -934,35 +955,19 @@ static int do_immediate(struct tstate *st, struct nftnl_expr *e)
 		reg_opaque(st, dreg, 16, "immediate value");
 		return 0;
 	}
-	v = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
-	switch (v) {
-	case NFT_CONTINUE:
-		out->verdict = NFO_VERDICT_CONTINUE;
-		return 0;
-	case NFT_RETURN:
-		out->verdict = NFO_VERDICT_RETURN;
-		return 0;
-	case NFT_JUMP:
-	case NFT_GOTO: {
+	v = nfo_translate_verdict(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT));
+	out->verdict = v;
+	if (v == NFO_VERDICT_JUMP || v == NFO_VERDICT_GOTO) {
 		const char *chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
 
-		out->verdict = v == NFT_JUMP ? NFO_VERDICT_JUMP : NFO_VERDICT_GOTO;
 		free(out->target);
 		out->target = chain ? strdup(chain) : NULL;
 		if (chain && !out->target)
 			return -ENOMEM;
 		return 0;
 	}
-	}
-	switch (v & NF_VERDICT_MASK) {
-	case NF_ACCEPT:
-		out->verdict = NFO_VERDICT_ACCEPT;
+	if (v != NFO_VERDICT_STOP)
 		return 0;
-	case NF_DROP:
-		out->verdict = NFO_VERDICT_DROP;
-		return 0;
-	}
-	out->verdict = NFO_VERDICT_STOP;
 	if (!st->first_effect) {
 		st->first_effect = strdup("verdict");
 		if (!st->first_effect)

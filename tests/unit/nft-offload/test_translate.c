@@ -36,6 +36,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "netlink/nft.h"
+#include "nft-offload/import.h"
 #include "nft-offload/ruleset.h"
 #include "nft-offload/vset.h"
 
