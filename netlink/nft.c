@@ -119,95 +119,123 @@ out:
 	return r;
 }
 
+static int gen_parse(const struct nlmsghdr *nlh, uint32_t *ret_genid)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	int r = 0;
+
+	if (!g)
+		return -ENOMEM;
+	if (nftnl_gen_nlmsg_parse(nlh, g) < 0)
+		r = -EINVAL;
+	else
+		*ret_genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return r;
+}
+
+static int parse_gen(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
+{
+	int r = gen_parse(nlh, &d->genid);
+
+	/* A generation we cannot read leaves genid as it was: the check
+	 * around the dump then sees it moved, or not. */
+	return r == -ENOMEM ? r : 0;
+}
+
+/*
+ * libnftnl has one set of functions per object type; these adapters give
+ * them one signature, so that every object message takes the same path.
+ */
+struct obj_ops {
+	void *(*alloc)(void);
+	int (*parse)(const struct nlmsghdr *nlh, void *obj);
+	bool (*is_set)(const void *obj, uint16_t attr);
+	void (*add)(struct nfo_nft_dump *d, void *obj);
+	void (*free)(void *obj);
+};
+
+#define OBJ_OPS(type)                                                        \
+	static void *type##_alloc(void)                                      \
+	{                                                                    \
+		return nftnl_##type##_alloc();                               \
+	}                                                                    \
+	static int type##_parse(const struct nlmsghdr *nlh, void *obj)       \
+	{                                                                    \
+		return nftnl_##type##_nlmsg_parse(nlh, obj);                 \
+	}                                                                    \
+	static bool type##_is_set(const void *obj, uint16_t attr)            \
+	{                                                                    \
+		return nftnl_##type##_is_set(obj, attr);                     \
+	}                                                                    \
+	static void type##_add(struct nfo_nft_dump *d, void *obj)            \
+	{                                                                    \
+		nftnl_##type##_list_add_tail(obj, d->type##s);               \
+	}                                                                    \
+	static void type##_free(void *obj)                                   \
+	{                                                                    \
+		nftnl_##type##_free(obj);                                    \
+	}                                                                    \
+	static const struct obj_ops type##_ops = {                           \
+		type##_alloc, type##_parse, type##_is_set, type##_add, type##_free, \
+	}
+
+OBJ_OPS(table);
+OBJ_OPS(chain);
+OBJ_OPS(set);
+OBJ_OPS(rule);
+OBJ_OPS(flowtable);
+
+#define MAX_REQUIRED 2
+
+/* How each message type of a dump is read, keyed by NFT_MSG_*. */
+static const struct msg_parser {
+	/* A message that is one object: parsed, checked, added to its list. */
+	const struct obj_ops *obj;
+	/* Attributes the kernel always sends. Objects without them are
+	 * rejected rather than, say, let a nameless dormant table's chains
+	 * come alive; nftnl_chain_list_add_tail() also hashes the name. */
+	uint16_t required[MAX_REQUIRED];
+	unsigned nrequired;
+	/* A message that adds to objects already read. */
+	int (*apply)(struct nfo_nft_dump *d, const struct nlmsghdr *nlh);
+} msg_parsers[NFT_MSG_MAX] = {
+	[NFT_MSG_NEWTABLE] = { &table_ops, { NFTNL_TABLE_NAME }, 1, NULL },
+	[NFT_MSG_NEWCHAIN] = { &chain_ops, { NFTNL_CHAIN_NAME, NFTNL_CHAIN_TABLE }, 2, NULL },
+	[NFT_MSG_NEWSET] = { &set_ops, { NFTNL_SET_NAME, NFTNL_SET_TABLE }, 2, NULL },
+	[NFT_MSG_NEWRULE] = { &rule_ops, { 0 }, 0, NULL },
+	[NFT_MSG_NEWFLOWTABLE] = { &flowtable_ops,
+				   { NFTNL_FLOWTABLE_NAME, NFTNL_FLOWTABLE_TABLE }, 2, NULL },
+	[NFT_MSG_NEWSETELEM] = { NULL, { 0 }, 0, parse_setelem },
+	[NFT_MSG_NEWGEN] = { NULL, { 0 }, 0, parse_gen },
+};
+
 static int parse_msg(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 {
-	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	unsigned type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const struct msg_parser *p;
+	void *obj;
 
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES || type >= NFT_MSG_MAX)
 		return 0;
-
-	switch (type) {
-	case NFT_MSG_NEWTABLE: {
-		struct nftnl_table *t = nftnl_table_alloc();
-
-		if (!t)
-			return -ENOMEM;
-		/* Nameless objects are never sent by the kernel; reject them
-		 * rather than let a dormant table's chains come alive. */
-		if (nftnl_table_nlmsg_parse(nlh, t) < 0 || !nftnl_table_is_set(t, NFTNL_TABLE_NAME)) {
-			nftnl_table_free(t);
-			return -EINVAL;
-		}
-		nftnl_table_list_add_tail(t, d->tables);
-		return 0;
-	}
-	case NFT_MSG_NEWCHAIN: {
-		struct nftnl_chain *c = nftnl_chain_alloc();
-
-		if (!c)
-			return -ENOMEM;
-		/* nftnl_chain_list_add_tail() hashes the name. */
-		if (nftnl_chain_nlmsg_parse(nlh, c) < 0 || !nftnl_chain_is_set(c, NFTNL_CHAIN_NAME) ||
-		    !nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE)) {
-			nftnl_chain_free(c);
-			return -EINVAL;
-		}
-		nftnl_chain_list_add_tail(c, d->chains);
-		return 0;
-	}
-	case NFT_MSG_NEWSET: {
-		struct nftnl_set *s = nftnl_set_alloc();
-
-		if (!s)
-			return -ENOMEM;
-		if (nftnl_set_nlmsg_parse(nlh, s) < 0 || !nftnl_set_is_set(s, NFTNL_SET_NAME) ||
-		    !nftnl_set_is_set(s, NFTNL_SET_TABLE)) {
-			nftnl_set_free(s);
-			return -EINVAL;
-		}
-		nftnl_set_list_add_tail(s, d->sets);
-		return 0;
-	}
-	case NFT_MSG_NEWSETELEM:
-		return parse_setelem(d, nlh);
-	case NFT_MSG_NEWRULE: {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-
-		if (!r)
-			return -ENOMEM;
-		if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-			nftnl_rule_free(r);
-			return -EINVAL;
-		}
-		nftnl_rule_list_add_tail(r, d->rules);
-		return 0;
-	}
-	case NFT_MSG_NEWFLOWTABLE: {
-		struct nftnl_flowtable *f = nftnl_flowtable_alloc();
-
-		if (!f)
-			return -ENOMEM;
-		if (nftnl_flowtable_nlmsg_parse(nlh, f) < 0 ||
-		    !nftnl_flowtable_is_set(f, NFTNL_FLOWTABLE_NAME) ||
-		    !nftnl_flowtable_is_set(f, NFTNL_FLOWTABLE_TABLE)) {
-			nftnl_flowtable_free(f);
-			return -EINVAL;
-		}
-		nftnl_flowtable_list_add_tail(f, d->flowtables);
-		return 0;
-	}
-	case NFT_MSG_NEWGEN: {
-		struct nftnl_gen *g = nftnl_gen_alloc();
-
-		if (!g)
-			return -ENOMEM;
-		if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
-			d->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
-		nftnl_gen_free(g);
-		return 0;
-	}
-	}
+	p = &msg_parsers[type];
+	if (p->apply)
+		return p->apply(d, nlh);
+	if (!p->obj)
+		return 0; /* not part of a dump */
+	obj = p->obj->alloc();
+	if (!obj)
+		return -ENOMEM;
+	if (p->obj->parse(nlh, obj) < 0)
+		goto invalid;
+	for (unsigned i = 0; i < p->nrequired; i++)
+		if (!p->obj->is_set(obj, p->required[i]))
+			goto invalid;
+	p->obj->add(d, obj);
 	return 0;
+invalid:
+	p->obj->free(obj);
+	return -EINVAL;
 }
 
 int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len)
@@ -724,10 +752,10 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 		while (mnl_nlmsg_ok(nlh, rem)) {
 			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES) {
 				if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
-					struct nftnl_gen *g = nftnl_gen_alloc();
+					uint32_t genid;
 
-					if (g && nftnl_gen_nlmsg_parse(nlh, g) == 0) {
-						ev->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+					if (gen_parse(nlh, &genid) == 0) {
+						ev->genid = genid;
 						ev->newgen = true;
 						m->pending = false;
 						txn_commit(m, ev);
@@ -735,8 +763,6 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 						ev->lost = true;
 						ev->structural = true;
 					}
-					if (g)
-						nftnl_gen_free(g);
 				} else {
 					/* nf_tables sends these after the commit,
 					 * then NEWGEN closes the transaction. */

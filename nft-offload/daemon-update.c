@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon-internal.h"
+#include "import.h"
 #include "plan.h"
 #include "ruleset.h"
 

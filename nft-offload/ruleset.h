@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The nftables ruleset as nft-offload understands it: chains, rules and sets,
- * with every rule translated into predicates on packet fields. Built from the
- * libnftnl objects netlink/nft.c reads; knows nothing about BPF.
+ * with every rule translated into predicates on packet fields. The model only:
+ * import.c builds it from the libnftnl objects netlink/nft.c reads (calling
+ * translate.c per rule), the planner reads it. It depends on neither, and
+ * knows nothing about libnftnl or BPF.
  */
 #ifndef NFO_RULESET_H
 #define NFO_RULESET_H
@@ -12,8 +14,6 @@
 
 #include "bpf/nfo_abi.h"
 #include "vset.h"
-
-struct nfo_nft_dump;
 
 /*
  * Predicate dimensions: the packet fields of enum nfo_dim, then fields the
@@ -192,18 +192,13 @@ struct nfo_ruleset {
 	size_t nsets;
 };
 
-int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
+/* A ruleset is made by nfo_ruleset_new() (import.h) from a dump. */
 void nfo_ruleset_free(struct nfo_ruleset **rs);
 
 struct nfo_chain *nfo_ruleset_find_chain(const struct nfo_ruleset *rs, int family,
 					 const char *table, const char *name);
 struct nfo_set *nfo_ruleset_find_set(const struct nfo_ruleset *rs, int family,
 				     const char *table, const char *name);
-
-/* Reads new elements into s (same table, name and type): -EINVAL if the
- * type changed, -ENOMEM. */
-struct nftnl_set;
-int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns);
 
 /* Adds a predicate to r (takes ownership of set contents and reason). */
 int nfo_rule_add_pred(struct nfo_rule *r, int dim, bool before_effect,

@@ -207,7 +207,7 @@ static bool multi_field(struct tstate *st, uint32_t base, uint32_t off, uint32_t
 	return true;
 }
 
-static void do_payload(struct tstate *st, struct nftnl_expr *e)
+static int do_payload(struct tstate *st, struct nftnl_expr *e)
 {
 	uint32_t base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
 	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
@@ -215,6 +215,8 @@ static void do_payload(struct tstate *st, struct nftnl_expr *e)
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG);
 	char what[48];
 
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+		return note_effect(st, "payload mangling");
 	for (size_t i = 0; i < ARRAY_SIZE(payload_fields); i++) {
 		const struct payload_field *f = &payload_fields[i];
 		struct regval v = { .kind = R_FIELD };
@@ -228,10 +230,10 @@ static void do_payload(struct tstate *st, struct nftnl_expr *e)
 		v.off = off - f->start;
 		v.len = len;
 		reg_write(st, dreg, len, &v);
-		return;
+		return 0;
 	}
 	if (multi_field(st, base, off, len, dreg))
-		return;
+		return 0;
 	switch (base) {
 	case NFT_PAYLOAD_LL_HEADER:
 		snprintf(what, sizeof(what), "link layer header @%u,%u", off * 8, len * 8);
@@ -247,6 +249,7 @@ static void do_payload(struct tstate *st, struct nftnl_expr *e)
 		break;
 	}
 	reg_opaque(st, dreg, len, what);
+	return 0;
 }
 
 static const char *meta_key_name(uint32_t key)
@@ -272,13 +275,17 @@ static const char *meta_key_name(uint32_t key)
 	return "key";
 }
 
-static void do_meta(struct tstate *st, struct nftnl_expr *e)
+static int do_meta(struct tstate *st, struct nftnl_expr *e)
 {
 	uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG);
 	struct regval v = { .kind = R_FIELD };
 	char what[48];
 
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG)) {
+		snprintf(what, sizeof(what), "meta %s set", meta_key_name(key));
+		return note_effect(st, what);
+	}
 	switch (key) {
 	case NFT_META_L4PROTO:
 		v.dim = NFO_DIM_L4PROTO;
@@ -303,9 +310,10 @@ static void do_meta(struct tstate *st, struct nftnl_expr *e)
 	default:
 		snprintf(what, sizeof(what), "meta %s", meta_key_name(key));
 		reg_opaque(st, dreg, 16, what);
-		return;
+		return 0;
 	}
 	reg_write(st, dreg, v.len, &v);
+	return 0;
 }
 
 static const char *ct_key_name(uint32_t key)
@@ -924,6 +932,27 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	return 0;
 }
 
+int nfo_translate_verdict(uint32_t code)
+{
+	switch ((int)code) {
+	case NFT_CONTINUE:
+		return NFO_VERDICT_CONTINUE;
+	case NFT_RETURN:
+		return NFO_VERDICT_RETURN;
+	case NFT_JUMP:
+		return NFO_VERDICT_JUMP;
+	case NFT_GOTO:
+		return NFO_VERDICT_GOTO;
+	}
+	switch (code & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+		return NFO_VERDICT_ACCEPT;
+	case NF_DROP:
+		return NFO_VERDICT_DROP;
+	}
+	return NFO_VERDICT_STOP;
+}
+
 static int do_immediate(struct tstate *st, struct nftnl_expr *e)
 {
 	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
@@ -934,35 +963,19 @@ static int do_immediate(struct tstate *st, struct nftnl_expr *e)
 		reg_opaque(st, dreg, 16, "immediate value");
 		return 0;
 	}
-	v = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
-	switch (v) {
-	case NFT_CONTINUE:
-		out->verdict = NFO_VERDICT_CONTINUE;
-		return 0;
-	case NFT_RETURN:
-		out->verdict = NFO_VERDICT_RETURN;
-		return 0;
-	case NFT_JUMP:
-	case NFT_GOTO: {
+	v = nfo_translate_verdict(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT));
+	out->verdict = v;
+	if (v == NFO_VERDICT_JUMP || v == NFO_VERDICT_GOTO) {
 		const char *chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
 
-		out->verdict = v == NFT_JUMP ? NFO_VERDICT_JUMP : NFO_VERDICT_GOTO;
 		free(out->target);
 		out->target = chain ? strdup(chain) : NULL;
 		if (chain && !out->target)
 			return -ENOMEM;
 		return 0;
 	}
-	}
-	switch (v & NF_VERDICT_MASK) {
-	case NF_ACCEPT:
-		out->verdict = NFO_VERDICT_ACCEPT;
+	if (v != NFO_VERDICT_STOP)
 		return 0;
-	case NF_DROP:
-		out->verdict = NFO_VERDICT_DROP;
-		return 0;
-	}
-	out->verdict = NFO_VERDICT_STOP;
 	if (!st->first_effect) {
 		st->first_effect = strdup("verdict");
 		if (!st->first_effect)
@@ -971,16 +984,138 @@ static int do_immediate(struct tstate *st, struct nftnl_expr *e)
 	return 0;
 }
 
-/* Statements whose effect the fast path would lose if it dropped the packet. */
-static const char *const effect_exprs[] = {
-	"log", "limit", "quota", "connlimit", "reject", "nat", "masq", "redir",
-	"queue", "dup", "fwd", "synproxy", "tproxy", "notrack", "dynset",
-	"flow_offload", "match", "target", "secmark", "synproxy", "tunnel",
-};
+static int do_ct(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+	char what[64];
 
-/* Pure expressions that load something the fast path does not see. */
-static const char *const opaque_loads[] = {
-	"fib", "socket", "osf", "xfrm", "rt", "hash", "numgen", "inner", "exthdr",
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG)) {
+		if (key == NFT_CT_HELPER)
+			st->out->expectations = true;
+		snprintf(what, sizeof(what), "%s set", ct_key_name(key));
+		return note_effect(st, what);
+	}
+	if (key == NFT_CT_STATE && !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
+		struct regval v = { .kind = R_FIELD, .dim = NFO_DIM_CTSTATE, .len = 4 };
+
+		reg_write(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 4, &v);
+	} else {
+		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 16, ct_key_name(key));
+	}
+	return 0;
+}
+
+static int do_byteorder(struct tstate *st, struct nftnl_expr *e)
+{
+	const struct regval *src = reg_read(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG));
+
+	/* Keep naming what is converted (meta length > 1000 is a byteorder
+	 * of meta len). */
+	reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG),
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN),
+		   src && src->kind == R_OPAQUE ? src->what : "byte order conversion");
+	return 0;
+}
+
+static int do_counter(struct tstate *st, struct nftnl_expr *e)
+{
+	(void)e;
+	st->out->counter = true;
+	return 0;
+}
+
+/* last records when the rule last matched: like a counter, the fast path
+ * keeps its own. */
+static int do_last(struct tstate *st, struct nftnl_expr *e)
+{
+	(void)st;
+	(void)e;
+	return 0;
+}
+
+static int do_objref(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t type = nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) ?
+				nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) : 0;
+
+	if (type == NFT_OBJECT_COUNTER) {
+		st->out->counter = true;
+		return 0;
+	}
+	/* ct helper / expectation objects, or a map of them */
+	if (type == NFT_OBJECT_CT_HELPER || type == NFT_OBJECT_CT_EXPECT ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_NAME))
+		st->out->expectations = true;
+	return note_effect(st, "stateful object");
+}
+
+/* A pure expression that loads something the fast path does not see. Which
+ * attribute names the destination register differs per expression: treat
+ * every register as overwritten. */
+static int do_opaque_load(struct tstate *st, struct nftnl_expr *e)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s expression", nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	for (uint32_t reg = NFT_REG32_00; reg <= NFT_REG32_15; reg++)
+		reg_opaque(st, reg, 4, what);
+	return 0;
+}
+
+static int do_exthdr(struct tstate *st, struct nftnl_expr *e)
+{
+	/* exthdr with a source register writes the packet. */
+	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
+		return note_effect(st, "exthdr mangling");
+	return do_opaque_load(st, e);
+}
+
+/* A statement whose effect the fast path would lose if it dropped the packet. */
+static int do_effect(struct tstate *st, struct nftnl_expr *e)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s statement", nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	return note_effect(st, what);
+}
+
+static int do_xt_target(struct tstate *st, struct nftnl_expr *e)
+{
+	/* an xtables target may be CT --helper */
+	st->out->expectations = true;
+	return do_effect(st, e);
+}
+
+/* One entry per expression type the kernel knows (nftables'
+ * netlink_parsers[] in spirit); names not here are unsupported, an effect. */
+static const struct expr_parser {
+	const char *name;
+	int (*parse)(struct tstate *st, struct nftnl_expr *e);
+} expr_parsers[] = {
+	{ "payload", do_payload },
+	{ "meta", do_meta },
+	{ "ct", do_ct },
+	{ "cmp", do_cmp },
+	{ "range", do_range },
+	{ "lookup", do_lookup },
+	{ "bitwise", do_bitwise },
+	{ "byteorder", do_byteorder },
+	{ "immediate", do_immediate },
+	{ "counter", do_counter },
+	{ "last", do_last },
+	{ "objref", do_objref },
+	/* loads of what the fast path does not see */
+	{ "exthdr", do_exthdr },        { "fib", do_opaque_load },     { "socket", do_opaque_load },
+	{ "osf", do_opaque_load },      { "xfrm", do_opaque_load },    { "rt", do_opaque_load },
+	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
+	/* statements with an effect */
+	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_effect },
+	{ "quota", do_effect },         { "connlimit", do_effect },    { "reject", do_effect },
+	{ "nat", do_effect },           { "masq", do_effect },         { "redir", do_effect },
+	{ "queue", do_effect },         { "dup", do_effect },          { "fwd", do_effect },
+	{ "synproxy", do_effect },      { "tproxy", do_effect },       { "notrack", do_effect },
+	{ "dynset", do_effect },        { "flow_offload", do_effect }, { "match", do_effect },
+	{ "secmark", do_effect },       { "tunnel", do_effect },
 };
 
 static int do_expr(struct nftnl_expr *e, void *data)
@@ -988,102 +1123,14 @@ static int do_expr(struct nftnl_expr *e, void *data)
 	struct tstate *st = data;
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 	char what[64];
-	int r = 0;
 
 	if (!name)
 		return note_effect(st, "unnamed expression");
-
-	if (!strcmp(name, "payload")) {
-		if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
-			return note_effect(st, "payload mangling");
-		do_payload(st, e);
-	} else if (!strcmp(name, "meta")) {
-		if (nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG)) {
-			snprintf(what, sizeof(what), "meta %s set",
-				 meta_key_name(nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY)));
-			return note_effect(st, what);
-		}
-		do_meta(st, e);
-	} else if (!strcmp(name, "ct")) {
-		uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
-
-		if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG)) {
-			if (key == NFT_CT_HELPER)
-				st->out->expectations = true;
-			snprintf(what, sizeof(what), "%s set", ct_key_name(key));
-			return note_effect(st, what);
-		}
-		if (key == NFT_CT_STATE && !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
-			struct regval v = { .kind = R_FIELD, .dim = NFO_DIM_CTSTATE, .len = 4 };
-
-			reg_write(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 4, &v);
-		} else {
-			reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 16,
-				   ct_key_name(key));
-		}
-	} else if (!strcmp(name, "cmp")) {
-		r = do_cmp(st, e);
-	} else if (!strcmp(name, "range")) {
-		r = do_range(st, e);
-	} else if (!strcmp(name, "lookup")) {
-		r = do_lookup(st, e);
-	} else if (!strcmp(name, "bitwise")) {
-		r = do_bitwise(st, e);
-	} else if (!strcmp(name, "byteorder")) {
-		const struct regval *src = reg_read(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG));
-
-		/* Keep naming what is converted (meta length > 1000 is a
-		 * byteorder of meta len). */
-		reg_opaque(st, nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG),
-			   nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN),
-			   src && src->kind == R_OPAQUE ? src->what : "byte order conversion");
-	} else if (!strcmp(name, "immediate")) {
-		r = do_immediate(st, e);
-	} else if (!strcmp(name, "counter")) {
-		st->out->counter = true;
-	} else if (!strcmp(name, "last")) {
-		/* Records when the rule last matched: like a counter. */
-	} else if (!strcmp(name, "objref")) {
-		if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) &&
-		    nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) == NFT_OBJECT_COUNTER) {
-			st->out->counter = true;
-		} else {
-			uint32_t type = nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_TYPE) ?
-						nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) : 0;
-
-			/* ct helper / expectation objects, or a map of them */
-			if (type == NFT_OBJECT_CT_HELPER || type == NFT_OBJECT_CT_EXPECT ||
-			    nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_SET_NAME))
-				st->out->expectations = true;
-			return note_effect(st, "stateful object");
-		}
-	} else {
-		for (size_t i = 0; i < ARRAY_SIZE(opaque_loads); i++) {
-			if (strcmp(name, opaque_loads[i]))
-				continue;
-			/* exthdr with a source register writes the packet. */
-			if (!strcmp(name, "exthdr") && nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
-				return note_effect(st, "exthdr mangling");
-			snprintf(what, sizeof(what), "%s expression", name);
-			/* Which attribute names the destination register differs
-			 * per expression: treat every register as overwritten. */
-			for (uint32_t reg = NFT_REG32_00; reg <= NFT_REG32_15; reg++)
-				reg_opaque(st, reg, 4, what);
-			return 0;
-		}
-		for (size_t i = 0; i < ARRAY_SIZE(effect_exprs); i++) {
-			if (!strcmp(name, effect_exprs[i])) {
-				/* an xtables target may be CT --helper */
-				if (!strcmp(name, "target"))
-					st->out->expectations = true;
-				snprintf(what, sizeof(what), "%s statement", name);
-				return note_effect(st, what);
-			}
-		}
-		snprintf(what, sizeof(what), "unsupported expression %s", name);
-		return note_effect(st, what);
-	}
-	return r;
+	for (size_t i = 0; i < ARRAY_SIZE(expr_parsers); i++)
+		if (!strcmp(name, expr_parsers[i].name))
+			return expr_parsers[i].parse(st, e);
+	snprintf(what, sizeof(what), "unsupported expression %s", name);
+	return note_effect(st, what);
 }
 
 int nfo_translate_rule(const struct nfo_ruleset *rs, struct nftnl_rule *nr, struct nfo_rule *out)

@@ -8,6 +8,8 @@
 #ifndef NFO_TRANSLATE_H
 #define NFO_TRANSLATE_H
 
+#include <stdint.h>
+
 #include "ruleset.h"
 
 struct nftnl_rule;
@@ -16,5 +18,9 @@ struct nftnl_rule;
  * or -ENOMEM. What cannot be offloaded is recorded in out, not returned. */
 int nfo_translate_rule(const struct nfo_ruleset *rs, struct nftnl_rule *nr,
 		       struct nfo_rule *out);
+
+/* An nftables verdict code (NFT_JUMP, NF_DROP, ...) as enum nfo_verdict;
+ * NFO_VERDICT_STOP for the ones the fast path does not follow. */
+int nfo_translate_verdict(uint32_t code);
 
 #endif

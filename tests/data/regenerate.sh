@@ -5,7 +5,7 @@
 #
 #   tests/data/regenerate.sh [BUILD_DIR [NAME...]]   (default: build, all)
 #
-# The unit tests (tests/unit/nft-offload/test_translate.c) read the captures;
+# The unit tests (tests/unit/netlink/test_nft.c, tests/unit/nft-offload/) read the captures;
 # rerun this after changing a ruleset, check the tests, and commit the .nlmsg
 # files with the ruleset.
 set -euo pipefail

@@ -25,6 +25,7 @@
 
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
+#include "nft-offload/import.h"
 #include "nft-offload/plan.h"
 
 #define CHECK(x)                          \

@@ -42,6 +42,7 @@
 #include "netlink/rtnl.h"
 #include "nft-offload/loader.h"
 #include "nft-offload/plan.h"
+#include "nft-offload/import.h"
 #include "nft-offload/ruleset.h"
 
 /* XDP action values (enum xdp_action) and tcx return codes (enum tcx_action_base,

@@ -26,6 +26,7 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 #include "nft-offload/encode.h"
+#include "nft-offload/import.h"
 #include "nft-offload/plan.h"
 
 /* ---- plans by hand ------------------------------------------------------------ */

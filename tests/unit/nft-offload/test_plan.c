@@ -36,6 +36,7 @@
 
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
+#include "nft-offload/import.h"
 #include "nft-offload/plan.h"
 
 #define U128_MAX (~(nfo_u128)0)

@@ -36,8 +36,10 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "netlink/nft.h"
+#include "nft-offload/import.h"
 #include "nft-offload/ruleset.h"
 #include "nft-offload/vset.h"
+#include "tests/unit/capture.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -45,52 +47,6 @@ static const char *const captures[] = {
 	"addrs", "family", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
 	"unsupported", "verdicts",
 };
-
-static int read_capture(const char *name, uint8_t **ret_buf, size_t *ret_len)
-{
-	const char *dir = getenv("NFO_TEST_DATA");
-	char path[4096];
-	uint8_t *buf;
-	struct stat st;
-	size_t got = 0;
-	int fd, r = 0;
-
-	if (!dir) {
-		fprintf(stderr, "NFO_TEST_DATA is not set: run through meson test\n");
-		return -ENOENT;
-	}
-	snprintf(path, sizeof(path), "%s/%s.nlmsg", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		fprintf(stderr, "%s: %s (tests/data/regenerate.sh makes it)\n", path, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	*ret_buf = buf;
-	*ret_len = got;
-	return 0;
-}
 
 struct fixture {
 	struct nfo_nft_dump *dump;
@@ -107,7 +63,7 @@ static int load(void **state, const char *name)
 	if (!f)
 		return -1;
 	*state = f;
-	r = read_capture(name, &buf, &len);
+	r = nfo_test_read_capture(name, &buf, &len);
 	if (r < 0)
 		return -1;
 	r = nfo_nft_dump_new(&f->dump);
@@ -1463,7 +1419,7 @@ static void capture_load(const char *name, struct capture *ret)
 	size_t off = 0;
 
 	*ret = (struct capture){};
-	assert_int_equal(read_capture(name, &ret->buf, &ret->len), 0);
+	assert_int_equal(nfo_test_read_capture(name, &ret->buf, &ret->len), 0);
 	assert_int_equal(nfo_nft_dump_new(&d), 0);
 	assert_int_equal(nfo_nft_dump_parse(d, ret->buf, ret->len), 0);
 	assert_int_equal(nfo_ruleset_new(&rs, d), 0);

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * From a dump of libnftnl objects to the model: tables (only to skip dormant
+ * ones), chains, sets with their elements, flowtables, and every rule through
+ * the translator. Like nftables' netlink_delinearize.c and cache.c, this is
+ * where kernel objects meet the model; the model itself never calls the
+ * translator.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "netlink/nft.h"
+#include "import.h"
+#include "translate.h"
+#include "common/util.h"
+
+struct build {
+	struct nfo_ruleset *rs;
+	const struct nfo_nft_dump *dump;
+	/* dormant tables: their hooks are not registered, their chains never run */
+	char **dormant;
+	int *dormant_family;
+	size_t ndormant;
+	size_t dormant_cap;
+	size_t dormant_cap2;
+	size_t chain_cap;
+	size_t set_cap;
+	size_t ft_cap;
+	int error;
+};
+
+static bool is_dormant(const struct build *b, int family, const char *table)
+{
+	for (size_t i = 0; i < b->ndormant; i++)
+		if (b->dormant_family[i] == family && !strcmp(b->dormant[i], table))
+			return true;
+	return false;
+}
+
+static int table_cb(struct nftnl_table *t, void *data)
+{
+	struct build *b = data;
+	uint32_t flags = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) ?
+				 nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) : 0;
+
+	if (!(flags & NFT_TABLE_F_DORMANT))
+		return 0;
+	if (nfo_grow(&b->dormant, &b->dormant_cap, b->ndormant + 1, sizeof(*b->dormant)) < 0 ||
+	    nfo_grow(&b->dormant_family, &b->dormant_cap2, b->ndormant + 1,
+		     sizeof(*b->dormant_family)) < 0)
+		goto oom;
+	b->dormant[b->ndormant] = strdup(nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+	if (!b->dormant[b->ndormant])
+		goto oom;
+	b->dormant_family[b->ndormant++] = (int)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+static int hook_of(int family, uint32_t hooknum)
+{
+	if (family == NFPROTO_NETDEV)
+		return hooknum == NF_NETDEV_INGRESS ? NFO_HOOK_INGRESS : NFO_HOOK_EGRESS;
+	if (family != NFPROTO_INET && family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
+		return NFO_HOOK_NONE;
+	switch (hooknum) {
+	case NF_INET_PRE_ROUTING:
+		return NFO_HOOK_PREROUTING;
+	case NF_INET_LOCAL_IN:
+		return NFO_HOOK_INPUT;
+	case NF_INET_FORWARD:
+		return NFO_HOOK_FORWARD;
+	case NF_INET_LOCAL_OUT:
+		return NFO_HOOK_OUTPUT;
+	case NF_INET_POST_ROUTING:
+		return NFO_HOOK_POSTROUTING;
+	case NF_INET_INGRESS:
+		return NFO_HOOK_INGRESS;
+	}
+	return NFO_HOOK_NONE;
+}
+
+static int add_dev(struct nfo_chain *c, const char *dev)
+{
+	char **p = realloc(c->devs, (c->ndevs + 1) * sizeof(*c->devs));
+
+	if (!p)
+		return -ENOMEM;
+	c->devs = p;
+	c->devs[c->ndevs] = strdup(dev);
+	if (!c->devs[c->ndevs])
+		return -ENOMEM;
+	c->ndevs++;
+	return 0;
+}
+
+static int chain_cb(struct nftnl_chain *nc, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_chain_get_u32(nc, NFTNL_CHAIN_FAMILY);
+	const char *table = nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE);
+	struct nfo_chain *c;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->chains, &b->chain_cap, rs->nchains + 1, sizeof(*rs->chains)) < 0)
+		goto oom;
+	c = &rs->chains[rs->nchains++];
+	*c = (struct nfo_chain){ .family = family, .hook = NFO_HOOK_NONE };
+	c->table = strdup(table);
+	c->name = strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME));
+	if (!c->table || !c->name)
+		goto oom;
+	c->handle = nftnl_chain_get_u64(nc, NFTNL_CHAIN_HANDLE);
+	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM)) {
+		c->base = true;
+		c->hook = hook_of(family, nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM));
+		c->prio = (int32_t)nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO);
+		c->type = strdup(nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
+					 nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE) : "filter");
+		if (!c->type)
+			goto oom;
+		c->policy_drop = nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) &&
+				 nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) == NF_DROP;
+		if (nftnl_chain_is_set(nc, NFTNL_CHAIN_DEVICES)) {
+			const char *const *devs = nftnl_chain_get_array(nc, NFTNL_CHAIN_DEVICES);
+
+			for (size_t i = 0; devs && devs[i]; i++)
+				if (add_dev(c, devs[i]) < 0)
+					goto oom;
+		} else if (nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV)) {
+			if (add_dev(c, nftnl_chain_get_str(nc, NFTNL_CHAIN_DEV)) < 0)
+				goto oom;
+		}
+	}
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+/* An element as the kernel sends it. */
+struct raw_elem {
+	uint8_t key[NFO_SET_KEY_LEN];
+	nfo_u128 v;
+	nfo_u128 end_v; /* with KEY_END: [v, end_v] */
+	bool has_end_key;
+	bool is_end;    /* NFT_SET_ELEM_INTERVAL_END: exclusive end of an interval */
+	int verdict;
+	const char *chain;
+};
+
+struct elem_acc {
+	struct nfo_set *set;
+	struct raw_elem *e;
+	size_t n;
+	size_t cap;
+	int error;
+	const char *why;
+};
+
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_acc *a = data;
+	uint32_t klen = 0, kelen = 0;
+	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	const uint8_t *kend = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &kelen);
+	uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ?
+				 nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+	struct raw_elem *r;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ||
+	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+		a->why = "elements expire";
+		return 0;
+	}
+	if (!key || klen != a->set->key_len || klen > NFO_SET_KEY_LEN || (kend && kelen != klen) ||
+	    (klen > 16 && (kend || a->set->interval))) {
+		a->why = "element key";
+		return 0;
+	}
+	if (nfo_grow(&a->e, &a->cap, a->n + 1, sizeof(*a->e)) < 0) {
+		a->error = -ENOMEM;
+		return -1;
+	}
+	r = &a->e[a->n++];
+	*r = (struct raw_elem){
+		.v = klen <= 16 ? nfo_u128_from_be(key, klen) : 0,
+		.is_end = flags & NFT_SET_ELEM_INTERVAL_END,
+		.verdict = NFO_VERDICT_STOP,
+	};
+	memcpy(r->key, key, klen);
+	if (kend) {
+		r->has_end_key = true;
+		r->end_v = nfo_u128_from_be(kend, kelen);
+	}
+	if (a->set->verdict_map && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+		r->verdict = nfo_translate_verdict(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
+		r->chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ?
+				   nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : NULL;
+	}
+	return 0;
+}
+
+static int cmp_raw(const void *x, const void *y)
+{
+	const struct raw_elem *a = x, *b = y;
+
+	if (a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	/* at equal values, an interval's end comes before the next start */
+	return (int)b->is_end - (int)a->is_end;
+}
+
+static int cmp_key(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(const uint32_t *)len);
+}
+
+static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
+		    const struct raw_elem *r)
+{
+	struct nfo_vmap_elem *m;
+
+	if (nfo_vset_push(&s->elems, lo, hi) < 0)
+		return -ENOMEM;
+	if (!s->verdict_map)
+		return 0;
+	if (nfo_grow(&s->vmap, vcap, s->nvmap + 1, sizeof(*s->vmap)) < 0)
+		return -ENOMEM;
+	m = &s->vmap[s->nvmap++];
+	*m = (struct nfo_vmap_elem){ .lo = lo, .hi = hi, .verdict = r->verdict };
+	if (r->chain) {
+		m->chain = strdup(r->chain);
+		if (!m->chain)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Elements to value intervals. Interval sets (nft_set_rbtree) hold start
+ * elements (carrying the map data) and end elements; a lookup takes the
+ * greatest element not above the key and matches if it is a start. So a
+ * start covers everything up to the next element of either kind (nft omits
+ * the end between adjacent intervals), and the last start runs to the
+ * maximum. Sets with KEY_END send [key, key_end].
+ */
+static int collect_elems(struct elem_acc *a, bool interval)
+{
+	struct nfo_set *s = a->set;
+	nfo_u128 max = nfo_u128_max(s->key_len * 8);
+	size_t vcap = 0;
+
+	if (!interval && a->n) {
+		s->keys = malloc(a->n * s->key_len);
+		if (!s->keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < a->n; i++)
+			memcpy(s->keys + i * s->key_len, a->e[i].key, s->key_len);
+		s->nkeys = a->n;
+		qsort_r(s->keys, s->nkeys, s->key_len, cmp_key, &s->key_len);
+	}
+	if (s->key_len > 16 || !a->n)
+		return 0; /* a concatenation: no values of one field; or empty */
+	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct raw_elem *r = &a->e[i];
+		nfo_u128 hi;
+
+		if (r->has_end_key) {
+			if (r->end_v >= r->v && add_elem(s, &vcap, r->v, r->end_v, r) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (!interval) {
+			if (add_elem(s, &vcap, r->v, r->v, r) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (r->is_end)
+			continue;
+		if (i + 1 < a->n && a->e[i + 1].v == r->v)
+			continue; /* cannot happen: two starts at one key */
+		hi = i + 1 < a->n ? a->e[i + 1].v - 1 : max;
+		if (add_elem(s, &vcap, r->v, hi, r) < 0)
+			return -ENOMEM;
+	}
+	nfo_vset_normalize(&s->elems);
+	return 0;
+}
+
+/* (Re)reads the elements of s from ns; -ENOMEM, else 0 (s->usable says
+ * whether they could be understood). */
+static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
+{
+	struct elem_acc acc = {};
+	int r = -ENOMEM;
+
+	nfo_vset_free(&s->elems);
+	free(s->keys);
+	s->keys = NULL;
+	s->nkeys = 0;
+	for (size_t i = 0; i < s->nvmap; i++)
+		free(s->vmap[i].chain);
+	free(s->vmap);
+	s->vmap = NULL;
+	s->nvmap = 0;
+	free(s->why);
+	s->why = NULL;
+	s->usable = false;
+
+	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
+		acc.why = "updated by the packet path or with timeouts";
+	else if ((s->flags & NFT_SET_CONCAT) && (s->flags & NFT_SET_INTERVAL))
+		acc.why = "concatenation of ranges";
+	else if (s->key_len == 0 || s->key_len > NFO_SET_KEY_LEN ||
+		 (s->key_len > 16 && (s->flags & NFT_SET_INTERVAL)))
+		acc.why = "key type"; /* (NFT_SET_CONCAT marks only concatenated ranges) */
+	if (!acc.why) {
+		acc.set = s;
+		nftnl_set_elem_foreach(ns, elem_cb, &acc);
+		if (acc.error)
+			goto out;
+		if (!acc.why && collect_elems(&acc, s->flags & NFT_SET_INTERVAL) < 0)
+			goto out;
+	}
+	if (acc.why) {
+		nfo_vset_free(&s->elems);
+		free(s->keys);
+		s->keys = NULL;
+		s->nkeys = 0;
+		s->why = strdup(acc.why);
+		if (!s->why)
+			goto out;
+	} else {
+		s->usable = true;
+	}
+	r = 0;
+out:
+	free(acc.e);
+	return r;
+}
+
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns)
+{
+	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+
+	/* a set redefined with another type is a structural change */
+	if (flags != s->flags || nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) != s->key_len)
+		return -EINVAL;
+	return load_elems(s, ns);
+}
+
+static int set_cb(struct nftnl_set *ns, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_set_get_u32(ns, NFTNL_SET_FAMILY);
+	const char *table = nftnl_set_get_str(ns, NFTNL_SET_TABLE);
+	struct nfo_set *s;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->sets, &b->set_cap, rs->nsets + 1, sizeof(*rs->sets)) < 0)
+		goto oom;
+	s = &rs->sets[rs->nsets++];
+	*s = (struct nfo_set){ .family = family };
+	s->table = strdup(table);
+	s->name = strdup(nftnl_set_get_str(ns, NFTNL_SET_NAME));
+	if (!s->table || !s->name)
+		goto oom;
+	s->flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+	s->key_len = nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN);
+	s->is_map = s->flags & NFT_SET_MAP;
+	s->named = !(s->flags & NFT_SET_ANONYMOUS);
+	s->interval = s->flags & NFT_SET_INTERVAL;
+	s->verdict_map = s->is_map && nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE) &&
+			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+
+	if (load_elems(s, ns) < 0)
+		goto oom;
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+static int flowtable_cb(struct nftnl_flowtable *nf, void *data)
+{
+	struct build *b = data;
+	struct nfo_ruleset *rs = b->rs;
+	int family = (int)nftnl_flowtable_get_u32(nf, NFTNL_FLOWTABLE_FAMILY);
+	const char *table = nftnl_flowtable_get_str(nf, NFTNL_FLOWTABLE_TABLE);
+	const char *const *devs;
+	struct nfo_flowtable *f;
+
+	if (!table || is_dormant(b, family, table))
+		return 0;
+	if (nfo_grow(&rs->flowtables, &b->ft_cap, rs->nflowtables + 1, sizeof(*rs->flowtables)) < 0)
+		goto oom;
+	f = &rs->flowtables[rs->nflowtables++];
+	*f = (struct nfo_flowtable){ .family = family };
+	f->table = strdup(table);
+	f->name = strdup(nftnl_flowtable_get_str(nf, NFTNL_FLOWTABLE_NAME));
+	if (!f->table || !f->name)
+		goto oom;
+	f->prio = nftnl_flowtable_is_set(nf, NFTNL_FLOWTABLE_PRIO) ?
+			  (int32_t)nftnl_flowtable_get_s32(nf, NFTNL_FLOWTABLE_PRIO) : 0;
+	devs = nftnl_flowtable_is_set(nf, NFTNL_FLOWTABLE_DEVICES) ?
+		       nftnl_flowtable_get_array(nf, NFTNL_FLOWTABLE_DEVICES) : NULL;
+	for (size_t i = 0; devs && devs[i]; i++) {
+		char **p = realloc(f->devs, (f->ndevs + 1) * sizeof(*p));
+
+		if (!p)
+			goto oom;
+		f->devs = p;
+		f->devs[f->ndevs] = strdup(devs[i]);
+		if (!f->devs[f->ndevs])
+			goto oom;
+		f->ndevs++;
+	}
+	return 0;
+oom:
+	b->error = -ENOMEM;
+	return -1;
+}
+
+struct rule_ctx {
+	struct build *b;
+	struct nfo_chain *last;
+	size_t *caps; /* per chain rules capacity */
+};
+
+static int rule_cb(struct nftnl_rule *nr, void *data)
+{
+	struct rule_ctx *rc = data;
+	struct nfo_ruleset *rs = rc->b->rs;
+	int family = (int)nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY);
+	const char *table = nftnl_rule_get_str(nr, NFTNL_RULE_TABLE);
+	const char *chain = nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN);
+	struct nfo_chain *c = rc->last;
+	struct nfo_rule *r;
+	size_t ci;
+	int e;
+
+	if (!table || !chain)
+		return 0;
+	if (!c || c->family != family || strcmp(c->table, table) || strcmp(c->name, chain))
+		c = nfo_ruleset_find_chain(rs, family, table, chain);
+	if (!c)
+		return 0; /* dormant table, or a chain we did not see */
+	rc->last = c;
+	ci = (size_t)(c - rs->chains);
+	if (nfo_grow(&c->rules, &rc->caps[ci], c->nrules + 1, sizeof(*c->rules)) < 0)
+		goto oom;
+	r = &c->rules[c->nrules];
+	*r = (struct nfo_rule){
+		.chain = c,
+		.handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE),
+		.position = (unsigned)c->nrules,
+	};
+	c->nrules++;
+	e = nfo_translate_rule(rs, nr, r);
+	if (e < 0)
+		goto oom;
+	return 0;
+oom:
+	rc->b->error = -ENOMEM;
+	return -1;
+}
+
+/* Jumps, gotos and verdict map entries name chains of their own table. */
+static void link_targets(struct nfo_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		struct nfo_chain *c = &rs->chains[i];
+
+		for (size_t k = 0; k < c->nrules; k++) {
+			struct nfo_rule *rule = &c->rules[k];
+
+			for (size_t a = 0; a < rule->nalts; a++)
+				rule->alts[a].target_chain = rule->alts[a].target ?
+					nfo_ruleset_find_chain(rs, c->family, c->table,
+							       rule->alts[a].target) : NULL;
+			if (rule->verdict != NFO_VERDICT_JUMP && rule->verdict != NFO_VERDICT_GOTO)
+				continue;
+			rule->target_chain = rule->target ?
+				nfo_ruleset_find_chain(rs, c->family, c->table, rule->target) : NULL;
+		}
+	}
+}
+
+int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
+{
+	struct build b = { .dump = dump };
+	struct rule_ctx rc = { .b = &b };
+	int r = 0;
+
+	b.rs = calloc(1, sizeof(*b.rs));
+	if (!b.rs)
+		return -ENOMEM;
+	b.rs->genid = dump->genid;
+
+	nftnl_table_list_foreach(dump->tables, table_cb, &b);
+	if (!b.error)
+		nftnl_chain_list_foreach(dump->chains, chain_cb, &b);
+	if (!b.error)
+		nftnl_set_list_foreach(dump->sets, set_cb, &b);
+	if (!b.error && dump->flowtables)
+		nftnl_flowtable_list_foreach(dump->flowtables, flowtable_cb, &b);
+	if (!b.error) {
+		rc.caps = calloc(b.rs->nchains ? b.rs->nchains : 1, sizeof(*rc.caps));
+		if (!rc.caps)
+			b.error = -ENOMEM;
+		else
+			nftnl_rule_list_foreach(dump->rules, rule_cb, &rc);
+		free(rc.caps);
+	}
+	if (b.error) {
+		r = b.error;
+		goto out;
+	}
+	link_targets(b.rs);
+	*ret = TAKE_PTR(b.rs);
+out:
+	for (size_t i = 0; i < b.ndormant; i++)
+		free(b.dormant[i]);
+	free(b.dormant);
+	free(b.dormant_family);
+	nfo_ruleset_free(&b.rs);
+	return r;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The importer: builds the model (ruleset.h) from a dump of libnftnl objects
+ * (netlink/nft.h), translating every rule (translate.h). The dependency runs
+ * one way, import -> translate -> ruleset, as in nftables (cache.c and
+ * netlink_delinearize.c fill rule.c's model).
+ */
+#ifndef NFO_IMPORT_H
+#define NFO_IMPORT_H
+
+#include "ruleset.h"
+
+struct nfo_nft_dump;
+struct nftnl_set;
+
+/* The ruleset of a dump; chains and sets of dormant tables are left out.
+ * -ENOMEM; what cannot be offloaded is recorded in the rules, not returned. */
+int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
+
+/* Reads new elements into s (same table, name and type): -EINVAL if the
+ * type changed, -ENOMEM. */
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns);
+
+#endif
