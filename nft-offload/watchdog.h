@@ -4,7 +4,9 @@
  * fast path off when the daemon's heartbeat is older than a bound, so that a
  * daemon alive but not running (stopped, hung) cannot leave a stale fast
  * path live while nftables changes. Its timer lives in maps only this
- * process holds: when the process goes, the kernel cancels it.
+ * process holds: when the process goes, the kernel cancels it. (Were the
+ * links ever pinned to outlive the daemon, the timer map would have to be
+ * pinned too, or the programs would stay without their watchdog.)
  *
  * Called by the loader (one watchdog per program set, sharing its nfo_ctl);
  * never prints.

@@ -9,8 +9,9 @@
  * nfo_ctl.state as it always did and pays nothing for it. The timer lives in
  * nfo_wd_timers, which only the daemon's fds keep alive: when the daemon
  * exits the map's last user reference goes and the kernel cancels the timer
- * (bpf_map_put_uref -> array_map_free_timers_wq), as it detaches the
- * unpinned links.
+ * (bpf_map_put_uref() calls the array's map_release_uref, which frees its
+ * timers: kernel/bpf/syscall.c, arraymap.c), as it detaches the unpinned
+ * links.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
