@@ -126,7 +126,10 @@ static void on_beat(struct daemon *d)
 	int r;
 
 	(void)!read(d->beatfd, &x, sizeof(x));
-	if (d->st.loader && (r = nfo_loader_beat(d->st.loader)) < 0)
+	if (!d->st.loader)
+		return;
+	r = nfo_loader_beat(d->st.loader);
+	if (r < 0)
 		log_error_errno(r, "watchdog heartbeat: %m");
 }
 
