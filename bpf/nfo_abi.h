@@ -13,6 +13,7 @@
 #define NFO_ABI_H
 
 #ifndef __BPF__
+#include <linux/bpf.h> /* struct bpf_timer */
 #include <linux/types.h>
 #endif
 
@@ -143,6 +144,36 @@ struct nfo_ctl {
 	__u32 state;
 	__u32 pad;
 	__u64 generation; /* nftables generation of the live half */
+	/* The watchdog (bpf/watchdog): the daemon beats, a BPF timer checks.
+	 * Times are bpf_ktime_get_ns() (CLOCK_MONOTONIC, no time namespace
+	 * offset), written only by BPF programs. */
+	__u64 heartbeat;  /* the daemon's last beat */
+	__u64 stale_ns;   /* 0: no watchdog; else heartbeat age that turns the fast path off */
+	__u64 checked;    /* the timer's last run */
+	__u32 checks;     /* timer runs */
+	__u32 trips;      /* times the timer turned the fast path off */
+};
+
+/*
+ * The watchdog's timer runs every NFO_WD_PERIOD_NS; if the fast path is live
+ * and the heartbeat older than stale_ns, it stores NFO_STATE_DISABLED, as
+ * the loader does before a change. A stopped daemon's fast path is thus
+ * stale for at most stale_ns + NFO_WD_PERIOD_NS.
+ */
+#define NFO_WD_PERIOD_NS (100 * 1000 * 1000ULL)
+
+/* One element of the watchdog's timer map (not mmappable: the kernel
+ * refuses BPF_F_MMAPABLE with a bpf_timer in the value). */
+struct nfo_wd_timer {
+	struct bpf_timer timer;
+};
+
+/* Context of the nfo_wd_beat syscall program (BPF_PROG_TEST_RUN): now is
+ * always returned; with beat set, it becomes the heartbeat. */
+struct nfo_wd_args {
+	__u64 now;
+	__u32 beat;
+	__u32 pad;
 };
 
 /* Per-CPU counters, one slot per offloaded rule or chain policy. */

@@ -17,6 +17,10 @@
 #include "daemon.h"
 
 #define RETRY_MS 200
+/* The watchdog (watchdog.h): a fast path whose daemon has not beaten for
+ * WATCHDOG_MS is turned off; the event loop beats every BEAT_MS. */
+#define WATCHDOG_MS 1000
+#define BEAT_MS 200
 
 struct daemon {
 	struct nfo_daemon_state st;
@@ -29,8 +33,10 @@ struct daemon {
 	int sigfd;
 	int timerfd;  /* retry after a failed resync or rebuild */
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
+	int beatfd;   /* periodic: the watchdog's heartbeat */
 	int ctlfd;
 	bool quit;
+	uint64_t wd_trips_seen;
 	bool need_resync;
 	bool need_rebuild;
 	struct nfo_nft_events sets_changed; /* element-only transactions */

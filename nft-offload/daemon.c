@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "daemon-internal.h"
 #include "ruleset.h"
+#include "watchdog.h"
 
 #define BPF_FS_MAGIC_ 0xcafe4a11
 
@@ -119,6 +120,42 @@ static void on_retry(struct daemon *d)
 		d->need_resync = true;
 }
 
+/* The watchdog's heartbeat: this loop runs. */
+static void on_beat(struct daemon *d)
+{
+	uint64_t x;
+	int r;
+
+	(void)!read(d->beatfd, &x, sizeof(x));
+	if (!d->st.loader)
+		return;
+	r = nfo_loader_beat(d->st.loader);
+	if (r < 0)
+		log_error_errno(r, "watchdog heartbeat: %m");
+}
+
+/*
+ * Checked on every wakeup, before any handler may re-enable the fast path:
+ * the watchdog turned it off while this loop did not run. Whatever happened
+ * meanwhile is read again, as after lost notifications; the fast path
+ * comes back with the generation that resync finds.
+ */
+static void watchdog_check(struct daemon *d)
+{
+	uint64_t trips;
+
+	if (!d->st.loader)
+		return;
+	trips = nfo_loader_watchdog_trips(d->st.loader);
+	if (trips == d->wd_trips_seen)
+		return;
+	d->wd_trips_seen = trips;
+	log_warn("watchdog: no heartbeat for over %u ms, the fast path was turned off (%llu time%s): "
+		 "full resync", WATCHDOG_MS, (unsigned long long)trips, trips == 1 ? "" : "s");
+	daemon_disable(d, "watchdog tripped");
+	d->need_resync = true;
+}
+
 static void on_signal(struct daemon *d)
 {
 	struct signalfd_siginfo si;
@@ -132,7 +169,7 @@ static void on_signal(struct daemon *d)
 }
 
 /* What the event loop waits on; the epoll tag is the index. */
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, _EV_MAX };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_BEAT, _EV_MAX };
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_NFT] = on_nft,
@@ -141,6 +178,7 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_TIMER] = on_retry,
 	[EV_CTL] = daemon_ctl_serve,
 	[EV_POLL] = on_poll,
+	[EV_BEAT] = on_beat,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -168,6 +206,14 @@ static int setup_config(struct daemon *d)
 	r = nfo_loader_probe(err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
+	/* Not a reason to refuse to start: the fast path is sound without it
+	 * as long as this daemon runs. */
+	r = nfo_watchdog_probe(err, sizeof(err));
+	if (r < 0) {
+		snprintf(s->watchdog_off, sizeof(s->watchdog_off), "%.200s", err);
+		log_warn("no watchdog: %s; running without it (a stopped daemon leaves its last "
+			 "fast path live)", err);
+	}
 
 	s->ifaces = calloc(s->config.nifaces + 1, sizeof(*s->ifaces));
 	if (!s->ifaces)
@@ -280,7 +326,8 @@ static int setup_dirs(struct daemon *d)
 static int setup_kernel(struct daemon *d)
 {
 	struct nfo_loader_opts lopts = { .pin_dir = d->pin_dir,
-					 .max_slots = d->st.config.max_counters };
+					 .max_slots = d->st.config.max_counters,
+					 .watchdog_ms = d->st.watchdog_off[0] ? 0 : WATCHDOG_MS };
 	char err[512];
 	int r;
 
@@ -300,6 +347,7 @@ static int setup_kernel(struct daemon *d)
 static int setup_event_loop(struct daemon *d)
 {
 	struct itimerspec every_second = { { 1, 0 }, { 1, 0 } };
+	struct itimerspec every_beat = { { 0, BEAT_MS * 1000000L }, { 0, BEAT_MS * 1000000L } };
 	sigset_t mask;
 	int fds[_EV_MAX];
 
@@ -312,9 +360,11 @@ static int setup_event_loop(struct daemon *d)
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->pollfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->beatfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sigfd < 0 || d->timerfd < 0 || d->pollfd < 0 || d->epfd < 0 ||
-	    timerfd_settime(d->pollfd, 0, &every_second, NULL) < 0)
+	if (d->sigfd < 0 || d->timerfd < 0 || d->pollfd < 0 || d->beatfd < 0 || d->epfd < 0 ||
+	    timerfd_settime(d->pollfd, 0, &every_second, NULL) < 0 ||
+	    timerfd_settime(d->beatfd, 0, &every_beat, NULL) < 0)
 		return log_error_errno(-errno, "event loop setup: %m");
 
 	fds[EV_NFT] = nfo_nft_monitor_fd(d->mon);
@@ -323,6 +373,7 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_TIMER] = d->timerfd;
 	fds[EV_CTL] = d->ctlfd;
 	fds[EV_POLL] = d->pollfd;
+	fds[EV_BEAT] = d->beatfd;
 	for (uint32_t tag = 0; tag < _EV_MAX; tag++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
@@ -385,6 +436,7 @@ static int run(struct daemon *d)
 				continue;
 			return log_error_errno(-errno, "epoll: %m");
 		}
+		watchdog_check(d);
 		for (int i = 0; i < n; i++)
 			handlers[evs[i].data.u32](d);
 		if (!d->quit)
@@ -420,12 +472,14 @@ static void teardown(struct daemon *d, bool unpin)
 		close(d->timerfd);
 	if (d->pollfd >= 0)
 		close(d->pollfd);
+	if (d->beatfd >= 0)
+		close(d->beatfd);
 }
 
 int nfo_daemon_main(const struct nfo_daemon_opts *o)
 {
 	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .pollfd = -1,
-			    .ctlfd = -1 };
+			    .beatfd = -1, .ctlfd = -1 };
 
 	if (setup(&d) < 0) {
 		teardown(&d, false);

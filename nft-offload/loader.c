@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "strmap.h"
 #include "common/log.h"
+#include "watchdog.h"
 #include "common/util.h"
 
 #include "nfo_tc.skel.h"
@@ -59,6 +60,7 @@ struct progset {
 	struct nfo_ctl *ctl; /* mmapped nfo_ctl */
 	size_t ctl_len;
 	struct nfo_caps caps;
+	struct nfo_watchdog *wd; /* NULL: none (not asked for, or refused) */
 	int active; /* live half, -1 before the first generation */
 	struct half half[NFO_HALVES];
 	/* Waiting for an RCU grace period: updating an ARRAY_OF_MAPS makes the
@@ -76,6 +78,9 @@ struct progset {
 struct nfo_loader {
 	char pin_dir[PATH_MAX];
 	uint32_t max_slots;
+	uint32_t watchdog_ms;
+	uint64_t wd_trips_retired; /* of program sets already freed */
+	char wd_error[256];
 	int ncpus;
 	int counters_fd;
 	int stats_fd;
@@ -233,6 +238,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
+	l->watchdog_ms = opts->watchdog_ms;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
@@ -564,6 +570,7 @@ static void progset_free(struct progset **psp)
 	}
 	pthread_mutex_destroy(&ps->mu);
 	pthread_cond_destroy(&ps->cv);
+	nfo_watchdog_free(&ps->wd);
 	if (ps->ctl)
 		munmap(ps->ctl, ps->ctl_len);
 	if (ps->tc)
@@ -642,6 +649,12 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		r = seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
+	/* Without a watchdog the fast path still works: status says why. */
+	l->wd_error[0] = '\0';
+	if (l->watchdog_ms &&
+	    nfo_watchdog_new(&ps->wd, bpf_map__fd(ps->xdp->maps.nfo_ctl), ps->ctl, l->watchdog_ms,
+			     l->wd_error, sizeof(l->wd_error)) < 0)
+		ps->wd = NULL;
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
@@ -683,7 +696,11 @@ fail:
 
 static void set_state(struct progset *ps, uint32_t state, uint64_t genid)
 {
-	/* generation is informative; state is the switch packets read */
+	/* generation is informative; state is the switch packets read. A
+	 * generation goes live with a fresh heartbeat: one built for longer
+	 * than the watchdog's bound is not stale. */
+	if (state != NFO_STATE_DISABLED)
+		(void)nfo_watchdog_beat(ps->wd);
 	ps->ctl->generation = genid;
 	__atomic_store_n(&ps->ctl->state, state, __ATOMIC_SEQ_CST);
 }
@@ -923,6 +940,8 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		set_state(fresh, NFO_STATE_HALF(h), genid);
 		for (size_t i = 0; i < n; i++)
 			(void)swap_iface(l, &ifaces[i], fresh, true);
+		if (l->ps)
+			l->wd_trips_retired += __atomic_load_n(&l->ps->ctl->trips, __ATOMIC_SEQ_CST);
 		progset_free(&l->ps);
 		l->ps = TAKE_PTR(fresh);
 	} else {
@@ -968,6 +987,30 @@ int nfo_loader_disable(struct nfo_loader *l)
 bool nfo_loader_enabled(const struct nfo_loader *l)
 {
 	return l->ps && __atomic_load_n(&l->ps->ctl->state, __ATOMIC_SEQ_CST) != NFO_STATE_DISABLED;
+}
+
+int nfo_loader_beat(struct nfo_loader *l)
+{
+	return l->ps ? nfo_watchdog_beat(l->ps->wd) : 0;
+}
+
+uint64_t nfo_loader_watchdog_trips(const struct nfo_loader *l)
+{
+	return l->wd_trips_retired + (l->ps ? __atomic_load_n(&l->ps->ctl->trips, __ATOMIC_SEQ_CST) : 0);
+}
+
+int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret, const char **ret_error)
+{
+	struct nfo_watchdog_info info;
+	int r;
+
+	r = nfo_watchdog_read(l->ps ? l->ps->wd : NULL, &info);
+	if (r < 0)
+		return r;
+	info.trips = nfo_loader_watchdog_trips(l);
+	*ret = info;
+	*ret_error = l->wd_error;
+	return 0;
 }
 
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)

@@ -37,6 +37,9 @@ struct nfo_slot_key {
 struct nfo_loader_opts {
 	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
 	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
+	/* Heartbeat age that turns each program set's fast path off
+	 * (watchdog.h); 0: no watchdog. */
+	uint32_t watchdog_ms;
 };
 
 struct nfo_loader;
@@ -65,6 +68,16 @@ void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface);
 /* Sums of the per-CPU counters. */
 int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret);
 int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT_MAX] */);
+
+struct nfo_watchdog_info;
+/* The daemon is alive (watchdog.h). Every generation switched live beats too. */
+int nfo_loader_beat(struct nfo_loader *l);
+/* Times a watchdog turned the fast path off since nfo_loader_new. */
+uint64_t nfo_loader_watchdog_trips(const struct nfo_loader *l);
+/* The watchdog's state; ret_error: why it is not armed ("" if it is, or
+ * before the first program set). */
+int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret,
+			const char **ret_error);
 
 /* The running generation's program for mode (XDP or TC), or -ENOENT. For
  * BPF_PROG_TEST_RUN tests. */

@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "ruleset.h"
 #include "ruletext.h"
+#include "watchdog.h"
 
 static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_DROPPED] = "dropped",
@@ -141,6 +142,62 @@ static void iface_json(struct nfo_json *j, const struct nfo_iface *f)
 	nfo_json_obj_end(j);
 }
 
+/* The watchdog's state; *ret_why: why it is not armed, or NULL. */
+static void watchdog_of(const struct nfo_daemon_state *s, struct nfo_watchdog_info *ret,
+			const char **ret_why)
+{
+	const char *err = "";
+
+	*ret = (struct nfo_watchdog_info){ .heartbeat_age_ms = -1, .check_age_ms = -1 };
+	if (s->loader && nfo_loader_watchdog(s->loader, ret, &err) < 0)
+		err = "cannot read its state";
+	*ret_why = s->watchdog_off[0] ? s->watchdog_off : err[0] ? err : NULL;
+}
+
+static void watchdog_json(const struct nfo_daemon_state *s, struct nfo_json *j)
+{
+	struct nfo_watchdog_info w;
+	const char *why;
+
+	watchdog_of(s, &w, &why);
+	nfo_json_key(j, "watchdog");
+	nfo_json_obj_begin(j);
+	nfo_json_kbool(j, "armed", w.armed);
+	nfo_json_ku64(j, "bound_ms", w.bound_ms);
+	nfo_json_ku64(j, "trips", w.trips);
+	nfo_json_ku64(j, "checks", w.checks);
+	nfo_json_key(j, "heartbeat_age_ms");
+	if (w.heartbeat_age_ms >= 0)
+		nfo_json_double(j, w.heartbeat_age_ms);
+	else
+		nfo_json_null(j);
+	nfo_json_key(j, "last_check_ms");
+	if (w.check_age_ms >= 0)
+		nfo_json_double(j, w.check_age_ms);
+	else
+		nfo_json_null(j);
+	nfo_json_kstr(j, "error", why);
+	nfo_json_obj_end(j);
+}
+
+static void watchdog_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
+{
+	struct nfo_watchdog_info w;
+	const char *why;
+
+	watchdog_of(s, &w, &why);
+	if (w.armed)
+		nfo_buf_printf(out, "watchdog: armed, the fast path is turned off %u ms after the "
+			       "daemon's last heartbeat (%.0f ms ago); tripped %llu time%s\n",
+			       w.bound_ms, w.heartbeat_age_ms > 0 ? w.heartbeat_age_ms : 0.0,
+			       (unsigned long long)w.trips, w.trips == 1 ? "" : "s");
+	else if (why)
+		nfo_buf_printf(out, "watchdog: NONE (a stopped daemon leaves its fast path live): %s\n",
+			       why);
+	else
+		nfo_buf_printf(out, "watchdog: not armed (no fast path loaded)\n");
+}
+
 static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 {
 	struct nfo_counter st[_NFO_STAT_MAX] = {};
@@ -173,6 +230,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_ku64(&j, "set_updates", s->set_updates);
 	nfo_json_kdouble(&j, "last_update_ms", s->last_update_ms);
 	nfo_json_kdouble(&j, "last_build_ms", s->last_build_ms);
+	watchdog_json(s, &j);
 	nfo_json_key(&j, "diagram");
 	nfo_json_obj_begin(&j);
 	nfo_json_ku64(&j, "nodes", s->plan && s->plan->nnodes ? s->plan->nnodes - 1 : 0);
@@ -298,10 +356,11 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	if (s->plan && s->plan->error)
 		nfo_buf_printf(out, "not offloaded: %s\n", s->plan->error);
 	nfo_buf_printf(out, "last update: %.1f ms from change to live fast path (%.1f ms to build); "
-		       "%llu update%s, %llu of them set elements only\n\n",
+		       "%llu update%s, %llu of them set elements only\n",
 		       s->last_update_ms, s->last_build_ms, (unsigned long long)s->updates,
 		       s->updates == 1 ? "" : "s", (unsigned long long)s->set_updates);
-
+	watchdog_text(s, out);
+	nfo_buf_printf(out, "\n");
 	nfo_buf_printf(out, "%-16s %7s  %-12s %-8s %7s  %s\n", "INTERFACE", "IFINDEX", "MODE",
 		       "ATTACHED", "PROG", "NOTE");
 	for (size_t i = 0; i < s->nifaces; i++) {

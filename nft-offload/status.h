@@ -37,6 +37,7 @@ struct nfo_daemon_state {
 	uint64_t updates;
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
 	const char *pin_dir;        /* where the counters are pinned */
+	char watchdog_off[256];     /* why the daemon runs without a watchdog */
 };
 
 /* Renders `status` / `explain` for the control socket. */

@@ -28,6 +28,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +45,7 @@
 #include "nft-offload/plan.h"
 #include "nft-offload/import.h"
 #include "nft-offload/ruleset.h"
+#include "nft-offload/watchdog.h"
 
 /* XDP action values (enum xdp_action) and tcx return codes (enum tcx_action_base,
  * Linux >= 6.6; the uapi headers here predate it). */
@@ -2840,6 +2842,71 @@ static void test_counters_survive_loader_restart(void **state)
 	assert_int_equal(cu.packets, 6);
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A program set's watchdog: beaten, it never trips; left alone, it turns
+ * the fast path off after its bound (plus at most one timer period); the
+ * next generation runs again. */
+static void test_watchdog(void **state)
+{
+	struct fx *f = fx_new();
+	struct nfo_loader_opts o = { .pin_dir = f->pin, .max_slots = 64, .watchdog_ms = 300 };
+	struct nfo_watchdog_info w;
+	const char *why = NULL;
+	char err[256] = "";
+	struct timespec t0;
+	const char *k;
+	struct pkt u;
+	double ms;
+
+	*state = f;
+	nfo_loader_free(&f->l, true);
+	if (nfo_loader_new(&f->l, &o, err, sizeof(err)) < 0)
+		fail_msg("nfo_loader_new: %s", err);
+	fx_apply(f, RULES_L4_SADDR);
+	k = rk(f, "inet", "t", "c", 0);
+	udp4(&u, "192.0.2.1", LOC4, 40, 9);
+	DROP(f, &u, k, "armed: udp");
+	assert_int_equal(nfo_loader_watchdog(f->l, &w, &why), 0);
+	if (!w.armed)
+		fail_msg("watchdog not armed: %s", why);
+	assert_int_equal(w.bound_ms, 300);
+
+	for (int i = 0; i < 10; i++) {
+		usleep(100 * 1000);
+		assert_int_equal(nfo_loader_beat(f->l), 0);
+	}
+	assert_true(nfo_loader_enabled(f->l));
+	assert_int_equal(nfo_loader_watchdog(f->l, &w, &why), 0);
+	assert_int_equal(w.trips, 0);
+	assert_true(w.checks >= 5);
+	assert_true(w.heartbeat_age_ms >= 0 && w.heartbeat_age_ms < 100);
+	DROP(f, &u, k, "beaten for 1 s: udp");
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(nfo_loader_beat(f->l), 0);
+	while (nfo_loader_enabled(f->l) && ms_since(&t0) < 3000)
+		usleep(2 * 1000);
+	ms = ms_since(&t0);
+	print_message("watchdog (bound 300 ms): fast path off %.0f ms after the last beat\n", ms);
+	assert_false(nfo_loader_enabled(f->l));
+	assert_true(ms >= 295);
+	assert_true(ms < 1000); /* 400 ms at most, with room for a loaded machine */
+	assert_int_equal(nfo_loader_watchdog_trips(f->l), 1);
+	PASS_WHY(f, &u, NFO_STAT_PASS_DISABLED, "tripped: udp");
+
+	fx_apply_current(f);
+	DROP(f, &u, k, "next generation: udp");
+	usleep(100 * 1000);
+	assert_true(nfo_loader_enabled(f->l));
+	assert_int_equal(nfo_loader_watchdog_trips(f->l), 1);
+}
 
 /* ---- main -------------------------------------------------------------------------- */
 
@@ -2859,6 +2926,7 @@ int main(int argc, char **argv)
 		T(test_update_keeps_counters),
 		T(test_update_shadowed_rule_keeps_counter),
 		T(test_counters_survive_loader_restart),
+		T(test_watchdog),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(cases) + ARRAY_SIZE(sequences)];
 	size_t n = 0;
