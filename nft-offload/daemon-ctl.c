@@ -100,6 +100,8 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 		nfo_status_render(&d->st, true, out);
 	} else if (!strcmp(line, "status text")) {
 		nfo_status_render(&d->st, false, out);
+	} else if (!strcmp(line, "status prometheus")) {
+		nfo_metrics_render(&d->st, out);
 	} else if (!strcmp(line, "explain json") || !strcmp(line, "explain text")) {
 		size_t off = ll < req->len ? ll + 1 : req->len;
 

@@ -18,6 +18,14 @@
 
 #define RETRY_MS 200
 
+/* Epoll tags: the daemon's own descriptors (daemon.c) are below
+ * DAEMON_EV_METRICS_CONN; metrics connection i is tagged
+ * DAEMON_EV_METRICS_CONN + i. */
+#define DAEMON_EV_METRICS_CONN 64
+#define DAEMON_METRICS_CONNS 16
+
+struct daemon_metrics;
+
 struct daemon {
 	struct nfo_daemon_state st;
 	const struct nfo_daemon_opts *opts;
@@ -30,6 +38,7 @@ struct daemon {
 	int timerfd;  /* retry after a failed resync or rebuild */
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int ctlfd;
+	struct daemon_metrics *metrics; /* NULL: no metrics endpoint */
 	bool quit;
 	bool need_resync;
 	bool need_rebuild;
@@ -66,5 +75,18 @@ void daemon_free_plan(struct daemon *d);
 int daemon_ctl_listen(struct daemon *d);
 /* Accepts one client on d->ctlfd and answers its request. */
 void daemon_ctl_serve(struct daemon *d);
+
+/* daemon-metrics.c */
+/* Listens on the configured metrics address: the fd, 0 if none is
+ * configured, -errno. */
+int daemon_metrics_listen(struct daemon *d);
+int daemon_metrics_fd(const struct daemon *d); /* listening; -1: none */
+/* Accepts the metrics connections waiting on the listening socket. */
+void daemon_metrics_accept(struct daemon *d);
+/* Reads from or writes to metrics connection idx, as far as it goes without waiting. */
+void daemon_metrics_conn(struct daemon *d, unsigned idx, uint32_t events);
+/* Closes metrics connections older than their time limit (called every second). */
+void daemon_metrics_expire(struct daemon *d);
+void daemon_metrics_free(struct daemon *d);
 
 #endif

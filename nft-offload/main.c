@@ -47,10 +47,14 @@ static void usage(FILE *f)
 		"  --netlink-rcvbuf BYTES  receive buffer for nftables notifications\n"
 		"                        (default 32 MiB; when it overflows the daemon\n"
 		"                        passes everything and reads the whole ruleset again)\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics (GET /metrics) on\n"
+		"                        IPV4:PORT or [IPV6]:PORT (default: off)\n"
 		"  -v, --verbose         debug logging\n"
 		"\n"
 		"status / explain options:\n"
 		"  --json                one JSON object\n"
+		"  --prometheus          (status) the Prometheus text format, as the\n"
+		"                        daemon's --metrics-listen endpoint serves it\n"
 		"  --run-dir DIR         the daemon's run directory\n",
 		NFO_DEFAULT_CONFIG, NFO_DEFAULT_RUN_DIR, NFO_DEFAULT_BPFFS);
 }
@@ -64,6 +68,7 @@ static int cmd_daemon(int argc, char **argv)
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'n' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -106,6 +111,20 @@ static int cmd_daemon(int argc, char **argv)
 				return 2;
 			}
 			o.netlink_rcvbuf = (int)v;
+			break;
+		}
+		case 'm': {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (strlen(optarg) >= sizeof(((struct nfo_config *)NULL)->metrics_listen) ||
+			    nfo_listen_addr_parse(optarg, &ss, &sl) < 0) {
+				fprintf(stderr, "nft-offload daemon: --metrics-listen: IPV4:PORT or "
+						"[IPV6]:PORT (e.g. 127.0.0.1:9101), not '%s'\n", optarg);
+				free(o.attach);
+				return 2;
+			}
+			o.metrics_listen = optarg;
 			break;
 		}
 		case 'h':
@@ -237,19 +256,27 @@ static int cmd_query(int argc, char **argv, const char *what)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *run_dir = NFO_DEFAULT_RUN_DIR;
 	char req[64];
-	bool json = false;
+	const char *form = "text";
 	int c;
 
 	while ((c = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			form = "json";
+			break;
+		case 'p':
+			if (strcmp(what, "status")) {
+				fprintf(stderr, "nft-offload %s: --prometheus is for status\n", what);
+				return 2;
+			}
+			form = "prometheus";
 			break;
 		case 'r':
 			run_dir = optarg;
@@ -266,7 +293,7 @@ static int cmd_query(int argc, char **argv, const char *what)
 		fprintf(stderr, "nft-offload %s: unexpected argument '%s'\n", what, argv[optind]);
 		return 2;
 	}
-	snprintf(req, sizeof(req), "%s %s\n", what, json ? "json" : "text");
+	snprintf(req, sizeof(req), "%s %s\n", what, form);
 	if (!strcmp(what, "explain")) {
 		struct nfo_buf body = {};
 
