@@ -84,6 +84,9 @@ struct nfo_loader {
 	int counters_fd;
 	int stats_fd;
 	int keys_fd;
+	/* trace (bpf/trace.h): shared by every program set, never pinned */
+	int trace_ring_fd, trace_cfg_fd, trace_pcpu_fd;
+	bool trace_on;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
 	struct progset *ps;
@@ -208,6 +211,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	if (!l)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
+	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
@@ -235,6 +239,16 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
 		seterr(err, errlen, r, "cannot create counter maps in %s: %s", l->pin_dir,
 		       strerror(-r));
+		goto fail;
+	}
+	l->trace_ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nfo_trace_ring", 0, 0,
+					  NFO_TRACE_RING_SIZE, NULL);
+	l->trace_cfg_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_trace_cfg", sizeof(uint32_t),
+					 sizeof(struct nfo_trace_cfg), 1, NULL);
+	l->trace_pcpu_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nfo_trace_pcpu",
+					  sizeof(uint32_t), sizeof(struct nfo_trace_pcpu), 1, NULL);
+	if (l->trace_ring_fd < 0 || l->trace_cfg_fd < 0 || l->trace_pcpu_fd < 0) {
+		r = seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
 		goto fail;
 	}
 	/* Counters of a previous daemon (it crashed, or was killed): keep
@@ -275,6 +289,12 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 		close(l->stats_fd);
 	if (l->keys_fd >= 0)
 		close(l->keys_fd);
+	if (l->trace_ring_fd >= 0)
+		close(l->trace_ring_fd);
+	if (l->trace_cfg_fd >= 0)
+		close(l->trace_cfg_fd);
+	if (l->trace_pcpu_fd >= 0)
+		close(l->trace_pcpu_fd);
 	if (unpin)
 		unpin_all(l);
 	nfo_strmap_clear(&l->slots);
@@ -934,6 +954,18 @@ static void progset_free(struct progset **psp)
 	*psp = NULL;
 }
 
+static int reuse_trace_maps(const struct nfo_loader *l, struct bpf_object *obj)
+{
+	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_ring"),
+			      l->trace_ring_fd) < 0 ||
+	    bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_cfg"),
+			      l->trace_cfg_fd) < 0 ||
+	    bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_pcpu"),
+			      l->trace_pcpu_fd) < 0)
+		return -1;
+	return 0;
+}
+
 static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_tables,
 		       uint32_t cap_lpm4, uint32_t cap_lpm6, uint32_t cap_roots,
 		       struct progset **ret, char *err, size_t errlen)
@@ -979,7 +1011,8 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, CAP_SET_ENTRIES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, CAP_SET_ENTRIES);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
-	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
+	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0 ||
+	    reuse_trace_maps(l, ps->xdp->obj) < 0) {
 		r = seterr(err, errlen, -errno, "cannot share the counter maps: %s", strerror(errno));
 		goto fail;
 	}
@@ -996,6 +1029,7 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
 		goto fail;
 	}
+	ps->ctl->trace = l->trace_on;
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
@@ -1012,7 +1046,8 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setkeys, bpf_map__fd(ps->xdp->maps.nfo_setkeys)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setlpm, bpf_map__fd(ps->xdp->maps.nfo_setlpm)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
-	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0) {
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
+	    reuse_trace_maps(l, ps->tc->obj) < 0) {
 		r = seterr(err, errlen, -errno, "cannot share maps with the TC program: %s",
 			   strerror(errno));
 		goto fail;
@@ -1317,6 +1352,41 @@ int nfo_loader_disable(struct nfo_loader *l)
 bool nfo_loader_enabled(const struct nfo_loader *l)
 {
 	return l->ps && __atomic_load_n(&l->ps->ctl->state, __ATOMIC_SEQ_CST) != NFO_STATE_DISABLED;
+}
+
+/* ---- trace ------------------------------------------------------------------ */
+
+void nfo_loader_trace_fds(const struct nfo_loader *l, int *ret_ring, int *ret_cfg,
+			  int *ret_pcpu)
+{
+	*ret_ring = l->trace_ring_fd;
+	*ret_cfg = l->trace_cfg_fd;
+	*ret_pcpu = l->trace_pcpu_fd;
+}
+
+void nfo_loader_trace_enable(struct nfo_loader *l, bool on)
+{
+	l->trace_on = on;
+	if (l->ps)
+		__atomic_store_n(&l->ps->ctl->trace, on, __ATOMIC_SEQ_CST);
+}
+
+int nfo_loader_slot_key(const struct nfo_loader *l, uint32_t slot, char *buf, size_t len)
+{
+	struct nfo_slot_key k = {};
+
+	if (slot == 0 || slot >= l->max_slots || !l->slot_used[slot])
+		return -ENOENT;
+	if (bpf_map_lookup_elem(l->keys_fd, &slot, &k) < 0)
+		return -errno;
+	k.key[sizeof(k.key) - 1] = '\0';
+	snprintf(buf, len, "%s", k.key);
+	return 0;
+}
+
+int nfo_loader_slot(const struct nfo_loader *l, const char *key, uint32_t *ret)
+{
+	return nfo_strmap_get(&l->slots, key, ret) ? 0 : -ENOENT;
 }
 
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)
