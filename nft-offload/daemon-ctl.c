@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The daemon's control socket: one request per connection (`status`,
- * `explain`, `ping`), answered from the daemon's state and closed.
+ * `explain`, `ping`), answered from the daemon's state and closed; or
+ * `trace`, whose connection daemon-trace.c keeps.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -138,6 +139,13 @@ void daemon_ctl_serve(struct daemon *d)
 		if (r < 0)
 			log_debug_errno(r, "control request: %m");
 		goto done;
+	}
+	if (!strncmp(req.s, "trace", 5) && (ll == 5 || req.s[5] == ' ')) {
+		/* a tracer keeps its connection: it is the trace */
+		req.s[ll] = '\0';
+		daemon_trace_start(d, fd, req.s);
+		nfo_buf_free(&req);
+		return;
 	}
 	snprintf(line, sizeof(line), "%.*s", (int)(ll < sizeof(line) ? ll : sizeof(line) - 1),
 		 req.s);

@@ -96,6 +96,7 @@ static void on_poll(struct daemon *d)
 
 	(void)!read(d->pollfd, &x, sizeof(x));
 	daemon_metrics_expire(d);
+	daemon_trace_expire(d);
 	for (size_t i = 0; i < d->st.nifaces; i++) {
 		const struct nfo_iface *f = &d->st.ifaces[i];
 
@@ -132,7 +133,7 @@ static void on_signal(struct daemon *d)
 }
 
 /* What the event loop waits on; the epoll tag is the index. */
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_METRICS, _EV_MAX };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_METRICS, EV_TRACE, _EV_MAX };
 _Static_assert(_EV_MAX <= DAEMON_EV_METRICS_CONN, "epoll tags overlap");
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
@@ -143,6 +144,7 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_CTL] = daemon_ctl_serve,
 	[EV_POLL] = on_poll,
 	[EV_METRICS] = daemon_metrics_accept,
+	[EV_TRACE] = daemon_trace_consume,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -337,6 +339,9 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_CTL] = d->ctlfd;
 	fds[EV_POLL] = d->pollfd;
 	fds[EV_METRICS] = d->metrics ? daemon_metrics_fd(d) : -1;
+	fds[EV_TRACE] = daemon_trace_new(d);
+	if (fds[EV_TRACE] < 0)
+		return log_error_errno(fds[EV_TRACE], "cannot follow the trace ring: %m");
 	for (uint32_t tag = 0; tag < _EV_MAX; tag++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
@@ -406,6 +411,8 @@ static int run(struct daemon *d)
 
 			if (tag < _EV_MAX)
 				handlers[tag](d);
+			else if (tag >= DAEMON_EV_TRACE_CONN)
+				daemon_trace_conn(d, tag - DAEMON_EV_TRACE_CONN, evs[i].events);
 			else
 				daemon_metrics_conn(d, tag - DAEMON_EV_METRICS_CONN, evs[i].events);
 		}
@@ -419,6 +426,7 @@ static int run(struct daemon *d)
 
 static void teardown(struct daemon *d, bool unpin)
 {
+	daemon_trace_free(d);
 	for (size_t i = 0; i < d->st.nifaces; i++)
 		if (d->st.loader)
 			nfo_loader_detach(d->st.loader, &d->st.ifaces[i]);

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "common/log.h"
 #include "ruletext.h"
+#include "trace.h"
 
 static void usage(FILE *f)
 {
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		"  daemon   follow nftables and keep the fast path attached (foreground)\n"
 		"  status   what the running daemon has attached, offloaded and dropped\n"
 		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
+		"  trace    stream the packets the fast path drops, as text or pcap-ng\n"
+		"           (nft-offload trace --help)\n"
 		"  bench    packet rate against plain nftables, on namespaces of its own\n"
 		"           (nft-offload bench --help)\n"
 		"  version  print the version\n"
@@ -320,6 +323,8 @@ int main(int argc, char **argv)
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "bench"))
 		return nfo_bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "trace"))
+		return nfo_trace_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("nft-offload %s\n", NFO_VERSION);
 		return 0;
