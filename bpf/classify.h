@@ -10,6 +10,7 @@
 
 #include "nfo_abi.h"
 #include "parser.h"
+#include "trace.h"
 
 /* Sizes here are placeholders: the loader sets them before loading. */
 struct {
@@ -400,15 +401,18 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	struct nfo_pkt p = {};
 	struct nfo_root *root;
 	struct nfo_ctl *ctl;
-	__u32 zero = 0, ref, state, half;
+	__u32 zero = 0, ref, state, half, trace;
 	int r;
 
 	ctl = bpf_map_lookup_elem(&nfo_ctl, &zero);
 	root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
 	/* Read once: the whole walk uses the half it names. */
 	state = ctl ? *(volatile __u32 *)&ctl->state : NFO_STATE_DISABLED;
+	trace = ctl ? ctl->trace : 0;
 	if (state == NFO_STATE_DISABLED || state > NFO_STATE_HALF(1) || !root) {
 		nfo_count(&nfo_stats, NFO_STAT_PASS_DISABLED, len);
+		if (trace)
+			nfo_trace(dp, len, ifindex, 0, NFO_STAT_PASS_DISABLED);
 		return 0;
 	}
 	half = (state - 1) & 1;
@@ -418,6 +422,8 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		p.l2host = l2host;
 	if (r) {
 		nfo_count(&nfo_stats, r, len);
+		if (trace)
+			nfo_trace(dp, len, ifindex, 0, r);
 		return 0;
 	}
 
@@ -425,9 +431,13 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);
+		if (trace)
+			nfo_trace(dp, len, ifindex, 1, ref & NFO_REF_VALUE_MASK);
 		return 1;
 	}
 	nfo_count(&nfo_stats, NFO_STAT_PASS_VERDICT, p.l3len);
+	if (trace)
+		nfo_trace(dp, len, ifindex, 0, NFO_STAT_PASS_VERDICT);
 	return 0;
 }
 

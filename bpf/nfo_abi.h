@@ -142,7 +142,7 @@ struct nfo_root {
 
 struct nfo_ctl {
 	__u32 state;
-	__u32 pad;
+	__u32 trace;      /* nonzero: a trace runs (bpf/trace.h), read per packet */
 	__u64 generation; /* nftables generation of the live half */
 	/* The watchdog (bpf/watchdog): the daemon beats, a BPF timer checks.
 	 * Times are bpf_ktime_get_ns() (CLOCK_MONOTONIC, no time namespace
@@ -195,5 +195,49 @@ enum nfo_stat {
 };
 
 #define NFO_IPV6_MAX_EXTHDRS 8
+
+/*
+ * Trace (bpf/trace.h, `nft-offload trace`): while nfo_ctl.trace is set, the
+ * programs copy the packets that match nfo_trace_cfg into the ring buffer
+ * nfo_trace_ring, each as struct nfo_trace_rec and up to snaplen bytes of
+ * the frame, at most rate per second per CPU (a token bucket).
+ */
+#define NFO_TRACE_DROPS 0x1  /* packets the fast path drops */
+#define NFO_TRACE_PASSED 0x2 /* packets it passes to nftables */
+#define NFO_TRACE_MAX_RULES 16
+#define NFO_TRACE_MAX_IFACES 8
+#define NFO_TRACE_MAX_SNAPLEN 1536 /* what a ring record holds */
+#define NFO_TRACE_RING_SIZE (4u << 20)
+
+struct nfo_trace_cfg {
+	__u32 flags;          /* NFO_TRACE_DROPS | NFO_TRACE_PASSED */
+	__u32 snaplen;        /* <= NFO_TRACE_MAX_SNAPLEN */
+	__u64 ns_per_token;   /* 1e9 / packets per second; 0: no limit */
+	__u64 burst_ns;       /* bucket depth, in ns of tokens */
+	__u32 nslots;         /* 0: drops of any rule */
+	__u32 slots[NFO_TRACE_MAX_RULES];
+	__u32 nifindex;       /* 0: any interface */
+	__u32 ifindex[NFO_TRACE_MAX_IFACES];
+};
+
+/* Per CPU: the bucket and what became of matching packets. */
+struct nfo_trace_pcpu {
+	__u64 tokens_ns;
+	__u64 last_ns;
+	__u64 matched;
+	__u64 ratelimited;
+	__u64 ringfull;
+};
+
+struct nfo_trace_rec {
+	__u64 ts_ns;   /* bpf_ktime_get_ns() */
+	__u32 ifindex;
+	__u32 len;     /* of the frame */
+	__u32 caplen;  /* bytes of it in data */
+	__u32 slot;    /* drops: counter slot (the rule); passed: enum nfo_stat */
+	__u8 dropped;
+	__u8 pad[7];
+	__u8 data[NFO_TRACE_MAX_SNAPLEN];
+};
 
 #endif

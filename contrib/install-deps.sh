@@ -5,7 +5,8 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc clang llvm bpftool
 libbpf-dev libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev libcmocka-dev
-nftables iproute2 procps python3 gnuplot-nox ethtool"
+nftables iproute2 procps python3 gnuplot-nox ethtool
+python3-prometheus-client curl tcpdump"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (sudo): it installs Debian packages" >&2

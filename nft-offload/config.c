@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "config.h"
 #include "iface.h"
@@ -196,10 +198,70 @@ int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const c
 				c->max_counters = (uint32_t)v;
 			else
 				c->max_edges = (size_t)v;
+		} else if (!strcmp(w[0], "metrics-listen")) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (n != 2)
+				return fail(err, errlen, file, line, "expected: metrics-listen ADDR:PORT");
+			if (strlen(w[1]) >= sizeof(c->metrics_listen) ||
+			    nfo_listen_addr_parse(w[1], &ss, &sl) < 0)
+				return fail(err, errlen, file, line,
+					    "invalid metrics-listen '%s' (expected IPV4:PORT or "
+					    "[IPV6]:PORT, e.g. 127.0.0.1:9101)", w[1]);
+			snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", w[1]);
 		} else {
 			return fail(err, errlen, file, line, "unknown setting '%s'", w[0]);
 		}
 	}
+	return 0;
+}
+
+int nfo_listen_addr_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+	struct sockaddr_storage ss = {};
+	unsigned long long port;
+	const char *colon;
+	char host[INET6_ADDRSTRLEN + 2];
+	bool v6 = s[0] == '[';
+	size_t hl;
+
+	if (v6) {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		colon = close + 1;
+		hl = (size_t)(close - s - 1);
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host) || parse_uint(colon + 1, 65535, &port) < 0)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+	}
+	*ret = ss;
 	return 0;
 }
 

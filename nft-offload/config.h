@@ -6,6 +6,7 @@
  *     interface eth0 [mode xdp|xdp-generic|tc]
  *     max-counters 16384
  *     max-diagram-edges 4000000
+ *     metrics-listen 127.0.0.1:9101   # Prometheus endpoint (default: none)
  *
  * Errors name the file, the line and the problem.
  */
@@ -15,6 +16,7 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define NFO_DEFAULT_CONFIG "/etc/nft-offload/nft-offload.conf"
 #define NFO_DEFAULT_MAX_COUNTERS 16384
@@ -30,6 +32,7 @@ struct nfo_config {
 	size_t nifaces;
 	uint32_t max_counters;
 	size_t max_edges;
+	char metrics_listen[64]; /* ADDR:PORT, "": no metrics endpoint */
 };
 
 void nfo_config_init(struct nfo_config *c);
@@ -42,5 +45,9 @@ int nfo_config_load(struct nfo_config *c, const char *path, int required, char *
 		    size_t errlen);
 /* "IFACE" or "IFACE:MODE", as given to --attach. */
 int nfo_config_add_attach(struct nfo_config *c, const char *spec, char *err, size_t errlen);
+
+/* "IPV4:PORT" or "[IPV6]:PORT" (a numeric address: the daemon resolves no
+ * names) into a socket address; -EINVAL if it is neither. */
+int nfo_listen_addr_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);
 
 #endif

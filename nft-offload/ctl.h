@@ -21,8 +21,10 @@ struct nfo_buf;
 #define NFO_CTL_STATUS "status"
 #define NFO_CTL_EXPLAIN "explain"
 #define NFO_CTL_PING "ping"
+#define NFO_CTL_TRACE "trace" /* the connection stays open: the trace (daemon-trace.c) */
 #define NFO_CTL_JSON "json"
 #define NFO_CTL_TEXT "text"
+#define NFO_CTL_PROMETHEUS "prometheus" /* status only */
 
 /* "<run_dir>/control.sock" into buf; -ENAMETOOLONG if it does not fit a
  * unix socket address. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The daemon's control socket: one request per connection (`status`,
- * `explain`, `ping`), answered from the daemon's state and closed.
+ * `explain`, `ping`), answered from the daemon's state and closed; or
+ * `trace`, whose connection daemon-trace.c keeps.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,6 +102,8 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 		nfo_status_render(&d->st, true, out);
 	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
 		nfo_status_render(&d->st, false, out);
+	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_PROMETHEUS)) {
+		nfo_metrics_render(&d->st, out);
 	} else if (!strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON) ||
 		   !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_TEXT)) {
 		size_t off = ll < req->len ? ll + 1 : req->len;
@@ -138,6 +141,14 @@ void daemon_ctl_serve(struct daemon *d)
 		if (r < 0)
 			log_debug_errno(r, "control request: %m");
 		goto done;
+	}
+	if (!strncmp(req.s, NFO_CTL_TRACE, strlen(NFO_CTL_TRACE)) &&
+	    (ll == strlen(NFO_CTL_TRACE) || req.s[strlen(NFO_CTL_TRACE)] == ' ')) {
+		/* a tracer keeps its connection: it is the trace */
+		req.s[ll] = '\0';
+		daemon_trace_start(d, fd, req.s);
+		nfo_buf_free(&req);
+		return;
 	}
 	snprintf(line, sizeof(line), "%.*s", (int)(ll < sizeof(line) ? ll : sizeof(line) - 1),
 		 req.s);

@@ -22,6 +22,17 @@
 #define WATCHDOG_MS 1000
 #define BEAT_MS 200
 
+/* Epoll tags: the daemon's own descriptors (daemon.c) are below
+ * DAEMON_EV_METRICS_CONN; metrics connection i is tagged
+ * DAEMON_EV_METRICS_CONN + i, tracer i DAEMON_EV_TRACE_CONN + i. */
+#define DAEMON_EV_METRICS_CONN 64
+#define DAEMON_METRICS_CONNS 16
+#define DAEMON_EV_TRACE_CONN 128
+#define DAEMON_TRACERS 8
+
+struct daemon_metrics;
+struct daemon_trace;
+
 struct daemon {
 	struct nfo_daemon_state st;
 	const struct nfo_daemon_opts *opts;
@@ -35,6 +46,8 @@ struct daemon {
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int beatfd;   /* periodic: the watchdog's heartbeat */
 	int ctlfd;
+	struct daemon_metrics *metrics; /* NULL: no metrics endpoint */
+	struct daemon_trace *trace;
 	bool quit;
 	uint64_t wd_trips_seen;
 	bool need_resync;
@@ -72,5 +85,31 @@ void daemon_free_plan(struct daemon *d);
 int daemon_ctl_listen(struct daemon *d);
 /* Accepts one client on d->ctlfd and answers its request. */
 void daemon_ctl_serve(struct daemon *d);
+
+/* daemon-metrics.c */
+/* Listens on the configured metrics address: the fd, 0 if none is
+ * configured, -errno. */
+int daemon_metrics_listen(struct daemon *d);
+int daemon_metrics_fd(const struct daemon *d); /* listening; -1: none */
+/* Accepts the metrics connections waiting on the listening socket. */
+void daemon_metrics_accept(struct daemon *d);
+/* Reads from or writes to metrics connection idx, as far as it goes without waiting. */
+void daemon_metrics_conn(struct daemon *d, unsigned idx, uint32_t events);
+/* Closes metrics connections older than their time limit (called every second). */
+void daemon_metrics_expire(struct daemon *d);
+void daemon_metrics_free(struct daemon *d);
+
+/* daemon-trace.c */
+/* Follows the loader's trace ring: its epoll fd, or -errno. */
+int daemon_trace_new(struct daemon *d);
+void daemon_trace_free(struct daemon *d);
+/* Hands the control connection fd, whose request was line ("trace ..."),
+ * over to a new tracer (or answers why not and closes it). */
+void daemon_trace_start(struct daemon *d, int fd, const char *line);
+/* Forwards the ring's records to the tracers. */
+void daemon_trace_consume(struct daemon *d);
+void daemon_trace_conn(struct daemon *d, unsigned idx, uint32_t events);
+/* Closes tracers that did not take their final message in time. */
+void daemon_trace_expire(struct daemon *d);
 
 #endif

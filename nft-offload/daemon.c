@@ -97,6 +97,8 @@ static void on_poll(struct daemon *d)
 	uint64_t x;
 
 	(void)!read(d->pollfd, &x, sizeof(x));
+	daemon_metrics_expire(d);
+	daemon_trace_expire(d);
 	for (size_t i = 0; i < d->st.nifaces; i++) {
 		const struct nfo_iface *f = &d->st.ifaces[i];
 
@@ -169,7 +171,8 @@ static void on_signal(struct daemon *d)
 }
 
 /* What the event loop waits on; the epoll tag is the index. */
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_BEAT, _EV_MAX };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_BEAT, EV_METRICS, EV_TRACE, _EV_MAX };
+_Static_assert(_EV_MAX <= DAEMON_EV_METRICS_CONN, "epoll tags overlap");
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_NFT] = on_nft,
@@ -179,6 +182,8 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_CTL] = daemon_ctl_serve,
 	[EV_POLL] = on_poll,
 	[EV_BEAT] = on_beat,
+	[EV_METRICS] = daemon_metrics_accept,
+	[EV_TRACE] = daemon_trace_consume,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -199,6 +204,9 @@ static int setup_config(struct daemon *d)
 		if (r < 0)
 			return log_error_errno(r, "%s", err);
 	}
+	if (o->metrics_listen)
+		snprintf(s->config.metrics_listen, sizeof(s->config.metrics_listen), "%s",
+			 o->metrics_listen);
 	if (s->config.nifaces == 0)
 		log_warn("no interface configured (--attach IFACE or 'interface' in %s): "
 			 "following nftables, attaching nothing", o->config_path);
@@ -296,7 +304,8 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
-/* bpffs and the pin directory's name, the run directory and its control socket. */
+/* bpffs and the pin directory's name, the run directory and its control socket,
+ * the metrics socket if one is configured. */
 static int setup_dirs(struct daemon *d)
 {
 	const struct nfo_daemon_opts *o = d->opts;
@@ -319,6 +328,13 @@ static int setup_dirs(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "cannot create control socket %s: %m", d->sock_path);
 	d->ctlfd = r;
+
+	r = daemon_metrics_listen(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot serve metrics on %s: %m",
+				       d->st.config.metrics_listen);
+	if (r > 0)
+		log_info("metrics at http://%s/metrics", d->st.config.metrics_listen);
 	return 0;
 }
 
@@ -374,9 +390,15 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_CTL] = d->ctlfd;
 	fds[EV_POLL] = d->pollfd;
 	fds[EV_BEAT] = d->beatfd;
+	fds[EV_METRICS] = d->metrics ? daemon_metrics_fd(d) : -1;
+	fds[EV_TRACE] = daemon_trace_new(d);
+	if (fds[EV_TRACE] < 0)
+		return log_error_errno(fds[EV_TRACE], "cannot follow the trace ring: %m");
 	for (uint32_t tag = 0; tag < _EV_MAX; tag++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
+		if (fds[tag] < 0)
+			continue;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[tag], &ev) < 0)
 			return log_error_errno(-errno, "event loop setup: %m");
 	}
@@ -437,8 +459,16 @@ static int run(struct daemon *d)
 			return log_error_errno(-errno, "epoll: %m");
 		}
 		watchdog_check(d);
-		for (int i = 0; i < n; i++)
-			handlers[evs[i].data.u32](d);
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = evs[i].data.u32;
+
+			if (tag < _EV_MAX)
+				handlers[tag](d);
+			else if (tag >= DAEMON_EV_TRACE_CONN)
+				daemon_trace_conn(d, tag - DAEMON_EV_TRACE_CONN, evs[i].events);
+			else
+				daemon_metrics_conn(d, tag - DAEMON_EV_METRICS_CONN, evs[i].events);
+		}
 		if (!d->quit)
 			do_pending(d);
 	}
@@ -449,6 +479,7 @@ static int run(struct daemon *d)
 
 static void teardown(struct daemon *d, bool unpin)
 {
+	daemon_trace_free(d);
 	for (size_t i = 0; i < d->st.nifaces; i++)
 		if (d->st.loader)
 			nfo_loader_detach(d->st.loader, &d->st.ifaces[i]);
@@ -457,6 +488,7 @@ static void teardown(struct daemon *d, bool unpin)
 		close(d->ctlfd);
 		unlink(d->sock_path);
 	}
+	daemon_metrics_free(d);
 	nfo_nft_monitor_free(&d->mon);
 	nfo_rtnl_free(&d->rtnl);
 	daemon_free_plan(d);

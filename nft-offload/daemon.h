@@ -21,6 +21,7 @@ struct nfo_daemon_opts {
 	const char *run_dir;
 	const char *bpffs;
 	int netlink_rcvbuf;  /* 0: default */
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT, NULL: the config's */
 };
 
 int nfo_daemon_main(const struct nfo_daemon_opts *opts);

@@ -14,6 +14,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -437,6 +438,46 @@ oom:
 	return -1;
 }
 
+struct comment_ctx {
+	char *s;
+	bool oom;
+};
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+	struct comment_ctx *c = data;
+
+	/* nft stores the comment NUL-terminated (nftnl_udata_put_strz) */
+	if (nftnl_udata_type(attr) != NFTNL_UDATA_RULE_COMMENT || !len || v[len - 1] != '\0' ||
+	    c->s)
+		return 0;
+	c->s = strdup(v);
+	c->oom = !c->s;
+	return c->oom ? -1 : 0;
+}
+
+/* The rule's comment (user data written by nft), for status and metrics;
+ * malformed user data is not ours to judge: then no comment. */
+static int rule_comment(struct nftnl_rule *nr, char **ret)
+{
+	struct comment_ctx c = {};
+	uint32_t len = 0;
+	const void *ud;
+
+	if (!nftnl_rule_is_set(nr, NFTNL_RULE_USERDATA))
+		return 0;
+	ud = nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &len);
+	if (!ud || !len)
+		return 0;
+	(void)nftnl_udata_parse(ud, len, comment_cb, &c);
+	if (c.oom)
+		return -ENOMEM;
+	*ret = c.s;
+	return 0;
+}
+
 struct rule_ctx {
 	struct build *b;
 	struct nfo_chain *last;
@@ -472,6 +513,8 @@ static int rule_cb(struct nftnl_rule *nr, void *data)
 		.position = (unsigned)c->nrules,
 	};
 	c->nrules++;
+	if (rule_comment(nr, &r->comment) < 0)
+		goto oom;
 	e = nfo_translate_rule(rs, nr, r);
 	if (e < 0)
 		goto oom;

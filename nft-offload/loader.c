@@ -85,6 +85,9 @@ struct nfo_loader {
 	int counters_fd;
 	int stats_fd;
 	int keys_fd;
+	/* trace (bpf/trace.h): shared by every program set, never pinned */
+	int trace_ring_fd, trace_cfg_fd, trace_pcpu_fd;
+	bool trace_on;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
 	struct progset *ps;
@@ -237,6 +240,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	if (!l)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
+	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	l->watchdog_ms = opts->watchdog_ms;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
@@ -264,6 +268,16 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	if (l->counters_fd < 0 || l->stats_fd < 0 || l->keys_fd < 0) {
 		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
 		r = seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
+		goto fail;
+	}
+	l->trace_ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nfo_trace_ring", 0, 0,
+					  NFO_TRACE_RING_SIZE, NULL);
+	l->trace_cfg_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_trace_cfg", sizeof(uint32_t),
+					 sizeof(struct nfo_trace_cfg), 1, NULL);
+	l->trace_pcpu_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nfo_trace_pcpu",
+					  sizeof(uint32_t), sizeof(struct nfo_trace_pcpu), 1, NULL);
+	if (l->trace_ring_fd < 0 || l->trace_cfg_fd < 0 || l->trace_pcpu_fd < 0) {
+		r = seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
 		goto fail;
 	}
 	/* Counters of a previous daemon (it crashed, or was killed): keep
@@ -306,6 +320,12 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 		close(l->stats_fd);
 	if (l->keys_fd >= 0)
 		close(l->keys_fd);
+	if (l->trace_ring_fd >= 0)
+		close(l->trace_ring_fd);
+	if (l->trace_cfg_fd >= 0)
+		close(l->trace_cfg_fd);
+	if (l->trace_pcpu_fd >= 0)
+		close(l->trace_pcpu_fd);
 	if (unpin)
 		unpin_all(l);
 	nfo_strmap_clear(&l->slots);
@@ -591,6 +611,18 @@ static void progset_free(struct progset **psp)
 	*psp = NULL;
 }
 
+static int reuse_trace_maps(const struct nfo_loader *l, struct bpf_object *obj)
+{
+	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_ring"),
+			      l->trace_ring_fd) < 0 ||
+	    bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_cfg"),
+			      l->trace_cfg_fd) < 0 ||
+	    bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "nfo_trace_pcpu"),
+			      l->trace_pcpu_fd) < 0)
+		return -1;
+	return 0;
+}
+
 static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct progset **ret,
 		       char *err, size_t errlen)
 {
@@ -632,7 +664,8 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, NFO_CAP_SET_ENTRIES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, NFO_CAP_SET_ENTRIES);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
-	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
+	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0 ||
+	    reuse_trace_maps(l, ps->xdp->obj) < 0) {
 		r = seterr_errno(err, errlen, -errno, "cannot share the counter maps");
 		goto fail;
 	}
@@ -649,6 +682,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		r = seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
+	ps->ctl->trace = l->trace_on;
 	/* Without a watchdog the fast path still works: status says why. */
 	l->wd_error[0] = '\0';
 	if (l->watchdog_ms &&
@@ -671,7 +705,8 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setkeys, bpf_map__fd(ps->xdp->maps.nfo_setkeys)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setlpm, bpf_map__fd(ps->xdp->maps.nfo_setlpm)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
-	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0) {
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
+	    reuse_trace_maps(l, ps->tc->obj) < 0) {
 		r = seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
 		goto fail;
 	}
@@ -1011,6 +1046,41 @@ int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret, con
 	*ret = info;
 	*ret_error = l->wd_error;
 	return 0;
+}
+
+/* ---- trace ------------------------------------------------------------------ */
+
+void nfo_loader_trace_fds(const struct nfo_loader *l, int *ret_ring, int *ret_cfg,
+			  int *ret_pcpu)
+{
+	*ret_ring = l->trace_ring_fd;
+	*ret_cfg = l->trace_cfg_fd;
+	*ret_pcpu = l->trace_pcpu_fd;
+}
+
+void nfo_loader_trace_enable(struct nfo_loader *l, bool on)
+{
+	l->trace_on = on;
+	if (l->ps)
+		__atomic_store_n(&l->ps->ctl->trace, on, __ATOMIC_SEQ_CST);
+}
+
+int nfo_loader_slot_key(const struct nfo_loader *l, uint32_t slot, char *buf, size_t len)
+{
+	struct nfo_slot_key k = {};
+
+	if (slot == 0 || slot >= l->max_slots || !l->slot_used[slot])
+		return -ENOENT;
+	if (bpf_map_lookup_elem(l->keys_fd, &slot, &k) < 0)
+		return -errno;
+	k.key[sizeof(k.key) - 1] = '\0';
+	snprintf(buf, len, "%s", k.key);
+	return 0;
+}
+
+int nfo_loader_slot(const struct nfo_loader *l, const char *key, uint32_t *ret)
+{
+	return nfo_strmap_get(&l->slots, key, ret) ? 0 : -ENOENT;
 }
 
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)

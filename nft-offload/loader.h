@@ -78,6 +78,15 @@ uint64_t nfo_loader_watchdog_trips(const struct nfo_loader *l);
  * before the first program set). */
 int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret,
 			const char **ret_error);
+/* Trace (bpf/trace.h): the ring buffer, configuration and per-CPU maps the
+ * programs share, and the switch they check per packet. */
+void nfo_loader_trace_fds(const struct nfo_loader *l, int *ret_ring, int *ret_cfg,
+			  int *ret_pcpu);
+void nfo_loader_trace_enable(struct nfo_loader *l, bool on);
+/* The rule key of counter slot ("inet fw input 5"), or -ENOENT. */
+int nfo_loader_slot_key(const struct nfo_loader *l, uint32_t slot, char *buf, size_t len);
+/* The counter slot of a rule key, or -ENOENT if the fast path has none. */
+int nfo_loader_slot(const struct nfo_loader *l, const char *key, uint32_t *ret);
 
 /* The running generation's program for mode (XDP or TC), or -ENOENT. For
  * BPF_PROG_TEST_RUN tests. */

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "ruletext.h"
+#include "trace.h"
 
 static int cmd_daemon(int argc, char **argv);
 static int cmd_status(int argc, char **argv);
@@ -38,6 +39,8 @@ static const struct command {
 	{ "daemon", cmd_daemon, "follow nftables and keep the fast path attached (foreground)" },
 	{ "status", cmd_status, "what the running daemon has attached, offloaded and dropped" },
 	{ "explain", cmd_explain, "per chain and rule: its nft text, offloaded, partly or not, and why" },
+	{ "trace", nfo_trace_main, "stream the packets the fast path drops, as text or pcap-ng\n"
+				   "(nft-offload trace --help)" },
 	{ "bench", cmd_bench, "packet rate against plain nftables, on namespaces of its own\n"
 			      "(runs " NFO_BENCH_PROGRAM "; nft-offload bench --help)" },
 	{ "version", cmd_version, "print the version" },
@@ -81,10 +84,14 @@ static void usage(FILE *f)
 		"  --netlink-rcvbuf BYTES  receive buffer for nftables notifications\n"
 		"                        (default 32 MiB; when it overflows the daemon\n"
 		"                        passes everything and reads the whole ruleset again)\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics (GET /metrics) on\n"
+		"                        IPV4:PORT or [IPV6]:PORT (default: off)\n"
 		"  -v, --verbose         debug logging\n"
 		"\n"
 		"status / explain options:\n"
 		"  --json                one JSON object\n"
+		"  --prometheus          (status) the Prometheus text format, as the\n"
+		"                        daemon's --metrics-listen endpoint serves it\n"
 		"  --run-dir DIR         the daemon's run directory\n",
 		cmds.s ? cmds.s : "", NFO_DEFAULT_CONFIG, NFO_DEFAULT_RUN_DIR, NFO_DEFAULT_BPFFS);
 	nfo_buf_free(&cmds);
@@ -99,6 +106,7 @@ static int cmd_daemon(int argc, char **argv)
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "netlink-rcvbuf", required_argument, NULL, 'n' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -141,6 +149,20 @@ static int cmd_daemon(int argc, char **argv)
 				return 2;
 			}
 			o.netlink_rcvbuf = (int)v;
+			break;
+		}
+		case 'm': {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (strlen(optarg) >= sizeof(((struct nfo_config *)NULL)->metrics_listen) ||
+			    nfo_listen_addr_parse(optarg, &ss, &sl) < 0) {
+				fprintf(stderr, "nft-offload daemon: --metrics-listen: IPV4:PORT or "
+						"[IPV6]:PORT (e.g. 127.0.0.1:9101), not '%s'\n", optarg);
+				free(o.attach);
+				return 2;
+			}
+			o.metrics_listen = optarg;
 			break;
 		}
 		case 'h':
@@ -236,19 +258,27 @@ static int cmd_query(int argc, char **argv, const char *what)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *run_dir = NFO_DEFAULT_RUN_DIR;
 	char req[64];
-	bool json = false;
+	const char *form = NFO_CTL_TEXT;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			form = NFO_CTL_JSON;
+			break;
+		case 'p':
+			if (strcmp(what, NFO_CTL_STATUS)) {
+				fprintf(stderr, "nft-offload %s: --prometheus is for status\n", what);
+				return 2;
+			}
+			form = NFO_CTL_PROMETHEUS;
 			break;
 		case 'r':
 			run_dir = optarg;
@@ -265,7 +295,7 @@ static int cmd_query(int argc, char **argv, const char *what)
 		fprintf(stderr, "nft-offload %s: unexpected argument '%s'\n", what, argv[optind]);
 		return 2;
 	}
-	snprintf(req, sizeof(req), "%s %s", what, json ? NFO_CTL_JSON : NFO_CTL_TEXT);
+	snprintf(req, sizeof(req), "%s %s", what, form);
 	if (!strcmp(what, NFO_CTL_EXPLAIN)) {
 		struct nfo_buf body = {};
 

@@ -132,6 +132,7 @@ void nfo_rule_clear(struct nfo_rule *r)
 	free(r->preds);
 	free(r->target);
 	free(r->reason);
+	free(r->comment);
 	for (size_t i = 0; i < r->nalts; i++) {
 		nfo_vset_free(&r->alts[i].set);
 		free(r->alts[i].target);
@@ -141,7 +142,7 @@ void nfo_rule_clear(struct nfo_rule *r)
 	r->nalts = 0;
 	r->preds = NULL;
 	r->npreds = r->cap = 0;
-	r->target = r->reason = NULL;
+	r->target = r->reason = r->comment = NULL;
 }
 
 int nfo_rule_key(const struct nfo_rule *r, char *buf, size_t len)

@@ -107,6 +107,7 @@ struct nfo_rule {
 	const struct nfo_set *vmap_set; /* the map the alternatives come from */
 	int offload;
 	char *reason;     /* why not (fully) offloaded */
+	char *comment;    /* the rule's nft comment, NULL if none */
 };
 
 enum nfo_hook {

@@ -458,6 +458,35 @@ void nfo_status_render(const struct nfo_daemon_state *s, bool json, struct nfo_b
 		status_text(s, out);
 }
 
+const char *nfo_status_stat_name(int stat)
+{
+	return stat >= 0 && stat < _NFO_STAT_MAX ? stat_names[stat] : "?";
+}
+
+size_t nfo_status_set_elements(const struct nfo_set *set)
+{
+	return set_elements(set);
+}
+
+const char *nfo_status_set_where(const struct nfo_daemon_state *s, const struct nfo_set *set)
+{
+	return set_where(s, set);
+}
+
+bool nfo_status_rule_offloaded(const struct nfo_daemon_state *s, const struct nfo_rule *r)
+{
+	char reason[256];
+
+	rule_reason(s, r, reason, sizeof(reason));
+	return !reason[0];
+}
+
+void nfo_status_counter(const struct nfo_daemon_state *s, const char *key,
+			struct nfo_counter *ret)
+{
+	counter_of(s, key, ret);
+}
+
 /* The texts usable for the generation the fast path reflects, or NULL
  * with *why saying why not. */
 static const struct nfo_ruletexts *usable_texts(const struct nfo_daemon_state *s,

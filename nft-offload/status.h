@@ -47,4 +47,19 @@ struct nfo_ruletexts;
 void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 			const struct nfo_ruletexts *t, struct nfo_buf *out);
 
+/* What status shows, for the metrics (metrics.c) to say the same. */
+struct nfo_set;
+struct nfo_rule;
+struct nfo_counter;
+const char *nfo_status_stat_name(int stat); /* NFO_STAT_*: its key in "passed_by_reason" */
+size_t nfo_status_set_elements(const struct nfo_set *set);
+const char *nfo_status_set_where(const struct nfo_daemon_state *s, const struct nfo_set *set);
+bool nfo_status_rule_offloaded(const struct nfo_daemon_state *s, const struct nfo_rule *r);
+/* A counter by key (zero if the fast path has none). */
+void nfo_status_counter(const struct nfo_daemon_state *s, const char *key,
+			struct nfo_counter *ret);
+
+/* Renders `status --prometheus` (metrics.c), also served by --metrics-listen. */
+void nfo_metrics_render(const struct nfo_daemon_state *s, struct nfo_buf *out);
+
 #endif

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -435,6 +437,59 @@ static bool load_denied(const char *path)
 	return true;
 }
 
+/* metrics-listen: numeric IPv4 or bracketed IPv6 address and a port. */
+static void test_metrics_listen(void **state)
+{
+	static const char *const bad[] = {
+		"localhost:9101", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:91a", ":9101", "::1:9101", "[::1]", "[::1]9101", "[]:9101",
+		"[127.0.0.1]:9101", "1.2.3:80", "[fe80::1%eth0]:80",
+	};
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct nfo_config c;
+	socklen_t sl = 0;
+	char err[512] = "", text[128];
+
+	(void)state;
+	assert_int_equal(nfo_listen_addr_parse("127.0.0.1:9101", &ss, &sl), 0);
+	assert_int_equal(sl, sizeof(*in));
+	assert_int_equal(in->sin_family, AF_INET);
+	assert_int_equal(ntohs(in->sin_port), 9101);
+	assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(nfo_listen_addr_parse("[::1]:65535", &ss, &sl), 0);
+	assert_int_equal(sl, sizeof(*in6));
+	assert_int_equal(in6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(in6->sin6_port), 65535);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr));
+	assert_int_equal(nfo_listen_addr_parse("0.0.0.0:1", &ss, &sl), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sl = 7;
+		if (nfo_listen_addr_parse(bad[i], &ss, &sl) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_int_equal(sl, 7); /* untouched on failure */
+	}
+
+	nfo_config_init(&c);
+	assert_string_equal(c.metrics_listen, "");
+	assert_int_equal(parse(&c, "metrics-listen [::]:9101\n", err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "[::]:9101");
+	nfo_config_clear(&c);
+	assert_string_equal(c.metrics_listen, "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char msg[256];
+		int n = snprintf(text, sizeof(text), "metrics-listen %s\n", bad[i]);
+
+		snprintf(msg, sizeof(msg), "t.conf:1: invalid metrics-listen '%s' (expected "
+			 "IPV4:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9101)", bad[i]);
+		expect_error(text, (size_t)n, msg);
+	}
+	expect_error("metrics-listen\n", 15, "t.conf:1: expected: metrics-listen ADDR:PORT");
+	expect_error("metrics-listen 127.0.0.1:1 x\n", 29,
+		     "t.conf:1: expected: metrics-listen ADDR:PORT");
+}
+
 static void test_load_unreadable(void **state)
 {
 	struct nfo_config c;
@@ -489,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_unreadable),
+		cmocka_unit_test(test_metrics_listen),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
