@@ -758,8 +758,9 @@ out:
 	churn_free(&c);
 	gen_srcs_set(e, false, NULL, 0);
 	gen_srcs_set(e, true, NULL, 0);
-	if (daemon_stop(e) < 0 && r == 0)
-		r = -EIO;
+	/* the figures stand even if the daemon does not exit cleanly */
+	if (daemon_stop(e) < 0)
+		log_warn("bench: the daemon did not stop cleanly");
 	return r;
 }
 

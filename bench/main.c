@@ -560,10 +560,11 @@ int main(int argc, char **argv)
 		 "(napi/%s) on CPU %d", e.ns_name[0], e.ns_name[1], e.tmp, e.gen_cpu, e.if_rx,
 		 e.rx_cpu);
 	if (o.blocklist) {
-		struct bl_result bl[2];
+		struct bl_result bl[2] = {};
 
+		/* what was measured is printed even if a later part failed */
 		r = blocklist(&e, &bl[0], &bl[1]);
-		if (r < 0)
+		if (!bl[0].ran && !bl[1].ran)
 			goto out;
 		if (o.json)
 			bl_print_json(&o, &res.m, bl, 2);

@@ -329,14 +329,16 @@ int daemon_stop(struct env *e)
 	if (e->daemon_pid <= 0)
 		return 0;
 	kill(e->daemon_pid, SIGTERM);
-	for (int i = 0; i < 1000; i++) {
+	/* a daemon busy reading a large set answers SIGTERM after that */
+	for (int i = 0; i < (e->daemon_wait_s > 10 ? (int)(e->daemon_wait_s * 100) : 1000); i++) {
 		w = waitpid(e->daemon_pid, &status, WNOHANG);
 		if (w != 0)
 			break;
 		(void)nanosleep(&ts, NULL);
 	}
 	if (w == 0) {
-		log_error("bench: the daemon did not stop within 10 s of SIGTERM: killing it");
+		log_error("bench: the daemon did not stop within %.0f s of SIGTERM: killing it",
+			  e->daemon_wait_s > 10 ? e->daemon_wait_s : 10);
 		kill(e->daemon_pid, SIGKILL);
 		while (waitpid(e->daemon_pid, &status, 0) < 0 && errno == EINTR)
 			;
