@@ -25,7 +25,8 @@
  * Files: main.c options and the sequence of runs; netns.c namespaces, veth,
  * commands, CPUs; gen.c the traffic generator; modes.c rulesets, the daemon,
  * the BPF programs of the bench and the measurements; output.c the table,
- * JSON and chart.
+ * JSON and chart; blocklist.c the --blocklist mode, a large blocklist that
+ * keeps changing (its own figures and output).
  */
 #ifndef NFO_BENCH_BENCH_H
 #define NFO_BENCH_BENCH_H

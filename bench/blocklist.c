@@ -265,6 +265,22 @@ static int map_memory(struct env *e, uint32_t prog_id, uint64_t *ret_bytes, unsi
 	return 0;
 }
 
+/*
+ * daemon_status, retried while the daemon is busy: today it answers only
+ * between updates, which take tens of seconds at a million elements.
+ */
+static int status_patient(struct env *e, struct dstatus *ret)
+{
+	double t0 = now_s();
+	int r;
+
+	while ((r = daemon_status(e, ret)) < 0 && !bench_interrupted &&
+	       now_s() - t0 < e->daemon_wait_s)
+		log_info("bench: the daemon has not answered status yet (%s): asking again",
+			 strerror(-r));
+	return r;
+}
+
 /* ---- the daemon's view ------------------------------------------------------------ */
 
 /* What status says of set name's place in the fast path ("maps",
@@ -327,7 +343,7 @@ static int one_element(struct env *e, struct bl_result *res, bool add, uint32_t 
 	double t_ret;
 	int r;
 
-	r = daemon_status(e, &s0);
+	r = status_patient(e, &s0);
 	if (r < 0)
 		return log_error_errno(r, "bench: status: %s", strerror(-r));
 	bl_addr(res->family, A_ONE, i, 0, a);
@@ -353,7 +369,7 @@ static int single_updates(struct env *e, struct bl_result *res)
 	uint64_t sent0;
 	int r;
 
-	r = daemon_status(e, &s0);
+	r = status_patient(e, &s0);
 	if (r < 0)
 		return r;
 	sent0 = gen_sent(e) - gen_probe_sent(e);
@@ -371,7 +387,7 @@ static int single_updates(struct env *e, struct bl_result *res)
 			return r;
 		res->ndel++;
 	}
-	r = daemon_status(e, &s1);
+	r = status_patient(e, &s1);
 	if (r < 0)
 		return r;
 	res->upd_sent = gen_sent(e) - gen_probe_sent(e) - sent0;
@@ -531,7 +547,7 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 		return log_error_errno(-EINVAL, "bench: --churn %.0f for %.0f s: more than %u adds",
 				       rate, dur, MAX_CHURN);
 	snprintf(path, sizeof(path), "%s/batch.nft", e->tmp);
-	r = daemon_status(e, &s0);
+	r = status_patient(e, &s0);
 	if (r == 0)
 		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p0);
 	if (r < 0)
@@ -580,18 +596,21 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 		c->dels += n;
 	}
 	res->churn_s = now_s() - t0;
+	/* the flood ends with the churn: the daemon may answer status only
+	 * after a long update, and counts what its fast path dropped until
+	 * then; the frames sent last need a moment to cross the veth */
+	r = gen_stop(e);
 	sent1 = gen_sent(e);
 	probe1 = gen_probe_sent(e);
-	r = daemon_status(e, &s1);
-	if (r < 0)
-		return log_error_errno(r, "bench: status after the churn: %s", strerror(-r));
-	/* the probes sent last need a moment to cross the veth */
-	gen_srcs_set(e, true, NULL, 0);
-	r = sleep_s(0.1);
+	if (r == 0)
+		r = sleep_s(0.1);
 	if (r == 0)
 		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p1);
 	if (r < 0)
 		return r;
+	r = status_patient(e, &s1);
+	if (r < 0)
+		return log_error_errno(r, "bench: status after the churn: %s", strerror(-r));
 	res->churn_adds = c->adds;
 	res->churn_dels = c->dels;
 	res->flood_sent = (sent1 - probe1) - (sent0 - probe0);
@@ -600,9 +619,7 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	res->passed_off = s1.passed_disabled - s0.passed_disabled;
 	res->updates = s1.updates - s0.updates;
 	res->set_updates = s1.set_updates - s0.set_updates;
-	/* probes sent after s1 was read are counted too: the generator sent
-	 * them from sources unbanned just as long ago */
-	res->probe_sent = gen_probe_sent(e) - probe0;
+	res->probe_sent = probe1 - probe0;
 	res->probe_seen = p1.packets - p0.packets;
 	res->veth_lost = veth_lost(e) - lost0;
 	if (nb) {
@@ -670,12 +687,12 @@ static int idle_share(struct env *e, double *ret)
 	uint64_t f0, f1;
 	int r;
 
-	r = daemon_status(e, &s0);
+	r = status_patient(e, &s0);
 	f0 = gen_sent(e) - gen_probe_sent(e);
 	if (r == 0)
 		r = sleep_s(1);
 	if (r == 0)
-		r = daemon_status(e, &s1);
+		r = status_patient(e, &s1);
 	f1 = gen_sent(e) - gen_probe_sent(e);
 	if (r < 0)
 		return r;
@@ -720,7 +737,7 @@ static int family_run(struct env *e, struct bl_result *res)
 	if (res->nets)
 		set_where(e, set_name(res->family, true), res->where[1], sizeof(res->where[1]));
 	res->rss_kb = proc_kb(e->daemon_pid, "VmRSS");
-	r = daemon_status(e, &s);
+	r = status_patient(e, &s);
 	if (r == 0)
 		r = map_memory(e, s.prog_id, &res->map_bytes, &res->nmaps);
 	if (r < 0)
