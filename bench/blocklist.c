@@ -462,7 +462,7 @@ static void put_raw(FILE *f, int family, const uint8_t *a)
 	fputs(s, f);
 }
 
-/* One batch file: nadd adds, then ndel deletes. */
+/* One batch file: the next n churn adds, then the next n deletes. */
 static int batch_write(const struct bench_opts *o, struct churn *c, const char *path, uint32_t n)
 {
 	const char *set = set_name(c->family, false);
