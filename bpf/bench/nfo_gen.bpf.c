@@ -12,7 +12,7 @@
  * frame in probe_every + 1 comes from a second list to another port (the
  * probe, from sources unbanned a moment ago). Each list has two halves:
  * userspace writes the half not in use, then flips the selector with one
- * 64-bit store, so a frame never mixes two entries. An entry carries the
+ * 64-bit store (milliseconds apart), so a frame never mixes two entries. An entry carries the
  * checksum the frame needs with that source (the IPv4 header's, or for
  * IPv6 the UDP one), computed by the bench.
  *
@@ -43,9 +43,10 @@ __u32 dport_off;  /* the UDP destination port */
  * Pacing (the blocklist bench): at most one frame per interval_ns; frames
  * due later are dropped here unsent, so the generator spins on its CPU
  * rather than sleeping. Pacing by calls of BPF_PROG_TEST_RUN does not work:
- * each call costs an RCU grace period (the page pool's memory model is
- * unregistered at its end), and the bursts between them overflow the
- * receiving veth's ring. 0: as fast as it can.
+ * each call took about 30 ms here whatever its frame count (it sets up and
+ * tears down a page pool and its memory model, net/bpf/test_run.c), and the
+ * bursts between them overflow the receiving veth's ring. 0: as fast as it
+ * can.
  */
 __u64 interval_ns;
 __u64 next_ns;
