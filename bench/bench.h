@@ -25,7 +25,8 @@
  * Files: main.c options and the sequence of runs; netns.c namespaces, veth,
  * commands, CPUs; gen.c the traffic generator; modes.c rulesets, the daemon,
  * the BPF programs of the bench and the measurements; output.c the table,
- * JSON and chart.
+ * JSON and chart; blocklist.c the --blocklist mode, a large blocklist that
+ * keeps changing (its own figures and output).
  */
 #ifndef NFO_BENCH_BENCH_H
 #define NFO_BENCH_BENCH_H
@@ -45,6 +46,7 @@ struct nfo_buf;
 struct nfo_gen;
 struct nfo_ref;
 struct nfo_sink;
+struct machine;
 struct bpf_link;
 
 #define TABLE "nfo_bench"
@@ -56,11 +58,17 @@ struct bpf_link;
 #define FLOWS 1024             /* UDP source ports the generator cycles through */
 #define SPORT0 1024
 #define FRAME_LEN 60           /* the smallest Ethernet frame without FCS */
+#define FRAME6_LEN 64          /* IPv6: 14 + 40 + 8 bytes of headers, 2 of payload */
+#define FRAME_MAX 80
+#define PROBE_PORT 10          /* blocklist bench: the probe stream's port */
+#define PROBE_EVERY 16         /* one frame in this many is a probe (a power of two) */
 #define SATURATED 0.97         /* received/offered above this: generator-bound */
 #define BUSY 0.85              /* receiver CPU busy below this: generator-bound */
 
 #define IP_TX "192.0.2.1"      /* RFC 5737 TEST-NET-1, inside our namespaces */
 #define IP_RX "192.0.2.2"
+#define IP6_TX "2001:db8:ffff::1"  /* RFC 3849, the documentation prefix */
+#define IP6_RX "2001:db8:ffff::2"
 extern const uint8_t bench_mac_tx[6], bench_mac_rx[6];
 
 enum bench_mode { M_NFT_INPUT, M_NFT_INGRESS, M_XDP, M_TC, M_REF, M_SINK, _M_MAX };
@@ -92,6 +100,12 @@ struct bench_opts {
 	bool json;
 	const char *plot;
 	const char *daemon_bin; /* the nft-offload to measure */
+	/* --blocklist: blocklist.c, instead of the packet rates */
+	bool blocklist;
+	size_t bl_v4, bl_nets, bl_v6, bl_nets6; /* elements of each set */
+	bool bl_timeout;        /* the sets with flags timeout */
+	double bl_churn;        /* adds (and as many deletes) per second */
+	double bl_rate;         /* flood frames per second */
 };
 
 struct cell {
@@ -132,7 +146,10 @@ struct env {
 	int stats_fd;          /* BPF_ENABLE_STATS: run-time stats while held */
 	int stats_sysctl;      /* kernel.bpf_stats_enabled to put back; -1: untouched */
 	int ncpus_possible;
-	uint8_t frame[FRAME_LEN];
+	uint8_t frame[FRAME_MAX];
+	size_t frame_len;
+	int gen_family;        /* of the frame: AF_INET or AF_INET6 */
+	double gen_rate;       /* frames per second; 0: as fast as it can */
 	pthread_t gen_thread;
 	bool gen_running;
 	atomic_bool gen_stop;
@@ -144,6 +161,10 @@ struct env {
 	pid_t daemon_pid;
 	char daemon_dir[PATH_MAX];
 	char daemon_log[PATH_MAX];
+	double daemon_live_s;  /* daemon_start: from fork to the fast path first live */
+	double daemon_wait_s;  /* daemon_start gives up after this long (0: 120 s) */
+	int status_timeout_ms; /* daemon_status gives up after this long without an answer
+				* (0: 10 s) */
 	int drop_family;       /* the counted drop rule of the loaded ruleset */
 	const char *drop_chain;
 	uint64_t drop_handle;
@@ -159,6 +180,7 @@ void show_file(const char *path, const char *what);
 int run(struct env *e, int nsfd, struct nfo_buf *out, const char *const *argv);
 #define RUN(e, ns, out, ...) run((e), (ns), (out), (const char *const[]){ __VA_ARGS__, NULL })
 int write_file(const char *path, const char *val);
+int ns_write(int nsfd, const char *path, const char *val);
 int enter_ns(int fd);
 void leave_ns(struct env *e);
 int pin_napi(struct env *e);
@@ -171,6 +193,9 @@ int gen_load(struct env *e);
 int gen_start(struct env *e);
 int gen_stop(struct env *e);
 uint64_t gen_sent(struct env *e);
+uint64_t gen_probe_sent(struct env *e);
+void gen_frame(struct env *e, int family);
+void gen_srcs_set(struct env *e, bool probe, const uint8_t (*addrs)[16], size_t n);
 
 /* modes.c */
 int bpf_stats_enable(struct env *e);
@@ -184,6 +209,8 @@ int ruleset_load(struct env *e, int where, int layout, size_t n);
 struct dstatus {
 	uint64_t generation;
 	uint64_t updates;
+	uint64_t set_updates;    /* of which element-only */
+	uint64_t passed_disabled; /* packets passed because the fast path was off */
 	uint64_t dropped;
 	uint64_t passed;
 	double last_update_ms;
@@ -194,10 +221,44 @@ struct dstatus {
 	char mode[16];
 };
 int daemon_status(struct env *e, struct dstatus *ret);
+const char *json_at(const char *s, const char *key);
+int json_u64(const char *s, const char *key, uint64_t *ret);
 int daemon_start(struct env *e, int mode, size_t nrules);
 int daemon_stop(struct env *e);
 int measure_into(struct env *e, int mode, struct cell *c);
 int latency(struct env *e, struct lat *l);
+
+/* blocklist.c */
+struct bl_result {
+	int family;            /* AF_INET, AF_INET6 */
+	size_t addrs, nets;
+	bool ran;
+	double nft_load_s;     /* `nft -f` of the whole ruleset */
+	double start_s;        /* daemon started -> fast path live */
+	char where[2][24];     /* status' "fast_path" of the address set, the prefix set */
+	double idle_share;     /* flood dropped in the fast path, nothing changing */
+	double add_ms[MAX_RUNS], del_ms[MAX_RUNS];
+	unsigned nadd, ndel;
+	bool upd_off_seen;     /* status showed the fast path disabled during those */
+	uint64_t upd_sent, upd_dropped, upd_passed_off;
+	/* churn */
+	double churn_s;
+	uint64_t churn_adds, churn_dels, batches, batches_failed;
+	double batch_ms_med, batch_ms_max;
+	uint64_t flood_sent, flood_dropped, passed, passed_off;
+	uint64_t updates, set_updates;
+	uint64_t probe_sent, probe_seen;
+	uint64_t veth_lost;     /* frames lost between generator and receiver */
+	/* memory */
+	uint64_t rss_kb, rss_after_kb;
+	uint64_t map_bytes;
+	unsigned nmaps;
+};
+int blocklist(struct env *e, struct bl_result *ret_v4, struct bl_result *ret_v6);
+void bl_print(const struct bench_opts *o, const struct machine *m, const struct bl_result *r,
+	      size_t n);
+void bl_print_json(const struct bench_opts *o, const struct machine *m,
+		   const struct bl_result *r, size_t n);
 
 /* output.c */
 struct summary {

@@ -168,7 +168,45 @@ static void bench_usage(FILE *f)
 		"                         10,1000,10000; none: skip)\n"
 		"  --nft-offload PATH     the nft-offload to measure (default: the one that\n"
 		"                         ran us, else next to us, else in PATH)\n"
-		"  -v, --verbose          debug logging (libbpf's messages)\n");
+		"  -v, --verbose          debug logging (libbpf's messages)\n"
+		"\n"
+		"       nft-offload-bench --blocklist [--v4 N] [--nets M] [--v6 N] [--nets6 M]\n"
+		"                         [--timeout] [--churn R] [--duration S] [--rate PPS]\n"
+		"                         [--runs R] [--json] [--nft-offload PATH] [-v]\n"
+		"\n"
+		"The daemon against a large blocklist (table inet bl: a set of N addresses and\n"
+		"a set of M prefixes, flags interval, dropped in prerouting), loaded with nft -f\n"
+		"before it starts: nft -f's time, daemon start to live fast path, one element\n"
+		"added and deleted (nft returned -> live, R times each, and whether the fast path\n"
+		"was off meanwhile), then R adds and R deletes per second in nft -f batches every\n"
+		"10 ms for S seconds while a flood from banned sources arrives: the share the\n"
+		"fast path dropped and the probes from just-unbanned sources it dropped; the\n"
+		"daemon's RSS and BPF map memory.\n"
+		"\n"
+		"  --v4 N, --nets M       IPv4 addresses and /28 prefixes (default 1000000,\n"
+		"                         100000; both 0: no IPv4 run)\n"
+		"  --v6 N, --nets6 M      IPv6 addresses and /64 prefixes (default 0, 0)\n"
+		"  --timeout              the sets with flags timeout (elements of 1 day, 4 h)\n"
+		"  --churn R              adds and deletes per second (default 1000; 0: none)\n"
+		"  --duration S           seconds of churn (default 20)\n"
+		"  --rate PPS             flood frames per second (default 100000)\n"
+		"  --runs R               single-element adds and deletes (default 5)\n");
+}
+
+static int parse_size(const char *opt, const char *s, size_t max, size_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || !isdigit((unsigned char)*s) || v > max) {
+		fprintf(stderr, "nft-offload-bench: --%s: a number between 0 and %zu, not '%s'\n",
+			opt, max, s);
+		return -EINVAL;
+	}
+	*ret = (size_t)v;
+	return 0;
 }
 
 static int parse_counts(const char *opt, const char *s, size_t *v, size_t *n)
@@ -208,9 +246,18 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "latency-rules", required_argument, NULL, 'l' },
 		{ "nft-offload", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "blocklist", no_argument, NULL, 'B' },
+		{ "v4", required_argument, NULL, '4' },
+		{ "nets", required_argument, NULL, 'M' },
+		{ "v6", required_argument, NULL, '6' },
+		{ "nets6", required_argument, NULL, 'P' },
+		{ "timeout", no_argument, NULL, 'T' },
+		{ "churn", required_argument, NULL, 'C' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	bool duration_given = false, runs_given = false;
 	int c;
 
 	*o = (struct bench_opts){
@@ -220,6 +267,10 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		.nlat = 3,
 		.duration = 2,
 		.runs = 3,
+		.bl_v4 = 1000000,
+		.bl_nets = 100000,
+		.bl_churn = 1000,
+		.bl_rate = 100000,
 	};
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		char *end;
@@ -240,7 +291,43 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 						"600, not '%s'\n", optarg);
 				return 2;
 			}
+			duration_given = true;
 			break;
+		case 'B':
+			o->blocklist = true;
+			break;
+		case '4':
+			if (parse_size("v4", optarg, 1u << 23, &o->bl_v4) < 0)
+				return 2;
+			break;
+		case 'M':
+			if (parse_size("nets", optarg, 1u << 18, &o->bl_nets) < 0)
+				return 2;
+			break;
+		case '6':
+			if (parse_size("v6", optarg, 1u << 24, &o->bl_v6) < 0)
+				return 2;
+			break;
+		case 'P':
+			if (parse_size("nets6", optarg, 1u << 24, &o->bl_nets6) < 0)
+				return 2;
+			break;
+		case 'T':
+			o->bl_timeout = true;
+			break;
+		case 'C':
+		case 'R': {
+			double v = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(v >= 0 && v <= (c == 'C' ? 100000 : 1e8))) {
+				fprintf(stderr, "nft-offload-bench: --%s: a number between 0 and %s, "
+						"not '%s'\n", c == 'C' ? "churn" : "rate",
+					c == 'C' ? "100000" : "100000000", optarg);
+				return 2;
+			}
+			*(c == 'C' ? &o->bl_churn : &o->bl_rate) = v;
+			break;
+		}
 		case 'r': {
 			unsigned long v = strtoul(optarg, &end, 10);
 
@@ -250,6 +337,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				return 2;
 			}
 			o->runs = (unsigned)v;
+			runs_given = true;
 			break;
 		}
 		case 'j':
@@ -284,6 +372,25 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "nft-offload-bench: unexpected argument '%s'\n", argv[optind]);
 		return 2;
+	}
+	if (o->blocklist) {
+		if (!duration_given)
+			o->duration = 20;
+		if (!runs_given)
+			o->runs = 5;
+		if (o->bl_rate < 1000) {
+			fprintf(stderr, "nft-offload-bench: --rate: at least 1000 frames per second "
+					"(the flood is what is measured)\n");
+			return 2;
+		}
+		if (o->bl_v4 + o->bl_nets + o->bl_v6 + o->bl_nets6 == 0) {
+			fprintf(stderr, "nft-offload-bench: --blocklist: no elements to load\n");
+			return 2;
+		}
+		if (o->plot) {
+			fprintf(stderr, "nft-offload-bench: --plot: not with --blocklist\n");
+			return 2;
+		}
 	}
 	if (o->nrules == 0) {
 		fprintf(stderr, "nft-offload-bench: --rules: at least one rule count\n");
@@ -452,6 +559,20 @@ int main(int argc, char **argv)
 	log_info("bench: namespaces %s and %s, files in %s, generator on CPU %d, receiver "
 		 "(napi/%s) on CPU %d", e.ns_name[0], e.ns_name[1], e.tmp, e.gen_cpu, e.if_rx,
 		 e.rx_cpu);
+	if (o.blocklist) {
+		struct bl_result bl[2] = {};
+
+		/* what was measured is printed even if a later part failed */
+		r = blocklist(&e, &bl[0], &bl[1]);
+		if (!bl[0].ran && !bl[1].ran)
+			goto out;
+		if (o.json)
+			bl_print_json(&o, &res.m, bl, 2);
+		else
+			bl_print(&o, &res.m, bl, 2);
+		fflush(stdout);
+		goto out;
+	}
 	r = bench_run(&e, &res);
 	if (r < 0)
 		goto out;

@@ -133,7 +133,7 @@ int write_file(const char *path, const char *val)
  * child mounts its own in a private mount namespace (`ip netns exec` does
  * the same); /proc/sys/net follows the writer's namespace already.
  */
-static int ns_write(int nsfd, const char *path, const char *val)
+int ns_write(int nsfd, const char *path, const char *val)
 {
 	bool sysfs = !strncmp(path, "/sys/", 5);
 	int status;

@@ -11,6 +11,10 @@ there, the chart drawn, and the namespaces, temporary files and daemons gone
 afterwards (gnuplot is a dependency: contrib/install-deps.sh). Rates and
 times are printed, never compared: speed is the bench's business, on a quiet
 machine, not the test's. `nft-offload bench --help` must reach the bench.
+
+Then --blocklist on a tiny configuration (1,000 addresses and 100 prefixes
+of each family, a second of churn): it must run and report every figure for
+both families, with the machine and the commit.
 """
 import json
 import os
@@ -112,9 +116,57 @@ def main():
                 except OSError:
                     pass
             check(not left, "no daemon left running")
+        blocklist(bench, nfo)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures else 0
+
+
+def blocklist(bench, nfo):
+    cmd = [bench, "--nft-offload", nfo, "--blocklist", "--v4", "1000", "--nets", "100",
+           "--v6", "1000", "--nets6", "100", "--churn", "200", "--duration", "1", "--runs", "1",
+           "--json"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=180)
+    sys.stderr.write(err)
+    check(p.returncode == 0, "bench --blocklist exits 0 (got %d)" % p.returncode)
+    if p.returncode != 0:
+        return
+    rep = json.loads(out)
+    check(rep["machine"]["cpu"] and rep["machine"]["kernel"].startswith("Linux")
+          and rep["commit"], "blocklist: machine and commit named (%s, %s, %s)"
+          % (rep["machine"]["cpu"], rep["machine"]["kernel"], rep["commit"]))
+    fams = {r["ip"]: r for r in rep["blocklist"]}
+    check(sorted(fams) == [4, 6], "blocklist: IPv4 and IPv6 reported")
+    for ip, r in sorted(fams.items()):
+        name = "blocklist IPv%d" % ip
+        check(r["addresses"] == 1000 and r["prefixes"] == 100, name + ": the sizes asked")
+        check(r["nft_load_s"] > 0 and r["start_to_live_s"] > 0,
+              "%s: nft -f %.2f s, start to live %.2f s"
+              % (name, r["nft_load_s"], r["start_to_live_s"]))
+        check(r["addresses_fast_path"] and r["prefixes_fast_path"],
+              "%s: where the sets are (%s, %s)"
+              % (name, r["addresses_fast_path"], r["prefixes_fast_path"]))
+        check(r["add_ms"]["n"] == 1 and r["delete_ms"]["n"] == 1
+              and r["add_ms"]["median"] > 0 and r["delete_ms"]["median"] > 0,
+              "%s: one element added (%.1f ms) and deleted (%.1f ms)"
+              % (name, r["add_ms"]["median"], r["delete_ms"]["median"]))
+        c = r["churn"]
+        check(c is not None and c["batches"] > 0 and c["adds"] > 0
+              and c["adds"] == c["deletes"], "%s: churn batches ran" % name)
+        if c:
+            check(c["flood_sent"] > 0 and c["probes_sent"] > 0,
+                  "%s: flood (%d, %.1f%% dropped in the fast path) and probes (%d, %d "
+                  "delivered) sent" % (name, c["flood_sent"], 100 * c["flood_dropped_share"],
+                                       c["probes_sent"], c["probes_delivered"]))
+        check(r["rss_kb"] > 0 and r["map_bytes"] > 0 and r["maps"] > 0,
+              "%s: RSS %d kB, %d maps of %d bytes" % (name, r["rss_kb"], r["maps"],
+                                                      r["map_bytes"]))
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    check("nfo-bench-%d-" % p.pid not in ns, "blocklist: namespaces removed")
+    m = re.search(r"files in (/tmp/nft-offload-bench\.\w+)", err)
+    check(m is not None and not os.path.exists(m.group(1)),
+          "blocklist: temporary directory removed")
 
 
 if __name__ == "__main__":
