@@ -144,6 +144,8 @@ static void on_beat(struct daemon *d)
  */
 static void watchdog_check(struct daemon *d)
 {
+	struct nfo_watchdog_info w = { .heartbeat_age_ms = -1 };
+	const char *err;
 	uint64_t trips;
 
 	if (!d->st.loader)
@@ -152,8 +154,11 @@ static void watchdog_check(struct daemon *d)
 	if (trips == d->wd_trips_seen)
 		return;
 	d->wd_trips_seen = trips;
-	log_warn("watchdog: no heartbeat for over %u ms, the fast path was turned off (%llu time%s): "
-		 "full resync", WATCHDOG_MS, (unsigned long long)trips, trips == 1 ? "" : "s");
+	/* How long this loop did not run: a stop, or a call that blocked. */
+	(void)nfo_loader_watchdog(d->st.loader, &w, &err);
+	log_warn("watchdog: no heartbeat for over %u ms (the last one %.0f ms ago), the fast path "
+		 "was turned off (%llu time%s): full resync", WATCHDOG_MS, w.heartbeat_age_ms,
+		 (unsigned long long)trips, trips == 1 ? "" : "s");
 	daemon_disable(d, "watchdog tripped");
 	d->need_resync = true;
 }
