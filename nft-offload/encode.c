@@ -264,12 +264,12 @@ struct lpm_set_ctx {
 static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
 {
 	struct lpm_set_ctx *c = data;
-	struct nfo_setlpm_key k = { .prefixlen = 32 + plen };
+	struct nfo_image_setlpm e = { .key.prefixlen = 32 + plen };
 
-	k.slot_half[3] = (uint8_t)c->slot_half;
+	e.key.slot_half[3] = (uint8_t)c->slot_half;
 	/* the fast path puts the field's bytes first in key[] */
-	nfo_u128_to_be(v << (128 - c->width), k.key, 16);
-	return set_push(c->s, &k);
+	nfo_u128_to_be(v << (128 - c->width), e.key.key, 16);
+	return set_push(c->s, &e);
 }
 
 static int cmp_setkey(const void *a, const void *b)
@@ -304,20 +304,21 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
 					    set_prefix_emit, &c);
 		if (r == 0 && s->n)
-			qsort(s->entries, s->n, sizeof(struct nfo_setlpm_key), cmp_setlpm);
+			qsort(s->entries, s->n, sizeof(struct nfo_image_setlpm), cmp_setlpm);
 		return r;
 	}
 	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
-		struct nfo_setkey key = { .slot_half = slot_half };
+		struct nfo_image_setkey e = { .key.slot_half = slot_half };
 
 		/* nft's key bytes are already in the concatenation layout; a
 		 * single field shorter than 4 bytes is zero-padded, as the fast
 		 * path builds it */
-		memcpy(key.key, set->keys + i * set->key_len, set->key_len);
-		r = set_push(s, &key);
+		memcpy(e.key.key, set->keys + i * set->key_len, set->key_len);
+		e.expires = set->expires ? set->expires[i] : 0;
+		r = set_push(s, &e);
 	}
 	if (r == 0 && s->n)
-		qsort(s->entries, s->n, sizeof(struct nfo_setkey), cmp_setkey);
+		qsort(s->entries, s->n, sizeof(struct nfo_image_setkey), cmp_setkey);
 	return r;
 }
 

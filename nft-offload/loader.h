@@ -37,6 +37,9 @@ struct nfo_slot_key {
 struct nfo_loader_opts {
 	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
 	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
+	/* Jiffies before the kernel's expiry of a set element at which the
+	 * fast path stops counting it (nfo_set_until_of, encode.h). */
+	uint64_t margin_j;
 };
 
 struct nfo_loader;
