@@ -21,8 +21,9 @@ struct nfo_clock {
 int nfo_clock_jiffies(struct nfo_clock *c, uint64_t *ret)
 {
 	struct nfo_clock_args args = {};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args),
-		    .ctx_out = &args, .ctx_size_out = sizeof(args));
+	/* a syscall program's context is copied back into ctx_in
+	 * (bpf_prog_test_run_syscall refuses ctx_out) */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 
 	if (bpf_prog_test_run_opts(c->fd, &opts) < 0)
 		return -errno;
