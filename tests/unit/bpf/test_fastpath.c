@@ -2780,9 +2780,10 @@ static void test_timeout_set(void **state)
 	t0 = mono_s();
 	fx_apply(f, "table inet t {\n"
 		    "  set ban {\n"
-		    "    type ipv4_addr; flags timeout;\n"
+		    "    type ipv4_addr; flags timeout; timeout 30s;\n"
 		    "    elements = { 192.0.2.1 timeout 1h, 192.0.2.2 timeout 4s,\n"
-		    "                 192.0.2.3 timeout 1h expires 10ms, 192.0.2.4 }\n"
+		    "                 192.0.2.3 timeout 1h expires 10ms, 192.0.2.4 timeout 0s,\n"
+		    "                 192.0.2.6 }\n"
 		    "  }\n"
 		    "  chain c {\n"
 		    "    type filter hook prerouting priority 0;\n"
@@ -2807,7 +2808,9 @@ static void test_timeout_set(void **state)
 	udp4(&p, "192.0.2.3", LOC4, 40, 9);
 	PASS(f, &p, "10 ms left, within the 20 ms margin");
 	udp4(&p, "192.0.2.4", LOC4, 40, 9);
-	DROP(f, &p, k, "no timeout");
+	DROP(f, &p, k, "timeout 0: never expires");
+	udp4(&p, "192.0.2.6", LOC4, 40, 9);
+	DROP(f, &p, k, "the set's default timeout, 30 s");
 	udp4(&p, "192.0.2.5", LOC4, 40, 9);
 	PASS(f, &p, "not in the set");
 
