@@ -293,6 +293,8 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	/* ruleset.c keeps no keys of a set whose key does not fit */
 	assert(ps->ndims >= 1 && ps->ndims <= NFO_SET_MAX_FIELDS);
 	assert(set->key_len <= (set->interval ? 16 : NFO_SET_KEY_LEN) || set->nkeys == 0);
+	/* import.c refuses ranges that expire: LPM entries never do */
+	assert(!set->expires || !set->interval);
 	s->spec.nfields = ps->ndims;
 	s->spec.interval = set->interval;
 	memcpy(s->spec.dims, ps->dims, ps->ndims);

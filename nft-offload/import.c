@@ -348,11 +348,6 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	return 0;
 }
 
-static bool changes_alone(const struct nfo_set *s)
-{
-	return nfo_set_changes_alone(s);
-}
-
 /*
  * An `update @s` from the packet path sets an existing element's expiry to
  * now + the update's timeout (nft_dynset_eval: the dynset's, else the
@@ -386,7 +381,7 @@ static const char *why_not_followed(struct elem_acc *a)
 		return a->whybuf;
 	}
 	for (size_t i = 0; i < a->n; i++)
-		if ((s->pp_add && !refresh_extends(s, &a->e[i].el))) {
+		if (s->pp_add && !refresh_extends(s, &a->e[i].el)) {
 			snprintf(a->whybuf, sizeof(a->whybuf),
 				 "the packet path may shorten an element's timeout (%s)",
 				 s->pp_rule ? s->pp_rule : "a rule");
@@ -420,9 +415,9 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 	s->why = NULL;
 	s->usable = false;
 
-	if (changes_alone(s) && s->is_map)
+	if (nfo_set_changes_alone(s) && s->is_map)
 		acc.why = "a map whose elements expire or the packet path changes";
-	else if (changes_alone(s) && (s->flags & NFT_SET_INTERVAL))
+	else if (nfo_set_changes_alone(s) && (s->flags & NFT_SET_INTERVAL))
 		acc.why = "ranges that expire or the packet path changes";
 	else if ((s->flags & NFT_SET_CONCAT) && (s->flags & NFT_SET_INTERVAL))
 		acc.why = "concatenation of ranges";
@@ -434,7 +429,7 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 		nftnl_set_elem_foreach(ns, elem_cb, &acc);
 		if (acc.error)
 			goto out;
-		if (!acc.why && changes_alone(s))
+		if (!acc.why && nfo_set_changes_alone(s))
 			acc.why = why_not_followed(&acc);
 		else if (!acc.why && acc.expiring)
 			acc.why = "elements expire"; /* in a set without the flag? */
@@ -520,8 +515,9 @@ static int dynset_rule_cb(struct nftnl_rule *nr, void *data)
 	return b->error ? -1 : 0;
 }
 
-/* What the rules read before do to s from the packet path (dormant tables
- * included: a change of that is structural anyway). */
+/* What the rules' dynsets (collected before the sets are read) do to s
+ * from the packet path; dormant tables count too (waking one up is a
+ * structural change anyway). */
 static int note_packet_path(const struct build *b, struct nfo_set *s)
 {
 	s->pp_update_ms = UINT64_MAX;
@@ -809,7 +805,7 @@ static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
 		struct nfo_set *s = &rs->sets[i];
 		const struct nfo_rule *bad = NULL;
 
-		if (!s->usable || !changes_alone(s))
+		if (!s->usable || !nfo_set_changes_alone(s))
 			continue;
 		for (size_t ci = 0; ci < rs->nchains && !bad; ci++)
 			for (size_t k = 0; k < rs->chains[ci].nrules && !bad; k++) {
