@@ -484,6 +484,135 @@ static void test_set_packet_path(void **state)
 	nfo_ruleset_free(&rs);
 }
 
+/* ---- which lookups of such sets stay -------------------------------------------- */
+
+/* A rule of chain "in" of table ip t: ip saddr [!=] @set, then a verdict. */
+static void add_lookup_rule(struct nfo_nft_dump *d, const char *set, bool invert, int verdict,
+			    uint64_t handle)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *pl = nftnl_expr_alloc("payload");
+	struct nftnl_expr *lk = nftnl_expr_alloc("lookup");
+	struct nftnl_expr *im = nftnl_expr_alloc("immediate");
+
+	assert_non_null(r);
+	assert_true(pl && lk && im);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, pl);
+	nftnl_expr_set_str(lk, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(lk, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (invert)
+		nftnl_expr_set_u32(lk, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	nftnl_rule_add_expr(r, lk);
+	nftnl_expr_set_u32(im, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(im, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	nftnl_rule_add_expr(r, im);
+	nftnl_rule_list_add_tail(r, d->rules);
+}
+
+/* table ip t, set ban (ipv4_addr, flags timeout, one element 1 min), and
+ * the rules given as (invert, verdict) pairs. */
+static struct nfo_ruleset *ban_ruleset(const bool *invert, const int *verdict, size_t n)
+{
+	const struct nfo_nft_jiffies at = { .jiffies = 1000000, .hz = 250 };
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	const uint8_t key[4] = { 192, 0, 2, 1 };
+	struct nfo_nft_dump *d = NULL;
+	struct nfo_ruleset *rs = NULL;
+
+	assert_non_null(s);
+	assert_non_null(e);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "ban");
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, 60000);
+	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, 60000);
+	nftnl_set_elem_add(s, e);
+
+	assert_int_equal(nfo_nft_dump_new(&d), 0);
+	d->at = at;
+	add_table(d, NFPROTO_IPV4, "t", 0);
+	add_chain(d, NFPROTO_IPV4, "t", "in");
+	nftnl_set_list_add_tail(s, d->sets);
+	for (size_t i = 0; i < n; i++)
+		add_lookup_rule(d, "ban", invert[i], verdict[i], 10 + i);
+	assert_int_equal(nfo_ruleset_new(&rs, d), 0);
+	nfo_nft_dump_free(&d);
+	assert_int_equal(rs->nsets, 1);
+	assert_int_equal(rs->nchains, 1);
+	assert_int_equal(rs->chains[0].nrules, n);
+	return rs;
+}
+
+static void expect_lookup_kept(const struct nfo_rule *r, const struct nfo_set *s)
+{
+	assert_int_equal(r->offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r->npreds, 1);
+	assert_int_equal(r->preds[0].dim, NFO_PDIM_SETREF);
+	assert_ptr_equal(r->preds[0].ref.set, s);
+	assert_non_null(r->note);
+	assert_non_null(strstr(r->note, "elements of set ban expire"));
+}
+
+static void expect_lookup_refused(const struct nfo_rule *r)
+{
+	assert_int_equal(r->offload, NFO_OFFLOAD_PARTIAL);
+	assert_int_equal(r->npreds, 1);
+	assert_int_equal(r->preds[0].dim, NFO_PDIM_UNKNOWN);
+	assert_non_null(strstr(r->preds[0].reason, "set ban: elements expire without notification"));
+	assert_non_null(strstr(r->reason, "set ban"));
+	assert_null(r->note);
+}
+
+/*
+ * A set whose elements go without a notification is held with fewer
+ * elements than the kernel's: its lookups stay only where every rule that
+ * reads it drops on membership; one rule reading it otherwise (accept,
+ * inverted) makes all of them UNKNOWN.
+ */
+static void test_set_polarity(void **state)
+{
+	struct nfo_ruleset *rs;
+
+	(void)state;
+	/* ip saddr @ban drop; ip saddr @ban drop */
+	rs = ban_ruleset((const bool[]){ false, false }, (const int[]){ NF_DROP, NF_DROP }, 2);
+	assert_true(rs->sets[0].usable);
+	assert_true(rs->sets[0].drop_only);
+	assert_non_null(rs->sets[0].expires);
+	assert_int_equal(rs->sets[0].expires[0], 1000000 + 15000);
+	expect_lookup_kept(&rs->chains[0].rules[0], &rs->sets[0]);
+	expect_lookup_kept(&rs->chains[0].rules[1], &rs->sets[0]);
+	nfo_ruleset_free(&rs);
+
+	/* ip saddr @ban accept; ip saddr @ban drop: an expired element kept
+	 * in the fast path would skip the accept and drop */
+	rs = ban_ruleset((const bool[]){ false, false }, (const int[]){ NF_ACCEPT, NF_DROP }, 2);
+	assert_false(rs->sets[0].usable);
+	assert_false(rs->sets[0].drop_only);
+	assert_non_null(strstr(rs->sets[0].why, "does not only drop on membership (chain in handle 10)"));
+	expect_lookup_refused(&rs->chains[0].rules[0]);
+	expect_lookup_refused(&rs->chains[0].rules[1]);
+	nfo_ruleset_free(&rs);
+
+	/* ip saddr != @ban drop: absence leads to drop */
+	rs = ban_ruleset((const bool[]){ true }, (const int[]){ NF_DROP }, 1);
+	assert_false(rs->sets[0].usable);
+	expect_lookup_refused(&rs->chains[0].rules[0]);
+	nfo_ruleset_free(&rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_elem_expiry),
 		cmocka_unit_test(test_set_timeouts),
 		cmocka_unit_test(test_set_packet_path),
+		cmocka_unit_test(test_set_polarity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
