@@ -70,7 +70,7 @@ struct {
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct nfo_setkey);
-	__type(value, __u8);
+	__type(value, nfo_set_until);
 } nfo_setkeys SEC(".maps");
 
 struct {
@@ -78,7 +78,7 @@ struct {
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct nfo_setlpm_key);
-	__type(value, __u8);
+	__type(value, nfo_set_until);
 } nfo_setlpm SEC(".maps");
 
 struct {
@@ -262,6 +262,12 @@ static __always_inline __u32 nfo_field_bytes(const struct nfo_pkt *p, __u32 dim,
 	return 0;
 }
 
+/* An element found is present until its time (nfo_set_until). */
+static __always_inline int nfo_set_live(const nfo_set_until *until)
+{
+	return until && (!*until || bpf_jiffies64() < *until);
+}
+
 /*
  * Whether the packet's key is in named set slot of half: 1, 0, or -1 when
  * the packet lacks a field of the key. A global function: verified once.
@@ -285,7 +291,7 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 		lk.slot_half[3] = idx;
 		if (!nfo_field_bytes(p, spec->dims[0], lk.key))
 			return -1;
-		return bpf_map_lookup_elem(&nfo_setlpm, &lk) ? 1 : 0;
+		return nfo_set_live(bpf_map_lookup_elem(&nfo_setlpm, &lk));
 	}
 	k.slot_half = idx;
 	for (i = 0; i < NFO_SET_MAX_FIELDS; i++) {
@@ -305,7 +311,7 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 		/* each field starts 4-byte aligned, as in nft registers */
 		off += (len + 3) & ~3u;
 	}
-	return bpf_map_lookup_elem(&nfo_setkeys, &k) ? 1 : 0;
+	return nfo_set_live(bpf_map_lookup_elem(&nfo_setkeys, &k));
 }
 
 /* Defined by each program (only the one it calls is referenced). */

@@ -70,6 +70,22 @@ struct nfo_setlpm_key {
 };
 
 /*
+ * The value of an element in nfo_setkeys and nfo_setlpm: until when it may
+ * count as present, in jiffies64 (the clock nf_tables compares set element
+ * expirations with on the packet path: get_jiffies_64(), which is what
+ * bpf_jiffies64() returns). The element is present while
+ * bpf_jiffies64() < until; 0: it never expires. The loader writes the
+ * kernel's expiry (a lower bound of it) minus a margin, so the fast path
+ * lets an element go before nftables can (docs/SEMANTICS.md, traps).
+ */
+typedef __u64 nfo_set_until;
+
+/* Context of the nfo_clock_read syscall program (BPF_PROG_TEST_RUN). */
+struct nfo_clock_args {
+	__u64 jiffies;
+};
+
+/*
  * What a conntrack lookup (bpf_xdp_ct_lookup / bpf_skb_ct_lookup, TCP and
  * UDP only) tells about a packet, before conntrack itself sees it. The
  * planner maps each class to the ct states the kernel may still give the

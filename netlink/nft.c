@@ -380,6 +380,23 @@ static int dump_elems_cb(struct nftnl_set *s, void *data)
 	return 0;
 }
 
+static nfo_nft_clock_fn clock_fn;
+static void *clock_userdata;
+
+void nfo_nft_set_clock(nfo_nft_clock_fn fn, void *userdata)
+{
+	clock_fn = fn;
+	clock_userdata = userdata;
+}
+
+/* The clock now; hz 0 when there is none or it failed. */
+static void read_clock(struct nfo_nft_jiffies *ret)
+{
+	*ret = (struct nfo_nft_jiffies){};
+	if (clock_fn && clock_fn(clock_userdata, ret) < 0)
+		*ret = (struct nfo_nft_jiffies){};
+}
+
 static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *d,
 		     bool *ret_consistent)
 {
@@ -401,6 +418,8 @@ static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *
 			return r;
 	}
 	e = (struct elem_ctx){ .nl = nl, .rbuf = rbuf, .ctx = &ctx };
+	/* before any element is asked for: a lower bound of every expiry */
+	read_clock(&d->at);
 	nftnl_set_list_foreach(d->sets, dump_elems_cb, &e);
 	if (e.error)
 		return e.error;
@@ -497,8 +516,9 @@ int nfo_nft_get_genid(uint32_t *ret_genid)
 }
 
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret)
+		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at)
 {
+	struct nfo_nft_jiffies at;
 	struct nfo_nft_dump *d = NULL;
 	struct mnl_socket *nl = NULL;
 	struct nftnl_set *s = NULL;
@@ -533,6 +553,7 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		r = nft_talk(nl, rbuf, nlh, &ctx);
 	}
+	read_clock(&at);
 	if (r == 0)
 		r = nft_dump_type(nl, rbuf, NFT_MSG_GETSETELEM, (uint16_t)family, s, &ctx);
 	if (r == 0)
@@ -551,6 +572,8 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 		}
 		nftnl_set_list_del(f.found);
 		*ret = f.found;
+		if (ret_at)
+			*ret_at = at;
 	}
 out:
 	if (s)

@@ -18,8 +18,26 @@ struct nftnl_set_list;
 struct nftnl_set;
 struct nftnl_flowtable_list;
 
+/*
+ * The kernel clock set element timeouts count in: jiffies64 as
+ * get_jiffies_64() returns it, and its rate. NFTA_SET_ELEM_EXPIRATION is
+ * the time left (ms) when the kernel built the message, so a reading taken
+ * before the request makes each expiry's lower bound.
+ */
+struct nfo_nft_jiffies {
+	uint64_t jiffies;
+	uint32_t hz; /* 0: no reading */
+};
+
+/* Who reads it (the daemon: a BPF program). NULL: nobody; then sets whose
+ * elements expire cannot be followed. */
+typedef int (*nfo_nft_clock_fn)(void *userdata, struct nfo_nft_jiffies *ret);
+void nfo_nft_set_clock(nfo_nft_clock_fn fn, void *userdata);
+
 struct nfo_nft_dump {
 	uint32_t genid;
+	/* Read before the first element request of the dump (hz 0: none). */
+	struct nfo_nft_jiffies at;
 	struct nftnl_table_list *tables;
 	struct nftnl_chain_list *chains;
 	struct nftnl_set_list *sets; /* with their elements */
@@ -53,9 +71,10 @@ int nfo_nft_get_genid(uint32_t *ret_genid);
 /*
  * Reads one set with its elements, checking the ruleset is at generation
  * genid before and after: -EAGAIN if it moved (then read everything).
+ * ret_at: the clock read before the elements were asked for.
  */
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret);
+		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at);
 
 /* Notifications. */
 struct nfo_nft_monitor;

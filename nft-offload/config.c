@@ -41,6 +41,7 @@ void nfo_config_init(struct nfo_config *c)
 	*c = (struct nfo_config){
 		.max_counters = NFO_DEFAULT_MAX_COUNTERS,
 		.max_edges = NFO_DEFAULT_MAX_EDGES,
+		.timeout_margin_ms = NFO_DEFAULT_TIMEOUT_MARGIN_MS,
 	};
 }
 
@@ -210,6 +211,15 @@ int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const c
 					    "invalid metrics-listen '%s' (expected IPV4:PORT or "
 					    "[IPV6]:PORT, e.g. 127.0.0.1:9101)", w[1]);
 			snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", w[1]);
+		} else if (!strcmp(w[0], "timeout-margin")) {
+			unsigned long long v;
+
+			if (n != 2)
+				return fail(err, errlen, file, line, "expected: timeout-margin MS");
+			if (parse_uint(w[1], 60 * 60 * 1000, &v) < 0)
+				return fail(err, errlen, file, line,
+					    "invalid number of milliseconds '%s' for timeout-margin", w[1]);
+			c->timeout_margin_ms = (uint32_t)v;
 		} else {
 			return fail(err, errlen, file, line, "unknown setting '%s'", w[0]);
 		}

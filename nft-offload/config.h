@@ -7,6 +7,7 @@
  *     max-counters 16384
  *     max-diagram-edges 4000000
  *     metrics-listen 127.0.0.1:9101   # Prometheus endpoint (default: none)
+ *     timeout-margin 20
  *
  * Errors name the file, the line and the problem.
  */
@@ -21,6 +22,9 @@
 #define NFO_DEFAULT_CONFIG "/etc/nft-offload/nft-offload.conf"
 #define NFO_DEFAULT_MAX_COUNTERS 16384
 #define NFO_DEFAULT_MAX_EDGES 4000000
+/* ms before the kernel's expiry of a set element at which the fast path
+ * stops counting it as present (docs/SEMANTICS.md, traps) */
+#define NFO_DEFAULT_TIMEOUT_MARGIN_MS 20
 
 struct nfo_config_iface {
 	char name[IF_NAMESIZE];
@@ -33,6 +37,7 @@ struct nfo_config {
 	uint32_t max_counters;
 	size_t max_edges;
 	char metrics_listen[64]; /* ADDR:PORT, "": no metrics endpoint */
+	uint32_t timeout_margin_ms;
 };
 
 void nfo_config_init(struct nfo_config *c);

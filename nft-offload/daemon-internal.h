@@ -40,6 +40,7 @@ struct daemon {
 	char pin_dir[PATH_MAX];
 	struct nfo_nft_monitor *mon;
 	struct nfo_rtnl *rtnl;
+	struct nfo_clock *clock; /* jiffies for set element expiries; NULL: none */
 	int epfd;
 	int sigfd;
 	int timerfd;  /* retry after a failed resync or rebuild */

@@ -356,16 +356,17 @@ int daemon_update_sets(struct daemon *d)
 		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
 							   ev->sets[i].table, ev->sets[i].name);
 		struct nftnl_set *ns = NULL;
+		struct nfo_nft_jiffies at = {};
 
 		if (!nfo_plan_set_used(s->plan, set))
 			continue;
 		r = nfo_nft_read_set(ev->sets[i].family, ev->sets[i].table, ev->sets[i].name,
-				     ev->genid, &ns);
+				     ev->genid, &ns, &at);
 		if (r < 0) {
 			log_debug_errno(r, "reading set %s: %m: full resync", ev->sets[i].name);
 			return -EAGAIN;
 		}
-		r = nfo_set_reload(set, ns);
+		r = nfo_set_reload(set, ns, &at);
 		nftnl_set_free(ns);
 		if (r < 0)
 			return -EAGAIN; /* the model may be half updated: read it all */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "clock.h"
 #include "ctl.h"
 #include "daemon-internal.h"
 #include "ruleset.h"
@@ -343,7 +344,45 @@ static int setup_dirs(struct daemon *d)
 	return 0;
 }
 
-/* nftables and rtnetlink subscriptions, then the loader. */
+static int read_clock(void *userdata, struct nfo_nft_jiffies *ret)
+{
+	struct nfo_clock *c = userdata;
+	uint64_t j;
+	int r = nfo_clock_jiffies(c, &j);
+
+	if (r < 0)
+		return r;
+	*ret = (struct nfo_nft_jiffies){ .jiffies = j, .hz = nfo_clock_hz(c) };
+	return 0;
+}
+
+/*
+ * The kernel clock set element expiries count in, and the margin before
+ * the kernel's expiry at which an element stops counting in the fast path:
+ * at least 2 jiffies (the reading and the kernel's comparison each truncate
+ * to a tick), else the configured ms (a packet the fast path checks reaches
+ * nftables a little later). Without it, sets with timeouts stay out.
+ */
+static uint64_t setup_clock(struct daemon *d)
+{
+	uint64_t margin_j;
+	int r = nfo_clock_new(&d->clock);
+
+	if (r < 0) {
+		log_warn_errno(r, "cannot read the kernel's jiffies (a BPF syscall program): %m; "
+			       "sets whose elements expire are not offloaded");
+		return 0;
+	}
+	nfo_nft_set_clock(read_clock, d->clock);
+	margin_j = ((uint64_t)d->st.config.timeout_margin_ms * nfo_clock_hz(d->clock) + 999) / 1000;
+	if (margin_j < 2)
+		margin_j = 2;
+	log_info("kernel HZ %u: set elements leave the fast path %llu jiffies before they expire",
+		 nfo_clock_hz(d->clock), (unsigned long long)margin_j);
+	return margin_j;
+}
+
+/* nftables and rtnetlink subscriptions, the clock, then the loader. */
 static int setup_kernel(struct daemon *d)
 {
 	struct nfo_loader_opts lopts = { .pin_dir = d->pin_dir,
@@ -359,6 +398,7 @@ static int setup_kernel(struct daemon *d)
 	r = nfo_rtnl_new(&d->rtnl);
 	if (r < 0)
 		return log_error_errno(r, "cannot follow links and addresses (rtnetlink): %m");
+	lopts.margin_j = setup_clock(d);
 	r = nfo_loader_new(&d->st.loader, &lopts, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
@@ -496,6 +536,8 @@ static void teardown(struct daemon *d, bool unpin)
 	daemon_metrics_free(d);
 	nfo_nft_monitor_free(&d->mon);
 	nfo_rtnl_free(&d->rtnl);
+	nfo_nft_set_clock(NULL, NULL);
+	nfo_clock_free(&d->clock);
 	daemon_free_plan(d);
 	nfo_nft_events_clear(&d->sets_changed);
 	nfo_ruleset_free(&d->st.rs);

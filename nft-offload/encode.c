@@ -264,12 +264,12 @@ struct lpm_set_ctx {
 static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
 {
 	struct lpm_set_ctx *c = data;
-	struct nfo_setlpm_key k = { .prefixlen = 32 + plen };
+	struct nfo_image_setlpm e = { .key.prefixlen = 32 + plen };
 
-	k.slot_half[3] = (uint8_t)c->slot_half;
+	e.key.slot_half[3] = (uint8_t)c->slot_half;
 	/* the fast path puts the field's bytes first in key[] */
-	nfo_u128_to_be(v << (128 - c->width), k.key, 16);
-	return set_push(c->s, &k);
+	nfo_u128_to_be(v << (128 - c->width), e.key.key, 16);
+	return set_push(c->s, &e);
 }
 
 static int cmp_setkey(const void *a, const void *b)
@@ -293,6 +293,8 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	/* ruleset.c keeps no keys of a set whose key does not fit */
 	assert(ps->ndims >= 1 && ps->ndims <= NFO_SET_MAX_FIELDS);
 	assert(set->key_len <= (set->interval ? 16 : NFO_SET_KEY_LEN) || set->nkeys == 0);
+	/* import.c refuses ranges that expire: LPM entries never do */
+	assert(!set->expires || !set->interval);
 	s->spec.nfields = ps->ndims;
 	s->spec.interval = set->interval;
 	memcpy(s->spec.dims, ps->dims, ps->ndims);
@@ -304,20 +306,21 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
 					    set_prefix_emit, &c);
 		if (r == 0 && s->n)
-			qsort(s->entries, s->n, sizeof(struct nfo_setlpm_key), cmp_setlpm);
+			qsort(s->entries, s->n, sizeof(struct nfo_image_setlpm), cmp_setlpm);
 		return r;
 	}
 	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
-		struct nfo_setkey key = { .slot_half = slot_half };
+		struct nfo_image_setkey e = { .key.slot_half = slot_half };
 
 		/* nft's key bytes are already in the concatenation layout; a
 		 * single field shorter than 4 bytes is zero-padded, as the fast
 		 * path builds it */
-		memcpy(key.key, set->keys + i * set->key_len, set->key_len);
-		r = set_push(s, &key);
+		memcpy(e.key.key, set->keys + i * set->key_len, set->key_len);
+		e.expires = set->expires ? set->expires[i] : 0;
+		r = set_push(s, &e);
 	}
 	if (r == 0 && s->n)
-		qsort(s->entries, s->n, sizeof(struct nfo_setkey), cmp_setkey);
+		qsort(s->entries, s->n, sizeof(struct nfo_image_setkey), cmp_setkey);
 	return r;
 }
 

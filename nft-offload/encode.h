@@ -60,12 +60,26 @@ struct nfo_image_root {
 	uint8_t mac[6];
 };
 
+/* An element of a set slot: its map key, and the kernel's expiry of the
+ * element (struct nfo_set.expires: jiffies64, 0 = never). The loader writes
+ * the map value from it (nfo_set_until: the expiry less the margin). */
+struct nfo_image_setkey {
+	struct nfo_setkey key;
+	uint64_t expires;
+};
+
+struct nfo_image_setlpm {
+	struct nfo_setlpm_key key;
+	uint64_t expires;
+};
+
 /* Named set slot k: its nfo_setspecs entry (key half * NFO_MAX_SETS + k) and
- * its keys, sorted by memcmp so that two generations diff in one pass. */
+ * its elements, sorted by the memcmp of their keys so that two generations
+ * diff in one pass. */
 struct nfo_image_set {
 	struct nfo_setspec spec; /* nfields 0: the slot is unused */
-	bool lpm;                /* entries are struct nfo_setlpm_key (nfo_setlpm) */
-	uint8_t *entries;        /* else struct nfo_setkey (nfo_setkeys) */
+	bool lpm;                /* entries are struct nfo_image_setlpm (nfo_setlpm) */
+	uint8_t *entries;        /* else struct nfo_image_setkey (nfo_setkeys) */
 	size_t n;
 	size_t cap;
 };
@@ -89,10 +103,36 @@ struct nfo_image {
 	size_t nsets;
 };
 
-/* Size in bytes of one entry of set slot s. */
+/* Size in bytes of one entry of set slot s, and of its map key (the
+ * entry's start). */
 static inline size_t nfo_image_set_entry_size(const struct nfo_image_set *s)
 {
+	return s->lpm ? sizeof(struct nfo_image_setlpm) : sizeof(struct nfo_image_setkey);
+}
+
+static inline size_t nfo_image_set_key_size(const struct nfo_image_set *s)
+{
 	return s->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
+}
+
+/* The entry's kernel expiry (jiffies64, 0 = never). */
+static inline uint64_t nfo_image_set_expires(const struct nfo_image_set *s, const uint8_t *entry)
+{
+	return s->lpm ? ((const struct nfo_image_setlpm *)entry)->expires :
+			((const struct nfo_image_setkey *)entry)->expires;
+}
+
+/*
+ * The map value of an element the kernel expires at expires (a lower bound
+ * of it, jiffies64; 0 = never): present in the fast path while jiffies64 <
+ * expires - margin_j. Never 0 for an element that expires: one already
+ * within the margin counts as gone.
+ */
+static inline uint64_t nfo_set_until_of(uint64_t expires, uint64_t margin_j)
+{
+	if (!expires)
+		return 0;
+	return expires > margin_j + 1 ? expires - margin_j : 1;
 }
 
 /*

@@ -6,10 +6,13 @@
  * where kernel objects meet the model; the model itself never calls the
  * translator.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/flowtable.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -23,9 +26,24 @@
 #include "translate.h"
 #include "common/util.h"
 
+/* A rule that changes a set from the packet path (dynset). */
+struct dynset_ref {
+	int family;
+	const char *table;
+	const char *set;
+	const char *chain;
+	uint64_t handle;
+	uint32_t op;         /* NFT_DYNSET_OP_* */
+	uint64_t timeout_ms; /* 0: the element's (or set's) own */
+};
+
 struct build {
 	struct nfo_ruleset *rs;
 	const struct nfo_nft_dump *dump;
+	struct dynset_ref *dynsets;
+	size_t ndynsets;
+	size_t dynset_cap;
+	struct dynset_ref cur; /* the rule dynset_cb looks at */
 	/* dormant tables: their hooks are not registered, their chains never run */
 	char **dormant;
 	int *dormant_family;
@@ -153,7 +171,7 @@ oom:
 
 /* An element as the kernel sends it. */
 struct raw_elem {
-	uint8_t key[NFO_SET_KEY_LEN];
+	struct nfo_elem el;
 	nfo_u128 v;
 	nfo_u128 end_v; /* with KEY_END: [v, end_v] */
 	bool has_end_key;
@@ -164,11 +182,14 @@ struct raw_elem {
 
 struct elem_acc {
 	struct nfo_set *set;
+	const struct nfo_nft_jiffies *at;
 	struct raw_elem *e;
 	size_t n;
 	size_t cap;
+	bool expiring; /* some element expires */
 	int error;
 	const char *why;
+	char whybuf[160];
 };
 
 static int elem_cb(struct nftnl_set_elem *e, void *data)
@@ -181,11 +202,6 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 				 nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
 	struct raw_elem *r;
 
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ||
-	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
-		a->why = "elements expire";
-		return 0;
-	}
 	if (!key || klen != a->set->key_len || klen > NFO_SET_KEY_LEN || (kend && kelen != klen) ||
 	    (klen > 16 && (kend || a->set->interval))) {
 		a->why = "element key";
@@ -200,8 +216,20 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 		.v = klen <= 16 ? nfo_u128_from_be(key, klen) : 0,
 		.is_end = flags & NFT_SET_ELEM_INTERVAL_END,
 		.verdict = NFO_VERDICT_STOP,
+		.el.key_len = klen,
 	};
-	memcpy(r->key, key, klen);
+	memcpy(r->el.key, key, klen);
+	r->el.has_timeout = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT);
+	r->el.has_expiration = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION);
+	if (r->el.has_timeout)
+		r->el.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+	if (r->el.has_expiration)
+		r->el.expiration_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	if (r->el.has_expiration || r->el.has_timeout) {
+		r->el.expires = nfo_elem_expiry(&r->el, a->at ? a->at->jiffies : 0,
+						a->at ? a->at->hz : 0);
+		a->expiring |= r->el.expires != 0;
+	}
 	if (kend) {
 		r->has_end_key = true;
 		r->end_v = nfo_u128_from_be(kend, kelen);
@@ -227,6 +255,13 @@ static int cmp_raw(const void *x, const void *y)
 static int cmp_key(const void *a, const void *b, void *len)
 {
 	return memcmp(a, b, *(const uint32_t *)len);
+}
+
+static int cmp_raw_key(const void *x, const void *y, void *len)
+{
+	const struct raw_elem *a = x, *b = y;
+
+	return memcmp(a->el.key, b->el.key, *(const uint32_t *)len);
 }
 
 static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
@@ -264,12 +299,24 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	nfo_u128 max = nfo_u128_max(s->key_len * 8);
 	size_t vcap = 0;
 
-	if (!interval && a->n) {
+	if (!interval && a->n && a->expiring) {
+		/* keys and their expiries in one order */
+		s->keys = malloc(a->n * s->key_len);
+		s->expires = malloc(a->n * sizeof(*s->expires));
+		if (!s->keys || !s->expires)
+			return -ENOMEM;
+		qsort_r(a->e, a->n, sizeof(*a->e), cmp_raw_key, &s->key_len);
+		for (size_t i = 0; i < a->n; i++) {
+			memcpy(s->keys + i * s->key_len, a->e[i].el.key, s->key_len);
+			s->expires[i] = a->e[i].el.expires;
+		}
+		s->nkeys = a->n;
+	} else if (!interval && a->n) {
 		s->keys = malloc(a->n * s->key_len);
 		if (!s->keys)
 			return -ENOMEM;
 		for (size_t i = 0; i < a->n; i++)
-			memcpy(s->keys + i * s->key_len, a->e[i].key, s->key_len);
+			memcpy(s->keys + i * s->key_len, a->e[i].el.key, s->key_len);
 		s->nkeys = a->n;
 		qsort_r(s->keys, s->nkeys, s->key_len, cmp_key, &s->key_len);
 	}
@@ -302,17 +349,64 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	return 0;
 }
 
-/* (Re)reads the elements of s from ns; -ENOMEM, else 0 (s->usable says
- * whether they could be understood). */
-static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
+/*
+ * An `update @s` from the packet path sets an existing element's expiry to
+ * now + the update's timeout (nft_dynset_eval: the dynset's, else the
+ * element's own since Linux 6.13, the set's before). The fast path keeps
+ * the expiry it read, so that must not move it earlier: each update's
+ * timeout must cover what the element had left when it was read.
+ */
+static bool refresh_extends(const struct nfo_set *s, const struct nfo_elem *e)
 {
-	struct elem_acc acc = {};
+	uint64_t own;
+
+	if (!e->has_expiration)
+		return true; /* nothing to refresh, or already counted as gone */
+	if (s->pp_update_ms != UINT64_MAX && s->pp_update_ms < e->expiration_ms)
+		return false;
+	if (!s->pp_update_own)
+		return true;
+	own = e->has_timeout ? e->timeout_ms : s->timeout_ms;
+	return own >= e->expiration_ms && s->timeout_ms >= e->expiration_ms;
+}
+
+/* Why the elements of s, which change alone, cannot be followed (NULL:
+ * they can, for lookups in rules that only drop on membership). */
+static const char *why_not_followed(struct elem_acc *a)
+{
+	const struct nfo_set *s = a->set;
+
+	if (s->pp_delete) {
+		snprintf(a->whybuf, sizeof(a->whybuf), "the packet path deletes elements (%s)",
+			 s->pp_rule ? s->pp_rule : "a rule");
+		return a->whybuf;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (s->pp_add && !refresh_extends(s, &a->e[i].el)) {
+			snprintf(a->whybuf, sizeof(a->whybuf),
+				 "the packet path may shorten an element's timeout (%s)",
+				 s->pp_rule ? s->pp_rule : "a rule");
+			return a->whybuf;
+		}
+	if (a->expiring && (!a->at || !a->at->hz))
+		return "elements expire and the kernel clock cannot be read";
+	return NULL;
+}
+
+/* (Re)reads the elements of s from ns (at: the clock before they were
+ * requested); -ENOMEM, else 0 (s->usable says whether they could be
+ * understood). */
+static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+{
+	struct elem_acc acc = { .at = at };
 	int r = -ENOMEM;
 
 	nfo_vset_free(&s->elems);
 	free(s->keys);
 	s->keys = NULL;
 	s->nkeys = 0;
+	free(s->expires);
+	s->expires = NULL;
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);
@@ -322,8 +416,10 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 	s->why = NULL;
 	s->usable = false;
 
-	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
-		acc.why = "updated by the packet path or with timeouts";
+	if (nfo_set_changes_alone(s) && s->is_map)
+		acc.why = "a map whose elements expire or the packet path changes";
+	else if (nfo_set_changes_alone(s) && (s->flags & NFT_SET_INTERVAL))
+		acc.why = "ranges that expire or the packet path changes";
 	else if ((s->flags & NFT_SET_CONCAT) && (s->flags & NFT_SET_INTERVAL))
 		acc.why = "concatenation of ranges";
 	else if (s->key_len == 0 || s->key_len > NFO_SET_KEY_LEN ||
@@ -334,6 +430,10 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 		nftnl_set_elem_foreach(ns, elem_cb, &acc);
 		if (acc.error)
 			goto out;
+		if (!acc.why && nfo_set_changes_alone(s))
+			acc.why = why_not_followed(&acc);
+		else if (!acc.why && acc.expiring)
+			acc.why = "elements expire"; /* in a set without the flag? */
 		if (!acc.why && collect_elems(&acc, s->flags & NFT_SET_INTERVAL) < 0)
 			goto out;
 	}
@@ -342,6 +442,8 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 		free(s->keys);
 		s->keys = NULL;
 		s->nkeys = 0;
+		free(s->expires);
+		s->expires = NULL;
 		s->why = strdup(acc.why);
 		if (!s->why)
 			goto out;
@@ -354,14 +456,105 @@ out:
 	return r;
 }
 
-int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns)
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
 {
 	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
+	bool usable = s->usable;
+	int r;
 
 	/* a set redefined with another type is a structural change */
 	if (flags != s->flags || nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) != s->key_len)
 		return -EINVAL;
-	return load_elems(s, ns);
+	r = load_elems(s, ns, at);
+	/* the rules were translated for a usable set (an element the packet
+	 * path could now shorten, a clock that failed): translate again */
+	if (r == 0 && usable && !s->usable)
+		return -ESTALE;
+	return r;
+}
+
+/* ---- sets the packet path changes ------------------------------------------------ */
+
+static int dynset_cb(struct nftnl_expr *e, void *data)
+{
+	struct build *b = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	struct dynset_ref *d;
+
+	if (!name || strcmp(name, "dynset"))
+		return 0;
+	if (nfo_grow(&b->dynsets, &b->dynset_cap, b->ndynsets + 1, sizeof(*b->dynsets)) < 0) {
+		b->error = -ENOMEM;
+		return -1;
+	}
+	d = &b->dynsets[b->ndynsets];
+	*d = b->cur;
+	d->set = nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_SET_NAME) ?
+			 nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME) : NULL;
+	d->op = nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_OP) ?
+			nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_OP) : NFT_DYNSET_OP_ADD;
+	d->timeout_ms = nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_TIMEOUT) ?
+				nftnl_expr_get_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT) : 0;
+	if (d->set)
+		b->ndynsets++;
+	return 0;
+}
+
+static int dynset_rule_cb(struct nftnl_rule *nr, void *data)
+{
+	struct build *b = data;
+
+	b->cur = (struct dynset_ref){
+		.family = (int)nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY),
+		.table = nftnl_rule_get_str(nr, NFTNL_RULE_TABLE),
+		.chain = nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN),
+		.handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE),
+	};
+	if (!b->cur.table || !b->cur.chain)
+		return 0;
+	nftnl_expr_foreach(nr, dynset_cb, b);
+	return b->error ? -1 : 0;
+}
+
+/* What the rules' dynsets (collected before the sets are read) do to s
+ * from the packet path; dormant tables count too (waking one up is a
+ * structural change anyway). */
+static int note_packet_path(const struct build *b, struct nfo_set *s)
+{
+	s->pp_update_ms = UINT64_MAX;
+	for (size_t i = 0; i < b->ndynsets; i++) {
+		const struct dynset_ref *d = &b->dynsets[i];
+		char buf[160];
+
+		if (d->family != s->family || strcmp(d->table, s->table) || strcmp(d->set, s->name))
+			continue;
+		switch (d->op) {
+		case NFT_DYNSET_OP_DELETE:
+			s->pp_delete = true;
+			break;
+		case NFT_DYNSET_OP_UPDATE:
+			/* an update also adds a missing element */
+			if (d->timeout_ms)
+				s->pp_update_ms = d->timeout_ms < s->pp_update_ms ? d->timeout_ms :
+										    s->pp_update_ms;
+			else
+				s->pp_update_own = true;
+			s->pp_add = true;
+			break;
+		default:
+			s->pp_add = true; /* an existing element keeps its expiry */
+			break;
+		}
+		if (s->pp_rule && d->op != NFT_DYNSET_OP_DELETE)
+			continue;
+		snprintf(buf, sizeof(buf), "chain %s handle %llu", d->chain,
+			 (unsigned long long)d->handle);
+		free(s->pp_rule);
+		s->pp_rule = strdup(buf);
+		if (!s->pp_rule)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int set_cb(struct nftnl_set *ns, void *data)
@@ -389,8 +582,10 @@ static int set_cb(struct nftnl_set *ns, void *data)
 	s->interval = s->flags & NFT_SET_INTERVAL;
 	s->verdict_map = s->is_map && nftnl_set_is_set(ns, NFTNL_SET_DATA_TYPE) &&
 			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+	s->timeout_ms = nftnl_set_is_set(ns, NFTNL_SET_TIMEOUT) ?
+				nftnl_set_get_u64(ns, NFTNL_SET_TIMEOUT) : 0;
 
-	if (load_elems(s, ns) < 0)
+	if (note_packet_path(b, s) < 0 || load_elems(s, ns, &b->dump->at) < 0)
 		goto oom;
 	return 0;
 oom:
@@ -545,6 +740,145 @@ static void link_targets(struct nfo_ruleset *rs)
 	}
 }
 
+/* ---- lookups into sets whose elements change alone ------------------------------------ */
+
+/*
+ * Whether rule r reads set membership only toward DROP: a lookup that is
+ * not inverted, in a rule that drops and has no effect the membership could
+ * decide. Membership then only turns "go on" into a final drop at r, so
+ * nftables with more elements drops a superset of the packets, whatever the
+ * jumps and returns around r; a drop in the fast path made with a subset of
+ * the kernel's elements is one nftables makes too (docs/SEMANTICS.md,
+ * traps: sets whose elements change alone).
+ */
+static bool reads_toward_drop(const struct nfo_rule *r, const struct nfo_pred *p)
+{
+	return !p->ref.invert && r->verdict == NFO_VERDICT_DROP && !r->effect && !r->nalts;
+}
+
+static int set_reason(char **dst, const char *text)
+{
+	char *t = strdup(text);
+
+	if (!t)
+		return -ENOMEM;
+	free(*dst);
+	*dst = t;
+	return 0;
+}
+
+/* Turns the lookups of s into UNKNOWN predicates saying why. */
+static int refuse_lookups(struct nfo_ruleset *rs, struct nfo_set *s, const char *why)
+{
+	char what[256];
+	int r;
+
+	snprintf(what, sizeof(what), "set %s: %s", s->name, why);
+	for (size_t ci = 0; ci < rs->nchains; ci++)
+		for (size_t k = 0; k < rs->chains[ci].nrules; k++) {
+			struct nfo_rule *rule = &rs->chains[ci].rules[k];
+
+			for (size_t i = 0; i < rule->npreds; i++) {
+				struct nfo_pred *p = &rule->preds[i];
+
+				if (p->dim != NFO_PDIM_SETREF || p->ref.set != s)
+					continue;
+				nfo_vset_free(&p->set);
+				p->dim = NFO_PDIM_UNKNOWN;
+				p->ref = (struct nfo_setref){};
+				if ((r = set_reason(&p->reason, what)) < 0)
+					return r;
+				if (rule->offload == NFO_OFFLOAD_FULL) {
+					rule->offload = NFO_OFFLOAD_PARTIAL;
+					if ((r = set_reason(&rule->reason, what)) < 0)
+						return r;
+				}
+			}
+		}
+	free(s->why);
+	s->why = strdup(why);
+	s->usable = false;
+	return s->why ? 0 : -ENOMEM;
+}
+
+/* Notes on the rules that read s (toward drop) what the fast path makes of it. */
+static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
+{
+	char note[320];
+	int r;
+
+	if (s->pp_add)
+		snprintf(note, sizeof(note),
+			 "set %s is also filled by the packet path (%s): the fast path drops on the "
+			 "elements nft added%s; it may pass packets nftables drops",
+			 s->name, s->pp_rule ? s->pp_rule : "a rule",
+			 (s->flags & NFT_SET_TIMEOUT) ? ", each until shortly before it expires" : "");
+	else
+		snprintf(note, sizeof(note),
+			 "elements of set %s expire: the fast path drops on each until shortly "
+			 "before nftables expires it", s->name);
+	for (size_t ci = 0; ci < rs->nchains; ci++)
+		for (size_t k = 0; k < rs->chains[ci].nrules; k++) {
+			struct nfo_rule *rule = &rs->chains[ci].rules[k];
+
+			for (size_t i = 0; i < rule->npreds; i++)
+				if (rule->preds[i].dim == NFO_PDIM_SETREF &&
+				    rule->preds[i].ref.set == s) {
+					if ((r = set_reason(&rule->note, note)) < 0)
+						return r;
+					break;
+				}
+		}
+	return 0;
+}
+
+/*
+ * Sets whose elements go or come without a notification (timeouts, the
+ * packet path) are held in the fast path with fewer elements than the
+ * kernel has at any moment: sound only where membership leads toward DROP
+ * (reads_toward_drop). The translator made their lookups set references;
+ * where any rule reads such a set otherwise, all its lookups become
+ * UNKNOWN.
+ */
+static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
+{
+	int r;
+
+	for (size_t i = 0; i < rs->nsets; i++) {
+		struct nfo_set *s = &rs->sets[i];
+		const struct nfo_rule *bad = NULL;
+
+		if (!s->usable || !nfo_set_changes_alone(s))
+			continue;
+		for (size_t ci = 0; ci < rs->nchains && !bad; ci++)
+			for (size_t k = 0; k < rs->chains[ci].nrules && !bad; k++) {
+				const struct nfo_rule *rule = &rs->chains[ci].rules[k];
+
+				for (size_t p = 0; p < rule->npreds; p++)
+					if (rule->preds[p].dim == NFO_PDIM_SETREF &&
+					    rule->preds[p].ref.set == s &&
+					    !reads_toward_drop(rule, &rule->preds[p]))
+						bad = rule;
+			}
+		if (bad) {
+			char why[200];
+
+			snprintf(why, sizeof(why),
+				 "elements %s without notification, and a rule does not only drop "
+				 "on membership (chain %s handle %llu)",
+				 s->pp_add ? "are added by the packet path" : "expire",
+				 bad->chain->name, (unsigned long long)bad->handle);
+			r = refuse_lookups(rs, s, why);
+		} else {
+			s->drop_only = true;
+			r = note_lookups(rs, s);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 {
 	struct build b = { .dump = dump };
@@ -559,6 +893,8 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 	nftnl_table_list_foreach(dump->tables, table_cb, &b);
 	if (!b.error)
 		nftnl_chain_list_foreach(dump->chains, chain_cb, &b);
+	if (!b.error)
+		nftnl_rule_list_foreach(dump->rules, dynset_rule_cb, &b);
 	if (!b.error)
 		nftnl_set_list_foreach(dump->sets, set_cb, &b);
 	if (!b.error && dump->flowtables)
@@ -576,8 +912,12 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 		goto out;
 	}
 	link_targets(b.rs);
+	r = restrict_sets_changing_alone(b.rs);
+	if (r < 0)
+		goto out;
 	*ret = TAKE_PTR(b.rs);
 out:
+	free(b.dynsets);
 	for (size_t i = 0; i < b.ndormant; i++)
 		free(b.dormant[i]);
 	free(b.dormant);

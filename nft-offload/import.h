@@ -11,14 +11,16 @@
 #include "ruleset.h"
 
 struct nfo_nft_dump;
+struct nfo_nft_jiffies;
 struct nftnl_set;
 
 /* The ruleset of a dump; chains and sets of dormant tables are left out.
  * -ENOMEM; what cannot be offloaded is recorded in the rules, not returned. */
 int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
 
-/* Reads new elements into s (same table, name and type): -EINVAL if the
- * type changed, -ENOMEM. */
-int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns);
+/* Reads new elements into s (same table, name and type), read after the
+ * clock at: -EINVAL if the type changed, -ESTALE if s was usable and no
+ * longer is (the rules must be translated again), -ENOMEM. */
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at);
 
 #endif

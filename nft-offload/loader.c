@@ -34,7 +34,7 @@
 struct slotstate {
 	bool used;
 	bool lpm;
-	uint8_t *entries; /* struct nfo_setkey or struct nfo_setlpm_key, sorted */
+	uint8_t *entries; /* struct nfo_image_setkey or struct nfo_image_setlpm, sorted */
 	size_t n;
 };
 
@@ -73,6 +73,7 @@ struct progset {
 	pthread_cond_t cv;
 	int job; /* half to clean, -1: none */
 	bool stop;
+	uint64_t margin_j; /* nfo_loader.margin_j */
 };
 
 struct nfo_loader {
@@ -81,6 +82,7 @@ struct nfo_loader {
 	uint32_t watchdog_ms;
 	uint64_t wd_trips_retired; /* of program sets already freed */
 	char wd_error[256];
+	uint64_t margin_j;
 	int ncpus;
 	int counters_fd;
 	int stats_fd;
@@ -243,6 +245,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	l->watchdog_ms = opts->watchdog_ms;
+	l->margin_j = opts->margin_j;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
@@ -456,12 +459,12 @@ static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set
 	struct slotstate *st = &ps->half[h].slots[k];
 	static const struct nfo_setspec unused;
 	uint32_t idx = (uint32_t)(h * NFO_MAX_SETS + k);
-	size_t i = 0, j = 0, esz;
+	size_t i = 0, j = 0, esz, ksz;
 	int fd;
 
 	/* entries of another kind than before: remove all of the old kind */
 	if (st->used && st->n && (!want || st->lpm != want->lpm)) {
-		esz = st->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
+		esz = st->lpm ? sizeof(struct nfo_image_setlpm) : sizeof(struct nfo_image_setkey);
 		fd = st->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
 			       bpf_map__fd(ps->xdp->maps.nfo_setkeys);
 		for (size_t x = 0; x < st->n; x++)
@@ -476,24 +479,30 @@ static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set
 		return 0;
 	}
 	esz = nfo_image_set_entry_size(want);
+	ksz = nfo_image_set_key_size(want);
 	fd = want->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
 			 bpf_map__fd(ps->xdp->maps.nfo_setkeys);
 	while (i < st->n || j < want->n) {
+		const uint8_t *w = want->entries + j * esz;
 		int c = i >= st->n ? 1 : j >= want->n ? -1 :
-			memcmp(st->entries + i * esz, want->entries + j * esz, esz);
-		uint8_t one = 1;
+			memcmp(st->entries + i * esz, w, ksz);
+		nfo_set_until until;
 
 		if (c < 0) {
 			(void)bpf_map_delete_elem(fd, st->entries + i * esz);
 			i++;
-		} else if (c > 0) {
-			if (bpf_map_update_elem(fd, want->entries + j * esz, &one, BPF_ANY) < 0)
-				return -errno;
-			j++;
-		} else {
-			i++;
-			j++;
+			continue;
 		}
+		/* new, or an expiry that changed (a re-added element) */
+		if (c > 0 || nfo_image_set_expires(want, st->entries + i * esz) !=
+				     nfo_image_set_expires(want, w)) {
+			until = nfo_set_until_of(nfo_image_set_expires(want, w), ps->margin_j);
+			if (bpf_map_update_elem(fd, w, &until, BPF_ANY) < 0)
+				return -errno;
+		}
+		if (c == 0)
+			i++;
+		j++;
 	}
 	free(st->entries);
 	st->entries = TAKE_PTR(want->entries);
@@ -638,6 +647,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	ps->active = -1;
 	ps->job = -1;
 	ps->caps = *caps;
+	ps->margin_j = l->margin_j;
 
 	ps->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
 	if (ps->sync_inner_fd >= 0) {

@@ -40,6 +40,9 @@ struct nfo_loader_opts {
 	/* Heartbeat age that turns each program set's fast path off
 	 * (watchdog.h); 0: no watchdog. */
 	uint32_t watchdog_ms;
+	/* Jiffies before the kernel's expiry of a set element at which the
+	 * fast path stops counting it (nfo_set_until_of, encode.h). */
+	uint64_t margin_j;
 };
 
 struct nfo_loader;

@@ -111,8 +111,9 @@ static int compile_setref(struct ctx *x, struct crule *c, const struct nfo_pred 
 	const struct nfo_set *set = p->ref.set;
 	int r;
 
-	if (q.dim < 0 && p->ref.ndims == 1 && set->key_len <= 16) {
-		/* out of slots: the elements go into the diagram */
+	if (q.dim < 0 && p->ref.ndims == 1 && set->key_len <= 16 && !nfo_set_changes_alone(set)) {
+		/* out of slots: the elements go into the diagram (not those
+		 * that expire or change alone: a diagram cannot drop them) */
 		r = note_dag_set(x, set);
 		if (r < 0)
 			return r;

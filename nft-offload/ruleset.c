@@ -133,6 +133,8 @@ void nfo_rule_clear(struct nfo_rule *r)
 	free(r->target);
 	free(r->reason);
 	free(r->comment);
+	free(r->note);
+	r->note = NULL;
 	for (size_t i = 0; i < r->nalts; i++) {
 		nfo_vset_free(&r->alts[i].set);
 		free(r->alts[i].target);
@@ -174,9 +176,24 @@ static void set_clear(struct nfo_set *s)
 	free(s->why);
 	nfo_vset_free(&s->elems);
 	free(s->keys);
+	free(s->expires);
+	free(s->pp_rule);
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);
+}
+
+uint64_t nfo_elem_expiry(const struct nfo_elem *e, uint64_t at, uint32_t hz)
+{
+	if (!e->has_expiration)
+		/* TIMEOUT 0: the element never expires (nft_set_elem_expired
+		 * needs an expiration); a timeout without expiration cannot be
+		 * placed in time, so it counts as expired already */
+		return e->has_timeout && e->timeout_ms ? (at ? at : 1) : 0;
+	/* ms * hz overflows only past 2^64 / 1000 / hz ms: half a million
+	 * years; the kernel's NFTA_SET_ELEM_EXPIRATION is at most that big
+	 * anyway (nf_msecs_to_jiffies64 refuses more) */
+	return (at + e->expiration_ms / 1000 * hz + e->expiration_ms % 1000 * hz / 1000) ?: 1;
 }
 
 void nfo_ruleset_free(struct nfo_ruleset **rsp)

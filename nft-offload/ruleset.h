@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/netfilter/nf_tables.h> /* NFT_SET_* of nfo_set.flags */
 
 #include "bpf/nfo_abi.h"
 #include "vset.h"
@@ -108,6 +109,7 @@ struct nfo_rule {
 	int offload;
 	char *reason;     /* why not (fully) offloaded */
 	char *comment;    /* the rule's nft comment, NULL if none */
+	char *note;       /* what else explain should say (sets that change alone) */
 };
 
 enum nfo_hook {
@@ -149,6 +151,35 @@ struct nfo_vmap_elem {
 	char *chain;  /* jump/goto */
 };
 
+/*
+ * One set element as nf_tables reports it (a dump, GETSETELEM, a
+ * notification), with its life: NFTA_SET_ELEM_TIMEOUT is sent only when it
+ * differs from the set's default, NFTA_SET_ELEM_EXPIRATION (the ms left
+ * when the kernel built the message, truncated: nf_jiffies64_to_msecs) for
+ * every element that has a timeout.
+ */
+struct nfo_elem {
+	uint8_t key[NFO_SET_KEY_LEN];
+	uint32_t key_len;
+	bool has_timeout;
+	bool has_expiration;
+	uint64_t timeout_ms;
+	uint64_t expiration_ms;
+	/* The kernel's expiry as absolute jiffies64, a lower bound of it
+	 * (nfo_elem_expiry); 0: never expires. */
+	uint64_t expires;
+};
+
+/*
+ * A lower bound of the jiffies64 at which the kernel expires e, from a
+ * reading of jiffies64 taken before the message was requested (at) and the
+ * kernel's HZ: at + floor(expiration_ms * hz / 1000). The kernel filled
+ * expiration_ms = floor((expiry - now) * 1000 / HZ) at some now >= at, so
+ * expiry >= now + that many jiffies >= the bound. 0 when e never expires;
+ * an element with a timeout but no expiration counts as expiring at at.
+ */
+uint64_t nfo_elem_expiry(const struct nfo_elem *e, uint64_t at, uint32_t hz);
+
 struct nfo_set {
 	int family;
 	char *table;
@@ -170,6 +201,24 @@ struct nfo_set {
 	 * each, sorted. Single-field sets also have elems. */
 	uint8_t *keys;
 	size_t nkeys;
+	/* Element timeouts: the set's default (NFTA_SET_TIMEOUT, ms, 0: none),
+	 * and per key of keys the kernel's expiry (nfo_elem.expires; NULL when
+	 * no element expires). */
+	uint64_t timeout_ms;
+	uint64_t *expires;
+	/* Rules that change its elements from the packet path (dynset, which
+	 * notifies nothing): add/update, delete; the shortest timeout an
+	 * `update` gives an existing element (pp_update_own: some update uses
+	 * the element's or set's own), UINT64_MAX: none given. */
+	bool pp_add;
+	bool pp_delete;
+	bool pp_update_own;
+	uint64_t pp_update_ms;
+	char *pp_rule;     /* one of those rules, "chain c handle n" */
+	/* Elements can go without a notification (timeouts, the packet path):
+	 * lookups are offloaded only in rules where a missing element can only
+	 * make the fast path drop less (import.c). */
+	bool drop_only;
 };
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of
@@ -192,6 +241,15 @@ struct nfo_ruleset {
 	struct nfo_set *sets;
 	size_t nsets;
 };
+
+/* Whether elements of s can come or go without a notification: they
+ * expire, or rules add or delete them from the packet path. Such a set is
+ * only ever looked up through its slot (with each element's expiry), never
+ * compiled into the diagram. */
+static inline bool nfo_set_changes_alone(const struct nfo_set *s)
+{
+	return (s->flags & NFT_SET_TIMEOUT) || s->pp_add || s->pp_delete;
+}
 
 /* A ruleset is made by nfo_ruleset_new() (import.h) from a dump. */
 void nfo_ruleset_free(struct nfo_ruleset **rs);

@@ -264,6 +264,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_kstr(&j, "offload", reason[0] && r->offload == NFO_OFFLOAD_FULL ?
 							     "none" : offload_name(r->offload));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_ku64(&j, "packets", cnt.packets);
 			nfo_json_ku64(&j, "bytes", cnt.bytes);
 			nfo_json_obj_end(&j);
@@ -556,6 +557,8 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 				       (unsigned long long)r->handle, text ? text : "");
 			if (reason[0])
 				nfo_buf_printf(out, "%23s^ %s\n", "", reason);
+			if (r->note)
+				nfo_buf_printf(out, "%23s^ note: %s\n", "", r->note);
 		}
 	}
 	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n",
@@ -614,6 +617,7 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 								     c->table, r->handle));
 			nfo_json_kstr(&j, "offload", rule_offload(r, reason));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_obj_end(&j);
 		}
 		nfo_json_arr_end(&j);

@@ -895,6 +895,11 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	} else if (set->key_len > 16) {
 		snprintf(what, sizeof(what), "set %s: key", set->name);
 		r = add_unknown(st, what);
+	} else if (nfo_set_changes_alone(set)) {
+		/* its elements in the rule could not expire */
+		snprintf(what, sizeof(what), "set %s: elements that change alone, in this lookup",
+			 set->name);
+		r = add_unknown(st, what);
 	} else {
 		size_t before = st->out->npreds;
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -41,6 +42,7 @@
 
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
+#include "nft-offload/clock.h"
 #include "nft-offload/loader.h"
 #include "nft-offload/plan.h"
 #include "nft-offload/import.h"
@@ -59,6 +61,9 @@
 /* ---- environment: private netns + bpffs ----------------------------------- */
 
 static char bpffs[64];
+/* jiffies for set element expiries, as the daemon reads them */
+static struct nfo_clock *clk;
+static uint64_t margin_j;
 static const char *nft_bin = "nft";
 static struct nfo_rtnl *rtnl;
 static unsigned fixture_seq;
@@ -90,6 +95,16 @@ static void env_cleanup(void)
 		rmdir(bpffs);
 		bpffs[0] = '\0';
 	}
+}
+
+static int read_clock(void *userdata, struct nfo_nft_jiffies *ret)
+{
+	uint64_t j;
+	int r = nfo_clock_jiffies(userdata, &j);
+
+	if (r == 0)
+		*ret = (struct nfo_nft_jiffies){ .jiffies = j, .hz = nfo_clock_hz(userdata) };
+	return r;
 }
 
 static int env_setup(void)
@@ -136,6 +151,15 @@ static int env_setup(void)
 		fprintf(stderr, "test_fastpath: rtnetlink cache failed\n");
 		return -EIO;
 	}
+	if (nfo_clock_new(&clk) < 0) {
+		fprintf(stderr, "test_fastpath: cannot read the kernel's jiffies\n");
+		return -EIO;
+	}
+	nfo_nft_set_clock(read_clock, clk);
+	/* the daemon's default: 20 ms */
+	margin_j = (20 * nfo_clock_hz(clk) + 999) / 1000;
+	if (margin_j < 2)
+		margin_j = 2;
 	return 0;
 }
 
@@ -610,7 +634,7 @@ static char **make_keys(const struct nfo_plan *p)
 
 static struct fx *fx_new(void)
 {
-	struct nfo_loader_opts o = { .max_slots = 64 };
+	struct nfo_loader_opts o = { .max_slots = 64, .margin_j = margin_j };
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256] = "";
 	int r;
@@ -2730,6 +2754,146 @@ static void test_disable(void **state)
 	assert_int_equal(after.packets, before.packets + 2);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A set with timeouts (CrowdSec's shape): each element drops until shortly
+ * before nftables expires it. Elements already within the margin count as
+ * gone; one without a timeout never goes.
+ */
+static void test_timeout_set(void **state)
+{
+	struct fx *f = fx_new();
+	const char *k;
+	const struct nfo_set *s;
+	double t0, left;
+	struct pkt p;
+
+	*state = f;
+	/* the programs first (verifying them takes seconds on a loaded
+	 * machine), so that the 4 s below are the element's */
+	fx_apply(f, INET_T_C("    udp dport 7 drop\n"));
+	t0 = mono_s();
+	fx_apply(f, "table inet t {\n"
+		    "  set ban {\n"
+		    "    type ipv4_addr; flags timeout; timeout 30s;\n"
+		    "    elements = { 192.0.2.1 timeout 1h, 192.0.2.2 timeout 4s,\n"
+		    "                 192.0.2.3 timeout 1h expires 10ms, 192.0.2.4 timeout 0s,\n"
+		    "                 192.0.2.6 }\n"
+		    "  }\n"
+		    "  chain c {\n"
+		    "    type filter hook prerouting priority 0;\n"
+		    "    ip saddr @ban counter drop\n"
+		    "  }\n"
+		    "}\n");
+	k = rk(f, "inet", "t", "c", 0);
+	s = nfo_ruleset_find_set(f->rs, NFPROTO_INET, "t", "ban");
+	assert_non_null(s);
+	assert_true(s->usable);
+	assert_true(s->drop_only);
+	assert_non_null(s->expires);
+	assert_int_equal(f->plan->nsets, 1);
+	assert_non_null(f->rs->chains[0].rules[0].note);
+	if (mono_s() - t0 > 3.0)
+		fail_msg("the machine is too slow for a 4 s element (%.1f s to load)", mono_s() - t0);
+
+	udp4(&p, "192.0.2.1", LOC4, 40, 9);
+	DROP(f, &p, k, "1h left");
+	udp4(&p, "192.0.2.2", LOC4, 40, 9);
+	DROP(f, &p, k, "4 s left");
+	udp4(&p, "192.0.2.3", LOC4, 40, 9);
+	PASS(f, &p, "10 ms left, within the 20 ms margin");
+	udp4(&p, "192.0.2.4", LOC4, 40, 9);
+	DROP(f, &p, k, "timeout 0: never expires");
+	udp4(&p, "192.0.2.6", LOC4, 40, 9);
+	DROP(f, &p, k, "the set's default timeout, 30 s");
+	udp4(&p, "192.0.2.5", LOC4, 40, 9);
+	PASS(f, &p, "not in the set");
+
+	/* past 4 s (and the margin) since the load: the 4 s element is gone
+	 * in the fast path, without any notification or new generation */
+	left = 4.0 - (mono_s() - t0);
+	if (left > 0)
+		usleep((useconds_t)(left * 1e6));
+	udp4(&p, "192.0.2.2", LOC4, 40, 9);
+	PASS(f, &p, "4 s element expired");
+	udp4(&p, "192.0.2.1", LOC4, 40, 9);
+	DROP(f, &p, k, "1h element still there");
+}
+
+/*
+ * A set whose elements go without a notification is offloaded only where
+ * membership leads toward drop: read by an accept rule too, its lookups
+ * are UNKNOWN (the fast path would drop what nftables accepts once an
+ * element expires in the kernel only).
+ */
+static void test_timeout_set_accept(void **state)
+{
+	struct fx *f = fx_with(state,
+			       "table inet t {\n"
+			       "  set allow {\n"
+			       "    type ipv4_addr; flags timeout;\n"
+			       "    elements = { 192.0.2.1 timeout 1h }\n"
+			       "  }\n"
+			       "  chain c {\n"
+			       "    type filter hook prerouting priority 0;\n"
+			       "    ip saddr @allow accept\n"
+			       "    udp dport 9 drop\n"
+			       "  }\n"
+			       "}\n");
+	const struct nfo_set *s = nfo_ruleset_find_set(f->rs, NFPROTO_INET, "t", "allow");
+	const struct nfo_rule *r = &f->rs->chains[0].rules[0];
+	struct pkt p;
+
+	assert_non_null(s);
+	assert_false(s->usable);
+	assert_non_null(strstr(s->why, "does not only drop on membership"));
+	assert_int_equal(r->offload, NFO_OFFLOAD_PARTIAL);
+	assert_non_null(strstr(r->reason, "set allow"));
+	assert_int_equal(f->plan->nsets, 0);
+	udp4(&p, "192.0.2.1", LOC4, 40, 9);
+	PASS(f, &p, "maybe allowed: nftables decides");
+	udp4(&p, "192.0.2.7", LOC4, 40, 9);
+	PASS(f, &p, "maybe allowed too: the lookup is unknown for every address");
+}
+
+/* A meter-style ban (fail2ban-ish): rules add to the set from the packet
+ * path; the lookup that drops on it is offloaded with what nft added. */
+static void test_packet_path_set(void **state)
+{
+	struct fx *f = fx_with(state,
+			       "table inet t {\n"
+			       "  set ban {\n"
+			       "    type ipv4_addr; flags dynamic, timeout; timeout 1m;\n"
+			       "    elements = { 192.0.2.1 }\n"
+			       "  }\n"
+			       "  chain c {\n"
+			       "    type filter hook prerouting priority 0;\n"
+			       "    ip saddr @ban drop\n"
+			       "    udp dport 22 limit rate over 10/second add @ban { ip saddr }\n"
+			       "  }\n"
+			       "}\n");
+	const struct nfo_set *s = nfo_ruleset_find_set(f->rs, NFPROTO_INET, "t", "ban");
+	const char *k = rk(f, "inet", "t", "c", 0);
+	struct pkt p;
+
+	assert_non_null(s);
+	assert_true(s->usable);
+	assert_true(s->pp_add);
+	assert_true(s->drop_only);
+	assert_non_null(strstr(f->rs->chains[0].rules[0].note, "filled by the packet path"));
+	udp4(&p, "192.0.2.1", LOC4, 40, 9);
+	DROP(f, &p, k, "banned by nft");
+	udp4(&p, "192.0.2.2", LOC4, 40, 9);
+	PASS(f, &p, "not banned (or banned by the packet path: nftables decides)");
+}
+
 static void run_n(const struct fx *f, const struct pkt *p, const char *key, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -2927,6 +3091,9 @@ int main(int argc, char **argv)
 		T(test_update_shadowed_rule_keeps_counter),
 		T(test_counters_survive_loader_restart),
 		T(test_watchdog),
+		T(test_timeout_set),
+		T(test_timeout_set_accept),
+		T(test_packet_path_set),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(cases) + ARRAY_SIZE(sequences)];
 	size_t n = 0;
@@ -2948,6 +3115,8 @@ int main(int argc, char **argv)
 		cmocka_set_test_filter(argv[1]);
 	r = _cmocka_run_group_tests("fastpath", tests, n, NULL, NULL);
 	nfo_rtnl_free(&rtnl);
+	nfo_nft_set_clock(NULL, NULL);
+	nfo_clock_free(&clk);
 	env_cleanup();
 	return r;
 }

@@ -285,7 +285,7 @@ static void test_set_exact(void **state)
 	const uint8_t dims[] = { NFO_DIM_TH2 };
 	struct nfo_plan *p = plan_with_set(&set, 1, dims);
 	const uint32_t slots[] = { 1 };
-	const struct nfo_setkey *k;
+	const struct nfo_image_setkey *k;
 	struct nfo_image img = {};
 	uint8_t zero[NFO_SET_KEY_LEN] = {};
 
@@ -297,15 +297,17 @@ static void test_set_exact(void **state)
 	assert_int_equal(img.sets[0].spec.interval, 0);
 	assert_int_equal(img.sets[0].spec.dims[0], NFO_DIM_TH2);
 	assert_false(img.sets[0].lpm);
-	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_setkey));
+	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_image_setkey));
+	assert_int_equal(nfo_image_set_key_size(&img.sets[0]), sizeof(struct nfo_setkey));
 	assert_int_equal(img.sets[0].n, 2);
-	k = (const struct nfo_setkey *)img.sets[0].entries;
+	k = (const struct nfo_image_setkey *)img.sets[0].entries;
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(k[i].slot_half, 1 * NFO_MAX_SETS + 0);
-		assert_memory_equal(k[i].key + 2, zero, NFO_SET_KEY_LEN - 2);
+		assert_int_equal(k[i].key.slot_half, 1 * NFO_MAX_SETS + 0);
+		assert_memory_equal(k[i].key.key + 2, zero, NFO_SET_KEY_LEN - 2);
+		assert_int_equal(k[i].expires, 0); /* no timeouts: never */
 	}
-	assert_memory_equal(k[0].key, ((uint8_t[]){ 0x00, 0x16 }), 2);
-	assert_memory_equal(k[1].key, ((uint8_t[]){ 0x00, 0x50 }), 2);
+	assert_memory_equal(k[0].key.key, ((uint8_t[]){ 0x00, 0x16 }), 2);
+	assert_memory_equal(k[1].key.key, ((uint8_t[]){ 0x00, 0x50 }), 2);
 	for (size_t s = 1; s < NFO_MAX_SETS; s++)
 		assert_int_equal(img.sets[s].spec.nfields, 0);
 	nfo_image_clear(&img);
@@ -335,6 +337,45 @@ static void test_set_concat(void **state)
 	nfo_plan_free(&p);
 }
 
+/* Elements of a timeout set keep their expiry next to their key, through
+ * the sort; the loader's value is the expiry less the margin. */
+static void test_set_expires(void **state)
+{
+	uint8_t keys[] = { 198, 51, 100, 7, 192, 0, 2, 1, 203, 0, 113, 9 };
+	uint64_t expires[] = { 5000, 0, 9000 };
+	struct nfo_set set = { .key_len = 4, .keys = keys, .nkeys = 3, .expires = expires,
+			       .flags = NFT_SET_TIMEOUT };
+	const uint8_t dims[] = { NFO_DIM_SADDR4 };
+	struct nfo_plan *p = plan_with_set(&set, 1, dims);
+	const uint32_t slots[] = { 1 };
+	const struct nfo_image_setkey *k;
+	struct nfo_image img = {};
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.sets[0].n, 3);
+	k = (const struct nfo_image_setkey *)img.sets[0].entries;
+	assert_memory_equal(k[0].key.key, ((uint8_t[]){ 192, 0, 2, 1 }), 4);
+	assert_int_equal(k[0].expires, 0);
+	assert_memory_equal(k[1].key.key, ((uint8_t[]){ 198, 51, 100, 7 }), 4);
+	assert_int_equal(k[1].expires, 5000);
+	assert_memory_equal(k[2].key.key, ((uint8_t[]){ 203, 0, 113, 9 }), 4);
+	assert_int_equal(k[2].expires, 9000);
+	assert_int_equal(nfo_image_set_expires(&img.sets[0], img.sets[0].entries + 2 * sizeof(*k)),
+			 9000);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+
+	/* never: 0; else present while jiffies < expires - margin, and an
+	 * element already within the margin is gone (1, never 0) */
+	assert_int_equal(nfo_set_until_of(0, 5), 0);
+	assert_int_equal(nfo_set_until_of(9000, 5), 8995);
+	assert_int_equal(nfo_set_until_of(7, 5), 2);
+	assert_int_equal(nfo_set_until_of(6, 5), 1);
+	assert_int_equal(nfo_set_until_of(3, 5), 1);
+	assert_int_equal(nfo_set_until_of(1, 0), 1);
+}
+
 /* Interval sets become LPM keys: the field's bytes first in key[], the
  * prefix length after 32 bits of slot tag. */
 static void test_set_interval(void **state)
@@ -343,7 +384,7 @@ static void test_set_interval(void **state)
 	const uint8_t dims[] = { NFO_DIM_TH2 };
 	struct nfo_plan *p;
 	const uint32_t slots[] = { 1 };
-	const struct nfo_setlpm_key *k;
+	const struct nfo_setlpm_key *k[2];
 	struct nfo_image img = {};
 
 	(void)state;
@@ -354,22 +395,25 @@ static void test_set_interval(void **state)
 	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
 	assert_true(img.sets[0].lpm);
 	assert_int_equal(img.sets[0].spec.interval, 1);
-	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_setlpm_key));
+	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_image_setlpm));
 	assert_int_equal(img.sets[0].n, 2);
-	k = (const struct nfo_setlpm_key *)img.sets[0].entries;
+	for (int i = 0; i < 2; i++) {
+		k[i] = &((const struct nfo_image_setlpm *)img.sets[0].entries)[i].key;
+		assert_int_equal(((const struct nfo_image_setlpm *)img.sets[0].entries)[i].expires, 0);
+	}
 	/* sorted by memcmp: prefixlen (host order) first */
 	for (int i = 0; i < 2; i++)
-		assert_memory_equal(k[i].slot_half, ((uint8_t[]){ 0, 0, 0, NFO_MAX_SETS }), 4);
+		assert_memory_equal(k[i]->slot_half, ((uint8_t[]){ 0, 0, 0, NFO_MAX_SETS }), 4);
 	for (int i = 0; i < 2; i++) {
-		if (k[i].prefixlen == 32 + 16) {
-			assert_memory_equal(k[i].key, ((uint8_t[]){ 0x00, 0x16, 0, 0 }), 4);
+		if (k[i]->prefixlen == 32 + 16) {
+			assert_memory_equal(k[i]->key, ((uint8_t[]){ 0x00, 0x16, 0, 0 }), 4);
 		} else {
-			assert_int_equal(k[i].prefixlen, 32 + 6);
-			assert_memory_equal(k[i].key, ((uint8_t[]){ 0x04, 0x00, 0, 0 }), 4);
+			assert_int_equal(k[i]->prefixlen, 32 + 6);
+			assert_memory_equal(k[i]->key, ((uint8_t[]){ 0x04, 0x00, 0, 0 }), 4);
 		}
 	}
-	assert_int_not_equal(k[0].prefixlen, k[1].prefixlen);
-	assert_true(memcmp(&k[0], &k[1], sizeof(*k)) < 0);
+	assert_int_not_equal(k[0]->prefixlen, k[1]->prefixlen);
+	assert_true(memcmp(k[0], k[1], sizeof(**k)) < 0);
 	nfo_image_clear(&img);
 	nfo_plan_free(&p);
 	nfo_vset_free(&set.elems);
@@ -717,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_lpm6_range),
 		cmocka_unit_test(test_set_exact),
 		cmocka_unit_test(test_set_concat),
+		cmocka_unit_test(test_set_expires),
 		cmocka_unit_test(test_set_interval),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_walk_hand),

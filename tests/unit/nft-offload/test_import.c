@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/flowtable.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
@@ -174,7 +176,7 @@ static void test_set_reload(void **state)
 	assert_memory_equal(s->keys, "\x00\x16\x00\x50\x01\xbb", 6);
 
 	ns = port_set("t", "s", 0, after, NULL, 2);
-	assert_int_equal(nfo_set_reload(s, ns), 0);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), 0);
 	nftnl_set_free(ns);
 	assert_true(s->usable);
 	expect_ivals(&s->elems, want_after, 2);
@@ -183,7 +185,7 @@ static void test_set_reload(void **state)
 
 	/* emptied */
 	ns = port_set("t", "s", 0, after, NULL, 0);
-	assert_int_equal(nfo_set_reload(s, ns), 0);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), 0);
 	nftnl_set_free(ns);
 	assert_true(s->usable);
 	assert_int_equal(s->elems.n, 0);
@@ -201,11 +203,11 @@ static void test_set_reload_type_changed(void **state)
 
 	(void)state;
 	ns = port_set("t", "s", NFT_SET_INTERVAL, ports, NULL, 1);
-	assert_int_equal(nfo_set_reload(s, ns), -EINVAL);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), -EINVAL);
 	nftnl_set_free(ns);
 	ns = port_set("t", "s", 0, ports, NULL, 1);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, 4);
-	assert_int_equal(nfo_set_reload(s, ns), -EINVAL);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), -EINVAL);
 	nftnl_set_free(ns);
 	/* untouched */
 	assert_true(s->usable);
@@ -229,7 +231,7 @@ static void test_set_reload_intervals(void **state)
 	(void)state;
 	assert_true(s->interval);
 	ns = port_set("t", "s", NFT_SET_INTERVAL, keys, flags, 6);
-	assert_int_equal(nfo_set_reload(s, ns), 0);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), 0);
 	nftnl_set_free(ns);
 	assert_true(s->usable);
 	expect_ivals(&s->elems, want, 3);
@@ -256,7 +258,8 @@ static void test_set_not_usable(void **state)
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
 	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, 1000);
 	nftnl_set_elem_add(ns, e);
-	assert_int_equal(nfo_set_reload(s, ns), 0);
+	/* usable before, not now: the rules must be translated again */
+	assert_int_equal(nfo_set_reload(s, ns, NULL), -ESTALE);
 	nftnl_set_free(ns);
 	assert_false(s->usable);
 	assert_string_equal(s->why, "elements expire");
@@ -264,10 +267,349 @@ static void test_set_not_usable(void **state)
 	assert_int_equal(s->nkeys, 0);
 	nfo_ruleset_free(&rs);
 
-	/* updated from the packet path */
+	/* dynamic, but no rule changes it from the packet path (a rule that
+	 * would is a structural change) */
 	rs = one_set(port_set("t", "s", NFT_SET_EVAL, ports, NULL, 2));
+	assert_true(rs->sets[0].usable);
+	assert_false(rs->sets[0].pp_add);
+	nfo_ruleset_free(&rs);
+}
+
+/* ---- timeouts ---------------------------------------------------------------------- */
+
+/* The expiry's lower bound: the reading before the request plus the ms
+ * left, in whole jiffies, rounded down. */
+static void test_elem_expiry(void **state)
+{
+	struct nfo_elem e = {};
+
+	(void)state;
+	/* no timeout: never */
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 0);
+	/* the set's default timeout: only EXPIRATION is sent */
+	e.has_expiration = true;
+	e.expiration_ms = 3600000;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 1000 + 900000);
+	/* 1999 ms at HZ=250 is 499.75 jiffies: 499, never late */
+	e.expiration_ms = 1999;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 1000 + 499);
+	e.expiration_ms = 3;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 1000);
+	/* HZ=300: 1001 ms is 300.3 jiffies */
+	e.expiration_ms = 1001;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 300), 1000 + 300);
+	/* HZ=1000 and large values: exact, no overflow */
+	e.expiration_ms = 30ull * 24 * 3600 * 1000;
+	assert_int_equal(nfo_elem_expiry(&e, 1ull << 40, 1000), (1ull << 40) + e.expiration_ms);
+	/* an own timeout with its expiration: the expiration counts */
+	e.has_timeout = true;
+	e.timeout_ms = 30000;
+	e.expiration_ms = 29996;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 1000 + 7499);
+	/* timeout 0 in a set with a default: this element never expires */
+	e = (struct nfo_elem){ .has_timeout = true, .timeout_ms = 0 };
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 0);
+	/* a timeout without an expiration cannot be placed: gone already */
+	e.timeout_ms = 5000;
+	assert_int_equal(nfo_elem_expiry(&e, 1000, 250), 1000);
+}
+
+struct life {
+	uint16_t port;
+	int64_t timeout_ms;    /* -1: not sent */
+	int64_t expiration_ms; /* -1: not sent */
+};
+
+static struct nftnl_set *timeout_set(const char *name, uint64_t set_timeout_ms,
+				     const struct life *l, size_t n)
+{
+	struct nftnl_set *s = port_set("t", name, NFT_SET_TIMEOUT, NULL, NULL, 0);
+
+	if (set_timeout_ms)
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, set_timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint16_t key = htons(l[i].port);
+
+		assert_non_null(e);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
+		if (l[i].timeout_ms >= 0)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, (uint64_t)l[i].timeout_ms);
+		if (l[i].expiration_ms >= 0)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION,
+					       (uint64_t)l[i].expiration_ms);
+		nftnl_set_elem_add(s, e);
+	}
+	return s;
+}
+
+/* A rule in chain "in" of table t with one dynset on set (op, timeout). */
+static void add_dynset_rule(struct nfo_nft_dump *d, const char *set, uint32_t op,
+			    uint64_t timeout_ms, uint64_t handle)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+
+	assert_non_null(r);
+	assert_non_null(e);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, op);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+	if (timeout_ms)
+		nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, timeout_ms);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_list_add_tail(r, d->rules);
+}
+
+static struct nfo_ruleset *timeout_ruleset(struct nftnl_set *ns, const struct nfo_nft_jiffies *at,
+					   uint32_t dyn_op, uint64_t dyn_timeout_ms)
+{
+	struct nfo_nft_dump *d = NULL;
+	struct nfo_ruleset *rs = NULL;
+
+	assert_int_equal(nfo_nft_dump_new(&d), 0);
+	if (at)
+		d->at = *at;
+	add_table(d, NFPROTO_INET, "t", 0);
+	add_chain(d, NFPROTO_INET, "t", "in");
+	nftnl_set_list_add_tail(ns, d->sets);
+	if (dyn_op != UINT32_MAX)
+		add_dynset_rule(d, nftnl_set_get_str(ns, NFTNL_SET_NAME), dyn_op, dyn_timeout_ms, 7);
+	assert_int_equal(nfo_ruleset_new(&rs, d), 0);
+	nfo_nft_dump_free(&d);
+	assert_int_equal(rs->nsets, 1);
+	return rs;
+}
+
+/* Elements of a timeout set carry their expiry (lower bound, jiffies64),
+ * in the order of the sorted keys; the default timeout sends no TIMEOUT. */
+static void test_set_timeouts(void **state)
+{
+	const struct life l[] = {
+		{ 8080, -1, 3600000 }, /* the set's default (1h) */
+		{ 22, 30000, 29996 },  /* its own 30 s, 4 ms gone */
+		{ 443, 0, -1 },        /* timeout 0: never expires */
+		{ 80, 2000, 1999 },
+	};
+	const struct nfo_nft_jiffies at = { .jiffies = 4294892296ull, .hz = 250 };
+	struct nfo_ruleset *rs = timeout_ruleset(timeout_set("s", 3600000, l, 4), &at, UINT32_MAX, 0);
+	struct nfo_set *s = &rs->sets[0];
+	const uint16_t want_port[] = { 22, 80, 443, 8080 };
+	const uint64_t want_exp[] = { at.jiffies + 7499, at.jiffies + 499, 0, at.jiffies + 900000 };
+	struct nftnl_set *ns;
+
+	(void)state;
+	assert_true(s->usable);
+	assert_int_equal(s->timeout_ms, 3600000);
+	assert_int_equal(s->nkeys, 4);
+	assert_non_null(s->expires);
+	for (size_t i = 0; i < 4; i++) {
+		uint16_t k;
+
+		memcpy(&k, s->keys + 2 * i, 2);
+		assert_int_equal(ntohs(k), want_port[i]);
+		assert_int_equal(s->expires[i], want_exp[i]);
+	}
+	/* no rule reads it: nothing to restrict */
+	assert_true(s->drop_only);
+
+	/* read again later: new expiries from the new reading */
+	ns = timeout_set("s", 3600000, l, 1);
+	assert_int_equal(nfo_set_reload(s, ns, &(struct nfo_nft_jiffies){ at.jiffies + 10, 250 }), 0);
+	nftnl_set_free(ns);
+	assert_int_equal(s->nkeys, 1);
+	assert_int_equal(s->expires[0], at.jiffies + 10 + 900000);
+
+	/* without a clock the expiries cannot be placed: the rules were
+	 * translated for a usable set, so -ESTALE (translate again) */
+	ns = timeout_set("s", 3600000, l, 2);
+	assert_int_equal(nfo_set_reload(s, ns, NULL), -ESTALE);
+	nftnl_set_free(ns);
+	assert_false(s->usable);
+	assert_string_equal(s->why, "elements expire and the kernel clock cannot be read");
+	assert_null(s->expires);
+	nfo_ruleset_free(&rs);
+
+	/* elements that never expire need no clock */
+	rs = timeout_ruleset(timeout_set("s", 0, &l[2], 1), NULL, UINT32_MAX, 0);
+	assert_true(rs->sets[0].usable);
+	assert_null(rs->sets[0].expires);
+	nfo_ruleset_free(&rs);
+}
+
+/* The packet path: add keeps an element's expiry, update may move it to
+ * now + its timeout (which must cover what any element had left), delete
+ * removes elements without a notification. */
+static void test_set_packet_path(void **state)
+{
+	const struct life l[] = { { 22, -1, 60000 } }; /* 1 min left of the 1 min default */
+	const struct nfo_nft_jiffies at = { .jiffies = 5000000, .hz = 1000 };
+	struct nfo_ruleset *rs;
+
+	(void)state;
+	rs = timeout_ruleset(timeout_set("s", 60000, l, 1), &at, NFT_DYNSET_OP_ADD, 1000);
+	assert_true(rs->sets[0].usable);
+	assert_true(rs->sets[0].pp_add);
+	assert_string_equal(rs->sets[0].pp_rule, "chain in handle 7");
+	nfo_ruleset_free(&rs);
+
+	/* update with 2 min: only extends */
+	rs = timeout_ruleset(timeout_set("s", 60000, l, 1), &at, NFT_DYNSET_OP_UPDATE, 120000);
+	assert_true(rs->sets[0].usable);
+	assert_int_equal(rs->sets[0].pp_update_ms, 120000);
+	nfo_ruleset_free(&rs);
+
+	/* update with 10 s: a refresh can make an element expire earlier */
+	rs = timeout_ruleset(timeout_set("s", 60000, l, 1), &at, NFT_DYNSET_OP_UPDATE, 10000);
 	assert_false(rs->sets[0].usable);
-	assert_non_null(rs->sets[0].why);
+	assert_string_equal(rs->sets[0].why,
+			    "the packet path may shorten an element's timeout (chain in handle 7)");
+	nfo_ruleset_free(&rs);
+
+	/* update with the element's own (the set's 1 min): extends */
+	rs = timeout_ruleset(timeout_set("s", 60000, l, 1), &at, NFT_DYNSET_OP_UPDATE, 0);
+	assert_true(rs->sets[0].usable);
+	assert_true(rs->sets[0].pp_update_own);
+	nfo_ruleset_free(&rs);
+
+	/* delete from the packet path */
+	rs = timeout_ruleset(timeout_set("s", 60000, l, 1), &at, NFT_DYNSET_OP_DELETE, 0);
+	assert_false(rs->sets[0].usable);
+	assert_true(rs->sets[0].pp_delete);
+	assert_string_equal(rs->sets[0].why, "the packet path deletes elements (chain in handle 7)");
+	nfo_ruleset_free(&rs);
+}
+
+/* ---- which lookups of such sets stay -------------------------------------------- */
+
+/* A rule of chain "in" of table ip t: ip saddr [!=] @set, then a verdict. */
+static void add_lookup_rule(struct nfo_nft_dump *d, const char *set, bool invert, int verdict,
+			    uint64_t handle)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *pl = nftnl_expr_alloc("payload");
+	struct nftnl_expr *lk = nftnl_expr_alloc("lookup");
+	struct nftnl_expr *im = nftnl_expr_alloc("immediate");
+
+	assert_non_null(r);
+	assert_true(pl && lk && im);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "t");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_LEN, 4);
+	nftnl_expr_set_u32(pl, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, pl);
+	nftnl_expr_set_str(lk, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(lk, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (invert)
+		nftnl_expr_set_u32(lk, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	nftnl_rule_add_expr(r, lk);
+	nftnl_expr_set_u32(im, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(im, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	nftnl_rule_add_expr(r, im);
+	nftnl_rule_list_add_tail(r, d->rules);
+}
+
+/* table ip t, set ban (ipv4_addr, flags timeout, one element 1 min), and
+ * the rules given as (invert, verdict) pairs. */
+static struct nfo_ruleset *ban_ruleset(const bool *invert, const int *verdict, size_t n)
+{
+	const struct nfo_nft_jiffies at = { .jiffies = 1000000, .hz = 250 };
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	const uint8_t key[4] = { 192, 0, 2, 1 };
+	struct nfo_nft_dump *d = NULL;
+	struct nfo_ruleset *rs = NULL;
+
+	assert_non_null(s);
+	assert_non_null(e);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "ban");
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, 60000);
+	nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, 60000);
+	nftnl_set_elem_add(s, e);
+
+	assert_int_equal(nfo_nft_dump_new(&d), 0);
+	d->at = at;
+	add_table(d, NFPROTO_IPV4, "t", 0);
+	add_chain(d, NFPROTO_IPV4, "t", "in");
+	nftnl_set_list_add_tail(s, d->sets);
+	for (size_t i = 0; i < n; i++)
+		add_lookup_rule(d, "ban", invert[i], verdict[i], 10 + i);
+	assert_int_equal(nfo_ruleset_new(&rs, d), 0);
+	nfo_nft_dump_free(&d);
+	assert_int_equal(rs->nsets, 1);
+	assert_int_equal(rs->nchains, 1);
+	assert_int_equal(rs->chains[0].nrules, n);
+	return rs;
+}
+
+static void expect_lookup_kept(const struct nfo_rule *r, const struct nfo_set *s)
+{
+	assert_int_equal(r->offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r->npreds, 1);
+	assert_int_equal(r->preds[0].dim, NFO_PDIM_SETREF);
+	assert_ptr_equal(r->preds[0].ref.set, s);
+	assert_non_null(r->note);
+	assert_non_null(strstr(r->note, "elements of set ban expire"));
+}
+
+static void expect_lookup_refused(const struct nfo_rule *r)
+{
+	assert_int_equal(r->offload, NFO_OFFLOAD_PARTIAL);
+	assert_int_equal(r->npreds, 1);
+	assert_int_equal(r->preds[0].dim, NFO_PDIM_UNKNOWN);
+	assert_non_null(strstr(r->preds[0].reason, "set ban: elements expire without notification"));
+	assert_non_null(strstr(r->reason, "set ban"));
+	assert_null(r->note);
+}
+
+/*
+ * A set whose elements go without a notification is held with fewer
+ * elements than the kernel's: its lookups stay only where every rule that
+ * reads it drops on membership; one rule reading it otherwise (accept,
+ * inverted) makes all of them UNKNOWN.
+ */
+static void test_set_polarity(void **state)
+{
+	struct nfo_ruleset *rs;
+
+	(void)state;
+	/* ip saddr @ban drop; ip saddr @ban drop */
+	rs = ban_ruleset((const bool[]){ false, false }, (const int[]){ NF_DROP, NF_DROP }, 2);
+	assert_true(rs->sets[0].usable);
+	assert_true(rs->sets[0].drop_only);
+	assert_non_null(rs->sets[0].expires);
+	assert_int_equal(rs->sets[0].expires[0], 1000000 + 15000);
+	expect_lookup_kept(&rs->chains[0].rules[0], &rs->sets[0]);
+	expect_lookup_kept(&rs->chains[0].rules[1], &rs->sets[0]);
+	nfo_ruleset_free(&rs);
+
+	/* ip saddr @ban accept; ip saddr @ban drop: an expired element kept
+	 * in the fast path would skip the accept and drop */
+	rs = ban_ruleset((const bool[]){ false, false }, (const int[]){ NF_ACCEPT, NF_DROP }, 2);
+	assert_false(rs->sets[0].usable);
+	assert_false(rs->sets[0].drop_only);
+	assert_non_null(strstr(rs->sets[0].why, "does not only drop on membership (chain in handle 10)"));
+	expect_lookup_refused(&rs->chains[0].rules[0]);
+	expect_lookup_refused(&rs->chains[0].rules[1]);
+	nfo_ruleset_free(&rs);
+
+	/* ip saddr != @ban drop: absence leads to drop */
+	rs = ban_ruleset((const bool[]){ true }, (const int[]){ NF_DROP }, 1);
+	assert_false(rs->sets[0].usable);
+	expect_lookup_refused(&rs->chains[0].rules[0]);
 	nfo_ruleset_free(&rs);
 }
 
@@ -279,6 +621,10 @@ int main(void)
 		cmocka_unit_test(test_set_reload_type_changed),
 		cmocka_unit_test(test_set_reload_intervals),
 		cmocka_unit_test(test_set_not_usable),
+		cmocka_unit_test(test_elem_expiry),
+		cmocka_unit_test(test_set_timeouts),
+		cmocka_unit_test(test_set_packet_path),
+		cmocka_unit_test(test_set_polarity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1154,21 +1154,31 @@ static void test_unsupported(void **state)
 		    2);
 	PRED(&r[7], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
 	expect_unknown(&r[7], 1, true, "transport header @32,32");
-	/* ip saddr @tset drop: elements time out */
+	/* ip saddr @tset drop: elements time out, and a capture has no
+	 * reading of the kernel's clock to place their expiries in time */
 	s = set(state, NFPROTO_INET, "unsup", "tset");
 	assert_false(s->usable);
 	assert_true(s->flags & NFT_SET_TIMEOUT);
+	assert_string_equal(s->why, "elements expire and the kernel clock cannot be read");
 	expect_rule(&r[8], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "set tset", 2);
 	PRED(&r[8], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
 	expect_unknown(&r[8], 1, true, "set tset");
 	/* update @dyn { ip saddr } drop */
 	expect_rule(&r[9], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "dynset", 1);
 	PRED(&r[9], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
-	/* ip saddr @dyn drop: the packet path fills the set */
+	/* ip saddr @dyn drop: the packet path fills the set, and membership
+	 * only leads to drop: what the fast path lacks makes it drop less */
 	s = set(state, NFPROTO_INET, "unsup", "dyn");
-	assert_false(s->usable);
-	expect_rule(&r[10], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "set dyn", 2);
-	expect_unknown(&r[10], 1, true, "set dyn");
+	assert_true(s->usable);
+	assert_true(s->pp_add);
+	assert_false(s->pp_delete);
+	assert_true(s->drop_only);
+	expect_rule(&r[10], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
+	assert_int_equal(r[10].preds[1].dim, NFO_PDIM_SETREF);
+	assert_ptr_equal(r[10].preds[1].ref.set, s);
+	assert_non_null(r[10].note);
+	assert_non_null(strstr(r[10].note, "filled by the packet path"));
+	assert_null(r[8].note);
 	/* ct state invalid tcp dport 80 drop: cmp eq on the ct state */
 	expect_rule(&r[12], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
 	assert_int_equal(r[12].preds[0].dim, NFO_DIM_CTSTATE);

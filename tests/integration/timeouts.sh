@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Sets with timeouts (CrowdSec's shape: flags timeout, a drop rule) and sets
+# the packet path fills (fail2ban-ish: add @set from a rule). A banned source
+# is dropped in the fast path while its element lives; once nftables has
+# expired the element (nft list set no longer shows it) packets from it
+# arrive again, although nothing was notified and no generation was built:
+# the fast path lets each element go a margin before the kernel's expiry.
+# Elements the packet path adds are nftables' to drop; those nft adds are
+# the fast path's too, and explain says so.
+#
+# The short timeout adapts to the machine: it is a few times what adding and
+# checking one element took, so a loaded machine does not see the element
+# expire before its packets are sent.
+#
+#   timeouts.sh [xdp|tc]
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-xdp}
+BAN_A=192.0.2.10 # the short set default timeout
+BAN_B=192.0.2.11 # its own, 1h
+NFT_BAN=192.0.2.20
+
+nfo_init
+nfo_pair
+
+nfo_nft <<'RULESET'
+table inet bl {
+	set ban {
+		type ipv4_addr
+		flags timeout
+	}
+	set meter4 {
+		type ipv4_addr
+		flags dynamic, timeout
+		timeout 1m
+	}
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr @ban counter drop comment "ban"
+		ip saddr @meter4 counter drop comment "meter"
+		udp dport 7 add @meter4 { ip saddr } comment "fill"
+	}
+}
+RULESET
+nfo_daemon_start --attach "$IF_R:$MODE"
+
+nfo_assert "nset('ban')['fast_path'] == 'maps' and nset('meter4')['fast_path'] == 'maps'" \
+	"timeout set and packet-path set: in the set maps"
+nfo_assert "rule('ban')['offloaded'] and 'expire' in rule('ban')['note']" \
+	"the timeout set's rule is offloaded, with a note"
+nfo_assert "rule('meter')['offloaded'] and 'filled by the packet path' in rule('meter')['note']" \
+	"the packet-path set's rule is offloaded, with a note saying so"
+ip netns exec "$NS_R" "$NFO_BIN" explain --run-dir "$NFO_RUN" >"$NFO_T/explain" 2>&1 || true
+if grep -q "note: set meter4 is also filled by the packet path" "$NFO_T/explain"; then
+	ok "explain names the packet path"
+else
+	cat "$NFO_T/explain"
+	fail "explain has no note on meter4"
+fi
+
+# elements CMD...: an element-only transaction, applied in place.
+elements() {
+	local su gen
+	su=$(nfo_get 'st["set_updates"]')
+	gen=$(nfo_get 'st["generation"]')
+	ip netns exec "$NS_R" nft "$@"
+	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
+	nfo_assert "st['set_updates'] == $su + 1" "element update in place: nft $*"
+}
+
+# in_set SET ADDR: nftables still holds ADDR in SET (the listing is read
+# whole first: grep -q leaving early would fail nft with SIGPIPE).
+in_set() {
+	local out
+	out=$(ip netns exec "$NS_R" nft list set inet bl "$1") || die "nft list set $1 failed"
+	grep -qw -- "$2" <<<"$out"
+}
+
+mono() {
+	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"
+}
+secs() { # since $1 (mono)
+	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
+}
+
+# An element with its own timeout (1h), and how long adding one and
+# checking it takes here: the short timeout below must outlive that.
+T0=$(mono)
+elements add element inet bl ban "{ $BAN_B timeout 1h }"
+nfo_case "banned for 1h" "drop=ban --src $BAN_B" "pass --src 192.0.2.12"
+D=$(secs "$T0")
+TMO=$(python3 -c "import math; print(max(4, math.ceil(2.5 * $D + 2)))")
+log "adding and checking an element took $D s: the short timeout is $TMO s"
+
+# A set whose default timeout is short, and an element that has it (the
+# kernel then sends its expiration only).
+GEN=$(nfo_get 'st["generation"]')
+nfo_nft <<RULES
+add set inet bl ban2 { type ipv4_addr; flags timeout; timeout ${TMO}s; }
+add rule inet bl input ip saddr @ban2 counter drop comment "ban2"
+RULES
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 30 ||
+	{ nfo_daemon_log; die "the daemon did not follow the new set"; }
+T0=$(mono)
+elements add element inet bl ban2 "{ $BAN_A }"
+nfo_case "banned for ${TMO}s (the set's default)" "drop=ban2 --src $BAN_A" "drop=ban --src $BAN_B"
+DT=$(secs "$T0")
+python3 -c "import sys; sys.exit(0 if $DT < $TMO - 0.5 else 1)" ||
+	fail "the banned case ended $DT s after the add, of the $TMO s timeout: too slow to tell"
+UPDATES=$(nfo_get 'st["updates"]')
+
+# Wait for nftables itself to let go of BAN_A (no notification comes).
+for _ in $(seq 1200); do
+	in_set ban2 "$BAN_A" || break
+	sleep 0.05
+done
+in_set ban2 "$BAN_A" && die "nftables still holds $BAN_A a minute after its $TMO s timeout"
+DT=$(secs "$T0")
+python3 -c "import sys; sys.exit(0 if $DT >= $TMO - 0.1 else 1)" ||
+	fail "nftables expired $BAN_A after $DT s, expected $TMO s"
+ok "nftables expired $BAN_A $DT s after the add"
+in_set ban "$BAN_B" || fail "$BAN_B (1h) is gone from nftables too"
+nfo_case "expired in nftables: delivered, by the fast path's own clock" \
+	"pass --why decided_by_nftables --src $BAN_A" "drop=ban --src $BAN_B"
+nfo_assert "st['updates'] == $UPDATES and st['fast_path'] == 'enabled'" \
+	"no new generation and no pass-everything window for the expiry"
+
+# The packet path adds the sender to @meter4: nftables drops it from then
+# on, the fast path does not know it (it drops less, never more).
+nfo_case "packet path fills meter4" "pass --dport 7 --count 1"
+in_set meter4 "$S4" || die "the packet path did not add $S4 to meter4"
+nfo_case "added by the packet path: nftables drops" "kdrop=meter --dport 9"
+# An element nft adds is the fast path's, and reading the set again for it
+# takes in what the packet path added meanwhile: the kernel holds it then.
+elements add element inet bl meter4 "{ $NFT_BAN }"
+nfo_case "added by nft: the fast path drops" "drop=meter --src $NFT_BAN" "drop=meter --dport 9"
+
+nfo_daemon_stop
+nfo_done
