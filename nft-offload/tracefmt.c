@@ -152,7 +152,8 @@ static void put_opt(struct nfo_buf *b, uint16_t code, const void *v, size_t len)
 {
 	put_u16(b, code);
 	put_u16(b, (uint16_t)len);
-	nfo_buf_put(b, v, len);
+	if (len)
+		nfo_buf_put(b, v, len);
 	put_pad(b, len);
 }
 

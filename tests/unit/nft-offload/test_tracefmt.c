@@ -80,7 +80,8 @@ static size_t frame(uint8_t *f, uint16_t et, int vlans, int proto, const uint8_t
 		f[o + 39] = 2;
 		o += 40;
 	}
-	memcpy(f + o, l4, l4len);
+	if (l4len)
+		memcpy(f + o, l4, l4len);
 	return o + l4len;
 }
 
