@@ -237,6 +237,31 @@ ip netns exec "$NS_R" setpriv --reuid 65534 --regid 65534 --clear-groups \
 [ "$rc" = 1 ] && grep -q 'needs root' "$NFO_T/u.err" &&
 	ok "non-root: refused ($(cat "$NFO_T/u.err"))" || { cat "$NFO_T/u.err"; fail "non-root tracer: exit $rc"; }
 
+# The daemon refuses a non-root tracer itself (here one that bypasses the
+# command's own check, on a socket opened up for the test).
+chmod 0755 "$NFO_T" "$NFO_RUN"
+chmod 0666 "$NFO_RUN/control.sock"
+out=$(ip netns exec "$NS_R" setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 - "$NFO_RUN/control.sock" <<'PYEOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"trace drops\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+typ, n = struct.unpack_from("=II", data)
+print(typ, data[8:8 + n].decode())
+PYEOF
+) 2>&1 || true
+chmod 0600 "$NFO_RUN/control.sock"
+chmod 0700 "$NFO_T" "$NFO_RUN"
+[ "$out" = "2 tracing shows packets' contents: it needs root" ] &&
+	ok "the daemon refuses a non-root tracer: $out" || fail "daemon, non-root tracer: '$out'"
+[ "$(trace_switch)" = 0 ] || fail "trace switch after a refused tracer: $(trace_switch)"
+
 # A tracer killed with SIGKILL: the daemon sees its connection close and
 # turns tracing off.
 trace_bg "$NFO_T/k.txt" "$NFO_T/k.err"
