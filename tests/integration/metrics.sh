@@ -145,9 +145,11 @@ for p in st["policies"]:
 t = st["totals"]
 assert one("nft_offload_dropped_packets_total") == t["dropped"] == 10, t
 assert one("nft_offload_dropped_bytes_total") == t["dropped_bytes"]
+# Packets the host itself receives meanwhile (IPv6 neighbour discovery...)
+# pass to nftables between the two reads: the metrics were read first.
 for reason, n in t["passed_by_reason"].items():
-    assert one("nft_offload_passed_packets_total", reason=reason) == n, reason
-assert sum(v for _, v in vals["nft_offload_passed_bytes_total"]) == t["passed_bytes"]
+    assert one("nft_offload_passed_packets_total", reason=reason) <= n, reason
+assert sum(v for _, v in vals["nft_offload_passed_bytes_total"]) <= t["passed_bytes"]
 assert one("nft_offload_passed_packets_total", reason="decided_by_nftables") >= 7
 print("%d families, %d series; values as status --json says" % (len(families), len(seen)))
 PYEOF
@@ -169,11 +171,32 @@ else
 	cat "$NFO_T/headers"
 	fail "GET /metrics headers"
 fi
-if cmp -s "$NFO_T/scrape.txt" "$NFO_T/metrics.txt"; then
+# The same text, but for what passed to nftables in between (the host's own
+# background traffic): those counters may only have grown.
+same_but_passed() {
+	"$PY" - "$NFO_T/metrics.txt" "$NFO_T/scrape.txt" <<'PYEOF'
+import sys
+def split(path):
+    fixed, passed = [], {}
+    for line in open(path):
+        if line.startswith("nft_offload_passed_"):
+            k, v = line.rsplit(" ", 1)
+            passed[k] = float(v)
+        else:
+            fixed.append(line)
+    return fixed, passed
+f1, p1 = split(sys.argv[1])
+f2, p2 = split(sys.argv[2])
+assert f1 == f2, "texts differ: %s" % [l for l in f2 if l not in f1][:5]
+assert p1.keys() == p2.keys(), "passed series differ"
+assert all(p2[k] >= p1[k] for k in p1), "a passed counter went down"
+PYEOF
+}
+if out=$(same_but_passed 2>&1); then
 	ok "GET /metrics answers what status --prometheus prints"
 else
-	diff "$NFO_T/metrics.txt" "$NFO_T/scrape.txt" | head -20
-	fail "GET /metrics differs from status --prometheus"
+	diff "$NFO_T/metrics.txt" "$NFO_T/scrape.txt" | head -20 || true
+	fail "GET /metrics differs from status --prometheus: $out"
 fi
 out=$(check_metrics "$NFO_T/scrape.txt" 2>&1) && ok "scrape: $out" || fail "scrape: $out"
 code=$(http /other -o /dev/null -w '%{http_code}') || true
