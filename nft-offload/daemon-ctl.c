@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The daemon's control socket: one request per connection (`status`,
- * `explain`, `ping`), answered from the daemon's state and closed.
+ * `explain`, `ping`), answered from the daemon's state and closed. It has a
+ * thread of its own: the event loop may spend seconds reading and loading a
+ * large set, and status must answer meanwhile (and say so). It renders under
+ * the state's lock, which the event loop takes only to publish.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -97,10 +104,11 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 	struct nfo_ruletexts texts = {};
 	int r;
 
-	if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON)) {
-		nfo_status_render(&d->st, true, out);
-	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
-		nfo_status_render(&d->st, false, out);
+	if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON) ||
+	    !strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
+		daemon_lock(d);
+		nfo_status_render(&d->st, !strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON), out);
+		daemon_unlock(d);
 	} else if (!strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON) ||
 		   !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_TEXT)) {
 		size_t off = ll < req->len ? ll + 1 : req->len;
@@ -111,7 +119,9 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 			texts.note = strdup(r == -ENOMEM ? "out of memory"
 							 : "the rule texts sent were malformed");
 		}
+		daemon_lock(d);
 		nfo_explain_render(&d->st, !strcmp(line, NFO_CTL_EXPLAIN " " NFO_CTL_JSON), &texts, out);
+		daemon_unlock(d);
 	} else if (!strcmp(line, NFO_CTL_PING)) {
 		nfo_buf_printf(out, "nft-offload %s\n", NFO_VERSION);
 	} else {
@@ -120,7 +130,8 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 	nfo_ruletexts_free(&texts);
 }
 
-void daemon_ctl_serve(struct daemon *d)
+/* Accepts one client on d->ctlfd and answers its request. */
+static void serve(struct daemon *d)
 {
 	struct timeval tv = { .tv_sec = 1 };
 	struct nfo_buf out = {}, req = {};
@@ -158,4 +169,57 @@ done:
 	nfo_buf_free(&req);
 	nfo_buf_free(&out);
 	close(fd);
+}
+
+static void *ctl_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct pollfd fds[2] = { { .fd = d->ctl_stopfd, .events = POLLIN },
+				 { .fd = d->ctlfd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error_errno(-errno, "control socket: poll: %m");
+			return NULL;
+		}
+		if (fds[0].revents)
+			return NULL;
+		if (fds[1].revents)
+			serve(d);
+	}
+}
+
+int daemon_ctl_start(struct daemon *d)
+{
+	sigset_t all, old;
+	int r;
+
+	d->ctl_stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->ctl_stopfd < 0)
+		return -errno;
+	/* Signals stay with the event loop's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = -pthread_create(&d->ctl_thread, NULL, ctl_main, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return r;
+	d->ctl_started = true;
+	return 0;
+}
+
+void daemon_ctl_stop(struct daemon *d)
+{
+	uint64_t one = 1;
+
+	if (d->ctl_started) {
+		(void)!write(d->ctl_stopfd, &one, sizeof(one));
+		pthread_join(d->ctl_thread, NULL);
+		d->ctl_started = false;
+	}
+	if (d->ctl_stopfd >= 0)
+		close(d->ctl_stopfd);
+	d->ctl_stopfd = -1;
 }

@@ -8,6 +8,7 @@
 #define NFO_DAEMON_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -30,6 +31,9 @@ struct daemon {
 	int timerfd;  /* retry after a failed resync or rebuild */
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int ctlfd;
+	int ctl_stopfd;      /* eventfd: the control thread returns */
+	pthread_t ctl_thread;
+	bool ctl_started;
 	bool quit;
 	bool need_resync;
 	bool need_rebuild;
@@ -48,6 +52,14 @@ struct daemon {
 
 double daemon_ms_since(const struct timespec *t0);
 
+/* The event loop changes d->st (what status renders) only between these;
+ * it never holds the lock while it reads, plans or writes maps. */
+void daemon_lock(struct daemon *d);
+void daemon_unlock(struct daemon *d);
+/* What the event loop is doing, for status (NULL: idle); with reset, the
+ * element count starts again from 0. */
+void daemon_busy(struct daemon *d, const char *what, bool reset);
+
 /* daemon-update.c */
 void daemon_disable(struct daemon *d, const char *why);
 void daemon_arm_retry(struct daemon *d, unsigned ms);
@@ -64,7 +76,9 @@ void daemon_free_plan(struct daemon *d);
 /* daemon-ctl.c */
 /* Listens on d->sock_path; -EADDRINUSE: another daemon answers there. */
 int daemon_ctl_listen(struct daemon *d);
-/* Accepts one client on d->ctlfd and answers its request. */
-void daemon_ctl_serve(struct daemon *d);
+/* Serves d->ctlfd from a thread of its own, so that status answers while
+ * the event loop is busy; stop joins it. */
+int daemon_ctl_start(struct daemon *d);
+void daemon_ctl_stop(struct daemon *d);
 
 #endif

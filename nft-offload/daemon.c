@@ -39,6 +39,23 @@ double daemon_ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+void daemon_lock(struct daemon *d)
+{
+	pthread_mutex_lock(&d->st.lock);
+}
+
+void daemon_unlock(struct daemon *d)
+{
+	pthread_mutex_unlock(&d->st.lock);
+}
+
+void daemon_busy(struct daemon *d, const char *what, bool reset)
+{
+	if (reset)
+		__atomic_store_n(&d->st.busy_elements, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->st.busy, what, __ATOMIC_RELEASE);
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 static void on_nft(struct daemon *d)
@@ -132,14 +149,13 @@ static void on_signal(struct daemon *d)
 }
 
 /* What the event loop waits on; the epoll tag is the index. */
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, _EV_MAX };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_POLL, _EV_MAX };
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_NFT] = on_nft,
 	[EV_RTNL] = on_rtnl,
 	[EV_SIG] = on_signal,
 	[EV_TIMER] = on_retry,
-	[EV_CTL] = daemon_ctl_serve,
 	[EV_POLL] = on_poll,
 };
 
@@ -280,7 +296,8 @@ static int setup_dirs(struct daemon *d)
 static int setup_kernel(struct daemon *d)
 {
 	struct nfo_loader_opts lopts = { .pin_dir = d->pin_dir,
-					 .max_slots = d->st.config.max_counters };
+					 .max_slots = d->st.config.max_counters,
+					 .progress = &d->st.busy_elements };
 	char err[512];
 	int r;
 
@@ -321,7 +338,6 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_RTNL] = nfo_rtnl_fd(d->rtnl);
 	fds[EV_SIG] = d->sigfd;
 	fds[EV_TIMER] = d->timerfd;
-	fds[EV_CTL] = d->ctlfd;
 	fds[EV_POLL] = d->pollfd;
 	for (uint32_t tag = 0; tag < _EV_MAX; tag++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
@@ -366,15 +382,22 @@ static void do_pending(struct daemon *d)
 		if (d->st.rs && daemon_rebuild(d) < 0)
 			daemon_arm_retry(d, 1000);
 	}
+	daemon_busy(d, NULL, true);
 }
 
 static int run(struct daemon *d)
 {
+	int r;
+
 	log_info("started: run-dir %s, pins in %s, %zu interface(s)", d->opts->run_dir, d->pin_dir,
 		 d->st.nifaces);
 	clock_gettime(CLOCK_MONOTONIC, &d->change_t0);
 	d->change_pending = true;
+	r = daemon_ctl_start(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the control thread: %m");
 	(void)daemon_resync(d);
+	daemon_busy(d, NULL, true);
 
 	while (!d->quit) {
 		struct epoll_event evs[8];
@@ -397,6 +420,8 @@ static int run(struct daemon *d)
 
 static void teardown(struct daemon *d, bool unpin)
 {
+	/* first: nothing reads the state while it goes */
+	daemon_ctl_stop(d);
 	for (size_t i = 0; i < d->st.nifaces; i++)
 		if (d->st.loader)
 			nfo_loader_detach(d->st.loader, &d->st.ifaces[i]);
@@ -412,6 +437,7 @@ static void teardown(struct daemon *d, bool unpin)
 	nfo_ruleset_free(&d->st.rs);
 	free(d->st.ifaces);
 	nfo_config_clear(&d->st.config);
+	pthread_mutex_destroy(&d->st.lock);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->sigfd >= 0)
@@ -425,7 +451,9 @@ static void teardown(struct daemon *d, bool unpin)
 int nfo_daemon_main(const struct nfo_daemon_opts *o)
 {
 	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .pollfd = -1,
-			    .ctlfd = -1 };
+			    .ctlfd = -1, .ctl_stopfd = -1 };
+
+	pthread_mutex_init(&d.st.lock, NULL);
 
 	if (setup(&d) < 0) {
 		teardown(&d, false);

@@ -301,13 +301,8 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	return 0;
 }
 
-/* (Re)reads the elements of s from ns; -ENOMEM, else 0 (s->usable says
- * whether they could be understood). */
-static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
+void nfo_set_clear_elems(struct nfo_set *s)
 {
-	struct elem_acc acc = {};
-	int r = -ENOMEM;
-
 	nfo_vset_free(&s->elems);
 	free(s->keys);
 	s->keys = NULL;
@@ -320,6 +315,16 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 	free(s->why);
 	s->why = NULL;
 	s->usable = false;
+}
+
+/* (Re)reads the elements of s from ns; -ENOMEM, else 0 (s->usable says
+ * whether they could be understood). */
+static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
+{
+	struct elem_acc acc = {};
+	int r = -ENOMEM;
+
+	nfo_set_clear_elems(s);
 
 	if (s->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL))
 		acc.why = "updated by the packet path or with timeouts";

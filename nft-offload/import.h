@@ -20,5 +20,8 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
 /* Reads new elements into s (same table, name and type): -EINVAL if the
  * type changed, -ENOMEM. */
 int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns);
+/* Frees the elements of s (what nfo_set_reload() fills), keeping its name
+ * and type. */
+void nfo_set_clear_elems(struct nfo_set *s);
 
 #endif

@@ -80,9 +80,13 @@ struct nfo_loader {
 	int counters_fd;
 	int stats_fd;
 	int keys_fd;
+	/* slots is read by nfo_loader_counter() from the daemon's control
+	 * thread: changed only under slots_mu */
+	pthread_mutex_t slots_mu;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
 	struct progset *ps;
+	uint64_t *progress;
 };
 
 /*
@@ -232,6 +236,8 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	if (!l)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
+	pthread_mutex_init(&l->slots_mu, NULL);
+	l->progress = opts->progress;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
@@ -303,6 +309,7 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 	if (unpin)
 		unpin_all(l);
 	nfo_strmap_clear(&l->slots);
+	pthread_mutex_destroy(&l->slots_mu);
 	free(l->slot_used);
 	free(l);
 	*lp = NULL;
@@ -346,7 +353,9 @@ static int slot_for(struct nfo_loader *l, const char *key, uint32_t *ret)
 	snprintf(k.key, sizeof(k.key), "%s", key);
 	if (bpf_map_update_elem(l->keys_fd, &s, &k, BPF_ANY) < 0)
 		return -errno;
+	pthread_mutex_lock(&l->slots_mu);
 	r = nfo_strmap_put(&l->slots, key, s);
+	pthread_mutex_unlock(&l->slots_mu);
 	if (r < 0)
 		return r;
 	l->slot_used[s] = 1;
@@ -373,7 +382,9 @@ static void release_slots(struct nfo_loader *l, char *const *keys, size_t nkeys)
 		assert(s > 0 && s < l->max_slots); /* slot 0 is never a rule's */
 		(void)bpf_map_update_elem(l->keys_fd, &s, &empty, BPF_ANY);
 		l->slot_used[s] = 0;
+		pthread_mutex_lock(&l->slots_mu);
 		nfo_strmap_del(&l->slots, e->key);
+		pthread_mutex_unlock(&l->slots_mu);
 	}
 out:
 	nfo_strmap_clear(&keep);
@@ -384,8 +395,13 @@ int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter
 	struct nfo_counter *v;
 	uint32_t s;
 
+	bool found;
+
 	*ret = (struct nfo_counter){};
-	if (!nfo_strmap_get(&l->slots, key, &s))
+	pthread_mutex_lock(&l->slots_mu);
+	found = nfo_strmap_get(&l->slots, key, &s);
+	pthread_mutex_unlock(&l->slots_mu);
+	if (!found)
 		return -ENOENT;
 	v = calloc((size_t)l->ncpus, sizeof(*v));
 	if (!v)
@@ -704,8 +720,8 @@ static int remember_keys(struct half *h, const struct nfo_image *img)
 }
 
 /* Writes img into its half (clean) of ps, roots included; takes the set
- * entries of img. */
-static int write_half(struct progset *ps, struct nfo_image *img)
+ * entries of img. Adds the set elements written to *progress (if given). */
+static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progress)
 {
 	int h = img->half, fd_roots = bpf_map__fd(ps->xdp->maps.nfo_roots);
 	struct nfo_root root;
@@ -741,9 +757,13 @@ static int write_half(struct progset *ps, struct nfo_image *img)
 		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
 	}
-	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++)
-		if ((size_t)k < img->nsets || ps->half[h].slots[k].used)
-			r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
+	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++) {
+		if ((size_t)k >= img->nsets && !ps->half[h].slots[k].used)
+			continue;
+		r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
+		if (progress && (size_t)k < img->nsets)
+			__atomic_fetch_add(progress, img->sets[k].n, __ATOMIC_RELAXED);
+	}
 	if (r < 0)
 		return r;
 	/* Interfaces gone from the plan: their frames pass. */
@@ -914,7 +934,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		nfo_image_clear(&img);
 		r = nfo_image_encode(plan, slots, h, 0, 0, &img);
 		if (r == 0)
-			r = write_half(fresh, &img);
+			r = write_half(fresh, &img, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
@@ -932,7 +952,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 			pthread_cond_wait(&ps->cv, &ps->mu);
 		pthread_mutex_unlock(&ps->mu);
 
-		r = write_half(ps, &img);
+		r = write_half(ps, &img, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;

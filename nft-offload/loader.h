@@ -37,6 +37,9 @@ struct nfo_slot_key {
 struct nfo_loader_opts {
 	const char *pin_dir;  /* bpffs directory for the pinned counter maps */
 	uint32_t max_slots;   /* counter slots (rules + policies with drops) */
+	/* set elements written so far, added to atomically while an apply
+	 * runs so another thread can report progress (NULL: not counted) */
+	uint64_t *progress;
 };
 
 struct nfo_loader;
@@ -62,7 +65,8 @@ bool nfo_loader_enabled(const struct nfo_loader *l);
 
 void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface);
 
-/* Sums of the per-CPU counters. */
+/* Sums of the per-CPU counters. Safe to call from another thread while an
+ * apply runs (the counter slots are looked up under the loader's lock). */
 int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret);
 int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT_MAX] */);
 
