@@ -638,8 +638,8 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, caps->lpm4);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, caps->lpm6);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, caps->roots);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, NFO_CAP_SET_ENTRIES);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, NFO_CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, caps->setkeys);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, caps->setlpm);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0) {
 		r = seterr_errno(err, errlen, -errno, "cannot share the counter maps");
@@ -873,6 +873,25 @@ static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struc
 	return attach_new(iface, ps);
 }
 
+/* What ps's shared maps hold besides what is written into half h: the
+ * other half's LPM entries and the set entries of both halves. */
+static void held_besides(const struct progset *ps, int h, struct nfo_held *ret)
+{
+	*ret = (struct nfo_held){ .lpm4 = ps->half[1 - h].n4, .lpm6 = ps->half[1 - h].n6 };
+	for (int x = 0; x < NFO_HALVES; x++) {
+		for (int k = 0; k < NFO_MAX_SETS; k++) {
+			const struct slotstate *st = &ps->half[x].slots[k];
+
+			if (!st->used)
+				continue;
+			if (st->lpm)
+				ret->setlpm += st->n;
+			else
+				ret->setkeys += st->n;
+		}
+	}
+}
+
 /* The counter slot of every plan target (ret: plan->ntargets entries). */
 static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 			 uint32_t **ret)
@@ -898,6 +917,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 	struct nfo_image img = {};
 	uint32_t *slots = NULL;
 	struct nfo_caps caps;
+	struct nfo_held held = {};
 	int r, h;
 
 	assert(keys || plan->ntargets == 0);
@@ -919,9 +939,13 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		goto out;
 	}
 
-	if (!ps || !nfo_image_fits(&img, &ps->caps, ps->half[1 - h].n4, ps->half[1 - h].n6)) {
-		/* Outgrown (or first): a new program set, swapped in through
-		 * every interface's link. */
+	if (ps)
+		held_besides(ps, h, &held);
+	if (!ps || !nfo_image_fits(&img, &ps->caps, &held)) {
+		/* Outgrown (or first): a new program set, sized for this plan
+		 * with room to grow, swapped in through every interface's
+		 * link. Also when only a set outgrew its map: its elements
+		 * are written into the new set's maps. */
 		r = nfo_image_caps(&img, &caps);
 		if (r < 0) {
 			r = seterr(err, errlen, r, "the decision diagram is too large for the maps");
