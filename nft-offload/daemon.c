@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,11 +363,23 @@ static int setup(struct daemon *d)
 /* ---- the event loop ------------------------------------------------------------ */
 
 /*
+ * A dump leaves hundreds of bytes a set element freed in the heap (the
+ * libnftnl objects, the image written to the maps), in chunks glibc keeps
+ * for later: give them back, so that RSS is what the daemon holds.
+ */
+static void trim_heap(void)
+{
+	(void)malloc_trim(0);
+}
+
+/*
  * Handlers only note what is needed (and disable the fast path at once);
  * the work is done here, once per wakeup, however many events came in it.
  */
 static void do_pending(struct daemon *d)
 {
+	bool worked = d->need_sets || d->need_resync;
+
 	if (d->need_sets && !d->need_resync) {
 		d->need_sets = false;
 		if (daemon_update_sets(d) == -EAGAIN)
@@ -383,6 +396,8 @@ static void do_pending(struct daemon *d)
 			daemon_arm_retry(d, 1000);
 	}
 	daemon_busy(d, NULL, true);
+	if (worked)
+		trim_heap();
 }
 
 static int run(struct daemon *d)
@@ -398,6 +413,7 @@ static int run(struct daemon *d)
 		return log_error_errno(r, "cannot start the control thread: %m");
 	(void)daemon_resync(d);
 	daemon_busy(d, NULL, true);
+	trim_heap();
 
 	while (!d->quit) {
 		struct epoll_event evs[8];

@@ -28,6 +28,8 @@ table inet fw {
 EOF
 nfo_daemon_start --attach "$IF_R:xdp"
 nfo_case "before the load" "pass --dport 9"
+PROG=$(nfo_get "iface('$IF_R')['prog_id']")
+SU=$(nfo_get "st['set_updates']")
 
 # N addresses from 11.0.0.0 up, and the sender's, in one transaction.
 python3 - "$N" "$S4" >"$NFO_T/big.nft" <<'EOF'
@@ -150,6 +152,10 @@ sys.exit(0 if ok else 1)
 EOF
 
 nfo_case "after the load: the sender is in the set" "drop=bl --dport 9"
+# The maps were sized for one element: the set outgrew them, and the
+# element-only update was written into a new program set.
+nfo_assert "st['set_updates'] == $SU + 1 and iface('$IF_R')['prog_id'] != $PROG" \
+	"the set outgrew its map: an element-only update in a new program set"
 nfo_assert "st['fast_path'] == 'enabled' and st['busy'] is None" "live, not busy"
 nfo_daemon_stop
 nfo_done
