@@ -368,8 +368,8 @@ int daemon_resync(struct daemon *d)
 	d->st.have_genid = true;
 	daemon_unlock(d);
 	r = daemon_rebuild(d);
-	/* Only now: the plan status renders until the rebuild published the
-	 * new one compares set pointers of the old model. */
+	/* Freed only now: until the rebuild publishes its plan, status
+	 * compares the old plan's set pointers with the model's. */
 	nfo_ruleset_free(&old);
 	if (r < 0)
 		daemon_arm_retry(d, 1000);
@@ -431,14 +431,7 @@ int daemon_update_sets(struct daemon *d)
 			r = -EAGAIN;
 			goto out;
 		}
-		/* the same name and type; elements of its own */
-		fresh[i] = *set;
-		fresh[i].elems = (struct nfo_vset){};
-		fresh[i].vmap = NULL;
-		fresh[i].nvmap = 0;
-		fresh[i].keys = NULL;
-		fresh[i].nkeys = 0;
-		fresh[i].why = NULL;
+		nfo_set_copy_type(set, &fresh[i]);
 		r = nfo_set_reload(&fresh[i], ns);
 		nftnl_set_free(ns);
 		if (r < 0) {

@@ -301,6 +301,18 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	return 0;
 }
 
+void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret)
+{
+	*ret = *s;
+	ret->elems = (struct nfo_vset){};
+	ret->keys = NULL;
+	ret->nkeys = 0;
+	ret->vmap = NULL;
+	ret->nvmap = 0;
+	ret->why = NULL;
+	ret->usable = false;
+}
+
 void nfo_set_clear_elems(struct nfo_set *s)
 {
 	nfo_vset_free(&s->elems);
