@@ -357,6 +357,9 @@ static int setup(struct daemon *d)
 	if ((r = setup_config(d)) < 0 || (r = setup_dirs(d)) < 0 || (r = setup_kernel(d)) < 0 ||
 	    (r = setup_event_loop(d)) < 0)
 		return r;
+	r = daemon_ctl_start(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the control thread: %m");
 	return 0;
 }
 
@@ -402,15 +405,10 @@ static void do_pending(struct daemon *d)
 
 static int run(struct daemon *d)
 {
-	int r;
-
 	log_info("started: run-dir %s, pins in %s, %zu interface(s)", d->opts->run_dir, d->pin_dir,
 		 d->st.nifaces);
 	clock_gettime(CLOCK_MONOTONIC, &d->change_t0);
 	d->change_pending = true;
-	r = daemon_ctl_start(d);
-	if (r < 0)
-		return log_error_errno(r, "cannot start the control thread: %m");
 	(void)daemon_resync(d);
 	daemon_busy(d, NULL, true);
 	trim_heap();
