@@ -44,22 +44,24 @@ print("add element inet fw bl { %s }" % extra)
 EOF
 
 # The poller: status --json as fast as it answers until told to stop;
-# every tenth request the text status, every fiftieth explain. explain is
-# asked on the control socket itself, without the rule texts the CLI would
-# read with nft (which waits for the running `nft -f`, not for the daemon).
-# Writes a summary (JSON) when it stops.
+# every tenth request the text status, every fiftieth explain, and every
+# other one `status json` on the control socket itself (the daemon's own
+# time, without starting the CLI). explain is asked on the socket too,
+# without the rule texts the CLI would read with nft (which waits for the
+# running `nft -f`, not for the daemon). Writes a summary (JSON) when it
+# stops.
 python3 - "$NFO_T/poll.stop" "$NFO_T/poll.json" <<'EOF' &
 import json, os, socket, subprocess, sys, time
 stop, out = sys.argv[1], sys.argv[2]
 nfo, run = os.environ["NFO_BIN"], os.environ["NFO_RUN"]
-lat = {"status --json": [], "status": [], "explain": []}
+lat = {"status --json": [], "status": [], "explain": [], "socket status json": []}
 busy, errors, k = set(), [], 0
 
-def explain():
+def ask(req):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
     s.connect(os.path.join(run, "control.sock"))
-    s.sendall(b"explain text\n")
+    s.sendall(req)
     s.shutdown(socket.SHUT_WR)
     data = b""
     while True:
@@ -75,13 +77,25 @@ while not os.path.exists(stop):
     if k % 50 == 0:
         t0 = time.monotonic()
         try:
-            text = explain()
+            text = ask(b"explain text\n")
         except OSError as e:
             errors.append("explain: %s" % e)
             continue
         lat["explain"].append(time.monotonic() - t0)
         if "bl" not in text:
             errors.append("explain: unexpected answer %r" % text[:200])
+        continue
+    if k % 2 == 1:
+        t0 = time.monotonic()
+        try:
+            st = json.loads(ask(b"status json\n"))
+        except (OSError, ValueError) as e:
+            errors.append("socket status json: %s" % e)
+            continue
+        lat["socket status json"].append(time.monotonic() - t0)
+        if st.get("busy"):
+            busy.add(st["busy"])
+        time.sleep(0.01)
         continue
     if k % 10 == 0:
         name, cmd = "status", [nfo, "status", "--run-dir", run]
