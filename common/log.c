@@ -12,10 +12,13 @@ static void log_va(int level, int err, const char *fmt, va_list ap)
 {
 	static const char *const tags[] = { "error", "warning", "info", "debug" };
 
+	/* one line at a time: the daemon logs from more than one thread */
+	flockfile(stderr);
 	fprintf(stderr, "nft-offload[%s]: ", tags[level]);
 	errno = err;
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void nfo_log(int level, const char *fmt, ...)

@@ -285,9 +285,25 @@ static int capture(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 
 struct dump_ctx {
 	struct nfo_nft_dump *d;
+	uint64_t *progress;
 	bool interrupted;
 	int error;
 };
+
+/* Elements in one NEWSETELEM message (without parsing them). */
+static uint64_t count_elems(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a, *e;
+	uint64_t n = 0;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, a)
+			n++;
+	}
+	return n;
+}
 
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -306,6 +322,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	r = parse_msg(ctx->d, nlh);
 	if (r < 0)
 		goto fail;
+	if (ctx->progress && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM)
+		__atomic_fetch_add(ctx->progress, count_elems(nlh), __ATOMIC_RELAXED);
 	return MNL_CB_OK;
 fail:
 	ctx->error = r;
@@ -398,9 +416,9 @@ static void read_clock(struct nfo_nft_jiffies *ret)
 }
 
 static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *d,
-		     bool *ret_consistent)
+		     uint64_t *progress, bool *ret_consistent)
 {
-	struct dump_ctx ctx = { .d = d };
+	struct dump_ctx ctx = { .d = d, .progress = progress };
 	static const uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN,
 					  NFT_MSG_GETSET, NFT_MSG_GETFLOWTABLE };
 	uint32_t gen_before;
@@ -450,7 +468,7 @@ static int nft_open(struct mnl_socket **ret)
 	return 0;
 }
 
-int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture)
+int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress)
 {
 	struct mnl_socket *nl = NULL;
 	uint8_t *rbuf = NULL;
@@ -472,7 +490,9 @@ int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture)
 		if (r < 0)
 			goto out;
 		d->capture = capture;
-		r = read_once(nl, rbuf, d, &consistent);
+		if (progress)
+			__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
+		r = read_once(nl, rbuf, d, progress, &consistent);
 		if (r == 0 && consistent) {
 			*ret = d;
 			goto out;

@@ -62,9 +62,11 @@ int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);
 
 /*
  * Reads the whole ruleset at one generation: retries while the generation
- * moves during the dump. -EAGAIN if it never settled.
+ * moves during the dump. -EAGAIN if it never settled. *progress (if given)
+ * counts the set elements read so far, atomically, for another thread to
+ * report.
  */
-int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture);
+int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress);
 
 int nfo_nft_get_genid(uint32_t *ret_genid);
 

@@ -8,6 +8,7 @@
 #define NFO_DAEMON_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -49,6 +50,12 @@ struct daemon {
 	int ctlfd;
 	struct daemon_metrics *metrics; /* NULL: no metrics endpoint */
 	struct daemon_trace *trace;
+	int ctl_stopfd;      /* eventfd: the control thread returns */
+	pthread_t ctl_thread;
+	bool ctl_started;
+	/* trace requests the control thread hands to the event loop, which
+	 * owns the tracers: (fd, request) records on a pipe */
+	int traceq[2];
 	bool quit;
 	uint64_t wd_trips_seen;
 	bool need_resync;
@@ -68,6 +75,14 @@ struct daemon {
 
 double daemon_ms_since(const struct timespec *t0);
 
+/* The event loop changes d->st (what status renders) only between these;
+ * it never holds the lock while it reads, plans or writes maps. */
+void daemon_lock(struct daemon *d);
+void daemon_unlock(struct daemon *d);
+/* What the event loop is doing, for status (NULL: idle); with reset, the
+ * element count starts again from 0. */
+void daemon_busy(struct daemon *d, const char *what, bool reset);
+
 /* daemon-update.c */
 void daemon_disable(struct daemon *d, const char *why);
 void daemon_arm_retry(struct daemon *d, unsigned ms);
@@ -84,8 +99,16 @@ void daemon_free_plan(struct daemon *d);
 /* daemon-ctl.c */
 /* Listens on d->sock_path; -EADDRINUSE: another daemon answers there. */
 int daemon_ctl_listen(struct daemon *d);
-/* Accepts one client on d->ctlfd and answers its request. */
-void daemon_ctl_serve(struct daemon *d);
+/* Serves d->ctlfd from a thread of its own, so that status answers while
+ * the event loop is busy; stop joins it. */
+int daemon_ctl_start(struct daemon *d);
+void daemon_ctl_stop(struct daemon *d);
+/* The pipe on which the control thread hands trace requests to the event
+ * loop: its read end (for epoll), the handler, and closing it (after
+ * daemon_ctl_stop). */
+int daemon_ctl_traceq_open(struct daemon *d);
+void daemon_ctl_take_traces(struct daemon *d);
+void daemon_ctl_traceq_close(struct daemon *d);
 
 /* daemon-metrics.c */
 /* Listens on the configured metrics address: the fd, 0 if none is

@@ -5,6 +5,7 @@
  * again) and an element-only update (the plan stays, set maps change).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "plan.h"
 #include "ruleset.h"
 
-/* A new fast path (built since t0) is live: the times status reports. */
+/* A new fast path (built since t0) is live: the times status reports.
+ * Called with the lock held. */
 static void went_live(struct daemon *d, const struct timespec *t0)
 {
 	struct nfo_daemon_state *s = &d->st;
@@ -41,7 +43,9 @@ void daemon_disable(struct daemon *d, const char *why)
 		if (r < 0)
 			log_error_errno(r, "cannot disable the fast path: %m");
 	}
+	daemon_lock(d);
 	d->st.enabled = false;
+	daemon_unlock(d);
 	if (!d->change_pending) {
 		d->change_pending = true;
 		clock_gettime(CLOCK_MONOTONIC, &d->change_t0);
@@ -91,6 +95,36 @@ static int make_keys(const struct nfo_plan *p, char ***ret)
 	}
 	*ret = keys;
 	return 0;
+}
+
+/* The copy of the interfaces a rebuild or update works on (the loader
+ * writes what it attached into them); published when it is done. */
+static struct nfo_iface *ifaces_copy(const struct daemon *d)
+{
+	struct nfo_iface *ifs = calloc(d->st.nifaces + 1, sizeof(*ifs));
+
+	if (ifs && d->st.nifaces)
+		memcpy(ifs, d->st.ifaces, d->st.nifaces * sizeof(*ifs));
+	return ifs;
+}
+
+/* Called with the lock held. */
+static void ifaces_publish(struct daemon *d, const struct nfo_iface *ifs)
+{
+	if (d->st.nifaces)
+		memcpy(d->st.ifaces, ifs, d->st.nifaces * sizeof(*ifs));
+}
+
+static void set_error(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	daemon_lock(d);
+	va_start(ap, fmt);
+	vsnprintf(d->st.error, sizeof(d->st.error), fmt, ap);
+	va_end(ap);
+	daemon_unlock(d);
 }
 
 void daemon_free_plan(struct daemon *d)
@@ -178,7 +212,7 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
  * *ret_plan and *ret_keys in; a failed apply only says why in s->error.
  */
 static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
-			  struct nfo_plan **ret_plan, char ***ret_keys)
+			  struct nfo_iface *ifs, struct nfo_plan **ret_plan, char ***ret_keys)
 {
 	struct nfo_daemon_state *s = &d->st;
 	struct nfo_plan *plan = NULL;
@@ -186,6 +220,7 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 	char err[256];
 	int r;
 
+	daemon_busy(d, "planning", false);
 	r = nfo_plan_build(in, &plan);
 	if (r < 0)
 		return log_error_errno(r, "planning the fast path: %m");
@@ -196,11 +231,12 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 		nfo_plan_free(&plan);
 		return log_error_errno(r, "out of memory");
 	}
-	r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err, sizeof(err));
+	daemon_busy(d, "writing maps", true);
+	r = nfo_loader_apply(s->loader, plan, keys, s->genid, ifs, s->nifaces, err, sizeof(err));
 	if (r < 0) {
 		keys_free(keys, plan->ntargets);
 		nfo_plan_free(&plan);
-		snprintf(s->error, sizeof(s->error), "%s", err);
+		set_error(d, "%s", err);
 		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
 	}
 	*ret_plan = plan;
@@ -215,8 +251,9 @@ int daemon_rebuild(struct daemon *d)
 	_cleanup_free_ struct nfo_addr *addrs = NULL;
 	_cleanup_free_ struct nfo_plan_iface *pif = NULL;
 	_cleanup_free_ int *up = NULL;
-	struct nfo_plan *plan = NULL;
-	char **keys = NULL;
+	_cleanup_free_ struct nfo_iface *ifs = NULL;
+	struct nfo_plan *plan = NULL, *old_plan;
+	char **keys = NULL, **old_keys;
 	size_t nlinks = 0, naddrs = 0, npif = 0, nup = 0;
 	struct nfo_plan_input in;
 	struct timespec t0;
@@ -230,7 +267,8 @@ int daemon_rebuild(struct daemon *d)
 		return log_error_errno(r, "reading links and addresses: %m");
 	pif = calloc(s->nifaces + 1, sizeof(*pif));
 	up = calloc(nlinks + 1, sizeof(*up));
-	if (!pif || !up)
+	ifs = ifaces_copy(d);
+	if (!pif || !up || !ifs)
 		return log_error_errno(-ENOMEM, "out of memory");
 	for (size_t i = 0; i < nlinks; i++)
 		if (links[i].up)
@@ -240,14 +278,14 @@ int daemon_rebuild(struct daemon *d)
 	 * (new ifindex), or renamed, possibly to another configured name whose
 	 * entry attaches below to the same ifindex. */
 	for (size_t i = 0; i < s->nifaces; i++) {
-		struct nfo_iface *ifc = &s->ifaces[i];
+		struct nfo_iface *ifc = &ifs[i];
 		const struct nfo_link *lk = nfo_link_by_name(links, nlinks, ifc->name);
 
 		if (ifc->ifindex && (!lk || lk->ifindex != ifc->ifindex))
 			nfo_loader_detach(s->loader, ifc);
 	}
 	for (size_t i = 0; i < s->nifaces; i++) {
-		struct nfo_iface *ifc = &s->ifaces[i];
+		struct nfo_iface *ifc = &ifs[i];
 
 		if (iface_refresh(d, ifc, nfo_link_by_name(links, nlinks, ifc->name), links, nlinks,
 				  &pif[npif]))
@@ -264,22 +302,34 @@ int daemon_rebuild(struct daemon *d)
 		.nup = nup,
 		.max_edges = s->config.max_edges,
 	};
-	r = plan_and_apply(d, &in, &plan, &keys);
-	if (r < 0)
+	r = plan_and_apply(d, &in, ifs, &plan, &keys);
+	if (r < 0) {
+		daemon_lock(d);
+		ifaces_publish(d, ifs);
+		daemon_unlock(d);
 		return r;
+	}
 	for (size_t i = 0; i < s->nifaces; i++) {
-		struct nfo_iface *ifc = &s->ifaces[i];
+		struct nfo_iface *ifc = &ifs[i];
 
 		if (ifc->ifindex && ifc->link_fd < 0)
 			log_error("%s: %s", ifc->name, ifc->error);
 		else if (ifc->ifindex && ifc->error[0])
 			log_info("%s: %s", ifc->name, ifc->error);
 	}
-	daemon_free_plan(d);
+	daemon_lock(d);
+	ifaces_publish(d, ifs);
+	old_plan = s->plan;
+	old_keys = s->keys;
 	s->plan = plan;
 	s->keys = keys;
 	s->enabled_once = true;
 	went_live(d, &t0);
+	daemon_unlock(d);
+	keys_free(old_keys, old_plan ? old_plan->ntargets : 0);
+	nfo_plan_free(&old_plan);
+	free(d->built_links);
+	free(d->built_addrs);
 	d->built_links = TAKE_PTR(links);
 	d->nbuilt_links = nlinks;
 	d->built_addrs = TAKE_PTR(addrs);
@@ -292,29 +342,35 @@ int daemon_rebuild(struct daemon *d)
 int daemon_resync(struct daemon *d)
 {
 	struct nfo_nft_dump *dump = NULL;
-	struct nfo_ruleset *rs = NULL;
+	struct nfo_ruleset *rs = NULL, *old;
 	int r;
 
-	r = nfo_nft_read_ruleset(&dump, false);
+	daemon_busy(d, "reading ruleset", true);
+	r = nfo_nft_read_ruleset(&dump, false, &d->st.busy_elements);
 	if (r < 0) {
 		/* status shows it until the fast path is back */
-		snprintf(d->st.error, sizeof(d->st.error), "cannot read the nftables ruleset: %s",
-			 strerror(-r));
-		log_error("%s; retrying", d->st.error);
+		set_error(d, "cannot read the nftables ruleset: %s", strerror(-r));
+		log_error("cannot read the nftables ruleset: %s; retrying", strerror(-r));
 		daemon_arm_retry(d, RETRY_MS);
 		return r;
 	}
+	daemon_busy(d, "building the model", false);
 	r = nfo_ruleset_new(&rs, dump);
 	nfo_nft_dump_free(&dump);
 	if (r < 0) {
 		daemon_arm_retry(d, RETRY_MS);
 		return log_error_errno(r, "building the ruleset model: %m");
 	}
-	nfo_ruleset_free(&d->st.rs);
+	daemon_lock(d);
+	old = d->st.rs;
 	d->st.rs = rs;
 	d->st.genid = rs->genid;
 	d->st.have_genid = true;
+	daemon_unlock(d);
 	r = daemon_rebuild(d);
+	/* Freed only now: until the rebuild publishes its plan, status
+	 * compares the old plan's set pointers with the model's. */
+	nfo_ruleset_free(&old);
 	if (r < 0)
 		daemon_arm_retry(d, 1000);
 	return r;
@@ -331,6 +387,8 @@ int daemon_update_sets(struct daemon *d)
 {
 	struct nfo_daemon_state *s = &d->st;
 	struct nfo_nft_events *ev = &d->sets_changed;
+	_cleanup_free_ struct nfo_set *fresh = NULL;
+	_cleanup_free_ struct nfo_iface *ifs = NULL;
 	struct timespec t0;
 	char err[256];
 	bool any = false;
@@ -352,6 +410,13 @@ int daemon_update_sets(struct daemon *d)
 			continue; /* nothing of the fast path depends on it */
 		any = true;
 	}
+	/* Read into copies, published all at once: status renders the model
+	 * meanwhile, and a failure leaves it as it was. */
+	fresh = calloc(ev->nsets + 1, sizeof(*fresh));
+	ifs = ifaces_copy(d);
+	if (!fresh || !ifs)
+		return -EAGAIN;
+	daemon_busy(d, "reading sets", true);
 	for (size_t i = 0; i < ev->nsets; i++) {
 		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
 							   ev->sets[i].table, ev->sets[i].name);
@@ -364,28 +429,59 @@ int daemon_update_sets(struct daemon *d)
 				     ev->genid, &ns, &at);
 		if (r < 0) {
 			log_debug_errno(r, "reading set %s: %m: full resync", ev->sets[i].name);
-			return -EAGAIN;
+			r = -EAGAIN;
+			goto out;
 		}
-		r = nfo_set_reload(set, ns, &at);
+		nfo_set_copy_type(set, &fresh[i]);
+		r = nfo_set_reload(&fresh[i], ns, &at);
 		nftnl_set_free(ns);
-		if (r < 0)
-			return -EAGAIN; /* the model may be half updated: read it all */
+		if (r < 0) {
+			r = -EAGAIN;
+			goto out;
+		}
+		__atomic_fetch_add(&s->busy_elements, fresh[i].nkeys + fresh[i].elems.n,
+				   __ATOMIC_RELAXED);
+	}
+	daemon_lock(d);
+	for (size_t i = 0; i < ev->nsets; i++) {
+		struct nfo_set *set, tmp;
+
+		if (!fresh[i].name)
+			continue;
+		set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family, ev->sets[i].table,
+					   ev->sets[i].name);
+		tmp = *set;
+		*set = fresh[i];
+		fresh[i] = tmp;
 	}
 	s->genid = ev->genid;
 	s->rs->genid = ev->genid;
+	daemon_unlock(d);
+
 	/* The same plan, written with the new elements into the other half
 	 * (the elements are diffed against what that half holds). */
-	r = nfo_loader_apply(s->loader, s->plan, s->keys, s->genid, s->ifaces, s->nifaces, err,
+	daemon_busy(d, "writing maps", true);
+	r = nfo_loader_apply(s->loader, s->plan, s->keys, s->genid, ifs, s->nifaces, err,
 			     sizeof(err));
+	daemon_lock(d);
+	ifaces_publish(d, ifs);
 	if (r < 0) {
 		snprintf(s->error, sizeof(s->error), "%s", err);
-		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
+		daemon_unlock(d);
+		log_error_errno(r, "fast path not updated, passing everything: %s", err);
+		goto out;
 	}
 	went_live(d, &t0);
 	s->set_updates++;
+	daemon_unlock(d);
 	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
 		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
-	return 0;
+	r = 0;
+out:
+	/* the elements the model held before (or the copies not published) */
+	for (size_t i = 0; fresh && i < ev->nsets; i++)
+		nfo_set_clear_elems(&fresh[i]);
+	return r;
 }
 
 /* Snapshots are sorted and zero-filled, so compared bytewise. */

@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,23 @@ double daemon_ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void daemon_lock(struct daemon *d)
+{
+	pthread_mutex_lock(&d->st.lock);
+}
+
+void daemon_unlock(struct daemon *d)
+{
+	pthread_mutex_unlock(&d->st.lock);
+}
+
+void daemon_busy(struct daemon *d, const char *what, bool reset)
+{
+	if (reset)
+		__atomic_store_n(&d->st.busy_elements, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->st.busy, what, __ATOMIC_RELEASE);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -177,7 +195,8 @@ static void on_signal(struct daemon *d)
 }
 
 /* What the event loop waits on; the epoll tag is the index. */
-enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_CTL, EV_POLL, EV_BEAT, EV_METRICS, EV_TRACE, _EV_MAX };
+enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_POLL, EV_BEAT, EV_METRICS, EV_TRACE, EV_TRACEQ,
+       _EV_MAX };
 _Static_assert(_EV_MAX <= DAEMON_EV_METRICS_CONN, "epoll tags overlap");
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
@@ -185,11 +204,11 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_RTNL] = on_rtnl,
 	[EV_SIG] = on_signal,
 	[EV_TIMER] = on_retry,
-	[EV_CTL] = daemon_ctl_serve,
 	[EV_POLL] = on_poll,
 	[EV_BEAT] = on_beat,
 	[EV_METRICS] = daemon_metrics_accept,
 	[EV_TRACE] = daemon_trace_consume,
+	[EV_TRACEQ] = daemon_ctl_take_traces,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -387,7 +406,8 @@ static int setup_kernel(struct daemon *d)
 {
 	struct nfo_loader_opts lopts = { .pin_dir = d->pin_dir,
 					 .max_slots = d->st.config.max_counters,
-					 .watchdog_ms = d->st.watchdog_off[0] ? 0 : WATCHDOG_MS };
+					 .watchdog_ms = d->st.watchdog_off[0] ? 0 : WATCHDOG_MS,
+					 .progress = &d->st.busy_elements };
 	char err[512];
 	int r;
 
@@ -432,13 +452,15 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_RTNL] = nfo_rtnl_fd(d->rtnl);
 	fds[EV_SIG] = d->sigfd;
 	fds[EV_TIMER] = d->timerfd;
-	fds[EV_CTL] = d->ctlfd;
 	fds[EV_POLL] = d->pollfd;
 	fds[EV_BEAT] = d->beatfd;
 	fds[EV_METRICS] = d->metrics ? daemon_metrics_fd(d) : -1;
 	fds[EV_TRACE] = daemon_trace_new(d);
 	if (fds[EV_TRACE] < 0)
 		return log_error_errno(fds[EV_TRACE], "cannot follow the trace ring: %m");
+	fds[EV_TRACEQ] = daemon_ctl_traceq_open(d);
+	if (fds[EV_TRACEQ] < 0)
+		return log_error_errno(fds[EV_TRACEQ], "event loop setup: %m");
 	for (uint32_t tag = 0; tag < _EV_MAX; tag++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 
@@ -458,10 +480,23 @@ static int setup(struct daemon *d)
 	if ((r = setup_config(d)) < 0 || (r = setup_dirs(d)) < 0 || (r = setup_kernel(d)) < 0 ||
 	    (r = setup_event_loop(d)) < 0)
 		return r;
+	r = daemon_ctl_start(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the control thread: %m");
 	return 0;
 }
 
 /* ---- the event loop ------------------------------------------------------------ */
+
+/*
+ * A dump leaves hundreds of bytes a set element freed in the heap (the
+ * libnftnl objects, the image written to the maps), in chunks glibc keeps
+ * for later: give them back, so that RSS is what the daemon holds.
+ */
+static void trim_heap(void)
+{
+	(void)malloc_trim(0);
+}
 
 /*
  * Handlers only note what is needed (and disable the fast path at once);
@@ -469,6 +504,8 @@ static int setup(struct daemon *d)
  */
 static void do_pending(struct daemon *d)
 {
+	bool worked = d->need_sets || d->need_resync;
+
 	if (d->need_sets && !d->need_resync) {
 		d->need_sets = false;
 		if (daemon_update_sets(d) == -EAGAIN)
@@ -484,6 +521,9 @@ static void do_pending(struct daemon *d)
 		if (d->st.rs && daemon_rebuild(d) < 0)
 			daemon_arm_retry(d, 1000);
 	}
+	daemon_busy(d, NULL, true);
+	if (worked)
+		trim_heap();
 }
 
 static int run(struct daemon *d)
@@ -493,6 +533,8 @@ static int run(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &d->change_t0);
 	d->change_pending = true;
 	(void)daemon_resync(d);
+	daemon_busy(d, NULL, true);
+	trim_heap();
 
 	while (!d->quit) {
 		struct epoll_event evs[8];
@@ -524,6 +566,9 @@ static int run(struct daemon *d)
 
 static void teardown(struct daemon *d, bool unpin)
 {
+	/* first: nothing reads the state while it goes */
+	daemon_ctl_stop(d);
+	daemon_ctl_traceq_close(d);
 	daemon_trace_free(d);
 	for (size_t i = 0; i < d->st.nifaces; i++)
 		if (d->st.loader)
@@ -543,6 +588,7 @@ static void teardown(struct daemon *d, bool unpin)
 	nfo_ruleset_free(&d->st.rs);
 	free(d->st.ifaces);
 	nfo_config_clear(&d->st.config);
+	pthread_mutex_destroy(&d->st.lock);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->sigfd >= 0)
@@ -558,7 +604,10 @@ static void teardown(struct daemon *d, bool unpin)
 int nfo_daemon_main(const struct nfo_daemon_opts *o)
 {
 	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .pollfd = -1,
-			    .beatfd = -1, .ctlfd = -1 };
+			    .beatfd = -1, .ctlfd = -1, .ctl_stopfd = -1,
+			    .traceq = { -1, -1 } };
+
+	pthread_mutex_init(&d.st.lock, NULL);
 
 	if (setup(&d) < 0) {
 		teardown(&d, false);

@@ -405,18 +405,34 @@ int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int hal
 
 /* ---- capacities ---------------------------------------------------------------- */
 
-bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps, size_t other_lpm4,
-		    size_t other_lpm6)
+size_t nfo_image_set_entries(const struct nfo_image *img, bool lpm)
 {
-	return img->nnodes <= caps->nodes && nfo_image_ntables(img) <= caps->tables &&
-	       img->nlpm4 + other_lpm4 <= caps->lpm4 && img->nlpm6 + other_lpm6 <= caps->lpm6 &&
-	       img->nroots <= caps->roots;
+	size_t n = 0;
+
+	for (size_t k = 0; k < img->nsets; k++)
+		if (img->sets[k].lpm == lpm)
+			n += img->sets[k].n;
+	return n;
 }
 
-/* dflt doubled until it holds need, or -E2BIG past max. */
-static int grow(size_t need, uint32_t dflt, uint32_t max, uint32_t *ret)
+bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps,
+		    const struct nfo_held *held)
 {
-	uint32_t c = dflt;
+	static const struct nfo_held none;
+
+	if (!held)
+		held = &none;
+	return img->nnodes <= caps->nodes && nfo_image_ntables(img) <= caps->tables &&
+	       img->nlpm4 + held->lpm4 <= caps->lpm4 && img->nlpm6 + held->lpm6 <= caps->lpm6 &&
+	       img->nroots <= caps->roots &&
+	       nfo_image_set_entries(img, false) + held->setkeys <= caps->setkeys &&
+	       nfo_image_set_entries(img, true) + held->setlpm <= caps->setlpm;
+}
+
+/* min doubled until it holds need, or -E2BIG past max (a power of two). */
+static int grow(size_t need, uint32_t min, uint32_t max, uint32_t *ret)
+{
+	uint32_t c = min;
 
 	if (need > max)
 		return -E2BIG;
@@ -430,11 +446,22 @@ int nfo_image_caps(const struct nfo_image *img, struct nfo_caps *ret)
 {
 	struct nfo_caps c;
 
-	if (grow(img->nnodes, NFO_CAP_NODES, NFO_CAP_MAX_NODES, &c.nodes) < 0 ||
-	    grow(nfo_image_ntables(img), NFO_CAP_TABLES, NFO_CAP_MAX_TABLES, &c.tables) < 0 ||
+	size_t nodes = img->nnodes, tables = nfo_image_ntables(img);
+
+	/* the largest nodes and tables (powers of two) may be less than twice
+	 * a need that fits them */
+	if (nodes > NFO_CAP_MAX_NODES || tables > NFO_CAP_MAX_TABLES ||
+	    grow(nodes * 2 < NFO_CAP_MAX_NODES ? nodes * 2 : NFO_CAP_MAX_NODES, NFO_CAP_NODES,
+		 NFO_CAP_MAX_NODES, &c.nodes) < 0 ||
+	    grow(tables * 2 < NFO_CAP_MAX_TABLES ? tables * 2 : NFO_CAP_MAX_TABLES, NFO_CAP_TABLES,
+		 NFO_CAP_MAX_TABLES, &c.tables) < 0 ||
 	    grow(img->nlpm4 * 2, NFO_CAP_LPM, NFO_CAP_MAX, &c.lpm4) < 0 ||
 	    grow(img->nlpm6 * 2, NFO_CAP_LPM, NFO_CAP_MAX, &c.lpm6) < 0 ||
-	    grow(img->nroots * 2, NFO_CAP_ROOTS, NFO_CAP_MAX, &c.roots) < 0)
+	    grow(img->nroots * 2, NFO_CAP_ROOTS, NFO_CAP_MAX, &c.roots) < 0 ||
+	    grow(nfo_image_set_entries(img, false) * 4, NFO_CAP_SET_KEYS, NFO_CAP_MAX,
+		 &c.setkeys) < 0 ||
+	    grow(nfo_image_set_entries(img, true) * 4, NFO_CAP_SET_LPM, NFO_CAP_MAX,
+		 &c.setlpm) < 0)
 		return -E2BIG;
 	*ret = c;
 	return 0;

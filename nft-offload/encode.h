@@ -17,12 +17,19 @@
 
 struct nfo_plan;
 
-/* Default capacities of a program set (grown when a plan needs more). */
-#define NFO_CAP_NODES 4096     /* per half */
-#define NFO_CAP_TABLES 512     /* radix tables per half (256 entries each) */
-#define NFO_CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC: a bound, not an allocation */
-#define NFO_CAP_ROOTS 256
-#define NFO_CAP_SET_ENTRIES (1u << 22) /* set elements (keys or prefixes), both halves */
+/*
+ * The smallest capacities of a program set. A new program set is sized to
+ * its first plan with room to grow (nfo_image_caps()), and a plan that
+ * outgrows it gets a new one: a small ruleset costs little kernel memory.
+ */
+#define NFO_CAP_NODES 64       /* per half; arrays: allocated whole */
+#define NFO_CAP_TABLES 2       /* radix tables per half (256 entries each) */
+#define NFO_CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC tries: a bound, not an allocation */
+#define NFO_CAP_ROOTS 16       /* preallocated hash */
+/* nfo_setkeys: a hash without preallocation, but its bucket array (16 bytes
+ * a bucket, max_entries rounded up to a power of two) is allocated whole */
+#define NFO_CAP_SET_KEYS 1024
+#define NFO_CAP_SET_LPM (1u << 20) /* nfo_setlpm, a trie: a bound */
 
 /*
  * The largest capacities: node ids of both halves and table numbers must fit
@@ -33,14 +40,29 @@ struct nfo_plan;
 #define NFO_CAP_MAX_TABLES (1u << 22)
 #define NFO_CAP_MAX (1u << 30)
 
-/* What a program set's maps hold: nodes and tables per half, LPM entries
- * and roots for both halves (the LPM tries and the roots are shared). */
+/* What a program set's maps hold: nodes and tables per half, LPM entries,
+ * roots and set entries for both halves (those maps are shared). */
 struct nfo_caps {
 	uint32_t nodes;
 	uint32_t tables;
 	uint32_t lpm4;
 	uint32_t lpm6;
 	uint32_t roots;
+	uint32_t setkeys;
+	uint32_t setlpm;
+};
+
+/*
+ * What the shared maps of a program set hold besides the image written into
+ * one half: the other half's LPM entries, and the set entries of both halves
+ * (the half being written is diffed in place, so its old entries stay until
+ * it is done: the maps must hold them and the new ones at once).
+ */
+struct nfo_held {
+	size_t lpm4;
+	size_t lpm6;
+	size_t setkeys;
+	size_t setlpm;
 };
 
 struct nfo_image_lpm4 {
@@ -152,14 +174,22 @@ static inline size_t nfo_image_ntables(const struct nfo_image *img)
 	return img->nradix / NFO_RADIX_FANOUT;
 }
 
-/* Whether img fits a program set of capacities caps whose other half holds
- * other_lpm4 and other_lpm6 LPM entries. */
-bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps, size_t other_lpm4,
-		    size_t other_lpm6);
+/* Set entries of img in nfo_setlpm (lpm) or nfo_setkeys. */
+size_t nfo_image_set_entries(const struct nfo_image *img, bool lpm);
 
-/* Capacities of a new program set for img (the defaults, doubled until img
- * fits with room for the next generation's LPM entries and roots), or
- * -E2BIG past the largest. */
+/* Whether img fits a program set of capacities caps whose maps hold held
+ * (NULL: nothing) besides it. */
+bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps,
+		    const struct nfo_held *held);
+
+/*
+ * Capacities of a new program set for img: what img needs with room to
+ * grow, as a power of two, at least the smallest capacities. Nodes, tables
+ * and roots: twice the need. LPM entries: twice, for the other half's.
+ * Set entries: four times, for three copies while a half is rewritten
+ * (the other half's, the old and the new of this one) with room beyond.
+ * -E2BIG past the largest.
+ */
 int nfo_image_caps(const struct nfo_image *img, struct nfo_caps *ret);
 
 #endif

@@ -393,14 +393,21 @@ static const char *why_not_followed(struct elem_acc *a)
 	return NULL;
 }
 
-/* (Re)reads the elements of s from ns (at: the clock before they were
- * requested); -ENOMEM, else 0 (s->usable says whether they could be
- * understood). */
-static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret)
 {
-	struct elem_acc acc = { .at = at };
-	int r = -ENOMEM;
+	*ret = *s;
+	ret->elems = (struct nfo_vset){};
+	ret->keys = NULL;
+	ret->nkeys = 0;
+	ret->vmap = NULL;
+	ret->nvmap = 0;
+	ret->expires = NULL;
+	ret->why = NULL;
+	/* kept: nfo_set_reload() tells a set that stopped being usable */
+}
 
+void nfo_set_clear_elems(struct nfo_set *s)
+{
 	nfo_vset_free(&s->elems);
 	free(s->keys);
 	s->keys = NULL;
@@ -415,6 +422,17 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 	free(s->why);
 	s->why = NULL;
 	s->usable = false;
+}
+
+/* (Re)reads the elements of s from ns (at: the clock before they were
+ * requested); -ENOMEM, else 0 (s->usable says whether they could be
+ * understood). */
+static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+{
+	struct elem_acc acc = { .at = at };
+	int r = -ENOMEM;
+
+	nfo_set_clear_elems(s);
 
 	if (nfo_set_changes_alone(s) && s->is_map)
 		acc.why = "a map whose elements expire or the packet path changes";

@@ -22,5 +22,11 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
  * clock at: -EINVAL if the type changed, -ESTALE if s was usable and no
  * longer is (the rules must be translated again), -ENOMEM. */
 int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at);
+/* Frees the elements of s (what nfo_set_reload() fills), keeping its name
+ * and type. */
+void nfo_set_clear_elems(struct nfo_set *s);
+/* ret: s without its elements, sharing its name (to reload into and swap
+ * with s; never freed as a set, only with nfo_set_clear_elems()). */
+void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret);
 
 #endif

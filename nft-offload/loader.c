@@ -90,9 +90,13 @@ struct nfo_loader {
 	/* trace (bpf/trace.h): shared by every program set, never pinned */
 	int trace_ring_fd, trace_cfg_fd, trace_pcpu_fd;
 	bool trace_on;
+	/* slots is read by nfo_loader_counter() from the daemon's control
+	 * thread: changed only under slots_mu */
+	pthread_mutex_t slots_mu;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
 	struct progset *ps;
+	uint64_t *progress;
 };
 
 /*
@@ -243,6 +247,8 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
+	pthread_mutex_init(&l->slots_mu, NULL);
+	l->progress = opts->progress;
 	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	l->watchdog_ms = opts->watchdog_ms;
 	l->margin_j = opts->margin_j;
@@ -332,6 +338,7 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 	if (unpin)
 		unpin_all(l);
 	nfo_strmap_clear(&l->slots);
+	pthread_mutex_destroy(&l->slots_mu);
 	free(l->slot_used);
 	free(l);
 	*lp = NULL;
@@ -375,7 +382,9 @@ static int slot_for(struct nfo_loader *l, const char *key, uint32_t *ret)
 	snprintf(k.key, sizeof(k.key), "%s", key);
 	if (bpf_map_update_elem(l->keys_fd, &s, &k, BPF_ANY) < 0)
 		return -errno;
+	pthread_mutex_lock(&l->slots_mu);
 	r = nfo_strmap_put(&l->slots, key, s);
+	pthread_mutex_unlock(&l->slots_mu);
 	if (r < 0)
 		return r;
 	l->slot_used[s] = 1;
@@ -402,7 +411,9 @@ static void release_slots(struct nfo_loader *l, char *const *keys, size_t nkeys)
 		assert(s > 0 && s < l->max_slots); /* slot 0 is never a rule's */
 		(void)bpf_map_update_elem(l->keys_fd, &s, &empty, BPF_ANY);
 		l->slot_used[s] = 0;
+		pthread_mutex_lock(&l->slots_mu);
 		nfo_strmap_del(&l->slots, e->key);
+		pthread_mutex_unlock(&l->slots_mu);
 	}
 out:
 	nfo_strmap_clear(&keep);
@@ -413,8 +424,13 @@ int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter
 	struct nfo_counter *v;
 	uint32_t s;
 
+	bool found;
+
 	*ret = (struct nfo_counter){};
-	if (!nfo_strmap_get(&l->slots, key, &s))
+	pthread_mutex_lock(&l->slots_mu);
+	found = nfo_strmap_get(&l->slots, key, &s);
+	pthread_mutex_unlock(&l->slots_mu);
+	if (!found)
 		return -ENOENT;
 	v = calloc((size_t)l->ncpus, sizeof(*v));
 	if (!v)
@@ -671,8 +687,8 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, caps->lpm4);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, caps->lpm6);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, caps->roots);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, NFO_CAP_SET_ENTRIES);
-	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, NFO_CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setkeys, caps->setkeys);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_setlpm, caps->setlpm);
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->xdp->obj) < 0) {
@@ -766,8 +782,8 @@ static int remember_keys(struct half *h, const struct nfo_image *img)
 }
 
 /* Writes img into its half (clean) of ps, roots included; takes the set
- * entries of img. */
-static int write_half(struct progset *ps, struct nfo_image *img)
+ * entries of img. Adds the set elements written to *progress (if given). */
+static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progress)
 {
 	int h = img->half, fd_roots = bpf_map__fd(ps->xdp->maps.nfo_roots);
 	struct nfo_root root;
@@ -803,9 +819,13 @@ static int write_half(struct progset *ps, struct nfo_image *img)
 		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
 	}
-	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++)
-		if ((size_t)k < img->nsets || ps->half[h].slots[k].used)
-			r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
+	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++) {
+		if ((size_t)k >= img->nsets && !ps->half[h].slots[k].used)
+			continue;
+		r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
+		if (progress && (size_t)k < img->nsets)
+			__atomic_fetch_add(progress, img->sets[k].n, __ATOMIC_RELAXED);
+	}
 	if (r < 0)
 		return r;
 	/* Interfaces gone from the plan: their frames pass. */
@@ -915,6 +935,25 @@ static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struc
 	return attach_new(iface, ps);
 }
 
+/* What ps's shared maps hold besides what is written into half h: the
+ * other half's LPM entries and the set entries of both halves. */
+static void held_besides(const struct progset *ps, int h, struct nfo_held *ret)
+{
+	*ret = (struct nfo_held){ .lpm4 = ps->half[1 - h].n4, .lpm6 = ps->half[1 - h].n6 };
+	for (int x = 0; x < NFO_HALVES; x++) {
+		for (int k = 0; k < NFO_MAX_SETS; k++) {
+			const struct slotstate *st = &ps->half[x].slots[k];
+
+			if (!st->used)
+				continue;
+			if (st->lpm)
+				ret->setlpm += st->n;
+			else
+				ret->setkeys += st->n;
+		}
+	}
+}
+
 /* The counter slot of every plan target (ret: plan->ntargets entries). */
 static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 			 uint32_t **ret)
@@ -940,6 +979,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 	struct nfo_image img = {};
 	uint32_t *slots = NULL;
 	struct nfo_caps caps;
+	struct nfo_held held = {};
 	int r, h;
 
 	assert(keys || plan->ntargets == 0);
@@ -961,9 +1001,13 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		goto out;
 	}
 
-	if (!ps || !nfo_image_fits(&img, &ps->caps, ps->half[1 - h].n4, ps->half[1 - h].n6)) {
-		/* Outgrown (or first): a new program set, swapped in through
-		 * every interface's link. */
+	if (ps)
+		held_besides(ps, h, &held);
+	if (!ps || !nfo_image_fits(&img, &ps->caps, &held)) {
+		/* Outgrown (or first): a new program set, sized for this plan
+		 * with room to grow, swapped in through every interface's
+		 * link. Also when only a set outgrew its map: its elements
+		 * are written into the new set's maps. */
 		r = nfo_image_caps(&img, &caps);
 		if (r < 0) {
 			r = seterr(err, errlen, r, "the decision diagram is too large for the maps");
@@ -976,7 +1020,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		nfo_image_clear(&img);
 		r = nfo_image_encode(plan, slots, h, 0, 0, &img);
 		if (r == 0)
-			r = write_half(fresh, &img);
+			r = write_half(fresh, &img, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
@@ -996,7 +1040,7 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 			pthread_cond_wait(&ps->cv, &ps->mu);
 		pthread_mutex_unlock(&ps->mu);
 
-		r = write_half(ps, &img);
+		r = write_half(ps, &img, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;

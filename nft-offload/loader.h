@@ -43,6 +43,9 @@ struct nfo_loader_opts {
 	/* Jiffies before the kernel's expiry of a set element at which the
 	 * fast path stops counting it (nfo_set_until_of, encode.h). */
 	uint64_t margin_j;
+	/* set elements written so far, added to atomically while an apply
+	 * runs so another thread can report progress (NULL: not counted) */
+	uint64_t *progress;
 };
 
 struct nfo_loader;
@@ -68,7 +71,8 @@ bool nfo_loader_enabled(const struct nfo_loader *l);
 
 void nfo_loader_detach(struct nfo_loader *l, struct nfo_iface *iface);
 
-/* Sums of the per-CPU counters. */
+/* Sums of the per-CPU counters. Safe to call from another thread while an
+ * apply runs (the counter slots are looked up under the loader's lock). */
 int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret);
 int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret /* [_NFO_STAT_MAX] */);
 

@@ -200,6 +200,8 @@ static void watchdog_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 
 static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 {
+	const char *busy = __atomic_load_n(&s->busy, __ATOMIC_ACQUIRE);
+	uint64_t busy_elements = __atomic_load_n(&s->busy_elements, __ATOMIC_RELAXED);
 	struct nfo_counter st[_NFO_STAT_MAX] = {};
 	uint64_t passed = 0, passed_bytes = 0;
 	struct nfo_json j;
@@ -225,6 +227,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_kstr(&j, "fast_path", s->enabled ? "enabled" : "disabled");
 	nfo_json_kstr(&j, "error", s->error[0] ? s->error :
 				   s->plan && s->plan->error ? s->plan->error : NULL);
+	nfo_json_kstr(&j, "busy", busy);
+	nfo_json_ku64(&j, "busy_elements", busy ? busy_elements : 0);
 	nfo_json_kstr(&j, "pin_dir", s->pin_dir);
 	nfo_json_ku64(&j, "updates", s->updates);
 	nfo_json_ku64(&j, "set_updates", s->set_updates);
@@ -336,6 +340,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 
 static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 {
+	const char *busy = __atomic_load_n(&s->busy, __ATOMIC_ACQUIRE);
+	uint64_t busy_elements = __atomic_load_n(&s->busy_elements, __ATOMIC_RELAXED);
 	struct nfo_counter st[_NFO_STAT_MAX] = {};
 	char key[NFO_SLOT_KEY_LEN * 2], reason[256], name[160];
 	uint64_t passed = 0;
@@ -352,6 +358,9 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	if (s->have_genid)
 		nfo_buf_printf(out, ", nftables generation %u", s->genid);
 	nfo_buf_printf(out, "\n");
+	if (busy)
+		nfo_buf_printf(out, "loading: %s (%llu elements)\n", busy,
+			       (unsigned long long)busy_elements);
 	if (s->error[0])
 		nfo_buf_printf(out, "error: %s\n", s->error);
 	if (s->plan && s->plan->error)

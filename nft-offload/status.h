@@ -6,6 +6,7 @@
 #ifndef NFO_STATUS_H
 #define NFO_STATUS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,8 +19,19 @@ struct nfo_ruleset;
 struct nfo_plan;
 struct nfo_buf;
 
-/* What status and explain render (daemon.c owns it). */
+/*
+ * What status and explain render (daemon.c owns it). The control thread
+ * renders it while the event loop may be busy reading or loading a large
+ * ruleset: it holds lock while it renders, and the event loop holds lock
+ * whenever it changes a field (or what a pointer here points to), which it
+ * does only to publish work done without it. busy and busy_elements are
+ * atomics, written without the lock, so that status can say what the event
+ * loop is doing at any moment.
+ */
 struct nfo_daemon_state {
+	pthread_mutex_t lock;
+	const char *busy;           /* what the event loop is doing; NULL: idle */
+	uint64_t busy_elements;     /* set elements read or written so far in it */
 	struct nfo_config config;
 	struct nfo_iface *ifaces;   /* one per configured interface, in config order */
 	size_t nifaces;

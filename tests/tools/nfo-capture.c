@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
 		return 2;
 	}
-	r = nfo_nft_read_ruleset(&d, true);
+	r = nfo_nft_read_ruleset(&d, true, NULL);
 	if (r < 0) {
 		fprintf(stderr, "nfo-capture: read the nftables ruleset: %s\n", strerror(-r));
 		return 1;

@@ -709,7 +709,7 @@ static void fx_apply_current(struct fx *f)
 	char err[256] = "";
 	int r;
 
-	r = nfo_nft_read_ruleset(&dump, false);
+	r = nfo_nft_read_ruleset(&dump, false, NULL);
 	if (r < 0)
 		fail_msg("nfo_nft_read_ruleset: %s", strerror(-r));
 	r = nfo_ruleset_new(&rs, dump);

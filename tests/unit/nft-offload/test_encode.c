@@ -426,47 +426,89 @@ static void test_caps(void **state)
 	struct nfo_plan *p = plan_ssh();
 	const uint32_t slots[] = { 1 }, big_slots[] = { NFO_REF_VALUE_MASK + 1u };
 	struct nfo_caps caps, dflt = { NFO_CAP_NODES, NFO_CAP_TABLES, NFO_CAP_LPM, NFO_CAP_LPM,
-				       NFO_CAP_ROOTS };
+				       NFO_CAP_ROOTS, NFO_CAP_SET_KEYS, NFO_CAP_SET_LPM };
 	struct nfo_image img = {}, huge = {};
+	struct nfo_held held = {};
 
 	(void)state;
 	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	/* a small plan: the smallest program set, but for its 3 radix tables
+	 * (twice that, rounded up: 8) */
+	assert_true(img.nnodes * 2 <= NFO_CAP_NODES);
+	assert_int_equal(nfo_image_ntables(&img), 3);
+	dflt.tables = 8;
 	assert_int_equal(nfo_image_caps(&img, &caps), 0);
 	assert_memory_equal(&caps, &dflt, sizeof(caps));
-	assert_true(nfo_image_fits(&img, &caps, 0, 0));
+	assert_true(nfo_image_fits(&img, &caps, NULL));
+	assert_true(nfo_image_fits(&img, &caps, &held));
 	/* each capacity on its own */
 	caps.nodes = 2;
-	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	assert_false(nfo_image_fits(&img, &caps, NULL));
 	caps = dflt;
-	caps.tables = 2;
-	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	caps.tables = 0;
+	assert_false(nfo_image_fits(&img, &caps, NULL));
 	caps = dflt;
 	caps.roots = 0;
-	assert_false(nfo_image_fits(&img, &caps, 0, 0));
+	assert_false(nfo_image_fits(&img, &caps, NULL));
 	/* the LPM tries are shared with the other half */
 	caps = dflt;
-	assert_true(nfo_image_fits(&img, &caps, NFO_CAP_LPM, NFO_CAP_LPM));
+	held.lpm4 = held.lpm6 = NFO_CAP_LPM;
+	assert_true(nfo_image_fits(&img, &caps, &held));
 	img.nlpm4 = 1;
-	assert_false(nfo_image_fits(&img, &caps, NFO_CAP_LPM, 0));
+	held.lpm6 = 0;
+	assert_false(nfo_image_fits(&img, &caps, &held));
 	img.nlpm4 = 0;
 	img.nlpm6 = 1;
-	assert_false(nfo_image_fits(&img, &caps, 0, NFO_CAP_LPM));
+	held = (struct nfo_held){ .lpm6 = NFO_CAP_LPM };
+	assert_false(nfo_image_fits(&img, &caps, &held));
 	img.nlpm6 = 0;
+	/* the set maps too, with the entries of both halves */
+	held = (struct nfo_held){};
+	img.nsets = 2;
+	img.sets[0].n = NFO_CAP_SET_KEYS - 2;
+	img.sets[1].lpm = true;
+	img.sets[1].n = 5;
+	assert_int_equal(nfo_image_set_entries(&img, false), NFO_CAP_SET_KEYS - 2);
+	assert_int_equal(nfo_image_set_entries(&img, true), 5);
+	held.setkeys = 2;
+	assert_true(nfo_image_fits(&img, &caps, &held));
+	held.setkeys = 3;
+	assert_false(nfo_image_fits(&img, &caps, &held));
+	held = (struct nfo_held){ .setlpm = NFO_CAP_SET_LPM - 4 };
+	assert_false(nfo_image_fits(&img, &caps, &held));
+	img.nsets = 0;
+	img.sets[0] = img.sets[1] = (struct nfo_image_set){};
 
-	/* growth: doubled past the need, LPM and roots with room for the
-	 * other half */
+	/* growth: a power of two, twice the need (set keys: four times),
+	 * at least the smallest */
 	huge.nnodes = NFO_CAP_NODES + 1;
 	huge.nradix = (NFO_CAP_TABLES * 4 + 1) * (size_t)NFO_RADIX_FANOUT;
 	huge.nlpm4 = NFO_CAP_LPM;
 	huge.nlpm6 = 3;
 	huge.nroots = NFO_CAP_ROOTS;
+	huge.nsets = 2;
+	huge.sets[0].n = 1000;
+	huge.sets[1].lpm = true;
+	huge.sets[1].n = 3;
 	assert_int_equal(nfo_image_caps(&huge, &caps), 0);
-	assert_int_equal(caps.nodes, NFO_CAP_NODES * 2);
-	assert_int_equal(caps.tables, NFO_CAP_TABLES * 8);
+	assert_int_equal(caps.nodes, NFO_CAP_NODES * 4);
+	assert_int_equal(caps.tables, NFO_CAP_TABLES * 16);
 	assert_int_equal(caps.lpm4, NFO_CAP_LPM * 2);
 	assert_int_equal(caps.lpm6, NFO_CAP_LPM);
 	assert_int_equal(caps.roots, NFO_CAP_ROOTS * 2);
-	assert_true(nfo_image_fits(&huge, &caps, 0, 0));
+	assert_int_equal(caps.setkeys, 4096);
+	assert_int_equal(caps.setlpm, NFO_CAP_SET_LPM);
+	/* room for the other half's copy and the old one of the half written */
+	held = (struct nfo_held){ .setkeys = 2000 };
+	assert_true(nfo_image_fits(&huge, &caps, &held));
+	huge.sets[0].n = 1001;
+	held.setkeys = 3096;
+	assert_false(nfo_image_fits(&huge, &caps, &held));
+	huge.nsets = 0;
+	/* a need at the largest: the largest, not past it */
+	huge.nnodes = NFO_CAP_MAX_NODES;
+	assert_int_equal(nfo_image_caps(&huge, &caps), 0);
+	assert_int_equal(caps.nodes, NFO_CAP_MAX_NODES);
 	/* past the largest program set: an error, not a wrapped size */
 	huge.nnodes = NFO_CAP_MAX_NODES + 1;
 	caps = dflt;
@@ -478,6 +520,11 @@ static void test_caps(void **state)
 	huge.nradix = 0;
 	huge.nlpm6 = NFO_CAP_MAX / 2 + 1;
 	assert_int_equal(nfo_image_caps(&huge, &caps), -E2BIG);
+	huge.nlpm6 = 0;
+	huge.nsets = 1;
+	huge.sets[0].n = NFO_CAP_MAX / 4 + 1;
+	assert_int_equal(nfo_image_caps(&huge, &caps), -E2BIG);
+	huge.nsets = 0;
 
 	/* references that would not fit 29 bits */
 	nfo_image_clear(&img);
