@@ -39,6 +39,7 @@
 #include "json.h"
 #include "common/log.h"
 #include "plan.h"
+#include "probe.h"
 #include "ruleset.h"
 #include "ruletext.h"
 #include "common/util.h"
@@ -751,7 +752,10 @@ int nfo_daemon_main(const struct nfo_daemon_opts *o)
 		log_warn("no interface configured (--attach IFACE or 'interface' in %s): "
 			 "following nftables, attaching nothing", o->config_path);
 
-	r = nfo_loader_probe(err, sizeof(err));
+	bool need_tcx = false;
+	for (size_t i = 0; i < d.st.config.nifaces; i++)
+		need_tcx |= d.st.config.ifaces[i].mode == NFO_MODE_TC;
+	r = nfo_probe_check(need_tcx, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto fail;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "json.h"
+#include "probe.h"
 #include "common/log.h"
 #include "ruletext.h"
 
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
 		"  bench    packet rate against plain nftables, on namespaces of its own\n"
 		"           (nft-offload bench --help)\n"
+		"  probe    what the kernel offers the fast path, and what it lacks\n"
 		"  version  print the version\n"
 		"\n"
 		"daemon options:\n"
@@ -129,6 +131,36 @@ static int cmd_daemon(int argc, char **argv)
 	r = nfo_daemon_main(&o);
 	free(o.attach);
 	return r;
+}
+
+/* One line per feature; exit 1 when the daemon could not start here. */
+static int cmd_probe(int argc, char **argv)
+{
+	struct nfo_probe p;
+	char missing[384];
+	int r;
+
+	if (argc > 1) {
+		fprintf(stderr, "nft-offload probe: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	r = nfo_probe(&p);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload probe: cannot load BPF programs: %s (run as root)\n",
+			strerror(-r));
+		return 1;
+	}
+	printf("kernel %s\n", p.kernel);
+	for (int f = 0; f < _NFO_FEAT_MAX; f++)
+		printf("%-8s %s\n", p.have & NFO_FEAT_MASK(f) ? "present" : "MISSING",
+		       nfo_feature_name(f));
+	if (nfo_probe_missing(&p, NFO_FEAT_CORE, missing, sizeof(missing))) {
+		fprintf(stderr, "nft-offload cannot run on this kernel: %s\n", missing);
+		return 1;
+	}
+	if (nfo_probe_missing(&p, NFO_FEAT_MASK(NFO_FEAT_TCX), missing, sizeof(missing)))
+		printf("tc mode unavailable, %s; xdp modes work\n", missing);
+	return 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -293,6 +325,8 @@ int main(int argc, char **argv)
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "bench"))
 		return nfo_bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("nft-offload %s\n", NFO_VERSION);
 		return 0;
