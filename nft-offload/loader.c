@@ -1341,23 +1341,3 @@ int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex)
 			return 1;
 	return cnt > ARRAY_SIZE(ids);
 }
-
-int nfo_loader_probe(char *err, size_t errlen)
-{
-	static const char *const kfuncs[] = { "bpf_dynptr_from_xdp", "bpf_dynptr_from_skb",
-					      "bpf_dynptr_slice" };
-	struct btf *btf = btf__load_vmlinux_btf();
-
-	if (!btf)
-		return seterr(err, errlen, -ENOTSUP,
-			      "kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF");
-	for (size_t i = 0; i < ARRAY_SIZE(kfuncs); i++) {
-		if (btf__find_by_name_kind(btf, kfuncs[i], BTF_KIND_FUNC) < 0) {
-			btf__free(btf);
-			return seterr(err, errlen, -ENOTSUP,
-				      "kernel lacks %s: nft-offload needs Linux 6.4 or newer", kfuncs[i]);
-		}
-	}
-	btf__free(btf);
-	return 0;
-}

@@ -74,7 +74,4 @@ int nfo_loader_prog_fd(const struct nfo_loader *l, int mode);
  * it runs before nftables and may redirect packets. 0 / 1, or -errno. */
 int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex);
 
-/* Kernel support check: one clear line when the kernel cannot run us. */
-int nfo_loader_probe(char *err, size_t errlen);
-
 #endif
