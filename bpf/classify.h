@@ -29,6 +29,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NFO_ROOT_CACHE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nfo_root);
+} nfo_rootcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct nfo_node);
@@ -400,11 +408,16 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	struct nfo_pkt p = {};
 	struct nfo_root *root;
 	struct nfo_ctl *ctl;
-	__u32 zero = 0, ref, state, half;
+	__u32 zero = 0, slot, ref, state, half;
 	int r;
 
 	ctl = bpf_map_lookup_elem(&nfo_ctl, &zero);
-	root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
+	slot = ifindex % NFO_ROOT_CACHE;
+	root = bpf_map_lookup_elem(&nfo_rootcache, &slot);
+	/* The owner before the refs (see NFO_ROOT_CACHE); 0 owns no slot. */
+	if (!root || !ifindex || *(volatile __u32 *)&root->ifindex != ifindex)
+		root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
+	asm volatile("" ::: "memory");
 	/* Read once: the whole walk uses the half it names. */
 	state = ctl ? *(volatile __u32 *)&ctl->state : NFO_STATE_DISABLED;
 	if (state == NFO_STATE_DISABLED || state > NFO_STATE_HALF(1) || !root) {

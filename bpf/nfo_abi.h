@@ -131,8 +131,18 @@ struct nfo_lpm6_key {
 struct nfo_root {
 	__u32 ref[NFO_HALVES];
 	__u8 mac[NFO_HALVES][6];
-	__u8 pad[4];
+	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none */
 };
+
+/*
+ * A direct-mapped copy of nfo_roots, slot ifindex % NFO_ROOT_CACHE: an
+ * array lookup is inlined by the verifier, a hash lookup is a call into the
+ * kernel and a hash computation, per packet. The loader fills a slot once
+ * (refs first, ifindex last) and only clears it afterwards, so a packet that
+ * reads a slot's owner reads that owner's refs. An interface whose slot is
+ * taken is found in nfo_roots.
+ */
+#define NFO_ROOT_CACHE 256
 
 /* One element, mmapped by userspace: state is written with one atomic
  * store, so a packet sees a disabled fast path or one whole generation. */
