@@ -62,6 +62,10 @@ struct progset {
 	struct nfo_tc *tc;
 	struct nfo_ctl *ctl; /* mmapped nfo_ctl */
 	size_t ctl_len;
+	struct nfo_root *rootcache; /* mmapped nfo_rootcache */
+	size_t rootcache_len;
+	/* Slots ever given an owner: never given another (see NFO_ROOT_CACHE). */
+	bool rootcache_used[NFO_ROOT_CACHE];
 	uint32_t cap_nodes, cap_tables, cap_lpm4, cap_lpm6, cap_roots;
 	int active; /* live half, -1 before the first generation */
 	struct half half[NFO_HALVES];
@@ -916,6 +920,8 @@ static void progset_free(struct progset **psp)
 	pthread_cond_destroy(&ps->cv);
 	if (ps->ctl)
 		munmap(ps->ctl, ps->ctl_len);
+	if (ps->rootcache)
+		munmap(ps->rootcache, ps->rootcache_len);
 	if (ps->tc)
 		nfo_tc__destroy(ps->tc);
 	if (ps->xdp)
@@ -996,6 +1002,14 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
 		goto fail;
 	}
+	ps->rootcache_len = sizeof(struct nfo_root) * NFO_ROOT_CACHE;
+	ps->rootcache = mmap(NULL, ps->rootcache_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     bpf_map__fd(ps->xdp->maps.nfo_rootcache), 0);
+	if (ps->rootcache == MAP_FAILED) {
+		ps->rootcache = NULL;
+		r = seterr(err, errlen, -errno, "cannot map the root cache: %s", strerror(errno));
+		goto fail;
+	}
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
@@ -1004,6 +1018,8 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	}
 	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_roots, bpf_map__fd(ps->xdp->maps.nfo_roots)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_rootcache,
+			      bpf_map__fd(ps->xdp->maps.nfo_rootcache)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_nodes, bpf_map__fd(ps->xdp->maps.nfo_nodes)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_radix, bpf_map__fd(ps->xdp->maps.nfo_radix)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm4, bpf_map__fd(ps->xdp->maps.nfo_lpm4)) < 0 ||
@@ -1057,6 +1073,38 @@ static int remember_keys(struct half *h, const struct encoded *e)
 	return 0;
 }
 
+/*
+ * Copies nfo_roots (just written) into the slots of nfo_rootcache its
+ * interfaces own, giving each still unused slot its owner after its refs;
+ * clears the owner of slots whose interface left the plan. A cleared slot
+ * gets no other owner: a packet may still be between reading the old owner
+ * and its refs. The live half's refs are copied over equal values.
+ */
+static void write_rootcache(struct progset *ps, const struct nfo_plan *plan)
+{
+	for (uint32_t s = 0; s < NFO_ROOT_CACHE; s++) {
+		uint32_t owner = ps->rootcache[s].ifindex;
+		bool keep = false;
+
+		for (size_t i = 0; owner && i < plan->nroots; i++)
+			keep |= (uint32_t)plan->roots[i].ifindex == owner;
+		if (owner && !keep)
+			__atomic_store_n(&ps->rootcache[s].ifindex, 0, __ATOMIC_SEQ_CST);
+	}
+	for (size_t i = 0; i < plan->nroots; i++) {
+		uint32_t ifindex = (uint32_t)plan->roots[i].ifindex, s = ifindex % NFO_ROOT_CACHE;
+		struct nfo_root *c = &ps->rootcache[s], root;
+
+		if (!ifindex || (ps->rootcache_used[s] && c->ifindex != ifindex) ||
+		    bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root) < 0)
+			continue;
+		memcpy(c->ref, root.ref, sizeof(c->ref));
+		memcpy(c->mac, root.mac, sizeof(c->mac));
+		ps->rootcache_used[s] = true;
+		__atomic_store_n(&c->ifindex, ifindex, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* Writes an encoded plan into half h (clean) of ps, roots included. */
 static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 		      const struct encoded *e)
@@ -1089,6 +1137,7 @@ static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS } };
 		root.ref[h] = conv(e, plan->roots[i].ref);
 		memcpy(root.mac[h], plan->roots[i].mac, 6);
+		root.ifindex = ifindex;
 		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root,
 					BPF_ANY) < 0)
 			r = -errno;
@@ -1110,6 +1159,7 @@ static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 		if (!keep)
 			(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex);
 	}
+	write_rootcache(ps, plan);
 	return 0;
 }
 
