@@ -50,6 +50,13 @@ struct {
 } nfo_radix SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_exact4);
+} nfo_exact4 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -148,6 +155,24 @@ static __always_inline __u32 nfo_lpm4_walk(__u32 node, const __u8 *addr)
 	__builtin_memcpy(key.addr, addr, 4);
 	e = bpf_map_lookup_elem(&nfo_lpm4, &key);
 	return e ? *e : NFO_REF_PASS;
+}
+
+static __always_inline __u32 nfo_exact4_walk(__u32 node, const __u8 *addr)
+{
+	struct nfo_exact4 *x = bpf_map_lookup_elem(&nfo_exact4, &node);
+	__u32 a;
+	int i;
+
+	if (!x)
+		return NFO_REF_PASS;
+	__builtin_memcpy(&a, addr, 4);
+	for (i = 0; i < NFO_EXACT_MAX; i++) {
+		if (i >= x->n)
+			break;
+		if (x->addr[i] == a)
+			return x->ref[i];
+	}
+	return x->dflt;
 }
 
 static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
@@ -377,10 +402,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 			ref = nfo_radix_walk(n->table, p->tcpflags, 8);
 			break;
 		case NFO_DIM_SADDR4:
-			ref = nfo_lpm4_walk(id, p->saddr);
+			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->saddr) :
+							  nfo_lpm4_walk(id, p->saddr);
 			break;
 		case NFO_DIM_DADDR4:
-			ref = nfo_lpm4_walk(id, p->daddr);
+			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->daddr) :
+							  nfo_lpm4_walk(id, p->daddr);
 			break;
 		case NFO_DIM_SADDR6:
 			ref = nfo_lpm6_walk(id, p->saddr);

@@ -102,9 +102,26 @@ struct nfo_setlpm_key {
 
 struct nfo_node {
 	__u8 dim;
-	__u8 pad[3];
+	__u8 flags;    /* NFO_NODE_* */
+	__u8 pad[2];
 	__u32 table;   /* radix dims: first-level table number */
 	__u32 unknown; /* where to go when the packet has no value for dim */
+};
+
+/*
+ * An IPv4 address node where at most NFO_EXACT_MAX single addresses lead
+ * anywhere but one default (the local-address gate: a host has few
+ * addresses) is compared in line from nfo_exact4[node id], not looked up in
+ * the LPM trie: a trie lookup is a call and a walk, per packet.
+ */
+#define NFO_NODE_EXACT 0x01
+#define NFO_EXACT_MAX 8
+
+struct nfo_exact4 {
+	__u32 n;
+	__u32 dflt;                  /* the reference of every other address */
+	__u32 addr[NFO_EXACT_MAX];   /* network order */
+	__u32 ref[NFO_EXACT_MAX];
 };
 
 struct nfo_lpm4_key {
