@@ -404,6 +404,7 @@ struct encoded {
 	uint32_t node_base;  /* absolute id of plan node 0 */
 	uint32_t table_base; /* absolute number of the first radix table */
 	struct nfo_node *nodes; /* plan->nnodes entries */
+	struct nfo_exact4 *exact4; /* plan->nnodes entries, for NFO_NODE_EXACT nodes */
 	size_t nnodes;
 	uint32_t *radix;
 	size_t nradix;   /* entries */
@@ -427,6 +428,7 @@ static void encoded_reset(struct encoded *e)
 static void encoded_clear(struct encoded *e)
 {
 	free(e->nodes);
+	free(e->exact4);
 	free(e->radix);
 	free(e->k4);
 	free(e->v4);
@@ -611,7 +613,25 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 	return 0;
 }
 
-static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_t id)
+/* Whether nd fits an nfo_exact4 with default reference dflt; fills x. */
+static bool encode_exact4(struct encoded *e, const struct nfo_plan_node *nd, uint32_t dflt,
+			  struct nfo_exact4 *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->dflt = conv(e, dflt);
+	for (size_t k = 0; k < nd->nedges; k++) {
+		if (nd->edges[k].ref == dflt)
+			continue;
+		if (nd->edges[k].lo != nd->edges[k].hi || x->n == NFO_EXACT_MAX)
+			return false;
+		nfo_u128_to_be(nd->edges[k].lo, (uint8_t *)&x->addr[x->n], 4);
+		x->ref[x->n++] = conv(e, nd->edges[k].ref);
+	}
+	return true;
+}
+
+static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_t id,
+		      struct nfo_node *n, struct nfo_exact4 *x)
 {
 	bool v6 = nd->dim == NFO_DIM_SADDR6 || nd->dim == NFO_DIM_DADDR6;
 	unsigned width = v6 ? 128 : 32;
@@ -641,6 +661,10 @@ static int encode_lpm(struct encoded *e, const struct nfo_plan_node *nd, uint32_
 			break; /* good enough for big nodes: first edge's reference */
 	}
 	c.counting = false;
+	if (!v6 && encode_exact4(e, nd, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS, x)) {
+		n->flags |= NFO_NODE_EXACT;
+		return 0;
+	}
 	c.ref = conv(e, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS);
 	r = lpm_emit(0, 0, &c);
 	if (r < 0)
@@ -671,10 +695,11 @@ static int encode(const struct nfo_plan *plan, uint32_t node_base, uint32_t tabl
 		struct nfo_node *n = &e->nodes[i];
 
 		memset(n, 0, sizeof(*n));
+		memset(&e->exact4[i], 0, sizeof(e->exact4[i]));
 		n->dim = (uint8_t)nd->dim;
 		n->unknown = conv(e, nd->unknown);
 		if (is_lpm_dim(nd->dim))
-			r = encode_lpm(e, nd, node_base + (uint32_t)i);
+			r = encode_lpm(e, nd, node_base + (uint32_t)i, n, &e->exact4[i]);
 		else
 			r = encode_radix(e, nd, &n->table);
 		if (r < 0)
@@ -979,6 +1004,7 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_nodes, cap_nodes * NFO_HALVES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_radix,
 				 cap_tables * NFO_HALVES * NFO_RADIX_FANOUT);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_exact4, cap_nodes * NFO_HALVES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, cap_lpm4);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, cap_lpm6);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, cap_roots);
@@ -1022,6 +1048,7 @@ static int progset_new(struct nfo_loader *l, uint32_t cap_nodes, uint32_t cap_ta
 			      bpf_map__fd(ps->xdp->maps.nfo_rootcache)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_nodes, bpf_map__fd(ps->xdp->maps.nfo_nodes)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_radix, bpf_map__fd(ps->xdp->maps.nfo_radix)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_exact4, bpf_map__fd(ps->xdp->maps.nfo_exact4)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm4, bpf_map__fd(ps->xdp->maps.nfo_lpm4)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm6, bpf_map__fd(ps->xdp->maps.nfo_lpm6)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setspecs, bpf_map__fd(ps->xdp->maps.nfo_setspecs)) < 0 ||
@@ -1119,6 +1146,9 @@ static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 		return r;
 	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), e->node_base, e->nodes,
 			plan->nnodes, sizeof(*e->nodes));
+	if (r == 0)
+		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_exact4), e->node_base, e->exact4,
+				plan->nnodes, sizeof(*e->exact4));
 	if (r == 0)
 		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
 				e->table_base * NFO_RADIX_FANOUT, e->radix, e->nradix,
@@ -1278,7 +1308,8 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 
 	e.slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*e.slots));
 	e.nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e.nodes));
-	if (!e.slots || !e.nodes) {
+	e.exact4 = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*e.exact4));
+	if (!e.slots || !e.nodes || !e.exact4) {
 		r = seterr(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
