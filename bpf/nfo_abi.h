@@ -144,11 +144,18 @@ struct nfo_lpm6_key {
  */
 #define NFO_HALVES 2
 
-/* Per attached interface, keyed by ifindex. */
+/*
+ * Per attached interface, keyed by ifindex. ref_ip and ref_ip6: where the
+ * walk from ref goes for an IPv4 / IPv6 frame when ref's node tests the
+ * EtherType (the planner splits by packet class first), else ref: the
+ * walk of every IP frame starts one node (and two radix levels) later.
+ */
 struct nfo_root {
 	__u32 ref[NFO_HALVES];
+	__u32 ref_ip[NFO_HALVES];
+	__u32 ref_ip6[NFO_HALVES];
 	__u8 mac[NFO_HALVES][6];
-	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none */
+	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none; last */
 };
 
 /*

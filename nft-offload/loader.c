@@ -1125,11 +1125,24 @@ static void write_rootcache(struct progset *ps, const struct nfo_plan *plan)
 		if (!ifindex || (ps->rootcache_used[s] && c->ifindex != ifindex) ||
 		    bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root) < 0)
 			continue;
-		memcpy(c->ref, root.ref, sizeof(c->ref));
-		memcpy(c->mac, root.mac, sizeof(c->mac));
+		memcpy(c, &root, offsetof(struct nfo_root, ifindex));
 		ps->rootcache_used[s] = true;
 		__atomic_store_n(&c->ifindex, ifindex, __ATOMIC_SEQ_CST);
 	}
+}
+
+#define NFO_ETH_IP 0x0800
+#define NFO_ETH_IPV6 0x86dd
+
+/* Where the walk from ref goes for EtherType t, if ref's node tests it. */
+static uint32_t ref_by_ethtype(const struct nfo_plan *plan, uint32_t ref, uint32_t t)
+{
+	const struct nfo_plan_node *nd;
+
+	if ((ref & NFO_REF_KIND_MASK) != NFO_REF_NODE || ref == 0 || ref >= plan->nnodes)
+		return ref;
+	nd = &plan->nodes[ref];
+	return nd->dim == NFO_DIM_ETHTYPE ? ref_at(nd, t) : ref;
 }
 
 /* Writes an encoded plan into half h (clean) of ps, roots included. */
@@ -1164,8 +1177,12 @@ static int write_half(struct progset *ps, int h, const struct nfo_plan *plan,
 	for (size_t i = 0; r == 0 && i < plan->nroots; i++) {
 		ifindex = (uint32_t)plan->roots[i].ifindex;
 		if (bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root) < 0)
-			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS } };
+			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS },
+						  .ref_ip = { NFO_REF_PASS, NFO_REF_PASS },
+						  .ref_ip6 = { NFO_REF_PASS, NFO_REF_PASS } };
 		root.ref[h] = conv(e, plan->roots[i].ref);
+		root.ref_ip[h] = conv(e, ref_by_ethtype(plan, plan->roots[i].ref, NFO_ETH_IP));
+		root.ref_ip6[h] = conv(e, ref_by_ethtype(plan, plan->roots[i].ref, NFO_ETH_IPV6));
 		memcpy(root.mac[h], plan->roots[i].mac, 6);
 		root.ifindex = ifindex;
 		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_roots), &ifindex, &root,
