@@ -461,7 +461,9 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		return 0;
 	}
 
-	ref = nfo_classify(&p, root->ref[half], half, ctx, is_xdp);
+	ref = p.ethtype == NFO_ETH_P_IP ? root->ref_ip[half] :
+	      p.ethtype == NFO_ETH_P_IPV6 ? root->ref_ip6[half] : root->ref[half];
+	ref = nfo_classify(&p, ref, half, ctx, is_xdp);
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);
