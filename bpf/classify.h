@@ -30,6 +30,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NFO_ROOT_CACHE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nfo_root);
+} nfo_rootcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct nfo_node);
@@ -41,6 +49,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } nfo_radix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_exact4);
+} nfo_exact4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -141,6 +156,24 @@ static __always_inline __u32 nfo_lpm4_walk(__u32 node, const __u8 *addr)
 	__builtin_memcpy(key.addr, addr, 4);
 	e = bpf_map_lookup_elem(&nfo_lpm4, &key);
 	return e ? *e : NFO_REF_PASS;
+}
+
+static __always_inline __u32 nfo_exact4_walk(__u32 node, const __u8 *addr)
+{
+	struct nfo_exact4 *x = bpf_map_lookup_elem(&nfo_exact4, &node);
+	__u32 a;
+	int i;
+
+	if (!x)
+		return NFO_REF_PASS;
+	__builtin_memcpy(&a, addr, 4);
+	for (i = 0; i < NFO_EXACT_MAX; i++) {
+		if (i >= x->n)
+			break;
+		if (x->addr[i] == a)
+			return x->ref[i];
+	}
+	return x->dflt;
 }
 
 static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
@@ -376,10 +409,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 			ref = nfo_radix_walk(n->table, p->tcpflags, 8);
 			break;
 		case NFO_DIM_SADDR4:
-			ref = nfo_lpm4_walk(id, p->saddr);
+			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->saddr) :
+							  nfo_lpm4_walk(id, p->saddr);
 			break;
 		case NFO_DIM_DADDR4:
-			ref = nfo_lpm4_walk(id, p->daddr);
+			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->daddr) :
+							  nfo_lpm4_walk(id, p->daddr);
 			break;
 		case NFO_DIM_SADDR6:
 			ref = nfo_lpm6_walk(id, p->saddr);
@@ -407,11 +442,16 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	struct nfo_pkt p = {};
 	struct nfo_root *root;
 	struct nfo_ctl *ctl;
-	__u32 zero = 0, ref, state, half, trace;
+	__u32 zero = 0, slot, ref, state, half, trace;
 	int r;
 
 	ctl = bpf_map_lookup_elem(&nfo_ctl, &zero);
-	root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
+	slot = ifindex % NFO_ROOT_CACHE;
+	root = bpf_map_lookup_elem(&nfo_rootcache, &slot);
+	/* The owner before the refs (see NFO_ROOT_CACHE); 0 owns no slot. */
+	if (!root || !ifindex || *(volatile __u32 *)&root->ifindex != ifindex)
+		root = bpf_map_lookup_elem(&nfo_roots, &ifindex);
+	asm volatile("" ::: "memory");
 	/* Read once: the whole walk uses the half it names. */
 	state = ctl ? *(volatile __u32 *)&ctl->state : NFO_STATE_DISABLED;
 	trace = ctl ? ctl->trace : 0;
@@ -433,7 +473,9 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 		return 0;
 	}
 
-	ref = nfo_classify(&p, root->ref[half], half, ctx, is_xdp);
+	ref = p.ethtype == NFO_ETH_P_IP ? root->ref_ip[half] :
+	      p.ethtype == NFO_ETH_P_IPV6 ? root->ref_ip6[half] : root->ref[half];
+	ref = nfo_classify(&p, ref, half, ctx, is_xdp);
 	if (ref & NFO_REF_DROP_BIT) {
 		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);

@@ -119,9 +119,26 @@ struct nfo_clock_args {
 
 struct nfo_node {
 	__u8 dim;
-	__u8 pad[3];
+	__u8 flags;    /* NFO_NODE_* */
+	__u8 pad[2];
 	__u32 table;   /* radix dims: first-level table number */
 	__u32 unknown; /* where to go when the packet has no value for dim */
+};
+
+/*
+ * An IPv4 address node where at most NFO_EXACT_MAX single addresses lead
+ * anywhere but one default (the local-address gate: a host has few
+ * addresses) is compared in line from nfo_exact4[node id], not looked up in
+ * the LPM trie: a trie lookup is a call and a walk, per packet.
+ */
+#define NFO_NODE_EXACT 0x01
+#define NFO_EXACT_MAX 8
+
+struct nfo_exact4 {
+	__u32 n;
+	__u32 dflt;                  /* the reference of every other address */
+	__u32 addr[NFO_EXACT_MAX];   /* network order */
+	__u32 ref[NFO_EXACT_MAX];
 };
 
 struct nfo_lpm4_key {
@@ -144,12 +161,29 @@ struct nfo_lpm6_key {
  */
 #define NFO_HALVES 2
 
-/* Per attached interface, keyed by ifindex. */
+/*
+ * Per attached interface, keyed by ifindex. ref_ip and ref_ip6: where the
+ * walk from ref goes for an IPv4 / IPv6 frame when ref's node tests the
+ * EtherType (the planner splits by packet class first), else ref: the
+ * walk of every IP frame starts one node (and two radix levels) later.
+ */
 struct nfo_root {
 	__u32 ref[NFO_HALVES];
+	__u32 ref_ip[NFO_HALVES];
+	__u32 ref_ip6[NFO_HALVES];
 	__u8 mac[NFO_HALVES][6];
-	__u8 pad[4];
+	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none; last */
 };
+
+/*
+ * A direct-mapped copy of nfo_roots, slot ifindex % NFO_ROOT_CACHE: an
+ * array lookup is inlined by the verifier, a hash lookup is a call into the
+ * kernel and a hash computation, per packet. The loader fills a slot once
+ * (refs first, ifindex last) and only clears it afterwards, so a packet that
+ * reads a slot's owner reads that owner's refs. An interface whose slot is
+ * taken is found in nfo_roots.
+ */
+#define NFO_ROOT_CACHE 256
 
 /* One element, mmapped by userspace: state is written with one atomic
  * store, so a packet sees a disabled fast path or one whole generation. */

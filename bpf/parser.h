@@ -43,6 +43,9 @@
 #define NFO_IPPROTO_DSTOPTS 60
 
 struct nfo_pkt {
+	/* First: 4-byte aligned, read as words (nfo_exact4_walk). */
+	__u8 saddr[16];
+	__u8 daddr[16];
 	__u32 have;  /* bit (1 << dim) set when the packet has a value for dim */
 	__u32 l3len; /* bytes nftables counts: from the network header on */
 	__u16 ethtype;
@@ -53,8 +56,6 @@ struct nfo_pkt {
 	__u8 nexthdr;
 	__u8 tcpflags;
 	__u8 ctclass;   /* NFO_DIM_CTSTATE, filled only when the walk needs it */
-	__u8 saddr[16];
-	__u8 daddr[16];
 };
 
 #define NFO_HAVE(d) (1u << (d))

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "daemon-internal.h"
+#include "probe.h"
 #include "ruleset.h"
 #include "watchdog.h"
 
@@ -236,7 +237,11 @@ static int setup_config(struct daemon *d)
 		log_warn("no interface configured (--attach IFACE or 'interface' in %s): "
 			 "following nftables, attaching nothing", o->config_path);
 
-	r = nfo_loader_probe(err, sizeof(err));
+	bool need_tcx = false;
+
+	for (size_t i = 0; i < s->config.nifaces; i++)
+		need_tcx |= s->config.ifaces[i].mode == NFO_MODE_TC;
+	r = nfo_probe_check(need_tcx, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 	/* Not a reason to refuse to start: the fast path is sound without it

@@ -68,6 +68,23 @@ static uint32_t ref_at(const struct nfo_plan_node *nd, nfo_u128 v)
 	return NFO_REF_PASS;
 }
 
+/* EtherTypes as the fast path compares them (bpf/parser.h NFO_ETH_P_*). */
+#define ETH_IP 0x0800
+#define ETH_IPV6 0x86dd
+
+/* Where the walk from ref goes for EtherType t when ref's node tests the
+ * EtherType, else ref: the fast path starts IP frames there (every packet it
+ * parses has an EtherType), one node and two radix levels later. */
+static uint32_t ref_by_ethtype(const struct nfo_plan *plan, uint32_t ref, uint32_t t)
+{
+	const struct nfo_plan_node *nd;
+
+	if ((ref & NFO_REF_KIND_MASK) != NFO_REF_NODE || ref == 0 || ref >= plan->nnodes)
+		return ref;
+	nd = &plan->nodes[ref];
+	return nd->dim == NFO_DIM_ETHTYPE ? ref_at(nd, t) : ref;
+}
+
 /* Returns the table's index within the image (not absolute). */
 static int new_table(struct nfo_image *img, uint32_t *ret)
 {
@@ -196,7 +213,28 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 	return 0;
 }
 
-static int encode_lpm(struct enc *x, const struct nfo_plan_node *nd, uint32_t id)
+/* Whether nd fits an nfo_exact4 whose default reference is dflt (the plan's:
+ * every address no other edge names goes there); fills xe. */
+static bool encode_exact4(const struct enc *x, const struct nfo_plan_node *nd, uint32_t dflt,
+			  struct nfo_exact4 *xe)
+{
+	memset(xe, 0, sizeof(*xe));
+	xe->dflt = conv(x, dflt);
+	for (size_t k = 0; k < nd->nedges; k++) {
+		if (nd->edges[k].ref == dflt)
+			continue;
+		if (nd->edges[k].lo != nd->edges[k].hi || xe->n == NFO_EXACT_MAX)
+			return false;
+		nfo_u128_to_be(nd->edges[k].lo, (uint8_t *)&xe->addr[xe->n], 4);
+		xe->ref[xe->n++] = conv(x, nd->edges[k].ref);
+	}
+	return true;
+}
+
+/* An address node: LPM entries keyed by id, or for a small IPv4 node of
+ * single addresses, n flagged NFO_NODE_EXACT and xe filled. */
+static int encode_lpm(struct enc *x, const struct nfo_plan_node *nd, uint32_t id,
+		      struct nfo_node *n, struct nfo_exact4 *xe)
 {
 	bool v6 = nd->dim == NFO_DIM_SADDR6 || nd->dim == NFO_DIM_DADDR6;
 	unsigned width = v6 ? 128 : 32;
@@ -226,6 +264,11 @@ static int encode_lpm(struct enc *x, const struct nfo_plan_node *nd, uint32_t id
 			break; /* good enough for big nodes: first edge's reference */
 	}
 	c.counting = false;
+	if (!v6 && encode_exact4(x, nd, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS, xe)) {
+		n->flags |= NFO_NODE_EXACT;
+		return 0;
+	}
+	memset(xe, 0, sizeof(*xe));
 	c.ref = conv(x, nd->nedges ? nd->edges[best].ref : NFO_REF_PASS);
 	r = lpm_emit(0, 0, &c);
 	if (r < 0)
@@ -329,6 +372,7 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 void nfo_image_clear(struct nfo_image *img)
 {
 	free(img->nodes);
+	free(img->exact4);
 	free(img->radix);
 	free(img->lpm4);
 	free(img->lpm6);
@@ -345,8 +389,9 @@ static int encode(struct enc *x)
 	int r;
 
 	img->nodes = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*img->nodes));
+	img->exact4 = calloc(plan->nnodes ? plan->nnodes : 1, sizeof(*img->exact4));
 	img->roots = calloc(plan->nroots ? plan->nroots : 1, sizeof(*img->roots));
-	if (!img->nodes || !img->roots)
+	if (!img->nodes || !img->exact4 || !img->roots)
 		return -ENOMEM;
 	img->nnodes = plan->nnodes;
 	for (size_t i = 1; i < plan->nnodes; i++) {
@@ -357,7 +402,7 @@ static int encode(struct enc *x)
 		n->dim = (uint8_t)nd->dim;
 		n->unknown = conv(x, nd->unknown);
 		if (is_lpm_dim(nd->dim))
-			r = encode_lpm(x, nd, img->node_base + (uint32_t)i);
+			r = encode_lpm(x, nd, img->node_base + (uint32_t)i, n, &img->exact4[i]);
 		else
 			r = encode_radix(x, nd, &n->table);
 		if (r < 0)
@@ -369,6 +414,8 @@ static int encode(struct enc *x)
 	for (size_t i = 0; i < plan->nroots; i++) {
 		img->roots[i].ifindex = (uint32_t)plan->roots[i].ifindex;
 		img->roots[i].ref = conv(x, plan->roots[i].ref);
+		img->roots[i].ref_ip = conv(x, ref_by_ethtype(plan, plan->roots[i].ref, ETH_IP));
+		img->roots[i].ref_ip6 = conv(x, ref_by_ethtype(plan, plan->roots[i].ref, ETH_IPV6));
 		memcpy(img->roots[i].mac, plan->roots[i].mac, sizeof(img->roots[i].mac));
 	}
 	assert(plan->nsets <= NFO_MAX_SETS);

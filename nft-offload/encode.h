@@ -75,10 +75,13 @@ struct nfo_image_lpm6 {
 	uint32_t ref;
 };
 
-/* This half's part of the nfo_roots entry of ifindex (ref[half], mac[half]). */
+/* This half's part of the nfo_roots entry of ifindex (ref[half],
+ * ref_ip[half], ref_ip6[half], mac[half]). */
 struct nfo_image_root {
 	uint32_t ifindex;
 	uint32_t ref;
+	uint32_t ref_ip;  /* where ref leads an IPv4 frame past an EtherType node, else ref */
+	uint32_t ref_ip6; /* the same for IPv6 */
 	uint8_t mac[6];
 };
 
@@ -110,6 +113,9 @@ struct nfo_image {
 	int half;
 	uint32_t node_base;  /* nfo_nodes key of nodes[0] (plan node 0) */
 	struct nfo_node *nodes;
+	/* nfo_exact4 at the same keys as nodes: filled for nodes flagged
+	 * NFO_NODE_EXACT, zero for the others */
+	struct nfo_exact4 *exact4;
 	size_t nnodes;
 	uint32_t table_base; /* radix[0] is entry 0 of this radix table */
 	uint32_t *radix;

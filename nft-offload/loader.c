@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,6 +60,10 @@ struct progset {
 	struct nfo_tc *tc;
 	struct nfo_ctl *ctl; /* mmapped nfo_ctl */
 	size_t ctl_len;
+	struct nfo_root *rootcache; /* mmapped nfo_rootcache */
+	size_t rootcache_len;
+	/* Slots ever given an owner: never given another (see NFO_ROOT_CACHE). */
+	bool rootcache_used[NFO_ROOT_CACHE];
 	struct nfo_caps caps;
 	struct nfo_watchdog *wd; /* NULL: none (not asked for, or refused) */
 	int active; /* live half, -1 before the first generation */
@@ -618,6 +623,8 @@ static void progset_free(struct progset **psp)
 	nfo_watchdog_free(&ps->wd);
 	if (ps->ctl)
 		munmap(ps->ctl, ps->ctl_len);
+	if (ps->rootcache)
+		munmap(ps->rootcache, ps->rootcache_len);
 	if (ps->tc)
 		nfo_tc__destroy(ps->tc);
 	if (ps->xdp)
@@ -684,6 +691,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_nodes, caps->nodes * NFO_HALVES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_radix,
 				 caps->tables * NFO_HALVES * NFO_RADIX_FANOUT);
+	bpf_map__set_max_entries(ps->xdp->maps.nfo_exact4, caps->nodes * NFO_HALVES);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm4, caps->lpm4);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_lpm6, caps->lpm6);
 	bpf_map__set_max_entries(ps->xdp->maps.nfo_roots, caps->roots);
@@ -709,6 +717,14 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		goto fail;
 	}
 	ps->ctl->trace = l->trace_on;
+	ps->rootcache_len = sizeof(struct nfo_root) * NFO_ROOT_CACHE;
+	ps->rootcache = mmap(NULL, ps->rootcache_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     bpf_map__fd(ps->xdp->maps.nfo_rootcache), 0);
+	if (ps->rootcache == MAP_FAILED) {
+		ps->rootcache = NULL;
+		r = seterr_errno(err, errlen, -errno, "cannot map the root cache");
+		goto fail;
+	}
 	/* Without a watchdog the fast path still works: status says why. */
 	l->wd_error[0] = '\0';
 	if (l->watchdog_ms &&
@@ -723,8 +739,11 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	}
 	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_roots, bpf_map__fd(ps->xdp->maps.nfo_roots)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_rootcache,
+			      bpf_map__fd(ps->xdp->maps.nfo_rootcache)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_nodes, bpf_map__fd(ps->xdp->maps.nfo_nodes)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_radix, bpf_map__fd(ps->xdp->maps.nfo_radix)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_exact4, bpf_map__fd(ps->xdp->maps.nfo_exact4)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm4, bpf_map__fd(ps->xdp->maps.nfo_lpm4)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_lpm6, bpf_map__fd(ps->xdp->maps.nfo_lpm6)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setspecs, bpf_map__fd(ps->xdp->maps.nfo_setspecs)) < 0 ||
@@ -781,6 +800,39 @@ static int remember_keys(struct half *h, const struct nfo_image *img)
 	return 0;
 }
 
+/*
+ * Copies nfo_roots (just written) into the slots of nfo_rootcache its
+ * interfaces own, giving each still unused slot its owner after its refs;
+ * clears the owner of slots whose interface left the image. A cleared slot
+ * gets no other owner: a packet may still be between reading the old owner
+ * and its refs. The live half's refs are copied over equal values.
+ */
+static void write_rootcache(struct progset *ps, const struct nfo_image *img)
+{
+	int fd_roots = bpf_map__fd(ps->xdp->maps.nfo_roots);
+
+	for (uint32_t s = 0; s < NFO_ROOT_CACHE; s++) {
+		uint32_t owner = ps->rootcache[s].ifindex;
+		bool keep = false;
+
+		for (size_t i = 0; owner && i < img->nroots; i++)
+			keep |= img->roots[i].ifindex == owner;
+		if (owner && !keep)
+			__atomic_store_n(&ps->rootcache[s].ifindex, 0, __ATOMIC_SEQ_CST);
+	}
+	for (size_t i = 0; i < img->nroots; i++) {
+		uint32_t ifindex = img->roots[i].ifindex, s = ifindex % NFO_ROOT_CACHE;
+		struct nfo_root *c = &ps->rootcache[s], root;
+
+		if (!ifindex || (ps->rootcache_used[s] && c->ifindex != ifindex) ||
+		    bpf_map_lookup_elem(fd_roots, &ifindex, &root) < 0)
+			continue;
+		memcpy(c, &root, offsetof(struct nfo_root, ifindex));
+		ps->rootcache_used[s] = true;
+		__atomic_store_n(&c->ifindex, ifindex, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* Writes img into its half (clean) of ps, roots included; takes the set
  * entries of img. Adds the set elements written to *progress (if given). */
 static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progress)
@@ -798,6 +850,9 @@ static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progr
 	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), img->node_base, img->nodes,
 			img->nnodes, sizeof(*img->nodes));
 	if (r == 0)
+		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_exact4), img->node_base, img->exact4,
+				img->nnodes, sizeof(*img->exact4));
+	if (r == 0)
 		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
 				img->table_base * NFO_RADIX_FANOUT, img->radix, img->nradix,
 				sizeof(*img->radix));
@@ -813,8 +868,13 @@ static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progr
 		ifindex = img->roots[i].ifindex;
 		/* the other half's part stays as it is */
 		if (bpf_map_lookup_elem(fd_roots, &ifindex, &root) < 0)
-			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS } };
+			root = (struct nfo_root){ .ref = { NFO_REF_PASS, NFO_REF_PASS },
+						  .ref_ip = { NFO_REF_PASS, NFO_REF_PASS },
+						  .ref_ip6 = { NFO_REF_PASS, NFO_REF_PASS } };
 		root.ref[h] = img->roots[i].ref;
+		root.ref_ip[h] = img->roots[i].ref_ip;
+		root.ref_ip6[h] = img->roots[i].ref_ip6;
+		root.ifindex = ifindex;
 		memcpy(root.mac[h], img->roots[i].mac, sizeof(root.mac[h]));
 		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
@@ -840,6 +900,7 @@ static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progr
 		if (!keep)
 			(void)bpf_map_delete_elem(fd_roots, &ifindex);
 	}
+	write_rootcache(ps, img);
 	return 0;
 }
 
@@ -1158,26 +1219,6 @@ int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex)
 		if (ids[i] != ours)
 			return 1;
 	return cnt > ARRAY_SIZE(ids);
-}
-
-int nfo_loader_probe(char *err, size_t errlen)
-{
-	static const char *const kfuncs[] = { "bpf_dynptr_from_xdp", "bpf_dynptr_from_skb",
-					      "bpf_dynptr_slice" };
-	struct btf *btf = btf__load_vmlinux_btf();
-
-	if (!btf)
-		return seterr(err, errlen, -ENOTSUP,
-			      "kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF");
-	for (size_t i = 0; i < ARRAY_SIZE(kfuncs); i++) {
-		if (btf__find_by_name_kind(btf, kfuncs[i], BTF_KIND_FUNC) < 0) {
-			btf__free(btf);
-			return seterr(err, errlen, -ENOTSUP,
-				      "kernel lacks %s: nft-offload needs Linux 6.4 or newer", kfuncs[i]);
-		}
-	}
-	btf__free(btf);
-	return 0;
 }
 
 /* libbpf's default printer writes warnings and info to stderr, outside our

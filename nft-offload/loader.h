@@ -107,7 +107,4 @@ int nfo_loader_foreign_tcx(const struct nfo_loader *l, int ifindex);
  * warnings as warnings, the rest as debug. For the daemon and the CLI. */
 void nfo_loader_log_libbpf(void);
 
-/* Kernel support check: one clear line when the kernel cannot run us. */
-int nfo_loader_probe(char *err, size_t errlen);
-
 #endif

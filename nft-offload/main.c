@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "loader.h"
+#include "probe.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ruletext.h"
@@ -28,6 +29,7 @@ static int cmd_daemon(int argc, char **argv);
 static int cmd_status(int argc, char **argv);
 static int cmd_explain(int argc, char **argv);
 static int cmd_bench(int argc, char **argv);
+static int cmd_probe(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -43,6 +45,7 @@ static const struct command {
 				   "(nft-offload trace --help)" },
 	{ "bench", cmd_bench, "packet rate against plain nftables, on namespaces of its own\n"
 			      "(runs " NFO_BENCH_PROGRAM "; nft-offload bench --help)" },
+	{ "probe", cmd_probe, "what the kernel offers the fast path, and what it lacks" },
 	{ "version", cmd_version, "print the version" },
 	{ "--version", cmd_version, NULL },
 	{ "help", cmd_help, NULL },
@@ -187,6 +190,36 @@ static int cmd_daemon(int argc, char **argv)
 	r = nfo_daemon_main(&o);
 	free(o.attach);
 	return r;
+}
+
+/* One line per feature; exit 1 when the daemon could not start here. */
+static int cmd_probe(int argc, char **argv)
+{
+	struct nfo_probe p;
+	char missing[384];
+	int r;
+
+	if (argc > 1) {
+		fprintf(stderr, "nft-offload probe: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	r = nfo_probe(&p);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload probe: cannot load BPF programs: %s (run as root)\n",
+			strerror(-r));
+		return 1;
+	}
+	printf("kernel %s\n", p.kernel);
+	for (int f = 0; f < _NFO_FEAT_MAX; f++)
+		printf("%-8s %s\n", p.have & NFO_FEAT_MASK(f) ? "present" : "MISSING",
+		       nfo_feature_name(f));
+	if (nfo_probe_missing(&p, NFO_FEAT_CORE, missing, sizeof(missing))) {
+		fprintf(stderr, "nft-offload cannot run on this kernel: %s\n", missing);
+		return 1;
+	}
+	if (nfo_probe_missing(&p, NFO_FEAT_MASK(NFO_FEAT_TCX), missing, sizeof(missing)))
+		printf("tc mode unavailable, %s; xdp modes work\n", missing);
+	return 0;
 }
 
 /* Sends request (and its body) to the daemon, prints the answer. */

@@ -27,7 +27,11 @@ SEC("xdp")
 int nfo_xdp(struct xdp_md *ctx)
 {
 	struct bpf_dynptr dp;
-	__u32 len = bpf_xdp_get_buff_len(ctx);
+	/* Loaded without BPF_F_XDP_HAS_FRAGS (SEC("xdp"), not "xdp.frags"), the
+	 * program never sees a multi-buffer frame (drivers refuse it, generic
+	 * XDP linearizes the skb: netif_skb_check_for_xdp()), so
+	 * bpf_xdp_get_buff_len() would be data_end - data: no call needed. */
+	__u32 len = ctx->data_end - ctx->data;
 
 	if (bpf_dynptr_from_xdp(ctx, 0, &dp)) {
 		nfo_count(&nfo_stats, NFO_STAT_PASS_MALFORMED, len);

@@ -6,7 +6,8 @@
  * keys made of the node id and the prefix, named set keys padded as the fast
  * path builds them, capacities. Then, on plans the planner builds from the
  * captured rulesets, a walk of the images the way bpf/classify.h walks the
- * maps must reach the verdict nfo_plan_eval() reaches.
+ * maps (IP frames from the root's ref_ip / ref_ip6, small IPv4 address nodes
+ * through nfo_exact4) must reach the verdict nfo_plan_eval() reaches.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -192,6 +193,7 @@ static void test_lpm4(void **state)
 	assert_int_equal(img.nradix, 0);
 	assert_int_equal(img.nlpm6, 0);
 	assert_int_equal(img.nlpm4, 2);
+	assert_int_equal(img.nodes[1].flags, 0); /* a prefix: no in-line compare */
 	assert_int_equal(img.lpm4[0].key.prefixlen, 32);
 	assert_memory_equal(img.lpm4[0].key.node, node, 4);
 	assert_memory_equal(img.lpm4[0].key.addr, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
@@ -538,6 +540,112 @@ static void test_caps(void **state)
 	nfo_plan_free(&p);
 }
 
+/*
+ * IPv4 frames to 10.0.0.1 or 192.0.2.2 dropped on ifindex 3 (EtherType node
+ * first, as the planner builds them): the address node holds two single
+ * addresses, so it is compared in line (nfo_exact4), and the root's ref_ip
+ * and ref_ip6 point past the EtherType node. ifindex 4's root is the address
+ * node itself: its ref_ip and ref_ip6 are its ref.
+ */
+static struct nfo_plan *plan_local4(void)
+{
+	struct nfo_plan *p = plan_new(4, 2);
+
+	plan_node(p, 1, NFO_DIM_ETHTYPE, NFO_REF_PASS);
+	plan_edge(p, 1, 0, 0x07ff, NFO_REF_PASS);
+	plan_edge(p, 1, 0x0800, 0x0800, NODE(2));
+	plan_edge(p, 1, 0x0801, 0x86dc, NFO_REF_PASS);
+	plan_edge(p, 1, 0x86dd, 0x86dd, NODE(3));
+	plan_edge(p, 1, 0x86de, 0xffff, NFO_REF_PASS);
+	plan_node(p, 2, NFO_DIM_DADDR4, NFO_REF_PASS);
+	plan_edge(p, 2, 0, ip4("10.0.0.0"), NFO_REF_PASS);
+	plan_edge(p, 2, ip4("10.0.0.1"), ip4("10.0.0.1"), DROP_TARGET(0));
+	plan_edge(p, 2, ip4("10.0.0.2"), ip4("192.0.2.1"), NFO_REF_PASS);
+	plan_edge(p, 2, ip4("192.0.2.2"), ip4("192.0.2.2"), DROP_TARGET(1));
+	plan_edge(p, 2, ip4("192.0.2.3"), ip4("255.255.255.255"), NFO_REF_PASS);
+	plan_node(p, 3, NFO_DIM_DADDR6, NFO_REF_PASS);
+	plan_edge(p, 3, 0, ip6("2001:db8::"), NFO_REF_PASS);
+	plan_edge(p, 3, ip6("2001:db8::1"), ip6("2001:db8::1"), DROP_TARGET(0));
+	plan_edge(p, 3, ip6("2001:db8::2"), nfo_u128_max(128), NFO_REF_PASS);
+	plan_root(p, 3, NODE(1));
+	plan_root(p, 4, NODE(2));
+	return p;
+}
+
+static void test_exact4_ref_ip(void **state)
+{
+	struct nfo_plan *p = plan_local4();
+	const uint32_t slots[] = { 7, 9 };
+	struct nfo_image img = {};
+	const struct nfo_exact4 *x;
+
+	(void)state;
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.nodes[2].dim, NFO_DIM_DADDR4);
+	assert_int_equal(img.nodes[2].flags, NFO_NODE_EXACT);
+	x = &img.exact4[2];
+	assert_int_equal(x->n, 2);
+	assert_int_equal(x->dflt, NFO_REF_PASS);
+	assert_memory_equal(&x->addr[0], ((uint8_t[]){ 10, 0, 0, 1 }), 4);
+	assert_int_equal(x->ref[0], NFO_REF_DROP(7));
+	assert_memory_equal(&x->addr[1], ((uint8_t[]){ 192, 0, 2, 2 }), 4);
+	assert_int_equal(x->ref[1], NFO_REF_DROP(9));
+	/* no trie entry for it; IPv6 nodes stay in the trie */
+	assert_int_equal(img.nlpm4, 0);
+	assert_int_equal(img.nodes[3].flags, 0);
+	assert_int_equal(img.exact4[3].n, 0);
+	assert_true(img.nlpm6 > 0);
+	/* the EtherType node is a radix node, never exact */
+	assert_int_equal(img.nodes[1].flags, 0);
+
+	assert_int_equal(img.nroots, 2);
+	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 4097);
+	assert_int_equal(img.roots[0].ref_ip, NFO_REF_NODE | 4098);
+	assert_int_equal(img.roots[0].ref_ip6, NFO_REF_NODE | 4099);
+	assert_int_equal(img.roots[1].ref, NFO_REF_NODE | 4098);
+	assert_int_equal(img.roots[1].ref_ip, NFO_REF_NODE | 4098);
+	assert_int_equal(img.roots[1].ref_ip6, NFO_REF_NODE | 4098);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
+static unsigned long check_walks(const struct nfo_plan *p, const char *what);
+
+/* NFO_EXACT_MAX single addresses are compared in line, one more and the
+ * node stays in the LPM trie (a range is test_lpm4's). */
+static void test_exact4_limits(void **state)
+{
+	const uint32_t slots[] = { 1 };
+
+	(void)state;
+	for (int n = NFO_EXACT_MAX; n <= NFO_EXACT_MAX + 1; n++) {
+		struct nfo_plan *p = plan_new(2, 1);
+		nfo_u128 a = ip4("10.0.0.0");
+		struct nfo_image img = {};
+		bool exact = n <= NFO_EXACT_MAX;
+
+		plan_node(p, 1, NFO_DIM_SADDR4, NFO_REF_PASS);
+		plan_edge(p, 1, 0, a - 1, NFO_REF_PASS);
+		for (int i = 0; i < n; i++) {
+			nfo_u128 v = a + 2 * (nfo_u128)i;
+
+			plan_edge(p, 1, v, v, DROP_TARGET(0));
+			plan_edge(p, 1, v + 1, i + 1 < n ? v + 1 : nfo_u128_max(32), NFO_REF_PASS);
+		}
+		plan_root(p, 2, NODE(1));
+		assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+		assert_int_equal(img.nodes[1].flags, exact ? NFO_NODE_EXACT : 0);
+		assert_int_equal(img.exact4[1].n, exact ? (uint32_t)n : 0);
+		assert_int_equal(img.nlpm4, exact ? 0 : 1 + (size_t)n);
+		/* not the EtherType: IP frames start where the others do */
+		assert_int_equal(img.roots[0].ref_ip, img.roots[0].ref);
+		assert_int_equal(img.roots[0].ref_ip6, img.roots[0].ref);
+		nfo_image_clear(&img);
+		assert_true(check_walks(p, exact ? "8 addresses" : "9 addresses") > 0);
+		nfo_plan_free(&p);
+	}
+}
+
 /* ---- walking the images like the fast path ----------------------------------- */
 
 static uint32_t radix_at(const struct nfo_image *img, uint32_t table, uint32_t byte)
@@ -590,6 +698,29 @@ static uint32_t lpm_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v, b
 	return ref;
 }
 
+/* How often the walks took the paths that skip work: a test that the
+ * encoding produces them, not only that they are right when it does. */
+static struct {
+	unsigned long exact4; /* address nodes compared in line */
+	unsigned long lpm4;   /* IPv4 address nodes looked up in the trie */
+	unsigned long skip;   /* IP frames started past the root's EtherType node */
+} walked;
+
+/* nfo_exact4_walk() of bpf/classify.h: the packet's address bytes (network
+ * order) against at most NFO_EXACT_MAX words, else the default. */
+static uint32_t exact4_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v)
+{
+	const struct nfo_exact4 *x = &img->exact4[id - img->node_base];
+
+	for (uint32_t i = 0; i < NFO_EXACT_MAX; i++) {
+		if (i >= x->n)
+			break;
+		if (nfo_u128_from_be((const uint8_t *)&x->addr[i], 4) == v)
+			return x->ref[i];
+	}
+	return x->dflt;
+}
+
 /* nfo_classify() of bpf/classify.h, on the image, for values per dimension
  * (set dimensions: membership 0/1). */
 static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_u128 *values,
@@ -610,7 +741,13 @@ static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_
 		switch (n->dim) {
 		case NFO_DIM_SADDR4:
 		case NFO_DIM_DADDR4:
-			ref = lpm_walk(img, id, values[n->dim], false);
+			if (n->flags & NFO_NODE_EXACT) {
+				walked.exact4++;
+				ref = exact4_walk(img, id, values[n->dim]);
+			} else {
+				walked.lpm4++;
+				ref = lpm_walk(img, id, values[n->dim], false);
+			}
 			break;
 		case NFO_DIM_SADDR6:
 		case NFO_DIM_DADDR6:
@@ -626,6 +763,25 @@ static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_
 		}
 	}
 	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT ? ref : NFO_REF_PASS;
+}
+
+/* nfo_run() of bpf/classify.h: IPv4 and IPv6 frames start at the root's
+ * ref_ip / ref_ip6. The parser gives every frame an EtherType; a packet here
+ * without one (have lacks it: never from the parser) starts at ref, so that
+ * the root node's unknown reference is still compared with the plan. */
+static uint32_t root_walk(const struct nfo_image *img, const struct nfo_image_root *root,
+			  const nfo_u128 *values, uint32_t have)
+{
+	uint32_t ref = root->ref;
+
+	if (have & (1u << NFO_DIM_ETHTYPE)) {
+		if (values[NFO_DIM_ETHTYPE] == 0x0800)
+			ref = root->ref_ip;
+		else if (values[NFO_DIM_ETHTYPE] == 0x86dd)
+			ref = root->ref_ip6;
+		walked.skip += ref != root->ref;
+	}
+	return image_walk(img, ref, values, have);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -644,6 +800,9 @@ static nfo_u128 pick_value(const struct nfo_plan *p, int dim, uint64_t *g)
 			 dim == NFO_DIM_ETHTYPE || dim == NFO_DIM_TH0 || dim == NFO_DIM_TH2 ? 16 : 8;
 	nfo_u128 max = nfo_u128_max(width), v;
 
+	/* mostly IP frames, as on the wire (and the frames ref_ip serves) */
+	if (dim == NFO_DIM_ETHTYPE && rng_next(g) % 2)
+		return rng_next(g) % 2 ? 0x0800 : 0x86dd;
 	for (int tries = 0; p->nnodes > 1 && tries < 8 && rng_next(g) % 4; tries++) {
 		const struct nfo_plan_node *n = &p->nodes[1 + rng_next(g) % (p->nnodes - 1)];
 		const struct nfo_plan_edge *e;
@@ -697,7 +856,7 @@ static unsigned long check_walks(const struct nfo_plan *p, const char *what)
 				for (int d = 0; d < _NFO_DIM_MAX; d++)
 					values[d] = pick_value(p, d, &g);
 				want = plan_want(p, slots, p->roots[i].ref, values, have);
-				got = image_walk(&img, img.roots[i].ref, values, have);
+				got = root_walk(&img, &img.roots[i], values, have);
 				if (want != got)
 					fail_msg("%s, half %d, root %zu, packet %d: plan %#x, image %#x",
 						 what, half, i, k, want, got);
@@ -716,6 +875,19 @@ static void test_walk_hand(void **state)
 
 	(void)state;
 	assert_true(check_walks(p, "tcp dport 22") > 0);
+	nfo_plan_free(&p);
+}
+
+/* The in-line addresses and the EtherType skip, walked. */
+static void test_walk_local4(void **state)
+{
+	struct nfo_plan *p = plan_local4();
+
+	(void)state;
+	memset(&walked, 0, sizeof(walked));
+	assert_true(check_walks(p, "local IPv4 addresses") > 0);
+	assert_true(walked.exact4 > 0);
+	assert_true(walked.skip > 0);
 	nfo_plan_free(&p);
 }
 
@@ -749,6 +921,7 @@ static void test_walk_captured(void **state)
 	DIR *d;
 
 	(void)state;
+	memset(&walked, 0, sizeof(walked));
 	if (!dir)
 		fprintf(stderr, "NFO_TEST_DATA is not set (meson test points it at tests/data)\n");
 	assert_non_null(dir);
@@ -794,9 +967,14 @@ static void test_walk_captured(void **state)
 		nfiles++;
 	}
 	closedir(d);
-	fprintf(stderr, "captured: %zu dumps, %lu drops reached\n", nfiles, drops);
+	fprintf(stderr, "captured: %zu dumps, %lu drops reached; %lu in-line and %lu trie IPv4 "
+			"address nodes, %lu frames past the EtherType node\n",
+		nfiles, drops, walked.exact4, walked.lpm4, walked.skip);
 	assert_true(nfiles >= 5);
 	assert_true(drops > 0);
+	/* the planner's local-address gates are the nodes nfo_exact4 is for */
+	assert_true(walked.exact4 > 0);
+	assert_true(walked.skip > 0);
 }
 
 int main(void)
@@ -811,7 +989,10 @@ int main(void)
 		cmocka_unit_test(test_set_expires),
 		cmocka_unit_test(test_set_interval),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_exact4_ref_ip),
+		cmocka_unit_test(test_exact4_limits),
 		cmocka_unit_test(test_walk_hand),
+		cmocka_unit_test(test_walk_local4),
 		cmocka_unit_test(test_walk_captured),
 	};
 
