@@ -251,19 +251,21 @@ unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal)
  *    for no entry, unless an expectation may exist: a connection created
  *    from one can get NAT from its master without any nat rule
  *    (nf_nat_follow_master).
- *  - A nat chain's rules hold only where there was no entry, and even then
- *    only nominally.
+ *  - A nat chain's rules hold nominally where there was no entry (even
+ *    then conntrack may create none), and nominally not where there was
+ *    one: it can expire between the lookup and conntrack, and the packet
+ *    then starts a new connection, as plan_ct_possible() says.
  */
 uint8_t plan_ct_cond_truth(const struct ctx *x, int cond, unsigned code)
 {
 	if (code >= NFO_CT_CLASSES)
 		return TV_U;
 	if (cond == CTC_NAT_GATE) {
-		if (code & NFO_CT_FOUND)
-			return code & NFO_CT_NAT ? TV_F : TV_T;
-		return x->ct_related ? TV_F : TV_T;
+		if (code & NFO_CT_NAT)
+			return TV_F;
+		return !(code & NFO_CT_FOUND) && x->ct_related ? TV_F : TV_T;
 	}
-	return code & NFO_CT_FOUND ? TV_F : TV_UT;
+	return code & NFO_CT_FOUND ? TV_UF : TV_UT;
 }
 
 /* The truth of a ct state predicate; possible 0: no lookup, any state. */

@@ -647,8 +647,9 @@ static bool ref_expectations(const struct nfo_ruleset *rs)
  * NF_IP_PRI_NAT_SRC), written from nf_nat_inet_fn: a packet of an entry gets
  * the entry's bindings and runs no nat chain; an entry NAT may change
  * (NFO_CT_NAT) rewrites it: STOP. Without an entry the nat chains run if
- * conntrack creates one (it may not): any NAT statement that may fire is a
- * STOP, and nothing they drop is certain. A packet without lookup (the
+ * conntrack creates one (it may not), and with one if it expired since the
+ * lookup: any NAT statement that may fire is a STOP, and nothing they drop
+ * is certain. A packet without lookup (the
  * class unknown), or one that may come from an expectation: STOP.
  * Adds at most one STOP marker at prio to h.
  */
@@ -670,12 +671,11 @@ static size_t ref_nat_hook(const struct rctx *x, const struct nfo_ruleset *rs, i
 		    ref_family(c->family, cls) && c->policy_drop)
 			goto stop;
 	}
-	if (code & NFO_CT_FOUND) {
-		if (code & NFO_CT_NAT)
-			goto stop;
-		return n;
-	}
-	if (ref_expectations(rs))
+	if (code & NFO_CT_NAT)
+		goto stop;
+	/* (an entry can expire between the lookup and conntrack: the packet
+	 * then starts a new connection) */
+	if (!(code & NFO_CT_FOUND) && ref_expectations(rs))
 		goto stop;
 	for (size_t i = 0; i < rs->nchains; i++) {
 		const struct nfo_chain *c = &rs->chains[i];
@@ -1652,8 +1652,10 @@ static void test_nat_ct(void **state)
 		pkt_set(&k, NFO_DIM_TH2, 8080);
 		EXPECT_PASS(&s, 2, k);
 	}
-	/* An entry without bindings: the nat chain does not run. */
-	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 8080), est), NULL, in);
+	/* An entry without bindings: the nat chain does not run, unless the
+	 * entry expired since the lookup. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 8080), est));
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
 	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), NFO_CT_FOUND), NULL, in);
 	/* An entry with bindings (a reply to a masqueraded connection), or no
 	 * lookup (not TCP/UDP): NAT may rewrite the packet. */
