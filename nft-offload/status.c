@@ -98,22 +98,75 @@ static const char *chain_scope(const struct nfo_daemon_state *s, const struct nf
 	return NULL;
 }
 
-static void rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
-			size_t len)
+static bool families_meet(int a, int b)
+{
+	if (a == NFPROTO_INET)
+		return b == NFPROTO_INET || b == NFPROTO_IPV4 || b == NFPROTO_IPV6;
+	if (b == NFPROTO_INET)
+		return a == NFPROTO_IPV4 || a == NFPROTO_IPV6;
+	return a == b && (a == NFPROTO_IPV4 || a == NFPROTO_IPV6);
+}
+
+/*
+ * The nat chain whose NAT hook stands before this base chain, or NULL
+ * (plan-pipeline.c): nf_nat's hooks exist for a family as soon as one nat
+ * chain does, at any hook; prerouting chains from NF_IP_PRI_NAT_DST on and
+ * input chains come after it. The fast path decides such a chain only for
+ * packets NAT cannot change there.
+ */
+static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
+					  const struct nfo_chain *c)
+{
+	if (!c->base || !s->rs || (c->type && strcmp(c->type, "filter")))
+		return NULL;
+	if (!(c->hook == NFO_HOOK_INPUT || (c->hook == NFO_HOOK_PREROUTING && c->prio >= -100)))
+		return NULL;
+	for (size_t i = 0; i < s->rs->nchains; i++) {
+		const struct nfo_chain *n = &s->rs->chains[i];
+
+		if (n->base && n->type && !strcmp(n->type, "nat") && families_meet(n->family, c->family))
+			return n;
+	}
+	return NULL;
+}
+
+/* Why the fast path does not decide every packet through this rule (buf,
+ * empty if it does); returns the rule's offload state (NFO_OFFLOAD_*). */
+static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
+		       size_t len)
 {
 	const char *scope = chain_scope(s, r->chain);
+	const struct nfo_chain *nat;
 
-	if (s->plan && s->plan->error)
+	buf[0] = '\0';
+	if (s->plan && s->plan->error) {
 		snprintf(buf, len, "%s", s->plan->error);
-	else if (scope)
+		return NFO_OFFLOAD_NONE;
+	}
+	if (scope) {
 		snprintf(buf, len, "%s", scope);
-	else if (r->offload == NFO_OFFLOAD_PARTIAL)
-		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
-	else if (r->offload == NFO_OFFLOAD_NONE)
+		return NFO_OFFLOAD_NONE;
+	}
+	if (r->offload == NFO_OFFLOAD_NONE) {
 		snprintf(buf, len, "effect the fast path cannot reproduce: %s",
 			 r->reason ? r->reason : "?");
-	else
-		buf[0] = '\0';
+		return NFO_OFFLOAD_NONE;
+	}
+	if (r->offload == NFO_OFFLOAD_PARTIAL) {
+		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
+		return NFO_OFFLOAD_PARTIAL;
+	}
+	nat = behind_nat(s, r->chain);
+	if (nat) {
+		snprintf(buf, len,
+			 "behind a NAT chain (%s %s %s %s): decided only for packets NAT "
+			 "cannot change (no conntrack entry with NAT bindings, no NAT "
+			 "statement that may match, TCP or UDP)",
+			 nfo_family_name(nat->family), nat->table, nat->name,
+			 nfo_hook_name(nat->hook));
+		return NFO_OFFLOAD_PARTIAL;
+	}
+	return NFO_OFFLOAD_FULL;
 }
 
 static void counter_of(const struct nfo_daemon_state *s, const char *key, struct nfo_counter *c)
@@ -250,9 +303,10 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			struct nfo_counter cnt;
 
-			rule_reason(s, r, reason, sizeof(reason));
+			lvl = rule_reason(s, r, reason, sizeof(reason));
 			nfo_rule_key(r, key, sizeof(key));
 			counter_of(s, key, &cnt);
 			nfo_json_obj_begin(&j);
@@ -260,9 +314,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_kstr(&j, "table", c->table);
 			nfo_json_kstr(&j, "chain", c->name);
 			nfo_json_ku64(&j, "handle", r->handle);
-			nfo_json_kbool(&j, "offloaded", !reason[0]);
-			nfo_json_kstr(&j, "offload", reason[0] && r->offload == NFO_OFFLOAD_FULL ?
-							     "none" : offload_name(r->offload));
+			nfo_json_kbool(&j, "offloaded", lvl == NFO_OFFLOAD_FULL);
+			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_ku64(&j, "packets", cnt.packets);
 			nfo_json_ku64(&j, "bytes", cnt.bytes);
@@ -382,17 +435,17 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		snprintf(name, sizeof(name), "%s %s %s", nfo_family_name(c->family), c->table, c->name);
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			struct nfo_counter cnt;
 			const char *o;
 
-			rule_reason(s, r, reason, sizeof(reason));
+			lvl = rule_reason(s, r, reason, sizeof(reason));
 			nfo_rule_key(r, key, sizeof(key));
 			counter_of(s, key, &cnt);
-			o = reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
-								   offload_name(r->offload);
-			full += !reason[0];
-			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
-			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			o = offload_name(lvl);
+			full += lvl == NFO_OFFLOAD_FULL;
+			partial += lvl == NFO_OFFLOAD_PARTIAL;
+			none += lvl == NFO_OFFLOAD_NONE;
 			nfo_buf_printf(out, "%-40s %6llu  %-8s %12llu %14llu  %s\n", name,
 				       (unsigned long long)r->handle, o,
 				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes,
@@ -477,8 +530,7 @@ bool nfo_status_rule_offloaded(const struct nfo_daemon_state *s, const struct nf
 {
 	char reason[256];
 
-	rule_reason(s, r, reason, sizeof(reason));
-	return !reason[0];
+	return rule_reason(s, r, reason, sizeof(reason)) == NFO_OFFLOAD_FULL;
 }
 
 void nfo_status_counter(const struct nfo_daemon_state *s, const char *key,
@@ -508,10 +560,6 @@ static const struct nfo_ruletexts *usable_texts(const struct nfo_daemon_state *s
 	return t;
 }
 
-static const char *rule_offload(const struct nfo_rule *r, const char *reason)
-{
-	return reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" : offload_name(r->offload);
-}
 
 static void explain_text(const struct nfo_daemon_state *s, const struct nfo_ruletexts *texts,
 			 const char *why, struct nfo_buf *out)
@@ -543,15 +591,16 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 				       nfo_family_name(c->family), c->table, c->name);
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			const char *text = nfo_ruletexts_get(texts, nfo_family_name(c->family),
 							     c->table, r->handle);
 			const char *o;
 
-			rule_reason(s, r, reason, sizeof(reason));
-			o = rule_offload(r, reason);
-			full += !reason[0];
-			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
-			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			lvl = rule_reason(s, r, reason, sizeof(reason));
+			o = offload_name(lvl);
+			full += lvl == NFO_OFFLOAD_FULL;
+			partial += lvl == NFO_OFFLOAD_PARTIAL;
+			none += lvl == NFO_OFFLOAD_NONE;
 			nfo_buf_printf(out, "  %-7s handle %-5llu %s\n", o,
 				       (unsigned long long)r->handle, text ? text : "");
 			if (reason[0])
@@ -607,12 +656,13 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
 
-			rule_reason(s, r, reason, sizeof(reason));
+			int lvl = rule_reason(s, r, reason, sizeof(reason));
+
 			nfo_json_obj_begin(&j);
 			nfo_json_ku64(&j, "handle", r->handle);
 			nfo_json_kstr(&j, "text", nfo_ruletexts_get(texts, nfo_family_name(c->family),
 								     c->table, r->handle));
-			nfo_json_kstr(&j, "offload", rule_offload(r, reason));
+			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_obj_end(&j);
 		}
