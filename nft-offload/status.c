@@ -159,9 +159,9 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 	nat = behind_nat(s, r->chain);
 	if (nat) {
 		snprintf(buf, len,
-			 "behind a NAT chain (%s %s %s %s): decided only for packets NAT "
-			 "cannot change (no conntrack entry with NAT bindings, no NAT "
-			 "statement that may match, TCP or UDP)",
+			 "behind a NAT chain (%s %s %s, hook %s): decided only for TCP and "
+			 "UDP packets NAT cannot change (no conntrack entry with NAT "
+			 "bindings, no NAT statement that may match)",
 			 nfo_family_name(nat->family), nat->table, nat->name,
 			 nfo_hook_name(nat->hook));
 		return NFO_OFFLOAD_PARTIAL;
