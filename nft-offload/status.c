@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* `nft-offload status` and `explain`, rendered by the daemon. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/netfilter.h>
@@ -114,8 +115,8 @@ static bool families_meet(int a, int b)
  * input chains come after it. The fast path decides such a chain only for
  * packets NAT cannot change there.
  */
-static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
-					  const struct nfo_chain *c)
+static const struct nfo_chain *base_behind_nat(const struct nfo_daemon_state *s,
+					       const struct nfo_chain *c)
 {
 	if (!c->base || !s->rs || (c->type && strcmp(c->type, "filter")))
 		return NULL;
@@ -128,6 +129,70 @@ static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
 			return n;
 	}
 	return NULL;
+}
+
+static bool jumps_to(const struct nfo_rule *r, const struct nfo_chain *t)
+{
+	if ((r->verdict == NFO_VERDICT_JUMP || r->verdict == NFO_VERDICT_GOTO) &&
+	    r->target_chain == t)
+		return true;
+	for (size_t a = 0; a < r->nalts; a++)
+		if (r->alts[a].target_chain == t)
+			return true;
+	return false;
+}
+
+/* Chain c reached from chain from (jumps stay in one table); seen: visited. */
+static bool reaches(const struct nfo_ruleset *rs, const struct nfo_chain *from,
+		    const struct nfo_chain *c, uint8_t *seen)
+{
+	size_t i = (size_t)(from - rs->chains);
+
+	if (seen[i])
+		return false;
+	seen[i] = 1;
+	for (size_t k = 0; k < from->nrules; k++) {
+		const struct nfo_rule *r = &from->rules[k];
+		const struct nfo_chain *t = NULL;
+
+		if (jumps_to(r, c))
+			return true;
+		if (r->verdict == NFO_VERDICT_JUMP || r->verdict == NFO_VERDICT_GOTO)
+			t = r->target_chain;
+		if (t && reaches(rs, t, c, seen))
+			return true;
+		for (size_t a = 0; a < r->nalts; a++)
+			if (r->alts[a].target_chain && reaches(rs, r->alts[a].target_chain, c, seen))
+				return true;
+	}
+	return false;
+}
+
+/* The NAT chain before c, or before a base chain of c's table that jumps
+ * to it (however deep). */
+static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
+					  const struct nfo_chain *c)
+{
+	const struct nfo_ruleset *rs = s->rs;
+	const struct nfo_chain *nat = NULL;
+	uint8_t *seen;
+
+	if (!rs || c->base)
+		return rs ? base_behind_nat(s, c) : NULL;
+	seen = calloc(rs->nchains, 1);
+	if (!seen)
+		return NULL;
+	for (size_t i = 0; i < rs->nchains && !nat; i++) {
+		const struct nfo_chain *b = &rs->chains[i];
+
+		if (b->family != c->family || strcmp(b->table, c->table) || !base_behind_nat(s, b))
+			continue;
+		memset(seen, 0, rs->nchains);
+		if (reaches(rs, b, c, seen))
+			nat = base_behind_nat(s, b);
+	}
+	free(seen);
+	return nat;
 }
 
 /* Why the fast path does not decide every packet through this rule (buf,

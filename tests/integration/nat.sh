@@ -9,7 +9,7 @@
 #                         what leaves from R4B
 #     inet filter input:  ct state established,related accept; a ban
 #                         (ip saddr BANNED drop); tcp dport 80 accept;
-#                         policy drop
+#                         jump more (tcp dport 443 accept); policy drop
 #
 #  - the ban and the policy drop are decided in the fast path for packets
 #    no NAT can change (fast-path counter moves, nftables' does not);
@@ -47,6 +47,10 @@ table inet filter {
 		ct state established,related accept comment "est"
 		ip saddr $BANNED counter drop comment "ban"
 		tcp dport 80 accept comment "published"
+		jump more
+	}
+	chain more {
+		tcp dport 443 accept comment "more"
 	}
 }
 EOF2
@@ -137,6 +141,8 @@ nfo_assert "rule('ban')['offload'] == 'partial' and 'NAT' in rule('ban')['reason
 	"status: the ban is decided for packets NAT cannot change, and says why"
 nfo_assert "rule('published')['offload'] == 'partial' and 'NAT' in rule('published')['reason']" \
 	"status: so is the accept of the published port"
+nfo_assert "rule('more')['offload'] == 'partial' and 'NAT' in rule('more')['reason']" \
+	"status: and a rule of a chain the input chain jumps to"
 
 nfo_daemon_stop
 nfo_done
