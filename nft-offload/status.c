@@ -195,6 +195,72 @@ static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
 	return nat;
 }
 
+/* What keeps interface f from deciding chain c (a base chain of a hook it
+ * decides), or NULL. */
+static const char *iface_cause(const struct nfo_daemon_state *s, const struct nfo_iface *f,
+			       const struct nfo_chain *c, char *buf, size_t len)
+{
+	if (f->block_note[0])
+		return f->block_note;
+	if (c->hook != NFO_HOOK_INGRESS && f->l3_note[0])
+		return f->l3_note;
+	for (size_t i = 0; s->rs && i < s->rs->nflowtables; i++) {
+		const struct nfo_flowtable *ft = &s->rs->flowtables[i];
+
+		if (c->hook == NFO_HOOK_INGRESS && c->prio <= ft->prio)
+			continue;
+		for (size_t k = 0; k < ft->ndevs; k++) {
+			if (!strcmp(ft->devs[k], f->name)) {
+				snprintf(buf, len, "flowtable %s forwards packets of known flows past it",
+					 ft->name);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Interfaces where the fast path does not decide base chain c although it
+ * is attached there (a tc ingress filter or program, not an L3 device for
+ * prerouting and input, a flowtable before the chain); writes them to buf.
+ * Returns NFO_OFFLOAD_NONE if that is every interface c applies to,
+ * NFO_OFFLOAD_PARTIAL if some, NFO_OFFLOAD_FULL if none.
+ */
+static int iface_scope(const struct nfo_daemon_state *s, const struct nfo_chain *c, char *buf,
+		       size_t len)
+{
+	size_t n = 0, stopped = 0, o = 0;
+	char tmp[96];
+
+	buf[0] = '\0';
+	if (!c->base)
+		return NFO_OFFLOAD_FULL;
+	for (size_t i = 0; i < s->nifaces; i++) {
+		const struct nfo_iface *f = &s->ifaces[i];
+		const char *why;
+		bool on = c->hook != NFO_HOOK_INGRESS;
+
+		if (f->link_fd < 0)
+			continue;
+		for (size_t k = 0; !on && k < c->ndevs; k++)
+			on = !strcmp(c->devs[k], f->name);
+		if (!on)
+			continue;
+		n++;
+		why = iface_cause(s, f, c, tmp, sizeof(tmp));
+		if (!why)
+			continue;
+		stopped++;
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%snot decided on %s: %s",
+					      stopped > 1 ? "; " : "", f->name, why);
+	}
+	if (!stopped)
+		return NFO_OFFLOAD_FULL;
+	return stopped == n ? NFO_OFFLOAD_NONE : NFO_OFFLOAD_PARTIAL;
+}
+
 /* Why the fast path does not decide every packet through this rule (buf,
  * empty if it does); returns the rule's offload state (NFO_OFFLOAD_*). */
 static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
@@ -220,6 +286,12 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 	if (r->offload == NFO_OFFLOAD_PARTIAL) {
 		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
 		return NFO_OFFLOAD_PARTIAL;
+	}
+	if (r->chain->base) {
+		int lvl = iface_scope(s, r->chain, buf, len);
+
+		if (lvl != NFO_OFFLOAD_FULL)
+			return lvl;
 	}
 	nat = behind_nat(s, r->chain);
 	if (nat) {
