@@ -192,6 +192,8 @@ static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
 
 #define NFO_IPS_EXPECTED (1UL << 0)   /* enum ip_conntrack_status */
 #define NFO_IPS_SEEN_REPLY (1UL << 1)
+#define NFO_IPS_NAT_MASK (3UL << 4)      /* IPS_SRC_NAT | IPS_DST_NAT */
+#define NFO_IPS_NAT_DONE_MASK (3UL << 7) /* IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE */
 #define NFO_IPPROTO_TCP 6
 #define NFO_IPPROTO_UDP 17
 
@@ -245,6 +247,9 @@ static __always_inline void nfo_ct_class(struct nfo_pkt *p, struct nf_conn *ct,
 			p->ctclass |= NFO_CT_REPLY_OR_SEEN;
 		if (status & NFO_IPS_EXPECTED)
 			p->ctclass |= NFO_CT_EXPECTED;
+		if ((status & NFO_IPS_NAT_MASK) ||
+		    (status & NFO_IPS_NAT_DONE_MASK) != NFO_IPS_NAT_DONE_MASK)
+			p->ctclass |= NFO_CT_NAT;
 	}
 	p->have |= NFO_HAVE(NFO_DIM_CTSTATE);
 }

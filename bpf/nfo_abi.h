@@ -94,7 +94,11 @@ struct nfo_clock_args {
 #define NFO_CT_FOUND 0x01         /* an entry exists for the tuple */
 #define NFO_CT_REPLY_OR_SEEN 0x02 /* reply direction, or IPS_SEEN_REPLY */
 #define NFO_CT_EXPECTED 0x04      /* IPS_EXPECTED: created from an expectation */
-#define NFO_CT_CLASSES 8
+/* NAT may change the entry's packets: it has bindings (IPS_SRC_NAT or
+ * IPS_DST_NAT), or NAT was not set up for it in both directions
+ * (IPS_SRC_NAT_DONE and IPS_DST_NAT_DONE not both set). */
+#define NFO_CT_NAT 0x08
+#define NFO_CT_CLASSES 16
 
 /*
  * References to a node, a verdict or (inside radix tables only) a radix

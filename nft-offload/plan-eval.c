@@ -240,6 +240,34 @@ unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal)
 	return m;
 }
 
+/*
+ * The truth of a CTC_* condition for conntrack class code (NFO_CT_CLASSES:
+ * no lookup was possible). At the NAT hooks (nf_nat_inet_fn), a packet of
+ * an entry gets the entry's bindings (nf_nat_packet) and the nat chains are
+ * not run, as NAT is set up once per direction (IPS_*_NAT_DONE); a packet
+ * without entry runs the nat chains if conntrack creates one, which it may
+ * not (an invalid packet gets none, and nf_nat_inet_fn lets it through).
+ *  - The gate holds for an entry NAT cannot change (NFO_CT_NAT clear) and
+ *    for no entry, unless an expectation may exist: a connection created
+ *    from one can get NAT from its master without any nat rule
+ *    (nf_nat_follow_master).
+ *  - A nat chain's rules hold nominally where there was no entry (even
+ *    then conntrack may create none), and nominally not where there was
+ *    one: it can expire between the lookup and conntrack, and the packet
+ *    then starts a new connection, as plan_ct_possible() says.
+ */
+uint8_t plan_ct_cond_truth(const struct ctx *x, int cond, unsigned code)
+{
+	if (code >= NFO_CT_CLASSES)
+		return TV_U;
+	if (cond == CTC_NAT_GATE) {
+		if (code & NFO_CT_NAT)
+			return TV_F;
+		return !(code & NFO_CT_FOUND) && x->ct_related ? TV_F : TV_T;
+	}
+	return code & NFO_CT_FOUND ? TV_UF : TV_UT;
+}
+
 /* The truth of a ct state predicate; possible 0: no lookup, any state. */
 uint8_t plan_ct_truth(const struct nfo_vset *set, unsigned possible, int nominal)
 {

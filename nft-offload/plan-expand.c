@@ -229,9 +229,16 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 				ne.ms = tv_and(ne.ms, plan_ct_truth(&cp->mset, possible, nominal));
 				if (cp->has_eset)
 					ne.es = tv_and(ne.es, plan_ct_truth(&cp->eset, possible, nominal));
-				if (entry_dead(c, &ne))
-					continue;
 			}
+			if (c->ct_cond && (c->levels & (1u << level))) {
+				uint8_t v = plan_ct_cond_truth(x, c->ct_cond, (unsigned)code);
+
+				/* the condition holds before any of the rule's effects */
+				ne.ms = tv_and(ne.ms, v);
+				ne.es = tv_and(ne.es, v);
+			}
+			if ((cp || c->ct_cond) && entry_dead(c, &ne))
+				continue;
 			out[o++] = ne;
 		}
 		x->work += o + 1;

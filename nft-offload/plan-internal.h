@@ -57,6 +57,12 @@ struct cpred {
  * returns; they stand for any rule that certainly ends the chain that way,
  * so that states differing only in which rule did it are shared. */
 enum { CR_RULE, CR_GATE, CR_SYNTH };
+
+/* A condition on the conntrack class besides the rule's own predicates:
+ * CTC_NAT_GATE, the gate before the NAT hook (the packet goes on only if
+ * NAT cannot change it there); CTC_NAT_CHAIN, a rule of a nat base chain,
+ * which the kernel runs only for the first packet of a connection. */
+enum { CTC_NONE, CTC_NAT_GATE, CTC_NAT_CHAIN };
 #define SYNTH_ACCEPT 0
 #define SYNTH_RETURN 1
 #define NSYNTH 2
@@ -79,6 +85,7 @@ struct crule {
 	int32_t drop_target;
 	int primary;            /* verdict map alternatives: the first one's
 				 * index (they credit one counter), else -1 */
+	int ct_cond;            /* CTC_* */
 };
 
 struct cchain {
@@ -174,6 +181,8 @@ static inline bool entry_final(const struct crule *c, const struct aentry *e, in
 /* plan-rules.c: the rules in the planner's form, the field order. */
 int plan_compile_ruleset(struct ctx *x);
 int plan_new_gate(struct ctx *x, int dim, struct nfo_vset *set, int *ret_chain);
+int plan_new_nat_gate(struct ctx *x, int *ret_chain);
+bool plan_chain_is_nat(const struct nfo_chain *c);
 
 /* plan-pipeline.c: the groups a packet class meets on one interface. */
 int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
@@ -187,6 +196,7 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		    int32_t *ret_drop);
 unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal);
 uint8_t plan_ct_truth(const struct nfo_vset *set, unsigned possible, int nominal);
+uint8_t plan_ct_cond_truth(const struct ctx *x, int cond, unsigned code);
 
 /* plan-state.c: simplification and memo of alive lists. */
 int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,

@@ -5,7 +5,10 @@
  * in hook order (ingress, then prerouting, then input), with gates between
  * the hooks (the frame is for this host's MAC; the destination is a local
  * address), and STOP where the kernel may do what the rules do not say
- * (flowtables, NAT, chain types other than filter).
+ * (flowtables, chain types other than filter and nat). NAT is a gate on the
+ * conntrack class before the NAT hook, then the nat chains of that hook,
+ * whose NAT statements are effects (docs/SEMANTICS.md, "NAT on the receive
+ * path").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "plan-internal.h"
 
 #define NFO_PRI_NAT_DST (-100) /* NF_IP_PRI_NAT_DST */
+#define NFO_PRI_NAT_SRC 100    /* NF_IP_PRI_NAT_SRC: the NAT hook at input */
 
 static bool chain_on_dev(const struct nfo_chain *c, const char *dev)
 {
@@ -39,9 +43,10 @@ static bool family_applies(int family, int cls)
 	return false;
 }
 
-/* nf_nat registers its hooks for a family as soon as one nat chain exists,
- * and then rewrites packets of existing NAT bindings whatever the rules say:
- * later chains and the routing decision see other addresses and ports. */
+/* nf_nat registers its hooks for a family as soon as one nat chain exists
+ * (at any hook), and then rewrites packets of existing NAT bindings whatever
+ * the rules say: later chains and the routing decision see other addresses
+ * and ports. */
 static bool nat_present(const struct nfo_ruleset *rs, int cls)
 {
 	for (size_t i = 0; i < rs->nchains; i++) {
@@ -73,8 +78,11 @@ static int add_group(struct pipeline *p, int kind, const int *chains, size_t n)
 	return 0;
 }
 
+#define HOOKED_STOP (-1)
+#define HOOKED_NAT_GATE (-2)
+
 struct hooked {
-	int chain; /* cchain index, -1: STOP marker */
+	int chain; /* cchain index, or HOOKED_STOP, HOOKED_NAT_GATE */
 	int32_t prio;
 };
 
@@ -87,9 +95,19 @@ static int cmp_hooked(const void *a, const void *b)
 	return x->chain - y->chain;
 }
 
+/* The NAT gate: the pipeline goes on only for the conntrack classes NAT
+ * cannot change at this hook. */
+static int add_nat_gate(struct ctx *x, struct pipeline *p)
+{
+	int ci, r = plan_new_nat_gate(x, &ci);
+
+	return r < 0 ? r : add_group(p, G_GATE, &ci, 1);
+}
+
 /* Base chains of one hook, ordered by priority; equal priorities form one
- * group (their relative order is not defined), a STOP marker its own. */
-static int add_hook_groups(struct pipeline *p, struct hooked *h, size_t n)
+ * group (their relative order is not defined), a STOP marker its own. The
+ * NAT gate goes before the group of its priority (the nat chains). */
+static int add_hook_groups(struct ctx *x, struct pipeline *p, struct hooked *h, size_t n)
 {
 	int *buf;
 	int r = 0;
@@ -102,17 +120,24 @@ static int add_hook_groups(struct pipeline *p, struct hooked *h, size_t n)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r == 0;) {
 		size_t k = i, m = 0;
-		bool stop = false;
+		bool stop = false, gate = false;
 
 		while (k < n && h[k].prio == h[i].prio) {
-			if (h[k].chain < 0)
+			if (h[k].chain == HOOKED_STOP)
 				stop = true;
+			else if (h[k].chain == HOOKED_NAT_GATE)
+				gate = true;
 			else
 				buf[m++] = h[k].chain;
 			k++;
 		}
+		if (gate && !stop)
+			r = add_nat_gate(x, p);
 		/* A group containing STOP passes whatever its chains say. */
-		r = stop ? add_group(p, G_STOP, NULL, 0) : add_group(p, G_CHAINS, buf, m);
+		if (r == 0 && stop)
+			r = add_group(p, G_STOP, NULL, 0);
+		else if (r == 0 && m)
+			r = add_group(p, G_CHAINS, buf, m);
 		i = k;
 	}
 	free(buf);
@@ -227,6 +252,17 @@ static size_t ingress_hooks(struct ctx *x, const struct nfo_plan_iface *iface, i
 	return nh;
 }
 
+/* A nat chain runs inside nf_nat's hook at prio (nf_nat_inet_fn walks the
+ * nat chains of the hook in their own priority order; one group is the
+ * safe reading of that order). Its policy applies only to new connections:
+ * a drop policy is not planned. */
+static struct hooked nat_hooked(const struct nfo_chain *c, int ci, int32_t prio)
+{
+	if (c->policy_drop)
+		return (struct hooked){ HOOKED_STOP, prio };
+	return (struct hooked){ ci, prio };
+}
+
 /* Prerouting; *ret_nin: how many input chains there are. */
 static size_t prerouting_hooks(struct ctx *x, int cls, struct hooked *h, size_t *ret_nin)
 {
@@ -241,12 +277,14 @@ static size_t prerouting_hooks(struct ctx *x, int cls, struct hooked *h, size_t 
 			nin++;
 		if (c->hook != NFO_HOOK_PREROUTING)
 			continue;
-		/* nat chains are represented by the NAT marker below; other
+		/* nat chains run inside the NAT hook, after its gate; other
 		 * types at this hook are not known to be harmless. */
 		if (!strcmp(c->type, "filter"))
 			h[nh++] = (struct hooked){ (int)i, c->prio };
-		else if (strcmp(c->type, "nat"))
-			h[nh++] = (struct hooked){ -1, c->prio };
+		else if (!strcmp(c->type, "nat"))
+			h[nh++] = nat_hooked(c, (int)i, NFO_PRI_NAT_DST);
+		else
+			h[nh++] = (struct hooked){ HOOKED_STOP, c->prio };
 	}
 	*ret_nin = nin;
 	return nh;
@@ -261,7 +299,12 @@ static size_t input_hooks(struct ctx *x, int cls, struct hooked *h)
 
 		if (!c || !c->base || c->hook != NFO_HOOK_INPUT || !family_applies(c->family, cls))
 			continue;
-		h[nh++] = (struct hooked){ strcmp(c->type, "filter") ? -1 : (int)i, c->prio };
+		if (!strcmp(c->type, "filter"))
+			h[nh++] = (struct hooked){ (int)i, c->prio };
+		else if (!strcmp(c->type, "nat"))
+			h[nh++] = nat_hooked(c, (int)i, NFO_PRI_NAT_SRC);
+		else
+			h[nh++] = (struct hooked){ HOOKED_STOP, c->prio };
 	}
 	return nh;
 }
@@ -288,7 +331,7 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	if (!h)
 		return -ENOMEM;
 	nh = ingress_hooks(x, iface, cls, h);
-	r = add_hook_groups(p, h, nh);
+	r = add_hook_groups(x, p, h, nh);
 	if (r < 0 || cls == CLS_OTHER || !iface->l3)
 		goto out;
 
@@ -301,16 +344,13 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	nfo_vset_free(&one);
 	if (r < 0)
 		goto out;
+	/* Past the gate and the nat chains, NAT changed nothing: the local
+	 * address gate and the input chains see the packet as received. */
 	if (nat)
-		h[nh++] = (struct hooked){ -1, NFO_PRI_NAT_DST };
-	r = add_hook_groups(p, h, nh);
+		h[nh++] = (struct hooked){ HOOKED_NAT_GATE, NFO_PRI_NAT_DST };
+	r = add_hook_groups(x, p, h, nh);
 	if (r < 0 || !nin)
 		goto out;
-	if (nat) {
-		/* Which packets are delivered locally depends on NAT. */
-		r = add_group(p, G_STOP, NULL, 0);
-		goto out;
-	}
 	r = local_set(x->in, iface, cls, &local);
 	if (r == 0)
 		r = add_gate(x, p, cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6, &local);
@@ -318,7 +358,7 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	if (r < 0)
 		goto out;
 	nh = input_hooks(x, cls, h);
-	r = add_hook_groups(p, h, nh);
+	r = add_hook_groups(x, p, h, nh);
 out:
 	free(h);
 	return r;

@@ -148,6 +148,11 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 	c->verdict = rule->verdict;
 	c->target_chain = rule->target_chain;
 	c->primary = primary;
+	/* A nat base chain runs only for a connection's first packet
+	 * (nf_nat_inet_fn): its rules hold only where the lookup found no entry.
+	 * Chains it jumps to are reached through such a rule. */
+	if (plan_chain_is_nat(rule->chain))
+		c->ct_cond = CTC_NAT_CHAIN;
 	for (size_t i = 0; i < rule->npreds; i++) {
 		const struct nfo_pred *p = &rule->preds[i];
 
@@ -337,7 +342,14 @@ static void link_rules(struct ctx *x)
 			if (lv > c->last_level)
 				c->last_level = lv;
 		}
-}
+		if (c->ct_cond) {
+			int lv = x->level_of[NFO_DIM_CTSTATE];
+
+			c->levels |= 1u << lv;
+			if (lv > c->last_level)
+				c->last_level = lv;
+		}
+	}
 }
 
 int plan_compile_ruleset(struct ctx *x)
@@ -372,6 +384,37 @@ int plan_compile_ruleset(struct ctx *x)
 			note_dim(x, d);
 	note_dim(x, NFO_DIM_CTSTATE);
 	link_rules(x);
+	return 0;
+}
+
+/* A nat base chain on the receive path (prerouting or input). */
+bool plan_chain_is_nat(const struct nfo_chain *c)
+{
+	return c && c->base && c->type && !strcmp(c->type, "nat") &&
+	       (c->hook == NFO_HOOK_PREROUTING || c->hook == NFO_HOOK_INPUT);
+}
+
+/* The NAT gate: a pseudo rule on the conntrack class alone (see
+ * plan_ct_cond_truth). */
+int plan_new_nat_gate(struct ctx *x, int *ret_chain)
+{
+	struct crule *c;
+	int ci, r, lv = x->level_of[NFO_DIM_CTSTATE];
+
+	r = new_cchain(x, NULL, &ci);
+	if (r < 0)
+		return r;
+	r = new_crule(x, &c);
+	if (r < 0)
+		return r;
+	c->kind = CR_GATE;
+	c->chain = ci;
+	c->verdict = NFO_VERDICT_CONTINUE;
+	c->ct_cond = CTC_NAT_GATE;
+	c->levels = 1u << lv;
+	c->last_level = lv;
+	x->cc[ci].n = 1;
+	*ret_chain = ci;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* `nft-offload status` and `explain`, rendered by the daemon. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/netfilter.h>
@@ -98,22 +99,211 @@ static const char *chain_scope(const struct nfo_daemon_state *s, const struct nf
 	return NULL;
 }
 
-static void rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
-			size_t len)
+static bool families_meet(int a, int b)
+{
+	if (a == NFPROTO_INET)
+		return b == NFPROTO_INET || b == NFPROTO_IPV4 || b == NFPROTO_IPV6;
+	if (b == NFPROTO_INET)
+		return a == NFPROTO_IPV4 || a == NFPROTO_IPV6;
+	return a == b && (a == NFPROTO_IPV4 || a == NFPROTO_IPV6);
+}
+
+/*
+ * The nat chain whose NAT hook stands before this base chain, or NULL
+ * (plan-pipeline.c): nf_nat's hooks exist for a family as soon as one nat
+ * chain does, at any hook; prerouting chains from NF_IP_PRI_NAT_DST on and
+ * input chains come after it. The fast path decides such a chain only for
+ * packets NAT cannot change there.
+ */
+static const struct nfo_chain *base_behind_nat(const struct nfo_daemon_state *s,
+					       const struct nfo_chain *c)
+{
+	if (!c->base || !s->rs || (c->type && strcmp(c->type, "filter")))
+		return NULL;
+	if (!(c->hook == NFO_HOOK_INPUT || (c->hook == NFO_HOOK_PREROUTING && c->prio >= -100)))
+		return NULL;
+	for (size_t i = 0; i < s->rs->nchains; i++) {
+		const struct nfo_chain *n = &s->rs->chains[i];
+
+		if (n->base && n->type && !strcmp(n->type, "nat") && families_meet(n->family, c->family))
+			return n;
+	}
+	return NULL;
+}
+
+static bool jumps_to(const struct nfo_rule *r, const struct nfo_chain *t)
+{
+	if ((r->verdict == NFO_VERDICT_JUMP || r->verdict == NFO_VERDICT_GOTO) &&
+	    r->target_chain == t)
+		return true;
+	for (size_t a = 0; a < r->nalts; a++)
+		if (r->alts[a].target_chain == t)
+			return true;
+	return false;
+}
+
+/* Chain c reached from chain from (jumps stay in one table); seen: visited. */
+static bool reaches(const struct nfo_ruleset *rs, const struct nfo_chain *from,
+		    const struct nfo_chain *c, uint8_t *seen)
+{
+	size_t i = (size_t)(from - rs->chains);
+
+	if (seen[i])
+		return false;
+	seen[i] = 1;
+	for (size_t k = 0; k < from->nrules; k++) {
+		const struct nfo_rule *r = &from->rules[k];
+		const struct nfo_chain *t = NULL;
+
+		if (jumps_to(r, c))
+			return true;
+		if (r->verdict == NFO_VERDICT_JUMP || r->verdict == NFO_VERDICT_GOTO)
+			t = r->target_chain;
+		if (t && reaches(rs, t, c, seen))
+			return true;
+		for (size_t a = 0; a < r->nalts; a++)
+			if (r->alts[a].target_chain && reaches(rs, r->alts[a].target_chain, c, seen))
+				return true;
+	}
+	return false;
+}
+
+/* The NAT chain before c, or before a base chain of c's table that jumps
+ * to it (however deep). */
+static const struct nfo_chain *behind_nat(const struct nfo_daemon_state *s,
+					  const struct nfo_chain *c)
+{
+	const struct nfo_ruleset *rs = s->rs;
+	const struct nfo_chain *nat = NULL;
+	uint8_t *seen;
+
+	if (!rs || c->base)
+		return rs ? base_behind_nat(s, c) : NULL;
+	seen = calloc(rs->nchains, 1);
+	if (!seen)
+		return NULL;
+	for (size_t i = 0; i < rs->nchains && !nat; i++) {
+		const struct nfo_chain *b = &rs->chains[i];
+
+		if (b->family != c->family || strcmp(b->table, c->table) || !base_behind_nat(s, b))
+			continue;
+		memset(seen, 0, rs->nchains);
+		if (reaches(rs, b, c, seen))
+			nat = base_behind_nat(s, b);
+	}
+	free(seen);
+	return nat;
+}
+
+/* What keeps interface f from deciding chain c (a base chain of a hook it
+ * decides), or NULL. */
+static const char *iface_cause(const struct nfo_daemon_state *s, const struct nfo_iface *f,
+			       const struct nfo_chain *c, char *buf, size_t len)
+{
+	if (f->block_note[0])
+		return f->block_note;
+	if (c->hook != NFO_HOOK_INGRESS && f->l3_note[0])
+		return f->l3_note;
+	for (size_t i = 0; s->rs && i < s->rs->nflowtables; i++) {
+		const struct nfo_flowtable *ft = &s->rs->flowtables[i];
+
+		if (c->hook == NFO_HOOK_INGRESS && c->prio <= ft->prio)
+			continue;
+		for (size_t k = 0; k < ft->ndevs; k++) {
+			if (!strcmp(ft->devs[k], f->name)) {
+				snprintf(buf, len, "flowtable %s forwards packets of known flows past it",
+					 ft->name);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Interfaces where the fast path does not decide base chain c although it
+ * is attached there (a tc ingress filter or program, not an L3 device for
+ * prerouting and input, a flowtable before the chain); writes them to buf.
+ * Returns NFO_OFFLOAD_NONE if that is every interface c applies to,
+ * NFO_OFFLOAD_PARTIAL if some, NFO_OFFLOAD_FULL if none.
+ */
+static int iface_scope(const struct nfo_daemon_state *s, const struct nfo_chain *c, char *buf,
+		       size_t len)
+{
+	size_t n = 0, stopped = 0, o = 0;
+	char tmp[96];
+
+	buf[0] = '\0';
+	if (!c->base)
+		return NFO_OFFLOAD_FULL;
+	for (size_t i = 0; i < s->nifaces; i++) {
+		const struct nfo_iface *f = &s->ifaces[i];
+		const char *why;
+		bool on = c->hook != NFO_HOOK_INGRESS;
+
+		if (f->link_fd < 0)
+			continue;
+		for (size_t k = 0; !on && k < c->ndevs; k++)
+			on = !strcmp(c->devs[k], f->name);
+		if (!on)
+			continue;
+		n++;
+		why = iface_cause(s, f, c, tmp, sizeof(tmp));
+		if (!why)
+			continue;
+		stopped++;
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%snot decided on %s: %s",
+					      stopped > 1 ? "; " : "", f->name, why);
+	}
+	if (!stopped)
+		return NFO_OFFLOAD_FULL;
+	return stopped == n ? NFO_OFFLOAD_NONE : NFO_OFFLOAD_PARTIAL;
+}
+
+/* Why the fast path does not decide every packet through this rule (buf,
+ * empty if it does); returns the rule's offload state (NFO_OFFLOAD_*). */
+static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
+		       size_t len)
 {
 	const char *scope = chain_scope(s, r->chain);
+	const struct nfo_chain *nat;
 
-	if (s->plan && s->plan->error)
+	buf[0] = '\0';
+	if (s->plan && s->plan->error) {
 		snprintf(buf, len, "%s", s->plan->error);
-	else if (scope)
+		return NFO_OFFLOAD_NONE;
+	}
+	if (scope) {
 		snprintf(buf, len, "%s", scope);
-	else if (r->offload == NFO_OFFLOAD_PARTIAL)
-		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
-	else if (r->offload == NFO_OFFLOAD_NONE)
+		return NFO_OFFLOAD_NONE;
+	}
+	if (r->offload == NFO_OFFLOAD_NONE) {
 		snprintf(buf, len, "effect the fast path cannot reproduce: %s",
 			 r->reason ? r->reason : "?");
-	else
-		buf[0] = '\0';
+		return NFO_OFFLOAD_NONE;
+	}
+	if (r->offload == NFO_OFFLOAD_PARTIAL) {
+		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
+		return NFO_OFFLOAD_PARTIAL;
+	}
+	if (r->chain->base) {
+		int lvl = iface_scope(s, r->chain, buf, len);
+
+		if (lvl != NFO_OFFLOAD_FULL)
+			return lvl;
+	}
+	nat = behind_nat(s, r->chain);
+	if (nat) {
+		snprintf(buf, len,
+			 "behind a NAT chain (%s %s %s, hook %s): decided only for TCP and "
+			 "UDP packets NAT cannot change (no conntrack entry with NAT "
+			 "bindings, no NAT statement that may match)",
+			 nfo_family_name(nat->family), nat->table, nat->name,
+			 nfo_hook_name(nat->hook));
+		return NFO_OFFLOAD_PARTIAL;
+	}
+	return NFO_OFFLOAD_FULL;
 }
 
 static void counter_of(const struct nfo_daemon_state *s, const char *key, struct nfo_counter *c)
@@ -254,9 +444,10 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			struct nfo_counter cnt;
 
-			rule_reason(s, r, reason, sizeof(reason));
+			lvl = rule_reason(s, r, reason, sizeof(reason));
 			nfo_rule_key(r, key, sizeof(key));
 			counter_of(s, key, &cnt);
 			nfo_json_obj_begin(&j);
@@ -264,9 +455,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_kstr(&j, "table", c->table);
 			nfo_json_kstr(&j, "chain", c->name);
 			nfo_json_ku64(&j, "handle", r->handle);
-			nfo_json_kbool(&j, "offloaded", !reason[0]);
-			nfo_json_kstr(&j, "offload", reason[0] && r->offload == NFO_OFFLOAD_FULL ?
-							     "none" : offload_name(r->offload));
+			nfo_json_kbool(&j, "offloaded", lvl == NFO_OFFLOAD_FULL);
+			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_ku64(&j, "packets", cnt.packets);
@@ -392,17 +582,17 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		snprintf(name, sizeof(name), "%s %s %s", nfo_family_name(c->family), c->table, c->name);
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			struct nfo_counter cnt;
 			const char *o;
 
-			rule_reason(s, r, reason, sizeof(reason));
+			lvl = rule_reason(s, r, reason, sizeof(reason));
 			nfo_rule_key(r, key, sizeof(key));
 			counter_of(s, key, &cnt);
-			o = reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" :
-								   offload_name(r->offload);
-			full += !reason[0];
-			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
-			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			o = offload_name(lvl);
+			full += lvl == NFO_OFFLOAD_FULL;
+			partial += lvl == NFO_OFFLOAD_PARTIAL;
+			none += lvl == NFO_OFFLOAD_NONE;
 			nfo_buf_printf(out, "%-40s %6llu  %-8s %12llu %14llu  %s\n", name,
 				       (unsigned long long)r->handle, o,
 				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes,
@@ -487,8 +677,7 @@ bool nfo_status_rule_offloaded(const struct nfo_daemon_state *s, const struct nf
 {
 	char reason[256];
 
-	rule_reason(s, r, reason, sizeof(reason));
-	return !reason[0];
+	return rule_reason(s, r, reason, sizeof(reason)) == NFO_OFFLOAD_FULL;
 }
 
 void nfo_status_counter(const struct nfo_daemon_state *s, const char *key,
@@ -518,10 +707,6 @@ static const struct nfo_ruletexts *usable_texts(const struct nfo_daemon_state *s
 	return t;
 }
 
-static const char *rule_offload(const struct nfo_rule *r, const char *reason)
-{
-	return reason[0] && r->offload == NFO_OFFLOAD_FULL ? "none" : offload_name(r->offload);
-}
 
 static void explain_text(const struct nfo_daemon_state *s, const struct nfo_ruletexts *texts,
 			 const char *why, struct nfo_buf *out)
@@ -553,15 +738,16 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 				       nfo_family_name(c->family), c->table, c->name);
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
+			int lvl;
 			const char *text = nfo_ruletexts_get(texts, nfo_family_name(c->family),
 							     c->table, r->handle);
 			const char *o;
 
-			rule_reason(s, r, reason, sizeof(reason));
-			o = rule_offload(r, reason);
-			full += !reason[0];
-			partial += reason[0] && r->offload == NFO_OFFLOAD_PARTIAL;
-			none += reason[0] && r->offload != NFO_OFFLOAD_PARTIAL;
+			lvl = rule_reason(s, r, reason, sizeof(reason));
+			o = offload_name(lvl);
+			full += lvl == NFO_OFFLOAD_FULL;
+			partial += lvl == NFO_OFFLOAD_PARTIAL;
+			none += lvl == NFO_OFFLOAD_NONE;
 			nfo_buf_printf(out, "  %-7s handle %-5llu %s\n", o,
 				       (unsigned long long)r->handle, text ? text : "");
 			if (reason[0])
@@ -619,12 +805,13 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct nfo_rule *r = &c->rules[k];
 
-			rule_reason(s, r, reason, sizeof(reason));
+			int lvl = rule_reason(s, r, reason, sizeof(reason));
+
 			nfo_json_obj_begin(&j);
 			nfo_json_ku64(&j, "handle", r->handle);
 			nfo_json_kstr(&j, "text", nfo_ruletexts_get(texts, nfo_family_name(c->family),
 								     c->table, r->handle));
-			nfo_json_kstr(&j, "offload", rule_offload(r, reason));
+			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_obj_end(&j);

@@ -30,11 +30,14 @@ nfo_wait "iface('$IF_R')['scope'] == 'none' and 'qdisc' in iface('$IF_R')['note'
 	fail "clsact qdisc: the interface is not marked as not offloaded"
 nfo_case "clsact present: nftables decides" "kdrop=d9 --dport 9" "pass --dport 10"
 nfo_assert "iface('$IF_R')['attached']" "still attached while blocked"
+nfo_assert "rule('d9')['offload'] == 'none' and 'not decided on $IF_R' in rule('d9')['reason'] and 'qdisc' in rule('d9')['reason']" \
+	"status: the rule is not decided, and names the interface and the qdisc"
 
 ip netns exec "$NS_R" tc qdisc del dev "$IF_R" clsact
 nfo_wait "iface('$IF_R')['scope'] == 'ingress, prerouting, input' and st['fast_path'] == 'enabled'" ||
 	fail "offload did not resume after the qdisc went"
 nfo_case "qdisc gone: offloaded again" "drop=d9 --dport 9" "pass --dport 10"
+nfo_assert "rule('d9')['offload'] == 'full'" "status: full again"
 
 # Another tcx program on the interface: a second daemon in tc mode.
 nfo_daemon_start --run "$NFO_T/run-b" --attach "$IF_R:tc"

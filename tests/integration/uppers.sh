@@ -79,6 +79,8 @@ else
 	fail "bridge port: scope $(nfo_get "iface('$IF_R')['scope']")"
 fi
 nfo_settle || fail "fast path not settled after the bridge"
+nfo_assert "rule('p7')['offload'] == 'none' and 'not decided on $IF_R: port of' in rule('p7')['reason']" \
+	"status: the prerouting rule is not decided on the bridge port, and says why"
 nfo_case "bridge port: iifname $BR accepts, the fast path drops nothing" \
 	"pass --dport 9" "pass --dport 7"
 

@@ -1742,8 +1742,13 @@ static const struct row rows_chain_semantics[] = {
 
 static const struct row rows_nat_stops[] = {
 	{ U4(S4, LOC4, 40, 9), DROPS_IN("inet t early", 0), "before IPv4 dnat" },
-	{ U4(S4, LOC4, 40, 10), PASSES, "after IPv4 dnat (prerouting)" },
-	{ U4(S4, LOC4, 40, 11), PASSES, "after IPv4 dnat (input)" },
+	/* No conntrack entry, and the one NAT statement cannot match: the NAT
+	 * hook changes nothing (docs/SEMANTICS.md, NAT on the receive path). */
+	{ U4(S4, LOC4, 40, 10), DROPS_IN("inet t late", 0), "after IPv4 nat (prerouting)" },
+	{ U4(S4, LOC4, 40, 11), DROPS_IN("inet t in", 0), "after IPv4 nat (input)" },
+	/* The DNAT may fire; ICMP has no lookup: an entry may rewrite it. */
+	{ U4(S4, LOC4, 40, 12), PASSES, "udp 12: the dnat may fire" },
+	{ I4(S4, LOC4, 8, 0), PASSES, "icmp after IPv4 nat: no conntrack lookup" },
 	/* The nat table is ip only: IPv6 is not rewritten. */
 	{ U6(S6, LOC6, 40, 10), DROPS_IN("inet t late", 0), "IPv6 prerouting" },
 	{ U6(S6, LOC6, 40, 11), DROPS_IN("inet t in", 0), "IPv6 input" },
@@ -2244,6 +2249,7 @@ static const struct fp_case cases[] = {
 		"table ip nat {\n"
 		"  chain pre {\n"
 		"    type nat hook prerouting priority -100;\n"
+		"    udp dport 12 dnat to 127.0.0.1:13\n"
 		"  }\n"
 		"}\n"
 		"table inet t {\n"
@@ -2258,6 +2264,8 @@ static const struct fp_case cases[] = {
 		"  chain in {\n"
 		"    type filter hook input priority 0;\n"
 		"    udp dport 11 drop\n"
+		"    udp dport 12 drop\n"
+		"    icmp type echo-request drop\n"
 		"  }\n"
 		"}\n", NULL, rows_nat_stops) } },
 	{ "goto_return_jump", { PHASE(

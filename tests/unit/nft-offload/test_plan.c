@@ -378,6 +378,9 @@ static bool set_has(const struct nfo_vset *s, nfo_u128 v)
 struct rctx {
 	const struct nfo_plan_iface *ifc;
 	const struct pkt *k;
+	/* a nat chain that may not run at all: each of its rules may or may
+	 * not hold (the planner does not keep that they run together) */
+	const struct nfo_chain *maybe;
 };
 
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
@@ -425,6 +428,10 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 			m0 = tv_and(m0, t);
 			if (r->preds[p].before_effect)
 				e = tv_and(e, t);
+		}
+		if (c == x->maybe) {
+			m0 = tv_and(m0, TV_U);
+			e = tv_and(e, TV_U);
 		}
 		/* The effect happens whenever the predicates before it hold. */
 		if (r->effect && e != TV_F) {
@@ -626,6 +633,68 @@ static bool ref_nat(const struct nfo_ruleset *rs, int cls)
 	return false;
 }
 
+static bool ref_expectations(const struct nfo_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nchains; i++)
+		for (size_t k = 0; k < rs->chains[i].nrules; k++)
+			if (rs->chains[i].rules[k].expectations)
+				return true;
+	return false;
+}
+
+/*
+ * The NAT hook of one hook point (prerouting at NF_IP_PRI_NAT_DST, input at
+ * NF_IP_PRI_NAT_SRC), written from nf_nat_inet_fn: a packet of an entry gets
+ * the entry's bindings and runs no nat chain; an entry NAT may change
+ * (NFO_CT_NAT) rewrites it: STOP. Without an entry the nat chains run if
+ * conntrack creates one (it may not), and with one if it expired since the
+ * lookup: any NAT statement that may fire is a STOP, and nothing they drop
+ * is certain. A packet without lookup (the
+ * class unknown), or one that may come from an expectation: STOP.
+ * Adds at most one STOP marker at prio to h.
+ */
+static size_t ref_nat_hook(const struct rctx *x, const struct nfo_ruleset *rs, int cls, int hook,
+			   int32_t prio, struct hooked *h, size_t n)
+{
+	const struct pkt *k = x->k;
+	struct rctx mx = *x;
+	unsigned code;
+
+	if (!(k->have & DBIT(NFO_DIM_CTSTATE)))
+		goto stop;
+	code = (unsigned)k->v[NFO_DIM_CTSTATE];
+	/* A nat chain whose policy drops new connections is not planned. */
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct nfo_chain *c = &rs->chains[i];
+
+		if (c->base && c->hook == hook && !strcmp(c->type, "nat") &&
+		    ref_family(c->family, cls) && c->policy_drop)
+			goto stop;
+	}
+	if (code & NFO_CT_NAT)
+		goto stop;
+	/* (an entry can expire between the lookup and conntrack: the packet
+	 * then starts a new connection) */
+	if (!(code & NFO_CT_FOUND) && ref_expectations(rs))
+		goto stop;
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct nfo_chain *c = &rs->chains[i];
+		struct rout o;
+		struct verdict d;
+
+		if (!c->base || c->hook != hook || strcmp(c->type, "nat") || !ref_family(c->family, cls))
+			continue;
+		mx.maybe = c;
+		ref_base_chain(&mx, c, &o, &d);
+		if (o.bits & O_STOP)
+			goto stop;
+	}
+	return n;
+stop:
+	h[n++] = (struct hooked){ prio, -1, NULL };
+	return n;
+}
+
 static bool on_dev(const struct nfo_chain *c, const char *dev)
 {
 	for (size_t i = 0; i < c->ndevs; i++)
@@ -677,18 +746,16 @@ static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e
 			continue; /* the NAT hook below stands for it */
 		h[n++] = (struct hooked){ c->prio, (int)i, strcmp(c->type, "filter") ? NULL : c };
 	}
-	/* nf_nat rewrites packets of existing bindings at NF_IP_PRI_NAT_DST as
-	 * soon as a nat chain exists for the family. */
+	/* nf_nat's hooks are there as soon as a nat chain exists for the
+	 * family, at any hook. */
 	if (nat)
-		h[n++] = (struct hooked){ -100, -1, NULL };
+		n = ref_nat_hook(&x, rs, cls, NFO_HOOK_PREROUTING, -100, h, n);
 	res = ref_hook(&x, h, n, &v);
 	if (res != HOOK_CONTINUE)
 		goto out;
 
-	/* Input: only where the destination is known to be local; after NAT
-	 * nobody knows. */
-	if (nat)
-		goto out;
+	/* Input: only where the destination is known to be local; past the
+	 * NAT hook the packet is the one received. */
 	daddr = cls == CLS_IPV4 ? k->v[NFO_DIM_DADDR4] : k->v[NFO_DIM_DADDR6];
 	if (!(k->have & DBIT(cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6)) ||
 	    !ref_local(e, ifc, cls, daddr))
@@ -699,8 +766,12 @@ static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e
 
 		if (!c->base || c->hook != NFO_HOOK_INPUT || !ref_family(c->family, cls))
 			continue;
+		if (!strcmp(c->type, "nat"))
+			continue; /* in the NAT hook below */
 		h[n++] = (struct hooked){ c->prio, (int)i, strcmp(c->type, "filter") ? NULL : c };
 	}
+	if (nat)
+		n = ref_nat_hook(&x, rs, cls, NFO_HOOK_INPUT, 100, h, n);
 	res = ref_hook(&x, h, n, &v);
 out:
 	free(h);
@@ -1533,6 +1604,104 @@ static void test_nat(void **state)
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 23), RULE(&s, f, 0), f);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 24), RULE(&s, in, 0), in);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 25), RULE(&s, at, 0), at);
+	scen_free(&s);
+}
+
+static struct pkt with_ct(struct pkt k, unsigned code)
+{
+	pkt_set(&k, NFO_DIM_CTSTATE, code);
+	return k;
+}
+
+/*
+ * NAT-aware planning (docs/SEMANTICS.md, "NAT on the receive path"), with a
+ * Docker-like ruleset: `ip nat prerouting tcp dport 8080 dnat`, and an input
+ * chain with a ban and a drop policy. The NAT hook changes nothing for an
+ * entry without bindings, or without entry where no NAT statement can fire.
+ */
+static void test_nat_ct(void **state)
+{
+	const unsigned none = 0, est = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN,
+		       natted = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN | NFO_CT_NAT;
+	struct scen s;
+	struct nfo_rule *r, *ban;
+	int nat, in, post, empty;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	nat = rs_chain(s.rs, NFPROTO_IPV4, "prerouting", NFO_HOOK_PREROUTING, -100, "nat", false);
+	r = rs_rule(s.rs, nat, NFO_VERDICT_CONTINUE, NULL, true); /* tcp dport 8080 dnat */
+	pred_tcp_dport(r, 8080);
+	in = rs_chain(s.rs, NFPROTO_IPV4, "input", NFO_HOOK_INPUT, 0, "filter", true);
+	ban = rs_rule(s.rs, in, NFO_VERDICT_DROP, NULL, false);
+	pred_val(ban, NFO_DIM_SADDR4, ip4("198.51.100.9"));
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* The published port: DNAT may fire. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 8080), none));
+	/* Other ports, no entry: no NAT statement can match. */
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	{
+		struct pkt k = with_ct(tcp4("10.0.0.1", 22), none);
+
+		pkt_set(&k, NFO_DIM_SADDR4, ip4("198.51.100.9"));
+		EXPECT_DROP(&s, 2, k, RULE(&s, in, 0), in);
+		/* A banned source to the published port: DNAT first. */
+		pkt_set(&k, NFO_DIM_TH2, 8080);
+		EXPECT_PASS(&s, 2, k);
+	}
+	/* An entry without bindings: the nat chain does not run, unless the
+	 * entry expired since the lookup. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 8080), est));
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), NFO_CT_FOUND), NULL, in);
+	/* An entry with bindings (a reply to a masqueraded connection), or no
+	 * lookup (not TCP/UDP): NAT may rewrite the packet. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), natted));
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	/* Not local: never reaches input. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.2", 23), none));
+
+	/* Helpers: a connection without entry may come from an expectation
+	 * and get NAT from its master. */
+	s.rs->chains[in].rules[1].expectations = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), none));
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	s.rs->chains[in].rules[1].expectations = false;
+
+	/* A nat chain whose policy drops new connections: not planned. */
+	s.rs->chains[nat].policy_drop = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), none));
+	s.rs->chains[nat].policy_drop = false;
+
+	/* A drop in the nat chain is not certain: conntrack may create no
+	 * entry (an invalid packet) and then the chain does not run. */
+	r = rs_rule(s.rs, nat, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	scen_free(&s);
+
+	/* Tailscale-like: only a nat postrouting chain that jumps to an empty
+	 * chain. The NAT hooks are there; nothing at prerouting can fire. */
+	scen_init(&s);
+	scen_std_env(&s);
+	post = rs_chain(s.rs, NFPROTO_INET, "postrouting", NFO_HOOK_POSTROUTING, 100, "nat", false);
+	empty = rs_chain(s.rs, NFPROTO_INET, "ts-postrouting", NFO_HOOK_NONE, 0, NULL, false);
+	rs_rule(s.rs, post, NFO_VERDICT_JUMP, "ts-postrouting", false);
+	in = rs_chain(s.rs, NFPROTO_INET, "input", NFO_HOOK_INPUT, 0, "filter", true);
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	(void)empty;
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_DROP(&s, 2, with_ct(tcp6("2001:db8::1", 23), est), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), natted));
 	scen_free(&s);
 }
 
@@ -2475,6 +2644,12 @@ static void gen_pkt(struct rng *g, const struct cands *cd, const struct env *e, 
 	} else if (k->v[NFO_DIM_ETHTYPE] == ETH_IP || k->v[NFO_DIM_ETHTYPE] == ETH_IP6) {
 		k->v[NFO_DIM_ETHTYPE] = 0x0806;
 	}
+	/* The conntrack class, where the fast path can look up (any code,
+	 * even those the BPF side never reports). */
+	if ((k->have & DBIT(NFO_DIM_TH2)) && chance(g, 70)) {
+		k->have |= DBIT(NFO_DIM_CTSTATE);
+		k->v[NFO_DIM_CTSTATE] = chance(g, 40) ? 0 : rnd(g, NFO_CT_CLASSES);
+	}
 }
 
 struct rcase {
@@ -2836,6 +3011,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
+		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),
 		cmocka_unit_test_teardown(test_equal_priority, scen_teardown),
