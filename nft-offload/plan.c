@@ -171,6 +171,11 @@ struct ctx {
 	uint32_t *nodetab; /* hash-consing: equal nodes are stored once */
 	size_t nodetab_cap;
 	bool ct_related;   /* some rule may create expectations (helpers) */
+	bool inexact;      /* exact mode: some leaf is not one certain verdict */
+	/* Service mode (in->service_chain): every leaf must be a certain
+	 * verdict, a missing field makes its predicates FALSE, and accepting
+	 * leaves credit their rule. */
+	bool exact;
 };
 
 /* ---- compiled rules ---------------------------------------------------- */
@@ -454,6 +459,121 @@ static void note_dim(struct ctx *x, int dim)
 	x->dims[x->ndims++] = dim;
 }
 
+/* Compiles chain c's rules into a new cchain; notes their fields. */
+static int compile_chain(struct ctx *x, const struct nfo_chain *c)
+{
+	int ci, r;
+
+	r = new_cchain(x, c, &ci);
+	if (r < 0)
+		return r;
+	for (int k = 0; k < NSYNTH; k++) {
+		struct crule *sy;
+
+		r = new_crule(x, &sy);
+		if (r < 0)
+			return r;
+		sy->kind = CR_SYNTH;
+		sy->chain = ci;
+		sy->verdict = k == SYNTH_ACCEPT ? NFO_VERDICT_ACCEPT : NFO_VERDICT_RETURN;
+	}
+	for (size_t k = 0; k < c->nrules; k++) {
+		const struct nfo_rule *rule = &c->rules[k];
+
+		/* conntrack last: the lookup is the costly step,
+		 * made only where nothing cheaper decides */
+		for (size_t p = 0; p < rule->npreds; p++) {
+			int d = rule->preds[p].dim;
+
+			if (d == NFO_PDIM_SETREF) {
+				d = setref_dim(x, &rule->preds[p].ref);
+				if (d < 0)
+					d = rule->preds[p].ref.dims[0];
+			}
+			if (d >= 0 && d < _NFO_DIM_MAX && d != NFO_DIM_CTSTATE)
+				note_dim(x, d);
+		}
+		x->ct_related |= rule->expectations;
+		for (size_t a = 0; a < rule->nalts; a++)
+			note_dim(x, rule->alts[a].dim);
+		r = compile_rule(x, ci, rule);
+		if (r < 0)
+			return r;
+	}
+	x->cc[ci].n = (uint32_t)(x->ncr - x->cc[ci].first);
+	return 0;
+}
+
+/* Jump and goto targets, resolved to cchains; levels of each rule. */
+static void link_rules(struct ctx *x)
+{
+	for (size_t i = 0; i < x->ncr; i++) {
+		struct crule *c = &x->cr[i];
+
+		if (c->rule && (c->verdict == NFO_VERDICT_JUMP || c->verdict == NFO_VERDICT_GOTO)) {
+			c->target = c->target_chain ? chain_index(x, c->target_chain) : -1;
+			if (c->target < 0)
+				c->verdict = NFO_VERDICT_STOP;
+		}
+		for (size_t p = 0; p < c->ncp; p++) {
+			int lv = x->level_of[c->cp[p].dim];
+
+			c->levels |= 1u << lv;
+			if (lv > c->last_level)
+				c->last_level = lv;
+		}
+	}
+}
+
+/* Service mode: the service chain and every chain it can jump or goto to,
+ * and nothing else (sets of other chains must not take slots). */
+static int compile_service(struct ctx *x)
+{
+	const struct nfo_chain **todo;
+	size_t n = 0, cap = 16;
+	int r = 0;
+
+	for (int d = 0; d < _NFO_DIM_MAX; d++)
+		x->level_of[d] = -1;
+	note_dim(x, NFO_DIM_ETHTYPE);
+	todo = malloc(cap * sizeof(*todo));
+	if (!todo)
+		return -ENOMEM;
+	todo[n++] = x->in->service_chain;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct nfo_chain *c = todo[i];
+
+		for (size_t k = 0; k < c->nrules && r == 0; k++) {
+			const struct nfo_rule *rule = &c->rules[k];
+
+			for (size_t a = 0; a <= rule->nalts && r == 0; a++) {
+				const struct nfo_chain *t = a < rule->nalts ? rule->alts[a].target_chain :
+									      rule->target_chain;
+				bool seen = !t;
+
+				for (size_t j = 0; j < n && !seen; j++)
+					seen = todo[j] == t;
+				if (seen)
+					continue;
+				r = nfo_grow(&todo, &cap, n + 1, sizeof(*todo));
+				if (r == 0)
+					todo[n++] = t;
+			}
+		}
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = compile_chain(x, todo[i]);
+	free(todo);
+	if (r < 0)
+		return r;
+	for (int d = 0; d < _NFO_DIM_MAX; d++)
+		if (d != NFO_DIM_CTSTATE)
+			note_dim(x, d);
+	note_dim(x, NFO_DIM_CTSTATE);
+	link_rules(x);
+	return 0;
+}
+
 static int compile_ruleset(struct ctx *x)
 {
 	const struct nfo_ruleset *rs = x->in->rs;
@@ -471,47 +591,12 @@ static int compile_ruleset(struct ctx *x)
 			note_dim(x, NFO_DIM_L2HOST);
 		for (size_t i = 0; i < rs->nchains; i++) {
 			const struct nfo_chain *c = &rs->chains[i];
-			int ci;
 
 			if (chain_rank(c) != rank)
 				continue;
-			r = new_cchain(x, c, &ci);
+			r = compile_chain(x, c);
 			if (r < 0)
 				return r;
-			for (int k = 0; k < NSYNTH; k++) {
-				struct crule *sy;
-
-				r = new_crule(x, &sy);
-				if (r < 0)
-					return r;
-				sy->kind = CR_SYNTH;
-				sy->chain = ci;
-				sy->verdict = k == SYNTH_ACCEPT ? NFO_VERDICT_ACCEPT : NFO_VERDICT_RETURN;
-			}
-			for (size_t k = 0; k < c->nrules; k++) {
-				const struct nfo_rule *rule = &c->rules[k];
-
-				/* conntrack last: the lookup is the costly step,
-				 * made only where nothing cheaper decides */
-				for (size_t p = 0; p < rule->npreds; p++) {
-					int d = rule->preds[p].dim;
-
-					if (d == NFO_PDIM_SETREF) {
-						d = setref_dim(x, &rule->preds[p].ref);
-						if (d < 0)
-							d = rule->preds[p].ref.dims[0];
-					}
-					if (d >= 0 && d < _NFO_DIM_MAX && d != NFO_DIM_CTSTATE)
-						note_dim(x, d);
-				}
-				x->ct_related |= rule->expectations;
-				for (size_t a = 0; a < rule->nalts; a++)
-					note_dim(x, rule->alts[a].dim);
-				r = compile_rule(x, ci, rule);
-				if (r < 0)
-					return r;
-			}
-			x->cc[ci].n = (uint32_t)(x->ncr - x->cc[ci].first);
 		}
 		if (rank == 1) {
 			note_dim(x, NFO_DIM_DADDR4);
@@ -522,23 +607,7 @@ static int compile_ruleset(struct ctx *x)
 		if (d != NFO_DIM_CTSTATE)
 			note_dim(x, d);
 	note_dim(x, NFO_DIM_CTSTATE);
-
-	for (size_t i = 0; i < x->ncr; i++) {
-		struct crule *c = &x->cr[i];
-
-		if (c->rule && (c->verdict == NFO_VERDICT_JUMP || c->verdict == NFO_VERDICT_GOTO)) {
-			c->target = c->target_chain ? chain_index(x, c->target_chain) : -1;
-			if (c->target < 0)
-				c->verdict = NFO_VERDICT_STOP;
-		}
-		for (size_t p = 0; p < c->ncp; p++) {
-			int lv = x->level_of[c->cp[p].dim];
-
-			c->levels |= 1u << lv;
-			if (lv > c->last_level)
-				c->last_level = lv;
-		}
-	}
+	link_rules(x);
 	return 0;
 }
 
@@ -858,6 +927,19 @@ out:
 	return r;
 }
 
+/* Service mode: the service chain alone, as if a base chain of its family
+ * with policy accept jumped to it (for a regular chain, a return or its end
+ * then means that policy: accept). Packets of other families: accepted. */
+static int build_service_pipeline(struct ctx *x, int cls, struct pipeline *p)
+{
+	const struct nfo_chain *c = x->in->service_chain;
+	int ci = chain_index(x, c);
+
+	if (ci < 0 || !family_applies(c->family, cls))
+		return 0;
+	return add_group(p, G_CHAINS, &ci, 1);
+}
+
 static int finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, struct pipeline *p)
 {
 	uint8_t *all;
@@ -993,6 +1075,7 @@ enum { NOM_UNKNOWN, NOM_RET, NOM_DONE, NOM_ON };
 struct outcome {
 	unsigned bits;
 	int32_t drop;     /* first rule that may drop, in evaluation order */
+	int32_t accept;   /* exact mode: the same for accept */
 	int nom;          /* how the nominal path left the chain */
 	int32_t nom_drop; /* NOM_DONE: the drop it ended in, or -1 */
 };
@@ -1005,6 +1088,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 
 	o->bits = 0;
 	o->drop = -1;
+	o->accept = -1;
 	o->nom = NOM_UNKNOWN;
 	o->nom_drop = -1;
 	if (depth > NFO_JUMP_DEPTH) {
@@ -1014,7 +1098,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 	chain_span(x, ci, a, n, &lo, &hi);
 	for (size_t i = lo; i < hi; i++) {
 		struct crule *c = &x->cr[a[i].id];
-		struct outcome v = { 0, -1, NOM_RET, -1 };
+		struct outcome v = { 0, -1, -1, NOM_RET, -1 };
 		bool cont = false;
 		int nt;
 
@@ -1030,6 +1114,8 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			break;
 		case NFO_VERDICT_ACCEPT:
 			v.bits = O_ACCEPT;
+			if (x->exact)
+				v.accept = rule_target(x, c);
 			v.nom = NOM_DONE;
 			break;
 		case NFO_VERDICT_DROP:
@@ -1058,6 +1144,8 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 		}
 		if ((v.bits & O_DROP) && o->drop < 0)
 			o->drop = v.drop;
+		if ((v.bits & O_ACCEPT) && o->accept < 0)
+			o->accept = v.accept;
 		o->bits |= v.bits;
 		/* follow the nominal path: it takes the rules nominally true */
 		nt = tv_nominal(a[i].ms);
@@ -1080,7 +1168,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 		o->nom = NOM_RET;
 }
 
-enum { RES_CONTINUE, RES_PASS, RES_DROP };
+enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT };
 
 static int eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		      int32_t *ret_drop)
@@ -1108,8 +1196,24 @@ static int eval_group(struct ctx *x, const struct cgroup *g, const struct aentry
 					o.drop = policy_target(x, cc);
 				o.bits |= O_DROP;
 			} else {
+				if (x->exact && o.accept < 0)
+					o.accept = policy_target(x, cc);
 				o.bits |= O_ACCEPT;
 			}
+		}
+		if (x->exact) {
+			/* One chain, evaluated completely: its outcome must be
+			 * one verdict, anything else is not exact. */
+			if (o.bits == O_DROP) {
+				*ret_drop = o.drop;
+				return RES_DROP;
+			}
+			if (o.bits == O_ACCEPT) {
+				*ret_drop = o.accept;
+				return RES_ACCEPT;
+			}
+			x->inexact = true;
+			return RES_PASS;
 		}
 		if (o.nom == NOM_RET) {
 			o.nom = NOM_DONE;
@@ -1213,7 +1317,8 @@ static size_t compact(const struct ctx *x, int level, struct aentry *a, size_t n
 
 		while (end < n && x->cr[a[end].id].chain == chain)
 			end++;
-		if (x->cr[a[i].id].kind != CR_GATE && uniform_prefix(x, level, a, i, end, &v)) {
+		if (!x->exact && x->cr[a[i].id].kind != CR_GATE &&
+		    uniform_prefix(x, level, a, i, end, &v)) {
 			a[o].id = x->cc[chain].first +
 				  (v == NFO_VERDICT_ACCEPT ? SYNTH_ACCEPT : SYNTH_RETURN);
 			a[o].ms = TV_T;
@@ -1274,6 +1379,10 @@ static int simplify(struct ctx *x, const struct pipeline *p, int level, int *gpo
 		}
 		if (res == RES_DROP) {
 			*ret = drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
+			return 1;
+		}
+		if (res == RES_ACCEPT) {
+			*ret = drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) : NFO_REF_PASS;
 			return 1;
 		}
 		(*gpos)++;
@@ -1412,6 +1521,32 @@ static uint32_t implied_absent(int dim)
 		return DIMBIT(NFO_DIM_TH2) | DIMBIT(NFO_DIM_TCPFLAGS);
 	case NFO_DIM_TH2:
 		return DIMBIT(NFO_DIM_TH0) | DIMBIT(NFO_DIM_TCPFLAGS);
+	}
+	return 0;
+}
+
+/* Service mode (bpf/cgroup): each transport field is there as far as the
+ * packet reaches, as nft_payload_eval() reads each one on its own. */
+static uint32_t implied_present_exact(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_TH2:
+		return DIMBIT(NFO_DIM_TH0);
+	case NFO_DIM_TCPFLAGS:
+		return DIMBIT(NFO_DIM_TH0) | DIMBIT(NFO_DIM_TH2);
+	}
+	return 0;
+}
+
+static uint32_t implied_absent_exact(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_L4PROTO:
+		return DIMBIT(NFO_DIM_TH0) | DIMBIT(NFO_DIM_TH2) | DIMBIT(NFO_DIM_TCPFLAGS);
+	case NFO_DIM_TH0:
+		return DIMBIT(NFO_DIM_TH2) | DIMBIT(NFO_DIM_TCPFLAGS);
+	case NFO_DIM_TH2:
+		return DIMBIT(NFO_DIM_TCPFLAGS);
 	}
 	return 0;
 }
@@ -1603,7 +1738,9 @@ static int region_decided(struct ctx *x, const struct pipeline *p, int level, in
 		}
 		return REGION_CONSUMED;
 	}
-	*ret = res == RES_DROP && drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
+	*ret = res == RES_DROP && drop >= 0	? NFO_REF_DROP((uint32_t)drop) :
+	       res == RES_ACCEPT && drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) :
+						NFO_REF_PASS;
 	return REGION_DECIDED;
 }
 
@@ -1797,9 +1934,14 @@ out:
 static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		  const struct aentry *a, size_t n, uint32_t *ret)
 {
-	struct fk kfk = { fk.present | implied_present(x->dims[level]), fk.absent };
-	struct fk ufk = { fk.present,
-			  fk.absent | implied_absent(x->dims[level]) | DIMBIT(x->dims[level]) };
+	int d0 = x->dims[level];
+	struct fk kfk = { fk.present | (x->exact ? implied_present_exact(d0) : implied_present(d0)),
+			  fk.absent };
+	struct fk ufk = { fk.present, fk.absent | DIMBIT(d0) |
+					      (x->exact ? implied_absent_exact(d0) : implied_absent(d0)) };
+	/* nftables breaks the rule when a field it loads is missing: with
+	 * exact semantics its predicates are FALSE, not UNKNOWN. */
+	uint8_t missing = x->exact ? TV_F : TV_U;
 	const struct pipeline *p = &x->pl[pl];
 	int dim = x->dims[level];
 	nfo_u128 max = nfo_u128_max(nfo_dim_width(dim));
@@ -1956,9 +2098,9 @@ have_child:
 			c = &x->cr[e->id];
 			cp = cpred_for(c, dim);
 			ne = *e;
-			ne.ms = tv_and(e->ms, TV_U);
+			ne.ms = tv_and(e->ms, missing);
 			if (cp->has_eset)
-				ne.es = tv_and(e->es, TV_U);
+				ne.es = tv_and(e->es, missing);
 			out[o++] = ne;
 		}
 		r = build(x, pl, level + 1, gpos, ufk, out, o, &uref);
@@ -2026,6 +2168,7 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			level++;
 		if (level >= x->ndims) {
 			/* Cannot happen: with every field resolved, simplify decides. */
+			x->inexact |= x->exact;
 			free(a);
 			*ret = NFO_REF_PASS;
 			return 0;
@@ -2041,9 +2184,9 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			if (!(c->levels & (1u << level)))
 				continue;
 			cp = cpred_for(c, dim);
-			a[i].ms = tv_and(a[i].ms, TV_U);
+			a[i].ms = tv_and(a[i].ms, x->exact ? TV_F : TV_U);
 			if (cp->has_eset)
-				a[i].es = tv_and(a[i].es, TV_U);
+				a[i].es = tv_and(a[i].es, x->exact ? TV_F : TV_U);
 		}
 		level++;
 	}
@@ -2251,6 +2394,32 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		goto out;
 	}
 
+	if (in->service_chain) {
+		static const struct nfo_plan_iface none = { .ifindex = 0 };
+
+		x.exact = true;
+		r = compile_service(&x);
+		if (r < 0)
+			goto out;
+		x.pl = calloc(_CLS_MAX, sizeof(*x.pl));
+		if (!x.pl) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (int cls = 0; cls < _CLS_MAX && r == 0; cls++) {
+			r = build_service_pipeline(&x, cls, &x.pl[x.npl]);
+			x.npl++;
+			if (r == 0)
+				r = finish_pipeline(&x, &none, &x.pl[x.npl - 1]);
+		}
+		if (r == 0)
+			r = build_root(&x, &none, 0, &p->roots[0].ref);
+		if (r < 0)
+			goto out;
+		p->nroots = 1;
+		p->inexact = x.inexact;
+		goto done;
+	}
 	r = compile_ruleset(&x);
 	if (r < 0)
 		goto out;
@@ -2283,6 +2452,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		if (x.too_big)
 			break;
 	}
+done:
 	if (x.too_big) {
 		char why[128];
 
