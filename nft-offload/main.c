@@ -60,6 +60,7 @@ static int cmd_daemon(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "service", required_argument, NULL, 's' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -75,9 +76,13 @@ static int cmd_daemon(int argc, char **argv)
 	int c, r;
 
 	o.attach = calloc((size_t)argc + 1, sizeof(*o.attach));
-	if (!o.attach)
+	o.services = calloc((size_t)argc + 1, sizeof(*o.services));
+	if (!o.attach || !o.services) {
+		free(o.attach);
+		free(o.services);
 		return 1;
-	while ((c = getopt_long(argc, argv, "c:a:r:b:vh", opts, NULL)) != -1) {
+	}
+	while ((c = getopt_long(argc, argv, "c:a:s:r:b:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.config_path = optarg;
@@ -85,6 +90,9 @@ static int cmd_daemon(int argc, char **argv)
 			break;
 		case 'a':
 			o.attach[o.nattach++] = optarg;
+			break;
+		case 's':
+			o.services[o.nservices++] = optarg;
 			break;
 		case 'r':
 			o.run_dir = optarg;
@@ -103,6 +111,7 @@ static int cmd_daemon(int argc, char **argv)
 				fprintf(stderr, "nft-offload daemon: --netlink-rcvbuf: a size in bytes "
 						"between 4096 and 1073741824, not '%s'\n", optarg);
 				free(o.attach);
+				free(o.services);
 				return 2;
 			}
 			o.netlink_rcvbuf = (int)v;
@@ -111,16 +120,19 @@ static int cmd_daemon(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			free(o.attach);
+			free(o.services);
 			return 0;
 		default:
 			usage(stderr);
 			free(o.attach);
+			free(o.services);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "nft-offload daemon: unexpected argument '%s'\n", argv[optind]);
 		free(o.attach);
+		free(o.services);
 		return 2;
 	}
 	if (geteuid() != 0)
@@ -128,6 +140,7 @@ static int cmd_daemon(int argc, char **argv)
 				"loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN\n");
 	r = nfo_daemon_main(&o);
 	free(o.attach);
+	free(o.services);
 	return r;
 }
 
