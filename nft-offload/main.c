@@ -18,7 +18,11 @@
 #include "daemon.h"
 #include "json.h"
 #include "common/log.h"
+#include "netlink/nft.h"
+#include "plan.h"
+#include "ruleset.h"
 #include "ruletext.h"
+#include "service.h"
 
 static void usage(FILE *f)
 {
@@ -35,12 +39,17 @@ static void usage(FILE *f)
 		"  explain  per chain and rule: its nft text, offloaded, partly or not, and why\n"
 		"  bench    packet rate against plain nftables, on namespaces of its own\n"
 		"           (nft-offload bench --help)\n"
+		"  service check NAME  exit 0 if both chains of service NAME compile\n"
+		"           exactly into its filter, else 1 with the reason (ExecStartPre=)\n"
 		"  version  print the version\n"
 		"\n"
 		"daemon options:\n"
 		"  --config FILE         configuration (default %s)\n"
 		"  --attach IFACE[:MODE] attach to IFACE; MODE is xdp (default, native,\n"
 		"                        falls back to generic), xdp-generic or tc; repeatable\n"
+		"  --service 'NAME [ingress FAMILY TABLE CHAIN] [egress FAMILY TABLE CHAIN]'\n"
+		"                        filter systemd unit NAME's sockets by those chains,\n"
+		"                        pinned in BPFFS/nft-offload/services/NAME; repeatable\n"
 		"  --run-dir DIR         control socket directory (default %s)\n"
 		"  --bpffs DIR           bpffs mount for pinned counters (default %s;\n"
 		"                        mounted there if it is not)\n"
@@ -48,6 +57,8 @@ static void usage(FILE *f)
 		"                        (default 32 MiB; when it overflows the daemon\n"
 		"                        passes everything and reads the whole ruleset again)\n"
 		"  -v, --verbose         debug logging\n"
+		"\n"
+		"service check options: --config FILE, --service SPEC (as for daemon)\n"
 		"\n"
 		"status / explain options:\n"
 		"  --json                one JSON object\n"
@@ -291,6 +302,109 @@ static int cmd_query(int argc, char **argv, const char *what)
 	return ask_daemon(run_dir, req, NULL);
 }
 
+/* `service check NAME`: compiles the service's chains from the ruleset of
+ * this network namespace, as the daemon would. */
+static int cmd_service(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "service", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *config_path = NFO_DEFAULT_CONFIG;
+	const struct nfo_config_service *sv;
+	struct nfo_nft_dump *dump = NULL;
+	struct nfo_ruleset *rs = NULL;
+	struct nfo_config cfg;
+	bool config_given = false;
+	/* --service specs are added after the file: kept until it is read */
+	char **specs = calloc((size_t)argc + 1, sizeof(*specs));
+	size_t nspecs = 0;
+	char err[512];
+	int c, r, ret = 1;
+
+	if (!specs)
+		return 1;
+	nfo_config_init(&cfg);
+	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 's':
+			specs[nspecs++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			free(specs);
+			return 0;
+		default:
+			usage(stderr);
+			free(specs);
+			return 2;
+		}
+	}
+	if (optind + 2 != argc || strcmp(argv[optind], "check")) {
+		fprintf(stderr, "nft-offload service: usage: nft-offload service check NAME "
+				"[--config FILE] [--service SPEC]\n");
+		free(specs);
+		return 2;
+	}
+	r = nfo_config_load(&cfg, config_path, config_given, err, sizeof(err));
+	for (size_t i = 0; r == 0 && i < nspecs; i++)
+		r = nfo_config_add_service(&cfg, specs[i], err, sizeof(err));
+	free(specs);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload service check: %s\n", err);
+		goto out;
+	}
+	sv = nfo_config_find_service(&cfg, argv[optind + 1]);
+	if (!sv) {
+		fprintf(stderr, "nft-offload service check: service %s is not configured (no 'service %s' "
+				"line in %s, no --service)\n", argv[optind + 1], argv[optind + 1], config_path);
+		goto out;
+	}
+	r = nfo_nft_read_ruleset(&dump, false);
+	if (r == 0)
+		r = nfo_ruleset_new(&rs, dump);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload service check: cannot read the nftables ruleset: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	ret = 0;
+	for (int d = 0; d < _NFO_SERVICE_DIR_MAX; d++) {
+		const struct nfo_config_chainref *ref = &sv->dir[d];
+		struct nfo_plan *plan = NULL;
+		char reason[512];
+
+		if (!ref->set)
+			continue;
+		r = nfo_service_compile(rs, ref, cfg.max_edges, &plan, reason, sizeof(reason));
+		if (r < 0) {
+			fprintf(stderr, "nft-offload service check: %s\n", strerror(-r));
+			ret = 1;
+			continue;
+		}
+		if (r > 0) {
+			printf("%s %s: %s\n", sv->name, nfo_service_dir_name(d), reason);
+			ret = 1;
+			continue;
+		}
+		printf("%s %s: %s %s %s compiles exactly (%zu nodes)\n", sv->name,
+		       nfo_service_dir_name(d), nfo_family_name(ref->family), ref->table, ref->chain,
+		       plan->nnodes - 1);
+		nfo_plan_free(&plan);
+	}
+out:
+	nfo_ruleset_free(&rs);
+	nfo_nft_dump_free(&dump);
+	nfo_config_clear(&cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -306,6 +420,8 @@ int main(int argc, char **argv)
 		return cmd_query(argc - 1, argv + 1, cmd);
 	if (!strcmp(cmd, "bench"))
 		return nfo_bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "service"))
+		return cmd_service(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("nft-offload %s\n", NFO_VERSION);
 		return 0;

@@ -92,8 +92,8 @@ static int check_chains(const struct nfo_chain *c, const struct nfo_chain ***see
 		int ret;
 
 		if (why) {
-			snprintf(reason, len, "rule %s %s %s handle %llu: %s",
-				 nfo_family_name(c->family), c->table, c->name,
+			snprintf(reason, len, "rule %s %s %s handle %llu: %s: not decided exactly by a "
+				 "service filter", nfo_family_name(c->family), c->table, c->name,
 				 (unsigned long long)r->handle, why);
 			return 1;
 		}

@@ -56,9 +56,10 @@ in_cg() {
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" ip netns exec "$ns" "$@"
 }
 
-# svc EXPR-ON-S DIR [NAME]: the status entry of service NAME (web.service).
+# svc EXPR DIR [NAME]: "x EXPR" over the status entry x of service NAME
+# (default web.service) and direction DIR.
 svc() {
-	echo "[x for x in st['services'] if x['name'] == '${3:-web.service}' and x['direction'] == '$2'][0]$1"
+	echo "(lambda x: x$1)([s for s in st['services'] if s['name'] == '${3:-web.service}' and s['direction'] == '$2'][0])"
 }
 
 PIN_DIR="$NFO_BPFFS/nft-offload/services/web_service"
@@ -191,6 +192,88 @@ egress_check "egress to $S4:8002 (not allowed)" "$S4" 8002 eperm
 egress_check "egress to $S6:8002 (not allowed, IPv6)" "$S6" 8002 eperm
 egress_check "egress to $S4:8003 (accepted in a jumped-to chain)" "$S4" 8003 ok
 egress_check "egress to $S4:8002 from outside the cgroup" "$S4" 8002 ok outside
+
+# ---- live changes: same programs, new outcome ---------------------------------
+ip netns exec "$NS_R" nft insert rule inet svc web_in udp dport 7004 accept
+ip netns exec "$NS_R" nft add element inet svc allowed "{ $S4 }"
+ip netns exec "$NS_R" nft insert rule inet svc web_out udp dport 8002 accept
+nfo_wait "$(svc "['state'] == 'enforced' and len(x['rules']) == 5" ingress)" 30 ||
+	die "the new rule did not reach the service"
+sleep 0.5
+ingress_round
+expect "after nft insert rule: ingress 7004" "$(got in 7004 "$S4")" 3
+expect "after nft add element: ingress 7005" "$(got in 7005 "$S4")" 3
+expect "still dropped: ingress 7003 from $S4B" "$(got in 7003 "$S4B")" 0
+egress_check "after nft insert rule: egress to $S4:8002" "$S4" 8002 ok
+nfo_assert "$(svc "['prog_id'] == $ID_IN" ingress) and $(svc "['prog_id'] == $ID_OUT" egress)" "same program ids after the changes"
+expect "programs attached to the cgroup" "$(attached_ids)" "$ATTACHED"
+
+# ---- a chain the program cannot decide exactly: last good version kept --------
+ip netns exec "$NS_R" nft insert rule inet svc web_in meta mark 42 accept
+nfo_wait "$(svc "['state'] == 'error' and 'meta mark' in x['reason']" ingress)" 30 ||
+	die "meta mark was not refused"
+ok "meta mark refused: $(nfo_get "$(svc "['reason']" ingress)")"
+recv_start in "$NS_R" 1 7001,7004,7006
+send_from "$NS_S" "$S4" "$R4" 7004
+send_from "$NS_S" "$S4" "$R4" 7006
+sleep 0.3
+recv_stop in
+expect "last good version in force: ingress 7004" "$(got in 7004 "$S4")" 3
+expect "last good version in force: ingress 7006" "$(got in 7006 "$S4")" 0
+rc=0
+out=$(ip netns exec "$NS_R" "$NFO_BIN" service check web.service --config "$NFO_T/empty.conf" \
+	--service "$SERVICE") || rc=$?
+expect "service check exit status (meta mark)" "$rc" 1
+case $out in *"web.service ingress: rule inet svc web_in handle"*"meta mark"*) ok "service check says why: $out" ;;
+*) fail "service check output: $out" ;; esac
+ip netns exec "$NS_R" nft delete rule inet svc web_in handle "$(ip netns exec "$NS_R" nft -a list chain inet svc web_in | sed -n 's/.*meta mark.*# handle \([0-9]*\)/\1/p')"
+nfo_wait "$(svc "['state'] == 'enforced'" ingress)" 30 || die "not enforced again"
+rc=0
+ip netns exec "$NS_R" "$NFO_BIN" service check web.service --config "$NFO_T/empty.conf" --service "$SERVICE" >/dev/null || rc=$?
+expect "service check exit status (exact again)" "$rc" 0
+ip netns exec "$NS_R" "$NFO_BIN" explain --run-dir "$NFO_RUN" >"$NFO_T/explain.txt"
+grep -q "^service web.service ingress: inet svc web_in: enforced" "$NFO_T/explain.txt" &&
+	grep -q "udp dport 7004 accept" "$NFO_T/explain.txt" && ok "explain shows the service chain rule by rule" ||
+	fail "explain: $(cat "$NFO_T/explain.txt")"
+
+# ---- daemon stopped: still enforced; restarted: same programs, caught up -------
+nfo_daemon_stop
+egress_check "daemon stopped: egress to $S4:8009 still refused" "$S4" 8009 eperm
+ip netns exec "$NS_R" nft insert rule inet svc web_out udp dport 8009 accept
+ip netns exec "$NS_R" nft delete element inet svc allowed "{ $S4 }"
+nfo_daemon_start --nowait --service "$SERVICE"
+nfo_wait "$(svc "['state'] == 'enforced'" ingress) and $(svc "['state'] == 'enforced' and len(x['rules']) == 6" egress)" 60 ||
+	{ nfo_daemon_log; die "services not enforced after the restart"; }
+nfo_assert "$(svc "['prog_id'] == $ID_IN" ingress) and $(svc "['prog_id'] == $ID_OUT" egress)" "restart: same program ids"
+expect "restart: programs attached to the cgroup" "$(attached_ids)" "$ATTACHED"
+egress_check "restart: change made while down applied (egress 8009)" "$S4" 8009 ok
+recv_start in "$NS_R" 1 7005
+send_from "$NS_S" "$S4" "$R4" 7005
+sleep 0.3
+recv_stop in
+expect "restart: element deleted while down applied (ingress 7005)" "$(got in 7005 "$S4")" 0
+
+# ---- fail closed: a service whose chain never compiled drops everything ------
+nfo_daemon_stop
+SERVICE2="bad.service egress inet svc bad_out"
+ip netns exec "$NS_R" nft add chain inet svc bad_out
+ip netns exec "$NS_R" nft add rule inet svc bad_out meta mark 7 drop
+nfo_daemon_start --nowait --service "$SERVICE" --service "$SERVICE2"
+nfo_wait "$(svc "['state'] == 'error'" egress bad.service) and $(svc "['state'] == 'enforced'" egress)" 60 ||
+	{ nfo_daemon_log; die "bad.service not in error"; }
+BAD_PIN="$NFO_BPFFS/nft-offload/services/bad_service/egress"
+[ -e "$BAD_PIN" ] || die "bad.service not pinned"
+bpftool cgroup attach "$CG" egress pinned "$BAD_PIN" multi
+egress_check "fail closed: bad.service drops everything (8001)" "$S4" 8001 eperm
+bpftool cgroup detach "$CG" egress pinned "$BAD_PIN"
+egress_check "bad.service detached: 8001 allowed again" "$S4" 8001 ok
+
+# ---- removed from the config: unpinned at the next start -----------------------
+nfo_daemon_stop
+nfo_daemon_start --nowait --service "$SERVICE"
+nfo_wait "$(svc "['state'] == 'enforced'" egress)" 60 || die "not enforced"
+[ ! -e "$NFO_BPFFS/nft-offload/services/bad_service" ] && ok "bad.service unpinned" ||
+	fail "bad.service still pinned: $(ls -R "$NFO_BPFFS/nft-offload/services")"
 
 nfo_daemon_stop
 nfo_done

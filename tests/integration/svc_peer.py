@@ -14,11 +14,13 @@ are the ones the cgroup_skb programs see. Standard library only.
 
   svc_peer.py raw --spec JSON
       IP packets built by tests/tools/pkt.py (build_l3: fragments, options,
-      truncated headers) sent through a raw IPPROTO_RAW socket (header
+      truncated headers; JSON: PacketSpec's arguments, payload a string,
+      ip_options base64) sent through a raw IPPROTO_RAW socket (header
       included); prints one result per packet: "ok", "EPERM" or an errno name.
 """
 
 import argparse
+import base64
 import errno
 import json
 import os
@@ -86,6 +88,10 @@ def cmd_raw(a):
     import pkt  # tests/tools/pkt.py
 
     spec = json.loads(a.spec)
+    if "payload" in spec:
+        spec["payload"] = spec["payload"].encode()
+    if "ip_options" in spec:  # base64
+        spec["ip_options"] = base64.b64decode(spec["ip_options"])
     ps = pkt.PacketSpec(**spec)
     pkts = pkt.build_l3(ps)  # frag_select applied
     fam = socket.AF_INET6 if ps.family == 6 else socket.AF_INET

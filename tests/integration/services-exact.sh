@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Per-service filters decide packets exactly as nftables does: the same
+# chain is enforced by the service program (egress of a cgroup in the
+# receiver namespace) and by nftables itself (jumped to from an output hook
+# in the sender namespace); raw sockets send the same crafted packets
+# through both, and each packet must get the same verdict (EPERM when
+# dropped) from both, and the one the chain says:
+#   - a first fragment has ports, a later fragment has none: its port rules
+#     do not match, `meta l4proto` still does;
+#   - IPv4 options move the transport header;
+#   - a truncated UDP header: the source port is there, the destination
+#     port is not;
+#   - IPv6 with extension headers, first and later fragments.
+. "$(dirname "$0")/lib.sh"
+NFO_TEST=services-exact
+PEER="$NFO_SRC/tests/integration/svc_peer.py"
+CGROOT=/sys/fs/cgroup/unified
+
+nfo_init
+[ -w "$CGROOT/cgroup.procs" ] || die "cgroup v2 is not mounted at $CGROOT"
+CG="$CGROOT/$NFO_ID"
+mkdir "$CG"
+_svc_cleanup() {
+	local rc=$?
+	set +eE
+	trap - ERR
+	if [ -d "$CG" ]; then
+		echo 1 >"$CG/cgroup.kill" 2>/dev/null
+		for _ in $(seq 50); do
+			[ -s "$CG/cgroup.procs" ] || break
+			sleep 0.05
+		done
+		rmdir "$CG" 2>/dev/null
+	fi
+	(exit "$rc")
+	_nfo_cleanup
+}
+trap _svc_cleanup EXIT
+nfo_pair
+
+CHAIN='
+		udp sport 7777 drop
+		udp dport 9999 drop
+		udp dport != 5000 accept
+		meta l4proto udp drop
+		tcp dport 22 drop
+		meta l4proto tcp accept
+		drop'
+nfo_nft <<EOF
+table inet svc {
+	chain f_out {$CHAIN
+	}
+}
+EOF
+nfo_nft "$NS_S" <<EOF
+table inet ref {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		jump f_out
+	}
+	chain f_out {$CHAIN
+	}
+}
+EOF
+
+nfo_daemon_start --nowait --service "frag.service egress inet svc f_out"
+nfo_wait "[s for s in st['services'] if s['name'] == 'frag.service'][0]['state'] == 'enforced'" 60 ||
+	{ nfo_daemon_log; die "frag.service not enforced"; }
+bpftool cgroup attach "$CG" egress pinned "$NFO_BPFFS/nft-offload/services/frag_service/egress" multi
+
+# check NAME WANT SPEC-JSON: the packets of SPEC (pkt.PacketSpec arguments,
+# "SRC"/"DST" filled in per side) get WANT (a JSON list of results) from
+# the service program and from nftables.
+check() {
+	local name=$1 want=$2 spec=$3 svc ref s4=$R4 d4=$S4 s6=$R6 d6=$S6
+	svc=$(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" ip netns exec "$NS_R" \
+		python3 "$PEER" raw --spec "$(echo "$spec" | sed "s/SRC4/$s4/; s/DST4/$d4/; s/SRC6/$s6/; s/DST6/$d6/")")
+	ref=$(ip netns exec "$NS_S" python3 "$PEER" raw \
+		--spec "$(echo "$spec" | sed "s/SRC4/$d4/; s/DST4/$s4/; s/SRC6/$d6/; s/DST6/$s6/")")
+	if [ "$svc" = "$want" ] && [ "$ref" = "$want" ]; then
+		ok "$name: $svc"
+	else
+		fail "$name: service program $svc, nftables $ref, want $want"
+	fi
+}
+
+check "udp dport 6000" '["ok"]' '{"src": "SRC4", "dst": "DST4", "dport": 6000}'
+check "udp dport 9999" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "dport": 9999}'
+check "udp dport 5000 (meta l4proto udp drop)" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "dport": 5000}'
+check "tcp dport 22" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "proto": "tcp", "dport": 22}'
+check "tcp dport 80" '["ok"]' '{"src": "SRC4", "dst": "DST4", "proto": "tcp", "dport": 80}'
+check "icmp (end of chain: drop)" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "proto": "icmp"}'
+# fragments of a 200-byte datagram, 64 bytes each: the first has the ports
+check "first fragment, dport 6000" '["ok"]' \
+	'{"src": "SRC4", "dst": "DST4", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
+check "first fragment, dport 9999" '["EPERM"]' \
+	'{"src": "SRC4", "dst": "DST4", "dport": 9999, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
+check "later fragment: no ports, meta l4proto udp drop" '["EPERM"]' \
+	'{"src": "SRC4", "dst": "DST4", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+check "later tcp fragment: no ports, meta l4proto tcp accept" '["ok"]' \
+	'{"src": "SRC4", "dst": "DST4", "proto": "tcp", "dport": 22, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+check "IPv4 options, dport 9999" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "dport": 9999, "ip_options": "AQEBAQ=="}'
+check "IPv4 options, dport 6000" '["ok"]' '{"src": "SRC4", "dst": "DST4", "dport": 6000, "ip_options": "AQEBAQ=="}'
+check "truncated udp header, sport 7777" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "sport": 7777, "dport": 6000, "truncate": 2}'
+check "truncated udp header, sport 7000 (no dport)" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "sport": 7000, "dport": 6000, "truncate": 2}'
+check "IPv6 udp dport 6000" '["ok"]' '{"src": "SRC6", "dst": "DST6", "dport": 6000}'
+check "IPv6 udp dport 9999" '["EPERM"]' '{"src": "SRC6", "dst": "DST6", "dport": 9999}'
+check "IPv6 hop-by-hop + dstopts, dport 6000" '["ok"]' '{"src": "SRC6", "dst": "DST6", "dport": 6000, "ext": ["hbh", "dst"]}'
+check "IPv6 hop-by-hop + dstopts, dport 9999" '["EPERM"]' '{"src": "SRC6", "dst": "DST6", "dport": 9999, "ext": ["hbh", "dst"]}'
+check "IPv6 first fragment, dport 6000" '["ok"]' \
+	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
+check "IPv6 later fragment: meta l4proto udp drop" '["EPERM"]' \
+	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+
+nfo_daemon_stop
+nfo_done
