@@ -47,9 +47,14 @@ CHAIN='
 		tcp dport 22 drop
 		meta l4proto tcp accept
 		drop'
+LAT_RULES=$(for p in $(seq 20000 20099); do printf '\t\tudp dport %d accept\n' "$p"; done)
 nfo_nft <<EOF
 table inet svc {
 	chain f_out {$CHAIN
+	}
+	chain lat_in {
+$LAT_RULES
+		drop
 	}
 }
 EOF
@@ -64,8 +69,9 @@ table inet ref {
 }
 EOF
 
-nfo_daemon_start --nowait --service "frag.service egress inet svc f_out"
-nfo_wait "[s for s in st['services'] if s['name'] == 'frag.service'][0]['state'] == 'enforced'" 60 ||
+nfo_daemon_start --nowait --service "frag.service egress inet svc f_out" \
+	--service "lat.service ingress inet svc lat_in"
+nfo_wait "all(s['state'] == 'enforced' for s in st['services'])" 60 ||
 	{ nfo_daemon_log; die "frag.service not enforced"; }
 bpftool cgroup attach "$CG" egress pinned "$NFO_BPFFS/nft-offload/services/frag_service/egress" multi
 
@@ -112,6 +118,20 @@ check "IPv6 first fragment, dport 6000" '["ok"]' \
 	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
 check "IPv6 later fragment: meta l4proto udp drop" '["EPERM"]' \
 	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+
+# ---- rule-change latency, 100-rule chain: nft returns -> new version live ----
+LAT_PIN="$NFO_BPFFS/nft-offload/services/lat_service/ingress"
+LAT_ID=$(nfo_get "[s for s in st['services'] if s['name'] == 'lat.service'][0]['prog_id']")
+cmds=()
+for i in $(seq 10); do
+	cmds+=("insert rule inet svc lat_in udp dport $((30000 + i)) accept")
+done
+lat=$(ip netns exec "$NS_R" python3 "$PEER" latency --pin "$LAT_PIN" "${cmds[@]}")
+log "rule-change latency (ms after nft returned, 100-rule chain): $lat"
+nfo_assert "all(t < 10000 for t in $lat)" "every change went live (latencies $lat ms)"
+nfo_wait "[s for s in st['services'] if s['name'] == 'lat.service'][0]['state'] == 'enforced' and len([s for s in st['services'] if s['name'] == 'lat.service'][0]['rules']) == 111" 30 ||
+	fail "lat.service did not follow the inserts"
+nfo_assert "[s for s in st['services'] if s['name'] == 'lat.service'][0]['prog_id'] == $LAT_ID" "same program after the inserts"
 
 nfo_daemon_stop
 nfo_done

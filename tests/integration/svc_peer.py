@@ -12,6 +12,11 @@ are the ones the cgroup_skb programs see. Standard library only.
   svc_peer.py send --dst ADDR --port P [--src ADDR] [--count N]
       UDP datagrams; prints {"sent": N, "eperm": N, "other": N}.
 
+  svc_peer.py latency --pin PIN NFT-COMMAND...
+      Runs each nft command (one argument each) and measures how long after
+      nft returned the service program at PIN runs the new generation;
+      prints the milliseconds as a JSON list.
+
   svc_peer.py raw --spec JSON
       IP packets built by tests/tools/pkt.py (build_l3: fragments, options,
       truncated headers; JSON: PacketSpec's arguments, payload a string,
@@ -106,6 +111,72 @@ def cmd_raw(a):
     print(json.dumps(out))
 
 
+# ---- latency: the generation a pinned service program runs --------------------
+# bpf(2) through ctypes (x86-64 and arm64 syscall numbers): the program's
+# nfo_ctl map is found through its map ids, as the daemon does.
+_SYS_BPF = {"x86_64": 321, "aarch64": 280}
+
+
+def _bpf(cmd, attr):
+    import ctypes
+    import platform
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(bytes(attr), 128)
+    r = libc.syscall(_SYS_BPF[platform.machine()], cmd, buf, 128)
+    if r < 0:
+        raise OSError(ctypes.get_errno(), "bpf(%d)" % cmd)
+    return r, buf
+
+
+def _ctl_map(pin):
+    import ctypes
+    import struct
+    path = ctypes.create_string_buffer(pin.encode())
+    pfd, _ = _bpf(7, struct.pack("=Q", ctypes.addressof(path)))  # BPF_OBJ_GET
+    ids = (ctypes.c_uint32 * 32)()
+    info = ctypes.create_string_buffer(256)
+    struct.pack_into("=IQ", info, 52, 32, ctypes.addressof(ids))  # nr_map_ids, map_ids
+    _bpf(15, struct.pack("=IIQ", pfd, 256, ctypes.addressof(info)))  # OBJ_GET_INFO_BY_FD
+    n = struct.unpack_from("=I", info, 52)[0]
+    for i in range(min(n, 32)):
+        mfd, _ = _bpf(14, struct.pack("=I", ids[i]))  # BPF_MAP_GET_FD_BY_ID
+        mi = ctypes.create_string_buffer(128)
+        _bpf(15, struct.pack("=IIQ", mfd, 128, ctypes.addressof(mi)))
+        if mi.raw[24:40].split(b"\0")[0] == b"nfo_ctl":
+            return mfd
+        os.close(mfd)
+    raise OSError(errno.ENOENT, "no nfo_ctl map")
+
+
+def _generation(mfd):
+    import ctypes
+    import struct
+    key = ctypes.c_uint32(0)
+    val = ctypes.create_string_buffer(16)
+    _bpf(1, struct.pack("=IIQQ", mfd, 0, ctypes.addressof(key), ctypes.addressof(val)))
+    state, _, gen = struct.unpack("=IIQ", val.raw)
+    return state, gen
+
+
+def cmd_latency(a):
+    """Runs each nft command, then polls the program's live generation: how
+    long after nft returned the change was live, in ms."""
+    import subprocess
+    import time
+    mfd = _ctl_map(a.pin)
+    out = []
+    for cmd in a.nft:
+        _, g0 = _generation(mfd)
+        subprocess.run(["nft"] + cmd.split(), check=True)
+        t0 = time.monotonic()
+        while _generation(mfd)[1] == g0:
+            if time.monotonic() - t0 > 10:
+                break
+        out.append(round((time.monotonic() - t0) * 1000, 2))
+        time.sleep(a.gap)
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -120,8 +191,12 @@ def main():
     s.add_argument("--count", type=int, default=1)
     w = sub.add_parser("raw")
     w.add_argument("--spec", required=True)
+    t = sub.add_parser("latency")
+    t.add_argument("--pin", required=True)
+    t.add_argument("--gap", type=float, default=0.2)
+    t.add_argument("nft", nargs="+", help="nft commands, one word list each")
     a = ap.parse_args()
-    {"recv": cmd_recv, "send": cmd_send, "raw": cmd_raw}[a.cmd](a)
+    {"recv": cmd_recv, "send": cmd_send, "raw": cmd_raw, "latency": cmd_latency}[a.cmd](a)
 
 
 if __name__ == "__main__":
