@@ -54,6 +54,8 @@ static void unpin_stale(struct daemon *d, const char *base)
 		}
 		snprintf(path, sizeof(path), "%.3500s/%s", base, de->d_name);
 		if (!sv) {
+			if (nfo_svc_owned_elsewhere(path))
+				continue;
 			log_info("service pin %s: no longer configured, unpinned", path);
 			nfo_svc_unpin(path, -1);
 			continue;

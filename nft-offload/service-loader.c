@@ -276,6 +276,50 @@ static int open_keys(struct nfo_svc_prog *p)
 	return 0;
 }
 
+/* Slot 0 of the rule map (never a rule's) names the network namespace of
+ * the daemon that owns the service: daemons of other namespaces sharing the
+ * bpffs leave its pins alone. */
+static void owner_of_this_netns(char *buf, size_t len)
+{
+	struct stat ns;
+
+	if (stat("/proc/self/ns/net", &ns) < 0)
+		ns.st_ino = 0;
+	snprintf(buf, len, "owner netns %lu", (unsigned long)ns.st_ino);
+}
+
+static void mark_owner(struct nfo_svc_prog *p)
+{
+	char k[NFO_SLOT_KEY_LEN] = {};
+	uint32_t zero = 0;
+
+	owner_of_this_netns(k, sizeof(k));
+	(void)bpf_map_update_elem(p->keys_fd, &zero, k, BPF_ANY);
+}
+
+bool nfo_svc_owned_elsewhere(const char *dir_path)
+{
+	char path[PATH_MAX + 32], k[NFO_SLOT_KEY_LEN], mine[NFO_SLOT_KEY_LEN];
+	uint32_t zero = 0;
+
+	owner_of_this_netns(mine, sizeof(mine));
+	for (int d = 0; d < _NFO_SERVICE_DIR_MAX; d++) {
+		int fd;
+		bool other;
+
+		snprintf(path, sizeof(path), "%s/%s-rules", dir_path, nfo_service_dir_name(d));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		other = bpf_map_lookup_elem(fd, &zero, k) == 0 && k[0] &&
+			strncmp(k, mine, sizeof(k)) != 0;
+		close(fd);
+		if (other)
+			return true;
+	}
+	return false;
+}
+
 int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool *ret_reused,
 		      char *err, size_t errlen)
 {
@@ -333,6 +377,7 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 		seterr(err, errlen, r, "cannot pin the rule map beside %s: %s", pin, strerror(-r));
 		goto fail;
 	}
+	mark_owner(p);
 	p->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
 	p->ctl = mmap(NULL, p->ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd[M_CTL], 0);
 	if (p->ctl == MAP_FAILED) {

@@ -47,6 +47,10 @@ bool nfo_svc_prog_enforcing(const struct nfo_svc_prog *p);
 int nfo_svc_prog_fd(const struct nfo_svc_prog *p);
 int nfo_svc_prog_counter(struct nfo_svc_prog *p, const char *key, struct nfo_counter *ret);
 
+/* Whether the service pinned in dir_path belongs to a daemon of another
+ * network namespace (one bpffs shared by several). */
+bool nfo_svc_owned_elsewhere(const char *dir_path);
+
 /* Removes the pins of one direction (dir < 0: both) under a service's pin
  * directory, and the directory once empty. */
 void nfo_svc_unpin(const char *dir_path, int dir);

@@ -22,6 +22,9 @@ PEER="$NFO_SRC/tests/integration/svc_peer.py"
 CGROOT=/sys/fs/cgroup/unified
 
 nfo_init
+# Many short Python runs: call the interpreter itself, not a version
+# manager's wrapper script in front of it.
+PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH"
 [ -w "$CGROOT/cgroup.procs" ] || die "cgroup v2 is not mounted at $CGROOT"
 CG="$CGROOT/$NFO_ID"
 mkdir "$CG"
