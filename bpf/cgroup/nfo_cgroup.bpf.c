@@ -15,11 +15,19 @@
  *  - IPv6: transport protocol and offset as ipv6_find_hdr(.., -1, ..,
  *    IP6_FH_F_AUTH) finds them (nft_set_pktinfo_ipv6()); when it fails the
  *    packet has no l4proto;
- *  - transport fields only when l4proto is known and fragoff is 0 (a first
- *    fragment has them, a later one does not), each only if the packet
+ *  - transport fields only when l4proto is known, each only if the packet
  *    reaches it: nft_payload_eval() breaks the rule otherwise, and the plan
- *    makes a missing field's predicates FALSE;
- *  - bytes are bounded by skb->len, as skb_copy_bits() bounds nft's loads.
+ *    makes a missing field's predicates FALSE; bytes are bounded by
+ *    skb->len, as skb_copy_bits() bounds nft's loads;
+ *  - later fragments (fragoff != 0): nft_payload_eval() would break the rule,
+ *    but every transport field we know is loaded by nft_payload_fast_eval()
+ *    (1, 2 or 4 aligned bytes: nft_payload_select_ops()), which does not
+ *    look at fragoff and reads at thoff whatever is there, as long as it is
+ *    in the skb's linear data (else the slow path breaks the rule). thoff is
+ *    ihl * 4 for IPv4: the fragment's data; for IPv6 ipv6_find_hdr() returns
+ *    early on a later fragment and leaves thoff 0: the IPv6 header itself.
+ *    So does this program (tests/integration/services-exact.sh checks it
+ *    against nftables).
  * Packets it cannot parse (more than NFO_IPV6_MAX_EXTHDRS extension headers,
  * a malformed header) are dropped: fail closed.
  */
@@ -39,6 +47,8 @@ __noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 static __always_inline void nfo_cg_l4(const struct bpf_dynptr *dp, __u32 thoff, __u32 end,
 				      struct nfo_pkt *p)
 {
+	if (thoff > 0xffff)
+		return;
 	__u8 buf[NFO_TH_HEAD];
 	__u8 *s;
 
@@ -69,7 +79,25 @@ static __always_inline void nfo_cg_l4(const struct bpf_dynptr *dp, __u32 thoff, 
 	p->have |= NFO_HAVE(NFO_DIM_TH2);
 }
 
-static __always_inline int nfo_cg_ipv4(const struct bpf_dynptr *dp, __u32 len, struct nfo_pkt *p)
+/* Bytes of the skb's linear data: where nft_payload_fast_eval() reads. */
+static __always_inline __u32 nfo_cg_linear(struct __sk_buff *skb, __u32 thoff)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	/* the fields end at thoff + 14 at most: enough to compare */
+	thoff &= 0xff;
+	if (data + thoff + NFO_TH_HEAD <= end)
+		return thoff + NFO_TH_HEAD;
+	if (data + thoff + 4 <= end)
+		return thoff + 4;
+	if (data + thoff + 2 <= end)
+		return thoff + 2;
+	return 0;
+}
+
+static __always_inline int nfo_cg_ipv4(struct __sk_buff *skb, const struct bpf_dynptr *dp,
+				       __u32 len, struct nfo_pkt *p)
 {
 	struct iphdr buf;
 	struct iphdr *iph = bpf_dynptr_slice(dp, 0, &buf, sizeof(buf));
@@ -84,13 +112,17 @@ static __always_inline int nfo_cg_ipv4(const struct bpf_dynptr *dp, __u32 len, s
 	p->l4proto = iph->protocol;
 	p->have |= NFO_HAVE(NFO_DIM_SADDR4) | NFO_HAVE(NFO_DIM_DADDR4) |
 		   NFO_HAVE(NFO_DIM_L4PROTO);
-	/* IP_OFFSET only: a first fragment (MF, offset 0) has ports. */
+	/* IP_OFFSET only: a first fragment (MF, offset 0) has its ports; a
+	 * later one is read at the same place, in the linear data only. */
 	if (!(iph->frag_off & bpf_htons(0x1fff)))
 		nfo_cg_l4(dp, thoff, len, p);
+	else
+		nfo_cg_l4(dp, thoff, nfo_cg_linear(skb, thoff), p);
 	return 0;
 }
 
-static __always_inline int nfo_cg_ipv6(const struct bpf_dynptr *dp, __u32 len, struct nfo_pkt *p)
+static __always_inline int nfo_cg_ipv6(struct __sk_buff *skb, const struct bpf_dynptr *dp,
+				       __u32 len, struct nfo_pkt *p)
 {
 	struct ipv6hdr buf;
 	struct ipv6hdr *ip6 = bpf_dynptr_slice(dp, 0, &buf, sizeof(buf));
@@ -132,12 +164,13 @@ static __always_inline int nfo_cg_ipv6(const struct bpf_dynptr *dp, __u32 len, s
 
 			if (fo) {
 				/* A later fragment: ipv6_find_hdr() reports the
-				 * next header if it is not an extension header
-				 * (fragoff != 0: no transport fields), and fails
+				 * next header if it is not an extension header,
+				 * leaving thoff 0 (see the top), and fails
 				 * otherwise. */
 				if (!nfo_ipv6_exthdr(h[0])) {
 					p->l4proto = h[0];
 					p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
+					nfo_cg_l4(dp, 0, nfo_cg_linear(skb, 0), p);
 				}
 				return 0;
 			}
@@ -175,9 +208,9 @@ static __always_inline int nfo_cg_run(struct __sk_buff *skb)
 	p.have = NFO_HAVE(NFO_DIM_ETHTYPE);
 	p.l3len = len;
 	if (skb->protocol == bpf_htons(NFO_ETH_P_IP))
-		r = nfo_cg_ipv4(&dp, len, &p);
+		r = nfo_cg_ipv4(skb, &dp, len, &p);
 	else if (skb->protocol == bpf_htons(NFO_ETH_P_IPV6))
-		r = nfo_cg_ipv6(&dp, len, &p);
+		r = nfo_cg_ipv6(skb, &dp, len, &p);
 	else
 		r = NFO_STAT_PASS_MALFORMED; /* inet sockets only see IP */
 	if (r) {

@@ -6,8 +6,10 @@
 # in the sender namespace); raw sockets send the same crafted packets
 # through both, and each packet must get the same verdict (EPERM when
 # dropped) from both, and the one the chain says:
-#   - a first fragment has ports, a later fragment has none: its port rules
-#     do not match, `meta l4proto` still does;
+#   - a first fragment has its ports; a later fragment is read where its
+#     transport header would be (nft_payload_fast_eval() does not look at
+#     fragoff): IPv4 reads the fragment's data, IPv6 the IPv6 header
+#     (ipv6_find_hdr() leaves thoff 0 for a later fragment);
 #   - IPv4 options move the transport header;
 #   - a truncated UDP header: the source port is there, the destination
 #     port is not;
@@ -45,6 +47,7 @@ nfo_pair
 CHAIN='
 		udp sport 7777 drop
 		udp dport 9999 drop
+		udp dport 30840 drop
 		udp dport != 5000 accept
 		meta l4proto udp drop
 		tcp dport 22 drop
@@ -105,9 +108,12 @@ check "first fragment, dport 6000" '["ok"]' \
 	'{"src": "SRC4", "dst": "DST4", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
 check "first fragment, dport 9999" '["EPERM"]' \
 	'{"src": "SRC4", "dst": "DST4", "dport": 9999, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
-check "later fragment: no ports, meta l4proto udp drop" '["EPERM"]' \
+# A later fragment's data read as ports: "xxxx" is dport 30840, "yyyy" 31097.
+check "later fragment, data xxxx: udp dport 30840 drop" '["EPERM"]' \
 	'{"src": "SRC4", "dst": "DST4", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
-check "later tcp fragment: no ports, meta l4proto tcp accept" '["ok"]' \
+check "later fragment, data yyyy: udp dport != 5000 accept" '["ok"]' \
+	'{"src": "SRC4", "dst": "DST4", "dport": 6000, "payload": "'"$(printf 'y%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+check "later tcp fragment: tcp dport 30840, meta l4proto tcp accept" '["ok"]' \
 	'{"src": "SRC4", "dst": "DST4", "proto": "tcp", "dport": 22, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
 check "IPv4 options, dport 9999" '["EPERM"]' '{"src": "SRC4", "dst": "DST4", "dport": 9999, "ip_options": "AQEBAQ=="}'
 check "IPv4 options, dport 6000" '["ok"]' '{"src": "SRC4", "dst": "DST4", "dport": 6000, "ip_options": "AQEBAQ=="}'
@@ -119,8 +125,12 @@ check "IPv6 hop-by-hop + dstopts, dport 6000" '["ok"]' '{"src": "SRC6", "dst": "
 check "IPv6 hop-by-hop + dstopts, dport 9999" '["EPERM"]' '{"src": "SRC6", "dst": "DST6", "dport": 9999, "ext": ["hbh", "dst"]}'
 check "IPv6 first fragment, dport 6000" '["ok"]' \
 	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [0]}'
-check "IPv6 later fragment: meta l4proto udp drop" '["EPERM"]' \
+# An IPv6 later fragment is read from the IPv6 header: dport is the low 16
+# bits of the flow label.
+check "IPv6 later fragment, flow label 0: udp dport != 5000 accept" '["ok"]' \
 	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
+check "IPv6 later fragment, flow label 9999: udp dport 9999 drop" '["EPERM"]' \
+	'{"src": "SRC6", "dst": "DST6", "dport": 6000, "flow": 9999, "payload": "'"$(printf 'x%.0s' $(seq 200))"'", "frag": 64, "frag_select": [1]}'
 
 # ---- rule-change latency, 100-rule chain: nft returns -> new version live ----
 LAT_PIN="$NFO_BPFFS/nft-offload/services/lat_service/ingress"

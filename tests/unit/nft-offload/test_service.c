@@ -5,7 +5,8 @@
  * decides for packets given as field values (nfo_plan_eval), checked
  * against what nftables does with the same chain jumped to from a base chain
  * with policy accept. A field the packet lacks makes every rule loading it
- * not match (nft_payload_eval() breaks the rule).
+ * not match (nft_payload_eval() breaks the rule). Which fields a packet has
+ * is the BPF program's business (bpf/cgroup/nfo_cgroup.bpf.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,8 +226,9 @@ static void test_verdicts(void **state)
 	expect(plan, udp4("10.1.2.3", 8080), "drop 5");
 	/* returned from j, on to rule 3: 443 != 53 */
 	expect(plan, udp4("10.1.2.3", 443), "drop 3");
-	/* a later fragment: no ports; rule 1 and 3 do not match, the end of
-	 * the chain accepts (the policy of the base chain jumping to it) */
+	/* no ports (a truncated header, no l4proto): rule 1 and 3 do not
+	 * match, the end of the chain accepts (the policy of the base chain
+	 * jumping to it) */
 	later = udp4("192.0.2.9", 53);
 	later.have &= ~(DBIT(NFO_DIM_TH0) | DBIT(NFO_DIM_TH2));
 	expect(plan, later, "accept policy");
