@@ -32,7 +32,7 @@ _svc_cleanup() {
 	trap - ERR
 	if [ -d "$CG" ]; then
 		echo 1 >"$CG/cgroup.kill" 2>/dev/null
-		for _ in $(seq 50); do
+		for _ in $(seq 200); do
 			[ -s "$CG/cgroup.procs" ] || break
 			sleep 0.05
 		done
