@@ -314,6 +314,8 @@ int daemon_resync(struct daemon *d)
 	d->st.rs = rs;
 	d->st.genid = rs->genid;
 	d->st.have_genid = true;
+	/* Services first: they enforce, the fast path only accelerates. */
+	daemon_services_update(d);
 	r = daemon_rebuild(d);
 	if (r < 0)
 		daemon_arm_retry(d, 1000);
@@ -339,6 +341,12 @@ int daemon_update_sets(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once)
 		return -EAGAIN;
+	/* A service reads one of the sets: its program is rebuilt with the
+	 * rest of the ruleset (the same program, new maps). */
+	for (size_t i = 0; i < ev->nsets; i++)
+		if (daemon_services_use_set(d, (int)ev->sets[i].family, ev->sets[i].table,
+					    ev->sets[i].name))
+			return -EAGAIN;
 	for (size_t i = 0; i < ev->nsets; i++) {
 		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
 							   ev->sets[i].table, ev->sets[i].name);
