@@ -113,6 +113,11 @@ struct nfo_clock_args {
 
 #define NFO_REF_PASS        (NFO_REF_VERDICT)
 #define NFO_REF_DROP(slot)  (NFO_REF_VERDICT | NFO_REF_DROP_BIT | (slot))
+/* Service programs (bpf/cgroup) only: accepted, crediting slot. The fast
+ * path never sees it (to it, any verdict without the drop bit passes). */
+#define NFO_REF_ACCEPT_BIT  0x10000000u
+#define NFO_REF_ACCEPT(slot) (NFO_REF_VERDICT | NFO_REF_ACCEPT_BIT | (slot))
+#define NFO_REF_SLOT_MASK   0x0fffffffu
 
 /* A path visits each dimension at most once. */
 #define NFO_MAX_DEPTH _NFO_DIM_MAX

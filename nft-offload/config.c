@@ -9,6 +9,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+/* after netinet/in.h: its definitions of in_addr win over linux/in.h's */
+#include <linux/netfilter.h>
+
 #include "config.h"
 #include "iface.h"
 #include "common/util.h"
@@ -48,6 +51,7 @@ void nfo_config_init(struct nfo_config *c)
 void nfo_config_clear(struct nfo_config *c)
 {
 	free(c->ifaces);
+	free(c->services);
 	nfo_config_init(c);
 }
 
@@ -137,6 +141,138 @@ static int split(char *line, char **words, int max)
 	return n;
 }
 
+const char *nfo_service_dir_name(int dir)
+{
+	return dir == NFO_SERVICE_INGRESS ? "ingress" : dir == NFO_SERVICE_EGRESS ? "egress" : "?";
+}
+
+void nfo_service_pin_name(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < len; i++)
+		buf[i] = name[i] == '.' ? '_' : name[i];
+	if (len)
+		buf[i] = '\0';
+}
+
+/* systemd unit names: ASCII letters, digits, ":-_.\\" and "@". */
+static bool valid_service_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NFO_SERVICE_NAME_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(":-_.\\@", s[i]))
+			return false;
+	return true;
+}
+
+static bool valid_nft_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < NFO_NFT_NAME_MAX;
+}
+
+const struct nfo_config_service *nfo_config_find_service(const struct nfo_config *c,
+							 const char *name)
+{
+	for (size_t i = 0; i < c->nservices; i++)
+		if (!strcmp(c->services[i].name, name))
+			return &c->services[i];
+	return NULL;
+}
+
+#define SERVICE_USAGE "expected: service NAME [ingress FAMILY TABLE CHAIN] [egress FAMILY TABLE CHAIN]"
+
+/* w[0] is the name, then directions with their chains. */
+static int add_service(struct nfo_config *c, char **w, int n, const char *file, unsigned line,
+		       char *err, size_t errlen)
+{
+	struct nfo_config_service sv = {};
+	struct nfo_config_service *p;
+	char pin[NFO_SERVICE_NAME_MAX], other[NFO_SERVICE_NAME_MAX];
+	int i = 1;
+
+	if (n < 1)
+		return fail(err, errlen, file, line, SERVICE_USAGE);
+	if (!valid_service_name(w[0]))
+		return fail(err, errlen, file, line,
+			    "invalid service name '%s' (a systemd unit name, e.g. nginx.service)", w[0]);
+	snprintf(sv.name, sizeof(sv.name), "%s", w[0]);
+	if (n == 1)
+		return fail(err, errlen, file, line, "service %s names no chain; " SERVICE_USAGE,
+			    w[0]);
+	while (i < n) {
+		struct nfo_config_chainref *ref;
+		int dir;
+
+		if (!strcmp(w[i], "ingress"))
+			dir = NFO_SERVICE_INGRESS;
+		else if (!strcmp(w[i], "egress"))
+			dir = NFO_SERVICE_EGRESS;
+		else
+			return fail(err, errlen, file, line,
+				    "unknown direction '%s' for service %s (expected ingress or egress)",
+				    w[i], w[0]);
+		ref = &sv.dir[dir];
+		if (ref->set)
+			return fail(err, errlen, file, line, "service %s: %s given twice", w[0], w[i]);
+		if (i + 3 >= n)
+			return fail(err, errlen, file, line,
+				    "service %s: %s needs FAMILY TABLE CHAIN", w[0], w[i]);
+		if (!strcmp(w[i + 1], "ip"))
+			ref->family = NFPROTO_IPV4;
+		else if (!strcmp(w[i + 1], "ip6"))
+			ref->family = NFPROTO_IPV6;
+		else if (!strcmp(w[i + 1], "inet"))
+			ref->family = NFPROTO_INET;
+		else
+			return fail(err, errlen, file, line,
+				    "service %s: unknown family '%s' (expected ip, ip6 or inet)", w[0],
+				    w[i + 1]);
+		if (!valid_nft_name(w[i + 2]) || !valid_nft_name(w[i + 3]))
+			return fail(err, errlen, file, line, "service %s: invalid table or chain name",
+				    w[0]);
+		snprintf(ref->table, sizeof(ref->table), "%s", w[i + 2]);
+		snprintf(ref->chain, sizeof(ref->chain), "%s", w[i + 3]);
+		ref->set = true;
+		i += 4;
+	}
+	nfo_service_pin_name(sv.name, pin, sizeof(pin));
+	for (size_t k = 0; k < c->nservices; k++) {
+		if (!strcmp(c->services[k].name, sv.name))
+			return fail(err, errlen, file, line, "service %s configured twice", sv.name);
+		nfo_service_pin_name(c->services[k].name, other, sizeof(other));
+		if (!strcmp(pin, other))
+			return fail(err, errlen, file, line,
+				    "services %s and %s would share one pin directory (%s)",
+				    c->services[k].name, sv.name, pin);
+	}
+	p = realloc(c->services, (c->nservices + 1) * sizeof(*p));
+	if (!p)
+		return fail(err, errlen, file, line, "out of memory");
+	c->services = p;
+	c->services[c->nservices++] = sv;
+	return 0;
+}
+
+int nfo_config_add_service(struct nfo_config *c, const char *spec, char *err, size_t errlen)
+{
+	char buf[1200], *w[10];
+	int n;
+
+	if (strlen(spec) >= sizeof(buf))
+		return fail(err, errlen, "--service", 0, "too long");
+	snprintf(buf, sizeof(buf), "%s", spec);
+	n = split(buf, w, 9);
+	if (n < 0)
+		return fail(err, errlen, "--service", 0, "too many words; " SERVICE_USAGE);
+	return add_service(c, w, n, "--service", 0, err, errlen);
+}
+
 int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const char *file,
 		     char *err, size_t errlen)
 {
@@ -146,7 +282,7 @@ int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const c
 	if (memchr(text, '\0', len))
 		return fail(err, errlen, file, 0, "not a text file (contains NUL bytes)");
 	while (pos < len) {
-		char buf[512], *w[5], *hash;
+		char buf[512], *w[10], *hash;
 		size_t end = pos;
 		int n, r;
 
@@ -161,10 +297,18 @@ int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const c
 		hash = strchr(buf, '#');
 		if (hash)
 			*hash = '\0';
-		n = split(buf, w, 5);
+		n = split(buf, w, 10);
 		if (n == 0)
 			continue;
 		if (n < 0)
+			return fail(err, errlen, file, line, "too many words");
+		if (!strcmp(w[0], "service")) {
+			r = add_service(c, w + 1, n - 1, file, line, err, errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n > 5)
 			return fail(err, errlen, file, line, "too many words");
 
 		if (!strcmp(w[0], "interface")) {

@@ -96,6 +96,16 @@ int daemon_update_sets(struct daemon *d);
 bool daemon_links_unchanged(struct daemon *d);
 void daemon_free_plan(struct daemon *d);
 
+/* daemon-services.c */
+/* Opens (or reuses) the pinned programs of the configured services and
+ * unpins those no longer configured. */
+int daemon_services_setup(struct daemon *d);
+/* Compiles every service chain from the current model and applies it. */
+void daemon_services_update(struct daemon *d);
+/* Whether a service reads named set family/table/name. */
+bool daemon_services_use_set(struct daemon *d, int family, const char *table, const char *name);
+void daemon_services_free(struct daemon *d);
+
 /* daemon-ctl.c */
 /* Listens on d->sock_path; -EADDRINUSE: another daemon answers there. */
 int daemon_ctl_listen(struct daemon *d);

@@ -366,6 +366,9 @@ int daemon_resync(struct daemon *d)
 	d->st.rs = rs;
 	d->st.genid = rs->genid;
 	d->st.have_genid = true;
+	/* Services first: they enforce, the fast path only accelerates (under
+	 * the lock: status renders their state). */
+	daemon_services_update(d);
 	daemon_unlock(d);
 	r = daemon_rebuild(d);
 	/* Freed only now: until the rebuild publishes its plan, status
@@ -397,6 +400,12 @@ int daemon_update_sets(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once)
 		return -EAGAIN;
+	/* A service reads one of the sets: its program is rebuilt with the
+	 * rest of the ruleset (the same program, new maps). */
+	for (size_t i = 0; i < ev->nsets; i++)
+		if (daemon_services_use_set(d, (int)ev->sets[i].family, ev->sets[i].table,
+					    ev->sets[i].name))
+			return -EAGAIN;
 	for (size_t i = 0; i < ev->nsets; i++) {
 		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
 							   ev->sets[i].table, ev->sets[i].name);

@@ -233,7 +233,12 @@ static int setup_config(struct daemon *d)
 	if (o->metrics_listen)
 		snprintf(s->config.metrics_listen, sizeof(s->config.metrics_listen), "%s",
 			 o->metrics_listen);
-	if (s->config.nifaces == 0)
+	for (size_t i = 0; i < o->nservices; i++) {
+		r = nfo_config_add_service(&s->config, o->services[i], err, sizeof(err));
+		if (r < 0)
+			return log_error_errno(r, "%s", err);
+	}
+	if (s->config.nifaces == 0 && s->config.nservices == 0)
 		log_warn("no interface configured (--attach IFACE or 'interface' in %s): "
 			 "following nftables, attaching nothing", o->config_path);
 
@@ -482,7 +487,8 @@ static int setup(struct daemon *d)
 	int r;
 
 	nfo_config_init(&d->st.config);
-	if ((r = setup_config(d)) < 0 || (r = setup_dirs(d)) < 0 || (r = setup_kernel(d)) < 0 ||
+	if ((r = setup_config(d)) < 0 || (r = setup_dirs(d)) < 0 ||
+	    (r = daemon_services_setup(d)) < 0 || (r = setup_kernel(d)) < 0 ||
 	    (r = setup_event_loop(d)) < 0)
 		return r;
 	r = daemon_ctl_start(d);
@@ -579,6 +585,8 @@ static void teardown(struct daemon *d, bool unpin)
 		if (d->st.loader)
 			nfo_loader_detach(d->st.loader, &d->st.ifaces[i]);
 	nfo_loader_free(&d->st.loader, unpin);
+	/* Service programs stay pinned: systemd keeps them attached. */
+	daemon_services_free(d);
 	if (d->ctlfd >= 0) {
 		close(d->ctlfd);
 		unlink(d->sock_path);

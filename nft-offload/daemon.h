@@ -18,6 +18,8 @@ struct nfo_daemon_opts {
 	bool config_given;   /* --config: the file must exist */
 	char **attach;       /* --attach IFACE[:MODE] */
 	size_t nattach;
+	char **services;     /* --service 'NAME [ingress F T C] [egress F T C]' */
+	size_t nservices;
 	const char *run_dir;
 	const char *bpffs;
 	int netlink_rcvbuf;  /* 0: default */

@@ -27,6 +27,13 @@ static uint32_t conv(const struct enc *x, uint32_t ref)
 		assert((ref & NFO_REF_VALUE_MASK) < x->plan->ntargets);
 		return NFO_REF_DROP(x->slots[ref & NFO_REF_VALUE_MASK]);
 	}
+	/* Only service plans (bpf/cgroup) accept with a rule to credit; their
+	 * slots are few (service-loader.c), well within the accept's mask. */
+	if (ref & NFO_REF_ACCEPT_BIT) {
+		assert((ref & NFO_REF_SLOT_MASK) < x->plan->ntargets);
+		assert(x->slots[ref & NFO_REF_SLOT_MASK] <= NFO_REF_SLOT_MASK);
+		return NFO_REF_ACCEPT(x->slots[ref & NFO_REF_SLOT_MASK]);
+	}
 	return NFO_REF_PASS;
 }
 

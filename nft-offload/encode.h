@@ -4,7 +4,9 @@
  * (bpf/nfo_abi.h): the nodes array, the radix tables, the LPM entries, the
  * roots and the named set slots of one generation, for one half of a program
  * set. Pure, so what the loader (loader.c) writes to the kernel can be
- * checked without one.
+ * checked without one. The service programs (service-loader.c) use the same
+ * encoding for their one root; their accepting leaves (NFO_REF_ACCEPT) keep
+ * their counter slot.
  */
 #ifndef NFO_ENCODE_H
 #define NFO_ENCODE_H

@@ -22,7 +22,12 @@
 #include "probe.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "netlink/nft.h"
+#include "plan.h"
+#include "ruleset.h"
+#include "import.h"
 #include "ruletext.h"
+#include "service.h"
 #include "trace.h"
 
 static int cmd_daemon(int argc, char **argv);
@@ -30,6 +35,7 @@ static int cmd_status(int argc, char **argv);
 static int cmd_explain(int argc, char **argv);
 static int cmd_bench(int argc, char **argv);
 static int cmd_probe(int argc, char **argv);
+static int cmd_service(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -46,6 +52,9 @@ static const struct command {
 	{ "bench", cmd_bench, "packet rate against plain nftables, on namespaces of its own\n"
 			      "(runs " NFO_BENCH_PROGRAM "; nft-offload bench --help)" },
 	{ "probe", cmd_probe, "what the kernel offers the fast path, and what it lacks" },
+	{ "service", cmd_service, "service check NAME: exit 0 if both chains of service NAME\n"
+				  "compile exactly into its filter, else 1 with the reason\n"
+				  "(ExecStartPre=)" },
 	{ "version", cmd_version, "print the version" },
 	{ "--version", cmd_version, NULL },
 	{ "help", cmd_help, NULL },
@@ -81,6 +90,9 @@ static void usage(FILE *f)
 		"  --config FILE         configuration (default %s)\n"
 		"  --attach IFACE[:MODE] attach to IFACE; MODE is xdp (default, native,\n"
 		"                        falls back to generic), xdp-generic or tc; repeatable\n"
+		"  --service 'NAME [ingress FAMILY TABLE CHAIN] [egress FAMILY TABLE CHAIN]'\n"
+		"                        filter systemd unit NAME's sockets by those chains,\n"
+		"                        pinned in BPFFS/nft-offload/services/NAME; repeatable\n"
 		"  --run-dir DIR         control socket directory (default %s)\n"
 		"  --bpffs DIR           bpffs mount for pinned counters (default %s;\n"
 		"                        mounted there if it is not)\n"
@@ -90,6 +102,8 @@ static void usage(FILE *f)
 		"  --metrics-listen ADDR:PORT  serve Prometheus metrics (GET /metrics) on\n"
 		"                        IPV4:PORT or [IPV6]:PORT (default: off)\n"
 		"  -v, --verbose         debug logging\n"
+		"\n"
+		"service check options: --config FILE, --service SPEC (as for daemon)\n"
 		"\n"
 		"status / explain options:\n"
 		"  --json                one JSON object\n"
@@ -105,6 +119,7 @@ static int cmd_daemon(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "service", required_argument, NULL, 's' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -121,9 +136,13 @@ static int cmd_daemon(int argc, char **argv)
 	int c, r;
 
 	o.attach = calloc((size_t)argc + 1, sizeof(*o.attach));
-	if (!o.attach)
+	o.services = calloc((size_t)argc + 1, sizeof(*o.services));
+	if (!o.attach || !o.services) {
+		free(o.attach);
+		free(o.services);
 		return 1;
-	while ((c = getopt_long(argc, argv, "c:a:r:b:vh", opts, NULL)) != -1) {
+	}
+	while ((c = getopt_long(argc, argv, "c:a:s:r:b:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.config_path = optarg;
@@ -131,6 +150,9 @@ static int cmd_daemon(int argc, char **argv)
 			break;
 		case 'a':
 			o.attach[o.nattach++] = optarg;
+			break;
+		case 's':
+			o.services[o.nservices++] = optarg;
 			break;
 		case 'r':
 			o.run_dir = optarg;
@@ -149,6 +171,7 @@ static int cmd_daemon(int argc, char **argv)
 				fprintf(stderr, "nft-offload daemon: --netlink-rcvbuf: a size in bytes "
 						"between 4096 and 1073741824, not '%s'\n", optarg);
 				free(o.attach);
+				free(o.services);
 				return 2;
 			}
 			o.netlink_rcvbuf = (int)v;
@@ -171,16 +194,19 @@ static int cmd_daemon(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			free(o.attach);
+			free(o.services);
 			return 0;
 		default:
 			usage(stderr);
 			free(o.attach);
+			free(o.services);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "nft-offload daemon: unexpected argument '%s'\n", argv[optind]);
 		free(o.attach);
+		free(o.services);
 		return 2;
 	}
 	if (geteuid() != 0)
@@ -189,6 +215,7 @@ static int cmd_daemon(int argc, char **argv)
 	nfo_loader_log_libbpf();
 	r = nfo_daemon_main(&o);
 	free(o.attach);
+	free(o.services);
 	return r;
 }
 
@@ -398,6 +425,109 @@ static int cmd_help(int argc, char **argv)
 {
 	usage(stdout);
 	return 0;
+}
+
+/* `service check NAME`: compiles the service's chains from the ruleset of
+ * this network namespace, as the daemon would. */
+static int cmd_service(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "service", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *config_path = NFO_DEFAULT_CONFIG;
+	const struct nfo_config_service *sv;
+	struct nfo_nft_dump *dump = NULL;
+	struct nfo_ruleset *rs = NULL;
+	struct nfo_config cfg;
+	bool config_given = false;
+	/* --service specs are added after the file: kept until it is read */
+	char **specs = calloc((size_t)argc + 1, sizeof(*specs));
+	size_t nspecs = 0;
+	char err[512];
+	int c, r, ret = 1;
+
+	if (!specs)
+		return 1;
+	nfo_config_init(&cfg);
+	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 's':
+			specs[nspecs++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			free(specs);
+			return 0;
+		default:
+			usage(stderr);
+			free(specs);
+			return 2;
+		}
+	}
+	if (optind + 2 != argc || strcmp(argv[optind], "check")) {
+		fprintf(stderr, "nft-offload service: usage: nft-offload service check NAME "
+				"[--config FILE] [--service SPEC]\n");
+		free(specs);
+		return 2;
+	}
+	r = nfo_config_load(&cfg, config_path, config_given, err, sizeof(err));
+	for (size_t i = 0; r == 0 && i < nspecs; i++)
+		r = nfo_config_add_service(&cfg, specs[i], err, sizeof(err));
+	free(specs);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload service check: %s\n", err);
+		goto out;
+	}
+	sv = nfo_config_find_service(&cfg, argv[optind + 1]);
+	if (!sv) {
+		fprintf(stderr, "nft-offload service check: service %s is not configured (no 'service %s' "
+				"line in %s, no --service)\n", argv[optind + 1], argv[optind + 1], config_path);
+		goto out;
+	}
+	r = nfo_nft_read_ruleset(&dump, false, NULL);
+	if (r == 0)
+		r = nfo_ruleset_new(&rs, dump);
+	if (r < 0) {
+		fprintf(stderr, "nft-offload service check: cannot read the nftables ruleset: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	ret = 0;
+	for (int d = 0; d < _NFO_SERVICE_DIR_MAX; d++) {
+		const struct nfo_config_chainref *ref = &sv->dir[d];
+		struct nfo_plan *plan = NULL;
+		char reason[512];
+
+		if (!ref->set)
+			continue;
+		r = nfo_service_compile(rs, ref, cfg.max_edges, &plan, reason, sizeof(reason));
+		if (r < 0) {
+			fprintf(stderr, "nft-offload service check: %s\n", strerror(-r));
+			ret = 1;
+			continue;
+		}
+		if (r > 0) {
+			printf("%s %s: %s\n", sv->name, nfo_service_dir_name(d), reason);
+			ret = 1;
+			continue;
+		}
+		printf("%s %s: %s %s %s compiles exactly (%zu nodes)\n", sv->name,
+		       nfo_service_dir_name(d), nfo_family_name(ref->family), ref->table, ref->chain,
+		       plan->nnodes - 1);
+		nfo_plan_free(&plan);
+	}
+out:
+	nfo_ruleset_free(&rs);
+	nfo_nft_dump_free(&dump);
+	nfo_config_clear(&cfg);
+	return ret;
 }
 
 int main(int argc, char **argv)

@@ -74,6 +74,7 @@ enum { NOM_UNKNOWN, NOM_RET, NOM_DONE, NOM_ON };
 struct outcome {
 	unsigned bits;
 	int32_t drop;     /* first rule that may drop, in evaluation order */
+	int32_t accept;   /* exact mode: the same for accept */
 	int nom;          /* how the nominal path left the chain */
 	int32_t nom_drop; /* NOM_DONE: the drop it ended in, or -1 */
 };
@@ -86,6 +87,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 
 	o->bits = 0;
 	o->drop = -1;
+	o->accept = -1;
 	o->nom = NOM_UNKNOWN;
 	o->nom_drop = -1;
 	if (depth > NFO_JUMP_DEPTH) {
@@ -95,7 +97,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 	chain_span(x, ci, a, n, &lo, &hi);
 	for (size_t i = lo; i < hi; i++) {
 		struct crule *c = &x->cr[a[i].id];
-		struct outcome v = { 0, -1, NOM_RET, -1 };
+		struct outcome v = { 0, -1, -1, NOM_RET, -1 };
 		bool cont = false;
 		int nt;
 
@@ -111,6 +113,8 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			break;
 		case NFO_VERDICT_ACCEPT:
 			v.bits = O_ACCEPT;
+			if (x->exact)
+				v.accept = rule_target(x, c);
 			v.nom = NOM_DONE;
 			break;
 		case NFO_VERDICT_DROP:
@@ -139,6 +143,8 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 		}
 		if ((v.bits & O_DROP) && o->drop < 0)
 			o->drop = v.drop;
+		if ((v.bits & O_ACCEPT) && o->accept < 0)
+			o->accept = v.accept;
 		o->bits |= v.bits;
 		/* follow the nominal path: it takes the rules nominally true */
 		nt = tv_nominal(a[i].ms);
@@ -163,7 +169,8 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 
 /* A group whose rules are resolved: the packet goes on, passes, or is
  * certainly dropped (*ret_drop: the target to credit, the likely rule
- * when several may drop). */
+ * when several may drop). In service mode (x->exact) the one chain is
+ * certainly dropped or accepted (RES_ACCEPT) or the plan is inexact. */
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		    int32_t *ret_drop)
 {
@@ -190,8 +197,24 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 					o.drop = policy_target(x, cc);
 				o.bits |= O_DROP;
 			} else {
+				if (x->exact && o.accept < 0)
+					o.accept = policy_target(x, cc);
 				o.bits |= O_ACCEPT;
 			}
+		}
+		if (x->exact) {
+			/* One chain, evaluated completely: its outcome must be
+			 * one verdict, anything else is not exact. */
+			if (o.bits == O_DROP) {
+				*ret_drop = o.drop;
+				return RES_DROP;
+			}
+			if (o.bits == O_ACCEPT) {
+				*ret_drop = o.accept;
+				return RES_ACCEPT;
+			}
+			x->inexact = true;
+			return RES_PASS;
 		}
 		if (o.nom == NOM_RET) {
 			o.nom = NOM_DONE;

@@ -51,6 +51,32 @@ static uint32_t implied_absent(int dim)
 	return 0;
 }
 
+/* Service mode (bpf/cgroup): each transport field is there as far as the
+ * packet reaches, as nft_payload_eval() reads each one on its own. */
+static uint32_t implied_present_exact(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_TH2:
+		return DIMBIT(NFO_DIM_TH0);
+	case NFO_DIM_TCPFLAGS:
+		return DIMBIT(NFO_DIM_TH0) | DIMBIT(NFO_DIM_TH2);
+	}
+	return 0;
+}
+
+static uint32_t implied_absent_exact(int dim)
+{
+	switch (dim) {
+	case NFO_DIM_L4PROTO:
+		return DIMBIT(NFO_DIM_TH0) | DIMBIT(NFO_DIM_TH2) | DIMBIT(NFO_DIM_TCPFLAGS);
+	case NFO_DIM_TH0:
+		return DIMBIT(NFO_DIM_TH2) | DIMBIT(NFO_DIM_TCPFLAGS);
+	case NFO_DIM_TH2:
+		return DIMBIT(NFO_DIM_TCPFLAGS);
+	}
+	return 0;
+}
+
 static const struct fk class_fk[] = {
 	[0] = { /* CLS_IPV4: a validated IPv4 header */
 		DIMBIT(NFO_DIM_ETHTYPE) | DIMBIT(NFO_DIM_L2HOST) | DIMBIT(NFO_DIM_L4PROTO) |
@@ -442,9 +468,11 @@ static int unknown_child(struct ctx *x, int pl, int gpos, struct fk fk, struct s
 		c = &x->cr[e->id];
 		cp = cpred_for(c, s->dim);
 		ne = *e;
-		ne.ms = tv_and(e->ms, TV_U);
+		/* nftables breaks the rule when a field it loads is missing:
+		 * with exact semantics its predicates are FALSE, not UNKNOWN. */
+		ne.ms = tv_and(e->ms, x->exact ? TV_F : TV_U);
 		if (cp->has_eset)
-			ne.es = tv_and(e->es, TV_U);
+			ne.es = tv_and(e->es, x->exact ? TV_F : TV_U);
 		s->out[o++] = ne;
 	}
 	return build(x, pl, s->level + 1, gpos, fk, s->out, o, ret);
@@ -454,8 +482,10 @@ static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		  const struct aentry *a, size_t n, uint32_t *ret)
 {
 	int dim = x->dims[level];
-	struct fk kfk = { fk.present | implied_present(dim), fk.absent };
-	struct fk ufk = { fk.present, fk.absent | implied_absent(dim) | DIMBIT(dim) };
+	struct fk kfk = { fk.present | (x->exact ? implied_present_exact(dim) : implied_present(dim)),
+			  fk.absent };
+	struct fk ufk = { fk.present, fk.absent | DIMBIT(dim) |
+					      (x->exact ? implied_absent_exact(dim) : implied_absent(dim)) };
 	struct step s = { .dim = dim, .level = level, .max = nfo_u128_max(nfo_dim_width(dim)) };
 	struct nfo_plan_node node = { .dim = dim };
 	struct region_src src;
@@ -545,6 +575,7 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			level++;
 		if (level >= x->ndims) {
 			/* Cannot happen: with every field resolved, simplify decides. */
+			x->inexact |= x->exact;
 			free(a);
 			*ret = NFO_REF_PASS;
 			return 0;
@@ -560,9 +591,9 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			if (!(c->levels & (1u << level)))
 				continue;
 			cp = cpred_for(c, dim);
-			a[i].ms = tv_and(a[i].ms, TV_U);
+			a[i].ms = tv_and(a[i].ms, x->exact ? TV_F : TV_U);
 			if (cp->has_eset)
-				a[i].es = tv_and(a[i].es, TV_U);
+				a[i].es = tv_and(a[i].es, x->exact ? TV_F : TV_U);
 		}
 		level++;
 	}

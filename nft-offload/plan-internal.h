@@ -143,6 +143,11 @@ struct ctx {
 	uint32_t *nodetab; /* hash-consing: equal nodes are stored once */
 	size_t nodetab_cap;
 	bool ct_related;   /* some rule may create expectations (helpers) */
+	bool inexact;      /* exact mode: some leaf is not one certain verdict */
+	/* Service mode (in->service_chain): every leaf must be a certain
+	 * verdict, a missing field makes its predicates FALSE, and accepting
+	 * leaves credit their rule. */
+	bool exact;
 };
 
 enum { CLS_IPV4, CLS_IPV6, CLS_OTHER, _CLS_MAX };
@@ -180,6 +185,8 @@ static inline bool entry_final(const struct crule *c, const struct aentry *e, in
 
 /* plan-rules.c: the rules in the planner's form, the field order. */
 int plan_compile_ruleset(struct ctx *x);
+/* Service mode: the service chain and the chains it reaches, nothing else. */
+int plan_compile_service(struct ctx *x);
 int plan_new_gate(struct ctx *x, int dim, struct nfo_vset *set, int *ret_chain);
 int plan_new_nat_gate(struct ctx *x, int *ret_chain);
 bool plan_chain_is_nat(const struct nfo_chain *c);
@@ -187,11 +194,13 @@ bool plan_chain_is_nat(const struct nfo_chain *c);
 /* plan-pipeline.c: the groups a packet class meets on one interface. */
 int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
 			struct pipeline *p);
+/* Service mode: one group, the service chain (none for other families). */
+int plan_build_service_pipeline(struct ctx *x, int cls, struct pipeline *p);
 int plan_finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, struct pipeline *p);
 void plan_pipeline_clear(struct pipeline *p);
 
 /* plan-eval.c: three-valued evaluation of a group on an alive list. */
-enum { RES_CONTINUE, RES_PASS, RES_DROP };
+enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT };
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		    int32_t *ret_drop);
 unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal);

@@ -364,6 +364,22 @@ out:
 	return r;
 }
 
+/* Service mode: the service chain alone, as if a base chain of its family
+ * with policy accept jumped to it (for a regular chain, a return or its end
+ * then means that policy: accept). Packets of other families: accepted. */
+int plan_build_service_pipeline(struct ctx *x, int cls, struct pipeline *p)
+{
+	const struct nfo_chain *c = x->in->service_chain;
+	int ci = -1;
+
+	for (size_t i = 0; i < x->ncc && ci < 0; i++)
+		if (x->cc[i].chain == c)
+			ci = (int)i;
+	if (ci < 0 || !family_applies(c->family, cls))
+		return 0;
+	return add_group(p, G_CHAINS, &ci, 1);
+}
+
 int plan_finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, struct pipeline *p)
 {
 	uint8_t *all;

@@ -352,6 +352,55 @@ static void link_rules(struct ctx *x)
 	}
 }
 
+/* Service mode: the service chain and every chain it can jump or goto to,
+ * and nothing else (sets of other chains must not take slots). */
+int plan_compile_service(struct ctx *x)
+{
+	const struct nfo_chain **todo;
+	size_t n = 0, cap = 16;
+	int r = 0;
+
+	for (int d = 0; d < _NFO_DIM_MAX; d++)
+		x->level_of[d] = -1;
+	note_dim(x, NFO_DIM_ETHTYPE);
+	todo = malloc(cap * sizeof(*todo));
+	if (!todo)
+		return -ENOMEM;
+	todo[n++] = x->in->service_chain;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct nfo_chain *c = todo[i];
+
+		for (size_t k = 0; k < c->nrules && r == 0; k++) {
+			const struct nfo_rule *rule = &c->rules[k];
+
+			for (size_t a = 0; a <= rule->nalts && r == 0; a++) {
+				const struct nfo_chain *t = a < rule->nalts ? rule->alts[a].target_chain :
+									      rule->target_chain;
+				bool seen = !t;
+
+				for (size_t j = 0; j < n && !seen; j++)
+					seen = todo[j] == t;
+				if (seen)
+					continue;
+				r = nfo_grow(&todo, &cap, n + 1, sizeof(*todo));
+				if (r == 0)
+					todo[n++] = t;
+			}
+		}
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = compile_chain(x, todo[i]);
+	free(todo);
+	if (r < 0)
+		return r;
+	for (int d = 0; d < _NFO_DIM_MAX; d++)
+		if (d != NFO_DIM_CTSTATE)
+			note_dim(x, d);
+	note_dim(x, NFO_DIM_CTSTATE);
+	link_rules(x);
+	return 0;
+}
+
 int plan_compile_ruleset(struct ctx *x)
 {
 	const struct nfo_ruleset *rs = x->in->rs;

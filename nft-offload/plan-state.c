@@ -72,7 +72,8 @@ static size_t compact(const struct ctx *x, int level, struct aentry *a, size_t n
 
 		while (end < n && x->cr[a[end].id].chain == chain)
 			end++;
-		if (x->cr[a[i].id].kind != CR_GATE && uniform_prefix(x, level, a, i, end, &v)) {
+		if (!x->exact && x->cr[a[i].id].kind != CR_GATE &&
+		    uniform_prefix(x, level, a, i, end, &v)) {
 			a[o].id = x->cc[chain].first +
 				  (v == NFO_VERDICT_ACCEPT ? SYNTH_ACCEPT : SYNTH_RETURN);
 			a[o].ms = TV_T;
@@ -135,6 +136,10 @@ int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
 			*ret = drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
 			return 1;
 		}
+		if (res == RES_ACCEPT) {
+			*ret = drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) : NFO_REF_PASS;
+			return 1;
+		}
 		(*gpos)++;
 		o = 0;
 		for (size_t i = 0; i < *n; i++)
@@ -167,7 +172,9 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 		}
 		return REGION_CONSUMED;
 	}
-	*ret = res == RES_DROP && drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
+	*ret = res == RES_DROP && drop >= 0	? NFO_REF_DROP((uint32_t)drop) :
+	       res == RES_ACCEPT && drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) :
+						NFO_REF_PASS;
 	return REGION_DECIDED;
 }
 

@@ -25,6 +25,11 @@
  *   plan-eval.c      three-valued evaluation of chains and groups
  *   plan-diagram.c   nodes (stored once when equal), walking, freeing
  * and plan-internal.h for what they share.
+ *
+ * Service mode (nfo_plan_input.service_chain) builds one root for one chain
+ * with exact semantics: plan-rules.c compiles the chain and what it jumps
+ * to, plan-pipeline.c gives it one group, and the expansion makes missing
+ * fields FALSE and ends in accept or drop leaves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -98,6 +103,32 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		goto out;
 	}
 
+	if (in->service_chain) {
+		static const struct nfo_plan_iface none = { .ifindex = 0 };
+
+		x.exact = true;
+		r = plan_compile_service(&x);
+		if (r < 0)
+			goto out;
+		x.pl = calloc(_CLS_MAX, sizeof(*x.pl));
+		if (!x.pl) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (int cls = 0; cls < _CLS_MAX && r == 0; cls++) {
+			r = plan_build_service_pipeline(&x, cls, &x.pl[x.npl]);
+			x.npl++;
+			if (r == 0)
+				r = plan_finish_pipeline(&x, &none, &x.pl[x.npl - 1]);
+		}
+		if (r == 0)
+			r = plan_build_root(&x, &none, 0, &p->roots[0].ref);
+		if (r < 0)
+			goto out;
+		p->nroots = 1;
+		p->inexact = x.inexact;
+		goto done;
+	}
 	r = plan_compile_ruleset(&x);
 	if (r < 0)
 		goto out;
@@ -130,6 +161,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		if (x.too_big)
 			break;
 	}
+done:
 	if (x.too_big) {
 		char why[128];
 

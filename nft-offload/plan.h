@@ -44,6 +44,17 @@ struct nfo_plan_input {
 	size_t nup;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
+	/*
+	 * Service mode: no interfaces; one root (ifindex 0) deciding every IP
+	 * packet exactly as nftables would if a base chain of the chain's
+	 * family with policy accept jumped to service_chain. A field the
+	 * packet lacks makes its predicates FALSE (nftables breaks the rule);
+	 * leaves are NFO_REF_DROP or NFO_REF_ACCEPT of the deciding rule or
+	 * policy, or NFO_REF_PASS (accepted, another family). The caller
+	 * refuses chains with UNKNOWN predicates or effects first; a leaf that
+	 * still is not one certain verdict sets plan->inexact.
+	 */
+	const struct nfo_chain *service_chain;
 };
 
 struct nfo_plan_edge {
@@ -98,6 +109,8 @@ struct nfo_plan {
 	size_t nedges;
 	/* Set when no diagram could be built; every root is then PASS. */
 	char *error;
+	/* Service mode: some packet cannot be decided exactly. */
+	bool inexact;
 };
 
 int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret);

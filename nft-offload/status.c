@@ -12,6 +12,8 @@
 #include "plan.h"
 #include "ruleset.h"
 #include "ruletext.h"
+#include "service-loader.h"
+#include "service.h"
 #include "watchdog.h"
 
 static const char *const stat_names[_NFO_STAT_MAX] = {
@@ -388,6 +390,103 @@ static void watchdog_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		nfo_buf_printf(out, "watchdog: not armed (no fast path loaded)\n");
 }
 
+/* ---- services ------------------------------------------------------------------- */
+
+static const char *service_state(const struct nfo_service_state *ss)
+{
+	return ss->error || !ss->prog || !nfo_svc_prog_enforcing(ss->prog) ? "error" : "enforced";
+}
+
+static const struct nfo_chain *service_chain(const struct nfo_daemon_state *s,
+					     const struct nfo_service_state *ss)
+{
+	return s->rs ? nfo_ruleset_find_chain(s->rs, ss->ref->family, ss->ref->table, ss->ref->chain) :
+		       NULL;
+}
+
+static void service_counter(const struct nfo_service_state *ss, const char *key,
+			    struct nfo_counter *c)
+{
+	*c = (struct nfo_counter){};
+	if (ss->prog)
+		(void)nfo_svc_prog_counter(ss->prog, key, c);
+}
+
+static void services_json(const struct nfo_daemon_state *s, struct nfo_json *j)
+{
+	char key[NFO_SLOT_KEY_LEN * 2];
+
+	nfo_json_key(j, "services");
+	nfo_json_arr_begin(j);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct nfo_service_state *ss = &s->services[i];
+		const struct nfo_chain *c = service_chain(s, ss);
+
+		nfo_json_obj_begin(j);
+		nfo_json_kstr(j, "name", ss->cfg->name);
+		nfo_json_kstr(j, "direction", nfo_service_dir_name(ss->dir));
+		nfo_json_kstr(j, "family", nfo_family_name(ss->ref->family));
+		nfo_json_kstr(j, "table", ss->ref->table);
+		nfo_json_kstr(j, "chain", ss->ref->chain);
+		nfo_json_kstr(j, "pin", ss->pin);
+		nfo_json_ku64(j, "prog_id", ss->prog ? nfo_svc_prog_id(ss->prog) : 0);
+		nfo_json_kstr(j, "state", service_state(ss));
+		nfo_json_kstr(j, "reason", ss->reason[0] ? ss->reason : NULL);
+		nfo_json_kdouble(j, "last_update_ms", ss->last_update_ms);
+		nfo_json_key(j, "rules");
+		nfo_json_arr_begin(j);
+		for (size_t k = 0; c && k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			struct nfo_counter cnt;
+
+			nfo_rule_key(r, key, sizeof(key));
+			service_counter(ss, key, &cnt);
+			nfo_json_obj_begin(j);
+			nfo_json_ku64(j, "handle", r->handle);
+			nfo_json_kstr(j, "verdict", r->nalts ? "map" : nfo_verdict_name(r->verdict));
+			nfo_json_ku64(j, "packets", cnt.packets);
+			nfo_json_ku64(j, "bytes", cnt.bytes);
+			nfo_json_obj_end(j);
+		}
+		nfo_json_arr_end(j);
+		nfo_json_obj_end(j);
+	}
+	nfo_json_arr_end(j);
+}
+
+static void services_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
+{
+	char key[NFO_SLOT_KEY_LEN * 2], chain[600];
+
+	if (!s->nservices)
+		return;
+	nfo_buf_printf(out, "\n%-28s %-8s %-36s %7s  %-9s %s\n", "SERVICE", "DIR",
+		       "CHAIN (family table chain)", "PROG", "STATE", "PIN / REASON");
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct nfo_service_state *ss = &s->services[i];
+		const struct nfo_chain *c = service_chain(s, ss);
+
+		snprintf(chain, sizeof(chain), "%s %s %s", nfo_family_name(ss->ref->family),
+			 ss->ref->table, ss->ref->chain);
+		nfo_buf_printf(out, "%-28s %-8s %-36s %7u  %-9s %s\n", ss->cfg->name,
+			       nfo_service_dir_name(ss->dir), chain,
+			       ss->prog ? nfo_svc_prog_id(ss->prog) : 0, service_state(ss), ss->pin);
+		if (ss->reason[0])
+			nfo_buf_printf(out, "%85s^ %s\n", "", ss->reason);
+		for (size_t k = 0; c && k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			struct nfo_counter cnt;
+
+			nfo_rule_key(r, key, sizeof(key));
+			service_counter(ss, key, &cnt);
+			nfo_buf_printf(out, "    handle %-6llu %-8s %12llu packets %14llu bytes\n",
+				       (unsigned long long)r->handle,
+				       r->nalts ? "map" : nfo_verdict_name(r->verdict),
+				       (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
+		}
+	}
+}
+
 static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 {
 	const char *busy = __atomic_load_n(&s->busy, __ATOMIC_ACQUIRE);
@@ -507,6 +606,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
+
+	services_json(s, &j);
 
 	nfo_json_key(&j, "totals");
 	nfo_json_obj_begin(&j);
@@ -629,6 +730,7 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 				       set_where(s, set), set->usable ? "" : set->why);
 		}
 	}
+	services_text(s, out);
 	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n", full,
 		       partial, none);
 	nfo_buf_printf(out, "fast path: dropped %llu packets (%llu bytes), passed %llu to the kernel",
@@ -758,6 +860,24 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 	}
 	nfo_buf_printf(out, "\nrules: %zu offloaded, %zu partly (UNKNOWN predicates), %zu not\n",
 		       full, partial, none);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct nfo_service_state *ss = &s->services[i];
+		const struct nfo_chain *c = service_chain(s, ss);
+
+		nfo_buf_printf(out, "\nservice %s %s: %s %s %s: %s%s%s\n", ss->cfg->name,
+			       nfo_service_dir_name(ss->dir), nfo_family_name(ss->ref->family),
+			       ss->ref->table, ss->ref->chain, service_state(ss),
+			       ss->reason[0] ? ": " : "", ss->reason);
+		for (size_t k = 0; c && k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+			const char *text = nfo_ruletexts_get(texts, nfo_family_name(c->family),
+							     c->table, r->handle);
+
+			nfo_buf_printf(out, "  %-8s handle %-5llu %s\n",
+				       r->nalts ? "map" : nfo_verdict_name(r->verdict),
+				       (unsigned long long)r->handle, text ? text : "");
+		}
+	}
 }
 
 void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
@@ -814,6 +934,36 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_kstr(&j, "note", r->note);
+			nfo_json_obj_end(&j);
+		}
+		nfo_json_arr_end(&j);
+		nfo_json_obj_end(&j);
+	}
+	nfo_json_arr_end(&j);
+	nfo_json_key(&j, "services");
+	nfo_json_arr_begin(&j);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct nfo_service_state *ss = &s->services[i];
+		const struct nfo_chain *c = service_chain(s, ss);
+
+		nfo_json_obj_begin(&j);
+		nfo_json_kstr(&j, "name", ss->cfg->name);
+		nfo_json_kstr(&j, "direction", nfo_service_dir_name(ss->dir));
+		nfo_json_kstr(&j, "family", nfo_family_name(ss->ref->family));
+		nfo_json_kstr(&j, "table", ss->ref->table);
+		nfo_json_kstr(&j, "chain", ss->ref->chain);
+		nfo_json_kstr(&j, "state", service_state(ss));
+		nfo_json_kstr(&j, "reason", ss->reason[0] ? ss->reason : NULL);
+		nfo_json_key(&j, "rules");
+		nfo_json_arr_begin(&j);
+		for (size_t k = 0; c && k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+
+			nfo_json_obj_begin(&j);
+			nfo_json_ku64(&j, "handle", r->handle);
+			nfo_json_kstr(&j, "text", nfo_ruletexts_get(texts, nfo_family_name(c->family),
+								     c->table, r->handle));
+			nfo_json_kstr(&j, "verdict", r->nalts ? "map" : nfo_verdict_name(r->verdict));
 			nfo_json_obj_end(&j);
 		}
 		nfo_json_arr_end(&j);

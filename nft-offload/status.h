@@ -19,6 +19,24 @@ struct nfo_ruleset;
 struct nfo_plan;
 struct nfo_buf;
 
+struct nfo_svc_prog;
+
+/* One configured service and direction (daemon-services.c keeps it). */
+struct nfo_service_state {
+	const struct nfo_config_service *cfg;
+	int dir;                      /* NFO_SERVICE_* */
+	const struct nfo_config_chainref *ref;
+	char pin[4096];
+	struct nfo_svc_prog *prog;    /* NULL: could not be loaded (reason) */
+	bool error;                   /* the chain as it is now is not enforced */
+	char reason[512];
+	char **keys;                  /* counter keys of the version in force */
+	size_t nkeys;
+	char **sets;                  /* "family table name" of the named sets it reads */
+	size_t nsets;
+	double last_update_ms;        /* change notification -> new version live */
+};
+
 /*
  * What status and explain render (daemon.c owns it). The control thread
  * renders it while the event loop may be busy reading or loading a large
@@ -50,6 +68,8 @@ struct nfo_daemon_state {
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
 	const char *pin_dir;        /* where the counters are pinned */
 	char watchdog_off[256];     /* why the daemon runs without a watchdog */
+	struct nfo_service_state *services;
+	size_t nservices;
 };
 
 /* Renders `status` / `explain` for the control socket. */

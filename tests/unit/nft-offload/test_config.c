@@ -529,6 +529,93 @@ static void test_load_unreadable(void **state)
 	nfo_config_clear(&c);
 }
 
+/* service NAME [ingress FAMILY TABLE CHAIN] [egress FAMILY TABLE CHAIN] */
+static void test_services(void **state)
+{
+	static const char text[] =
+		"service nginx.service ingress inet svc nginx_in egress inet svc nginx_out\n"
+		"service dns@1.service egress ip6 t out   # one direction\n"
+		"service a_b ingress ip filter c\n";
+	struct nfo_config c;
+	char err[256] = "";
+
+	(void)state;
+	nfo_config_init(&c);
+	assert_int_equal(parse(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.nservices, 3);
+	assert_string_equal(c.services[0].name, "nginx.service");
+	assert_true(c.services[0].dir[NFO_SERVICE_INGRESS].set);
+	assert_int_equal(c.services[0].dir[NFO_SERVICE_INGRESS].family, 1 /* NFPROTO_INET */);
+	assert_string_equal(c.services[0].dir[NFO_SERVICE_INGRESS].table, "svc");
+	assert_string_equal(c.services[0].dir[NFO_SERVICE_INGRESS].chain, "nginx_in");
+	assert_string_equal(c.services[0].dir[NFO_SERVICE_EGRESS].chain, "nginx_out");
+	assert_false(c.services[1].dir[NFO_SERVICE_INGRESS].set);
+	assert_int_equal(c.services[1].dir[NFO_SERVICE_EGRESS].family, 10 /* NFPROTO_IPV6 */);
+	assert_int_equal(c.services[2].dir[NFO_SERVICE_INGRESS].family, 2 /* NFPROTO_IPV4 */);
+	assert_ptr_equal(nfo_config_find_service(&c, "a_b"), &c.services[2]);
+	assert_null(nfo_config_find_service(&c, "nginx"));
+
+	/* the command line form, added to what the file gave */
+	assert_int_equal(nfo_config_add_service(&c, "web.service egress inet svc out ingress inet svc in",
+						err, sizeof(err)), 0);
+	assert_int_equal(c.nservices, 4);
+	assert_string_equal(c.services[3].dir[NFO_SERVICE_INGRESS].chain, "in");
+	assert_string_equal(c.services[3].dir[NFO_SERVICE_EGRESS].chain, "out");
+	assert_int_equal(nfo_config_add_service(&c, "web.service ingress inet svc x", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "--service: service web.service configured twice");
+	/* a.b and a_b would be one bpffs directory (bpffs refuses dots) */
+	assert_int_equal(nfo_config_add_service(&c, "a.b ingress inet svc x", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "--service: services a_b and a.b would share one pin directory (a_b)");
+	assert_int_equal(nfo_config_add_service(&c, "x.service sideways inet svc x", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "--service: unknown direction 'sideways' for service x.service "
+				 "(expected ingress or egress)");
+	assert_int_equal(nfo_config_add_service(&c, "", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--service: expected: service NAME [ingress FAMILY TABLE CHAIN] "
+				 "[egress FAMILY TABLE CHAIN]");
+	nfo_config_clear(&c);
+
+	{
+		char pin[64];
+
+		nfo_service_pin_name("nginx.service", pin, sizeof(pin));
+		assert_string_equal(pin, "nginx_service");
+		nfo_service_pin_name("getty@tty1.service", pin, sizeof(pin));
+		assert_string_equal(pin, "getty@tty1_service");
+	}
+}
+
+static void test_service_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERROR("service nginx.service\n",
+		     "t.conf:1: service nginx.service names no chain; expected: service NAME "
+		     "[ingress FAMILY TABLE CHAIN] [egress FAMILY TABLE CHAIN]");
+	EXPECT_ERROR("service\n", "t.conf:1: expected: service NAME [ingress FAMILY TABLE CHAIN] "
+				  "[egress FAMILY TABLE CHAIN]");
+	EXPECT_ERROR("service s inbound inet svc c\n",
+		     "t.conf:1: unknown direction 'inbound' for service s (expected ingress or egress)");
+	EXPECT_ERROR("service s ingress inet svc\n",
+		     "t.conf:1: service s: ingress needs FAMILY TABLE CHAIN");
+	EXPECT_ERROR("service s ingress inet svc c egress inet svc\n",
+		     "t.conf:1: service s: egress needs FAMILY TABLE CHAIN");
+	EXPECT_ERROR("service s ingress bridge svc c\n",
+		     "t.conf:1: service s: unknown family 'bridge' (expected ip, ip6 or inet)");
+	EXPECT_ERROR("service s ingress inet svc c ingress inet svc d\n",
+		     "t.conf:1: service s: ingress given twice");
+	EXPECT_ERROR("service s ingress inet svc c\nservice s egress inet svc d\n",
+		     "t.conf:2: service s configured twice");
+	EXPECT_ERROR("service a/b ingress inet svc c\n",
+		     "t.conf:1: invalid service name 'a/b' (a systemd unit name, e.g. nginx.service)");
+	EXPECT_ERROR("service .hidden ingress inet svc c\n",
+		     "t.conf:1: invalid service name '.hidden' (a systemd unit name, e.g. nginx.service)");
+	EXPECT_ERROR("service s ingress inet svc c egress inet svc d extra\n",
+		     "t.conf:1: too many words");
+	EXPECT_ERROR("interface eth0 mode xdp a b\n", "t.conf:1: too many words");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +629,8 @@ int main(void)
 		cmocka_unit_test(test_accumulates),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_services),
+		cmocka_unit_test(test_service_errors),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_unreadable),
 		cmocka_unit_test(test_metrics_listen),

@@ -173,6 +173,29 @@ static void test_radix_half1(void **state)
 	nfo_plan_free(&p);
 }
 
+/* A service plan (ifindex 0): tcp dport 22 accept (target 0), else drop
+ * (target 1). Accepting leaves keep their rule's counter slot. */
+static void test_service_accept(void **state)
+{
+	struct nfo_plan *p = plan_new(2, 2);
+	const uint32_t slots[] = { 9, 4 };
+	struct nfo_image img = {};
+
+	(void)state;
+	plan_node(p, 1, NFO_DIM_TH2, DROP_TARGET(1));
+	plan_edge(p, 1, 0, 21, DROP_TARGET(1));
+	plan_edge(p, 1, 22, 22, NFO_REF_ACCEPT(0));
+	plan_edge(p, 1, 23, 0xffff, DROP_TARGET(1));
+	plan_root(p, 0, NODE(1));
+	assert_int_equal(nfo_image_encode(p, slots, 1, 2048, 512, &img), 0);
+	assert_int_equal(img.nodes[1].unknown, NFO_REF_DROP(4));
+	assert_int_equal(img.radix[NFO_RADIX_FANOUT + 22], NFO_REF_ACCEPT(9));
+	assert_int_equal(img.radix[NFO_RADIX_FANOUT + 21], NFO_REF_DROP(4));
+	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 2049);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+}
+
 /* An IPv4 source node: the reference needing the most prefixes (PASS,
  * around 10/8) becomes the node's default entry. */
 static void test_lpm4(void **state)
@@ -982,6 +1005,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_radix_half0),
 		cmocka_unit_test(test_radix_half1),
+		cmocka_unit_test(test_service_accept),
 		cmocka_unit_test(test_lpm4),
 		cmocka_unit_test(test_lpm6_range),
 		cmocka_unit_test(test_set_exact),

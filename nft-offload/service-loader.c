@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "encode.h"
+#include "loader.h"
+#include "plan.h"
+#include "service-loader.h"
+#include "strmap.h"
+#include "common/util.h"
+
+#include "nfo_cgroup.skel.h"
+
+/* Fixed capacities: a reused program cannot grow its maps (a new program
+ * would need a new attachment by systemd). */
+#define SVC_CAP_NODES 2048   /* per half */
+#define SVC_CAP_TABLES 512   /* per half */
+#define SVC_CAP_LPM (1u << 18)
+#define SVC_CAP_SET_ENTRIES (1u << 20)
+#define SVC_MAX_SLOTS 4096
+
+enum { M_CTL, M_ROOTS, M_NODES, M_RADIX, M_LPM4, M_LPM6, M_SETSPECS, M_SETKEYS, M_SETLPM,
+       M_COUNTERS, M_STATS, _M_MAX };
+
+static const char *const map_names[_M_MAX] = {
+	[M_CTL] = "nfo_ctl",	       [M_ROOTS] = "nfo_roots",     [M_NODES] = "nfo_nodes",
+	[M_RADIX] = "nfo_radix",       [M_LPM4] = "nfo_lpm4",	    [M_LPM6] = "nfo_lpm6",
+	[M_SETSPECS] = "nfo_setspecs", [M_SETKEYS] = "nfo_setkeys", [M_SETLPM] = "nfo_setlpm",
+	[M_COUNTERS] = "nfo_counters", [M_STATS] = "nfo_stats",
+};
+
+struct nfo_svc_prog {
+	char pin[PATH_MAX];
+	int dir;
+	int prog_fd;
+	uint32_t prog_id;
+	int fd[_M_MAX];
+	int keys_fd; /* slot -> rule key, pinned beside the program */
+	struct nfo_ctl *ctl;
+	size_t ctl_len;
+	uint32_t cap_nodes, cap_tables, max_slots;
+	int active;                /* live half, -1: none (dropping everything) */
+	bool dirty[NFO_HALVES];    /* may hold entries: emptied before it is written */
+	int sync_fd, sync_inner_fd;
+	int ncpus;
+	struct nfo_strmap slots;
+	uint8_t *slot_used;
+};
+
+static int seterr(char *err, size_t len, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int seterr(char *err, size_t len, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && len) {
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+static int mkdir_parents_of(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static void keys_pin_path(const char *pin, char *buf, size_t len)
+{
+	/* bpffs refuses names with dots */
+	snprintf(buf, len, "%s-rules", pin);
+}
+
+void nfo_svc_prog_free(struct nfo_svc_prog **pp)
+{
+	struct nfo_svc_prog *p = *pp;
+
+	if (!p)
+		return;
+	if (p->ctl)
+		munmap(p->ctl, p->ctl_len);
+	for (int i = 0; i < _M_MAX; i++)
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+	if (p->prog_fd >= 0)
+		close(p->prog_fd);
+	if (p->keys_fd >= 0)
+		close(p->keys_fd);
+	if (p->sync_fd >= 0)
+		close(p->sync_fd);
+	if (p->sync_inner_fd >= 0)
+		close(p->sync_inner_fd);
+	nfo_strmap_clear(&p->slots);
+	free(p->slot_used);
+	free(p);
+	*pp = NULL;
+}
+
+/* The maps of a pinned program, found by name through its map ids. */
+static int reuse(struct nfo_svc_prog *p, int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[32] = {};
+	char want[32];
+
+	snprintf(want, sizeof(want), "nfo_cg_%s", p->dir == NFO_SERVICE_INGRESS ? "ingress" : "egress");
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.type != BPF_PROG_TYPE_CGROUP_SKB || strncmp(info.name, want, sizeof(info.name) - 1) ||
+	    info.nr_map_ids > ARRAY_SIZE(ids))
+		return -EINVAL;
+	len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = ARRAY_SIZE(ids);
+	info.map_ids = (uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++) {
+		struct bpf_map_info mi = {};
+		uint32_t ml = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			return -errno;
+		if (bpf_obj_get_info_by_fd(mfd, &mi, &ml) < 0) {
+			close(mfd);
+			return -errno;
+		}
+		for (int m = 0; m < _M_MAX; m++) {
+			if (p->fd[m] < 0 && !strcmp(mi.name, map_names[m])) {
+				p->fd[m] = mfd;
+				mfd = -1;
+				break;
+			}
+		}
+		if (mfd >= 0)
+			close(mfd);
+	}
+	for (int m = 0; m < _M_MAX; m++)
+		if (p->fd[m] < 0)
+			return -ENOENT;
+	p->prog_fd = fd;
+	return 0;
+}
+
+static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
+{
+	struct nfo_cgroup *obj = nfo_cgroup__open();
+	struct bpf_program *prog;
+	struct bpf_map *maps[_M_MAX];
+	int r;
+
+	if (!obj)
+		return seterr(err, errlen, -errno, "cannot open the service program: %s",
+			      strerror(errno));
+	maps[M_CTL] = obj->maps.nfo_ctl;
+	maps[M_ROOTS] = obj->maps.nfo_roots;
+	maps[M_NODES] = obj->maps.nfo_nodes;
+	maps[M_RADIX] = obj->maps.nfo_radix;
+	maps[M_LPM4] = obj->maps.nfo_lpm4;
+	maps[M_LPM6] = obj->maps.nfo_lpm6;
+	maps[M_SETSPECS] = obj->maps.nfo_setspecs;
+	maps[M_SETKEYS] = obj->maps.nfo_setkeys;
+	maps[M_SETLPM] = obj->maps.nfo_setlpm;
+	maps[M_COUNTERS] = obj->maps.nfo_counters;
+	maps[M_STATS] = obj->maps.nfo_stats;
+	prog = p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_ingress : obj->progs.nfo_cg_egress;
+	bpf_program__set_autoload(p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_egress :
+								   obj->progs.nfo_cg_ingress, false);
+	bpf_map__set_max_entries(maps[M_NODES], SVC_CAP_NODES * NFO_HALVES);
+	bpf_map__set_max_entries(maps[M_RADIX], SVC_CAP_TABLES * NFO_HALVES * NFO_RADIX_FANOUT);
+	bpf_map__set_max_entries(maps[M_LPM4], SVC_CAP_LPM);
+	bpf_map__set_max_entries(maps[M_LPM6], SVC_CAP_LPM);
+	bpf_map__set_max_entries(maps[M_ROOTS], 1);
+	bpf_map__set_max_entries(maps[M_SETKEYS], SVC_CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(maps[M_SETLPM], SVC_CAP_SET_ENTRIES);
+	bpf_map__set_max_entries(maps[M_COUNTERS], SVC_MAX_SLOTS);
+	r = nfo_cgroup__load(obj);
+	if (r < 0) {
+		nfo_cgroup__destroy(obj);
+		return seterr(err, errlen, r, "loading the service program failed: %s", strerror(-r));
+	}
+	r = mkdir_parents_of(p->pin);
+	if (r == 0 && bpf_obj_pin(bpf_program__fd(prog), p->pin) < 0)
+		r = -errno;
+	if (r < 0) {
+		nfo_cgroup__destroy(obj);
+		return seterr(err, errlen, r, "cannot pin %s: %s", p->pin, strerror(-r));
+	}
+	p->prog_fd = dup(bpf_program__fd(prog));
+	for (int m = 0; m < _M_MAX; m++)
+		p->fd[m] = dup(bpf_map__fd(maps[m]));
+	nfo_cgroup__destroy(obj);
+	for (int m = 0; m < _M_MAX; m++)
+		if (p->fd[m] < 0)
+			return seterr(err, errlen, -EMFILE, "out of file descriptors");
+	return p->prog_fd < 0 ? seterr(err, errlen, -EMFILE, "out of file descriptors") : 0;
+}
+
+static uint32_t max_entries(int fd)
+{
+	struct bpf_map_info mi = {};
+	uint32_t ml = sizeof(mi);
+
+	return bpf_obj_get_info_by_fd(fd, &mi, &ml) < 0 ? 0 : mi.max_entries;
+}
+
+/* The counter slot keys a previous daemon left (kept with the counters). */
+static int open_keys(struct nfo_svc_prog *p)
+{
+	char path[PATH_MAX + 8];
+	struct bpf_map_info mi = {};
+	uint32_t ml = sizeof(mi);
+	int fd;
+
+	keys_pin_path(p->pin, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &mi, &ml) < 0 ||
+			mi.value_size != NFO_SLOT_KEY_LEN || mi.max_entries != p->max_slots)) {
+		close(fd);
+		fd = -1;
+		unlink(path);
+	}
+	if (fd >= 0) {
+		p->keys_fd = fd;
+		for (uint32_t s = 1; s < p->max_slots; s++) {
+			char k[NFO_SLOT_KEY_LEN];
+			int r;
+
+			if (bpf_map_lookup_elem(fd, &s, k) < 0 || !k[0])
+				continue;
+			k[sizeof(k) - 1] = '\0';
+			r = nfo_strmap_put(&p->slots, k, s);
+			if (r < 0)
+				return r;
+			p->slot_used[s] = 1;
+		}
+		return 0;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_svc_rules", sizeof(uint32_t), NFO_SLOT_KEY_LEN,
+			    p->max_slots, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, path) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	p->keys_fd = fd;
+	return 0;
+}
+
+/* Slot 0 of the rule map (never a rule's) names the network namespace of
+ * the daemon that owns the service: daemons of other namespaces sharing the
+ * bpffs leave its pins alone. */
+static void owner_of_this_netns(char *buf, size_t len)
+{
+	struct stat ns;
+
+	if (stat("/proc/self/ns/net", &ns) < 0)
+		ns.st_ino = 0;
+	snprintf(buf, len, "owner netns %lu", (unsigned long)ns.st_ino);
+}
+
+static void mark_owner(struct nfo_svc_prog *p)
+{
+	char k[NFO_SLOT_KEY_LEN] = {};
+	uint32_t zero = 0;
+
+	owner_of_this_netns(k, sizeof(k));
+	(void)bpf_map_update_elem(p->keys_fd, &zero, k, BPF_ANY);
+}
+
+bool nfo_svc_owned_elsewhere(const char *dir_path)
+{
+	char path[PATH_MAX + 32], k[NFO_SLOT_KEY_LEN], mine[NFO_SLOT_KEY_LEN];
+	uint32_t zero = 0;
+
+	owner_of_this_netns(mine, sizeof(mine));
+	for (int d = 0; d < _NFO_SERVICE_DIR_MAX; d++) {
+		int fd;
+		bool other;
+
+		snprintf(path, sizeof(path), "%s/%s-rules", dir_path, nfo_service_dir_name(d));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		other = bpf_map_lookup_elem(fd, &zero, k) == 0 && k[0] &&
+			strncmp(k, mine, sizeof(k)) != 0;
+		close(fd);
+		if (other)
+			return true;
+	}
+	return false;
+}
+
+int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool *ret_reused,
+		      char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	struct nfo_svc_prog *p = calloc(1, sizeof(*p));
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), state;
+	bool reused = false;
+	int fd, r;
+
+	if (!p)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	p->prog_fd = p->keys_fd = p->sync_fd = p->sync_inner_fd = -1;
+	for (int m = 0; m < _M_MAX; m++)
+		p->fd[m] = -1;
+	p->dir = dir;
+	p->active = -1;
+	snprintf(p->pin, sizeof(p->pin), "%s", pin);
+	p->ncpus = libbpf_num_possible_cpus();
+
+	fd = bpf_obj_get(pin);
+	if (fd >= 0) {
+		r = reuse(p, fd);
+		if (r == 0) {
+			reused = true;
+		} else {
+			/* Not ours (or from an incompatible version): replace it. */
+			close(fd);
+			for (int m = 0; m < _M_MAX; m++) {
+				if (p->fd[m] >= 0)
+					close(p->fd[m]);
+				p->fd[m] = -1;
+			}
+			unlink(pin);
+		}
+	}
+	if (!reused) {
+		r = load_new(p, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
+	if (bpf_obj_get_info_by_fd(p->prog_fd, &info, &len) == 0)
+		p->prog_id = info.id;
+	p->cap_nodes = max_entries(p->fd[M_NODES]) / NFO_HALVES;
+	p->cap_tables = max_entries(p->fd[M_RADIX]) / (NFO_HALVES * NFO_RADIX_FANOUT);
+	p->max_slots = max_entries(p->fd[M_COUNTERS]);
+	p->slot_used = calloc(p->max_slots ? p->max_slots : 1, 1);
+	if (!p->slot_used || !p->cap_nodes || !p->cap_tables) {
+		r = seterr(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	p->slot_used[0] = 1; /* slot 0: not credited to a rule */
+	r = open_keys(p);
+	if (r < 0) {
+		seterr(err, errlen, r, "cannot pin the rule map beside %s: %s", pin, strerror(-r));
+		goto fail;
+	}
+	mark_owner(p);
+	p->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
+	p->ctl = mmap(NULL, p->ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd[M_CTL], 0);
+	if (p->ctl == MAP_FAILED) {
+		p->ctl = NULL;
+		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
+		goto fail;
+	}
+	p->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
+	if (p->sync_inner_fd >= 0) {
+		mo.inner_map_fd = p->sync_inner_fd;
+		p->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nfo_sync", 4, 4, 1, &mo);
+	}
+	if (p->sync_fd < 0) {
+		r = seterr(err, errlen, -errno, "cannot create maps: %s", strerror(errno));
+		goto fail;
+	}
+	state = __atomic_load_n(&p->ctl->state, __ATOMIC_SEQ_CST);
+	if (state == NFO_STATE_HALF(0) || state == NFO_STATE_HALF(1))
+		p->active = (int)state - 1;
+	/* What a previous daemon left in either half is unknown. */
+	p->dirty[0] = p->dirty[1] = true;
+	*ret = p;
+	*ret_reused = reused;
+	return 0;
+fail:
+	nfo_svc_prog_free(&p);
+	return r;
+}
+
+/* ---- halves ------------------------------------------------------------------- */
+
+/* Updating an ARRAY_OF_MAPS waits for running BPF programs
+ * (maybe_wait_bpf_programs() -> synchronize_rcu()). */
+static int wait_grace(struct nfo_svc_prog *p)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(p->sync_fd, &zero, &p->sync_inner_fd, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Deletes the keys of hash or LPM map fd (key size ksz) that belong to
+ * half h, as in_half says; collected first, as deleting while walking
+ * with get_next_key restarts the walk. */
+static int delete_half(int fd, size_t ksz, int h, const struct nfo_svc_prog *p,
+		       bool (*in_half)(const void *key, int h, const struct nfo_svc_prog *p))
+{
+	uint8_t *keys = NULL, *cur = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	cur = malloc(ksz);
+	if (!cur)
+		return -ENOMEM;
+	for (const void *prev = NULL; bpf_map_get_next_key(fd, prev, cur) == 0; prev = keys + (n - 1) * ksz) {
+		r = nfo_grow(&keys, &cap, n + 1, ksz);
+		if (r < 0)
+			goto out;
+		memcpy(keys + n * ksz, cur, ksz);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (in_half(keys + i * ksz, h, p))
+			(void)bpf_map_delete_elem(fd, keys + i * ksz);
+out:
+	free(keys);
+	free(cur);
+	return r;
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool lpm4_in_half(const void *key, int h, const struct nfo_svc_prog *p)
+{
+	return be32(((const struct nfo_lpm4_key *)key)->node) / p->cap_nodes == (uint32_t)h;
+}
+
+static bool lpm6_in_half(const void *key, int h, const struct nfo_svc_prog *p)
+{
+	return be32(((const struct nfo_lpm6_key *)key)->node) / p->cap_nodes == (uint32_t)h;
+}
+
+static bool setkey_in_half(const void *key, int h, const struct nfo_svc_prog *p)
+{
+	(void)p;
+	return ((const struct nfo_setkey *)key)->slot_half / NFO_MAX_SETS == (uint32_t)h;
+}
+
+static bool setlpm_in_half(const void *key, int h, const struct nfo_svc_prog *p)
+{
+	(void)p;
+	return be32(((const struct nfo_setlpm_key *)key)->slot_half) / NFO_MAX_SETS == (uint32_t)h;
+}
+
+/* Empties half h (not live): LPM and set entries, set specs. Nodes and
+ * radix tables are overwritten, and only reachable from what is written. */
+static int clean_half(struct nfo_svc_prog *p, int h)
+{
+	struct nfo_setspec none = {};
+	int r;
+
+	r = wait_grace(p);
+	if (r == 0)
+		r = delete_half(p->fd[M_LPM4], sizeof(struct nfo_lpm4_key), h, p, lpm4_in_half);
+	if (r == 0)
+		r = delete_half(p->fd[M_LPM6], sizeof(struct nfo_lpm6_key), h, p, lpm6_in_half);
+	if (r == 0)
+		r = delete_half(p->fd[M_SETKEYS], sizeof(struct nfo_setkey), h, p, setkey_in_half);
+	if (r == 0)
+		r = delete_half(p->fd[M_SETLPM], sizeof(struct nfo_setlpm_key), h, p, setlpm_in_half);
+	for (uint32_t k = 0; r == 0 && k < NFO_MAX_SETS; k++) {
+		uint32_t idx = (uint32_t)h * NFO_MAX_SETS + k;
+
+		if (bpf_map_update_elem(p->fd[M_SETSPECS], &idx, &none, BPF_ANY) < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		p->dirty[h] = false;
+	return r;
+}
+
+int nfo_svc_prog_tidy(struct nfo_svc_prog *p)
+{
+	int h = p->active < 0 ? 0 : 1 - p->active;
+
+	return p->dirty[h] ? clean_half(p, h) : 0;
+}
+
+/* ---- counter slots ------------------------------------------------------------ */
+
+static int slot_for(struct nfo_svc_prog *p, const char *key, uint32_t *ret)
+{
+	char k[NFO_SLOT_KEY_LEN] = {};
+	struct nfo_counter *zero;
+	uint32_t s;
+	int r;
+
+	if (nfo_strmap_get(&p->slots, key, &s)) {
+		*ret = s;
+		return 0;
+	}
+	for (s = 1; s < p->max_slots && p->slot_used[s]; s++)
+		;
+	if (s >= p->max_slots) {
+		*ret = 0;
+		return 0;
+	}
+	zero = calloc((size_t)p->ncpus, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	r = bpf_map_update_elem(p->fd[M_COUNTERS], &s, zero, BPF_ANY) < 0 ? -errno : 0;
+	free(zero);
+	if (r < 0)
+		return r;
+	snprintf(k, sizeof(k), "%s", key);
+	if (bpf_map_update_elem(p->keys_fd, &s, k, BPF_ANY) < 0)
+		return -errno;
+	r = nfo_strmap_put(&p->slots, key, s);
+	if (r < 0)
+		return r;
+	p->slot_used[s] = 1;
+	*ret = s;
+	return 0;
+}
+
+static void release_slots(struct nfo_svc_prog *p, char *const *keys, size_t nkeys)
+{
+	struct nfo_strmap keep = {};
+
+	for (size_t i = 0; i < nkeys; i++)
+		if (nfo_strmap_put(&keep, keys[i], 1) < 0)
+			goto out;
+	for (size_t i = 0; i < p->slots.cap; i++) {
+		struct nfo_strmap_ent *e = &p->slots.e[i];
+		char empty[NFO_SLOT_KEY_LEN] = {};
+		uint32_t s, dummy;
+
+		if (!e->key || nfo_strmap_get(&keep, e->key, &dummy))
+			continue;
+		s = e->value;
+		(void)bpf_map_update_elem(p->keys_fd, &s, empty, BPF_ANY);
+		p->slot_used[s] = 0;
+		nfo_strmap_del(&p->slots, e->key);
+	}
+out:
+	nfo_strmap_clear(&keep);
+}
+
+int nfo_svc_prog_counter(struct nfo_svc_prog *p, const char *key, struct nfo_counter *ret)
+{
+	struct nfo_counter *v;
+	uint32_t s;
+
+	*ret = (struct nfo_counter){};
+	if (!nfo_strmap_get(&p->slots, key, &s))
+		return -ENOENT;
+	v = calloc((size_t)p->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(p->fd[M_COUNTERS], &s, v) < 0) {
+		free(v);
+		return -errno;
+	}
+	for (int c = 0; c < p->ncpus; c++) {
+		ret->packets += v[c].packets;
+		ret->bytes += v[c].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+/* ---- apply ---------------------------------------------------------------------- */
+
+/* Writes n values to array map fd at keys first..first+n-1. */
+static int write_array(int fd, uint32_t first, const void *values, size_t n, size_t vsz)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t key = first + (uint32_t)i;
+
+		if (bpf_map_update_elem(fd, &key, (const uint8_t *)values + i * vsz, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The named set slots of the image. Values are "never expires": the
+ * service compiler (service.c) refuses chains whose sets have timeouts or
+ * are updated from the packet path, so a set here changes only with the
+ * ruleset and the program stays exact. An element with an expiry would mean
+ * that check was bypassed: refused rather than approximated.
+ */
+static int write_sets(struct nfo_svc_prog *p, int h, const struct nfo_image *img)
+{
+	const nfo_set_until never = 0;
+	int r = 0;
+
+	for (size_t k = 0; k < img->nsets && r == 0; k++) {
+		const struct nfo_image_set *s = &img->sets[k];
+		uint32_t idx = (uint32_t)h * NFO_MAX_SETS + (uint32_t)k;
+		size_t esz = nfo_image_set_entry_size(s);
+
+		if (!s->spec.nfields)
+			continue;
+		for (size_t i = 0; r == 0 && i < s->n; i++) {
+			const uint8_t *e = s->entries + i * esz;
+
+			if (nfo_image_set_expires(s, e))
+				r = -EINVAL;
+			else if (bpf_map_update_elem(p->fd[s->lpm ? M_SETLPM : M_SETKEYS], e, &never,
+						     BPF_ANY) < 0)
+				r = -errno;
+		}
+		if (r == 0 && bpf_map_update_elem(p->fd[M_SETSPECS], &idx, &s->spec, BPF_ANY) < 0)
+			r = -errno;
+	}
+	return r;
+}
+
+int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char *const *keys,
+		       uint64_t genid, char *err, size_t errlen)
+{
+	struct nfo_image img = {};
+	struct nfo_root root = { .ref = { NFO_REF_PASS, NFO_REF_PASS } };
+	uint32_t zero = 0, *slots;
+	size_t ntables;
+	int h = p->active < 0 ? 0 : 1 - p->active;
+	int r;
+
+	if (p->dirty[h]) {
+		r = clean_half(p, h);
+		if (r < 0)
+			return seterr(err, errlen, r, "cannot empty the program's maps: %s",
+				      strerror(-r));
+	}
+	slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*slots));
+	if (!slots)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	for (size_t t = 0; t < plan->ntargets; t++) {
+		r = slot_for(p, keys[t], &slots[t]);
+		if (r < 0) {
+			seterr(err, errlen, r, "counter slots: %s", strerror(-r));
+			goto out;
+		}
+	}
+	r = nfo_image_encode(plan, slots, h, (uint32_t)h * p->cap_nodes,
+			     (uint32_t)h * p->cap_tables, &img);
+	if (r < 0) {
+		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
+		goto out;
+	}
+	ntables = nfo_image_ntables(&img);
+	if (plan->nnodes > p->cap_nodes || ntables > p->cap_tables) {
+		r = seterr(err, errlen, -E2BIG,
+			   "the chain needs %zu nodes and %zu tables, the program holds %u and %u",
+			   plan->nnodes, ntables, p->cap_nodes, p->cap_tables);
+		goto out;
+	}
+	/* From here on half h is written: it must be emptied before reuse. */
+	p->dirty[h] = true;
+	r = write_array(p->fd[M_NODES], img.node_base, img.nodes, img.nnodes, sizeof(*img.nodes));
+	if (r == 0)
+		r = write_array(p->fd[M_RADIX], img.table_base * NFO_RADIX_FANOUT, img.radix,
+				img.nradix, sizeof(*img.radix));
+	for (size_t i = 0; r == 0 && i < img.nlpm4; i++)
+		if (bpf_map_update_elem(p->fd[M_LPM4], &img.lpm4[i].key, &img.lpm4[i].ref,
+					BPF_ANY) < 0)
+			r = -errno;
+	for (size_t i = 0; r == 0 && i < img.nlpm6; i++)
+		if (bpf_map_update_elem(p->fd[M_LPM6], &img.lpm6[i].key, &img.lpm6[i].ref,
+					BPF_ANY) < 0)
+			r = -errno;
+	if (r == 0)
+		r = write_sets(p, h, &img);
+	if (r == 0) {
+		(void)bpf_map_lookup_elem(p->fd[M_ROOTS], &zero, &root);
+		root.ref[h] = img.nroots ? img.roots[0].ref : NFO_REF_PASS;
+		if (bpf_map_update_elem(p->fd[M_ROOTS], &zero, &root, BPF_ANY) < 0)
+			r = -errno;
+	}
+	if (r < 0) {
+		seterr(err, errlen, r, "filling the program's maps failed: %s", strerror(-r));
+		goto out;
+	}
+	p->ctl->generation = genid;
+	__atomic_store_n(&p->ctl->state, NFO_STATE_HALF(h), __ATOMIC_SEQ_CST);
+	p->active = h;
+	release_slots(p, keys, plan->ntargets);
+out:
+	nfo_image_clear(&img);
+	free(slots);
+	return r;
+}
+
+uint32_t nfo_svc_prog_id(const struct nfo_svc_prog *p)
+{
+	return p->prog_id;
+}
+
+int nfo_svc_prog_fd(const struct nfo_svc_prog *p)
+{
+	return p->prog_fd;
+}
+
+bool nfo_svc_prog_enforcing(const struct nfo_svc_prog *p)
+{
+	return p->active >= 0;
+}
+
+void nfo_svc_unpin(const char *dir_path, int dir)
+{
+	char path[PATH_MAX + 32];
+
+	for (int d = 0; d < _NFO_SERVICE_DIR_MAX; d++) {
+		if (dir >= 0 && d != dir)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir_path, nfo_service_dir_name(d));
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s-rules", dir_path, nfo_service_dir_name(d));
+		unlink(path);
+	}
+	(void)rmdir(dir_path);
+}
