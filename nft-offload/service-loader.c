@@ -31,13 +31,13 @@
 #define SVC_MAX_SLOTS 4096
 
 enum { M_CTL, M_ROOTS, M_NODES, M_RADIX, M_LPM4, M_LPM6, M_SETSPECS, M_SETKEYS, M_SETLPM,
-       M_COUNTERS, M_STATS, _M_MAX };
+       M_COUNTERS, M_STATS, M_EXACT4, _M_MAX };
 
 static const char *const map_names[_M_MAX] = {
 	[M_CTL] = "nfo_ctl",	       [M_ROOTS] = "nfo_roots",     [M_NODES] = "nfo_nodes",
 	[M_RADIX] = "nfo_radix",       [M_LPM4] = "nfo_lpm4",	    [M_LPM6] = "nfo_lpm6",
 	[M_SETSPECS] = "nfo_setspecs", [M_SETKEYS] = "nfo_setkeys", [M_SETLPM] = "nfo_setlpm",
-	[M_COUNTERS] = "nfo_counters", [M_STATS] = "nfo_stats",
+	[M_COUNTERS] = "nfo_counters", [M_STATS] = "nfo_stats",     [M_EXACT4] = "nfo_exact4",
 };
 
 struct nfo_svc_prog {
@@ -189,10 +189,14 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	maps[M_SETLPM] = obj->maps.nfo_setlpm;
 	maps[M_COUNTERS] = obj->maps.nfo_counters;
 	maps[M_STATS] = obj->maps.nfo_stats;
+	maps[M_EXACT4] = obj->maps.nfo_exact4;
 	prog = p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_ingress : obj->progs.nfo_cg_egress;
 	bpf_program__set_autoload(p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_egress :
 								   obj->progs.nfo_cg_ingress, false);
 	bpf_map__set_max_entries(maps[M_NODES], SVC_CAP_NODES * NFO_HALVES);
+	/* small IPv4 address nodes are compared from here (encode.c), at the
+	 * nodes' own indexes */
+	bpf_map__set_max_entries(maps[M_EXACT4], SVC_CAP_NODES * NFO_HALVES);
 	bpf_map__set_max_entries(maps[M_RADIX], SVC_CAP_TABLES * NFO_HALVES * NFO_RADIX_FANOUT);
 	bpf_map__set_max_entries(maps[M_LPM4], SVC_CAP_LPM);
 	bpf_map__set_max_entries(maps[M_LPM6], SVC_CAP_LPM);
@@ -683,6 +687,9 @@ int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char
 	/* From here on half h is written: it must be emptied before reuse. */
 	p->dirty[h] = true;
 	r = write_array(p->fd[M_NODES], img.node_base, img.nodes, img.nnodes, sizeof(*img.nodes));
+	if (r == 0)
+		r = write_array(p->fd[M_EXACT4], img.node_base, img.exact4, img.nnodes,
+				sizeof(*img.exact4));
 	if (r == 0)
 		r = write_array(p->fd[M_RADIX], img.table_base * NFO_RADIX_FANOUT, img.radix,
 				img.nradix, sizeof(*img.radix));
