@@ -26,62 +26,9 @@
 
 #include "bench.h"
 
-const uint8_t bench_mac_tx[6] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x01 };
-const uint8_t bench_mac_rx[6] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x02 };
-
-const char *const mode_id[_M_MAX] = {
-	[M_NFT_INPUT] = "nft-input",
-	[M_NFT_INGRESS] = "nft-ingress",
-	[M_XDP] = "nft-offload-xdp",
-	[M_TC] = "nft-offload-tc",
-	[M_REF] = "hand-written-xdp",
-	[M_SINK] = "xdp-drop",
-};
-const char *const mode_label[_M_MAX] = {
-	[M_NFT_INPUT] = "nft input",
-	[M_NFT_INGRESS] = "nft ingress",
-	[M_XDP] = "nft-offload xdp",
-	[M_TC] = "nft-offload tc",
-	[M_REF] = "hand-written xdp filter",
-	[M_SINK] = "xdp drop-all, reads no packet byte",
-};
-const char *const layout_id[_LAYOUT_MAX] = {
-	[LAYOUT_LINEAR] = "linear",
-	[LAYOUT_SET] = "set",
-};
-
-volatile sig_atomic_t bench_interrupted;
-
 static void on_signal(int sig)
 {
 	bench_interrupted = sig;
-}
-
-double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* -EINTR when the user interrupted us. */
-int sleep_s(double s)
-{
-	double end = now_s() + s;
-
-	for (;;) {
-		double left = end - now_s();
-		struct timespec ts;
-
-		if (bench_interrupted)
-			return -EINTR;
-		if (left <= 0)
-			return 0;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		(void)nanosleep(&ts, NULL);
-	}
 }
 
 static void on_gen_stop(int sig)
@@ -551,6 +498,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r = env_setup(&e);
+	if (r == 0)
+		r = bench_progs_load(&e);
+	if (r == 0)
+		r = bpf_stats_enable(&e);
 	if (r < 0)
 		goto out;
 	res.gen_cpu = e.gen_cpu;
@@ -593,6 +544,10 @@ out:
 		log_error("bench: bench_interrupted: cleaning up");
 	else if (r < 0)
 		log_error("bench: failed (%s): cleaning up", strerror(-r));
+	(void)gen_stop(&e);
+	(void)daemon_stop(&e);
+	bench_progs_free(&e);
+	bpf_stats_restore(&e);
 	env_free(&e);
 	free(res.cells);
 	free(res.lat);

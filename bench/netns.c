@@ -289,10 +289,6 @@ static void autogroup_restore(struct env *e)
 
 void env_free(struct env *e)
 {
-	(void)gen_stop(e);
-	(void)daemon_stop(e);
-	bench_progs_free(e);
-	bpf_stats_restore(e);
 	nfo_nft_counter_close(&e->nl);
 	if (e->tx_ns >= 0)
 		close(e->tx_ns);
@@ -427,11 +423,5 @@ int env_setup(struct env *e)
 	if (r < 0)
 		return log_error_errno(r, "bench: nftables netlink socket: %s", strerror(-r));
 
-	r = gen_load(e);
-	if (r < 0)
-		return r;
-	r = bench_progs_load(e);
-	if (r < 0)
-		return r;
-	return bpf_stats_enable(e);
+	return gen_load(e);
 }
