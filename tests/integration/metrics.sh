@@ -255,8 +255,17 @@ metrics-listen 127.0.0.1:$((PORT + 1))
 CONF
 nfo_daemon_stop
 nfo_daemon_start --config "$NFO_T/m.conf"
-if ip netns exec "$NS_R" curl -sS --max-time 5 "http://127.0.0.1:$((PORT + 1))/metrics" |
-	grep -q '^nft_offload_fast_path_enabled 1$'; then
+# the daemon answers before its first fast path is live: poll for it
+enabled=0
+for _ in $(seq 100); do
+	if ip netns exec "$NS_R" curl -sS --max-time 5 "http://127.0.0.1:$((PORT + 1))/metrics" |
+		grep -q '^nft_offload_fast_path_enabled 1$'; then
+		enabled=1
+		break
+	fi
+	sleep 0.1
+done
+if [ "$enabled" = 1 ]; then
 	ok "metrics-listen in the configuration file"
 else
 	fail "metrics-listen in the configuration file"
