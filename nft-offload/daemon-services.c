@@ -28,7 +28,7 @@ static void services_dir(const struct daemon *d, char *buf, size_t len)
 
 static void strv_free(char **v, size_t n)
 {
-	nfo_service_keys_free(v, n);
+	nfo_plan_keys_free(v, n);
 }
 
 /* Pin directories of services no longer configured, and pins of
@@ -173,7 +173,7 @@ static void update_one(struct daemon *d, struct nfo_service_state *ss)
 		snprintf(ss->reason, sizeof(ss->reason), "%s", reason);
 		return;
 	}
-	r = nfo_service_keys(plan, &keys);
+	r = nfo_plan_keys(plan, &keys);
 	if (r == 0)
 		r = plan_sets(plan, &sets, &nsets);
 	if (r < 0) {

@@ -62,40 +62,6 @@ void daemon_arm_retry(struct daemon *d, unsigned ms)
 
 /* ---- the plan and its counter keys ----------------------------------------- */
 
-static void keys_free(char **keys, size_t n)
-{
-	if (!keys)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-}
-
-/* One counter key per plan target: what status and explain look counters up by. */
-static int make_keys(const struct nfo_plan *p, char ***ret)
-{
-	char **keys = calloc(p->ntargets ? p->ntargets : 1, sizeof(*keys));
-
-	if (!keys)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->ntargets; i++) {
-		const struct nfo_plan_target *t = &p->targets[i];
-		char buf[NFO_SLOT_KEY_LEN * 2];
-
-		if (t->rule)
-			nfo_rule_key(t->rule, buf, sizeof(buf));
-		else
-			snprintf(buf, sizeof(buf), "%s %s %s policy", nfo_family_name(t->chain->family),
-				 t->chain->table, t->chain->name);
-		keys[i] = strdup(buf);
-		if (!keys[i]) {
-			keys_free(keys, i);
-			return -ENOMEM;
-		}
-	}
-	*ret = keys;
-	return 0;
-}
 
 /* The copy of the interfaces a rebuild or update works on (the loader
  * writes what it attached into them); published when it is done. */
@@ -131,7 +97,7 @@ void daemon_free_plan(struct daemon *d)
 {
 	struct nfo_daemon_state *s = &d->st;
 
-	keys_free(s->keys, s->plan ? s->plan->ntargets : 0);
+	nfo_plan_keys_free(s->keys, s->plan ? s->plan->ntargets : 0);
 	s->keys = NULL;
 	nfo_plan_free(&s->plan);
 	free(d->built_links);
@@ -226,7 +192,7 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 		return log_error_errno(r, "planning the fast path: %m");
 	if (plan->error)
 		log_warn("ruleset not offloaded: %s", plan->error);
-	r = make_keys(plan, &keys);
+	r = nfo_plan_keys(plan, &keys);
 	if (r < 0) {
 		nfo_plan_free(&plan);
 		return log_error_errno(r, "out of memory");
@@ -234,7 +200,7 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 	daemon_busy(d, "writing maps", true);
 	r = nfo_loader_apply(s->loader, plan, keys, s->genid, ifs, s->nifaces, err, sizeof(err));
 	if (r < 0) {
-		keys_free(keys, plan->ntargets);
+		nfo_plan_keys_free(keys, plan->ntargets);
 		nfo_plan_free(&plan);
 		set_error(d, "%s", err);
 		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
@@ -326,7 +292,7 @@ int daemon_rebuild(struct daemon *d)
 	s->enabled_once = true;
 	went_live(d, &t0);
 	daemon_unlock(d);
-	keys_free(old_keys, old_plan ? old_plan->ntargets : 0);
+	nfo_plan_keys_free(old_keys, old_plan ? old_plan->ntargets : 0);
 	nfo_plan_free(&old_plan);
 	free(d->built_links);
 	free(d->built_addrs);

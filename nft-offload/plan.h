@@ -128,4 +128,10 @@ bool nfo_plan_set_used(const struct nfo_plan *p, const struct nfo_set *s);
 uint32_t nfo_plan_eval(const struct nfo_plan *p, uint32_t ref, const nfo_u128 *values,
 		       uint32_t have);
 
+/* One counter key per plan target ("family table chain handle" or "...
+ * policy"): what the loader names counter slots by and status looks them up
+ * by; freed with nfo_plan_keys_free(keys, plan->ntargets). */
+int nfo_plan_keys(const struct nfo_plan *p, char ***ret_keys);
+void nfo_plan_keys_free(char **keys, size_t n);
+
 #endif

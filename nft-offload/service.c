@@ -179,36 +179,3 @@ int nfo_service_compile(const struct nfo_ruleset *rs, const struct nfo_config_ch
 	return 0;
 }
 
-void nfo_service_keys_free(char **keys, size_t n)
-{
-	if (!keys)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-}
-
-int nfo_service_keys(const struct nfo_plan *p, char ***ret_keys)
-{
-	char **keys = calloc(p->ntargets ? p->ntargets : 1, sizeof(*keys));
-
-	if (!keys)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->ntargets; i++) {
-		const struct nfo_plan_target *t = &p->targets[i];
-		char buf[1024];
-
-		if (t->rule)
-			nfo_rule_key(t->rule, buf, sizeof(buf));
-		else
-			snprintf(buf, sizeof(buf), "%s %s %s policy", nfo_family_name(t->chain->family),
-				 t->chain->table, t->chain->name);
-		keys[i] = strdup(buf);
-		if (!keys[i]) {
-			nfo_service_keys_free(keys, i);
-			return -ENOMEM;
-		}
-	}
-	*ret_keys = keys;
-	return 0;
-}

@@ -29,8 +29,6 @@ int nfo_service_compile(const struct nfo_ruleset *rs, const struct nfo_config_ch
 			size_t max_edges, struct nfo_plan **ret_plan, char *reason, size_t len);
 
 /* One counter key per plan target ("inet t c 12", "inet t c policy"). */
-int nfo_service_keys(const struct nfo_plan *p, char ***ret_keys);
-void nfo_service_keys_free(char **keys, size_t n);
 
 const char *nfo_verdict_name(int verdict);
 

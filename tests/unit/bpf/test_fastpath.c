@@ -602,33 +602,12 @@ static void nft_load(const char *ruleset)
 	free(text);
 }
 
-static void free_keys(char **keys, size_t n)
-{
-	if (!keys)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-}
-
-/* As daemon.c make_keys(): one counter key per plan target. */
+/* The daemon's counter keys (nfo_plan_keys), one per plan target. */
 static char **make_keys(const struct nfo_plan *p)
 {
-	char **keys = calloc(p->ntargets ? p->ntargets : 1, sizeof(*keys));
+	char **keys = NULL;
 
-	assert_non_null(keys);
-	for (size_t i = 0; i < p->ntargets; i++) {
-		const struct nfo_plan_target *t = &p->targets[i];
-		char buf[NFO_SLOT_KEY_LEN * 2];
-
-		if (t->rule)
-			assert_int_equal(nfo_rule_key(t->rule, buf, sizeof(buf)), 0);
-		else
-			snprintf(buf, sizeof(buf), "%s %s %s policy", nfo_family_name(t->chain->family),
-				 t->chain->table, t->chain->name);
-		keys[i] = strdup(buf);
-		assert_non_null(keys[i]);
-	}
+	assert_int_equal(nfo_plan_keys(p, &keys), 0);
 	return keys;
 }
 
@@ -656,7 +635,7 @@ static void fx_free(struct fx **fp)
 		return;
 	nfo_loader_free(&f->l, true);
 	if (f->plan)
-		free_keys(f->keys, f->plan->ntargets);
+		nfo_plan_keys_free(f->keys, f->plan->ntargets);
 	nfo_plan_free(&f->plan);
 	nfo_ruleset_free(&f->rs);
 	free(f);
@@ -761,7 +740,7 @@ static void fx_apply_current(struct fx *f)
 	assert_true(nfo_loader_enabled(f->l));
 
 	if (f->plan)
-		free_keys(f->keys, f->plan->ntargets);
+		nfo_plan_keys_free(f->keys, f->plan->ntargets);
 	nfo_plan_free(&f->plan);
 	nfo_ruleset_free(&f->rs);
 	f->plan = plan;
