@@ -5,6 +5,7 @@
  * again) and an element-only update (the plan stays, set maps change).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "import.h"
 #include "plan.h"
 #include "ruleset.h"
+#include "setdelta.h"
 
 /* A new fast path (built since t0) is live: the times status reports. */
 static void went_live(struct daemon *d, const struct timespec *t0)
@@ -223,6 +225,10 @@ int daemon_rebuild(struct daemon *d)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* elements applied from notifications: elems follow keys lazily */
+	for (size_t i = 0; s->rs && i < s->rs->nsets; i++)
+		if (nfo_set_refresh_elems(&s->rs->sets[i]) < 0)
+			return log_error_errno(-ENOMEM, "out of memory");
 	r = nfo_rtnl_links(d->rtnl, &links, &nlinks);
 	if (r == 0)
 		r = nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs);
@@ -277,6 +283,8 @@ int daemon_rebuild(struct daemon *d)
 	}
 	daemon_free_plan(d);
 	s->plan = plan;
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		d->slot_pol[k] = -1;
 	s->keys = keys;
 	s->enabled_once = true;
 	went_live(d, &t0);
@@ -322,69 +330,237 @@ int daemon_resync(struct daemon *d)
 
 /* ---- element-only updates ------------------------------------------------------- */
 
+void daemon_txq_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ntxq; i++)
+		nfo_nft_txn_clear(&d->txq[i]);
+	free(d->txq);
+	d->txq = NULL;
+	d->ntxq = 0;
+}
+
+/* Whether the model's rules hold copies of s's elements (translate.c puts
+ * them in predicates it cannot leave to a slot, verdict maps in alts). */
+static bool set_in_rules(const struct nfo_ruleset *rs, const struct nfo_set *s)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct nfo_chain *c = &rs->chains[i];
+
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+
+			if (r->vmap_set == s)
+				return true;
+			for (size_t p = 0; p < r->npreds; p++)
+				if (r->preds[p].from_set == s)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* The operations of the queued transactions on one set, in order. */
+struct set_ops {
+	struct nfo_set *set;
+	const struct nfo_nft_setdelta *first;
+	struct nfo_nft_elem *ops; /* concatenated when several transactions */
+	size_t nops;
+	bool overflow;
+	struct nfo_set_change change;
+};
+
+static void set_ops_free(struct set_ops *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].ops);
+		nfo_set_change_clear(&v[i].change);
+	}
+	free(v);
+}
+
+static int gather(struct daemon *d, struct set_ops **ret, size_t *ret_n)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct set_ops *v = NULL;
+	size_t n = 0;
+
+	for (size_t t = 0; t < d->ntxq; t++) {
+		for (size_t i = 0; i < d->txq[t].nsets; i++) {
+			const struct nfo_nft_setdelta *sd = &d->txq[t].sets[i];
+			struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)sd->family, sd->table,
+								   sd->name);
+			struct set_ops *o = NULL;
+			struct nfo_nft_elem *p;
+
+			/* a table that is dormant, or a set the model cannot
+			 * hold elements of: nothing depends on them */
+			if (!set || !set->usable)
+				continue;
+			for (size_t k = 0; k < n && !o; k++)
+				if (v[k].set == set)
+					o = &v[k];
+			if (!o) {
+				struct set_ops *q = realloc(v, (n + 1) * sizeof(*v));
+
+				if (!q)
+					goto oom;
+				v = q;
+				o = &v[n++];
+				*o = (struct set_ops){ .set = set, .first = sd };
+			}
+			o->overflow |= sd->overflow;
+			if (o->overflow || !sd->nops)
+				continue;
+			p = realloc(o->ops, (o->nops + sd->nops) * sizeof(*p));
+			if (!p)
+				goto oom;
+			o->ops = p;
+			memcpy(o->ops + o->nops, sd->ops, sd->nops * sizeof(*p));
+			o->nops += sd->nops;
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+oom:
+	set_ops_free(v, n);
+	return -ENOMEM;
+}
+
+/* Reads set o->set again at genid and diffs it against the model. */
+static int reread(struct set_ops *o, uint32_t genid)
+{
+	struct nfo_set *set = o->set;
+	struct nfo_set fresh = { .family = set->family, .flags = set->flags, .key_len = set->key_len,
+				 .is_map = set->is_map, .verdict_map = set->verdict_map,
+				 .named = set->named, .interval = set->interval };
+	struct nftnl_set *ns = NULL;
+	int r;
+
+	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns);
+	if (r < 0)
+		return r;
+	r = nfo_set_reload(&fresh, ns);
+	nftnl_set_free(ns);
+	if (r == 0 && !fresh.usable)
+		r = -EINVAL;
+	if (r == 0)
+		r = nfo_set_replace(set, &fresh, &o->change);
+	nfo_vset_free(&fresh.elems);
+	free(fresh.keys);
+	free(fresh.bounds);
+	free(fresh.why);
+	return r;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int why(struct daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->st.set_updates_disabled_reason, sizeof(d->st.set_updates_disabled_reason), fmt,
+		  ap);
+	va_end(ap);
+	d->st.set_updates_disabled++;
+	log_debug("%s", d->st.set_updates_disabled_reason);
+	return -EAGAIN;
+}
+
 /*
- * Element-only transactions: read just the changed sets (at the
- * transaction's generation) into the model; the plan stays, only the set
- * maps change. -EAGAIN: do a full resync instead.
+ * Element-only transactions: the notified operations are applied to the
+ * model and, as a difference, in place to the live generation's set slots
+ * (nfo_loader_update_sets): the plan stays and no packet ever sees "pass
+ * everything". A set whose operations were too many to buffer, or that the
+ * model cannot follow from operations, is read again at the generation and
+ * diffed the same way. -EAGAIN: do a full resync instead.
  */
 int daemon_update_sets(struct daemon *d)
 {
 	struct nfo_daemon_state *s = &d->st;
-	struct nfo_nft_events *ev = &d->sets_changed;
-	struct timespec t0;
+	struct nfo_slot_change ch[NFO_MAX_SETS];
+	struct nfo_loader_set_stats st = {};
+	struct set_ops *v = NULL;
+	size_t n = 0, nch = 0, ops = 0;
+	uint32_t genid = d->txq_genid;
 	char err[256];
-	bool any = false;
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once)
-		return -EAGAIN;
-	for (size_t i = 0; i < ev->nsets; i++) {
-		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
-							   ev->sets[i].table, ev->sets[i].name);
+	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once || !s->enabled)
+		return -EAGAIN; /* a resync is due anyway */
+	r = gather(d, &v, &n);
+	if (r < 0)
+		return why(d, "out of memory applying element changes");
+	for (size_t i = 0; i < n; i++) {
+		struct set_ops *o = &v[i];
 
-		if (!set || (nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set))) {
-			log_debug("set %s: its elements are in the diagram: full resync",
-				  ev->sets[i].name);
-			return -EAGAIN;
+		if (!nfo_plan_set_updatable(s->plan, o->set) && nfo_plan_set_used(s->plan, o->set)) {
+			r = why(d, "set %s: its elements are compiled into the diagram", o->set->name);
+			goto out;
 		}
-		if (!nfo_plan_set_used(s->plan, set))
-			continue; /* nothing of the fast path depends on it */
-		any = true;
+		if (set_in_rules(s->rs, o->set)) {
+			r = why(d, "set %s: its elements are part of rules", o->set->name);
+			goto out;
+		}
+		r = o->overflow ? -EINVAL : nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
+		if (r == -EINVAL) {
+			/* more than the notifications could carry, or an element
+			 * the model cannot take from them: read the set */
+			s->set_rereads++;
+			r = reread(o, genid);
+			if (r < 0) {
+				r = why(d, "set %s: reading it again failed", o->set->name);
+				goto out;
+			}
+		} else if (r < 0) {
+			r = why(d, "out of memory applying element changes");
+			goto out;
+		}
+		ops += o->nops;
+		for (size_t k = 0; k < s->plan->nsets; k++) {
+			if (s->plan->sets[k].set != o->set || !nfo_set_change_size(&o->change))
+				continue;
+			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &o->change };
+		}
 	}
-	for (size_t i = 0; i < ev->nsets; i++) {
-		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
-							   ev->sets[i].table, ev->sets[i].name);
-		struct nftnl_set *ns = NULL;
+	if (nch > 1) {
+		/* several slots change together: their order matters */
+		for (size_t i = 0; i < nch; i++) {
+			int k = ch[i].slot;
 
-		if (!nfo_plan_set_used(s->plan, set))
-			continue;
-		r = nfo_nft_read_set(ev->sets[i].family, ev->sets[i].table, ev->sets[i].name,
-				     ev->genid, &ns);
+			if (d->slot_pol[k] < 0)
+				d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
+			if (d->slot_pol[k] < 0) {
+				d->slot_pol[k] = -1;
+				r = why(d, "out of memory applying element changes");
+				goto out;
+			}
+			ch[i].polarity = d->slot_pol[k];
+		}
+	}
+	if (nch) {
+		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
 		if (r < 0) {
-			log_debug_errno(r, "reading set %s: %m: full resync", ev->sets[i].name);
-			return -EAGAIN;
+			log_error("element update: %s", err);
+			r = why(d, "writing set elements failed: %.100s", err);
+			goto out;
 		}
-		r = nfo_set_reload(set, ns);
-		nftnl_set_free(ns);
-		if (r < 0)
-			return -EAGAIN; /* the model may be half updated: read it all */
 	}
-	s->genid = ev->genid;
-	s->rs->genid = ev->genid;
-	/* The same plan, written with the new elements into the other half
-	 * (the elements are diffed against what that half holds). */
-	r = nfo_loader_apply(s->loader, s->plan, s->keys, s->genid, s->ifaces, s->nifaces, err,
-			     sizeof(err));
-	if (r < 0) {
-		snprintf(s->error, sizeof(s->error), "%s", err);
-		return log_error_errno(r, "fast path not updated, passing everything: %s", err);
-	}
-	went_live(d, &t0);
+	s->genid = genid;
+	s->rs->genid = genid;
 	s->set_updates++;
-	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
-		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
-	return 0;
+	s->updates++;
+	s->set_entries_written += st.writes;
+	s->set_grace_periods += st.grace_periods;
+	s->last_set_update_ms = daemon_ms_since(&d->txq_t0);
+	s->last_update_ms = s->last_set_update_ms;
+	log_info("fast path updated in place: nftables generation %u, %zu element operation(s) "
+		 "on %zu set(s), %zu map entries, %.2f ms", genid, ops, n, st.writes,
+		 s->last_set_update_ms);
+	r = 0;
+out:
+	set_ops_free(v, n);
+	return r;
 }
 
 /* Snapshots are sorted and zero-filled, so compared bytewise. */

@@ -6,6 +6,7 @@
  * where kernel objects meet the model; the model itself never calls the
  * translator.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,15 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	if (s->key_len > 16 || !a->n)
 		return 0; /* a concatenation: no values of one field; or empty */
 	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
+	if (interval && !a->e[0].has_end_key) {
+		/* what element notifications change (setdelta.c) */
+		s->bounds = malloc(a->n * sizeof(*s->bounds));
+		if (!s->bounds)
+			return -ENOMEM;
+		for (size_t i = 0; i < a->n; i++)
+			s->bounds[i] = (struct nfo_bound){ .v = a->e[i].v, .end = a->e[i].is_end };
+		s->nbounds = a->n;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct raw_elem *r = &a->e[i];
 		nfo_u128 hi;
@@ -312,6 +322,10 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 	free(s->keys);
 	s->keys = NULL;
 	s->nkeys = 0;
+	free(s->bounds);
+	s->bounds = NULL;
+	s->nbounds = 0;
+	s->elems_stale = false;
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);
@@ -341,6 +355,9 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 		free(s->keys);
 		s->keys = NULL;
 		s->nkeys = 0;
+		free(s->bounds);
+		s->bounds = NULL;
+		s->nbounds = 0;
 		s->why = strdup(acc.why);
 		if (!s->why)
 			goto out;

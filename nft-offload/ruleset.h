@@ -148,6 +148,13 @@ struct nfo_vmap_elem {
 	char *chain;  /* jump/goto */
 };
 
+/* An element of an interval set as nftables holds it (nft_set_rbtree): the
+ * start of a range, or the exclusive end of one. */
+struct nfo_bound {
+	nfo_u128 v;
+	bool end;
+};
+
 struct nfo_set {
 	int family;
 	char *table;
@@ -169,6 +176,14 @@ struct nfo_set {
 	 * each, sorted. Single-field sets also have elems. */
 	uint8_t *keys;
 	size_t nkeys;
+	/* Interval sets of one field: the elements, sorted by value, an end
+	 * before a start at equal values; element notifications are applied
+	 * here and elems derived from them (setdelta.c). */
+	struct nfo_bound *bounds;
+	size_t nbounds;
+	/* elems lags behind keys (updated from notifications): refreshed
+	 * before planning (nfo_set_refresh_elems) */
+	bool elems_stale;
 };
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of
