@@ -81,8 +81,13 @@ static void on_nft(struct daemon *d)
 
 		if (!d->st.have_genid)
 			break; /* the first resync is still to come */
-		if ((int32_t)(t->genid - last) <= 0)
-			continue; /* in the model already */
+		if ((int32_t)(t->genid - last) <= 0) {
+			/* in the model already; but if its first messages
+			 * disabled the fast path, only a resync brings it back */
+			if (t->structural && !d->st.enabled)
+				d->need_resync = true;
+			continue;
+		}
 		if (t->structural) {
 			daemon_disable(d, "ruleset changed");
 			d->need_resync = true;

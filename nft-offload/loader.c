@@ -1101,7 +1101,10 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int k = c[i].slot;
 
-		assert(k >= 0 && (size_t)k < plan->nsets && ps->half[ps->active].slots[k].used);
+		if (k < 0 || (size_t)k >= plan->nsets || !ps->half[ps->active].slots[k].used) {
+			r = -EINVAL; /* not the live generation's plan */
+			break;
+		}
 		w[i].slot = k;
 		w[i].polarity = c[i].polarity;
 		r = nfo_image_set_delta(&plan->sets[k], ps->active, k, c[i].change, &w[i].add,
