@@ -923,6 +923,11 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 				ev->changed = true;
 				m->pending = false; /* the resync reads whatever is committed */
 				txn_reset(m);
+				/* What follows until a NEWGEN is the tail of a
+				 * transaction whose start was lost (and if its
+				 * NEWGEN was lost too, the start of the next one):
+				 * never apply it as elements. */
+				m->txn.structural = true;
 				continue;
 			}
 			return -errno;
