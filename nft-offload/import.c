@@ -325,6 +325,9 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns)
 	free(s->bounds);
 	s->bounds = NULL;
 	s->nbounds = 0;
+	free(s->kpend.add);
+	free(s->kpend.del);
+	s->kpend = (struct nfo_sorted_pending){};
 	s->elems_stale = false;
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);

@@ -19,6 +19,7 @@
 #include "encode.h"
 #include "loader.h"
 #include "plan.h"
+#include "setdelta.h"
 #include "strmap.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -35,6 +36,8 @@ struct slotstate {
 	bool lpm;
 	uint8_t *entries; /* struct nfo_setkey or struct nfo_setlpm_key, sorted */
 	size_t n;
+	/* element changes written in place, not folded into entries yet */
+	struct nfo_sorted_pending pend;
 };
 
 struct half {
@@ -433,6 +436,15 @@ static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set
 	size_t i = 0, j = 0, esz;
 	int fd;
 
+	if (st->pend.nadd || st->pend.ndel) {
+		int r = nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend,
+						st->lpm ? sizeof(struct nfo_setlpm_key) :
+							  sizeof(struct nfo_setkey), true);
+
+		if (r < 0)
+			return r;
+	}
+
 	/* entries of another kind than before: remove all of the old kind */
 	if (st->used && st->n && (!want || st->lpm != want->lpm)) {
 		esz = st->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
@@ -577,8 +589,10 @@ static void progset_free(struct progset **psp)
 	for (int h = 0; h < NFO_HALVES; h++) {
 		free(ps->half[h].k4);
 		free(ps->half[h].k6);
-		for (int k = 0; k < NFO_MAX_SETS; k++)
+		for (int k = 0; k < NFO_MAX_SETS; k++) {
 			free(ps->half[h].slots[k].entries);
+			nfo_sorted_pending_free(&ps->half[h].slots[k].pend);
+		}
 	}
 	free(ps);
 	*psp = NULL;
@@ -1118,10 +1132,15 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		struct slotstate *ss = &ps->half[ps->active].slots[w[i].slot];
 
 		if (w[i].add_done || w[i].del_done) {
-			r2 = nfo_image_entries_merge(&ss->entries, &ss->n,
-						     nfo_image_set_entry_size(&w[i].add),
-						     w[i].add.entries, w[i].add_done,
-						     w[i].del.entries, w[i].del_done);
+			size_t esz = nfo_image_set_entry_size(&w[i].add);
+
+			/* folded into entries later, amortized: O(change) here */
+			r2 = nfo_sorted_pending_update(&ss->pend, esz, w[i].add.entries,
+						       w[i].add_done, w[i].del.entries,
+						       w[i].del_done);
+			if (r2 == 0)
+				r2 = nfo_sorted_pending_fold(&ss->entries, &ss->n, &ss->pend, esz,
+							     false);
 			if (r2 < 0 && r == 0)
 				r = r2;
 		}

@@ -173,6 +173,8 @@ static void set_clear(struct nfo_set *s)
 	free(s->why);
 	nfo_vset_free(&s->elems);
 	free(s->keys);
+	free(s->kpend.add);
+	free(s->kpend.del);
 	free(s->bounds);
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);

@@ -155,6 +155,16 @@ struct nfo_bound {
 	bool end;
 };
 
+/* Changes of a sorted array of entries not folded into it yet (folding
+ * costs a pass over the array): the content is (array minus del) plus add;
+ * add is disjoint from the array, del within it. setdelta.c. */
+struct nfo_sorted_pending {
+	uint8_t *add;
+	size_t nadd;
+	uint8_t *del;
+	size_t ndel;
+};
+
 struct nfo_set {
 	int family;
 	char *table;
@@ -176,6 +186,9 @@ struct nfo_set {
 	 * each, sorted. Single-field sets also have elems. */
 	uint8_t *keys;
 	size_t nkeys;
+	/* changes from notifications not folded into keys yet
+	 * (nfo_set_refresh_elems folds them) */
+	struct nfo_sorted_pending kpend;
 	/* Interval sets of one field: the elements, sorted by value, an end
 	 * before a start at equal values; element notifications are applied
 	 * here and elems derived from them (setdelta.c). */

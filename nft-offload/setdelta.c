@@ -46,24 +46,6 @@ static int cmp_xop(const void *x, const void *y, void *len)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static bool keys_has(const struct nfo_set *s, const uint8_t *key)
-{
-	size_t lo = 0, hi = s->nkeys;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(s->keys + mid * s->key_len, key, s->key_len);
-
-		if (!c)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* old minus del plus add, all sorted (add disjoint from old, del within). */
 static int merge_keys(const uint8_t *old, size_t nold, const uint8_t *add, size_t nadd,
 		      const uint8_t *del, size_t ndel, size_t len, uint8_t **ret, size_t *ret_n)
@@ -92,8 +74,6 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 		       struct nfo_set_change *c)
 {
 	_cleanup_free_ struct xop *x = malloc((nops ? nops : 1) * sizeof(*x));
-	uint8_t *keys = NULL;
-	size_t nkeys = 0;
 	uint32_t len = s->key_len;
 	int r;
 
@@ -114,7 +94,7 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 
 		if (i + 1 < nops && !memcmp(x[i].key, x[i + 1].key, len))
 			continue; /* a later operation on the same key decides */
-		held = keys_has(s, x[i].key);
+		held = nfo_sorted_has(s->keys, s->nkeys, &s->kpend, len, x[i].key);
 		if (x[i].present && !held)
 			memcpy(c->add_keys + c->nadd_keys++ * len, x[i].key, len);
 		else if (!x[i].present && held)
@@ -122,13 +102,13 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 	}
 	if (!c->nadd_keys && !c->ndel_keys)
 		return 0;
-	r = merge_keys(s->keys, s->nkeys, c->add_keys, c->nadd_keys, c->del_keys, c->ndel_keys,
-		       len, &keys, &nkeys);
+	/* the keys array is folded later, amortized: O(change) here */
+	r = nfo_sorted_pending_update(&s->kpend, len, c->add_keys, c->nadd_keys, c->del_keys,
+				      c->ndel_keys);
+	if (r == 0)
+		r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, false);
 	if (r < 0)
 		return r;
-	free(s->keys);
-	s->keys = keys;
-	s->nkeys = nkeys;
 	/* single fields also have elems; rebuilt when a plan needs them */
 	s->elems_stale = s->key_len <= 16;
 	return 0;
@@ -379,7 +359,11 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 int nfo_set_refresh_elems(struct nfo_set *s)
 {
 	struct nfo_vset v = {};
+	int r;
 
+	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, s->key_len, true);
+	if (r < 0)
+		return r;
 	if (!s->elems_stale)
 		return 0;
 	for (size_t i = 0; i < s->nkeys; i++) {
@@ -394,5 +378,128 @@ int nfo_set_refresh_elems(struct nfo_set *s)
 	nfo_vset_free(&s->elems);
 	s->elems = v;
 	s->elems_stale = false;
+	return 0;
+}
+
+/* ---- sorted arrays with pending changes ------------------------------------ */
+
+void nfo_sorted_pending_free(struct nfo_sorted_pending *p)
+{
+	free(p->add);
+	free(p->del);
+	*p = (struct nfo_sorted_pending){};
+}
+
+static bool sorted_find(const uint8_t *a, size_t n, size_t esz, const uint8_t *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(a + mid * esz, key, esz);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pending *p, size_t esz,
+		    const uint8_t *key)
+{
+	if (sorted_find(p->add, p->nadd, esz, key))
+		return true;
+	return sorted_find(base, n, esz, key) && !sorted_find(p->del, p->ndel, esz, key);
+}
+
+/* out := a minus b (sorted); out has room for na. Returns its count. */
+static size_t sorted_minus(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, size_t esz,
+			   uint8_t *out)
+{
+	size_t i = 0, j = 0, o = 0;
+
+	while (i < na) {
+		int c = j >= nb ? -1 : memcmp(a + i * esz, b + j * esz, esz);
+
+		if (c < 0)
+			memcpy(out + o++ * esz, a + i++ * esz, esz);
+		else if (c > 0)
+			j++;
+		else
+			i++, j++;
+	}
+	return o;
+}
+
+/* out := a union b (sorted, disjoint); out has room for na + nb. */
+static size_t sorted_union(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, size_t esz,
+			   uint8_t *out)
+{
+	size_t i = 0, j = 0, o = 0;
+
+	while (i < na || j < nb) {
+		if (j >= nb || (i < na && memcmp(a + i * esz, b + j * esz, esz) < 0))
+			memcpy(out + o++ * esz, a + i++ * esz, esz);
+		else
+			memcpy(out + o++ * esz, b + j++ * esz, esz);
+	}
+	return o;
+}
+
+int nfo_sorted_pending_update(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
+			      size_t nadd, const uint8_t *del, size_t ndel)
+{
+	/* a re-added key of the base leaves del; a deleted pending add
+	 * leaves add; the others join add and del */
+	size_t cap = p->nadd + p->ndel + nadd + ndel + 1;
+	_cleanup_free_ uint8_t *t1 = malloc(cap * esz), *t2 = malloc(cap * esz);
+	uint8_t *na = malloc((p->nadd + nadd + 1) * esz), *nd = malloc((p->ndel + ndel + 1) * esz);
+	size_t n1, n2;
+
+	if (!t1 || !t2 || !na || !nd) {
+		free(na);
+		free(nd);
+		return -ENOMEM;
+	}
+	n1 = sorted_minus(p->add, p->nadd, del, ndel, esz, t1); /* pending adds still there */
+	n2 = sorted_minus(add, nadd, p->del, p->ndel, esz, t2); /* new adds not re-adds */
+	n1 = sorted_union(t1, n1, t2, n2, esz, na);
+	n2 = sorted_minus(p->del, p->ndel, add, nadd, esz, t1); /* pending dels not re-added */
+	{
+		size_t n3 = sorted_minus(del, ndel, p->add, p->nadd, esz, t2); /* dels of the base */
+
+		n2 = sorted_union(t1, n2, t2, n3, esz, nd);
+	}
+	free(p->add);
+	free(p->del);
+	p->add = na;
+	p->nadd = n1;
+	p->del = nd;
+	p->ndel = n2;
+	return 0;
+}
+
+int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz,
+			    bool force)
+{
+	uint8_t *out = NULL;
+	size_t nout = 0;
+	int r;
+
+	if (!p->nadd && !p->ndel)
+		return 0;
+	if (!force && (p->nadd + p->ndel) * 16 < *n + 4096)
+		return 0;
+	r = merge_keys(*base, *n, p->add, p->nadd, p->del, p->ndel, esz, &out, &nout);
+	if (r < 0)
+		return r;
+	free(*base);
+	*base = out;
+	*n = nout;
+	nfo_sorted_pending_free(p);
 	return 0;
 }

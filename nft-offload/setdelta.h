@@ -10,6 +10,7 @@
 #ifndef NFO_SETDELTA_H
 #define NFO_SETDELTA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +56,23 @@ int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t 
  */
 int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
 
-/* Brings s->elems up to date with s->keys after nfo_set_apply_ops(). */
+/* Folds what nfo_set_apply_ops() left pending into s->keys and brings
+ * s->elems up to date: before anything reads them (planning, encoding). */
 int nfo_set_refresh_elems(struct nfo_set *s);
+
+/* ---- sorted arrays with pending changes (struct nfo_sorted_pending) ---- */
+
+void nfo_sorted_pending_free(struct nfo_sorted_pending *p);
+/* The content (base with p) gained add and lost del: sorted, esz bytes
+ * each, add not in the content, del in it. */
+int nfo_sorted_pending_update(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
+			      size_t nadd, const uint8_t *del, size_t ndel);
+/* Whether key is in the content of (base, n) with p. */
+bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pending *p, size_t esz,
+		    const uint8_t *key);
+/* Folds p into *base once it is larger than a sixteenth of it (or with
+ * force): O(n) then, so O(change) amortized per update. */
+int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz,
+			    bool force);
 
 #endif

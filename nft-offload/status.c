@@ -50,8 +50,8 @@ static size_t set_elements(const struct nfo_set *set)
 {
 	if (set->verdict_map)
 		return set->nvmap;
-	if (set->keys)
-		return set->nkeys;
+	if (set->keys || set->kpend.nadd)
+		return set->nkeys + set->kpend.nadd - set->kpend.ndel;
 	return set->elems.n;
 }
 

@@ -250,6 +250,65 @@ static void test_replace(void **state)
 	nfo_ruleset_free(&b);
 }
 
+/* Pending changes against a plain bitmap, over random adds and deletes. */
+static void test_pending(void **state)
+{
+	uint8_t *base = NULL, have[256] = {};
+	size_t n = 0;
+	struct nfo_sorted_pending p = {};
+	unsigned seed = 1;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		uint8_t add[8], del[8];
+		size_t na = 0, nd = 0;
+		bool touched[256] = {};
+
+		for (int k = 0; k < 8; k++) {
+			uint8_t v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = (uint8_t)(seed >> 16);
+			if (touched[v])
+				continue;
+			touched[v] = true;
+			if (have[v])
+				del[nd++] = v;
+			else
+				add[na++] = v;
+		}
+		/* sorted, as the callers give them */
+		for (size_t i = 1; i < na; i++)
+			for (size_t j = i; j > 0 && add[j - 1] > add[j]; j--) {
+				uint8_t t = add[j];
+				add[j] = add[j - 1];
+				add[j - 1] = t;
+			}
+		for (size_t i = 1; i < nd; i++)
+			for (size_t j = i; j > 0 && del[j - 1] > del[j]; j--) {
+				uint8_t t = del[j];
+				del[j] = del[j - 1];
+				del[j - 1] = t;
+			}
+		assert_int_equal(nfo_sorted_pending_update(&p, 1, add, na, del, nd), 0);
+		for (size_t i = 0; i < na; i++)
+			have[add[i]] = 1;
+		for (size_t i = 0; i < nd; i++)
+			have[del[i]] = 0;
+		assert_int_equal(nfo_sorted_pending_fold(&base, &n, &p, 1, round % 7 == 0), 0);
+		for (int v = 0; v < 256; v++) {
+			uint8_t key = (uint8_t)v;
+
+			assert_int_equal(nfo_sorted_has(base, n, &p, 1, &key), have[v]);
+		}
+	}
+	assert_int_equal(nfo_sorted_pending_fold(&base, &n, &p, 1, true), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_true(have[base[i]] && (i == 0 || base[i - 1] < base[i]));
+	free(base);
+	nfo_sorted_pending_free(&p);
+}
+
 static int slot_of(const struct nfo_plan *p, const char *set, int dim)
 {
 	for (size_t k = 0; k < p->nsets; k++)
@@ -289,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_polarity),
 	};
 
