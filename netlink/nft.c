@@ -570,6 +570,7 @@ struct nfo_nft_monitor {
 	/* the transaction being announced */
 	struct nfo_nft_txn txn;
 	size_t txn_ops;
+	bool unsafe; /* the transaction does more than add rules that only drop */
 };
 
 static void setdelta_clear(struct nfo_nft_setdelta *d)
@@ -760,6 +761,98 @@ static int note_elems(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh, boo
 	return 0;
 }
 
+/* The verdict code of an immediate expression's data, or -1. */
+static int64_t imm_verdict(const struct nlattr *data)
+{
+	const struct nlattr *a, *b, *c;
+
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) != NFTA_IMMEDIATE_DATA)
+			continue;
+		mnl_attr_for_each_nested(b, a) {
+			if (mnl_attr_get_type(b) != NFTA_DATA_VERDICT)
+				continue;
+			mnl_attr_for_each_nested(c, b)
+				if (mnl_attr_get_type(c) == NFTA_VERDICT_CODE &&
+				    mnl_attr_get_payload_len(c) == 4)
+					return (int32_t)ntohl(mnl_attr_get_u32(c));
+		}
+	}
+	return -1;
+}
+
+static bool has_attr(const struct nlattr *data, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, data)
+		if (mnl_attr_get_type(a) == type)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a new rule can only make nftables drop more: every expression a
+ * load or a match (no register written back into the packet, conntrack or
+ * meta: no *_SREG; no lookup that yields data or a verdict), a counter, or
+ * an immediate that is a drop verdict or a plain value.
+ */
+static bool rule_only_drops(const struct nlmsghdr *nlh)
+{
+	static const char *const loads[] = { "payload", "meta", "ct", "cmp", "bitwise", "range",
+					     "lookup", "counter", "immediate", "exthdr" };
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *e, *x;
+
+	if ((nlh->nlmsg_flags & NLM_F_REPLACE) || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g))
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		if (mnl_attr_get_type(a) != NFTA_RULE_EXPRESSIONS)
+			continue;
+		mnl_attr_for_each_nested(e, a) {
+			const char *name = NULL;
+			const struct nlattr *data = NULL;
+			bool known = false;
+
+			mnl_attr_for_each_nested(x, e) {
+				if (mnl_attr_get_type(x) == NFTA_EXPR_NAME &&
+				    mnl_attr_validate(x, MNL_TYPE_NUL_STRING) == 0)
+					name = mnl_attr_get_str(x);
+				else if (mnl_attr_get_type(x) == NFTA_EXPR_DATA)
+					data = x;
+			}
+			if (!name)
+				return false;
+			for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); i++)
+				known |= !strcmp(name, loads[i]);
+			if (!known)
+				return false;
+			if (!data)
+				continue;
+			/* statements that write: payload/meta/ct/exthdr set */
+			if ((!strcmp(name, "payload") && has_attr(data, NFTA_PAYLOAD_SREG)) ||
+			    (!strcmp(name, "meta") && has_attr(data, NFTA_META_SREG)) ||
+			    (!strcmp(name, "ct") && has_attr(data, NFTA_CT_SREG)) ||
+			    (!strcmp(name, "exthdr") && has_attr(data, NFTA_EXTHDR_SREG)) ||
+			    (!strcmp(name, "lookup") && has_attr(data, NFTA_LOOKUP_DREG)))
+				return false;
+			if (!strcmp(name, "immediate")) {
+				const struct nlattr *d;
+				bool verdict_reg = false;
+
+				mnl_attr_for_each_nested(d, data)
+					if (mnl_attr_get_type(d) == NFTA_IMMEDIATE_DREG &&
+					    mnl_attr_get_payload_len(d) == 4 &&
+					    ntohl(mnl_attr_get_u32(d)) == NFT_REG_VERDICT)
+						verdict_reg = true;
+				if (verdict_reg && imm_verdict(data) != NF_DROP)
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
 /* Records what one notification of the current transaction changes. */
 static void note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
 {
@@ -769,15 +862,21 @@ static void note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
 		/* an element we cannot read: the set is no longer known */
 		if (note_elems(m, nlh, type == NFT_MSG_DELSETELEM) < 0)
 			m->txn.structural = true;
-		return;
+		/* a removed element may have made the old fast path drop */
+		m->unsafe = true;
+	} else {
+		m->txn.structural = true;
+		if (type != NFT_MSG_NEWRULE || !rule_only_drops(nlh))
+			m->unsafe = true;
 	}
-	m->txn.structural = true;
+	m->txn.only_drops = m->txn.structural && !m->unsafe;
 }
 
 static void txn_reset(struct nfo_nft_monitor *m)
 {
 	nfo_nft_txn_clear(&m->txn);
 	m->txn_ops = 0;
+	m->unsafe = false;
 }
 
 /* NEWGEN: the transaction is complete; hand it to ev. */
@@ -795,6 +894,7 @@ static void txn_commit(struct nfo_nft_monitor *m, struct nfo_nft_events *ev, uin
 	ev->txns[ev->ntxns++] = m->txn;
 	m->txn = (struct nfo_nft_txn){};
 	m->txn_ops = 0;
+	m->unsafe = false;
 }
 
 static int monitor_alloc(struct nfo_nft_monitor **ret)
@@ -898,7 +998,7 @@ int nfo_nft_monitor_parse(struct nfo_nft_monitor *m, const void *buf, size_t len
 		nlh = mnl_nlmsg_next(nlh, &rem);
 	}
 	ev->pending = m->pending;
-	ev->pending_structural = m->pending && m->txn.structural;
+	ev->pending_structural = m->pending && m->txn.structural && !m->txn.only_drops;
 	return 0;
 }
 
@@ -912,7 +1012,8 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				ev->pending = m->pending;
-				ev->pending_structural = m->pending && m->txn.structural;
+				ev->pending_structural =
+					m->pending && m->txn.structural && !m->txn.only_drops;
 				return 0;
 			}
 			if (errno == EINTR)
@@ -928,6 +1029,7 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 				 * NEWGEN was lost too, the start of the next one):
 				 * never apply it as elements. */
 				m->txn.structural = true;
+				m->unsafe = true;
 				continue;
 			}
 			return -errno;

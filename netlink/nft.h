@@ -101,6 +101,11 @@ struct nfo_nft_txn {
 	/* something else than elements changed, or an element message could
 	 * not be parsed: the ruleset must be read again */
 	bool structural;
+	/* ... but only by adding rules that can only drop more: matches
+	 * (loads, comparisons, set lookups), counters and a drop verdict, no
+	 * other statement or verdict. nftables drops at least what it dropped
+	 * before, so the fast path built before stays sound meanwhile. */
+	bool only_drops;
 	struct nfo_nft_setdelta *sets;
 	size_t nsets;
 };

@@ -198,7 +198,18 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 		nfo_plan_free(&plan);
 		return log_error_errno(r, "out of memory");
 	}
-	r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err, sizeof(err));
+	/* Still enabled here: only transactions that add rules that can only
+	 * drop came (on_nft), the running generation stays sound until the
+	 * new one is live: no pass-everything window. */
+	if (s->enabled && s->enabled_once) {
+		r = nfo_loader_apply_live(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces,
+					  err, sizeof(err));
+		if (r == 0)
+			s->live_updates++;
+	} else {
+		r = nfo_loader_apply(s->loader, plan, keys, s->genid, s->ifaces, s->nifaces, err,
+				     sizeof(err));
+	}
 	if (r < 0) {
 		keys_free(keys, plan->ntargets);
 		nfo_plan_free(&plan);
@@ -305,6 +316,7 @@ int daemon_resync(struct daemon *d)
 
 	r = nfo_nft_read_ruleset(&dump, false);
 	if (r < 0) {
+		daemon_disable(d, "cannot read the ruleset");
 		/* status shows it until the fast path is back */
 		snprintf(d->st.error, sizeof(d->st.error), "cannot read the nftables ruleset: %s",
 			 strerror(-r));
@@ -315,6 +327,7 @@ int daemon_resync(struct daemon *d)
 	r = nfo_ruleset_new(&rs, dump);
 	nfo_nft_dump_free(&dump);
 	if (r < 0) {
+		daemon_disable(d, "cannot build the model");
 		daemon_arm_retry(d, RETRY_MS);
 		return log_error_errno(r, "building the ruleset model: %m");
 	}
@@ -323,8 +336,10 @@ int daemon_resync(struct daemon *d)
 	d->st.genid = rs->genid;
 	d->st.have_genid = true;
 	r = daemon_rebuild(d);
-	if (r < 0)
+	if (r < 0) {
+		daemon_disable(d, "rebuild failed");
 		daemon_arm_retry(d, 1000);
+	}
 	return r;
 }
 

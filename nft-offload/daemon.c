@@ -74,7 +74,7 @@ static void on_nft(struct daemon *d)
 	}
 	if (ev.pending_structural)
 		daemon_disable(d, "ruleset changed");
-	for (size_t i = 0; i < ev.ntxns && !d->need_resync; i++) {
+	for (size_t i = 0; i < ev.ntxns; i++) {
 		struct nfo_nft_txn *t = &ev.txns[i];
 		uint32_t last = d->ntxq ? d->txq_genid : d->st.genid;
 		struct nfo_nft_txn *q;
@@ -88,23 +88,34 @@ static void on_nft(struct daemon *d)
 				d->need_resync = true;
 			continue;
 		}
+		if (d->need_resync) {
+			/* read with the rest; the running fast path may stay
+			 * only if this too can only make nftables drop more */
+			if (!t->only_drops)
+				daemon_disable(d, "ruleset changed");
+			continue;
+		}
 		if (t->structural) {
-			daemon_disable(d, "ruleset changed");
+			/* rules that can only drop more: the running fast
+			 * path stays sound while the new one is built (not
+			 * with element changes waiting: they are read too) */
+			if (!t->only_drops || d->ntxq)
+				daemon_disable(d, "ruleset changed");
 			d->need_resync = true;
-			break;
+			continue;
 		}
 		if (t->genid != last + 1) {
 			daemon_disable(d, "generation gap");
 			set_update_disabled(d, "a generation was missed in the notifications: full resync");
 			d->need_resync = true;
-			break;
+			continue;
 		}
 		q = realloc(d->txq, (d->ntxq + 1) * sizeof(*q));
 		if (!q) {
 			daemon_disable(d, "out of memory");
 			set_update_disabled(d, "out of memory: full resync");
 			d->need_resync = true;
-			break;
+			continue;
 		}
 		d->txq = q;
 		if (!d->ntxq)

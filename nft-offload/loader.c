@@ -885,8 +885,26 @@ static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char
 	return 0;
 }
 
+static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		 uint64_t genid, struct nfo_iface *ifaces, size_t n, bool keep_live, char *err,
+		 size_t errlen);
+
 int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err, size_t errlen)
+{
+	return apply(l, plan, keys, genid, ifaces, n, false, err, errlen);
+}
+
+int nfo_loader_apply_live(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+			  uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
+			  size_t errlen)
+{
+	return apply(l, plan, keys, genid, ifaces, n, true, err, errlen);
+}
+
+static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		 uint64_t genid, struct nfo_iface *ifaces, size_t n, bool keep_live, char *err,
+		 size_t errlen)
 {
 	struct progset *ps = l->ps, *fresh = NULL;
 	struct nfo_image img = {};
@@ -896,8 +914,10 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 
 	assert(keys || plan->ntargets == 0);
 	assert(ifaces || n == 0);
-	/* Nothing may run a half-written generation. */
-	if (ps)
+	/* The live generation is stale from now on; unless the caller knows
+	 * it stays sound, pass everything until the new one is live. (The
+	 * half written below is never the live one.) */
+	if (ps && !keep_live)
 		set_state(ps, NFO_STATE_DISABLED, genid);
 
 	r = resolve_slots(l, plan, keys, &slots);

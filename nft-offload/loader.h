@@ -83,6 +83,12 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 			   const struct nfo_slot_change *c, size_t n,
 			   struct nfo_loader_set_stats *ret_stats, char *err, size_t errlen);
 
+/* The same, but the running generation stays live until the new one is
+ * (the caller knows the old one drops nothing the new ruleset accepts). */
+int nfo_loader_apply_live(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+			  uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
+			  size_t errlen);
+
 /* The running generation passes every packet until the next apply. */
 int nfo_loader_disable(struct nfo_loader *l);
 bool nfo_loader_enabled(const struct nfo_loader *l);

@@ -171,6 +171,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_kstr(&j, "pin_dir", s->pin_dir);
 	nfo_json_ku64(&j, "updates", s->updates);
 	nfo_json_ku64(&j, "set_updates", s->set_updates);
+	nfo_json_ku64(&j, "live_updates", s->live_updates);
 	nfo_json_kdouble(&j, "last_set_update_ms", s->last_set_update_ms);
 	nfo_json_ku64(&j, "set_entries_written", s->set_entries_written);
 	nfo_json_ku64(&j, "set_grace_periods", s->set_grace_periods);

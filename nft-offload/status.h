@@ -36,6 +36,7 @@ struct nfo_daemon_state {
 	double last_build_ms;       /* links + plan + load (not the ruleset dump) */
 	uint64_t updates;
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
+	uint64_t live_updates;      /* of which new plans that kept the old one live */
 	/* Element-only transactions, applied in place to the live maps */
 	double last_set_update_ms;  /* their NEWGEN read -> maps written */
 	uint64_t set_entries_written; /* map entries added or removed */

@@ -309,6 +309,32 @@ static void test_pending(void **state)
 	nfo_sorted_pending_free(&p);
 }
 
+/* Rule transactions: which ones can only make nftables drop more. */
+static void test_rule_txns(void **state)
+{
+	static const struct {
+		const char *name;
+		bool only_drops;
+	} cases[] = {
+		{ "elements/13-rule-drop-notify", true },    /* matches, counter, drop */
+		{ "elements/14-rule-accept-notify", false }, /* accept */
+		{ "elements/15-rule-mixed-notify", false },  /* and an element */
+		{ "elements/16-rule-log-notify", false },    /* log: an effect */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nfo_nft_events ev;
+
+		events_of(cases[i].name, &ev);
+		assert_int_equal(ev.ntxns, 1);
+		assert_true(ev.txns[0].structural);
+		if (ev.txns[0].only_drops != cases[i].only_drops)
+			fail_msg("%s: only_drops %d", cases[i].name, ev.txns[0].only_drops);
+		nfo_nft_events_clear(&ev);
+	}
+}
+
 static int slot_of(const struct nfo_plan *p, const char *set, int dim)
 {
 	for (size_t k = 0; k < p->nsets; k++)
@@ -349,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_rule_txns),
 		cmocka_unit_test(test_polarity),
 	};
 
