@@ -315,8 +315,8 @@ static bool contained(struct pol *m, uint32_t a, uint32_t b)
 		r = same_field(m, &p->nodes[a], &p->nodes[b]);
 	else
 		r = all_children(m, &p->nodes[a], b, true);
-	/* the table may have moved nothing: slots are stable (no rehash) */
-	*pol_slot(m, ((uint64_t)a << 32 | b) + 1) = r;
+	/* the table never rehashes within a pass: memo still points at it */
+	*memo = r;
 	return r;
 }
 
