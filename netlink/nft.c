@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <endian.h>
+#include <arpa/inet.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -605,126 +607,368 @@ out:
 }
 
 struct nfo_nft_monitor {
-	struct mnl_socket *nl;
+	struct mnl_socket *nl; /* NULL: offline (nfo_nft_monitor_parse only) */
 	uint8_t *buf;
 	bool pending; /* change messages since the last NEWGEN */
 	/* the transaction being announced */
-	bool txn_structural;
-	struct nfo_nft_setname *txn_sets;
-	size_t txn_nsets;
+	struct nfo_nft_txn txn;
+	size_t txn_ops;
+	bool unsafe; /* the transaction does more than add rules that only drop */
 };
+
+static void setdelta_clear(struct nfo_nft_setdelta *d)
+{
+	free(d->table);
+	free(d->name);
+	free(d->ops);
+}
+
+void nfo_nft_txn_clear(struct nfo_nft_txn *t)
+{
+	for (size_t i = 0; i < t->nsets; i++)
+		setdelta_clear(&t->sets[i]);
+	free(t->sets);
+	*t = (struct nfo_nft_txn){};
+}
 
 void nfo_nft_events_clear(struct nfo_nft_events *ev)
 {
-	for (size_t i = 0; i < ev->nsets; i++) {
-		free(ev->sets[i].table);
-		free(ev->sets[i].name);
-	}
-	free(ev->sets);
+	for (size_t i = 0; i < ev->ntxns; i++)
+		nfo_nft_txn_clear(&ev->txns[i]);
+	free(ev->txns);
 	*ev = (struct nfo_nft_events){};
 }
 
-static int add_setname(struct nfo_nft_setname **v, size_t *n, uint32_t family, const char *table,
-		       const char *name)
+static struct nfo_nft_setdelta *txn_set(struct nfo_nft_txn *t, uint32_t family, const char *table,
+					const char *name)
 {
-	struct nfo_nft_setname *p;
+	struct nfo_nft_setdelta *p;
 
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i].family == family && !strcmp((*v)[i].table, table) &&
-		    !strcmp((*v)[i].name, name))
-			return 0;
-	p = realloc(*v, (*n + 1) * sizeof(*p));
+	/* a transaction usually touches one set or a few: the last first */
+	for (size_t i = t->nsets; i-- > 0;)
+		if (t->sets[i].family == family && !strcmp(t->sets[i].table, table) &&
+		    !strcmp(t->sets[i].name, name))
+			return &t->sets[i];
+	p = realloc(t->sets, (t->nsets + 1) * sizeof(*p));
 	if (!p)
-		return -ENOMEM;
-	*v = p;
-	p[*n].family = family;
-	p[*n].table = strdup(table);
-	p[*n].name = strdup(name);
-	if (!p[*n].table || !p[*n].name) {
-		free(p[*n].table);
-		free(p[*n].name);
-		return -ENOMEM;
+		return NULL;
+	t->sets = p;
+	p = &t->sets[t->nsets];
+	*p = (struct nfo_nft_setdelta){ .family = family, .table = strdup(table),
+					.name = strdup(name) };
+	if (!p->table || !p->name) {
+		setdelta_clear(p);
+		return NULL;
 	}
-	(*n)++;
-	return 0;
+	t->nsets++;
+	return p;
 }
 
-struct setelem_names {
+struct elem_msg {
 	const char *table;
 	const char *set;
+	const struct nlattr *elems;
 };
 
-static int setelem_attr_cb(const struct nlattr *a, void *data)
+static int elem_list_cb(const struct nlattr *a, void *data)
 {
-	struct setelem_names *n = data;
+	struct elem_msg *m = data;
 
 	switch (mnl_attr_get_type(a)) {
 	case NFTA_SET_ELEM_LIST_TABLE:
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			n->table = mnl_attr_get_str(a);
+			m->table = mnl_attr_get_str(a);
 		break;
 	case NFTA_SET_ELEM_LIST_SET:
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			n->set = mnl_attr_get_str(a);
+			m->set = mnl_attr_get_str(a);
+		break;
+	case NFTA_SET_ELEM_LIST_ELEMENTS:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+			m->elems = a;
 		break;
 	}
 	return MNL_CB_OK;
 }
 
-/* Records what one notification of the current transaction changes. */
-static int note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
+/* NFTA_DATA_VALUE inside a nested key attribute (nft_data_dump). */
+static int data_value(const struct nlattr *nest, uint8_t *dst, uint8_t *ret_len)
 {
-	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
-	struct setelem_names n = {};
+	const struct nlattr *a;
 
-	if ((type != NFT_MSG_NEWSETELEM && type != NFT_MSG_DELSETELEM) ||
-	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
-	    mnl_attr_parse(nlh, sizeof(*g), setelem_attr_cb, &n) < 0 || !n.table || !n.set) {
-		m->txn_structural = true;
+	mnl_attr_for_each_nested(a, nest) {
+		uint16_t len = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) != NFTA_DATA_VALUE)
+			continue;
+		if (len == 0 || len > NFO_NFT_KEY_MAX)
+			return -EINVAL;
+		memcpy(dst, mnl_attr_get_payload(a), len);
+		*ret_len = (uint8_t)len;
 		return 0;
 	}
-	if (add_setname(&m->txn_sets, &m->txn_nsets, g->nfgen_family, n.table, n.set) < 0)
-		m->txn_structural = true;
+	return -EINVAL;
+}
+
+/* One NFTA_LIST_ELEM (nf_tables_fill_setelem). */
+static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e)
+{
+	const struct nlattr *a;
+	bool key = false;
+
+	mnl_attr_for_each_nested(a, elem) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0 ||
+			    data_value(a, e->key, &e->klen) < 0)
+				return -EINVAL;
+			key = true;
+			break;
+		case NFTA_SET_ELEM_KEY_END:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0 ||
+			    data_value(a, e->key_end, &e->kelen) < 0)
+				return -EINVAL;
+			break;
+		case NFTA_SET_ELEM_FLAGS:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				return -EINVAL;
+			e->end = ntohl(mnl_attr_get_u32(a)) & NFT_SET_ELEM_INTERVAL_END;
+			break;
+		case NFTA_SET_ELEM_TIMEOUT:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+				return -EINVAL;
+			e->has_timeout = true;
+			e->timeout_ms = be64toh(mnl_attr_get_u64(a));
+			break;
+		case NFTA_SET_ELEM_EXPIRATION:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+				return -EINVAL;
+			e->has_expiration = true;
+			e->expiration_ms = be64toh(mnl_attr_get_u64(a));
+			break;
+		}
+	}
+	return key ? 0 : -EINVAL;
+}
+
+/*
+ * NEWSETELEM / DELSETELEM: the elements go into the transaction's buffer.
+ * nf_tables sends one element per message (nf_tables_setelem_notify).
+ */
+static int note_elems(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh, bool del)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct nfo_nft_setdelta *sd;
+	struct elem_msg em = {};
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.table || !em.set)
+		return -EINVAL;
+	sd = txn_set(&m->txn, g->nfgen_family, em.table, em.set);
+	if (!sd)
+		return -ENOMEM;
+	if (!em.elems)
+		return 0;
+	mnl_attr_for_each_nested(a, em.elems) {
+		struct nfo_nft_elem *e;
+
+		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+			continue;
+		if (sd->overflow)
+			continue;
+		if (m->txn_ops >= NFO_NFT_TXN_MAX_OPS) {
+			/* the rest of this set's operations is lost: read it */
+			sd->overflow = true;
+			free(sd->ops);
+			sd->ops = NULL;
+			sd->nops = sd->cap = 0;
+			continue;
+		}
+		if (sd->nops == sd->cap) {
+			size_t cap = sd->cap ? sd->cap * 2 : 16;
+			struct nfo_nft_elem *p = realloc(sd->ops, cap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			sd->ops = p;
+			sd->cap = cap;
+		}
+		e = &sd->ops[sd->nops];
+		*e = (struct nfo_nft_elem){ .del = del };
+		if (parse_elem(a, e) < 0)
+			return -EINVAL;
+		sd->nops++;
+		m->txn_ops++;
+	}
 	return 0;
+}
+
+/* The verdict code of an immediate expression's data, or -1. */
+static int64_t imm_verdict(const struct nlattr *data)
+{
+	const struct nlattr *a, *b, *c;
+
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) != NFTA_IMMEDIATE_DATA)
+			continue;
+		mnl_attr_for_each_nested(b, a) {
+			if (mnl_attr_get_type(b) != NFTA_DATA_VERDICT)
+				continue;
+			mnl_attr_for_each_nested(c, b)
+				if (mnl_attr_get_type(c) == NFTA_VERDICT_CODE &&
+				    mnl_attr_get_payload_len(c) == 4)
+					return (int32_t)ntohl(mnl_attr_get_u32(c));
+		}
+	}
+	return -1;
+}
+
+static bool has_attr(const struct nlattr *data, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, data)
+		if (mnl_attr_get_type(a) == type)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a new rule can only make nftables drop more: every expression a
+ * load or a match (no register written back into the packet, conntrack or
+ * meta: no *_SREG; no lookup that yields data or a verdict), a counter, or
+ * an immediate that is a drop verdict or a plain value.
+ */
+static bool rule_only_drops(const struct nlmsghdr *nlh)
+{
+	static const char *const loads[] = { "payload", "meta", "ct", "cmp", "bitwise", "range",
+					     "lookup", "counter", "immediate", "exthdr" };
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *e, *x;
+
+	if ((nlh->nlmsg_flags & NLM_F_REPLACE) || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g))
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		if (mnl_attr_get_type(a) != NFTA_RULE_EXPRESSIONS)
+			continue;
+		mnl_attr_for_each_nested(e, a) {
+			const char *name = NULL;
+			const struct nlattr *data = NULL;
+			bool known = false;
+
+			mnl_attr_for_each_nested(x, e) {
+				if (mnl_attr_get_type(x) == NFTA_EXPR_NAME &&
+				    mnl_attr_validate(x, MNL_TYPE_NUL_STRING) == 0)
+					name = mnl_attr_get_str(x);
+				else if (mnl_attr_get_type(x) == NFTA_EXPR_DATA)
+					data = x;
+			}
+			if (!name)
+				return false;
+			for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); i++)
+				known |= !strcmp(name, loads[i]);
+			if (!known)
+				return false;
+			if (!data)
+				continue;
+			/* statements that write: payload/meta/ct/exthdr set */
+			if ((!strcmp(name, "payload") && has_attr(data, NFTA_PAYLOAD_SREG)) ||
+			    (!strcmp(name, "meta") && has_attr(data, NFTA_META_SREG)) ||
+			    (!strcmp(name, "ct") && has_attr(data, NFTA_CT_SREG)) ||
+			    (!strcmp(name, "exthdr") && has_attr(data, NFTA_EXTHDR_SREG)) ||
+			    (!strcmp(name, "lookup") && has_attr(data, NFTA_LOOKUP_DREG)))
+				return false;
+			if (!strcmp(name, "immediate")) {
+				const struct nlattr *d;
+				bool verdict_reg = false;
+
+				mnl_attr_for_each_nested(d, data)
+					if (mnl_attr_get_type(d) == NFTA_IMMEDIATE_DREG &&
+					    mnl_attr_get_payload_len(d) == 4 &&
+					    ntohl(mnl_attr_get_u32(d)) == NFT_REG_VERDICT)
+						verdict_reg = true;
+				if (verdict_reg && imm_verdict(data) != NF_DROP)
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* Records what one notification of the current transaction changes. */
+static void note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
+{
+	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+	if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) {
+		/* an element we cannot read: the set is no longer known */
+		if (note_elems(m, nlh, type == NFT_MSG_DELSETELEM) < 0)
+			m->txn.structural = true;
+		/* a removed element may have made the old fast path drop */
+		m->unsafe = true;
+	} else {
+		m->txn.structural = true;
+		if (type != NFT_MSG_NEWRULE || !rule_only_drops(nlh))
+			m->unsafe = true;
+	}
+	m->txn.only_drops = m->txn.structural && !m->unsafe;
 }
 
 static void txn_reset(struct nfo_nft_monitor *m)
 {
-	for (size_t i = 0; i < m->txn_nsets; i++) {
-		free(m->txn_sets[i].table);
-		free(m->txn_sets[i].name);
-	}
-	free(m->txn_sets);
-	m->txn_sets = NULL;
-	m->txn_nsets = 0;
-	m->txn_structural = false;
+	nfo_nft_txn_clear(&m->txn);
+	m->txn_ops = 0;
+	m->unsafe = false;
 }
 
-/* NEWGEN: the transaction is complete; hand what it changed to ev. */
-static void txn_commit(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
+/* NEWGEN: the transaction is complete; hand it to ev. */
+static void txn_commit(struct nfo_nft_monitor *m, struct nfo_nft_events *ev, uint32_t genid)
 {
-	ev->structural |= m->txn_structural;
-	for (size_t i = 0; i < m->txn_nsets && !ev->structural; i++)
-		if (add_setname(&ev->sets, &ev->nsets, m->txn_sets[i].family, m->txn_sets[i].table,
-				m->txn_sets[i].name) < 0)
-			ev->structural = true;
-	txn_reset(m);
+	struct nfo_nft_txn *p = realloc(ev->txns, (ev->ntxns + 1) * sizeof(*p));
+
+	if (!p) {
+		ev->lost = true; /* the resync reads whatever is committed */
+		txn_reset(m);
+		return;
+	}
+	ev->txns = p;
+	m->txn.genid = genid;
+	ev->txns[ev->ntxns++] = m->txn;
+	m->txn = (struct nfo_nft_txn){};
+	m->txn_ops = 0;
+	m->unsafe = false;
 }
 
-int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf)
+static int monitor_alloc(struct nfo_nft_monitor **ret)
 {
 	struct nfo_nft_monitor *m = calloc(1, sizeof(*m));
-	int group = NFNLGRP_NFTABLES, size = rcvbuf > 0 ? rcvbuf : NFO_NFT_MONITOR_RCVBUF;
-	int r;
 
 	if (!m)
 		return -ENOMEM;
 	m->buf = malloc(NFO_NFT_RECV_SIZE);
 	if (!m->buf) {
-		r = -ENOMEM;
-		goto fail;
+		free(m);
+		return -ENOMEM;
 	}
+	*ret = m;
+	return 0;
+}
+
+int nfo_nft_monitor_new_offline(struct nfo_nft_monitor **ret)
+{
+	return monitor_alloc(ret);
+}
+
+int nfo_nft_monitor_new(struct nfo_nft_monitor **ret, int rcvbuf)
+{
+	struct nfo_nft_monitor *m;
+	int group = NFNLGRP_NFTABLES, size = rcvbuf > 0 ? rcvbuf : NFO_NFT_MONITOR_RCVBUF;
+	int r;
+
+	r = monitor_alloc(&m);
+	if (r < 0)
+		return r;
 	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!m->nl) {
 		r = -errno;
@@ -762,19 +1006,57 @@ void nfo_nft_monitor_free(struct nfo_nft_monitor **mp)
 
 int nfo_nft_monitor_fd(const struct nfo_nft_monitor *m)
 {
-	return mnl_socket_get_fd(m->nl);
+	return m->nl ? mnl_socket_get_fd(m->nl) : -1;
+}
+
+int nfo_nft_monitor_parse(struct nfo_nft_monitor *m, const void *buf, size_t len,
+			  struct nfo_nft_events *ev)
+{
+	const struct nlmsghdr *nlh = buf;
+	int rem = (int)len;
+
+	while (mnl_nlmsg_ok(nlh, rem)) {
+		if (nlh->nlmsg_len > (uint32_t)rem)
+			break;
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES) {
+			if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
+				uint32_t genid;
+
+				if (gen_parse(nlh, &genid) == 0) {
+					ev->genid = genid;
+					ev->newgen = true;
+					m->pending = false;
+					txn_commit(m, ev, genid);
+				} else {
+					ev->lost = true;
+				}
+			} else {
+				/* nf_tables sends these after the commit,
+				 * then NEWGEN closes the transaction. */
+				ev->changed = true;
+				m->pending = true;
+				note_change(m, nlh);
+			}
+		}
+		nlh = mnl_nlmsg_next(nlh, &rem);
+	}
+	ev->pending = m->pending;
+	ev->pending_structural = m->pending && m->txn.structural && !m->txn.only_drops;
+	return 0;
 }
 
 int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 {
+	if (!m->nl)
+		return -EBADF;
 	for (;;) {
 		ssize_t n = recv(mnl_socket_get_fd(m->nl), m->buf, NFO_NFT_RECV_SIZE, 0);
-		const struct nlmsghdr *nlh;
-		int rem;
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				ev->pending = m->pending;
+				ev->pending_structural =
+					m->pending && m->txn.structural && !m->txn.only_drops;
 				return 0;
 			}
 			if (errno == EINTR)
@@ -783,38 +1065,18 @@ int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev)
 				/* The kernel dropped notifications for us. */
 				ev->lost = true;
 				ev->changed = true;
-				ev->structural = true;
 				m->pending = false; /* the resync reads whatever is committed */
 				txn_reset(m);
+				/* What follows until a NEWGEN is the tail of a
+				 * transaction whose start was lost (and if its
+				 * NEWGEN was lost too, the start of the next one):
+				 * never apply it as elements. */
+				m->txn.structural = true;
+				m->unsafe = true;
 				continue;
 			}
 			return -errno;
 		}
-		nlh = (const struct nlmsghdr *)m->buf;
-		rem = (int)n;
-		while (mnl_nlmsg_ok(nlh, rem)) {
-			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES) {
-				if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
-					uint32_t genid;
-
-					if (gen_parse(nlh, &genid) == 0) {
-						ev->genid = genid;
-						ev->newgen = true;
-						m->pending = false;
-						txn_commit(m, ev);
-					} else {
-						ev->lost = true;
-						ev->structural = true;
-					}
-				} else {
-					/* nf_tables sends these after the commit,
-					 * then NEWGEN closes the transaction. */
-					ev->changed = true;
-					m->pending = true;
-					note_change(m, nlh);
-				}
-			}
-			nlh = mnl_nlmsg_next(nlh, &rem);
-		}
+		(void)nfo_nft_monitor_parse(m, m->buf, (size_t)n, ev);
 	}
 }

@@ -81,11 +81,54 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 /* Notifications. */
 struct nfo_nft_monitor;
 
-/* A set whose elements a completed transaction changed. */
-struct nfo_nft_setname {
+/* NFT_DATA_VALUE_MAXLEN: the longest key an element can carry. */
+#define NFO_NFT_KEY_MAX 64
+/* Element operations buffered per transaction; past it the transaction's
+ * sets are marked overflowed and must be read again. */
+#define NFO_NFT_TXN_MAX_OPS 65536
+
+/*
+ * One element of a NEWSETELEM / DELSETELEM notification, as the kernel sent
+ * it (nf_tables_fill_setelem). Fields not used yet are kept so that later
+ * users (timeouts) need no change to the parser.
+ */
+struct nfo_nft_elem {
+	uint8_t key[NFO_NFT_KEY_MAX];     /* NFTA_SET_ELEM_KEY, klen bytes */
+	uint8_t key_end[NFO_NFT_KEY_MAX]; /* NFTA_SET_ELEM_KEY_END (concatenated ranges) */
+	uint8_t klen;
+	uint8_t kelen;
+	bool del;                /* DELSETELEM */
+	bool end;                /* NFT_SET_ELEM_INTERVAL_END: exclusive end of a range */
+	bool has_timeout;
+	bool has_expiration;
+	uint64_t timeout_ms;     /* NFTA_SET_ELEM_TIMEOUT: only when not the set's default */
+	uint64_t expiration_ms;  /* NFTA_SET_ELEM_EXPIRATION: time left when sent */
+};
+
+/* The element operations of one transaction on one set, in arrival order. */
+struct nfo_nft_setdelta {
 	uint32_t family;
 	char *table;
 	char *name;
+	struct nfo_nft_elem *ops;
+	size_t nops;
+	size_t cap;
+	bool overflow; /* more than NFO_NFT_TXN_MAX_OPS: ops dropped, read the set */
+};
+
+/* A completed transaction (its NEWGEN came). */
+struct nfo_nft_txn {
+	uint32_t genid;
+	/* something else than elements changed, or an element message could
+	 * not be parsed: the ruleset must be read again */
+	bool structural;
+	/* ... but only by adding rules that can only drop more: matches
+	 * (loads, comparisons, set lookups), counters and a drop verdict, no
+	 * other statement or verdict. nftables drops at least what it dropped
+	 * before, so the fast path built before stays sound meanwhile. */
+	bool only_drops;
+	struct nfo_nft_setdelta *sets;
+	size_t nsets;
 };
 
 struct nfo_nft_events {
@@ -94,13 +137,13 @@ struct nfo_nft_events {
 	uint32_t genid;    /* the last completed generation seen */
 	bool lost;         /* notifications were lost (ENOBUFS): resync */
 	bool pending;      /* changes announced whose NEWGEN has not come yet */
-	/* Completed transactions: did anything change but set elements, and
-	 * which sets' elements changed. */
-	bool structural;
-	struct nfo_nft_setname *sets;
-	size_t nsets;
+	bool pending_structural; /* and they change more than elements */
+	/* Completed transactions, in order. */
+	struct nfo_nft_txn *txns;
+	size_t ntxns;
 };
 
+void nfo_nft_txn_clear(struct nfo_nft_txn *t);
 void nfo_nft_events_clear(struct nfo_nft_events *ev);
 
 /* rcvbuf: socket receive buffer in bytes (0: the default, 32 MiB). */
@@ -109,5 +152,11 @@ void nfo_nft_monitor_free(struct nfo_nft_monitor **m);
 int nfo_nft_monitor_fd(const struct nfo_nft_monitor *m);
 /* Reads every pending notification without blocking; accumulates into ev. */
 int nfo_nft_monitor_read(struct nfo_nft_monitor *m, struct nfo_nft_events *ev);
+/* A monitor without a socket, for nfo_nft_monitor_parse() (unit tests). */
+int nfo_nft_monitor_new_offline(struct nfo_nft_monitor **ret);
+/* Feeds a buffer of notifications (as recv() returned them) through m;
+ * accumulates into ev. */
+int nfo_nft_monitor_parse(struct nfo_nft_monitor *m, const void *buf, size_t len,
+			  struct nfo_nft_events *ev);
 
 #endif

@@ -60,8 +60,14 @@ struct daemon {
 	uint64_t wd_trips_seen;
 	bool need_resync;
 	bool need_rebuild;
-	struct nfo_nft_events sets_changed; /* element-only transactions */
-	bool need_sets;
+	/* Element-only transactions not applied yet, in generation order;
+	 * txq_genid: the generation of the last one (or the model's). */
+	struct nfo_nft_txn *txq;
+	size_t ntxq;
+	uint32_t txq_genid;
+	struct timespec txq_t0; /* when the first of them was read */
+	/* polarity of each set slot of the live plan, -1: not computed */
+	int slot_pol[NFO_MAX_SETS];
 	bool change_pending;    /* disabled since a change was announced */
 	struct timespec change_t0;
 	/* the links and addresses the live fast path was built from: a link
@@ -90,8 +96,10 @@ void daemon_arm_retry(struct daemon *d, unsigned ms);
 int daemon_rebuild(struct daemon *d);
 /* Reads the whole ruleset into a new model, then rebuilds. */
 int daemon_resync(struct daemon *d);
-/* Element-only transactions in d->sets_changed; -EAGAIN: resync instead. */
+/* Element-only transactions in d->txq, applied in place; -EAGAIN: resync
+ * instead (why is in d->st.set_updates_disabled_reason). */
 int daemon_update_sets(struct daemon *d);
+void daemon_txq_clear(struct daemon *d);
 /* Whether links and addresses are what the live fast path was built from. */
 bool daemon_links_unchanged(struct daemon *d);
 void daemon_free_plan(struct daemon *d);

@@ -19,6 +19,7 @@
 #include "import.h"
 #include "plan.h"
 #include "ruleset.h"
+#include "setdelta.h"
 
 /* A new fast path (built since t0) is live: the times status reports.
  * Called with the lock held. */
@@ -198,7 +199,18 @@ static int plan_and_apply(struct daemon *d, const struct nfo_plan_input *in,
 		return log_error_errno(r, "out of memory");
 	}
 	daemon_busy(d, "writing maps", true);
-	r = nfo_loader_apply(s->loader, plan, keys, s->genid, ifs, s->nifaces, err, sizeof(err));
+	/* Still enabled here: only transactions that add rules that can only
+	 * drop came (on_nft), the running generation stays sound until the
+	 * new one is live: no pass-everything window. */
+	if (s->enabled && s->enabled_once) {
+		r = nfo_loader_apply_live(s->loader, plan, keys, s->genid, ifs, s->nifaces, err,
+					  sizeof(err));
+		if (r == 0)
+			__atomic_fetch_add(&s->live_updates, 1, __ATOMIC_RELAXED);
+	} else {
+		r = nfo_loader_apply(s->loader, plan, keys, s->genid, ifs, s->nifaces, err,
+				     sizeof(err));
+	}
 	if (r < 0) {
 		nfo_plan_keys_free(keys, plan->ntargets);
 		nfo_plan_free(&plan);
@@ -226,6 +238,10 @@ int daemon_rebuild(struct daemon *d)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* elements applied from notifications: elems follow keys lazily */
+	for (size_t i = 0; s->rs && i < s->rs->nsets; i++)
+		if (nfo_set_refresh_elems(&s->rs->sets[i]) < 0)
+			return log_error_errno(-ENOMEM, "out of memory");
 	r = nfo_rtnl_links(d->rtnl, &links, &nlinks);
 	if (r == 0)
 		r = nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs);
@@ -288,6 +304,8 @@ int daemon_rebuild(struct daemon *d)
 	old_plan = s->plan;
 	old_keys = s->keys;
 	s->plan = plan;
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		d->slot_pol[k] = -1;
 	s->keys = keys;
 	s->enabled_once = true;
 	went_live(d, &t0);
@@ -314,6 +332,7 @@ int daemon_resync(struct daemon *d)
 	daemon_busy(d, "reading ruleset", true);
 	r = nfo_nft_read_ruleset(&dump, false, &d->st.busy_elements);
 	if (r < 0) {
+		daemon_disable(d, "cannot read the ruleset");
 		/* status shows it until the fast path is back */
 		set_error(d, "cannot read the nftables ruleset: %s", strerror(-r));
 		log_error("cannot read the nftables ruleset: %s; retrying", strerror(-r));
@@ -324,6 +343,7 @@ int daemon_resync(struct daemon *d)
 	r = nfo_ruleset_new(&rs, dump);
 	nfo_nft_dump_free(&dump);
 	if (r < 0) {
+		daemon_disable(d, "cannot build the model");
 		daemon_arm_retry(d, RETRY_MS);
 		return log_error_errno(r, "building the ruleset model: %m");
 	}
@@ -340,103 +360,203 @@ int daemon_resync(struct daemon *d)
 	/* Freed only now: until the rebuild publishes its plan, status
 	 * compares the old plan's set pointers with the model's. */
 	nfo_ruleset_free(&old);
-	if (r < 0)
+	if (r < 0) {
+		daemon_disable(d, "rebuild failed");
 		daemon_arm_retry(d, 1000);
+	}
 	return r;
 }
 
 /* ---- element-only updates ------------------------------------------------------- */
 
-/*
- * Element-only transactions: read just the changed sets (at the
- * transaction's generation) into the model; the plan stays, only the set
- * maps change. -EAGAIN: do a full resync instead.
- */
-int daemon_update_sets(struct daemon *d)
+void daemon_txq_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ntxq; i++)
+		nfo_nft_txn_clear(&d->txq[i]);
+	free(d->txq);
+	d->txq = NULL;
+	d->ntxq = 0;
+}
+
+/* Whether the model's rules hold copies of s's elements (translate.c puts
+ * them in predicates it cannot leave to a slot, verdict maps in alts). */
+static bool set_in_rules(const struct nfo_ruleset *rs, const struct nfo_set *s)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct nfo_chain *c = &rs->chains[i];
+
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct nfo_rule *r = &c->rules[k];
+
+			if (r->vmap_set == s)
+				return true;
+			for (size_t p = 0; p < r->npreds; p++)
+				if (r->preds[p].from_set == s)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* The operations of the queued transactions on one set, in order. */
+struct set_ops {
+	struct nfo_set *set;
+	const struct nfo_nft_setdelta *first;
+	struct nfo_nft_elem *ops; /* concatenated when several transactions */
+	size_t nops;
+	bool overflow;
+	struct nfo_set_change change;
+};
+
+static void set_ops_free(struct set_ops *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].ops);
+		nfo_set_change_clear(&v[i].change);
+	}
+	free(v);
+}
+
+static int gather(struct daemon *d, struct set_ops **ret, size_t *ret_n)
 {
 	struct nfo_daemon_state *s = &d->st;
-	struct nfo_nft_events *ev = &d->sets_changed;
-	_cleanup_free_ struct nfo_set *fresh = NULL;
-	_cleanup_free_ struct nfo_iface *ifs = NULL;
-	struct timespec t0;
-	char err[256];
-	bool any = false;
+	struct set_ops *v = NULL;
+	size_t n = 0;
+
+	for (size_t t = 0; t < d->ntxq; t++) {
+		for (size_t i = 0; i < d->txq[t].nsets; i++) {
+			const struct nfo_nft_setdelta *sd = &d->txq[t].sets[i];
+			struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)sd->family, sd->table,
+								   sd->name);
+			struct set_ops *o = NULL;
+			struct nfo_nft_elem *p;
+
+			/* a table that is dormant, or a set the model cannot
+			 * hold elements of: nothing depends on them */
+			if (!set || !set->usable)
+				continue;
+			for (size_t k = 0; k < n && !o; k++)
+				if (v[k].set == set)
+					o = &v[k];
+			if (!o) {
+				struct set_ops *q = realloc(v, (n + 1) * sizeof(*v));
+
+				if (!q)
+					goto oom;
+				v = q;
+				o = &v[n++];
+				*o = (struct set_ops){ .set = set, .first = sd };
+			}
+			o->overflow |= sd->overflow;
+			if (o->overflow || !sd->nops)
+				continue;
+			p = realloc(o->ops, (o->nops + sd->nops) * sizeof(*p));
+			if (!p)
+				goto oom;
+			o->ops = p;
+			memcpy(o->ops + o->nops, sd->ops, sd->nops * sizeof(*p));
+			o->nops += sd->nops;
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+oom:
+	set_ops_free(v, n);
+	return -ENOMEM;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int why(struct daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	daemon_lock(d);
+	va_start(ap, fmt);
+	vsnprintf(d->st.set_updates_disabled_reason, sizeof(d->st.set_updates_disabled_reason), fmt,
+		  ap);
+	va_end(ap);
+	d->st.set_updates_disabled++;
+	daemon_unlock(d);
+	log_debug("%s", d->st.set_updates_disabled_reason);
+	return -EAGAIN;
+}
+
+/* Reads set o->set again at genid into *ret (a copy of its type), outside
+ * the lock: the netlink round trip is the long part. */
+static int fetch_set(const struct nfo_set *set, uint32_t genid, struct nfo_set *ret)
+{
+	struct nftnl_set *ns = NULL;
+	struct nfo_nft_jiffies at = {};
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once)
-		return -EAGAIN;
-	/* A service reads one of the sets: its program is rebuilt with the
-	 * rest of the ruleset (the same program, new maps). */
-	for (size_t i = 0; i < ev->nsets; i++)
-		if (daemon_services_use_set(d, (int)ev->sets[i].family, ev->sets[i].table,
-					    ev->sets[i].name))
-			return -EAGAIN;
-	for (size_t i = 0; i < ev->nsets; i++) {
-		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
-							   ev->sets[i].table, ev->sets[i].name);
+	nfo_set_copy_type(set, ret);
+	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns, &at);
+	if (r < 0)
+		return r;
+	r = nfo_set_reload(ret, ns, &at);
+	nftnl_set_free(ns);
+	if (r == 0 && !ret->usable)
+		r = -EINVAL;
+	return r;
+}
 
-		if (!set || (nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set))) {
-			log_debug("set %s: its elements are in the diagram: full resync",
-				  ev->sets[i].name);
-			return -EAGAIN;
-		}
-		if (!nfo_plan_set_used(s->plan, set))
-			continue; /* nothing of the fast path depends on it */
-		any = true;
+static bool set_expiring(const struct nfo_set *set)
+{
+	return set->expires || (set->flags & NFT_SET_TIMEOUT) || set->timeout_ms ||
+	       set->drop_only || set->pp_add || set->pp_delete;
+}
+
+/* Reads set o->set again at genid and diffs it against the model (the
+ * model changes under the lock: status renders it). */
+static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
+{
+	struct nfo_set fresh = {};
+	int r;
+
+	r = fetch_set(o->set, genid, &fresh);
+	/* elements that expire now: the caller resyncs (their values are
+	 * written whole, never from a change) */
+	if (r == 0 && set_expiring(&fresh))
+		r = -EINVAL;
+	if (r == 0) {
+		daemon_lock(d);
+		d->st.set_rereads++;
+		r = nfo_set_replace(o->set, &fresh, &o->change);
+		daemon_unlock(d);
 	}
-	/* Read into copies, published all at once: status renders the model
-	 * meanwhile, and a failure leaves it as it was. */
-	fresh = calloc(ev->nsets + 1, sizeof(*fresh));
-	ifs = ifaces_copy(d);
-	if (!fresh || !ifs)
-		return -EAGAIN;
-	daemon_busy(d, "reading sets", true);
-	for (size_t i = 0; i < ev->nsets; i++) {
-		struct nfo_set *set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family,
-							   ev->sets[i].table, ev->sets[i].name);
-		struct nftnl_set *ns = NULL;
-		struct nfo_nft_jiffies at = {};
+	nfo_set_clear_elems(&fresh);
+	return r;
+}
 
-		if (!nfo_plan_set_used(s->plan, set))
-			continue;
-		r = nfo_nft_read_set(ev->sets[i].family, ev->sets[i].table, ev->sets[i].name,
-				     ev->genid, &ns, &at);
-		if (r < 0) {
-			log_debug_errno(r, "reading set %s: %m: full resync", ev->sets[i].name);
-			r = -EAGAIN;
-			goto out;
-		}
-		nfo_set_copy_type(set, &fresh[i]);
-		r = nfo_set_reload(&fresh[i], ns, &at);
-		nftnl_set_free(ns);
-		if (r < 0) {
-			r = -EAGAIN;
-			goto out;
-		}
-		__atomic_fetch_add(&s->busy_elements, fresh[i].nkeys + fresh[i].elems.n,
-				   __ATOMIC_RELAXED);
-	}
-	daemon_lock(d);
-	for (size_t i = 0; i < ev->nsets; i++) {
-		struct nfo_set *set, tmp;
+/*
+ * Elements that expire (a timeout) or that the packet path changes without
+ * a notification. A notification's expiration is the time left when the
+ * kernel built the message, before it was received: an expiry computed from
+ * it is an upper bound, and would let the fast path drop after nftables
+ * expired the element. So a transaction touching such a set takes the path
+ * that reads: every set of the transaction is read into a copy with a
+ * jiffies64 reading taken before the request (nfo_elem_expiry: a lower
+ * bound), the copies are swapped in under the lock, and the same plan is
+ * written into the other half and switched to (nfo_loader_apply passes
+ * everything while it writes: a deleted element is never live).
+ */
 
-		if (!fresh[i].name)
-			continue;
-		set = nfo_ruleset_find_set(s->rs, (int)ev->sets[i].family, ev->sets[i].table,
-					   ev->sets[i].name);
-		tmp = *set;
-		*set = fresh[i];
-		fresh[i] = tmp;
-	}
-	s->genid = ev->genid;
-	s->rs->genid = ev->genid;
-	daemon_unlock(d);
+/*
+ * The model's sets changed (genid): the same plan written with them into the
+ * other half, diffed against what that half holds, and switched to (a new
+ * program set when the maps outgrew theirs). The fast path passes
+ * everything meanwhile, so nothing the kernel removed stays live.
+ */
+static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
+		       const struct timespec *t0)
+{
+	struct nfo_daemon_state *s = &d->st;
+	char err[256];
+	int r;
 
-	/* The same plan, written with the new elements into the other half
-	 * (the elements are diffed against what that half holds). */
 	daemon_busy(d, "writing maps", true);
-	r = nfo_loader_apply(s->loader, s->plan, s->keys, s->genid, ifs, s->nifaces, err,
+	r = nfo_loader_apply(s->loader, s->plan, s->keys, genid, ifs, s->nifaces, err,
 			     sizeof(err));
 	daemon_lock(d);
 	ifaces_publish(d, ifs);
@@ -444,18 +564,207 @@ int daemon_update_sets(struct daemon *d)
 		snprintf(s->error, sizeof(s->error), "%s", err);
 		daemon_unlock(d);
 		log_error_errno(r, "fast path not updated, passing everything: %s", err);
-		goto out;
+		return why(d, "writing set elements failed: %.100s", err);
 	}
-	went_live(d, &t0);
+	went_live(d, t0);
 	s->set_updates++;
 	daemon_unlock(d);
-	log_info("fast path updated: nftables generation %u, elements of %zu set(s)%s, %.1f ms",
-		 s->genid, ev->nsets, any ? "" : " the fast path does not use", s->last_build_ms);
+	return 0;
+}
+
+static int update_expiring(struct daemon *d, struct set_ops *v, size_t n, uint32_t genid)
+{
+	struct nfo_daemon_state *s = &d->st;
+	_cleanup_free_ struct nfo_set *fresh = NULL;
+	_cleanup_free_ struct nfo_iface *ifs = NULL;
+	struct timespec t0;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < n; i++) {
+		if (set_in_rules(s->rs, v[i].set))
+			return why(d, "set %s: its elements are part of rules", v[i].set->name);
+		if (nfo_plan_set_used(s->plan, v[i].set) &&
+		    !nfo_plan_set_updatable(s->plan, v[i].set))
+			return why(d, "set %s: its elements are compiled into the diagram",
+				   v[i].set->name);
+	}
+	fresh = calloc(n + 1, sizeof(*fresh));
+	ifs = ifaces_copy(d);
+	if (!fresh || !ifs)
+		return why(d, "out of memory applying element changes");
+	daemon_busy(d, "reading sets", true);
+	for (size_t i = 0; i < n; i++) {
+		r = fetch_set(v[i].set, genid, &fresh[i]);
+		if (r < 0) {
+			r = why(d, "set %s: reading it failed", v[i].set->name);
+			goto out;
+		}
+		__atomic_fetch_add(&s->busy_elements, fresh[i].nkeys + fresh[i].elems.n,
+				   __ATOMIC_RELAXED);
+	}
+	daemon_lock(d);
+	for (size_t i = 0; i < n; i++) {
+		struct nfo_set tmp = *v[i].set;
+
+		*v[i].set = fresh[i];
+		fresh[i] = tmp;
+	}
+	s->genid = genid;
+	s->rs->genid = genid;
+	s->set_rereads += n;
+	daemon_unlock(d);
+
+	r = apply_whole(d, genid, ifs, &t0);
+	if (r < 0)
+		goto out;
+	log_info("fast path updated: nftables generation %u, elements of %zu set(s) read, %.1f ms",
+		 genid, n, s->last_build_ms);
 	r = 0;
 out:
 	/* the elements the model held before (or the copies not published) */
-	for (size_t i = 0; fresh && i < ev->nsets; i++)
+	for (size_t i = 0; i < n; i++)
 		nfo_set_clear_elems(&fresh[i]);
+	return r;
+}
+
+
+/*
+ * Element-only transactions: the notified operations are applied to the
+ * model and, as a difference, in place to the live generation's set slots
+ * (nfo_loader_update_sets): the plan stays and no packet ever sees "pass
+ * everything". A set whose operations were too many to buffer, or that the
+ * model cannot follow from operations, is read again at the generation and
+ * diffed the same way. -EAGAIN: do a full resync instead.
+ */
+int daemon_update_sets(struct daemon *d)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct nfo_slot_change ch[NFO_MAX_SETS];
+	struct nfo_loader_set_stats st = {};
+	struct set_ops *v = NULL;
+	size_t n = 0, nch = 0, ops = 0;
+	uint32_t genid = d->txq_genid;
+	char err[256];
+	int r;
+
+	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once || !s->enabled)
+		return -EAGAIN; /* a resync is due anyway */
+	r = gather(d, &v, &n);
+	if (r < 0)
+		return why(d, "out of memory applying element changes");
+	/* A service reads one of the sets: its program is rebuilt with the
+	 * rest of the ruleset (the same program, new maps). */
+	for (size_t i = 0; i < n; i++)
+		if (daemon_services_use_set(d, v[i].set->family, v[i].set->table, v[i].set->name)) {
+			r = why(d, "set %s: a service reads it", v[i].set->name);
+			goto out;
+		}
+	/* Elements that expire or change without a notification (see
+	 * update_expiring()), or more operations than the notifications
+	 * carried: the sets are read and written whole, as one read costs no
+	 * more than diffing it. */
+	for (size_t i = 0; i < n; i++)
+		if (set_expiring(v[i].set) || v[i].overflow) {
+			r = update_expiring(d, v, n, genid);
+			goto out;
+		}
+	for (size_t i = 0; i < n; i++) {
+		struct set_ops *o = &v[i];
+
+		if (!nfo_plan_set_updatable(s->plan, o->set) && nfo_plan_set_used(s->plan, o->set)) {
+			r = why(d, "set %s: its elements are compiled into the diagram", o->set->name);
+			goto out;
+		}
+		if (set_in_rules(s->rs, o->set)) {
+			r = why(d, "set %s: its elements are part of rules", o->set->name);
+			goto out;
+		}
+		daemon_lock(d);
+		r = o->overflow ? -EINVAL : nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
+		daemon_unlock(d);
+		if (r == -EINVAL) {
+			/* more than the notifications could carry, or an element
+			 * the model cannot take from them: read the set */
+			r = reread(d, o, genid);
+			if (r < 0) {
+				r = why(d, "set %s: reading it again failed", o->set->name);
+				goto out;
+			}
+		} else if (r < 0) {
+			r = why(d, "out of memory applying element changes");
+			goto out;
+		}
+		ops += o->nops;
+		for (size_t k = 0; k < s->plan->nsets; k++) {
+			if (s->plan->sets[k].set != o->set || !nfo_set_change_size(&o->change))
+				continue;
+			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &o->change };
+		}
+	}
+	if (nch > 1) {
+		/* several slots change together: their order matters */
+		for (size_t i = 0; i < nch; i++) {
+			int k = ch[i].slot;
+
+			if (d->slot_pol[k] < 0)
+				d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
+			if (d->slot_pol[k] < 0) {
+				d->slot_pol[k] = -1;
+				r = why(d, "out of memory applying element changes");
+				goto out;
+			}
+			ch[i].polarity = d->slot_pol[k];
+		}
+	}
+	if (nch) {
+		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
+		if (r == -E2BIG) {
+			/* The set outgrew its map: what was written in place
+			 * is sound (every step is); the model holds the new
+			 * elements, written whole into a new program set. */
+			_cleanup_free_ struct nfo_iface *ifs = ifaces_copy(d);
+			struct timespec t0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			log_debug("element update: %s: writing the sets whole", err);
+			if (!ifs) {
+				r = why(d, "out of memory applying element changes");
+				goto out;
+			}
+			daemon_lock(d);
+			s->genid = genid;
+			s->rs->genid = genid;
+			daemon_unlock(d);
+			r = apply_whole(d, genid, ifs, &t0);
+			if (r == 0)
+				log_info("fast path updated: nftables generation %u, %zu element "
+					 "operation(s) on %zu set(s), maps outgrown, %.1f ms",
+					 genid, ops, n, s->last_build_ms);
+			goto out;
+		}
+		if (r < 0) {
+			log_error("element update: %s", err);
+			r = why(d, "writing set elements failed: %.100s", err);
+			goto out;
+		}
+	}
+	daemon_lock(d);
+	s->genid = genid;
+	s->rs->genid = genid;
+	s->set_updates++;
+	s->updates++;
+	s->set_entries_written += st.writes;
+	s->set_grace_periods += st.grace_periods;
+	s->last_set_update_ms = daemon_ms_since(&d->txq_t0);
+	s->last_update_ms = s->last_set_update_ms;
+	daemon_unlock(d);
+	log_info("fast path updated in place: nftables generation %u, %zu element operation(s) "
+		 "on %zu set(s), %zu map entries, %.2f ms", genid, ops, n, st.writes,
+		 s->last_set_update_ms);
+	r = 0;
+out:
+	set_ops_free(v, n);
 	return r;
 }
 

@@ -37,6 +37,24 @@
 
 /* ---- events ------------------------------------------------------------------ */
 
+/* An element change that cannot be applied in place: pass everything until
+ * the full resync (status says why). */
+static void set_update_disabled(struct daemon *d, const char *why)
+{
+	daemon_lock(d);
+	d->st.set_updates_disabled++;
+	snprintf(d->st.set_updates_disabled_reason, sizeof(d->st.set_updates_disabled_reason), "%s",
+		 why);
+	daemon_unlock(d);
+}
+
+/*
+ * Element-only transactions wait for do_pending() in d->txq and never
+ * disable the fast path (they are applied in place, daemon-update.c); any
+ * other change disables it on its first notification. Transactions the
+ * model already holds (the dump was taken after them) are skipped; a
+ * generation that does not follow the last one means some were missed.
+ */
 static void on_nft(struct daemon *d)
 {
 	struct nfo_nft_events ev = {};
@@ -44,26 +62,65 @@ static void on_nft(struct daemon *d)
 
 	if (r < 0) {
 		log_error_errno(r, "reading nftables notifications: %m; resyncing");
-		ev.lost = ev.changed = ev.structural = true;
+		ev.lost = ev.changed = true;
 	}
-	if (ev.changed || ev.lost)
-		daemon_disable(d, ev.lost ? "notifications lost" : "ruleset changed");
 	if (ev.lost) {
+		daemon_disable(d, "notifications lost");
+		set_update_disabled(d, "nftables notifications lost (ENOBUFS): full resync");
 		log_warn("nftables notifications were lost: full resync");
 		d->need_resync = true;
-	} else if (ev.newgen && !ev.pending) {
-		/* Every announced transaction is complete. Only set elements
-		 * changed: read those sets; anything else: read the ruleset. (Also
-		 * when NEWGEN names the generation already applied: the fast path
-		 * was disabled by its messages.) */
-		if (ev.structural || !ev.nsets || d->need_resync || d->need_sets) {
-			d->need_resync = true;
-		} else {
-			nfo_nft_events_clear(&d->sets_changed);
-			d->sets_changed = ev;
-			ev = (struct nfo_nft_events){};
-			d->need_sets = true;
+	}
+	if (ev.pending_structural)
+		daemon_disable(d, "ruleset changed");
+	for (size_t i = 0; i < ev.ntxns; i++) {
+		struct nfo_nft_txn *t = &ev.txns[i];
+		uint32_t last = d->ntxq ? d->txq_genid : d->st.genid;
+		struct nfo_nft_txn *q;
+
+		if (!d->st.have_genid)
+			break; /* the first resync is still to come */
+		if ((int32_t)(t->genid - last) <= 0) {
+			/* in the model already; but if its first messages
+			 * disabled the fast path, only a resync brings it back */
+			if (t->structural && !d->st.enabled)
+				d->need_resync = true;
+			continue;
 		}
+		if (d->need_resync) {
+			/* read with the rest; the running fast path may stay
+			 * only if this too can only make nftables drop more */
+			if (!t->only_drops)
+				daemon_disable(d, "ruleset changed");
+			continue;
+		}
+		if (t->structural) {
+			/* rules that can only drop more: the running fast
+			 * path stays sound while the new one is built (not
+			 * with element changes waiting: they are read too) */
+			if (!t->only_drops || d->ntxq)
+				daemon_disable(d, "ruleset changed");
+			d->need_resync = true;
+			continue;
+		}
+		if (t->genid != last + 1) {
+			daemon_disable(d, "generation gap");
+			set_update_disabled(d, "a generation was missed in the notifications: full resync");
+			d->need_resync = true;
+			continue;
+		}
+		q = realloc(d->txq, (d->ntxq + 1) * sizeof(*q));
+		if (!q) {
+			daemon_disable(d, "out of memory");
+			set_update_disabled(d, "out of memory: full resync");
+			d->need_resync = true;
+			continue;
+		}
+		d->txq = q;
+		if (!d->ntxq)
+			clock_gettime(CLOCK_MONOTONIC, &d->txq_t0);
+		d->txq[d->ntxq++] = *t;
+		*t = (struct nfo_nft_txn){};
+		d->txq_genid = d->txq[d->ntxq - 1].genid;
 	}
 	nfo_nft_events_clear(&ev);
 }
@@ -490,17 +547,18 @@ static void trim_heap(void)
  */
 static void do_pending(struct daemon *d)
 {
-	bool worked = d->need_sets || d->need_resync;
+	bool worked = d->ntxq || d->need_resync;
 
-	if (d->need_sets && !d->need_resync) {
-		d->need_sets = false;
-		if (daemon_update_sets(d) == -EAGAIN)
+	if (d->ntxq && !d->need_resync) {
+		if (daemon_update_sets(d) == -EAGAIN) {
+			daemon_disable(d, "element change not applicable in place");
 			d->need_resync = true;
-		nfo_nft_events_clear(&d->sets_changed);
+		}
+		daemon_txq_clear(d);
 	}
 	if (d->need_resync) {
-		d->need_resync = d->need_rebuild = d->need_sets = false;
-		nfo_nft_events_clear(&d->sets_changed);
+		d->need_resync = d->need_rebuild = false;
+		daemon_txq_clear(d);
 		(void)daemon_resync(d);
 	} else if (d->need_rebuild) {
 		d->need_rebuild = false;
@@ -572,7 +630,7 @@ static void teardown(struct daemon *d, bool unpin)
 	nfo_nft_set_clock(NULL, NULL);
 	nfo_clock_free(&d->clock);
 	daemon_free_plan(d);
-	nfo_nft_events_clear(&d->sets_changed);
+	daemon_txq_clear(d);
 	nfo_ruleset_free(&d->st.rs);
 	free(d->st.ifaces);
 	nfo_config_clear(&d->st.config);

@@ -6,6 +6,7 @@
 
 #include "encode.h"
 #include "plan.h"
+#include "setdelta.h"
 #include "common/util.h"
 
 /* What the encoding of one image needs besides the image. */
@@ -372,6 +373,134 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	if (r == 0 && s->n)
 		qsort(s->entries, s->n, sizeof(struct nfo_image_setkey), cmp_setkey);
 	return r;
+}
+
+/* ---- changes of a set's elements ------------------------------------------------- */
+
+/* Entries in both a and b (sorted) are removed from both. */
+static void cancel_common(struct nfo_image_set *a, struct nfo_image_set *b)
+{
+	size_t esz = nfo_image_set_entry_size(a), i = 0, j = 0, na = 0, nb = 0;
+
+	while (i < a->n || j < b->n) {
+		int c = i >= a->n ? 1 : j >= b->n ? -1 :
+			memcmp(a->entries + i * esz, b->entries + j * esz, esz);
+
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			memmove(a->entries + na++ * esz, a->entries + i++ * esz, esz);
+		} else {
+			memmove(b->entries + nb++ * esz, b->entries + j++ * esz, esz);
+		}
+	}
+	a->n = na;
+	b->n = nb;
+}
+
+static int ranges_entries(const struct nfo_set *set, uint32_t slot_half, const struct nfo_ival *iv,
+			  size_t n, struct nfo_image_set *s)
+{
+	struct lpm_set_ctx c = { .s = s, .slot_half = slot_half, .width = set->key_len * 8 };
+	int r = 0;
+
+	s->lpm = true;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = for_each_prefix(iv[i].lo, iv[i].hi, c.width, set_prefix_emit, &c);
+	if (r == 0 && s->n)
+		qsort(s->entries, s->n, sizeof(struct nfo_image_setlpm), cmp_setlpm);
+	return r;
+}
+
+static int keys_entries(const struct nfo_set *set, uint32_t slot_half, const uint8_t *keys, size_t n,
+			struct nfo_image_set *s)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		/* never expires: sets whose elements do are read again
+		 * instead (daemon-update.c) */
+		struct nfo_image_setkey e = { .key.slot_half = slot_half };
+
+		memcpy(e.key.key, keys + i * set->key_len, set->key_len);
+		r = set_push(s, &e);
+	}
+	/* keys are sorted by memcmp and slot_half is the same in every entry:
+	 * the entries are sorted too */
+	return r;
+}
+
+int nfo_image_set_delta(const struct nfo_plan_set *ps, int half, int k,
+			const struct nfo_set_change *c, struct nfo_image_set *ret_add,
+			struct nfo_image_set *ret_del)
+{
+	const struct nfo_set *set = ps->set;
+	uint32_t slot_half = (uint32_t)(half * NFO_MAX_SETS + k);
+	struct nfo_image_set add = { .lpm = set->interval }, del = { .lpm = set->interval };
+	int r;
+
+	/* entries carry no expiry here: a set whose elements expire is
+	 * written whole (the caller reads it again) */
+	if (set->expires)
+		return -EINVAL;
+
+	if (set->interval) {
+		r = ranges_entries(set, slot_half, c->add_iv, c->nadd_iv, &add);
+		if (r == 0)
+			r = ranges_entries(set, slot_half, c->del_iv, c->ndel_iv, &del);
+		/* a prefix of a range that only grew or shrank stays */
+		if (r == 0)
+			cancel_common(&add, &del);
+	} else {
+		r = keys_entries(set, slot_half, c->add_keys, c->nadd_keys, &add);
+		if (r == 0)
+			r = keys_entries(set, slot_half, c->del_keys, c->ndel_keys, &del);
+	}
+	if (r < 0) {
+		free(add.entries);
+		free(del.entries);
+		return r;
+	}
+	*ret_add = add;
+	*ret_del = del;
+	return 0;
+}
+
+int nfo_image_entries_merge(uint8_t **entries, size_t *n, size_t esz, const uint8_t *add,
+			    size_t nadd, const uint8_t *del, size_t ndel)
+{
+	size_t i = 0, a = 0, d = 0, o = 0, nold = *n;
+	const uint8_t *old = *entries;
+	uint8_t *out = malloc((nold + nadd ? nold + nadd : 1) * esz);
+
+	if (!out)
+		return -ENOMEM;
+	while (i < nold || a < nadd) {
+		int c;
+
+		if (i < nold) {
+			/* entries to delete that are not held are ignored */
+			while (d < ndel && memcmp(del + d * esz, old + i * esz, esz) < 0)
+				d++;
+			if (d < ndel && !memcmp(del + d * esz, old + i * esz, esz)) {
+				i++;
+				d++;
+				continue;
+			}
+		}
+		c = i >= nold ? 1 : a >= nadd ? -1 : memcmp(old + i * esz, add + a * esz, esz);
+		if (c <= 0) {
+			memcpy(out + o++ * esz, old + i++ * esz, esz);
+			a += c == 0; /* already held */
+		} else {
+			memcpy(out + o++ * esz, add + a++ * esz, esz);
+		}
+	}
+	free(*entries);
+	*entries = out;
+	*n = o;
+	return 0;
 }
 
 /* ---- images -------------------------------------------------------------------- */

@@ -176,6 +176,24 @@ int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int hal
 		     uint32_t node_base, uint32_t table_base, struct nfo_image *ret);
 void nfo_image_clear(struct nfo_image *img);
 
+struct nfo_plan_set;
+struct nfo_set_change;
+
+/*
+ * The entries slot k (serving plan set ps) of half must gain (ret_add) and
+ * lose (ret_del) for change c of the set's elements (setdelta.h): sorted,
+ * and for interval sets without the prefixes that both sides have. Applied
+ * to the slot's entries they give what nfo_image_encode() gives for the new
+ * elements.
+ */
+int nfo_image_set_delta(const struct nfo_plan_set *ps, int half, int k,
+			const struct nfo_set_change *c, struct nfo_image_set *ret_add,
+			struct nfo_image_set *ret_del);
+
+/* *entries (n sorted entries of esz bytes) minus del plus add (both sorted). */
+int nfo_image_entries_merge(uint8_t **entries, size_t *n, size_t esz, const uint8_t *add,
+			    size_t nadd, const uint8_t *del, size_t ndel);
+
 /* Radix tables the image uses. */
 static inline size_t nfo_image_ntables(const struct nfo_image *img)
 {

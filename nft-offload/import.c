@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,6 +324,15 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	if (s->key_len > 16 || !a->n)
 		return 0; /* a concatenation: no values of one field; or empty */
 	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
+	if (interval && !a->e[0].has_end_key) {
+		/* what element notifications change (setdelta.c) */
+		s->bounds = malloc(a->n * sizeof(*s->bounds));
+		if (!s->bounds)
+			return -ENOMEM;
+		for (size_t i = 0; i < a->n; i++)
+			s->bounds[i] = (struct nfo_bound){ .v = a->e[i].v, .end = a->e[i].is_end };
+		s->nbounds = a->n;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct raw_elem *r = &a->e[i];
 		nfo_u128 hi;
@@ -403,6 +413,10 @@ void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret)
 	ret->nvmap = 0;
 	ret->expires = NULL;
 	ret->why = NULL;
+	ret->bounds = NULL;
+	ret->nbounds = 0;
+	ret->kpend = (struct nfo_sorted_pending){};
+	ret->elems_stale = false;
 	/* kept: nfo_set_reload() tells a set that stopped being usable */
 }
 
@@ -414,6 +428,13 @@ void nfo_set_clear_elems(struct nfo_set *s)
 	s->nkeys = 0;
 	free(s->expires);
 	s->expires = NULL;
+	free(s->bounds);
+	s->bounds = NULL;
+	s->nbounds = 0;
+	free(s->kpend.add);
+	free(s->kpend.del);
+	s->kpend = (struct nfo_sorted_pending){};
+	s->elems_stale = false;
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);
@@ -462,6 +483,9 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 		s->nkeys = 0;
 		free(s->expires);
 		s->expires = NULL;
+		free(s->bounds);
+		s->bounds = NULL;
+		s->nbounds = 0;
 		s->why = strdup(acc.why);
 		if (!s->why)
 			goto out;

@@ -20,6 +20,7 @@
 #include "encode.h"
 #include "loader.h"
 #include "plan.h"
+#include "setdelta.h"
 #include "strmap.h"
 #include "common/log.h"
 #include "watchdog.h"
@@ -37,6 +38,8 @@ struct slotstate {
 	bool lpm;
 	uint8_t *entries; /* struct nfo_image_setkey or struct nfo_image_setlpm, sorted */
 	size_t n;
+	/* element changes written in place, not folded into entries yet */
+	struct nfo_sorted_pending pend;
 };
 
 struct half {
@@ -483,6 +486,15 @@ static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set
 	size_t i = 0, j = 0, esz, ksz;
 	int fd;
 
+	if (st->pend.nadd || st->pend.ndel) {
+		int r = nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend,
+						st->lpm ? sizeof(struct nfo_image_setlpm) :
+							  sizeof(struct nfo_image_setkey), true);
+
+		if (r < 0)
+			return r;
+	}
+
 	/* entries of another kind than before: remove all of the old kind */
 	if (st->used && st->n && (!want || st->lpm != want->lpm)) {
 		esz = st->lpm ? sizeof(struct nfo_image_setlpm) : sizeof(struct nfo_image_setkey);
@@ -636,8 +648,10 @@ static void progset_free(struct progset **psp)
 	for (int h = 0; h < NFO_HALVES; h++) {
 		free(ps->half[h].k4);
 		free(ps->half[h].k6);
-		for (int k = 0; k < NFO_MAX_SETS; k++)
+		for (int k = 0; k < NFO_MAX_SETS; k++) {
 			free(ps->half[h].slots[k].entries);
+			nfo_sorted_pending_free(&ps->half[h].slots[k].pend);
+		}
 	}
 	free(ps);
 	*psp = NULL;
@@ -1033,8 +1047,26 @@ static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char
 	return 0;
 }
 
+static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		 uint64_t genid, struct nfo_iface *ifaces, size_t n, bool keep_live, char *err,
+		 size_t errlen);
+
 int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
 		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err, size_t errlen)
+{
+	return apply(l, plan, keys, genid, ifaces, n, false, err, errlen);
+}
+
+int nfo_loader_apply_live(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+			  uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
+			  size_t errlen)
+{
+	return apply(l, plan, keys, genid, ifaces, n, true, err, errlen);
+}
+
+static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+		 uint64_t genid, struct nfo_iface *ifaces, size_t n, bool keep_live, char *err,
+		 size_t errlen)
 {
 	struct progset *ps = l->ps, *fresh = NULL;
 	struct nfo_image img = {};
@@ -1045,8 +1077,10 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 
 	assert(keys || plan->ntargets == 0);
 	assert(ifaces || n == 0);
-	/* Nothing may run a half-written generation. */
-	if (ps)
+	/* The live generation is stale from now on; unless the caller knows
+	 * it stays sound, pass everything until the new one is live. (The
+	 * half written below is never the live one.) */
+	if (ps && !keep_live)
 		set_state(ps, NFO_STATE_DISABLED, genid);
 
 	r = resolve_slots(l, plan, keys, &slots);
@@ -1125,6 +1159,211 @@ out:
 	free(slots);
 	progset_free(&fresh);
 	return r;
+}
+
+/* ---- element changes, in place ------------------------------------------------ */
+
+/* One slot's part of an element update, for the live half. */
+struct slot_work {
+	int slot;
+	int polarity;
+	bool guarded; /* unknown to packets while it changes */
+	struct nfo_setspec spec;
+	struct nfo_image_set add, del;
+	size_t add_done, del_done;
+};
+
+/* Writes entries [*done, n) of s into the slot's map. */
+static int write_entries(struct progset *ps, const struct nfo_image_set *s, bool del, size_t *done)
+{
+	size_t esz = nfo_image_set_entry_size(s);
+	int fd = s->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) : bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+
+	for (; *done < s->n; (*done)++) {
+		const uint8_t *e = s->entries + *done * esz;
+		/* the value encode.c's entry says, as write_set_slot() writes it */
+		nfo_set_until until = nfo_set_until_of(nfo_image_set_expires(s, e), ps->margin_j);
+
+		if (del) {
+			if (bpf_map_delete_elem(fd, e) < 0 && errno != ENOENT)
+				return -errno;
+		} else if (bpf_map_update_elem(fd, e, &until, BPF_ANY) < 0) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int set_spec(struct progset *ps, int k, const struct nfo_setspec *spec)
+{
+	uint32_t idx = (uint32_t)(ps->active * NFO_MAX_SETS + k);
+
+	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx, spec, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The order (docs/SEMANTICS.md, "Named sets whose elements change"): with
+ * one slot changing, each packet reads it once and sees its key before or
+ * after; adds go first so that an address of a range that is split or
+ * merged is never absent in between. With several: slots used both ways
+ * are made unknown to packets for the time (their diagram nodes take the
+ * unknown edge, sound for any membership), then removals from drop-ward
+ * slots and additions to accept-ward ones, a grace period if both groups
+ * have work on two slots or more, then the rest.
+ */
+static int update_in_place(struct progset *ps, struct slot_work *w, size_t n, size_t *ret_grace)
+{
+	static const struct nfo_setspec unknown;
+	size_t changed = 0, free_slots = 0, g1 = 0, g2 = 0;
+	bool any_guarded = false;
+	int r = 0;
+
+	*ret_grace = 0;
+	for (size_t i = 0; i < n; i++)
+		changed += w[i].add.n + w[i].del.n > 0;
+	if (changed <= 1) {
+		for (size_t i = 0; i < n && r == 0; i++) {
+			r = write_entries(ps, &w[i].add, false, &w[i].add_done);
+			if (r == 0)
+				r = write_entries(ps, &w[i].del, true, &w[i].del_done);
+		}
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].add.n + w[i].del.n == 0)
+			continue;
+		if (w[i].polarity == NFO_POL_BOTH) {
+			uint32_t idx = (uint32_t)(ps->active * NFO_MAX_SETS + w[i].slot);
+
+			if (bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx,
+						&w[i].spec) < 0)
+				return -errno;
+			r = set_spec(ps, w[i].slot, &unknown);
+			if (r < 0)
+				return r;
+			w[i].guarded = any_guarded = true;
+			continue;
+		}
+		free_slots++;
+		if (w[i].polarity == NFO_POL_ACCEPT) {
+			g1 += w[i].add.n;
+			g2 += w[i].del.n;
+		} else {
+			g1 += w[i].del.n;
+			g2 += w[i].add.n;
+		}
+	}
+	/* a walk that read a slot's spec before it became unknown has ended */
+	if (any_guarded) {
+		r = wait_grace(ps);
+		(*ret_grace)++;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (w[i].guarded)
+			continue;
+		r = w[i].polarity == NFO_POL_ACCEPT ? write_entries(ps, &w[i].add, false, &w[i].add_done) :
+						      write_entries(ps, &w[i].del, true, &w[i].del_done);
+	}
+	if (r == 0 && free_slots >= 2 && g1 && g2) {
+		/* no walk mixes the two groups */
+		r = wait_grace(ps);
+		(*ret_grace)++;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (w[i].guarded) {
+			r = write_entries(ps, &w[i].add, false, &w[i].add_done);
+			if (r == 0)
+				r = write_entries(ps, &w[i].del, true, &w[i].del_done);
+			continue;
+		}
+		r = w[i].polarity == NFO_POL_ACCEPT ? write_entries(ps, &w[i].del, true, &w[i].del_done) :
+						      write_entries(ps, &w[i].add, false, &w[i].add_done);
+	}
+	/* a slot whose writes failed stays unknown: the caller rebuilds */
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (w[i].guarded)
+			r = set_spec(ps, w[i].slot, &w[i].spec);
+	return r;
+}
+
+/* Whether the entries w adds fit the set maps beside what both halves hold. */
+static bool adds_fit(const struct progset *ps, const struct slot_work *w, size_t n)
+{
+	size_t held[2] = {}, add[2] = {};
+
+	for (int h = 0; h < NFO_HALVES; h++)
+		for (int k = 0; k < NFO_MAX_SETS; k++) {
+			const struct slotstate *ss = &ps->half[h].slots[k];
+
+			if (ss->used)
+				held[ss->lpm] += ss->n + ss->pend.nadd;
+		}
+	for (size_t i = 0; i < n; i++)
+		add[w[i].add.lpm] += w[i].add.n;
+	return held[0] + add[0] <= bpf_map__max_entries(ps->xdp->maps.nfo_setkeys) &&
+	       held[1] + add[1] <= bpf_map__max_entries(ps->xdp->maps.nfo_setlpm);
+}
+
+int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
+			   const struct nfo_slot_change *c, size_t n,
+			   struct nfo_loader_set_stats *ret_stats, char *err, size_t errlen)
+{
+	struct progset *ps = l->ps;
+	_cleanup_free_ struct slot_work *w = NULL;
+	struct nfo_loader_set_stats st = {};
+	int r = 0, r2;
+
+	if (!ps || ps->active < 0)
+		return seterr(err, errlen, -EAGAIN, "no generation is live");
+	w = calloc(n ? n : 1, sizeof(*w));
+	if (!w)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int k = c[i].slot;
+
+		if (k < 0 || (size_t)k >= plan->nsets || !ps->half[ps->active].slots[k].used) {
+			r = -EINVAL; /* not the live generation's plan */
+			break;
+		}
+		w[i].slot = k;
+		w[i].polarity = c[i].polarity;
+		r = nfo_image_set_delta(&plan->sets[k], ps->active, k, c[i].change, &w[i].add,
+					&w[i].del);
+		st.writes += w[i].add.n + w[i].del.n;
+	}
+	/* The maps are sized to the plan: additions that cannot fit fail
+	 * before any is written (the caller writes the sets whole into a new
+	 * program set), not after a long partial write. */
+	if (r == 0 && !adds_fit(ps, w, n))
+		r = -E2BIG;
+	if (r == 0)
+		r = update_in_place(ps, w, n, &st.grace_periods);
+	/* what the half holds now, for the diff when it is written next */
+	for (size_t i = 0; i < n; i++) {
+		struct slotstate *ss = &ps->half[ps->active].slots[w[i].slot];
+
+		if (w[i].add_done || w[i].del_done) {
+			size_t esz = nfo_image_set_entry_size(&w[i].add);
+
+			/* folded into entries later, amortized: O(change) here */
+			r2 = nfo_sorted_pending_update(&ss->pend, esz, w[i].add.entries,
+						       w[i].add_done, w[i].del.entries,
+						       w[i].del_done);
+			if (r2 == 0)
+				r2 = nfo_sorted_pending_fold(&ss->entries, &ss->n, &ss->pend, esz,
+							     false);
+			if (r2 < 0 && r == 0)
+				r = r2;
+		}
+		free(w[i].add.entries);
+		free(w[i].del.entries);
+	}
+	if (r < 0)
+		return seterr_errno(err, errlen, r, "updating the set maps failed");
+	*ret_stats = st;
+	return 0;
 }
 
 int nfo_loader_disable(struct nfo_loader *l)

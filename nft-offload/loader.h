@@ -65,6 +65,39 @@ int nfo_loader_apply(struct nfo_loader *l, const struct nfo_plan *plan, char *co
 		     uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
 		     size_t errlen);
 
+struct nfo_set_change;
+
+/* One slot's element change (setdelta.h) and the slot's polarity
+ * (nfo_plan_slot_polarity). */
+struct nfo_slot_change {
+	int slot;
+	int polarity;
+	const struct nfo_set_change *change;
+};
+
+struct nfo_loader_set_stats {
+	size_t writes;        /* map entries added or removed */
+	size_t grace_periods; /* waited for (slots changing together) */
+};
+
+/*
+ * Applies element changes to the set slots of the live generation (built
+ * from plan) in place, in an order where every state a packet can see is
+ * sound (docs/SEMANTICS.md): no pass-everything window. Only the live half
+ * is written; the other is brought up to date by the next apply, which
+ * diffs against what each half holds. -EAGAIN: nothing is live. On failure
+ * the slots may hold part of the change: the caller rebuilds.
+ */
+int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
+			   const struct nfo_slot_change *c, size_t n,
+			   struct nfo_loader_set_stats *ret_stats, char *err, size_t errlen);
+
+/* The same, but the running generation stays live until the new one is
+ * (the caller knows the old one drops nothing the new ruleset accepts). */
+int nfo_loader_apply_live(struct nfo_loader *l, const struct nfo_plan *plan, char *const *keys,
+			  uint64_t genid, struct nfo_iface *ifaces, size_t n, char *err,
+			  size_t errlen);
+
 /* The running generation passes every packet until the next apply. */
 int nfo_loader_disable(struct nfo_loader *l);
 bool nfo_loader_enabled(const struct nfo_loader *l);

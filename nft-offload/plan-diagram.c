@@ -174,3 +174,198 @@ uint32_t nfo_plan_eval(const struct nfo_plan *p, uint32_t ref, const nfo_u128 *v
 	}
 	return NFO_REF_PASS;
 }
+
+/* ---- polarity of a set slot -------------------------------------------------- */
+
+/*
+ * contained(a, b): every packet the sub-diagram a drops, b drops too. Exact
+ * when a and b test their fields in the same order; when one side is split
+ * on a field the other tests later, the two tests are taken as independent,
+ * which can only answer "no" more often. Memoised; past the budget the
+ * answer is "no".
+ */
+#define POL_BUDGET (1u << 20)
+
+struct pol {
+	const struct nfo_plan *p;
+	uint64_t *keys; /* (a << 32 | b) + 1, 0: empty */
+	uint8_t *vals;
+	size_t cap;
+	size_t n;
+	bool over;
+};
+
+static bool is_node(const struct nfo_plan *p, uint32_t ref)
+{
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_NODE && ref > 0 && ref < p->nnodes;
+}
+
+static bool is_drop(uint32_t ref)
+{
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT && (ref & NFO_REF_DROP_BIT);
+}
+
+static uint8_t *pol_slot(struct pol *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i]) {
+		if (m->n * 2 >= m->cap || m->n >= POL_BUDGET)
+			return NULL;
+		m->keys[i] = key;
+		m->vals[i] = 2; /* in progress */
+		m->n++;
+	}
+	return &m->vals[i];
+}
+
+/* The children of node nd as segments covering the whole domain (values
+ * no edge covers pass, as in nfo_plan_eval), then the unknown edge. */
+static bool contained(struct pol *m, uint32_t a, uint32_t b);
+
+static bool all_children(struct pol *m, const struct nfo_plan_node *nd, uint32_t other,
+			 bool node_left)
+{
+	nfo_u128 next = 0, max = nfo_u128_max(nfo_dim_width(nd->dim));
+
+	for (size_t i = 0; i < nd->nedges; i++) {
+		const struct nfo_plan_edge *e = &nd->edges[i];
+
+		if (e->lo > next && !(node_left ? contained(m, NFO_REF_PASS, other) :
+						  contained(m, other, NFO_REF_PASS)))
+			return false;
+		if (!(node_left ? contained(m, e->ref, other) : contained(m, other, e->ref)))
+			return false;
+		next = e->hi + 1;
+		if (e->hi == max)
+			break;
+	}
+	if ((nd->nedges == 0 || nd->edges[nd->nedges - 1].hi < max) &&
+	    !(node_left ? contained(m, NFO_REF_PASS, other) : contained(m, other, NFO_REF_PASS)))
+		return false;
+	return node_left ? contained(m, nd->unknown, other) : contained(m, other, nd->unknown);
+}
+
+static uint32_t child_at(const struct nfo_plan_node *nd, nfo_u128 v)
+{
+	for (size_t i = 0; i < nd->nedges; i++)
+		if (v >= nd->edges[i].lo && v <= nd->edges[i].hi)
+			return nd->edges[i].ref;
+	return NFO_REF_PASS;
+}
+
+/* Both nodes test one field: split them together. */
+static bool same_field(struct pol *m, const struct nfo_plan_node *x, const struct nfo_plan_node *y)
+{
+	nfo_u128 max = nfo_u128_max(nfo_dim_width(x->dim)), v = 0;
+
+	/* cut points of both: each region has one child on each side */
+	for (;;) {
+		nfo_u128 end = max;
+
+		for (size_t i = 0; i < x->nedges; i++) {
+			if (x->edges[i].lo > v && x->edges[i].lo - 1 < end)
+				end = x->edges[i].lo - 1;
+			if (x->edges[i].hi >= v && x->edges[i].hi < end)
+				end = x->edges[i].hi;
+		}
+		for (size_t i = 0; i < y->nedges; i++) {
+			if (y->edges[i].lo > v && y->edges[i].lo - 1 < end)
+				end = y->edges[i].lo - 1;
+			if (y->edges[i].hi >= v && y->edges[i].hi < end)
+				end = y->edges[i].hi;
+		}
+		if (!contained(m, child_at(x, v), child_at(y, v)))
+			return false;
+		if (end == max)
+			break;
+		v = end + 1;
+	}
+	return contained(m, x->unknown, y->unknown);
+}
+
+static bool contained(struct pol *m, uint32_t a, uint32_t b)
+{
+	const struct nfo_plan *p = m->p;
+	uint8_t *memo;
+	bool r;
+
+	if (m->over)
+		return false;
+	if (!is_node(p, a) && !is_drop(a))
+		return true; /* a passes everything */
+	if (is_drop(b))
+		return true;
+	if (a == b)
+		return true;
+	memo = pol_slot(m, ((uint64_t)a << 32 | b) + 1);
+	if (!memo) {
+		m->over = true;
+		return false;
+	}
+	if (*memo != 2)
+		return *memo;
+	if (is_drop(a))
+		r = is_node(p, b) && all_children(m, &p->nodes[b], a, false);
+	else if (!is_node(p, b))
+		r = all_children(m, &p->nodes[a], b, true);
+	else if (p->nodes[a].dim == p->nodes[b].dim)
+		r = same_field(m, &p->nodes[a], &p->nodes[b]);
+	else
+		r = all_children(m, &p->nodes[a], b, true);
+	/* the table never rehashes within a pass: memo still points at it */
+	*memo = r;
+	return r;
+}
+
+int nfo_plan_slot_polarity(const struct nfo_plan *p, int k)
+{
+	struct pol m = { .p = p, .cap = 1 << 12 };
+	int dim = NFO_DIM_SET0 + k, pol = NFO_POL_DROP | NFO_POL_ACCEPT;
+	bool tested = false;
+
+	for (;;) {
+		m.keys = calloc(m.cap, sizeof(*m.keys));
+		m.vals = calloc(m.cap, 1);
+		if (!m.keys || !m.vals) {
+			pol = -ENOMEM;
+			break;
+		}
+		for (size_t i = 1; i < p->nnodes && pol > 0; i++) {
+			const struct nfo_plan_node *nd = &p->nodes[i];
+			uint32_t c0, c1;
+
+			if (nd->dim != dim)
+				continue;
+			tested = true;
+			c0 = child_at(nd, 0);
+			c1 = child_at(nd, 1);
+			/* + : absent drops no more than present; - : the reverse */
+			if ((pol & NFO_POL_DROP) && !contained(&m, c0, c1))
+				pol &= ~NFO_POL_DROP;
+			if ((pol & NFO_POL_ACCEPT) && !contained(&m, c1, c0))
+				pol &= ~NFO_POL_ACCEPT;
+		}
+		if (!m.over || m.cap >= 4 * POL_BUDGET)
+			break;
+		/* the table filled up before the budget: again, larger */
+		free(m.keys);
+		free(m.vals);
+		m = (struct pol){ .p = p, .cap = m.cap * 8 };
+		pol = NFO_POL_DROP | NFO_POL_ACCEPT;
+		tested = false;
+	}
+	free(m.keys);
+	free(m.vals);
+	if (pol < 0)
+		return pol;
+	if (m.over)
+		return NFO_POL_BOTH;
+	if (!tested)
+		return NFO_POL_NONE;
+	if (pol == (NFO_POL_DROP | NFO_POL_ACCEPT))
+		return NFO_POL_DROP; /* membership changes no verdict: either order */
+	return pol ? pol : NFO_POL_BOTH;
+}

@@ -121,6 +121,18 @@ void nfo_plan_free(struct nfo_plan **p);
 bool nfo_plan_set_updatable(const struct nfo_plan *p, const struct nfo_set *s);
 bool nfo_plan_set_used(const struct nfo_plan *p, const struct nfo_set *s);
 
+/*
+ * How membership in set slot k can change the diagram's verdicts (see
+ * docs/SEMANTICS.md, "Named sets whose elements change"): NFO_POL_DROP if
+ * adding an element can only make the diagram drop more (at every node
+ * testing the slot, whatever the absent branch drops the present branch
+ * drops too), NFO_POL_ACCEPT if it can only make it drop less, NFO_POL_BOTH
+ * otherwise (or past the work budget), NFO_POL_NONE if no node tests it.
+ * -ENOMEM.
+ */
+enum { NFO_POL_NONE = 0, NFO_POL_DROP = 1, NFO_POL_ACCEPT = 2, NFO_POL_BOTH = 3 };
+int nfo_plan_slot_polarity(const struct nfo_plan *p, int k);
+
 /* Follows the diagram for a packet given as values per dimension (have: bit
  * per dimension present). Returns the verdict reference. For tests and for
  * `explain`. */

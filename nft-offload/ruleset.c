@@ -178,6 +178,9 @@ static void set_clear(struct nfo_set *s)
 	free(s->keys);
 	free(s->expires);
 	free(s->pp_rule);
+	free(s->kpend.add);
+	free(s->kpend.del);
+	free(s->bounds);
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);

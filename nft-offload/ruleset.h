@@ -179,6 +179,22 @@ struct nfo_elem {
  * an element with a timeout but no expiration counts as expiring at at.
  */
 uint64_t nfo_elem_expiry(const struct nfo_elem *e, uint64_t at, uint32_t hz);
+/* An element of an interval set as nftables holds it (nft_set_rbtree): the
+ * start of a range, or the exclusive end of one. */
+struct nfo_bound {
+	nfo_u128 v;
+	bool end;
+};
+
+/* Changes of a sorted array of entries not folded into it yet (folding
+ * costs a pass over the array): the content is (array minus del) plus add;
+ * add is disjoint from the array, del within it. setdelta.c. */
+struct nfo_sorted_pending {
+	uint8_t *add;
+	size_t nadd;
+	uint8_t *del;
+	size_t ndel;
+};
 
 struct nfo_set {
 	int family;
@@ -219,6 +235,17 @@ struct nfo_set {
 	 * lookups are offloaded only in rules where a missing element can only
 	 * make the fast path drop less (import.c). */
 	bool drop_only;
+	/* changes from notifications not folded into keys yet
+	 * (nfo_set_refresh_elems folds them) */
+	struct nfo_sorted_pending kpend;
+	/* Interval sets of one field: the elements, sorted by value, an end
+	 * before a start at equal values; element notifications are applied
+	 * here and elems derived from them (setdelta.c). */
+	struct nfo_bound *bounds;
+	size_t nbounds;
+	/* elems lags behind keys (updated from notifications): refreshed
+	 * before planning (nfo_set_refresh_elems) */
+	bool elems_stale;
 };
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of

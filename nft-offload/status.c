@@ -54,8 +54,8 @@ static size_t set_elements(const struct nfo_set *set)
 {
 	if (set->verdict_map)
 		return set->nvmap;
-	if (set->keys)
-		return set->nkeys;
+	if (set->keys || set->kpend.nadd)
+		return set->nkeys + set->kpend.nadd - set->kpend.ndel;
 	return set->elems.n;
 }
 
@@ -521,6 +521,14 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_kstr(&j, "pin_dir", s->pin_dir);
 	nfo_json_ku64(&j, "updates", s->updates);
 	nfo_json_ku64(&j, "set_updates", s->set_updates);
+	nfo_json_ku64(&j, "live_updates", s->live_updates);
+	nfo_json_kdouble(&j, "last_set_update_ms", s->last_set_update_ms);
+	nfo_json_ku64(&j, "set_entries_written", s->set_entries_written);
+	nfo_json_ku64(&j, "set_grace_periods", s->set_grace_periods);
+	nfo_json_ku64(&j, "set_rereads", s->set_rereads);
+	nfo_json_ku64(&j, "set_updates_disabled", s->set_updates_disabled);
+	nfo_json_kstr(&j, "set_updates_disabled_reason",
+		      s->set_updates_disabled_reason[0] ? s->set_updates_disabled_reason : NULL);
 	nfo_json_kdouble(&j, "last_update_ms", s->last_update_ms);
 	nfo_json_kdouble(&j, "last_build_ms", s->last_build_ms);
 	watchdog_json(s, &j);
@@ -661,7 +669,18 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		       s->last_update_ms, s->last_build_ms, (unsigned long long)s->updates,
 		       s->updates == 1 ? "" : "s", (unsigned long long)s->set_updates);
 	watchdog_text(s, out);
+	if (s->set_updates)
+		nfo_buf_printf(out, "set elements: applied in place, last in %.2f ms; %llu map "
+			       "entries written, %llu set(s) read again\n",
+			       s->last_set_update_ms, (unsigned long long)s->set_entries_written,
+			       (unsigned long long)s->set_rereads);
+	if (s->set_updates_disabled)
+		nfo_buf_printf(out, "set elements: %llu change(s) passed everything until a full "
+			       "resync; last: %s\n",
+			       (unsigned long long)s->set_updates_disabled,
+			       s->set_updates_disabled_reason);
 	nfo_buf_printf(out, "\n");
+
 	nfo_buf_printf(out, "%-16s %7s  %-12s %-8s %7s  %s\n", "INTERFACE", "IFINDEX", "MODE",
 		       "ATTACHED", "PROG", "NOTE");
 	for (size_t i = 0; i < s->nifaces; i++) {

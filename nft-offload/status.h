@@ -66,6 +66,16 @@ struct nfo_daemon_state {
 	double last_build_ms;       /* links + plan + load (not the ruleset dump) */
 	uint64_t updates;
 	uint64_t set_updates;       /* of which element-only (maps, no new plan) */
+	uint64_t live_updates;      /* of which new plans that kept the old one live */
+	/* Element-only transactions, applied in place to the live maps */
+	double last_set_update_ms;  /* their NEWGEN read -> maps written */
+	uint64_t set_entries_written; /* map entries added or removed */
+	uint64_t set_grace_periods; /* waits for slots changing together */
+	uint64_t set_rereads;       /* sets read again instead (size cap, odd element) */
+	/* element changes that made the fast path pass everything (full
+	 * resync), and why the last one did */
+	uint64_t set_updates_disabled;
+	char set_updates_disabled_reason[160];
 	const char *pin_dir;        /* where the counters are pinned */
 	char watchdog_off[256];     /* why the daemon runs without a watchdog */
 	struct nfo_service_state *services;

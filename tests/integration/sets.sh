@@ -153,7 +153,7 @@ nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" || die "not
 nfo_assert "not [s for s in st['sets'] if s['name'] == 'pairs']" "pairs gone from status"
 nfo_case "set deleted" "pass --dport 5000"
 
-grep -q "elements of 1 set(s)" "$DAEMON_LOG" && ok "the daemon log names element updates" ||
+grep -q "updated in place: .* on 1 set(s)" "$DAEMON_LOG" && ok "the daemon log names element updates" ||
 	fail "no element update in the daemon log"
 nfo_daemon_stop
 nfo_done

@@ -41,7 +41,10 @@ nfo_case "offloaded drop" "drop=d9 --dport 9" "drop=d9 -6 --dport 9" "pass --dpo
 nfo_assert "rule('d9')['packets'] == 10" "d9 counted 10"
 
 UPD=$(nfo_get 'st["updates"]')
+LIVE=$(nfo_get 'st["live_updates"]')
 change add rule inet t input udp dport 10 drop comment '"d10"'
+# A rule that can only drop more: the old fast path stays live meanwhile.
+nfo_assert "st['live_updates'] == $LIVE + 1" "a drop rule added without a pass-everything window"
 nfo_assert "rule('d9')['packets'] == 10 and rule('d9')['handle'] == $H9" \
 	"d9 keeps its counter (10) and handle $H9 after a rule was added"
 nfo_assert "st['updates'] > $UPD" "status counts the update"
@@ -50,6 +53,7 @@ nfo_case "added rule drops, old one still does" "drop=d10 --dport 10" "drop=d9 -
 nfo_assert "rule('d9')['packets'] == 15 and rule('d10')['packets'] == 5" "d9 15, d10 5"
 
 change insert rule inet t input udp dport 9 accept comment '"a9"'
+nfo_assert "st['live_updates'] == $LIVE + 1" "an accept rule: passes everything until it is live"
 nfo_case "accept inserted in front of the drop" "pass --dport 9" "pass -6 --dport 9" \
 	"drop=d10 --dport 10"
 nfo_assert "rule('d9')['packets'] == 15 and rule('a9')['offloaded']" \

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Element changes of named sets, applied to the model from the
+ * notifications themselves (netlink/nft.h struct nfo_nft_elem), or from the
+ * set read again: the model's keys (exact sets) or bounds and elems
+ * (interval sets) change, and the result says what the fast path's maps must
+ * gain and lose. Pure: no kernel, no BPF (encode.c turns a change into map
+ * entries, loader.c writes them).
+ */
+#ifndef NFO_SETDELTA_H
+#define NFO_SETDELTA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ruleset.h"
+
+struct nfo_nft_elem;
+
+/* What the elements of one set gained and lost. */
+struct nfo_set_change {
+	/* exact sets: keys of key_len bytes, sorted by memcmp */
+	uint8_t *add_keys;
+	size_t nadd_keys;
+	uint8_t *del_keys;
+	size_t ndel_keys;
+	/* interval sets: maximal ranges of elems that appeared and that
+	 * disappeared (ranges present, unchanged, in both are in neither) */
+	struct nfo_ival *add_iv;
+	size_t nadd_iv;
+	struct nfo_ival *del_iv;
+	size_t ndel_iv;
+};
+
+void nfo_set_change_clear(struct nfo_set_change *c);
+static inline size_t nfo_set_change_size(const struct nfo_set_change *c)
+{
+	return c->nadd_keys + c->ndel_keys + c->nadd_iv + c->ndel_iv;
+}
+
+/*
+ * Applies element operations, in the order nftables notified them (one
+ * transaction or several in a row), to usable set s: per key the last
+ * operation wins, and only keys whose presence changes are in ret.
+ * -EINVAL: an operation does not fit the set (key length, expiry, a set the
+ * model cannot follow this way): read the set again instead. -ENOMEM.
+ * On failure s is unchanged.
+ */
+int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
+		      struct nfo_set_change *ret);
+
+/*
+ * s takes the elements of fresh (the same set read again, e.g. with
+ * nfo_set_reload); ret says what changed. fresh is left empty.
+ */
+int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
+
+/* Folds what nfo_set_apply_ops() left pending into s->keys and brings
+ * s->elems up to date: before anything reads them (planning, encoding). */
+int nfo_set_refresh_elems(struct nfo_set *s);
+
+/* ---- sorted arrays with pending changes (struct nfo_sorted_pending) ---- */
+
+void nfo_sorted_pending_free(struct nfo_sorted_pending *p);
+/* The content (base with p) gained add and lost del: sorted, esz bytes
+ * each, add not in the content, del in it. */
+int nfo_sorted_pending_update(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
+			      size_t nadd, const uint8_t *del, size_t ndel);
+/* Whether key is in the content of (base, n) with p. */
+bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pending *p, size_t esz,
+		    const uint8_t *key);
+/* Folds p into *base once it is larger than a sixteenth of it (or with
+ * force): O(n) then, so O(change) amortized per update. */
+int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz,
+			    bool force);
+
+#endif

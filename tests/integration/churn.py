@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The churn of a blocklist bouncer, driven for churn.sh.
+
+  churn.py SECONDS
+
+One nfo-setelem (tests/tools: element batches over netlink, as a bouncer
+sends them) in the receiver namespace gets a line every 10 ms (each line
+is one transaction; it answers "ok" once the kernel committed it): 4 new
+addresses added to @v4, 4 added earlier deleted.
+Meanwhile a flood from sources whose addition was committed at least 50 ms
+earlier (and whose deletion is not written yet) goes to the receiver, and
+every second the sender's own address is banned, then unbanned, and 100
+packets from it are sent 50 ms after the unban was committed. Prints one JSON line: what was sent, what
+arrived, the status totals before and after, the transactions written.
+
+Environment (lib.sh exports it): NFO_BIN, NFO_RUN, NFO_NS_S, NFO_NS_R,
+NFO_IF_S, NFO_MAC_S, NFO_MAC_R, NFO_S4, NFO_R4; NFO_SETELEM (meson).
+"""
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import pkt  # noqa: E402
+
+E = os.environ
+
+
+def status():
+    r = subprocess.run([E["NFO_BIN"], "status", "--json", "--run-dir", E["NFO_RUN"]],
+                       capture_output=True, text=True, timeout=10, check=True)
+    return json.loads(r.stdout)
+
+
+def main():
+    seconds = float(sys.argv[1])
+    nft = subprocess.Popen(["ip", "netns", "exec", E["NFO_NS_R"], E["NFO_SETELEM"],
+                            "inet", "bl", "v4"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True)
+    lock = threading.Lock()
+    cv = threading.Condition(lock)
+    wlock = threading.Lock()
+    live = []   # [commit time or None, address], oldest first
+    pending = []  # per written transaction not committed yet: its live entries
+    stop = threading.Event()
+    res = {"txns": 0, "committed": 0, "errors": 0, "flood_sent": 0, "unban_sent": 0, "unban_arrived": 0,
+           "cycles": 0}
+    s4 = E["NFO_S4"]
+
+    def write(line, entries=()):
+        """Writes one transaction; returns its number."""
+        # not under lock: the tool may wait for the reader, which takes it
+        with wlock:
+            with lock:
+                pending.append(list(entries))
+                n = res["txns"]
+                res["txns"] += 1
+            nft.stdin.write(line + "\n")
+            nft.stdin.flush()
+        return n
+
+    def reader():
+        for out in nft.stdout:
+            if out.startswith("error"):
+                res["errors"] += 1
+            elif not out.startswith("ok"):
+                continue
+            now = time.monotonic()
+            with lock:
+                for e in pending.pop(0) if pending else []:
+                    e[0] = now
+                res["committed"] += 1
+                cv.notify_all()
+
+
+    def wait_committed(n):
+        with lock:
+            cv.wait_for(lambda: res["committed"] > n, timeout=30)
+
+    def churn():
+        base = int(ipaddress.ip_address("12.0.0.0"))
+        n = 0
+        t0 = time.monotonic()
+        k = 0
+        while not stop.is_set():
+            k += 1
+            new = [str(ipaddress.ip_address(base + n + i)) for i in range(4)]
+            n += 4
+            with lock:
+                old = [a for _, a in live[:4]] if len(live) >= 400 else []
+                del live[:len(old)]
+                entries = [[None, a] for a in new]
+                live.extend(entries)
+            write(" ".join(["+" + a for a in new] + ["-" + a for a in old]), entries)
+            delay = t0 + k * 0.010 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def flood():
+        snd = pkt.Sender(E["NFO_IF_S"], ns=E["NFO_NS_S"])
+        i = 0
+        t0 = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            with lock:
+                # banned >= 50 ms ago; deletion starts at 400 live, ~1 s
+                ok = [a for t, a in live if t is not None and now - t >= 0.05]
+            if not ok:
+                time.sleep(0.01)
+                continue
+            src = ok[i % len(ok)]
+            spec = pkt.PacketSpec(src, E["NFO_R4"], "udp", dport=9, payload=b"nfo:flood:x")
+            res["flood_sent"] += snd.send(pkt.build_frames(spec, E["NFO_MAC_S"], E["NFO_MAC_R"]))
+            i += 1
+            # about 1000 packets per second
+            delay = t0 + i * 0.001 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        snd.close()
+
+    before = status()
+    threads = [threading.Thread(target=churn, daemon=True), threading.Thread(target=flood, daemon=True)]
+    threading.Thread(target=reader, daemon=True).start()
+    for t in threads:
+        t.start()
+    rcv = pkt.Receiver(protos=("udp",), families=(4,), ns=E["NFO_NS_R"], src=s4)
+    snd = pkt.Sender(E["NFO_IF_S"], ns=E["NFO_NS_S"])
+    end = time.monotonic() + seconds
+    try:
+        unban_cycles(res, rcv, snd, write, wait_committed, end, s4)
+    finally:
+        stop.set()
+    for t in threads:
+        t.join()
+    with wlock:
+        nft.stdin.close()
+    nft.wait(timeout=60)
+    time.sleep(0.5)
+    res["before"] = before
+    res["after"] = status()
+    snd.close()
+    rcv.close()
+    print(json.dumps(res))
+
+
+def unban_cycles(res, rcv, snd, write, wait_committed, end, s4):
+    while time.monotonic() < end - 1.0:
+        write("+" + s4)
+        time.sleep(0.3)
+        wait_committed(write("-" + s4))
+        time.sleep(0.05)
+        tag = "unban%d" % res["cycles"]
+        spec = pkt.PacketSpec(s4, E["NFO_R4"], "udp", dport=9, payload=("nfo:%s:x" % tag).encode())
+        res["unban_sent"] += snd.send(pkt.build_frames(spec, E["NFO_MAC_S"], E["NFO_MAC_R"]),
+                                      count=100, rate=5000)
+        rcv.wait_for({"tag/" + tag: 100}, 1.0)
+        res["unban_arrived"] += rcv.get("tag/" + tag)
+        res["cycles"] += 1
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()

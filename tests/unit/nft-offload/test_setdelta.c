@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Element changes applied from notifications (setdelta.c, the monitor's
+ * parser in netlink/nft.c, encode.c's slot deltas), on real nft
+ * transactions captured by tests/data/elements/capture.sh: for each step,
+ * the notifications applied to the model of the dump before it must give
+ * the model of the dump after it, and the slot entries the change writes,
+ * merged into the entries of before, the entries of after. Also the
+ * polarity of set slots (nfo_plan_slot_polarity) on tests/data/rulesets/
+ * polarity.nft.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netlink/nft.h"
+#include "nft-offload/encode.h"
+#include "nft-offload/import.h"
+#include "nft-offload/plan.h"
+#include "nft-offload/ruleset.h"
+#include "nft-offload/setdelta.h"
+#include "tests/unit/capture.h"
+
+static struct nfo_ruleset *model_of(const char *name)
+{
+	struct nfo_nft_dump *d = NULL;
+	struct nfo_ruleset *rs = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(nfo_test_read_capture(name, &buf, &len), 0);
+	assert_int_equal(nfo_nft_dump_new(&d), 0);
+	assert_int_equal(nfo_nft_dump_parse(d, buf, len), 0);
+	assert_int_equal(nfo_ruleset_new(&rs, d), 0);
+	nfo_nft_dump_free(&d);
+	free(buf);
+	return rs;
+}
+
+static void events_of(const char *name, struct nfo_nft_events *ev)
+{
+	struct nfo_nft_monitor *m = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(nfo_test_read_capture(name, &buf, &len), 0);
+	assert_int_equal(nfo_nft_monitor_new_offline(&m), 0);
+	*ev = (struct nfo_nft_events){};
+	assert_int_equal(nfo_nft_monitor_parse(m, buf, len, ev), 0);
+	assert_false(ev->lost);
+	assert_false(ev->pending);
+	nfo_nft_monitor_free(&m);
+	free(buf);
+}
+
+/* Every entry a slot (slot 0 of half 0) holds for s: a change adding it all. */
+static struct nfo_image_set entries_of(struct nfo_set *s)
+{
+	struct nfo_plan_set ps = { .set = s, .ndims = 1 };
+	struct nfo_set_change all = {};
+	struct nfo_image_set add = {}, del = {};
+
+	assert_int_equal(nfo_set_refresh_elems(s), 0);
+	if (s->interval) {
+		all.add_iv = s->elems.iv;
+		all.nadd_iv = s->elems.n;
+	} else {
+		all.add_keys = s->keys;
+		all.nadd_keys = s->nkeys;
+	}
+	assert_int_equal(nfo_image_set_delta(&ps, 0, 0, &all, &add, &del), 0);
+	assert_int_equal(del.n, 0);
+	free(del.entries);
+	return add;
+}
+
+static void assert_same_set(struct nfo_set *got, struct nfo_set *want)
+{
+	assert_int_equal(nfo_set_refresh_elems(got), 0);
+	assert_int_equal(got->nkeys, want->nkeys);
+	if (got->nkeys)
+		assert_memory_equal(got->keys, want->keys, got->nkeys * got->key_len);
+	assert_true(nfo_vset_equal(&got->elems, &want->elems));
+	assert_int_equal(got->nbounds, want->nbounds);
+	for (size_t i = 0; i < got->nbounds; i++) {
+		assert_true(got->bounds[i].v == want->bounds[i].v);
+		assert_int_equal(got->bounds[i].end, want->bounds[i].end);
+	}
+}
+
+static const char *const steps[] = {
+	"01-adds", "02-deletes", "03-adjacent", "04-adjacent-del", "05-open", "06-batch",
+	"07-concat", "08-ipv6", "09-ipv6-del", "10-readd", "11-flush", "12-timeout",
+};
+
+static void test_steps(void **state)
+{
+	struct nfo_ruleset *cur = model_of("elements/00-base");
+	struct nfo_image_set img[16] = {};
+	uint32_t genid = cur->genid;
+	size_t applied = 0;
+
+	(void)state;
+	assert_true(cur->nsets <= 16);
+	for (size_t i = 0; i < cur->nsets; i++)
+		if (cur->sets[i].usable)
+			img[i] = entries_of(&cur->sets[i]);
+	for (size_t st = 0; st < sizeof(steps) / sizeof(steps[0]); st++) {
+		char name[64];
+		struct nfo_nft_events ev;
+		struct nfo_ruleset *want;
+
+		snprintf(name, sizeof(name), "elements/%s-notify", steps[st]);
+		events_of(name, &ev);
+		snprintf(name, sizeof(name), "elements/%s", steps[st]);
+		want = model_of(name);
+		assert_int_equal(ev.ntxns, 1); /* one nft -f: one transaction */
+		assert_int_equal(ev.txns[0].genid, genid + 1);
+		assert_int_equal(want->genid, genid + 1);
+		genid++;
+		assert_false(ev.txns[0].structural);
+		for (size_t k = 0; k < ev.txns[0].nsets; k++) {
+			const struct nfo_nft_setdelta *sd = &ev.txns[0].sets[k];
+			struct nfo_set *s = nfo_ruleset_find_set(cur, (int)sd->family, sd->table,
+								 sd->name);
+			struct nfo_set_change c = {};
+			struct nfo_plan_set ps = { .set = s, .ndims = 1 };
+			struct nfo_image_set add = {}, del = {};
+			size_t si;
+
+			assert_non_null(s);
+			assert_false(sd->overflow);
+			si = (size_t)(s - cur->sets);
+			if (!s->usable || (s->flags & NFT_SET_TIMEOUT)) {
+				/* timeouts: the operations carry them, the model
+				 * refuses them (the daemon reads such sets again:
+				 * an expiration in a notification is an upper
+				 * bound) */
+				assert_string_equal(sd->name, "tmo");
+				assert_int_equal(sd->nops, 2);
+				assert_true(sd->ops[0].has_expiration);
+				assert_true(sd->ops[0].has_timeout);
+				assert_int_equal(sd->ops[0].timeout_ms, 30000);
+				/* no timeout of its own, none by default */
+				assert_false(sd->ops[1].has_timeout);
+				assert_false(sd->ops[1].has_expiration);
+				assert_int_equal(nfo_set_apply_ops(s, sd->ops, sd->nops, &c), -EINVAL);
+				continue;
+			}
+			assert_int_equal(nfo_set_apply_ops(s, sd->ops, sd->nops, &c), 0);
+			assert_int_equal(nfo_image_set_delta(&ps, 0, 0, &c, &add, &del), 0);
+			assert_int_equal(nfo_image_entries_merge(&img[si].entries, &img[si].n,
+								 nfo_image_set_entry_size(&add),
+								 add.entries, add.n, del.entries, del.n),
+					 0);
+			free(add.entries);
+			free(del.entries);
+			nfo_set_change_clear(&c);
+			applied++;
+		}
+		for (size_t i = 0; i < cur->nsets; i++) {
+			struct nfo_set *got = &cur->sets[i];
+			struct nfo_set *w = nfo_ruleset_find_set(want, got->family, got->table, got->name);
+			struct nfo_image_set fresh;
+
+			assert_non_null(w);
+			if (!got->usable || (got->flags & NFT_SET_TIMEOUT))
+				continue;
+			assert_same_set(got, w);
+			fresh = entries_of(w);
+			assert_int_equal(img[i].n, fresh.n);
+			if (fresh.n)
+				assert_memory_equal(img[i].entries, fresh.entries,
+						    fresh.n * nfo_image_set_entry_size(&fresh));
+			free(fresh.entries);
+		}
+		nfo_ruleset_free(&want);
+		nfo_nft_events_clear(&ev);
+	}
+	assert_true(applied >= 12);
+	for (size_t i = 0; i < 16; i++)
+		free(img[i].entries);
+	nfo_ruleset_free(&cur);
+}
+
+/* What the notifications of a batch carry, as observed (design notes). */
+static void test_parse_batch(void **state)
+{
+	struct nfo_nft_events ev;
+	const struct nfo_nft_setdelta *v4 = NULL, *nets = NULL;
+
+	(void)state;
+	events_of("elements/06-batch-notify", &ev);
+	for (size_t k = 0; k < ev.txns[0].nsets; k++) {
+		if (!strcmp(ev.txns[0].sets[k].name, "v4"))
+			v4 = &ev.txns[0].sets[k];
+		if (!strcmp(ev.txns[0].sets[k].name, "nets"))
+			nets = &ev.txns[0].sets[k];
+	}
+	assert_non_null(v4);
+	assert_non_null(nets);
+	/* add .3, add .4, del .3, then the flush deletes every element (.4
+	 * and the old ones too), then add .5: nothing netted by the kernel */
+	assert_true(v4->nops >= 5);
+	assert_false(v4->ops[0].del);
+	assert_int_equal(v4->ops[0].klen, 4);
+	assert_true(v4->ops[2].del);
+	assert_false(v4->ops[v4->nops - 1].del);
+	/* a range: a start, and an end flagged NFT_SET_ELEM_INTERVAL_END */
+	assert_true(nets->nops >= 2);
+	assert_false(nets->ops[nets->nops - 2].end);
+	assert_true(nets->ops[nets->nops - 1].end);
+	nfo_nft_events_clear(&ev);
+}
+
+/* Replaying a transaction the model already holds changes nothing; the
+ * reload path (nfo_set_replace) gives the same difference as operations. */
+static void test_replace(void **state)
+{
+	struct nfo_ruleset *a = model_of("elements/02-deletes");
+	struct nfo_ruleset *b = model_of("elements/03-adjacent");
+	struct nfo_set *sa = nfo_ruleset_find_set(a, 1 /* NFPROTO_INET */, "bl", "nets");
+	struct nfo_set *sb = nfo_ruleset_find_set(b, 1, "bl", "nets");
+	struct nfo_set fresh = { .key_len = sb->key_len, .interval = true, .usable = true };
+	struct nfo_set_change c = {};
+
+	(void)state;
+	assert_non_null(sa);
+	assert_non_null(sb);
+	fresh.keys = sb->keys;
+	sb->keys = NULL;
+	fresh.bounds = sb->bounds;
+	fresh.nbounds = sb->nbounds;
+	sb->bounds = NULL;
+	sb->nbounds = 0;
+	assert_int_equal(nfo_vset_copy(&fresh.elems, &sb->elems), 0);
+	assert_int_equal(nfo_set_replace(sa, &fresh, &c), 0);
+	/* 10.3.0.0/24, 10.3.1.0/24 and 10.3.2.0/23 are one range here */
+	assert_int_equal(c.nadd_iv, 1);
+	assert_int_equal(c.ndel_iv, 0);
+	assert_true(nfo_vset_equal(&sa->elems, &sb->elems));
+	nfo_set_change_clear(&c);
+	nfo_vset_free(&fresh.elems);
+	nfo_ruleset_free(&a);
+	nfo_ruleset_free(&b);
+}
+
+/* Pending changes against a plain bitmap, over random adds and deletes. */
+static void test_pending(void **state)
+{
+	uint8_t *base = NULL, have[256] = {};
+	size_t n = 0;
+	struct nfo_sorted_pending p = {};
+	unsigned seed = 1;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		uint8_t add[8], del[8];
+		size_t na = 0, nd = 0;
+		bool touched[256] = {};
+
+		for (int k = 0; k < 8; k++) {
+			uint8_t v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = (uint8_t)(seed >> 16);
+			if (touched[v])
+				continue;
+			touched[v] = true;
+			if (have[v])
+				del[nd++] = v;
+			else
+				add[na++] = v;
+		}
+		/* sorted, as the callers give them */
+		for (size_t i = 1; i < na; i++)
+			for (size_t j = i; j > 0 && add[j - 1] > add[j]; j--) {
+				uint8_t t = add[j];
+				add[j] = add[j - 1];
+				add[j - 1] = t;
+			}
+		for (size_t i = 1; i < nd; i++)
+			for (size_t j = i; j > 0 && del[j - 1] > del[j]; j--) {
+				uint8_t t = del[j];
+				del[j] = del[j - 1];
+				del[j - 1] = t;
+			}
+		assert_int_equal(nfo_sorted_pending_update(&p, 1, add, na, del, nd), 0);
+		for (size_t i = 0; i < na; i++)
+			have[add[i]] = 1;
+		for (size_t i = 0; i < nd; i++)
+			have[del[i]] = 0;
+		assert_int_equal(nfo_sorted_pending_fold(&base, &n, &p, 1, round % 7 == 0), 0);
+		for (int v = 0; v < 256; v++) {
+			uint8_t key = (uint8_t)v;
+
+			assert_int_equal(nfo_sorted_has(base, n, &p, 1, &key), have[v]);
+		}
+	}
+	assert_int_equal(nfo_sorted_pending_fold(&base, &n, &p, 1, true), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_true(have[base[i]] && (i == 0 || base[i - 1] < base[i]));
+	free(base);
+	nfo_sorted_pending_free(&p);
+}
+
+/* Rule transactions: which ones can only make nftables drop more. */
+static void test_rule_txns(void **state)
+{
+	static const struct {
+		const char *name;
+		bool only_drops;
+	} cases[] = {
+		{ "elements/13-rule-drop-notify", true },    /* matches, counter, drop */
+		{ "elements/14-rule-accept-notify", false }, /* accept */
+		{ "elements/15-rule-mixed-notify", false },  /* and an element */
+		{ "elements/16-rule-log-notify", false },    /* log: an effect */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nfo_nft_events ev;
+
+		events_of(cases[i].name, &ev);
+		assert_int_equal(ev.ntxns, 1);
+		assert_true(ev.txns[0].structural);
+		if (ev.txns[0].only_drops != cases[i].only_drops)
+			fail_msg("%s: only_drops %d", cases[i].name, ev.txns[0].only_drops);
+		nfo_nft_events_clear(&ev);
+	}
+}
+
+static int slot_of(const struct nfo_plan *p, const char *set, int dim)
+{
+	for (size_t k = 0; k < p->nsets; k++)
+		if (!strcmp(p->sets[k].set->name, set) && p->sets[k].dims[0] == dim)
+			return (int)k;
+	return -1;
+}
+
+static void test_polarity(void **state)
+{
+	struct nfo_ruleset *rs = model_of("polarity");
+	struct nfo_plan_iface ifc = { .ifindex = 2, .l3 = true, .mac = { 2, 0, 0, 0, 0, 1 } };
+	int up[] = { 2 };
+	struct nfo_plan_input in = { .rs = rs, .ifaces = &ifc, .nifaces = 1, .up_ifindexes = up,
+				     .nup = 1, .max_edges = 1u << 20 };
+	struct nfo_plan *p = NULL;
+
+	(void)state;
+	assert_int_equal(nfo_plan_build(&in, &p), 0);
+	assert_null(p->error);
+	assert_int_equal(nfo_plan_slot_polarity(p, slot_of(p, "allow", NFO_DIM_SADDR4)),
+			 NFO_POL_ACCEPT);
+	assert_int_equal(nfo_plan_slot_polarity(p, slot_of(p, "deny", NFO_DIM_SADDR4)),
+			 NFO_POL_DROP);
+	assert_int_equal(nfo_plan_slot_polarity(p, slot_of(p, "dests", NFO_DIM_DADDR4)),
+			 NFO_POL_DROP);
+	assert_int_equal(nfo_plan_slot_polarity(p, slot_of(p, "mixed", NFO_DIM_SADDR4)),
+			 NFO_POL_BOTH);
+	assert_int_equal(nfo_plan_slot_polarity(p, NFO_MAX_SETS - 1), NFO_POL_NONE);
+	nfo_plan_free(&p);
+	nfo_ruleset_free(&rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_parse_batch),
+		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_rule_txns),
+		cmocka_unit_test(test_polarity),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
