@@ -25,6 +25,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "clock.h"
 #include "ctl.h"
@@ -353,24 +354,6 @@ static void pin_dir_name(const char *bpffs, const char *run_dir, char *buf, size
 		 run, h);
 }
 
-static int mkdir_parents(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* bpffs and the pin directory's name, the run directory and its control socket,
  * the metrics socket if one is configured. */
 static int setup_dirs(struct daemon *d)
@@ -384,7 +367,7 @@ static int setup_dirs(struct daemon *d)
 	pin_dir_name(o->bpffs, o->run_dir, d->pin_dir, sizeof(d->pin_dir));
 	d->st.pin_dir = d->pin_dir;
 
-	r = mkdir_parents(o->run_dir);
+	r = nfo_mkdir_p(o->run_dir, 0755, true);
 	if (r < 0)
 		return log_error_errno(r, "cannot create run directory %s: %m", o->run_dir);
 	snprintf(d->sock_path, sizeof(d->sock_path), "%s/%s", o->run_dir, NFO_CTL_SOCKET);

@@ -24,6 +24,7 @@
 #include "strmap.h"
 #include "common/log.h"
 #include "watchdog.h"
+#include "common/fs.h"
 #include "common/util.h"
 
 #include "nfo_tc.skel.h"
@@ -149,25 +150,6 @@ static int seterr_errno(char *err, size_t len, int r, const char *fmt, ...)
 
 /* ---- pinned, generation-independent maps ---------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int pinned_map(const char *dir, const char *name, enum bpf_map_type type,
 		      uint32_t value_size, uint32_t max_entries, bool *ret_reused)
 {
@@ -271,7 +253,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 		r = seterr(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	r = mkdir_p(l->pin_dir);
+	r = nfo_mkdir_p(l->pin_dir, 0700, true);
 	if (r < 0) {
 		r = seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
 		goto fail;

@@ -18,6 +18,7 @@
 #include "plan.h"
 #include "service-loader.h"
 #include "strmap.h"
+#include "common/fs.h"
 #include "common/util.h"
 
 #include "nfo_cgroup.skel.h"
@@ -71,23 +72,6 @@ static int seterr(char *err, size_t len, int r, const char *fmt, ...)
 		va_end(ap);
 	}
 	return r;
-}
-
-static int mkdir_parents_of(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
 }
 
 static void keys_pin_path(const char *pin, char *buf, size_t len)
@@ -209,7 +193,7 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 		nfo_cgroup__destroy(obj);
 		return seterr(err, errlen, r, "loading the service program failed: %s", strerror(-r));
 	}
-	r = mkdir_parents_of(p->pin);
+	r = nfo_mkdir_p(p->pin, 0700, false);
 	if (r == 0 && bpf_obj_pin(bpf_program__fd(prog), p->pin) < 0)
 		r = -errno;
 	if (r < 0) {
