@@ -407,3 +407,33 @@ nfo_nothing_attached() { # NS IFACE [PROG_ID...]
 	done
 	return 0
 }
+
+# nfo_cgroup_init: a cgroup of this test, CG, under the cgroup v2 mount at
+# /sys/fs/cgroup/unified (as on the CI machines); on exit its processes are
+# killed and it is removed before lib.sh's own cleanup. Also puts the real
+# python3 first in PATH: tests that run it many times call the interpreter
+# itself, not a version manager's wrapper script in front of it.
+nfo_cgroup_init() {
+	local root=/sys/fs/cgroup/unified
+	PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH"
+	[ -w "$root/cgroup.procs" ] || die "cgroup v2 is not mounted at $root"
+	CG="$root/$NFO_ID"
+	mkdir "$CG"
+	trap _nfo_cgroup_cleanup EXIT
+}
+
+_nfo_cgroup_cleanup() {
+	local rc=$?
+	set +eE
+	trap - ERR
+	if [ -d "$CG" ]; then
+		echo 1 >"$CG/cgroup.kill" 2>/dev/null
+		for _ in $(seq 200); do
+			[ -s "$CG/cgroup.procs" ] || break
+			sleep 0.05
+		done
+		rmdir "$CG" 2>/dev/null
+	fi
+	(exit "$rc")
+	_nfo_cleanup
+}

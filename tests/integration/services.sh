@@ -19,32 +19,9 @@
 . "$(dirname "$0")/lib.sh"
 NFO_TEST=services
 PEER="$NFO_SRC/tests/integration/svc_peer.py"
-CGROOT=/sys/fs/cgroup/unified
 
 nfo_init
-# Many short Python runs: call the interpreter itself, not a version
-# manager's wrapper script in front of it.
-PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH"
-[ -w "$CGROOT/cgroup.procs" ] || die "cgroup v2 is not mounted at $CGROOT"
-CG="$CGROOT/$NFO_ID"
-mkdir "$CG"
-# Processes in the cgroup go before lib.sh's cleanup, and the cgroup with them.
-_svc_cleanup() {
-	local rc=$?
-	set +eE
-	trap - ERR
-	if [ -d "$CG" ]; then
-		echo 1 >"$CG/cgroup.kill" 2>/dev/null
-		for _ in $(seq 200); do
-			[ -s "$CG/cgroup.procs" ] || break
-			sleep 0.05
-		done
-		rmdir "$CG" 2>/dev/null
-	fi
-	(exit "$rc")
-	_nfo_cleanup
-}
-trap _svc_cleanup EXIT
+nfo_cgroup_init
 
 nfo_pair
 S4B=10.99.0.5
