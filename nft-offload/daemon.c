@@ -279,7 +279,7 @@ static int setup_config(struct daemon *d)
 
 	for (size_t i = 0; i < s->config.nifaces; i++)
 		need_tcx |= s->config.ifaces[i].mode == NFO_MODE_TC;
-	r = nfo_probe_check(need_tcx, err, sizeof(err));
+	r = nfo_probe_check(need_tcx, s->config.nservices > 0, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 	/* Not a reason to refuse to start: the fast path is sound without it

@@ -247,6 +247,8 @@ static int cmd_probe(int argc, char **argv)
 	}
 	if (nfo_probe_missing(&p, NFO_FEAT_MASK(NFO_FEAT_TCX), missing, sizeof(missing)))
 		printf("tc mode unavailable, %s; xdp modes work\n", missing);
+	if (nfo_probe_missing(&p, NFO_FEAT_SERVICES, missing, sizeof(missing)))
+		printf("per-service filters unavailable, %s; interfaces work\n", missing);
 	return 0;
 }
 

@@ -38,6 +38,9 @@ static const struct {
 	[NFO_FEAT_SKB_CT_LOOKUP] = { "bpf_skb_ct_lookup",
 				     "CONFIG_NF_CONNTRACK with BTF (Linux 6.0 or newer)" },
 	[NFO_FEAT_TCX] = { "tcx", "Linux 6.6 or newer; use xdp mode" },
+	[NFO_FEAT_PROG_CGROUP_SKB] = { "cgroup_skb programs", "CONFIG_CGROUP_BPF" },
+	[NFO_FEAT_DYNPTR_CGROUP_SKB] = { "bpf_dynptr_from_skb in cgroup_skb programs",
+					 "Linux 6.6 or newer" },
 };
 
 const char *nfo_feature_name(int feature)
@@ -180,7 +183,8 @@ static int probe_dynptr(struct probe_ctx *c, enum bpf_prog_type type, const char
 		insns[n++] = mov_imm(R4, 14); /* buffer__szk: a constant */
 		insns[n++] = call_kfunc(ks);
 	}
-	insns[n++] = mov_imm(R0, 2 /* XDP_PASS; TC_ACT_SHOT, never run */);
+	/* XDP_PASS; TC_ACT_SHOT; never run. cgroup_skb allows 0 or 1 only. */
+	insns[n++] = mov_imm(R0, type == BPF_PROG_TYPE_CGROUP_SKB ? 1 : 2);
 	insns[n++] = exit_insn();
 	return load(c, type, insns, n);
 }
@@ -231,6 +235,8 @@ int nfo_probe(struct nfo_probe *ret)
 {
 	struct probe_ctx c = { .fd_array = { -1, -1 } };
 	const struct bpf_insn ret0[] = { mov_imm(R0, 2), exit_insn() };
+	/* cgroup_skb programs may return only 0 or 1 */
+	const struct bpf_insn ret1[] = { mov_imm(R0, 1), exit_insn() };
 	struct nfo_probe p = {};
 	struct utsname u;
 	int r;
@@ -247,6 +253,8 @@ int nfo_probe(struct nfo_probe *ret)
 		p.have |= NFO_FEAT_MASK(NFO_FEAT_PROG_SCHED_CLS);
 	if (probe_tcx())
 		p.have |= NFO_FEAT_MASK(NFO_FEAT_TCX);
+	if (load(&c, BPF_PROG_TYPE_CGROUP_SKB, ret1, ARRAY_SIZE(ret1)) == 0)
+		p.have |= NFO_FEAT_MASK(NFO_FEAT_PROG_CGROUP_SKB);
 
 	c.vmlinux = btf__load_vmlinux_btf();
 	if (c.vmlinux) {
@@ -257,6 +265,11 @@ int nfo_probe(struct nfo_probe *ret)
 			p.have |= NFO_FEAT_MASK(NFO_FEAT_DYNPTR_FROM_SKB);
 		if (probe_dynptr(&c, BPF_PROG_TYPE_XDP, "bpf_dynptr_from_xdp", "bpf_dynptr_slice") == 0)
 			p.have |= NFO_FEAT_MASK(NFO_FEAT_DYNPTR_SLICE);
+		/* The service programs read packets the same way; the kernel
+		 * allows bpf_dynptr_from_skb there since 6.6 only. */
+		if (probe_dynptr(&c, BPF_PROG_TYPE_CGROUP_SKB, "bpf_dynptr_from_skb",
+				 "bpf_dynptr_slice") == 0)
+			p.have |= NFO_FEAT_MASK(NFO_FEAT_DYNPTR_CGROUP_SKB);
 		if (probe_ct(&c, BPF_PROG_TYPE_XDP, "bpf_xdp_ct_lookup") == 0)
 			p.have |= NFO_FEAT_MASK(NFO_FEAT_XDP_CT_LOOKUP);
 		if (probe_ct(&c, BPF_PROG_TYPE_SCHED_CLS, "bpf_skb_ct_lookup") == 0)
@@ -289,9 +302,10 @@ int nfo_probe_missing(const struct nfo_probe *p, unsigned need, char *buf, size_
 	return n;
 }
 
-int nfo_probe_check(bool need_tcx, char *err, size_t errlen)
+int nfo_probe_check(bool need_tcx, bool need_services, char *err, size_t errlen)
 {
-	unsigned need = NFO_FEAT_CORE | (need_tcx ? NFO_FEAT_MASK(NFO_FEAT_TCX) : 0);
+	unsigned need = NFO_FEAT_CORE | (need_tcx ? NFO_FEAT_MASK(NFO_FEAT_TCX) : 0) |
+			(need_services ? NFO_FEAT_SERVICES : 0);
 	struct nfo_probe p;
 	char missing[384];
 	int r, first;
@@ -307,11 +321,13 @@ int nfo_probe_check(bool need_tcx, char *err, size_t errlen)
 	for (first = 0; first < _NFO_FEAT_MAX; first++)
 		if ((need & NFO_FEAT_MASK(first)) && !(p.have & NFO_FEAT_MASK(first)))
 			break;
-	if (!(NFO_FEAT_CORE & need & ~p.have))
-		snprintf(err, errlen, "tc mode cannot run on this kernel: %s; tcx needs %s",
-			 missing, features[NFO_FEAT_TCX].needs);
-	else
-		snprintf(err, errlen, "this kernel cannot run nft-offload: %s; %s needs %s", missing,
-			 features[first].name, features[first].needs);
+	unsigned lack = need & ~p.have;
+	const char *what = (lack & NFO_FEAT_CORE) ? "nft-offload" :
+			   !(lack & NFO_FEAT_SERVICES) ? "tc mode" :
+			   !(lack & NFO_FEAT_MASK(NFO_FEAT_TCX)) ? "per-service filters" :
+								    "tc mode and per-service filters";
+
+	snprintf(err, errlen, "this kernel cannot run %s: %s; %s needs %s", what, missing,
+		 features[first].name, features[first].needs);
 	return -ENOTSUP;
 }

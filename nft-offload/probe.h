@@ -21,12 +21,17 @@ enum nfo_feature {
 	NFO_FEAT_XDP_CT_LOOKUP,
 	NFO_FEAT_SKB_CT_LOOKUP,
 	NFO_FEAT_TCX,           /* tcx ingress links: tc mode only */
+	NFO_FEAT_PROG_CGROUP_SKB,    /* per-service filters only */
+	NFO_FEAT_DYNPTR_CGROUP_SKB,  /* bpf_dynptr_from_skb in cgroup_skb programs */
 	_NFO_FEAT_MAX,
 };
 
 #define NFO_FEAT_MASK(f) (1u << (f))
 /* What every mode needs: the loader loads the XDP and the TC program. */
 #define NFO_FEAT_CORE (NFO_FEAT_MASK(NFO_FEAT_TCX) - 1)
+/* What per-service filters (cgroup_skb programs) need on top. */
+#define NFO_FEAT_SERVICES \
+	(NFO_FEAT_MASK(NFO_FEAT_PROG_CGROUP_SKB) | NFO_FEAT_MASK(NFO_FEAT_DYNPTR_CGROUP_SKB))
 
 struct nfo_probe {
 	unsigned have;      /* NFO_FEAT_MASK() of what the kernel offers */
@@ -46,9 +51,10 @@ const char *nfo_feature_name(int feature);
 int nfo_probe_missing(const struct nfo_probe *p, unsigned need, char *buf, size_t len);
 
 /*
- * The daemon's check: everything every mode needs, and tcx when tc mode is
- * configured. 0, or -ENOTSUP / -EPERM with the one line in err.
+ * The daemon's check: everything every mode needs, tcx when tc mode is
+ * configured, cgroup_skb with dynptrs when services are. 0, or -ENOTSUP /
+ * -EPERM with the one line in err.
  */
-int nfo_probe_check(bool need_tcx, char *err, size_t errlen);
+int nfo_probe_check(bool need_tcx, bool need_services, char *err, size_t errlen);
 
 #endif

@@ -27,7 +27,8 @@ check_all_present() {
 	else
 		local f
 		for f in "kernel BTF" "XDP programs" "tc (SCHED_CLS) programs" bpf_dynptr_from_xdp \
-			bpf_dynptr_from_skb bpf_dynptr_slice bpf_xdp_ct_lookup bpf_skb_ct_lookup tcx; do
+			bpf_dynptr_from_skb bpf_dynptr_slice bpf_xdp_ct_lookup bpf_skb_ct_lookup tcx \
+			"cgroup_skb programs" "bpf_dynptr_from_skb in cgroup_skb programs"; do
 			grep -qxF "present  $f" <<<"$out" || fail "$where: '$f' not reported present: $out"
 		done
 		ok "$where: all $(grep -c '^present ' <<<"$out") features present"
