@@ -18,13 +18,14 @@
 # Then a table per ruleset and the totals (realworld.py report). With
 # NFO_REALWORLD_OUT=DIR the per-run results are kept there (the README's
 # table is made from them: realworld.py report --markdown DIR/*.json).
-# NFO_REALWORLD_ONLY="NAME ..." runs only those rulesets.
+# NFO_REALWORLD_ONLY="NAME ..." runs only those rulesets;
+# NFO_REALWORLD_DATA=DIR takes them from DIR (to try a variant of one).
 . "$(dirname "$0")/lib.sh"
 
 MODES=("$@")
 [ ${#MODES[@]} -gt 0 ] || MODES=(xdp tc)
 RW="$NFO_SRC/tests/integration/realworld.py"
-DATA="$NFO_SRC/tests/data/realworld"
+DATA=${NFO_REALWORLD_DATA:-$NFO_SRC/tests/data/realworld}
 nfo_init
 nfo_pair
 OUT=${NFO_REALWORLD_OUT:-$NFO_T/results}
@@ -93,7 +94,6 @@ for nft in "$DATA"/*.nft; do
 		load "$nft"
 		python3 "$RW" ct-flush
 		nfo_daemon_start --attach "$IF_R:$mode"
-		nfo_settle 20 || fail "$name ($mode): the daemon did not settle"
 		python3 "$RW" check "$pkts" --mode "$mode" --out "$OUT/$name.$mode.json" ||
 			fail "$name ($mode)"
 		nfo_daemon_stop
