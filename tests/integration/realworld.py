@@ -471,6 +471,14 @@ def short_reason(r):
     return reason
 
 
+def brief(reason):
+    """A reason short enough for a table cell."""
+    reason = re.sub(r": decided only for TCP and UDP packets NAT cannot change \(.*\)$",
+                    ": only TCP and UDP that NAT cannot change are decided", reason)
+    return re.sub(r"^(effect the fast path cannot reproduce|not evaluated by the fast path): ",
+                  "", reason)
+
+
 def cmd_report(a):
     runs = []
     for p in a.json:
@@ -520,7 +528,7 @@ def cmd_report(a):
             if w:
                 whys[w] = whys.get(w, 0) + 1
         if md:
-            cell = "<br>".join("%d: %s" % (n, w.replace("|", "\\|"))
+            cell = "<br>".join("%d: %s" % (n, brief(w).replace("|", "\\|"))
                                for w, n in sorted(whys.items(), key=lambda x: -x[1]))
             lines.append("| %s | %d (%d + %d) | %d (%d + %d) | %s |" %
                          (name, len(ex), nd, nr, dd + dr, dd, dr, cell or "-"))
