@@ -10,12 +10,12 @@
       Fails (exit 1) when an accepted example is not delivered or the fast
       path dropped any of it (unsound), when a blocked example is delivered
       (the example is wrong), or when the fast path did not drop a blocked
-      example although explain says it decides the rule that blocks it.
+      example although explain says it decides its way (below).
   realworld.py ct-flush
       Empties the receiver's conntrack table.
   realworld.py report JSON... [--markdown]
       Per ruleset: the blocked examples, those the fast path dropped, and why
-      not the rest (explain's reason for the rule that blocks them); then the
+      not the rest (explain's reason, see decider()); then the
       totals, DROP and REJECT apart, and the reasons ranked by how many blocked
       examples each one costs.
 
@@ -45,12 +45,14 @@ in BY is offloaded in full (`status --json`, as `explain` shows it), and so
 is every rule the packet may meet before it: base chain by base chain in
 hook (ingress, prerouting, input, forward) and priority order, into every
 chain a rule may jump or go to (rules that test the other IP family left
-out); for a policy, every rule of its chain too; and, for a packet without
-a conntrack entry, none of those rules tests a ct key: the fast path knows only "new or invalid" for such a packet
-(SEMANTICS.md, conntrack), so a rule "offloaded in full" may still be
-UNKNOWN for it. Dropped in the fast path: the daemon's
-drop counter moved by every frame sent and it passed none of them to the
-kernel (so no nftables counter could move).
+out); for a policy, every rule of its chain too. And, for a packet without
+a conntrack entry, none of those rules tests a ct key: the fast path knows
+only "new or invalid" for such a packet (SEMANTICS.md, conntrack), so a
+rule offloaded in full may still be UNKNOWN for it. Dropped in the fast
+path: the daemon's drop counter moved by every frame sent and it passed
+none of them to the kernel (so no nftables counter could move). The way
+is the ruleset's, not the packet's: a rule on it that cannot match the
+packet still counts, so a reason may name a rule the packet never meets.
 
 Environment (lib.sh sets it): NFO_BIN, NFO_RUN, NFO_NS_S, NFO_NS_R,
 NFO_IF_S, NFO_MAC_S, NFO_MAC_R, NFO_S4, NFO_R4, NFO_S6, NFO_R6.
