@@ -385,7 +385,9 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 
 /*
  * A guard's value of the packet as NFO_NODE_SMALL nodes compare it; 0 when
- * the packet has none (guards are of these dimensions only).
+ * the packet has none. Guards are of these dimensions only: the encoder's
+ * small_dim() (nft-offload/encode.c) lists them, and the dimensions walked
+ * with nfo_node_walk() / nfo_addr4_walk(); a new dimension joins both there.
  */
 static __always_inline int nfo_guard_value(const struct nfo_pkt *p, __u32 dim, __u32 *ret)
 {

@@ -221,6 +221,31 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 	return 0;
 }
 
+/*
+ * Dimensions whose nodes bpf/classify.h walks with nfo_node_walk() or
+ * nfo_addr4_walk(), so may be small (NFO_NODE_SMALL), and those
+ * nfo_guard_value() reads, so may be guards. A dimension added later stays
+ * a radix node and no guard until the walk reads it so.
+ */
+static bool small_dim(int dim, bool guard)
+{
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+	case NFO_DIM_L2HOST:
+	case NFO_DIM_L4PROTO:
+	case NFO_DIM_NEXTHDR:
+	case NFO_DIM_TH0:
+	case NFO_DIM_TH2:
+	case NFO_DIM_TCPFLAGS:
+	case NFO_DIM_SADDR4:
+	case NFO_DIM_DADDR4:
+		return true;
+	case NFO_DIM_CTSTATE:
+		return !guard; /* its value needs a lookup first */
+	}
+	return !guard && dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST;
+}
+
 /* Makes ref the default of a small node; false if it has another. */
 static bool small_dflt(uint32_t *dflt, bool *have, uint32_t ref)
 {
@@ -244,6 +269,8 @@ static bool encode_small(const struct enc *x, const struct nfo_plan_node *nd, un
 	uint32_t dflt = NFO_REF_PASS, cnt = 0, val[NFO_SMALL_MAX] = {}, ref[NFO_SMALL_MAX] = {};
 	bool have = false, covered = false;
 
+	if (!small_dim(nd->dim, false))
+		return false;
 	/* edges: sorted and disjoint (ref_at()) */
 	for (size_t k = 0; k < nd->nedges && !covered; k++) {
 		const struct nfo_plan_edge *e = &nd->edges[k];
@@ -590,7 +617,7 @@ static bool guard_of(const struct nfo_image *img, size_t i, size_t *ret_next)
 	const struct nfo_node *n = &img->nodes[i];
 	uint32_t to = n->ref[0];
 
-	if (!(n->flags & NFO_NODE_SMALL) || n->dim == NFO_DIM_CTSTATE || n->dim >= NFO_DIM_SET0)
+	if (!(n->flags & NFO_NODE_SMALL) || !small_dim(n->dim, true))
 		return false;
 	if ((to & NFO_REF_KIND_MASK) != NFO_REF_NODE || to <= img->node_base ||
 	    to - img->node_base >= img->nnodes)
