@@ -144,6 +144,25 @@ static __always_inline __u32 nfo_radix_walk(__u32 table, __u32 value, int bits)
 	return (ref & NFO_REF_KIND_MASK) == NFO_REF_TABLE ? NFO_REF_PASS : ref;
 }
 
+/* An NFO_NODE_SMALL node's in-line table (nfo_abi.h): no count, no loop
+ * bound for the verifier, no lookup. */
+static __always_inline __u32 nfo_small_walk(const struct nfo_node *n, __u32 v)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < NFO_SMALL_MAX; i++)
+		if (n->val[i] == v)
+			return n->ref[i];
+	return n->dflt;
+}
+
+/* A node of a dimension of at most 16 bits. */
+static __always_inline __u32 nfo_node_walk(const struct nfo_node *n, __u32 v, int bits)
+{
+	return n->flags & NFO_NODE_SMALL ? nfo_small_walk(n, v) : nfo_radix_walk(n->table, v, bits);
+}
+
 static __always_inline __u32 nfo_lpm4_walk(__u32 node, const __u8 *addr)
 {
 	struct nfo_lpm4_key key = { .prefixlen = 64 };
@@ -174,6 +193,18 @@ static __always_inline __u32 nfo_exact4_walk(__u32 node, const __u8 *addr)
 			return x->ref[i];
 	}
 	return x->dflt;
+}
+
+/* An IPv4 address node: in line, from nfo_exact4, or from the trie. */
+static __always_inline __u32 nfo_addr4_walk(const struct nfo_node *n, __u32 id, const __u8 *addr)
+{
+	__u32 a;
+
+	if (n->flags & NFO_NODE_SMALL) {
+		__builtin_memcpy(&a, addr, 4);
+		return nfo_small_walk(n, a);
+	}
+	return n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, addr) : nfo_lpm4_walk(id, addr);
 }
 
 static __always_inline __u32 nfo_lpm6_walk(__u32 node, const __u8 *addr)
@@ -352,6 +383,72 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 	return nfo_set_live(bpf_map_lookup_elem(&nfo_setkeys, &k));
 }
 
+/*
+ * A guard's value of the packet as NFO_NODE_SMALL nodes compare it; 0 when
+ * the packet has none. Guards are of these dimensions only: the encoder's
+ * small_dim() (nft-offload/encode.c) lists them, and the dimensions walked
+ * with nfo_node_walk() / nfo_addr4_walk(); a new dimension joins both there.
+ */
+static __always_inline int nfo_guard_value(const struct nfo_pkt *p, __u32 dim, __u32 *ret)
+{
+	if (dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(dim)))
+		return 0;
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+		*ret = p->ethtype;
+		return 1;
+	case NFO_DIM_L2HOST:
+		*ret = p->l2host;
+		return 1;
+	case NFO_DIM_L4PROTO:
+		*ret = p->l4proto;
+		return 1;
+	case NFO_DIM_NEXTHDR:
+		*ret = p->nexthdr;
+		return 1;
+	case NFO_DIM_TH0:
+		*ret = p->th0;
+		return 1;
+	case NFO_DIM_TH2:
+		*ret = p->th2;
+		return 1;
+	case NFO_DIM_TCPFLAGS:
+		*ret = p->tcpflags;
+		return 1;
+	case NFO_DIM_SADDR4:
+		__builtin_memcpy(ret, p->saddr, 4);
+		return 1;
+	case NFO_DIM_DADDR4:
+		__builtin_memcpy(ret, p->daddr, 4);
+		return 1;
+	}
+	return 0;
+}
+
+/* Where n's guards send the packet (nfo_abi.h); 0: on, to n's own test. */
+static __always_inline __u32 nfo_guards_walk(const struct nfo_pkt *p, const struct nfo_node *n)
+{
+	int g, i;
+
+#pragma unroll
+	for (g = 0; g < NFO_GUARD_MAX; g++) {
+		const struct nfo_guard *gd = &n->guards[g];
+		__u32 v = 0;
+		int hit = 0;
+
+		if (g >= n->nguards)
+			break;
+		if (!nfo_guard_value(p, gd->dim, &v))
+			return gd->unknown;
+#pragma unroll
+		for (i = 0; i < NFO_SMALL_MAX; i++)
+			hit |= gd->val[i] == v;
+		if (!hit)
+			return gd->miss;
+	}
+	return 0;
+}
+
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
@@ -375,6 +472,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 		n = bpf_map_lookup_elem(&nfo_nodes, &id);
 		if (!n)
 			return NFO_REF_PASS;
+		if (n->nguards) {
+			/* 0: on; no edge leads to node 0 (plan node 0 is none) */
+			ref = nfo_guards_walk(p, n);
+			if (ref)
+				continue;
+		}
 		if (n->dim == NFO_DIM_CTSTATE) {
 			if (is_xdp)
 				nfo_ct_lookup_xdp(ctx, p);
@@ -384,7 +487,7 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 		if (n->dim >= NFO_DIM_SET0 && n->dim <= NFO_DIM_SET_LAST) {
 			int m = nfo_set_member(p, n->dim - NFO_DIM_SET0, half);
 
-			ref = m < 0 ? n->unknown : nfo_radix_walk(n->table, m, 8);
+			ref = m < 0 ? n->unknown : nfo_node_walk(n, m, 8);
 			continue;
 		}
 		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
@@ -393,33 +496,31 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 		}
 		switch (n->dim) {
 		case NFO_DIM_ETHTYPE:
-			ref = nfo_radix_walk(n->table, p->ethtype, 16);
+			ref = nfo_node_walk(n, p->ethtype, 16);
 			break;
 		case NFO_DIM_L2HOST:
-			ref = nfo_radix_walk(n->table, p->l2host, 8);
+			ref = nfo_node_walk(n, p->l2host, 8);
 			break;
 		case NFO_DIM_L4PROTO:
-			ref = nfo_radix_walk(n->table, p->l4proto, 8);
+			ref = nfo_node_walk(n, p->l4proto, 8);
 			break;
 		case NFO_DIM_NEXTHDR:
-			ref = nfo_radix_walk(n->table, p->nexthdr, 8);
+			ref = nfo_node_walk(n, p->nexthdr, 8);
 			break;
 		case NFO_DIM_TH0:
-			ref = nfo_radix_walk(n->table, p->th0, 16);
+			ref = nfo_node_walk(n, p->th0, 16);
 			break;
 		case NFO_DIM_TH2:
-			ref = nfo_radix_walk(n->table, p->th2, 16);
+			ref = nfo_node_walk(n, p->th2, 16);
 			break;
 		case NFO_DIM_TCPFLAGS:
-			ref = nfo_radix_walk(n->table, p->tcpflags, 8);
+			ref = nfo_node_walk(n, p->tcpflags, 8);
 			break;
 		case NFO_DIM_SADDR4:
-			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->saddr) :
-							  nfo_lpm4_walk(id, p->saddr);
+			ref = nfo_addr4_walk(n, id, p->saddr);
 			break;
 		case NFO_DIM_DADDR4:
-			ref = n->flags & NFO_NODE_EXACT ? nfo_exact4_walk(id, p->daddr) :
-							  nfo_lpm4_walk(id, p->daddr);
+			ref = nfo_addr4_walk(n, id, p->daddr);
 			break;
 		case NFO_DIM_SADDR6:
 			ref = nfo_lpm6_walk(id, p->saddr);
@@ -428,7 +529,7 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 			ref = nfo_lpm6_walk(id, p->daddr);
 			break;
 		case NFO_DIM_CTSTATE:
-			ref = nfo_radix_walk(n->table, p->ctclass, 8);
+			ref = nfo_node_walk(n, p->ctclass, 8);
 			break;
 		default:
 			return NFO_REF_PASS;

@@ -126,12 +126,48 @@ struct nfo_clock_args {
  * by one byte of the value, most significant first. */
 #define NFO_RADIX_FANOUT 256
 
+/*
+ * A node whose dimension's values, all of them, lead to one default but at
+ * most NFO_SMALL_MAX single values (a port, a protocol, a local address, a
+ * set's "is a member") is flagged NFO_NODE_SMALL and carries them: the walk
+ * compares them in line from the node it has already read instead of one or
+ * two dependent radix (or nfo_exact4) lookups, per node and packet.
+ */
+#define NFO_NODE_SMALL 0x02
+#define NFO_SMALL_MAX 4
+
+/*
+ * A chain of small nodes, each of whose listed values leads to the next
+ * (the ruleset's "this interface's MAC, to a local address, UDP, port 9"),
+ * is one node: the chain's first node carries the tests of those before the
+ * last as guards and the last one's own test. A guard the packet fails
+ * leads where that node led on a miss (dflt) or a missing field (unknown).
+ */
+#define NFO_GUARD_MAX 3
+
+struct nfo_guard {
+	__u8 dim;
+	__u8 pad[3];
+	__u32 miss;    /* the value is none of val */
+	__u32 unknown; /* the packet has no value for dim */
+	__u32 val[NFO_SMALL_MAX]; /* as nfo_node.val */
+};
+
 struct nfo_node {
 	__u8 dim;
 	__u8 flags;    /* NFO_NODE_* */
-	__u8 pad[2];
+	__u8 nguards;  /* guards[0..nguards) are tested first, in order */
+	__u8 pad;
 	__u32 table;   /* radix dims: first-level table number */
 	__u32 unknown; /* where to go when the packet has no value for dim */
+	/* NFO_NODE_SMALL: value val[i] leads to ref[i], any other to dflt.
+	 * Values as the walk holds them: integers for radix dims, network
+	 * order words for IPv4 addresses. Unused entries repeat entry 0 (or
+	 * lead to dflt), so the walk reads no count. */
+	__u32 dflt;
+	__u32 val[NFO_SMALL_MAX];
+	__u32 ref[NFO_SMALL_MAX];
+	struct nfo_guard guards[NFO_GUARD_MAX];
 };
 
 /*

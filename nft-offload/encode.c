@@ -221,6 +221,95 @@ static int lpm_emit(nfo_u128 v, unsigned plen, void *data)
 	return 0;
 }
 
+/*
+ * Dimensions whose nodes bpf/classify.h walks with nfo_node_walk() or
+ * nfo_addr4_walk(), so may be small (NFO_NODE_SMALL), and those
+ * nfo_guard_value() reads, so may be guards. A dimension added later stays
+ * a radix node and no guard until the walk reads it so.
+ */
+static bool small_dim(int dim, bool guard)
+{
+	switch (dim) {
+	case NFO_DIM_ETHTYPE:
+	case NFO_DIM_L2HOST:
+	case NFO_DIM_L4PROTO:
+	case NFO_DIM_NEXTHDR:
+	case NFO_DIM_TH0:
+	case NFO_DIM_TH2:
+	case NFO_DIM_TCPFLAGS:
+	case NFO_DIM_SADDR4:
+	case NFO_DIM_DADDR4:
+		return true;
+	case NFO_DIM_CTSTATE:
+		return !guard; /* its value needs a lookup first */
+	}
+	return !guard && dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST;
+}
+
+/* Makes ref the default of a small node; false if it has another. */
+static bool small_dflt(uint32_t *dflt, bool *have, uint32_t ref)
+{
+	if (*have && *dflt != ref)
+		return false;
+	*dflt = ref;
+	*have = true;
+	return true;
+}
+
+/*
+ * Whether every value of nd's dimension (width bits) but at most
+ * NFO_SMALL_MAX single ones leads to one reference; if so fills n's in-line
+ * table (NFO_NODE_SMALL). Values no edge covers pass, as ref_at() has them.
+ * be: the values are IPv4 addresses, held as network order words.
+ */
+static bool encode_small(const struct enc *x, const struct nfo_plan_node *nd, unsigned width,
+			 bool be, struct nfo_node *n)
+{
+	nfo_u128 max = nfo_u128_max(width), next = 0;
+	uint32_t dflt = NFO_REF_PASS, cnt = 0, val[NFO_SMALL_MAX] = {}, ref[NFO_SMALL_MAX] = {};
+	bool have = false, covered = false;
+
+	if (!small_dim(nd->dim, false))
+		return false;
+	/* edges: sorted and disjoint (ref_at()) */
+	for (size_t k = 0; k < nd->nedges && !covered; k++) {
+		const struct nfo_plan_edge *e = &nd->edges[k];
+
+		if (e->hi > max)
+			return false;
+		if (e->lo > next && !small_dflt(&dflt, &have, NFO_REF_PASS))
+			return false;
+		if (e->lo != e->hi && !small_dflt(&dflt, &have, e->ref))
+			return false;
+		covered = e->hi == max;
+		next = e->hi + 1;
+	}
+	if (!covered && !small_dflt(&dflt, &have, NFO_REF_PASS))
+		return false;
+	if (!have)
+		return false; /* every value a single one: never at 8 bits or more */
+	for (size_t k = 0; k < nd->nedges; k++) {
+		const struct nfo_plan_edge *e = &nd->edges[k];
+
+		if (e->lo != e->hi || e->ref == dflt)
+			continue;
+		if (cnt == NFO_SMALL_MAX)
+			return false;
+		if (be)
+			nfo_u128_to_be(e->lo, (uint8_t *)&val[cnt], 4);
+		else
+			val[cnt] = (uint32_t)e->lo;
+		ref[cnt++] = conv(x, e->ref);
+	}
+	n->dflt = conv(x, dflt);
+	for (uint32_t i = 0; i < NFO_SMALL_MAX; i++) {
+		n->val[i] = i < cnt ? val[i] : cnt ? val[0] : 0;
+		n->ref[i] = i < cnt ? ref[i] : cnt ? ref[0] : n->dflt;
+	}
+	n->flags |= NFO_NODE_SMALL;
+	return true;
+}
+
 /* Whether nd fits an nfo_exact4 whose default reference is dflt (the plan's:
  * every address no other edge names goes there); fills xe. */
 static bool encode_exact4(const struct enc *x, const struct nfo_plan_node *nd, uint32_t dflt,
@@ -250,6 +339,9 @@ static int encode_lpm(struct enc *x, const struct nfo_plan_node *nd, uint32_t id
 	size_t best = 0, best_count = 0;
 	int r;
 
+	memset(xe, 0, sizeof(*xe));
+	if (!v6 && encode_small(x, nd, width, true, n))
+		return 0;
 	/* The reference needing the most prefixes becomes the node's default
 	 * entry (prefix length 32: the node id alone); the others override
 	 * it with longer prefixes. */
@@ -518,6 +610,58 @@ void nfo_image_clear(struct nfo_image *img)
 	*img = (struct nfo_image){};
 }
 
+/* Whether node i of img is a small test all of whose values lead to one
+ * node (returned), a guard for that node's test (nfo_abi.h NFO_GUARD_MAX). */
+static bool guard_of(const struct nfo_image *img, size_t i, size_t *ret_next)
+{
+	const struct nfo_node *n = &img->nodes[i];
+	uint32_t to = n->ref[0];
+
+	if (!(n->flags & NFO_NODE_SMALL) || !small_dim(n->dim, true))
+		return false;
+	if ((to & NFO_REF_KIND_MASK) != NFO_REF_NODE || to <= img->node_base ||
+	    to - img->node_base >= img->nnodes)
+		return false;
+	for (int k = 1; k < NFO_SMALL_MAX; k++)
+		if (n->ref[k] != to)
+			return false;
+	*ret_next = to - img->node_base;
+	return true;
+}
+
+/*
+ * Node i takes the test of the node its values lead to, with its own test as
+ * that one's first guard, as far as NFO_GUARD_MAX allows: a chain of tests
+ * in one node. The next node's test must not depend on its own id (the
+ * trie and nfo_exact4 are keyed by node id). Nodes reached otherwise keep
+ * their own record.
+ */
+static void fuse_guards(struct nfo_image *img, size_t i, uint8_t *state)
+{
+	struct nfo_node *n = &img->nodes[i], *m, fused;
+	size_t next;
+
+	if (state[i])
+		return;
+	state[i] = 1; /* a diagram has no cycles; this bounds a bad one */
+	if (!guard_of(img, i, &next) || next == i)
+		goto out;
+	fuse_guards(img, next, state);
+	m = &img->nodes[next];
+	if (m->nguards == NFO_GUARD_MAX || (m->flags & NFO_NODE_EXACT) ||
+	    ((m->dim == NFO_DIM_SADDR4 || m->dim == NFO_DIM_DADDR4) && !(m->flags & NFO_NODE_SMALL)) ||
+	    m->dim == NFO_DIM_SADDR6 || m->dim == NFO_DIM_DADDR6)
+		goto out;
+	fused = *m;
+	memmove(&fused.guards[1], &m->guards[0], m->nguards * sizeof(m->guards[0]));
+	fused.guards[0] = (struct nfo_guard){ .dim = n->dim, .miss = n->dflt, .unknown = n->unknown };
+	memcpy(fused.guards[0].val, n->val, sizeof(n->val));
+	fused.nguards = m->nguards + 1;
+	*n = fused;
+out:
+	state[i] = 2;
+}
+
 static int encode(struct enc *x)
 {
 	const struct nfo_plan *plan = x->plan;
@@ -539,6 +683,8 @@ static int encode(struct enc *x)
 		n->unknown = conv(x, nd->unknown);
 		if (is_lpm_dim(nd->dim))
 			r = encode_lpm(x, nd, img->node_base + (uint32_t)i, n, &img->exact4[i]);
+		else if (encode_small(x, nd, dim_bits(nd->dim), false, n))
+			r = 0;
 		else
 			r = encode_radix(x, nd, &n->table);
 		if (r < 0)
@@ -546,6 +692,14 @@ static int encode(struct enc *x)
 	}
 	if (nfo_image_ntables(img) && img->table_base + nfo_image_ntables(img) - 1 > NFO_REF_VALUE_MASK)
 		return -E2BIG;
+	if (plan->nnodes) {
+		_cleanup_free_ uint8_t *state = calloc(plan->nnodes, 1);
+
+		if (!state)
+			return -ENOMEM;
+		for (size_t i = 1; i < plan->nnodes; i++)
+			fuse_guards(img, i, state);
+	}
 	img->nroots = plan->nroots;
 	for (size_t i = 0; i < plan->nroots; i++) {
 		img->roots[i].ifindex = (uint32_t)plan->roots[i].ifindex;

@@ -135,6 +135,11 @@ static int reuse(struct nfo_svc_prog *p, int fd)
 			close(mfd);
 			return -errno;
 		}
+		/* a program of a version whose nodes had another layout */
+		if (!strcmp(mi.name, map_names[M_NODES]) && mi.value_size != sizeof(struct nfo_node)) {
+			close(mfd);
+			return -EPROTO;
+		}
 		for (int m = 0; m < _M_MAX; m++) {
 			if (p->fd[m] < 0 && !strcmp(mi.name, map_names[m])) {
 				p->fd[m] = mfd;

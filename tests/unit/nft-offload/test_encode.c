@@ -6,8 +6,9 @@
  * keys made of the node id and the prefix, named set keys padded as the fast
  * path builds them, capacities. Then, on plans the planner builds from the
  * captured rulesets, a walk of the images the way bpf/classify.h walks the
- * maps (IP frames from the root's ref_ip / ref_ip6, small IPv4 address nodes
- * through nfo_exact4) must reach the verdict nfo_plan_eval() reaches.
+ * maps (IP frames from the root's ref_ip / ref_ip6, small nodes and their
+ * guards in line, IPv4 address nodes of up to NFO_EXACT_MAX addresses through
+ * nfo_exact4) must reach the verdict nfo_plan_eval() reaches.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -112,9 +113,29 @@ static struct nfo_plan *plan_ssh(void)
 	return p;
 }
 
+/* plan_ssh() and ip protocol >= 100 drop, tcp dport >= 32768 drop: more
+ * than one default and single values, so both nodes are radix nodes. */
+static struct nfo_plan *plan_ssh_radix(void)
+{
+	struct nfo_plan *p = plan_new(3, 1);
+
+	plan_node(p, 1, NFO_DIM_L4PROTO, NFO_REF_PASS);
+	plan_edge(p, 1, 0, 5, NFO_REF_PASS);
+	plan_edge(p, 1, 6, 6, NODE(2));
+	plan_edge(p, 1, 7, 99, NFO_REF_PASS);
+	plan_edge(p, 1, 100, 255, DROP_TARGET(0));
+	plan_node(p, 2, NFO_DIM_TH2, NFO_REF_PASS);
+	plan_edge(p, 2, 0, 21, NFO_REF_PASS);
+	plan_edge(p, 2, 22, 22, DROP_TARGET(0));
+	plan_edge(p, 2, 23, 0x7fff, NFO_REF_PASS);
+	plan_edge(p, 2, 0x8000, 0xffff, DROP_TARGET(0));
+	plan_root(p, 3, NODE(1));
+	return p;
+}
+
 static void test_radix_half0(void **state)
 {
-	struct nfo_plan *p = plan_ssh();
+	struct nfo_plan *p = plan_ssh_radix();
 	const uint32_t slots[] = { 7 };
 	struct nfo_image img = {};
 	const uint32_t *top, *sub;
@@ -125,6 +146,8 @@ static void test_radix_half0(void **state)
 	assert_int_equal(img.nodes[1].dim, NFO_DIM_L4PROTO);
 	assert_int_equal(img.nodes[1].unknown, NFO_REF_PASS);
 	assert_int_equal(img.nodes[1].table, 0);
+	assert_int_equal(img.nodes[1].flags, 0);
+	assert_int_equal(img.nodes[1].nguards, 0);
 	assert_int_equal(img.nodes[2].dim, NFO_DIM_TH2);
 	assert_int_equal(img.nodes[2].table, 1);
 	/* l4proto: one table; dport: a top table and one sub-table for the
@@ -138,7 +161,7 @@ static void test_radix_half0(void **state)
 	sub = img.radix + 2 * NFO_RADIX_FANOUT;
 	assert_int_equal(top[0], NFO_REF_TABLE | 2);
 	for (unsigned h = 1; h < NFO_RADIX_FANOUT; h++)
-		assert_int_equal(top[h], NFO_REF_PASS);
+		assert_int_equal(top[h], h < 0x80 ? NFO_REF_PASS : NFO_REF_DROP(7));
 	assert_int_equal(sub[21], NFO_REF_PASS);
 	assert_int_equal(sub[22], NFO_REF_DROP(7));
 	assert_int_equal(sub[23], NFO_REF_PASS);
@@ -154,7 +177,7 @@ static void test_radix_half0(void **state)
 /* Half 1: every node id and table number is offset by its half's base. */
 static void test_radix_half1(void **state)
 {
-	struct nfo_plan *p = plan_ssh();
+	struct nfo_plan *p = plan_ssh_radix();
 	const uint32_t slots[] = { 3 };
 	struct nfo_image img = {};
 
@@ -189,8 +212,14 @@ static void test_service_accept(void **state)
 	plan_root(p, 0, NODE(1));
 	assert_int_equal(nfo_image_encode(p, slots, 1, 2048, 512, &img), 0);
 	assert_int_equal(img.nodes[1].unknown, NFO_REF_DROP(4));
-	assert_int_equal(img.radix[NFO_RADIX_FANOUT + 22], NFO_REF_ACCEPT(9));
-	assert_int_equal(img.radix[NFO_RADIX_FANOUT + 21], NFO_REF_DROP(4));
+	/* one port: compared in line, no radix table */
+	assert_int_equal(img.nodes[1].flags, NFO_NODE_SMALL);
+	assert_int_equal(img.nradix, 0);
+	assert_int_equal(img.nodes[1].dflt, NFO_REF_DROP(4));
+	for (int i = 0; i < NFO_SMALL_MAX; i++) {
+		assert_int_equal(img.nodes[1].val[i], 22);
+		assert_int_equal(img.nodes[1].ref[i], NFO_REF_ACCEPT(9));
+	}
 	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 2049);
 	nfo_image_clear(&img);
 	nfo_plan_free(&p);
@@ -448,7 +477,7 @@ static void test_set_interval(void **state)
 
 static void test_caps(void **state)
 {
-	struct nfo_plan *p = plan_ssh();
+	struct nfo_plan *p = plan_ssh_radix();
 	const uint32_t slots[] = { 1 }, big_slots[] = { NFO_REF_VALUE_MASK + 1u };
 	struct nfo_caps caps, dflt = { NFO_CAP_NODES, NFO_CAP_TABLES, NFO_CAP_LPM, NFO_CAP_LPM,
 				       NFO_CAP_ROOTS, NFO_CAP_SET_KEYS, NFO_CAP_SET_LPM };
@@ -566,7 +595,7 @@ static void test_caps(void **state)
 /*
  * IPv4 frames to 10.0.0.1 or 192.0.2.2 dropped on ifindex 3 (EtherType node
  * first, as the planner builds them): the address node holds two single
- * addresses, so it is compared in line (nfo_exact4), and the root's ref_ip
+ * addresses, so it is compared in line (NFO_NODE_SMALL), and the root's ref_ip
  * and ref_ip6 point past the EtherType node. ifindex 4's root is the address
  * node itself: its ref_ip and ref_ip6 are its ref.
  */
@@ -595,31 +624,37 @@ static struct nfo_plan *plan_local4(void)
 	return p;
 }
 
-static void test_exact4_ref_ip(void **state)
+static void test_small4_ref_ip(void **state)
 {
 	struct nfo_plan *p = plan_local4();
 	const uint32_t slots[] = { 7, 9 };
 	struct nfo_image img = {};
-	const struct nfo_exact4 *x;
+	const struct nfo_node *n;
 
 	(void)state;
 	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
-	assert_int_equal(img.nodes[2].dim, NFO_DIM_DADDR4);
-	assert_int_equal(img.nodes[2].flags, NFO_NODE_EXACT);
-	x = &img.exact4[2];
-	assert_int_equal(x->n, 2);
-	assert_int_equal(x->dflt, NFO_REF_PASS);
-	assert_memory_equal(&x->addr[0], ((uint8_t[]){ 10, 0, 0, 1 }), 4);
-	assert_int_equal(x->ref[0], NFO_REF_DROP(7));
-	assert_memory_equal(&x->addr[1], ((uint8_t[]){ 192, 0, 2, 2 }), 4);
-	assert_int_equal(x->ref[1], NFO_REF_DROP(9));
-	/* no trie entry for it; IPv6 nodes stay in the trie */
+	n = &img.nodes[2];
+	assert_int_equal(n->dim, NFO_DIM_DADDR4);
+	assert_int_equal(n->flags, NFO_NODE_SMALL);
+	assert_int_equal(n->dflt, NFO_REF_PASS);
+	assert_memory_equal(&n->val[0], ((uint8_t[]){ 10, 0, 0, 1 }), 4);
+	assert_int_equal(n->ref[0], NFO_REF_DROP(7));
+	assert_memory_equal(&n->val[1], ((uint8_t[]){ 192, 0, 2, 2 }), 4);
+	assert_int_equal(n->ref[1], NFO_REF_DROP(9));
+	/* unused entries repeat the first */
+	assert_int_equal(n->val[3], n->val[0]);
+	assert_int_equal(n->ref[3], n->ref[0]);
+	/* no trie entry for it, nor nfo_exact4; IPv6 nodes stay in the trie */
 	assert_int_equal(img.nlpm4, 0);
+	assert_int_equal(img.exact4[2].n, 0);
 	assert_int_equal(img.nodes[3].flags, 0);
 	assert_int_equal(img.exact4[3].n, 0);
 	assert_true(img.nlpm6 > 0);
-	/* the EtherType node is a radix node, never exact */
-	assert_int_equal(img.nodes[1].flags, 0);
+	/* the EtherType node: two types to two nodes, in line too, and no
+	 * guard (its values lead to different nodes) */
+	assert_int_equal(img.nodes[1].flags, NFO_NODE_SMALL);
+	assert_int_equal(img.nodes[1].nguards, 0);
+	assert_int_equal(img.nradix, 0);
 
 	assert_int_equal(img.nroots, 2);
 	assert_int_equal(img.roots[0].ref, NFO_REF_NODE | 4097);
@@ -634,18 +669,30 @@ static void test_exact4_ref_ip(void **state)
 
 static unsigned long check_walks(const struct nfo_plan *p, const char *what);
 
-/* NFO_EXACT_MAX single addresses are compared in line, one more and the
- * node stays in the LPM trie (a range is test_lpm4's). */
+/* How often the walks took the paths that skip work: a test that the
+ * encoding produces them, not only that they are right when it does. */
+static struct {
+	unsigned long small;  /* nodes compared in line (NFO_NODE_SMALL) */
+	unsigned long guards; /* guards passed or failed */
+	unsigned long exact4; /* IPv4 address nodes compared from nfo_exact4 */
+	unsigned long lpm4;   /* IPv4 address nodes looked up in the trie */
+	unsigned long skip;   /* IP frames started past the root's EtherType node */
+} walked;
+
+/* Up to NFO_SMALL_MAX single addresses are compared in the node, up to
+ * NFO_EXACT_MAX from nfo_exact4, one more and the node stays in the LPM
+ * trie (a range is test_lpm4's). */
 static void test_exact4_limits(void **state)
 {
 	const uint32_t slots[] = { 1 };
 
 	(void)state;
-	for (int n = NFO_EXACT_MAX; n <= NFO_EXACT_MAX + 1; n++) {
+	for (int n = NFO_SMALL_MAX; n <= NFO_EXACT_MAX + 1; n++) {
 		struct nfo_plan *p = plan_new(2, 1);
 		nfo_u128 a = ip4("10.0.0.0");
 		struct nfo_image img = {};
-		bool exact = n <= NFO_EXACT_MAX;
+		bool small = n <= NFO_SMALL_MAX, exact = !small && n <= NFO_EXACT_MAX;
+		char what[32];
 
 		plan_node(p, 1, NFO_DIM_SADDR4, NFO_REF_PASS);
 		plan_edge(p, 1, 0, a - 1, NFO_REF_PASS);
@@ -657,14 +704,17 @@ static void test_exact4_limits(void **state)
 		}
 		plan_root(p, 2, NODE(1));
 		assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
-		assert_int_equal(img.nodes[1].flags, exact ? NFO_NODE_EXACT : 0);
+		assert_int_equal(img.nodes[1].flags, small ? NFO_NODE_SMALL : exact ? NFO_NODE_EXACT : 0);
 		assert_int_equal(img.exact4[1].n, exact ? (uint32_t)n : 0);
-		assert_int_equal(img.nlpm4, exact ? 0 : 1 + (size_t)n);
+		assert_int_equal(img.nlpm4, small || exact ? 0 : 1 + (size_t)n);
 		/* not the EtherType: IP frames start where the others do */
 		assert_int_equal(img.roots[0].ref_ip, img.roots[0].ref);
 		assert_int_equal(img.roots[0].ref_ip6, img.roots[0].ref);
 		nfo_image_clear(&img);
-		assert_true(check_walks(p, exact ? "8 addresses" : "9 addresses") > 0);
+		snprintf(what, sizeof(what), "%d addresses", n);
+		memset(&walked, 0, sizeof(walked));
+		assert_true(check_walks(p, what) > 0);
+		assert_true(small ? walked.small > 0 : exact ? walked.exact4 > 0 : walked.lpm4 > 0);
 		nfo_plan_free(&p);
 	}
 }
@@ -721,14 +771,6 @@ static uint32_t lpm_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v, b
 	return ref;
 }
 
-/* How often the walks took the paths that skip work: a test that the
- * encoding produces them, not only that they are right when it does. */
-static struct {
-	unsigned long exact4; /* address nodes compared in line */
-	unsigned long lpm4;   /* IPv4 address nodes looked up in the trie */
-	unsigned long skip;   /* IP frames started past the root's EtherType node */
-} walked;
-
 /* nfo_exact4_walk() of bpf/classify.h: the packet's address bytes (network
  * order) against at most NFO_EXACT_MAX words, else the default. */
 static uint32_t exact4_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v)
@@ -744,6 +786,45 @@ static uint32_t exact4_walk(const struct nfo_image *img, uint32_t id, nfo_u128 v
 	return x->dflt;
 }
 
+/* A value as NFO_NODE_SMALL nodes and guards hold it (nfo_abi.h). */
+static bool small_equal(int dim, uint32_t word, nfo_u128 v)
+{
+	if (dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4)
+		return nfo_u128_from_be((const uint8_t *)&word, 4) == v;
+	return word == v;
+}
+
+/* nfo_small_walk() of bpf/classify.h */
+static uint32_t small_walk(const struct nfo_node *n, nfo_u128 v)
+{
+	walked.small++;
+	for (int i = 0; i < NFO_SMALL_MAX; i++)
+		if (small_equal(n->dim, n->val[i], v))
+			return n->ref[i];
+	return n->dflt;
+}
+
+/* nfo_guards_walk() of bpf/classify.h: 0, or where a guard sends the
+ * packet. */
+static uint32_t guards_walk(const struct nfo_node *n, const nfo_u128 *values, uint32_t have)
+{
+	assert_true(n->nguards <= NFO_GUARD_MAX);
+	for (int g = 0; g < n->nguards; g++) {
+		const struct nfo_guard *gd = &n->guards[g];
+		bool hit = false;
+
+		walked.guards++;
+		assert_true(gd->dim < NFO_DIM_SADDR6 && gd->dim != NFO_DIM_CTSTATE);
+		if (!(have & (1u << gd->dim)))
+			return gd->unknown;
+		for (int i = 0; i < NFO_SMALL_MAX; i++)
+			hit |= small_equal(gd->dim, gd->val[i], values[gd->dim]);
+		if (!hit)
+			return gd->miss;
+	}
+	return 0;
+}
+
 /* nfo_classify() of bpf/classify.h, on the image, for values per dimension
  * (set dimensions: membership 0/1). */
 static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_u128 *values,
@@ -757,8 +838,18 @@ static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_
 			return ref;
 		assert_true(id > img->node_base && id - img->node_base < img->nnodes);
 		n = &img->nodes[id - img->node_base];
+		if (n->nguards) {
+			ref = guards_walk(n, values, have);
+			if (ref)
+				continue;
+		}
 		if (!(have & (1u << n->dim))) {
 			ref = n->unknown;
+			continue;
+		}
+		if (n->flags & NFO_NODE_SMALL) {
+			assert_true(n->dim < NFO_DIM_SADDR6 || n->dim > NFO_DIM_DADDR6);
+			ref = small_walk(n, values[n->dim]);
 			continue;
 		}
 		switch (n->dim) {
@@ -894,10 +985,96 @@ static unsigned long check_walks(const struct nfo_plan *p, const char *what)
 
 static void test_walk_hand(void **state)
 {
-	struct nfo_plan *p = plan_ssh();
+	struct nfo_plan *p = plan_ssh(), *r = plan_ssh_radix();
+	const uint32_t slots[] = { 5 };
+	struct nfo_image img = {};
+	const struct nfo_node *n;
 
 	(void)state;
+	/* "TCP" leads only to the port's node: the root node carries it as a
+	 * guard and the port's test; the port's node stays for other paths */
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	n = &img.nodes[1];
+	assert_int_equal(n->nguards, 1);
+	assert_int_equal(n->guards[0].dim, NFO_DIM_L4PROTO);
+	assert_int_equal(n->guards[0].val[0], 6);
+	assert_int_equal(n->guards[0].miss, NFO_REF_PASS);
+	assert_int_equal(n->guards[0].unknown, NFO_REF_PASS);
+	assert_int_equal(n->dim, NFO_DIM_TH2);
+	assert_int_equal(n->flags, NFO_NODE_SMALL);
+	assert_int_equal(n->val[0], 22);
+	assert_int_equal(n->ref[0], NFO_REF_DROP(5));
+	assert_int_equal(img.nodes[2].nguards, 0);
+	assert_int_equal(img.nodes[2].dim, NFO_DIM_TH2);
+	assert_int_equal(img.nradix, 0);
+	nfo_image_clear(&img);
+
+	memset(&walked, 0, sizeof(walked));
 	assert_true(check_walks(p, "tcp dport 22") > 0);
+	assert_true(walked.guards > 0);
+	assert_true(check_walks(r, "tcp dport 22, radix") > 0);
+	nfo_plan_free(&p);
+	nfo_plan_free(&r);
+}
+
+/*
+ * A chain of five single-value tests, the last an IPv4 prefix (the trie,
+ * keyed by its own node id: never taken into another node): the one before
+ * it keeps its own record, the others take the fourth's test with at most
+ * NFO_GUARD_MAX guards; misses and missing fields lead where each node led.
+ */
+static void test_guards_chain(void **state)
+{
+	struct nfo_plan *p = plan_new(6, 2);
+	const uint32_t slots[] = { 3, 4 };
+	struct nfo_image img = {};
+	const struct nfo_node *n;
+
+	(void)state;
+	plan_node(p, 1, NFO_DIM_L2HOST, NFO_REF_PASS);
+	plan_edge(p, 1, 0, 0, NFO_REF_PASS);
+	plan_edge(p, 1, 1, 1, NODE(2));
+	plan_edge(p, 1, 2, 255, NFO_REF_PASS);
+	plan_node(p, 2, NFO_DIM_L4PROTO, DROP_TARGET(1));
+	plan_edge(p, 2, 0, 16, DROP_TARGET(1));
+	plan_edge(p, 2, 17, 17, NODE(3));
+	plan_edge(p, 2, 18, 255, DROP_TARGET(1));
+	plan_node(p, 3, NFO_DIM_TH0, NFO_REF_PASS);
+	plan_edge(p, 3, 0, 52, NFO_REF_PASS);
+	plan_edge(p, 3, 53, 53, NODE(4));
+	plan_edge(p, 3, 54, 122, NFO_REF_PASS);
+	plan_edge(p, 3, 123, 123, NODE(4));
+	plan_edge(p, 3, 124, 0xffff, NFO_REF_PASS);
+	plan_node(p, 4, NFO_DIM_TH2, NFO_REF_PASS);
+	plan_edge(p, 4, 0, 8, NFO_REF_PASS);
+	plan_edge(p, 4, 9, 9, NODE(5));
+	plan_edge(p, 4, 10, 0xffff, NFO_REF_PASS);
+	plan_node(p, 5, NFO_DIM_SADDR4, NFO_REF_PASS);
+	plan_edge(p, 5, 0, ip4("9.255.255.255"), NFO_REF_PASS);
+	plan_edge(p, 5, ip4("10.0.0.0"), ip4("10.255.255.255"), DROP_TARGET(0));
+	plan_edge(p, 5, ip4("11.0.0.0"), ip4("255.255.255.255"), NFO_REF_PASS);
+	plan_root(p, 2, NODE(1));
+	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.nodes[4].nguards, 0);
+	assert_int_equal(img.nodes[4].dim, NFO_DIM_TH2);
+	assert_int_equal(img.nodes[3].nguards, 1);
+	assert_int_equal(img.nodes[2].nguards, 2);
+	n = &img.nodes[1];
+	assert_int_equal(n->nguards, NFO_GUARD_MAX);
+	assert_int_equal(n->guards[0].dim, NFO_DIM_L2HOST);
+	assert_int_equal(n->guards[1].dim, NFO_DIM_L4PROTO);
+	assert_int_equal(n->guards[1].miss, NFO_REF_DROP(4));
+	assert_int_equal(n->guards[1].unknown, NFO_REF_DROP(4));
+	assert_int_equal(n->guards[2].dim, NFO_DIM_TH0);
+	assert_int_equal(n->guards[2].val[0], 53);
+	assert_int_equal(n->guards[2].val[1], 123);
+	assert_int_equal(n->dim, NFO_DIM_TH2);
+	assert_int_equal(n->ref[0], NFO_REF_NODE | 5);
+	assert_int_equal(img.nodes[5].flags, 0);
+	nfo_image_clear(&img);
+	memset(&walked, 0, sizeof(walked));
+	assert_true(check_walks(p, "a chain of guards") > 0);
+	assert_true(walked.guards > 0);
 	nfo_plan_free(&p);
 }
 
@@ -909,7 +1086,7 @@ static void test_walk_local4(void **state)
 	(void)state;
 	memset(&walked, 0, sizeof(walked));
 	assert_true(check_walks(p, "local IPv4 addresses") > 0);
-	assert_true(walked.exact4 > 0);
+	assert_true(walked.small > 0);
 	assert_true(walked.skip > 0);
 	nfo_plan_free(&p);
 }
@@ -990,13 +1167,16 @@ static void test_walk_captured(void **state)
 		nfiles++;
 	}
 	closedir(d);
-	fprintf(stderr, "captured: %zu dumps, %lu drops reached; %lu in-line and %lu trie IPv4 "
-			"address nodes, %lu frames past the EtherType node\n",
-		nfiles, drops, walked.exact4, walked.lpm4, walked.skip);
+	fprintf(stderr, "captured: %zu dumps, %lu drops reached; %lu in-line nodes, %lu guards, "
+			"%lu nfo_exact4 and %lu trie IPv4 address nodes, %lu frames past the "
+			"EtherType node\n",
+		nfiles, drops, walked.small, walked.guards, walked.exact4, walked.lpm4, walked.skip);
 	assert_true(nfiles >= 5);
 	assert_true(drops > 0);
-	/* the planner's local-address gates are the nodes nfo_exact4 is for */
-	assert_true(walked.exact4 > 0);
+	/* the planner's local-address gates and protocol tests are the
+	 * nodes compared in line, and chains of them become guards */
+	assert_true(walked.small > 0);
+	assert_true(walked.guards > 0);
 	assert_true(walked.skip > 0);
 }
 
@@ -1013,9 +1193,10 @@ int main(void)
 		cmocka_unit_test(test_set_expires),
 		cmocka_unit_test(test_set_interval),
 		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_exact4_ref_ip),
+		cmocka_unit_test(test_small4_ref_ip),
 		cmocka_unit_test(test_exact4_limits),
 		cmocka_unit_test(test_walk_hand),
+		cmocka_unit_test(test_guards_chain),
 		cmocka_unit_test(test_walk_local4),
 		cmocka_unit_test(test_walk_captured),
 	};
