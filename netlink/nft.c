@@ -63,6 +63,9 @@ void nfo_nft_dump_free(struct nfo_nft_dump **dp)
 		nftnl_rule_list_free(d->rules);
 	if (d->flowtables)
 		nftnl_flowtable_list_free(d->flowtables);
+	for (size_t i = 0; i < d->nelems; i++)
+		nfo_nft_elems_free(&d->elems[i]);
+	free(d->elems);
 	free(d->raw);
 	free(d);
 	*dp = NULL;
@@ -88,37 +91,327 @@ static int find_set_cb(struct nftnl_set *s, void *data)
 	return 0;
 }
 
-/* NEWSETELEM names its set by table and name; add the elements to it. */
+void nfo_nft_elems_free(struct nfo_nft_elems **ep)
+{
+	struct nfo_nft_elems *e = *ep;
+
+	if (!e)
+		return;
+	if (e->chains)
+		for (size_t i = 0; i < e->n; i++)
+			free(e->chains[i]);
+	free(e->table);
+	free(e->name);
+	free(e->keys);
+	free(e->flags);
+	free(e->key_ends);
+	free(e->timeouts);
+	free(e->expirations);
+	free(e->verdicts);
+	free(e->chains);
+	free(e);
+	*ep = NULL;
+}
+
+int nfo_nft_elems_new(struct nfo_nft_elems **ret, uint32_t family, const char *table,
+		      const char *name)
+{
+	struct nfo_nft_elems *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->family = family;
+	e->table = strdup(table);
+	e->name = strdup(name);
+	if (!e->table || !e->name) {
+		nfo_nft_elems_free(&e);
+		return -ENOMEM;
+	}
+	*ret = e;
+	return 0;
+}
+
+/* Grows column *col (of elements of size sz, cap of them so far) to ncap,
+ * zeroing the new part; a column not allocated yet stays NULL unless
+ * force. */
+static int column_grow(void *col, size_t sz, size_t cap, size_t ncap, bool force)
+{
+	void **p = col;
+	uint8_t *n;
+
+	if (!*p && !force)
+		return 0;
+	n = realloc(*p, ncap * sz);
+	if (!n)
+		return -ENOMEM;
+	memset(n + cap * sz, 0, (ncap - cap) * sz);
+	*p = n;
+	return 0;
+}
+
+static int elems_reserve(struct nfo_nft_elems *e, size_t need)
+{
+	size_t ncap = e->cap ? e->cap : 1024;
+
+	if (need <= e->cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (column_grow(&e->keys, e->key_len, e->cap, ncap, true) < 0 ||
+	    column_grow(&e->flags, 1, e->cap, ncap, true) < 0 ||
+	    column_grow(&e->key_ends, e->key_len, e->cap, ncap, false) < 0 ||
+	    column_grow(&e->timeouts, sizeof(uint64_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->expirations, sizeof(uint64_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->verdicts, sizeof(uint32_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->chains, sizeof(char *), e->cap, ncap, false) < 0)
+		return -ENOMEM;
+	e->cap = ncap;
+	return 0;
+}
+
+/* A column first used by element i: allocated at the columns' capacity,
+ * zero for the elements before. */
+static int column_start(void *col, size_t sz, size_t cap)
+{
+	void **p = col;
+
+	if (*p)
+		return 0;
+	*p = calloc(cap, sz);
+	return *p ? 0 : -ENOMEM;
+}
+
+/* What an element's NFTA_SET_ELEM_DATA says (verdict maps). */
+struct elem_data {
+	bool verdict;
+	uint32_t code;
+	const char *chain;
+};
+
+static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e,
+		      const struct nlattr **ret_data);
+
+/* NFTA_SET_ELEM_DATA: NFTA_DATA_VERDICT { NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN }
+ * (nft_verdict_dump); data values are not used. */
+static int parse_elem_data(const struct nlattr *data, struct elem_data *ret)
+{
+	const struct nlattr *a, *b;
+
+	*ret = (struct elem_data){};
+	if (mnl_attr_validate(data, MNL_TYPE_NESTED) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) != NFTA_DATA_VERDICT)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+			return -EINVAL;
+		mnl_attr_for_each_nested(b, a) {
+			switch (mnl_attr_get_type(b)) {
+			case NFTA_VERDICT_CODE:
+				if (mnl_attr_validate(b, MNL_TYPE_U32) < 0)
+					return -EINVAL;
+				ret->verdict = true;
+				ret->code = ntohl(mnl_attr_get_u32(b));
+				break;
+			case NFTA_VERDICT_CHAIN:
+				if (mnl_attr_validate(b, MNL_TYPE_NUL_STRING) < 0)
+					return -EINVAL;
+				ret->chain = mnl_attr_get_str(b);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Appends one element to the columns. */
+static int elems_push(struct nfo_nft_elems *es, const struct nfo_nft_elem *e,
+		      const struct elem_data *data)
+{
+	size_t i = es->n;
+	uint8_t f = 0;
+
+	if (!es->n && !es->cap)
+		es->key_len = e->klen;
+	if (e->klen != es->key_len || (e->kelen && e->kelen != e->klen)) {
+		es->bad = true; /* the set cannot be followed: import says why */
+		return 0;
+	}
+	if (elems_reserve(es, i + 1) < 0)
+		return -ENOMEM;
+	memcpy(es->keys + i * es->key_len, e->key, es->key_len);
+	if (e->end)
+		f |= NFO_NFT_ELEM_END;
+	if (e->kelen) {
+		if (column_start(&es->key_ends, es->key_len, es->cap) < 0)
+			return -ENOMEM;
+		memcpy(es->key_ends + i * es->key_len, e->key_end, es->key_len);
+		f |= NFO_NFT_ELEM_KEY_END;
+	}
+	if (e->has_timeout) {
+		if (column_start(&es->timeouts, sizeof(uint64_t), es->cap) < 0)
+			return -ENOMEM;
+		es->timeouts[i] = e->timeout_ms;
+		f |= NFO_NFT_ELEM_TIMEOUT;
+	}
+	if (e->has_expiration) {
+		if (column_start(&es->expirations, sizeof(uint64_t), es->cap) < 0)
+			return -ENOMEM;
+		es->expirations[i] = e->expiration_ms;
+		f |= NFO_NFT_ELEM_EXPIRATION;
+	}
+	if (data && data->verdict) {
+		if (column_start(&es->verdicts, sizeof(uint32_t), es->cap) < 0)
+			return -ENOMEM;
+		es->verdicts[i] = data->code;
+		f |= NFO_NFT_ELEM_VERDICT;
+		if (data->chain) {
+			if (column_start(&es->chains, sizeof(char *), es->cap) < 0)
+				return -ENOMEM;
+			es->chains[i] = strdup(data->chain);
+			if (!es->chains[i])
+				return -ENOMEM;
+		}
+	}
+	es->flags[i] = f;
+	es->n++;
+	return 0;
+}
+
+const struct nfo_nft_elems *nfo_nft_dump_elems(const struct nfo_nft_dump *d, uint32_t family,
+					       const char *table, const char *name)
+{
+	for (size_t i = 0; i < d->nelems; i++)
+		if (d->elems[i]->family == family && !strcmp(d->elems[i]->table, table) &&
+		    !strcmp(d->elems[i]->name, name))
+			return d->elems[i];
+	return NULL;
+}
+
+struct elem_msg {
+	const char *table;
+	const char *set;
+	const struct nlattr *elems;
+};
+
+static int elem_list_cb(const struct nlattr *a, void *data);
+
+/*
+ * NEWSETELEM names its set by table and name; the elements go into its
+ * columns, parsed with libmnl straight from the message: a dump of a
+ * million elements never makes a million objects.
+ */
 static int parse_setelem(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 {
-	struct nftnl_set *tmp = nftnl_set_alloc();
-	struct find_set f = {};
-	int r = 0;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct nfo_nft_elems *es = NULL;
+	struct elem_msg em = {};
+	const struct nlattr *a;
+	int r;
 
-	if (!tmp)
-		return -ENOMEM;
-	/* Parses the table and set names (and the elements, discarded). */
-	if (nftnl_set_elems_nlmsg_parse(nlh, tmp) < 0) {
-		r = -EINVAL;
-		goto out;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.table || !em.set)
+		return -EINVAL;
+	/* the messages of a dump are all of one set: the last one first */
+	for (size_t i = d->nelems; i-- > 0;)
+		if (d->elems[i]->family == g->nfgen_family && !strcmp(d->elems[i]->table, em.table) &&
+		    !strcmp(d->elems[i]->name, em.set)) {
+			es = d->elems[i];
+			break;
+		}
+	if (!es) {
+		struct find_set f = { .family = g->nfgen_family, .table = em.table, .name = em.set };
+		struct nfo_nft_elems **p;
+
+		nftnl_set_list_foreach(d->sets, find_set_cb, &f);
+		if (!f.found)
+			return -ENOENT;
+		p = realloc(d->elems, (d->nelems + 1) * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->elems = p;
+		r = nfo_nft_elems_new(&es, g->nfgen_family, em.table, em.set);
+		if (r < 0)
+			return r;
+		d->elems[d->nelems++] = es;
 	}
-	f.family = nftnl_set_get_u32(tmp, NFTNL_SET_FAMILY);
-	f.table = nftnl_set_get_str(tmp, NFTNL_SET_TABLE);
-	f.name = nftnl_set_get_str(tmp, NFTNL_SET_NAME);
-	if (!f.table || !f.name) {
-		r = -EINVAL;
-		goto out;
+	if (!em.elems)
+		return 0;
+	mnl_attr_for_each_nested(a, em.elems) {
+		const struct nlattr *data = NULL;
+		struct elem_data ed = {};
+		struct nfo_nft_elem e = {};
+
+		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+			continue;
+		if (parse_elem(a, &e, &data) < 0 || (data && parse_elem_data(data, &ed) < 0))
+			return -EINVAL;
+		r = elems_push(es, &e, &ed);
+		if (r < 0)
+			return r;
 	}
-	nftnl_set_list_foreach(d->sets, find_set_cb, &f);
-	if (!f.found) {
-		r = -ENOENT;
-		goto out;
+	return 0;
+}
+
+struct from_nftnl {
+	struct nfo_nft_elems *es;
+	int error;
+};
+
+static int from_nftnl_cb(struct nftnl_set_elem *ne, void *data)
+{
+	struct from_nftnl *f = data;
+	struct nfo_nft_elem e = {};
+	struct elem_data ed = {};
+	uint32_t klen = 0, kelen = 0;
+	const void *key = nftnl_set_elem_get(ne, NFTNL_SET_ELEM_KEY, &klen);
+	const void *kend = nftnl_set_elem_get(ne, NFTNL_SET_ELEM_KEY_END, &kelen);
+
+	if (!key || klen > NFO_NFT_KEY_MAX || kelen > NFO_NFT_KEY_MAX || klen == 0) {
+		f->es->bad = true;
+		return 0;
 	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, f.found) < 0)
-		r = -EINVAL;
-out:
-	nftnl_set_free(tmp);
-	return r;
+	memcpy(e.key, key, klen);
+	e.klen = (uint8_t)klen;
+	if (kend) {
+		memcpy(e.key_end, kend, kelen);
+		e.kelen = (uint8_t)kelen;
+	}
+	if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_FLAGS))
+		e.end = nftnl_set_elem_get_u32(ne, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
+	e.has_timeout = nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_TIMEOUT);
+	if (e.has_timeout)
+		e.timeout_ms = nftnl_set_elem_get_u64(ne, NFTNL_SET_ELEM_TIMEOUT);
+	e.has_expiration = nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_EXPIRATION);
+	if (e.has_expiration)
+		e.expiration_ms = nftnl_set_elem_get_u64(ne, NFTNL_SET_ELEM_EXPIRATION);
+	if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_VERDICT)) {
+		ed.verdict = true;
+		ed.code = nftnl_set_elem_get_u32(ne, NFTNL_SET_ELEM_VERDICT);
+		if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_CHAIN))
+			ed.chain = nftnl_set_elem_get_str(ne, NFTNL_SET_ELEM_CHAIN);
+	}
+	f->error = elems_push(f->es, &e, &ed);
+	return f->error < 0 ? -1 : 0;
+}
+
+int nfo_nft_elems_from_nftnl(struct nftnl_set *s, struct nfo_nft_elems **ret)
+{
+	const char *table = nftnl_set_is_set(s, NFTNL_SET_TABLE) ? nftnl_set_get_str(s, NFTNL_SET_TABLE) : "";
+	const char *name = nftnl_set_is_set(s, NFTNL_SET_NAME) ? nftnl_set_get_str(s, NFTNL_SET_NAME) : "";
+	struct from_nftnl f = {};
+	int r;
+
+	r = nfo_nft_elems_new(&f.es, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), table, name);
+	if (r < 0)
+		return r;
+	nftnl_set_elem_foreach(s, from_nftnl_cb, &f);
+	if (f.error < 0) {
+		nfo_nft_elems_free(&f.es);
+		return f.error;
+	}
+	*ret = f.es;
+	return 0;
 }
 
 static int gen_parse(const struct nlmsghdr *nlh, uint32_t *ret_genid)
@@ -538,7 +831,8 @@ int nfo_nft_get_genid(uint32_t *ret_genid)
 }
 
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at)
+		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+		     struct nfo_nft_jiffies *ret_at)
 {
 	struct nfo_nft_jiffies at;
 	struct nfo_nft_dump *d = NULL;
@@ -586,14 +880,28 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 		goto out;
 	{
 		struct find_set f = { .family = family, .table = table, .name = name };
+		struct nfo_nft_elems *es = NULL;
 
 		nftnl_set_list_foreach(d->sets, find_set_cb, &f);
 		if (!f.found) {
 			r = -ENOENT;
 			goto out;
 		}
+		for (size_t i = 0; i < d->nelems; i++)
+			if (d->elems[i]->family == family && !strcmp(d->elems[i]->table, table) &&
+			    !strcmp(d->elems[i]->name, name)) {
+				es = d->elems[i];
+				d->elems[i] = d->elems[--d->nelems];
+				break;
+			}
+		if (!es) {
+			r = nfo_nft_elems_new(&es, family, table, name);
+			if (r < 0)
+				goto out;
+		}
 		nftnl_set_list_del(f.found);
 		*ret = f.found;
+		*ret_elems = es;
 		if (ret_at)
 			*ret_at = at;
 	}
@@ -664,12 +972,6 @@ static struct nfo_nft_setdelta *txn_set(struct nfo_nft_txn *t, uint32_t family, 
 	return p;
 }
 
-struct elem_msg {
-	const char *table;
-	const char *set;
-	const struct nlattr *elems;
-};
-
 static int elem_list_cb(const struct nlattr *a, void *data)
 {
 	struct elem_msg *m = data;
@@ -711,7 +1013,8 @@ static int data_value(const struct nlattr *nest, uint8_t *dst, uint8_t *ret_len)
 }
 
 /* One NFTA_LIST_ELEM (nf_tables_fill_setelem). */
-static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e)
+static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e,
+		      const struct nlattr **ret_data)
 {
 	const struct nlattr *a;
 	bool key = false;
@@ -745,6 +1048,10 @@ static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e)
 				return -EINVAL;
 			e->has_expiration = true;
 			e->expiration_ms = be64toh(mnl_attr_get_u64(a));
+			break;
+		case NFTA_SET_ELEM_DATA:
+			if (ret_data)
+				*ret_data = a;
 			break;
 		}
 	}
@@ -796,7 +1103,7 @@ static int note_elems(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh, boo
 		}
 		e = &sd->ops[sd->nops];
 		*e = (struct nfo_nft_elem){ .del = del };
-		if (parse_elem(a, e) < 0)
+		if (parse_elem(a, e, NULL) < 0)
 			return -EINVAL;
 		sd->nops++;
 		m->txn_ops++;

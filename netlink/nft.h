@@ -34,13 +34,55 @@ struct nfo_nft_jiffies {
 typedef int (*nfo_nft_clock_fn)(void *userdata, struct nfo_nft_jiffies *ret);
 void nfo_nft_set_clock(nfo_nft_clock_fn fn, void *userdata);
 
+/* What each element of struct nfo_nft_elems carries (flags column). */
+enum {
+	NFO_NFT_ELEM_END = 1 << 0,        /* NFT_SET_ELEM_INTERVAL_END */
+	NFO_NFT_ELEM_TIMEOUT = 1 << 1,    /* NFTA_SET_ELEM_TIMEOUT */
+	NFO_NFT_ELEM_EXPIRATION = 1 << 2, /* NFTA_SET_ELEM_EXPIRATION */
+	NFO_NFT_ELEM_KEY_END = 1 << 3,    /* NFTA_SET_ELEM_KEY_END */
+	NFO_NFT_ELEM_VERDICT = 1 << 4,    /* NFTA_SET_ELEM_DATA with a verdict */
+};
+
+/*
+ * The elements of one set as the kernel sent them, in columns: no object
+ * per element (a libnftnl element is a few hundred bytes of heap, and a
+ * blocklist has a million). Columns no element uses stay NULL.
+ */
+struct nfo_nft_elems {
+	uint32_t family;
+	char *table;
+	char *name;
+	uint32_t key_len;     /* every element's (the first one's) */
+	bool bad;             /* an element of another key length, or a key end
+			       * of another length than its key */
+	size_t n;
+	size_t cap;
+	uint8_t *keys;        /* n * key_len */
+	uint8_t *flags;       /* n: NFO_NFT_ELEM_* */
+	uint8_t *key_ends;    /* n * key_len */
+	uint64_t *timeouts;   /* ms */
+	uint64_t *expirations; /* ms left when the message was built */
+	uint32_t *verdicts;   /* NFTA_VERDICT_CODE, host order */
+	char **chains;        /* NFTA_VERDICT_CHAIN, NULL for other verdicts */
+};
+
+void nfo_nft_elems_free(struct nfo_nft_elems **e);
+/* An empty column set for one set (tests, and sets with no element). */
+int nfo_nft_elems_new(struct nfo_nft_elems **ret, uint32_t family, const char *table,
+		      const char *name);
+/* The elements of a libnftnl set object, in columns (tests build sets
+ * that way). */
+int nfo_nft_elems_from_nftnl(struct nftnl_set *s, struct nfo_nft_elems **ret);
+
 struct nfo_nft_dump {
 	uint32_t genid;
 	/* Read before the first element request of the dump (hz 0: none). */
 	struct nfo_nft_jiffies at;
 	struct nftnl_table_list *tables;
 	struct nftnl_chain_list *chains;
-	struct nftnl_set_list *sets; /* with their elements */
+	struct nftnl_set_list *sets; /* without their elements: */
+	struct nfo_nft_elems **elems; /* per set that has elements */
+	size_t nelems;
 	struct nftnl_rule_list *rules;
 	struct nftnl_flowtable_list *flowtables;
 	/* Every message received, concatenated, when capture was asked for. */
@@ -52,6 +94,9 @@ struct nfo_nft_dump {
 
 int nfo_nft_dump_new(struct nfo_nft_dump **ret);
 void nfo_nft_dump_free(struct nfo_nft_dump **d);
+/* The elements of a set of d; NULL if it has none. */
+const struct nfo_nft_elems *nfo_nft_dump_elems(const struct nfo_nft_dump *d, uint32_t family,
+					       const char *table, const char *name);
 
 /*
  * Adds the objects in a buffer of netlink messages (NEWTABLE, NEWCHAIN,
@@ -71,12 +116,13 @@ int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *prog
 int nfo_nft_get_genid(uint32_t *ret_genid);
 
 /*
- * Reads one set with its elements, checking the ruleset is at generation
- * genid before and after: -EAGAIN if it moved (then read everything).
- * ret_at: the clock read before the elements were asked for.
+ * Reads one set and its elements (ret, ret_elems), checking the ruleset is
+ * at generation genid before and after: -EAGAIN if it moved (then read
+ * everything). ret_at: the clock read before the elements were asked for.
  */
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at);
+		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+		     struct nfo_nft_jiffies *ret_at);
 
 /* Notifications. */
 struct nfo_nft_monitor;

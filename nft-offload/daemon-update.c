@@ -5,6 +5,7 @@
  * again) and an element-only update (the plan stays, set maps change).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,9 +328,12 @@ int daemon_resync(struct daemon *d)
 {
 	struct nfo_nft_dump *dump = NULL;
 	struct nfo_ruleset *rs = NULL, *old;
+	struct timespec t0, t1;
+	double read_ms;
 	int r;
 
 	daemon_busy(d, "reading ruleset", true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = nfo_nft_read_ruleset(&dump, false, &d->st.busy_elements);
 	if (r < 0) {
 		daemon_disable(d, "cannot read the ruleset");
@@ -339,9 +343,15 @@ int daemon_resync(struct daemon *d)
 		daemon_arm_retry(d, RETRY_MS);
 		return r;
 	}
+	read_ms = daemon_ms_since(&t0);
 	daemon_busy(d, "building the model", false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r = nfo_ruleset_new(&rs, dump);
 	nfo_nft_dump_free(&dump);
+	/* where a start on a large set goes: the kernel's dump dominates */
+	log_debug("ruleset read in %.1f ms (%" PRIu64 " set elements), model built in %.1f ms",
+		  read_ms, __atomic_load_n(&d->st.busy_elements, __ATOMIC_RELAXED),
+		  daemon_ms_since(&t1));
 	if (r < 0) {
 		daemon_disable(d, "cannot build the model");
 		daemon_arm_retry(d, RETRY_MS);
@@ -487,15 +497,17 @@ static int why(struct daemon *d, const char *fmt, ...)
 static int fetch_set(const struct nfo_set *set, uint32_t genid, struct nfo_set *ret)
 {
 	struct nftnl_set *ns = NULL;
+	struct nfo_nft_elems *es = NULL;
 	struct nfo_nft_jiffies at = {};
 	int r;
 
 	nfo_set_copy_type(set, ret);
-	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns, &at);
+	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns, &es, &at);
 	if (r < 0)
 		return r;
-	r = nfo_set_reload(ret, ns, &at);
+	r = nfo_set_reload_elems(ret, ns, es, &at);
 	nftnl_set_free(ns);
+	nfo_nft_elems_free(&es);
 	if (r == 0 && !ret->usable)
 		r = -EINVAL;
 	return r;
