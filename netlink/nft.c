@@ -66,6 +66,9 @@ void nfo_nft_dump_free(struct nfo_nft_dump **dp)
 	for (size_t i = 0; i < d->nelems; i++)
 		nfo_nft_elems_free(&d->elems[i]);
 	free(d->elems);
+	for (size_t i = 0; i < d->nstreams; i++)
+		nfo_nft_stream_free(&d->streams[i]);
+	free(d->streams);
 	free(d->raw);
 	free(d);
 	*dp = NULL;
@@ -296,6 +299,30 @@ struct elem_msg {
 
 static int elem_list_cb(const struct nlattr *a, void *data);
 
+/* The elements of one NFTA_SET_ELEM_LIST_ELEMENTS (NULL: none), appended. */
+static int push_elems(struct nfo_nft_elems *es, const struct nlattr *list)
+{
+	const struct nlattr *a;
+	int r;
+
+	if (!list)
+		return 0;
+	mnl_attr_for_each_nested(a, list) {
+		const struct nlattr *data = NULL;
+		struct elem_data ed = {};
+		struct nfo_nft_elem e = {};
+
+		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+			continue;
+		if (parse_elem(a, &e, &data) < 0 || (data && parse_elem_data(data, &ed) < 0))
+			return -EINVAL;
+		r = elems_push(es, &e, &ed);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /*
  * NEWSETELEM names its set by table and name; the elements go into its
  * columns, parsed with libmnl straight from the message: a dump of a
@@ -306,7 +333,6 @@ static int parse_setelem(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	struct nfo_nft_elems *es = NULL;
 	struct elem_msg em = {};
-	const struct nlattr *a;
 	int r;
 
 	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
@@ -335,22 +361,7 @@ static int parse_setelem(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 			return r;
 		d->elems[d->nelems++] = es;
 	}
-	if (!em.elems)
-		return 0;
-	mnl_attr_for_each_nested(a, em.elems) {
-		const struct nlattr *data = NULL;
-		struct elem_data ed = {};
-		struct nfo_nft_elem e = {};
-
-		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
-			continue;
-		if (parse_elem(a, &e, &data) < 0 || (data && parse_elem_data(data, &ed) < 0))
-			return -EINVAL;
-		r = elems_push(es, &e, &ed);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return push_elems(es, em.elems);
 }
 
 struct from_nftnl {
@@ -583,6 +594,11 @@ struct dump_ctx {
 	uint64_t *progress;
 	bool interrupted;
 	int error;
+	/* a set's element dump that may be left running after its first
+	 * read (nft_talk returns 1 then) */
+	bool may_leave;
+	bool elem_intr; /* NLM_F_DUMP_INTR on an element message of it */
+	uint64_t elems; /* elements read in the current element dump */
 };
 
 /* Elements in one NEWSETELEM message (without parsing them). */
@@ -607,8 +623,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 	/* nf_tables sets NLM_F_DUMP_INTR when the generation changed while
 	 * the dump ran (nl_dump_check_consistent). */
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		ctx->interrupted = true;
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+		/* a set that is streamed anyway: the stream says it */
+		if (ctx->may_leave)
+			ctx->elem_intr = true;
+		else
+			ctx->interrupted = true;
+	}
 	if (ctx->d->capture) {
 		r = capture(ctx->d, nlh);
 		if (r < 0)
@@ -617,8 +638,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	r = parse_msg(ctx->d, nlh);
 	if (r < 0)
 		goto fail;
-	if (ctx->progress && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM)
-		__atomic_fetch_add(ctx->progress, count_elems(nlh), __ATOMIC_RELAXED);
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+		uint64_t n = count_elems(nlh);
+
+		ctx->elems += n;
+		if (ctx->progress)
+			__atomic_fetch_add(ctx->progress, n, __ATOMIC_RELAXED);
+	}
 	return MNL_CB_OK;
 fail:
 	ctx->error = r;
@@ -644,6 +670,8 @@ static int nft_talk(struct mnl_socket *nl, uint8_t *rbuf, struct nlmsghdr *nlh,
 			return ctx->error ? ctx->error : (errno == EINTR ? -EAGAIN : -errno);
 		if (r == MNL_CB_STOP)
 			return 0;
+		if (ctx->may_leave)
+			return 1; /* more than one message of elements: streamed */
 	}
 }
 
@@ -672,19 +700,79 @@ static int nft_dump_type(struct mnl_socket *nl, uint8_t *rbuf, uint16_t type,
 }
 
 struct elem_ctx {
-	struct mnl_socket *nl;
+	struct mnl_socket **nl; /* replaced when a dump is left to a stream */
 	uint8_t *rbuf;
 	struct dump_ctx *ctx;
 	int error;
 };
 
+/* Sets whose elements can be streamed: exact, plain keys, changed only by
+ * notified transactions (what nfo_set_apply_ops() follows). */
+static bool streamable(struct nftnl_set *s)
+{
+	uint32_t flags = nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0;
+
+	return !(flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_TIMEOUT |
+			  NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_CONCAT));
+}
+
+static int nft_open(struct mnl_socket **ret);
+
+/* The dump of s's elements, left running on *nl, becomes a stream; *nl
+ * gets a new socket for the rest of the ruleset. */
+static int leave_to_stream(struct nfo_nft_dump *d, struct nftnl_set *s, struct mnl_socket **nl,
+			   uint64_t read, bool intr)
+{
+	struct nfo_nft_stream *st = calloc(1, sizeof(*st)), **p;
+	int r = -ENOMEM;
+
+	if (!st)
+		return -ENOMEM;
+	st->family = nftnl_set_get_u32(s, NFTNL_SET_FAMILY);
+	st->table = strdup(nftnl_set_get_str(s, NFTNL_SET_TABLE));
+	st->name = strdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
+	st->rbuf = malloc(NFO_NFT_RECV_SIZE);
+	st->read = read;
+	st->interrupted = intr;
+	st->pass = 1;
+	p = realloc(d->streams, (d->nstreams + 1) * sizeof(*p));
+	if (!st->table || !st->name || !st->rbuf || !p)
+		goto fail;
+	d->streams = p;
+	r = nft_open(&st->nl);
+	if (r < 0)
+		goto fail;
+	/* the running dump goes with the stream, the new socket stays */
+	{
+		struct mnl_socket *t = st->nl;
+
+		st->nl = *nl;
+		*nl = t;
+	}
+	st->seq = 0; /* any: the replies carry the dump's, checked loosely */
+	d->streams[d->nstreams++] = st;
+	return 0;
+fail:
+	nfo_nft_stream_free(&st);
+	return r;
+}
+
 static int dump_elems_cb(struct nftnl_set *s, void *data)
 {
 	struct elem_ctx *e = data;
+	struct dump_ctx *ctx = e->ctx;
 	int r;
 
-	r = nft_dump_type(e->nl, e->rbuf, NFT_MSG_GETSETELEM,
-			  nftnl_set_get_u32(s, NFTNL_SET_FAMILY), s, e->ctx);
+	ctx->may_leave = ctx->d->stream_after && streamable(s);
+	ctx->elem_intr = false;
+	ctx->elems = 0;
+	r = nft_dump_type(*e->nl, e->rbuf, NFT_MSG_GETSETELEM,
+			  nftnl_set_get_u32(s, NFTNL_SET_FAMILY), s, ctx);
+	ctx->may_leave = false;
+	if (r == 1)
+		r = leave_to_stream(ctx->d, s, e->nl, ctx->elems, ctx->elem_intr);
+	else if (r == 0 && ctx->elem_intr)
+		ctx->interrupted = true; /* read whole after all: as any other */
 	/* A set deleted since the set dump: the generation check catches it. */
 	if (r < 0 && r != -ENOENT) {
 		e->error = r;
@@ -710,9 +798,10 @@ static void read_clock(struct nfo_nft_jiffies *ret)
 		*ret = (struct nfo_nft_jiffies){};
 }
 
-static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *d,
+static int read_once(struct mnl_socket **nlp, uint8_t *rbuf, struct nfo_nft_dump *d,
 		     uint64_t *progress, bool *ret_consistent)
 {
+	struct mnl_socket *nl = *nlp;
 	struct dump_ctx ctx = { .d = d, .progress = progress };
 	static const uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN,
 					  NFT_MSG_GETSET, NFT_MSG_GETFLOWTABLE };
@@ -730,12 +819,13 @@ static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *
 		if (r < 0)
 			return r;
 	}
-	e = (struct elem_ctx){ .nl = nl, .rbuf = rbuf, .ctx = &ctx };
+	e = (struct elem_ctx){ .nl = nlp, .rbuf = rbuf, .ctx = &ctx };
 	/* before any element is asked for: a lower bound of every expiry */
 	read_clock(&d->at);
 	nftnl_set_list_foreach(d->sets, dump_elems_cb, &e);
 	if (e.error)
 		return e.error;
+	nl = *nlp;
 	r = nft_dump_type(nl, rbuf, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, &ctx);
 	if (r < 0)
 		return r;
@@ -763,7 +853,202 @@ static int nft_open(struct mnl_socket **ret)
 	return 0;
 }
 
+void nfo_nft_stream_free(struct nfo_nft_stream **stp)
+{
+	struct nfo_nft_stream *st = *stp;
+
+	if (!st)
+		return;
+	if (st->nl)
+		mnl_socket_close(st->nl);
+	free(st->rbuf);
+	free(st->table);
+	free(st->name);
+	free(st);
+	*stp = NULL;
+}
+
+struct nfo_nft_stream *nfo_nft_dump_stream(const struct nfo_nft_dump *d, uint32_t family,
+					   const char *table, const char *name)
+{
+	for (size_t i = 0; i < d->nstreams; i++)
+		if (d->streams[i]->family == family && !strcmp(d->streams[i]->table, table) &&
+		    !strcmp(d->streams[i]->name, name))
+			return d->streams[i];
+	return NULL;
+}
+
+struct nfo_nft_stream *nfo_nft_dump_take_stream(struct nfo_nft_dump *d, size_t i)
+{
+	struct nfo_nft_stream *st = d->streams[i];
+
+	d->streams[i] = d->streams[--d->nstreams];
+	return st;
+}
+
+struct stream_ctx {
+	struct nfo_nft_stream *st;
+	struct nfo_nft_elems *es;
+	uint64_t *progress;
+};
+
+static int stream_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct stream_ctx *sc = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct elem_msg em = {};
+	size_t before = sc->es->n;
+	int r;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		sc->st->interrupted = true;
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.table || !em.set ||
+	    strcmp(em.table, sc->st->table) || strcmp(em.set, sc->st->name)) {
+		errno = EINVAL;
+		return MNL_CB_ERROR;
+	}
+	r = push_elems(sc->es, em.elems);
+	if (r < 0) {
+		errno = -r;
+		return MNL_CB_ERROR;
+	}
+	sc->st->read += sc->es->n - before;
+	if (sc->progress)
+		__atomic_fetch_add(sc->progress, sc->es->n - before, __ATOMIC_RELAXED);
+	return MNL_CB_OK;
+}
+
+/* Up to max_msgs receives of st into es: 1 when the dump ended. */
+static int stream_read_into(struct nfo_nft_stream *st, struct nfo_nft_elems *es, size_t max_msgs,
+			    uint64_t *progress)
+{
+	struct stream_ctx sc = { .st = st, .es = es, .progress = progress };
+	uint32_t portid = mnl_socket_get_portid(st->nl);
+
+	if (st->done)
+		return 1;
+	for (size_t i = 0; i < max_msgs; i++) {
+		ssize_t n = mnl_socket_recvfrom(st->nl, st->rbuf, NFO_NFT_RECV_SIZE);
+		int r;
+
+		if (n < 0)
+			return -errno;
+		/* seq 0: the dump's sequence number is not checked (the
+		 * socket carries nothing else) */
+		r = mnl_cb_run(st->rbuf, n, 0, portid, stream_cb, &sc);
+		if (r < 0)
+			return errno ? -errno : -EINVAL;
+		if (r == MNL_CB_STOP) {
+			st->done = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_nft_elems **ret)
+{
+	struct nfo_nft_elems *es = NULL;
+	int r;
+
+	*ret = NULL;
+	r = nfo_nft_elems_new(&es, st->family, st->table, st->name);
+	if (r < 0)
+		return r;
+	r = stream_read_into(st, es, max_msgs, NULL);
+	if (r < 0 || !es->n)
+		nfo_nft_elems_free(&es);
+	*ret = es;
+	return r;
+}
+
+int nfo_nft_stream_restart(struct nfo_nft_stream *st)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, st->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, st->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, st->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)st->family, NLM_F_DUMP,
+				    next_seq());
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(st->nl, nlh, nlh->nlmsg_len) < 0)
+		r = -errno;
+	if (r == 0) {
+		st->done = false;
+		st->interrupted = false;
+		st->pass++;
+	}
+	return r;
+}
+
+int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progress)
+{
+	struct nfo_nft_stream *st = d->streams[i];
+	struct nfo_nft_elems *es = (struct nfo_nft_elems *)nfo_nft_dump_elems(d, st->family,
+									    st->table, st->name);
+	int r = 0;
+
+	if (!es)
+		return -EINVAL;
+	while (r == 0)
+		r = stream_read_into(st, es, 64, progress);
+	if (r == 1 && st->interrupted)
+		r = -EAGAIN;
+	st = nfo_nft_dump_take_stream(d, i);
+	nfo_nft_stream_free(&st);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * After the consistent part: each stream is read on up to stream_after
+ * elements into the dump's columns, before anything is live. What it reads
+ * may be of later generations than the dump's: the notifications of those
+ * come after, and are applied after (an element deleted meanwhile is
+ * deleted again, one added is added again). A stream that ends here
+ * without the generation moving under it was read whole: it is no stream.
+ */
+static int fill_streams(struct nfo_nft_dump *d, uint64_t *progress)
+{
+	for (size_t i = 0; i < d->nstreams;) {
+		struct nfo_nft_stream *st = d->streams[i];
+		struct nfo_nft_elems *es = (struct nfo_nft_elems *)nfo_nft_dump_elems(
+			d, st->family, st->table, st->name);
+		int r = 0;
+
+		if (!es)
+			return -EINVAL; /* the first message had elements */
+		while (r == 0 && st->read < d->stream_after)
+			r = stream_read_into(st, es, 16, progress);
+		if (r < 0)
+			return r;
+		if (r == 1 && !st->interrupted) {
+			st = nfo_nft_dump_take_stream(d, i);
+			nfo_nft_stream_free(&st);
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
 int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress)
+{
+	return nfo_nft_read_ruleset_opts(ret, capture, progress, 0);
+}
+
+int nfo_nft_read_ruleset_opts(struct nfo_nft_dump **ret, bool capture, uint64_t *progress,
+			      size_t stream_after)
 {
 	struct mnl_socket *nl = NULL;
 	uint8_t *rbuf = NULL;
@@ -787,7 +1072,10 @@ int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *prog
 		d->capture = capture;
 		if (progress)
 			__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
-		r = read_once(nl, rbuf, d, progress, &consistent);
+		d->stream_after = stream_after;
+		r = read_once(&nl, rbuf, d, progress, &consistent);
+		if (r == 0 && consistent)
+			r = fill_streams(d, progress);
 		if (r == 0 && consistent) {
 			*ret = d;
 			goto out;

@@ -85,6 +85,11 @@ struct nfo_nft_dump {
 	size_t nelems;
 	struct nftnl_rule_list *rules;
 	struct nftnl_flowtable_list *flowtables;
+	/* Sets whose element dump was left running (nfo_nft_read_ruleset_opts
+	 * with stream_after): elems holds what was read of them so far. */
+	struct nfo_nft_stream **streams;
+	size_t nstreams;
+	size_t stream_after;
 	/* Every message received, concatenated, when capture was asked for. */
 	uint8_t *raw;
 	size_t raw_len;
@@ -112,6 +117,55 @@ int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);
  * report.
  */
 int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress);
+
+/*
+ * The same, but the element dump of a plain set (no interval, map, timeout,
+ * or packet-path updates) that has more than stream_after elements is not
+ * read to its end: the dump stays running on a socket of its own, a
+ * struct nfo_nft_stream in ret's streams, to be read on with
+ * nfo_nft_stream_read(). The kernel's element dump is quadratic (each
+ * message walks the set from its start), so a million elements take tens
+ * of seconds; this way the rest of the ruleset is read in a fraction of it.
+ * stream_after 0: read everything.
+ */
+int nfo_nft_read_ruleset_opts(struct nfo_nft_dump **ret, bool capture, uint64_t *progress,
+			      size_t stream_after);
+
+/* A set's element dump in progress. */
+struct nfo_nft_stream {
+	uint32_t family;
+	char *table;
+	char *name;
+	uint64_t read;     /* elements read, the dump's part included */
+	bool interrupted;  /* the generation moved while it ran (NLM_F_DUMP_INTR):
+			    * it may have skipped or repeated elements */
+	bool done;
+	unsigned pass;     /* dumps of the set started (1: the first) */
+	struct mnl_socket *nl;
+	uint8_t *rbuf;
+	uint32_t seq;
+};
+
+/* The stream of a set in d, or NULL. */
+struct nfo_nft_stream *nfo_nft_dump_stream(const struct nfo_nft_dump *d, uint32_t family,
+					   const char *table, const char *name);
+/* Takes stream i out of d (the caller frees it). */
+struct nfo_nft_stream *nfo_nft_dump_take_stream(struct nfo_nft_dump *d, size_t i);
+void nfo_nft_stream_free(struct nfo_nft_stream **st);
+/* Reads stream i of d to its end into d's elements and drops it (the set
+ * is then read whole): -EAGAIN if the generation moved while it ran (a
+ * dump that spans generations can skip elements). */
+int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progress);
+/*
+ * Reads up to max_msgs more messages of the set's elements into *ret
+ * (new columns, the caller frees them; NULL when none came): 1 when the
+ * dump ended, 0 when more are to come, -errno. Each recv() makes the
+ * kernel build the next message, so this blocks only for that.
+ */
+int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_nft_elems **ret);
+/* Starts the set's element dump again (another pass, after a pass that
+ * the generation moved under). */
+int nfo_nft_stream_restart(struct nfo_nft_stream *st);
 
 int nfo_nft_get_genid(uint32_t *ret_genid);
 

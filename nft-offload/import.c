@@ -686,6 +686,8 @@ static int set_cb(struct nftnl_set *ns, void *data)
 			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
 	s->timeout_ms = nftnl_set_is_set(ns, NFTNL_SET_TIMEOUT) ?
 				nftnl_set_get_u64(ns, NFTNL_SET_TIMEOUT) : 0;
+	s->loading = nfo_nft_dump_stream(b->dump, (uint32_t)family, table, s->name) != NULL;
+	s->streamed = s->loading;
 
 	es = nfo_nft_dump_elems(b->dump, (uint32_t)family, table, s->name);
 	/* a dump made of libnftnl objects (tests): the set's own elements */
@@ -921,10 +923,14 @@ static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
 			 "elements nft added%s; it may pass packets nftables drops",
 			 s->name, s->pp_rule ? s->pp_rule : "a rule",
 			 (s->flags & NFT_SET_TIMEOUT) ? ", each until shortly before it expires" : "");
-	else
+	else if (s->flags & NFT_SET_TIMEOUT)
 		snprintf(note, sizeof(note),
 			 "elements of set %s expire: the fast path drops on each until shortly "
 			 "before nftables expires it", s->name);
+	else
+		snprintf(note, sizeof(note),
+			 "set %s was large: the fast path went live while its elements were read, "
+			 "dropping on those read so far", s->name);
 	for (size_t ci = 0; ci < rs->nchains; ci++)
 		for (size_t k = 0; k < rs->chains[ci].nrules; k++) {
 			struct nfo_rule *rule = &rs->chains[ci].rules[k];
@@ -972,9 +978,10 @@ static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
 			char why[200];
 
 			snprintf(why, sizeof(why),
-				 "elements %s without notification, and a rule does not only drop "
+				 "elements %s, and a rule does not only drop "
 				 "on membership (chain %s handle %llu)",
-				 s->pp_add ? "are added by the packet path" : "expire",
+				 s->pp_add ? "are added by the packet path without notification" :
+				 s->loading ? "are still being read" : "expire without notification",
 				 bad->chain->name, (unsigned long long)bad->handle);
 			r = refuse_lookups(rs, s, why);
 		} else {
