@@ -992,6 +992,20 @@ int nfo_nft_stream_restart(struct nfo_nft_stream *st)
 	return r;
 }
 
+/*
+ * Whether the generation moved since the dump's while st ran: then it may
+ * have skipped elements. nf_tables marks no element dump NLM_F_DUMP_INTR
+ * (nf_tables_dump_set() does not check the generation), so ask it.
+ */
+static bool moved(const struct nfo_nft_dump *d, struct nfo_nft_stream *st)
+{
+	uint32_t g;
+
+	if (nfo_nft_get_genid(&g) < 0 || g != d->genid)
+		st->interrupted = true;
+	return st->interrupted;
+}
+
 int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progress)
 {
 	struct nfo_nft_stream *st = d->streams[i];
@@ -1003,7 +1017,7 @@ int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progr
 		return -EINVAL;
 	while (r == 0)
 		r = stream_read_into(st, es, 64, progress);
-	if (r == 1 && st->interrupted)
+	if (r == 1 && moved(d, st))
 		r = -EAGAIN;
 	st = nfo_nft_dump_take_stream(d, i);
 	nfo_nft_stream_free(&st);
@@ -1032,7 +1046,7 @@ static int fill_streams(struct nfo_nft_dump *d, uint64_t *progress)
 			r = stream_read_into(st, es, 16, progress);
 		if (r < 0)
 			return r;
-		if (r == 1 && !st->interrupted) {
+		if (r == 1 && !moved(d, st)) {
 			st = nfo_nft_dump_take_stream(d, i);
 			nfo_nft_stream_free(&st);
 			continue;

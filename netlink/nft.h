@@ -137,8 +137,8 @@ struct nfo_nft_stream {
 	char *table;
 	char *name;
 	uint64_t read;     /* elements read, the dump's part included */
-	bool interrupted;  /* the generation moved while it ran (NLM_F_DUMP_INTR):
-			    * it may have skipped or repeated elements */
+	bool interrupted;  /* the generation moved while it ran (as far as it
+			    * was checked): it may have skipped elements */
 	bool done;
 	unsigned pass;     /* dumps of the set started (1: the first) */
 	struct mnl_socket *nl;

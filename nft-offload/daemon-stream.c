@@ -322,7 +322,7 @@ bool daemon_streams_step(struct daemon *d)
 		log_debug("watchdog heartbeat failed");
 	if (r == 1) {
 		/* a pass under changes may have skipped elements: another */
-		if ((s->st->interrupted && s->changes) && s->st->pass < STREAM_PASSES) {
+		if (s->changes && s->st->pass < STREAM_PASSES) {
 			log_debug("set %s %s: changed while read (%zu operations): pass %u",
 				  s->set->table, s->set->name, s->changes, s->st->pass + 1);
 			s->changes = 0;
