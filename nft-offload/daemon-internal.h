@@ -95,7 +95,7 @@ void daemon_busy(struct daemon *d, const char *what, bool reset);
 
 /* daemon-stream.c: large drop-only sets read while the fast path runs. */
 /* Elements of a plain set read before going live; the rest is streamed. */
-#define DAEMON_STREAM_AFTER 131072
+#define DAEMON_STREAM_AFTER 32768
 struct nfo_nft_dump;
 struct nfo_nft_elem;
 size_t daemon_stream_after(const struct daemon *d);

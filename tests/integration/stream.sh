@@ -4,7 +4,7 @@
 # A large set whose lookups only lead to drop is offloaded before it is read
 # whole (the kernel's element dump is quadratic: a million elements take
 # tens of seconds); the daemon reads the rest while the fast path runs. Here
-# 200,000 addresses (more than the 131,072 read before going live): the
+# 200,000 addresses (more than the 32,768 read before going live): the
 # fast path must go live with the set still loading, drop from an element a
 # notification added meanwhile, deliver everything else (a deleted element,
 # an address in an accept set ahead of it), and end with exactly nft's
