@@ -110,6 +110,8 @@ void daemon_streams_clear(struct daemon *d);
 /* Notified operations on set (tombstones for deletes while it loads). */
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops);
+/* Whether a stream can be read on now (the event loop then does not block). */
+bool daemon_streams_ready(const struct daemon *d);
 /* Reads and applies the next batch: true while more are to come. */
 bool daemon_streams_step(struct daemon *d);
 /* Elements read so far of set (0: it is not being read). Under the lock. */

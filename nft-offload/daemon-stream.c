@@ -245,15 +245,24 @@ static void stream_done(struct daemon *d, size_t i)
 	struct daemon_stream *s = &d->streams[i];
 
 	daemon_lock(d);
-	s->set->loading = false;
-	log_info("set %s %s: all %zu elements read (%u pass%s)%s", s->set->table, s->set->name,
-		 s->set->nkeys + s->set->kpend.nadd - s->set->kpend.ndel, s->st->pass,
-		 s->st->pass > 1 ? "es" : "",
-		 s->changes ? "; it changed while read: an element may be missing until "
-			      "added again" : "");
+	if (s->set) {
+		s->set->loading = false;
+		log_info("set %s %s: all %zu elements read (%u pass%s)%s", s->set->table,
+			 s->set->name, s->set->nkeys + s->set->kpend.nadd - s->set->kpend.ndel,
+			 s->st->pass, s->st->pass > 1 ? "es" : "",
+			 s->changes ? "; it changed while read: an element may be missing until "
+				      "added again" : "");
+	}
 	stream_free(s);
 	d->streams[i] = d->streams[--d->nstreams];
 	daemon_unlock(d);
+}
+
+bool daemon_streams_ready(const struct daemon *d)
+{
+	/* not while disabled (a resync replaces the streams) or while
+	 * notified changes wait: those are applied first */
+	return d->nstreams && d->st.enabled && !d->need_resync && !d->ntxq;
 }
 
 bool daemon_streams_step(struct daemon *d)
@@ -266,7 +275,7 @@ bool daemon_streams_step(struct daemon *d)
 	size_t nops = 0;
 	int r;
 
-	if (!d->nstreams || !d->st.enabled || d->need_resync || d->ntxq)
+	if (!daemon_streams_ready(d))
 		return false;
 	s = &d->streams[0];
 	if (!s->set) {

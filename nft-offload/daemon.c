@@ -566,7 +566,7 @@ static int run(struct daemon *d)
 	while (!d->quit) {
 		struct epoll_event evs[8];
 		/* a set still being read: only look what came in, then read on */
-		int n = epoll_wait(d->epfd, evs, 8, d->nstreams ? 0 : -1);
+		int n = epoll_wait(d->epfd, evs, 8, daemon_streams_ready(d) ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
