@@ -63,6 +63,12 @@ void nfo_nft_dump_free(struct nfo_nft_dump **dp)
 		nftnl_rule_list_free(d->rules);
 	if (d->flowtables)
 		nftnl_flowtable_list_free(d->flowtables);
+	for (size_t i = 0; i < d->nelems; i++)
+		nfo_nft_elems_free(&d->elems[i]);
+	free(d->elems);
+	for (size_t i = 0; i < d->nstreams; i++)
+		nfo_nft_stream_free(&d->streams[i]);
+	free(d->streams);
 	free(d->raw);
 	free(d);
 	*dp = NULL;
@@ -88,37 +94,335 @@ static int find_set_cb(struct nftnl_set *s, void *data)
 	return 0;
 }
 
-/* NEWSETELEM names its set by table and name; add the elements to it. */
+void nfo_nft_elems_free(struct nfo_nft_elems **ep)
+{
+	struct nfo_nft_elems *e = *ep;
+
+	if (!e)
+		return;
+	if (e->chains)
+		for (size_t i = 0; i < e->n; i++)
+			free(e->chains[i]);
+	free(e->table);
+	free(e->name);
+	free(e->keys);
+	free(e->flags);
+	free(e->key_ends);
+	free(e->timeouts);
+	free(e->expirations);
+	free(e->verdicts);
+	free(e->chains);
+	free(e);
+	*ep = NULL;
+}
+
+int nfo_nft_elems_new(struct nfo_nft_elems **ret, uint32_t family, const char *table,
+		      const char *name)
+{
+	struct nfo_nft_elems *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->family = family;
+	e->table = strdup(table);
+	e->name = strdup(name);
+	if (!e->table || !e->name) {
+		nfo_nft_elems_free(&e);
+		return -ENOMEM;
+	}
+	*ret = e;
+	return 0;
+}
+
+/* Grows column *col (of elements of size sz, cap of them so far) to ncap,
+ * zeroing the new part; a column not allocated yet stays NULL unless
+ * force. */
+static int column_grow(void *col, size_t sz, size_t cap, size_t ncap, bool force)
+{
+	void **p = col;
+	uint8_t *n;
+
+	if (!*p && !force)
+		return 0;
+	n = realloc(*p, ncap * sz);
+	if (!n)
+		return -ENOMEM;
+	memset(n + cap * sz, 0, (ncap - cap) * sz);
+	*p = n;
+	return 0;
+}
+
+static int elems_reserve(struct nfo_nft_elems *e, size_t need)
+{
+	size_t ncap = e->cap ? e->cap : 1024;
+
+	if (need <= e->cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (column_grow(&e->keys, e->key_len, e->cap, ncap, true) < 0 ||
+	    column_grow(&e->flags, 1, e->cap, ncap, true) < 0 ||
+	    column_grow(&e->key_ends, e->key_len, e->cap, ncap, false) < 0 ||
+	    column_grow(&e->timeouts, sizeof(uint64_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->expirations, sizeof(uint64_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->verdicts, sizeof(uint32_t), e->cap, ncap, false) < 0 ||
+	    column_grow(&e->chains, sizeof(char *), e->cap, ncap, false) < 0)
+		return -ENOMEM;
+	e->cap = ncap;
+	return 0;
+}
+
+/* A column first used by element i: allocated at the columns' capacity,
+ * zero for the elements before. */
+static int column_start(void *col, size_t sz, size_t cap)
+{
+	void **p = col;
+
+	if (*p)
+		return 0;
+	*p = calloc(cap, sz);
+	return *p ? 0 : -ENOMEM;
+}
+
+/* What an element's NFTA_SET_ELEM_DATA says (verdict maps). */
+struct elem_data {
+	bool verdict;
+	uint32_t code;
+	const char *chain;
+};
+
+static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e,
+		      const struct nlattr **ret_data);
+
+/* NFTA_SET_ELEM_DATA: NFTA_DATA_VERDICT { NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN }
+ * (nft_verdict_dump); data values are not used. */
+static int parse_elem_data(const struct nlattr *data, struct elem_data *ret)
+{
+	const struct nlattr *a, *b;
+
+	*ret = (struct elem_data){};
+	if (mnl_attr_validate(data, MNL_TYPE_NESTED) < 0)
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, data) {
+		if (mnl_attr_get_type(a) != NFTA_DATA_VERDICT)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+			return -EINVAL;
+		mnl_attr_for_each_nested(b, a) {
+			switch (mnl_attr_get_type(b)) {
+			case NFTA_VERDICT_CODE:
+				if (mnl_attr_validate(b, MNL_TYPE_U32) < 0)
+					return -EINVAL;
+				ret->verdict = true;
+				ret->code = ntohl(mnl_attr_get_u32(b));
+				break;
+			case NFTA_VERDICT_CHAIN:
+				if (mnl_attr_validate(b, MNL_TYPE_NUL_STRING) < 0)
+					return -EINVAL;
+				ret->chain = mnl_attr_get_str(b);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Appends one element to the columns. */
+static int elems_push(struct nfo_nft_elems *es, const struct nfo_nft_elem *e,
+		      const struct elem_data *data)
+{
+	size_t i = es->n;
+	uint8_t f = 0;
+
+	if (!es->n && !es->cap)
+		es->key_len = e->klen;
+	if (e->klen != es->key_len || (e->kelen && e->kelen != e->klen)) {
+		es->bad = true; /* the set cannot be followed: import says why */
+		return 0;
+	}
+	if (elems_reserve(es, i + 1) < 0)
+		return -ENOMEM;
+	memcpy(es->keys + i * es->key_len, e->key, es->key_len);
+	if (e->end)
+		f |= NFO_NFT_ELEM_END;
+	if (e->kelen) {
+		if (column_start(&es->key_ends, es->key_len, es->cap) < 0)
+			return -ENOMEM;
+		memcpy(es->key_ends + i * es->key_len, e->key_end, es->key_len);
+		f |= NFO_NFT_ELEM_KEY_END;
+	}
+	if (e->has_timeout) {
+		if (column_start(&es->timeouts, sizeof(uint64_t), es->cap) < 0)
+			return -ENOMEM;
+		es->timeouts[i] = e->timeout_ms;
+		f |= NFO_NFT_ELEM_TIMEOUT;
+	}
+	if (e->has_expiration) {
+		if (column_start(&es->expirations, sizeof(uint64_t), es->cap) < 0)
+			return -ENOMEM;
+		es->expirations[i] = e->expiration_ms;
+		f |= NFO_NFT_ELEM_EXPIRATION;
+	}
+	if (data && data->verdict) {
+		if (column_start(&es->verdicts, sizeof(uint32_t), es->cap) < 0)
+			return -ENOMEM;
+		es->verdicts[i] = data->code;
+		f |= NFO_NFT_ELEM_VERDICT;
+		if (data->chain) {
+			if (column_start(&es->chains, sizeof(char *), es->cap) < 0)
+				return -ENOMEM;
+			es->chains[i] = strdup(data->chain);
+			if (!es->chains[i])
+				return -ENOMEM;
+		}
+	}
+	es->flags[i] = f;
+	es->n++;
+	return 0;
+}
+
+const struct nfo_nft_elems *nfo_nft_dump_elems(const struct nfo_nft_dump *d, uint32_t family,
+					       const char *table, const char *name)
+{
+	for (size_t i = 0; i < d->nelems; i++)
+		if (d->elems[i]->family == family && !strcmp(d->elems[i]->table, table) &&
+		    !strcmp(d->elems[i]->name, name))
+			return d->elems[i];
+	return NULL;
+}
+
+struct elem_msg {
+	const char *table;
+	const char *set;
+	const struct nlattr *elems;
+};
+
+static int elem_list_cb(const struct nlattr *a, void *data);
+
+/* The elements of one NFTA_SET_ELEM_LIST_ELEMENTS (NULL: none), appended. */
+static int push_elems(struct nfo_nft_elems *es, const struct nlattr *list)
+{
+	const struct nlattr *a;
+	int r;
+
+	if (!list)
+		return 0;
+	mnl_attr_for_each_nested(a, list) {
+		const struct nlattr *data = NULL;
+		struct elem_data ed = {};
+		struct nfo_nft_elem e = {};
+
+		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+			continue;
+		if (parse_elem(a, &e, &data) < 0 || (data && parse_elem_data(data, &ed) < 0))
+			return -EINVAL;
+		r = elems_push(es, &e, &ed);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * NEWSETELEM names its set by table and name; the elements go into its
+ * columns, parsed with libmnl straight from the message: a dump of a
+ * million elements never makes a million objects.
+ */
 static int parse_setelem(struct nfo_nft_dump *d, const struct nlmsghdr *nlh)
 {
-	struct nftnl_set *tmp = nftnl_set_alloc();
-	struct find_set f = {};
-	int r = 0;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct nfo_nft_elems *es = NULL;
+	struct elem_msg em = {};
+	int r;
 
-	if (!tmp)
-		return -ENOMEM;
-	/* Parses the table and set names (and the elements, discarded). */
-	if (nftnl_set_elems_nlmsg_parse(nlh, tmp) < 0) {
-		r = -EINVAL;
-		goto out;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.table || !em.set)
+		return -EINVAL;
+	/* the messages of a dump are all of one set: the last one first */
+	for (size_t i = d->nelems; i-- > 0;)
+		if (d->elems[i]->family == g->nfgen_family && !strcmp(d->elems[i]->table, em.table) &&
+		    !strcmp(d->elems[i]->name, em.set)) {
+			es = d->elems[i];
+			break;
+		}
+	if (!es) {
+		struct find_set f = { .family = g->nfgen_family, .table = em.table, .name = em.set };
+		struct nfo_nft_elems **p;
+
+		nftnl_set_list_foreach(d->sets, find_set_cb, &f);
+		if (!f.found)
+			return -ENOENT;
+		p = realloc(d->elems, (d->nelems + 1) * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->elems = p;
+		r = nfo_nft_elems_new(&es, g->nfgen_family, em.table, em.set);
+		if (r < 0)
+			return r;
+		d->elems[d->nelems++] = es;
 	}
-	f.family = nftnl_set_get_u32(tmp, NFTNL_SET_FAMILY);
-	f.table = nftnl_set_get_str(tmp, NFTNL_SET_TABLE);
-	f.name = nftnl_set_get_str(tmp, NFTNL_SET_NAME);
-	if (!f.table || !f.name) {
-		r = -EINVAL;
-		goto out;
+	return push_elems(es, em.elems);
+}
+
+struct from_nftnl {
+	struct nfo_nft_elems *es;
+	int error;
+};
+
+static int from_nftnl_cb(struct nftnl_set_elem *ne, void *data)
+{
+	struct from_nftnl *f = data;
+	struct nfo_nft_elem e = {};
+	struct elem_data ed = {};
+	uint32_t klen = 0, kelen = 0;
+	const void *key = nftnl_set_elem_get(ne, NFTNL_SET_ELEM_KEY, &klen);
+	const void *kend = nftnl_set_elem_get(ne, NFTNL_SET_ELEM_KEY_END, &kelen);
+
+	if (!key || klen > NFO_NFT_KEY_MAX || kelen > NFO_NFT_KEY_MAX || klen == 0) {
+		f->es->bad = true;
+		return 0;
 	}
-	nftnl_set_list_foreach(d->sets, find_set_cb, &f);
-	if (!f.found) {
-		r = -ENOENT;
-		goto out;
+	memcpy(e.key, key, klen);
+	e.klen = (uint8_t)klen;
+	if (kend) {
+		memcpy(e.key_end, kend, kelen);
+		e.kelen = (uint8_t)kelen;
 	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, f.found) < 0)
-		r = -EINVAL;
-out:
-	nftnl_set_free(tmp);
-	return r;
+	if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_FLAGS))
+		e.end = nftnl_set_elem_get_u32(ne, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
+	e.has_timeout = nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_TIMEOUT);
+	if (e.has_timeout)
+		e.timeout_ms = nftnl_set_elem_get_u64(ne, NFTNL_SET_ELEM_TIMEOUT);
+	e.has_expiration = nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_EXPIRATION);
+	if (e.has_expiration)
+		e.expiration_ms = nftnl_set_elem_get_u64(ne, NFTNL_SET_ELEM_EXPIRATION);
+	if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_VERDICT)) {
+		ed.verdict = true;
+		ed.code = nftnl_set_elem_get_u32(ne, NFTNL_SET_ELEM_VERDICT);
+		if (nftnl_set_elem_is_set(ne, NFTNL_SET_ELEM_CHAIN))
+			ed.chain = nftnl_set_elem_get_str(ne, NFTNL_SET_ELEM_CHAIN);
+	}
+	f->error = elems_push(f->es, &e, &ed);
+	return f->error < 0 ? -1 : 0;
+}
+
+int nfo_nft_elems_from_nftnl(struct nftnl_set *s, struct nfo_nft_elems **ret)
+{
+	const char *table = nftnl_set_is_set(s, NFTNL_SET_TABLE) ? nftnl_set_get_str(s, NFTNL_SET_TABLE) : "";
+	const char *name = nftnl_set_is_set(s, NFTNL_SET_NAME) ? nftnl_set_get_str(s, NFTNL_SET_NAME) : "";
+	struct from_nftnl f = {};
+	int r;
+
+	r = nfo_nft_elems_new(&f.es, nftnl_set_get_u32(s, NFTNL_SET_FAMILY), table, name);
+	if (r < 0)
+		return r;
+	nftnl_set_elem_foreach(s, from_nftnl_cb, &f);
+	if (f.error < 0) {
+		nfo_nft_elems_free(&f.es);
+		return f.error;
+	}
+	*ret = f.es;
+	return 0;
 }
 
 static int gen_parse(const struct nlmsghdr *nlh, uint32_t *ret_genid)
@@ -290,6 +594,11 @@ struct dump_ctx {
 	uint64_t *progress;
 	bool interrupted;
 	int error;
+	/* a set's element dump that may be left running after its first
+	 * read (nft_talk returns 1 then) */
+	bool may_leave;
+	bool elem_intr; /* NLM_F_DUMP_INTR on an element message of it */
+	uint64_t elems; /* elements read in the current element dump */
 };
 
 /* Elements in one NEWSETELEM message (without parsing them). */
@@ -314,8 +623,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 	/* nf_tables sets NLM_F_DUMP_INTR when the generation changed while
 	 * the dump ran (nl_dump_check_consistent). */
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		ctx->interrupted = true;
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+		/* a set that is streamed anyway: the stream says it */
+		if (ctx->may_leave)
+			ctx->elem_intr = true;
+		else
+			ctx->interrupted = true;
+	}
 	if (ctx->d->capture) {
 		r = capture(ctx->d, nlh);
 		if (r < 0)
@@ -324,8 +638,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	r = parse_msg(ctx->d, nlh);
 	if (r < 0)
 		goto fail;
-	if (ctx->progress && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM)
-		__atomic_fetch_add(ctx->progress, count_elems(nlh), __ATOMIC_RELAXED);
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+		uint64_t n = count_elems(nlh);
+
+		ctx->elems += n;
+		if (ctx->progress)
+			__atomic_fetch_add(ctx->progress, n, __ATOMIC_RELAXED);
+	}
 	return MNL_CB_OK;
 fail:
 	ctx->error = r;
@@ -351,6 +670,8 @@ static int nft_talk(struct mnl_socket *nl, uint8_t *rbuf, struct nlmsghdr *nlh,
 			return ctx->error ? ctx->error : (errno == EINTR ? -EAGAIN : -errno);
 		if (r == MNL_CB_STOP)
 			return 0;
+		if (ctx->may_leave)
+			return 1; /* more than one message of elements: streamed */
 	}
 }
 
@@ -379,19 +700,79 @@ static int nft_dump_type(struct mnl_socket *nl, uint8_t *rbuf, uint16_t type,
 }
 
 struct elem_ctx {
-	struct mnl_socket *nl;
+	struct mnl_socket **nl; /* replaced when a dump is left to a stream */
 	uint8_t *rbuf;
 	struct dump_ctx *ctx;
 	int error;
 };
 
+/* Sets whose elements can be streamed: exact, plain keys, changed only by
+ * notified transactions (what nfo_set_apply_ops() follows). */
+static bool streamable(struct nftnl_set *s)
+{
+	uint32_t flags = nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0;
+
+	return !(flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_TIMEOUT |
+			  NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_CONCAT));
+}
+
+static int nft_open(struct mnl_socket **ret);
+
+/* The dump of s's elements, left running on *nl, becomes a stream; *nl
+ * gets a new socket for the rest of the ruleset. */
+static int leave_to_stream(struct nfo_nft_dump *d, struct nftnl_set *s, struct mnl_socket **nl,
+			   uint64_t read, bool intr)
+{
+	struct nfo_nft_stream *st = calloc(1, sizeof(*st)), **p;
+	int r = -ENOMEM;
+
+	if (!st)
+		return -ENOMEM;
+	st->family = nftnl_set_get_u32(s, NFTNL_SET_FAMILY);
+	st->table = strdup(nftnl_set_get_str(s, NFTNL_SET_TABLE));
+	st->name = strdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
+	st->rbuf = malloc(NFO_NFT_RECV_SIZE);
+	st->read = read;
+	st->interrupted = intr;
+	st->pass = 1;
+	p = realloc(d->streams, (d->nstreams + 1) * sizeof(*p));
+	if (!st->table || !st->name || !st->rbuf || !p)
+		goto fail;
+	d->streams = p;
+	r = nft_open(&st->nl);
+	if (r < 0)
+		goto fail;
+	/* the running dump goes with the stream, the new socket stays */
+	{
+		struct mnl_socket *t = st->nl;
+
+		st->nl = *nl;
+		*nl = t;
+	}
+	st->seq = 0; /* any: the replies carry the dump's, checked loosely */
+	d->streams[d->nstreams++] = st;
+	return 0;
+fail:
+	nfo_nft_stream_free(&st);
+	return r;
+}
+
 static int dump_elems_cb(struct nftnl_set *s, void *data)
 {
 	struct elem_ctx *e = data;
+	struct dump_ctx *ctx = e->ctx;
 	int r;
 
-	r = nft_dump_type(e->nl, e->rbuf, NFT_MSG_GETSETELEM,
-			  nftnl_set_get_u32(s, NFTNL_SET_FAMILY), s, e->ctx);
+	ctx->may_leave = ctx->d->stream_after && streamable(s);
+	ctx->elem_intr = false;
+	ctx->elems = 0;
+	r = nft_dump_type(*e->nl, e->rbuf, NFT_MSG_GETSETELEM,
+			  nftnl_set_get_u32(s, NFTNL_SET_FAMILY), s, ctx);
+	ctx->may_leave = false;
+	if (r == 1)
+		r = leave_to_stream(ctx->d, s, e->nl, ctx->elems, ctx->elem_intr);
+	else if (r == 0 && ctx->elem_intr)
+		ctx->interrupted = true; /* read whole after all: as any other */
 	/* A set deleted since the set dump: the generation check catches it. */
 	if (r < 0 && r != -ENOENT) {
 		e->error = r;
@@ -417,9 +798,10 @@ static void read_clock(struct nfo_nft_jiffies *ret)
 		*ret = (struct nfo_nft_jiffies){};
 }
 
-static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *d,
+static int read_once(struct mnl_socket **nlp, uint8_t *rbuf, struct nfo_nft_dump *d,
 		     uint64_t *progress, bool *ret_consistent)
 {
+	struct mnl_socket *nl = *nlp;
 	struct dump_ctx ctx = { .d = d, .progress = progress };
 	static const uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN,
 					  NFT_MSG_GETSET, NFT_MSG_GETFLOWTABLE };
@@ -437,12 +819,13 @@ static int read_once(struct mnl_socket *nl, uint8_t *rbuf, struct nfo_nft_dump *
 		if (r < 0)
 			return r;
 	}
-	e = (struct elem_ctx){ .nl = nl, .rbuf = rbuf, .ctx = &ctx };
+	e = (struct elem_ctx){ .nl = nlp, .rbuf = rbuf, .ctx = &ctx };
 	/* before any element is asked for: a lower bound of every expiry */
 	read_clock(&d->at);
 	nftnl_set_list_foreach(d->sets, dump_elems_cb, &e);
 	if (e.error)
 		return e.error;
+	nl = *nlp;
 	r = nft_dump_type(nl, rbuf, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, &ctx);
 	if (r < 0)
 		return r;
@@ -470,7 +853,216 @@ static int nft_open(struct mnl_socket **ret)
 	return 0;
 }
 
+void nfo_nft_stream_free(struct nfo_nft_stream **stp)
+{
+	struct nfo_nft_stream *st = *stp;
+
+	if (!st)
+		return;
+	if (st->nl)
+		mnl_socket_close(st->nl);
+	free(st->rbuf);
+	free(st->table);
+	free(st->name);
+	free(st);
+	*stp = NULL;
+}
+
+struct nfo_nft_stream *nfo_nft_dump_stream(const struct nfo_nft_dump *d, uint32_t family,
+					   const char *table, const char *name)
+{
+	for (size_t i = 0; i < d->nstreams; i++)
+		if (d->streams[i]->family == family && !strcmp(d->streams[i]->table, table) &&
+		    !strcmp(d->streams[i]->name, name))
+			return d->streams[i];
+	return NULL;
+}
+
+struct nfo_nft_stream *nfo_nft_dump_take_stream(struct nfo_nft_dump *d, size_t i)
+{
+	struct nfo_nft_stream *st = d->streams[i];
+
+	d->streams[i] = d->streams[--d->nstreams];
+	return st;
+}
+
+struct stream_ctx {
+	struct nfo_nft_stream *st;
+	struct nfo_nft_elems *es;
+	uint64_t *progress;
+};
+
+static int stream_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct stream_ctx *sc = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct elem_msg em = {};
+	size_t before = sc->es->n;
+	int r;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		sc->st->interrupted = true;
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+	    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.table || !em.set ||
+	    strcmp(em.table, sc->st->table) || strcmp(em.set, sc->st->name)) {
+		errno = EINVAL;
+		return MNL_CB_ERROR;
+	}
+	r = push_elems(sc->es, em.elems);
+	if (r < 0) {
+		errno = -r;
+		return MNL_CB_ERROR;
+	}
+	sc->st->read += sc->es->n - before;
+	if (sc->progress)
+		__atomic_fetch_add(sc->progress, sc->es->n - before, __ATOMIC_RELAXED);
+	return MNL_CB_OK;
+}
+
+/* Up to max_msgs receives of st into es: 1 when the dump ended. */
+static int stream_read_into(struct nfo_nft_stream *st, struct nfo_nft_elems *es, size_t max_msgs,
+			    uint64_t *progress)
+{
+	struct stream_ctx sc = { .st = st, .es = es, .progress = progress };
+	uint32_t portid = mnl_socket_get_portid(st->nl);
+
+	if (st->done)
+		return 1;
+	for (size_t i = 0; i < max_msgs; i++) {
+		ssize_t n = mnl_socket_recvfrom(st->nl, st->rbuf, NFO_NFT_RECV_SIZE);
+		int r;
+
+		if (n < 0)
+			return -errno;
+		/* seq 0: the dump's sequence number is not checked (the
+		 * socket carries nothing else) */
+		r = mnl_cb_run(st->rbuf, n, 0, portid, stream_cb, &sc);
+		if (r < 0)
+			return errno ? -errno : -EINVAL;
+		if (r == MNL_CB_STOP) {
+			st->done = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_nft_elems **ret)
+{
+	struct nfo_nft_elems *es = NULL;
+	int r;
+
+	*ret = NULL;
+	r = nfo_nft_elems_new(&es, st->family, st->table, st->name);
+	if (r < 0)
+		return r;
+	r = stream_read_into(st, es, max_msgs, NULL);
+	if (r < 0 || !es->n)
+		nfo_nft_elems_free(&es);
+	*ret = es;
+	return r;
+}
+
+int nfo_nft_stream_restart(struct nfo_nft_stream *st)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, st->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, st->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, st->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)st->family, NLM_F_DUMP,
+				    next_seq());
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(st->nl, nlh, nlh->nlmsg_len) < 0)
+		r = -errno;
+	if (r == 0) {
+		st->done = false;
+		st->interrupted = false;
+		st->pass++;
+	}
+	return r;
+}
+
+/*
+ * Whether the generation moved since the dump's while st ran: then it may
+ * have skipped elements. nf_tables marks no element dump NLM_F_DUMP_INTR
+ * (nf_tables_dump_set() does not check the generation), so ask it.
+ */
+static bool moved(const struct nfo_nft_dump *d, struct nfo_nft_stream *st)
+{
+	uint32_t g;
+
+	if (nfo_nft_get_genid(&g) < 0 || g != d->genid)
+		st->interrupted = true;
+	return st->interrupted;
+}
+
+int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progress)
+{
+	struct nfo_nft_stream *st = d->streams[i];
+	struct nfo_nft_elems *es = (struct nfo_nft_elems *)nfo_nft_dump_elems(d, st->family,
+									    st->table, st->name);
+	int r = 0;
+
+	if (!es)
+		return -EINVAL;
+	while (r == 0)
+		r = stream_read_into(st, es, 64, progress);
+	if (r == 1 && moved(d, st))
+		r = -EAGAIN;
+	st = nfo_nft_dump_take_stream(d, i);
+	nfo_nft_stream_free(&st);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * After the consistent part: each stream is read on up to stream_after
+ * elements into the dump's columns, before anything is live. What it reads
+ * may be of later generations than the dump's: the notifications of those
+ * come after, and are applied after (an element deleted meanwhile is
+ * deleted again, one added is added again). A stream that ends here
+ * without the generation moving under it was read whole: it is no stream.
+ */
+static int fill_streams(struct nfo_nft_dump *d, uint64_t *progress)
+{
+	for (size_t i = 0; i < d->nstreams;) {
+		struct nfo_nft_stream *st = d->streams[i];
+		struct nfo_nft_elems *es = (struct nfo_nft_elems *)nfo_nft_dump_elems(
+			d, st->family, st->table, st->name);
+		int r = 0;
+
+		if (!es)
+			return -EINVAL; /* the first message had elements */
+		while (r == 0 && st->read < d->stream_after)
+			r = stream_read_into(st, es, 16, progress);
+		if (r < 0)
+			return r;
+		if (r == 1 && !moved(d, st)) {
+			st = nfo_nft_dump_take_stream(d, i);
+			nfo_nft_stream_free(&st);
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
 int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress)
+{
+	return nfo_nft_read_ruleset_opts(ret, capture, progress, 0);
+}
+
+int nfo_nft_read_ruleset_opts(struct nfo_nft_dump **ret, bool capture, uint64_t *progress,
+			      size_t stream_after)
 {
 	struct mnl_socket *nl = NULL;
 	uint8_t *rbuf = NULL;
@@ -494,7 +1086,10 @@ int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *prog
 		d->capture = capture;
 		if (progress)
 			__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
-		r = read_once(nl, rbuf, d, progress, &consistent);
+		d->stream_after = stream_after;
+		r = read_once(&nl, rbuf, d, progress, &consistent);
+		if (r == 0 && consistent)
+			r = fill_streams(d, progress);
 		if (r == 0 && consistent) {
 			*ret = d;
 			goto out;
@@ -538,7 +1133,8 @@ int nfo_nft_get_genid(uint32_t *ret_genid)
 }
 
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at)
+		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+		     struct nfo_nft_jiffies *ret_at)
 {
 	struct nfo_nft_jiffies at;
 	struct nfo_nft_dump *d = NULL;
@@ -586,14 +1182,28 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 		goto out;
 	{
 		struct find_set f = { .family = family, .table = table, .name = name };
+		struct nfo_nft_elems *es = NULL;
 
 		nftnl_set_list_foreach(d->sets, find_set_cb, &f);
 		if (!f.found) {
 			r = -ENOENT;
 			goto out;
 		}
+		for (size_t i = 0; i < d->nelems; i++)
+			if (d->elems[i]->family == family && !strcmp(d->elems[i]->table, table) &&
+			    !strcmp(d->elems[i]->name, name)) {
+				es = d->elems[i];
+				d->elems[i] = d->elems[--d->nelems];
+				break;
+			}
+		if (!es) {
+			r = nfo_nft_elems_new(&es, family, table, name);
+			if (r < 0)
+				goto out;
+		}
 		nftnl_set_list_del(f.found);
 		*ret = f.found;
+		*ret_elems = es;
 		if (ret_at)
 			*ret_at = at;
 	}
@@ -664,12 +1274,6 @@ static struct nfo_nft_setdelta *txn_set(struct nfo_nft_txn *t, uint32_t family, 
 	return p;
 }
 
-struct elem_msg {
-	const char *table;
-	const char *set;
-	const struct nlattr *elems;
-};
-
 static int elem_list_cb(const struct nlattr *a, void *data)
 {
 	struct elem_msg *m = data;
@@ -711,7 +1315,8 @@ static int data_value(const struct nlattr *nest, uint8_t *dst, uint8_t *ret_len)
 }
 
 /* One NFTA_LIST_ELEM (nf_tables_fill_setelem). */
-static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e)
+static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e,
+		      const struct nlattr **ret_data)
 {
 	const struct nlattr *a;
 	bool key = false;
@@ -745,6 +1350,10 @@ static int parse_elem(const struct nlattr *elem, struct nfo_nft_elem *e)
 				return -EINVAL;
 			e->has_expiration = true;
 			e->expiration_ms = be64toh(mnl_attr_get_u64(a));
+			break;
+		case NFTA_SET_ELEM_DATA:
+			if (ret_data)
+				*ret_data = a;
 			break;
 		}
 	}
@@ -796,7 +1405,7 @@ static int note_elems(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh, boo
 		}
 		e = &sd->ops[sd->nops];
 		*e = (struct nfo_nft_elem){ .del = del };
-		if (parse_elem(a, e) < 0)
+		if (parse_elem(a, e, NULL) < 0)
 			return -EINVAL;
 		sd->nops++;
 		m->txn_ops++;

@@ -34,15 +34,62 @@ struct nfo_nft_jiffies {
 typedef int (*nfo_nft_clock_fn)(void *userdata, struct nfo_nft_jiffies *ret);
 void nfo_nft_set_clock(nfo_nft_clock_fn fn, void *userdata);
 
+/* What each element of struct nfo_nft_elems carries (flags column). */
+enum {
+	NFO_NFT_ELEM_END = 1 << 0,        /* NFT_SET_ELEM_INTERVAL_END */
+	NFO_NFT_ELEM_TIMEOUT = 1 << 1,    /* NFTA_SET_ELEM_TIMEOUT */
+	NFO_NFT_ELEM_EXPIRATION = 1 << 2, /* NFTA_SET_ELEM_EXPIRATION */
+	NFO_NFT_ELEM_KEY_END = 1 << 3,    /* NFTA_SET_ELEM_KEY_END */
+	NFO_NFT_ELEM_VERDICT = 1 << 4,    /* NFTA_SET_ELEM_DATA with a verdict */
+};
+
+/*
+ * The elements of one set as the kernel sent them, in columns: no object
+ * per element (a libnftnl element is a few hundred bytes of heap, and a
+ * blocklist has a million). Columns no element uses stay NULL.
+ */
+struct nfo_nft_elems {
+	uint32_t family;
+	char *table;
+	char *name;
+	uint32_t key_len;     /* every element's (the first one's) */
+	bool bad;             /* an element of another key length, or a key end
+			       * of another length than its key */
+	size_t n;
+	size_t cap;
+	uint8_t *keys;        /* n * key_len */
+	uint8_t *flags;       /* n: NFO_NFT_ELEM_* */
+	uint8_t *key_ends;    /* n * key_len */
+	uint64_t *timeouts;   /* ms */
+	uint64_t *expirations; /* ms left when the message was built */
+	uint32_t *verdicts;   /* NFTA_VERDICT_CODE, host order */
+	char **chains;        /* NFTA_VERDICT_CHAIN, NULL for other verdicts */
+};
+
+void nfo_nft_elems_free(struct nfo_nft_elems **e);
+/* An empty column set for one set (tests, and sets with no element). */
+int nfo_nft_elems_new(struct nfo_nft_elems **ret, uint32_t family, const char *table,
+		      const char *name);
+/* The elements of a libnftnl set object, in columns (tests build sets
+ * that way). */
+int nfo_nft_elems_from_nftnl(struct nftnl_set *s, struct nfo_nft_elems **ret);
+
 struct nfo_nft_dump {
 	uint32_t genid;
 	/* Read before the first element request of the dump (hz 0: none). */
 	struct nfo_nft_jiffies at;
 	struct nftnl_table_list *tables;
 	struct nftnl_chain_list *chains;
-	struct nftnl_set_list *sets; /* with their elements */
+	struct nftnl_set_list *sets; /* without their elements: */
+	struct nfo_nft_elems **elems; /* per set that has elements */
+	size_t nelems;
 	struct nftnl_rule_list *rules;
 	struct nftnl_flowtable_list *flowtables;
+	/* Sets whose element dump was left running (nfo_nft_read_ruleset_opts
+	 * with stream_after): elems holds what was read of them so far. */
+	struct nfo_nft_stream **streams;
+	size_t nstreams;
+	size_t stream_after;
 	/* Every message received, concatenated, when capture was asked for. */
 	uint8_t *raw;
 	size_t raw_len;
@@ -52,6 +99,9 @@ struct nfo_nft_dump {
 
 int nfo_nft_dump_new(struct nfo_nft_dump **ret);
 void nfo_nft_dump_free(struct nfo_nft_dump **d);
+/* The elements of a set of d; NULL if it has none. */
+const struct nfo_nft_elems *nfo_nft_dump_elems(const struct nfo_nft_dump *d, uint32_t family,
+					       const char *table, const char *name);
 
 /*
  * Adds the objects in a buffer of netlink messages (NEWTABLE, NEWCHAIN,
@@ -68,15 +118,65 @@ int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);
  */
 int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress);
 
+/*
+ * The same, but the element dump of a plain set (no interval, map, timeout,
+ * or packet-path updates) that has more than stream_after elements is not
+ * read to its end: the dump stays running on a socket of its own, a
+ * struct nfo_nft_stream in ret's streams, to be read on with
+ * nfo_nft_stream_read(). The kernel's element dump is quadratic (each
+ * message walks the set from its start), so a million elements take tens
+ * of seconds; this way the rest of the ruleset is read in a fraction of it.
+ * stream_after 0: read everything.
+ */
+int nfo_nft_read_ruleset_opts(struct nfo_nft_dump **ret, bool capture, uint64_t *progress,
+			      size_t stream_after);
+
+/* A set's element dump in progress. */
+struct nfo_nft_stream {
+	uint32_t family;
+	char *table;
+	char *name;
+	uint64_t read;     /* elements read, the dump's part included */
+	bool interrupted;  /* the generation moved while it ran (as far as it
+			    * was checked): it may have skipped elements */
+	bool done;
+	unsigned pass;     /* dumps of the set started (1: the first) */
+	struct mnl_socket *nl;
+	uint8_t *rbuf;
+	uint32_t seq;
+};
+
+/* The stream of a set in d, or NULL. */
+struct nfo_nft_stream *nfo_nft_dump_stream(const struct nfo_nft_dump *d, uint32_t family,
+					   const char *table, const char *name);
+/* Takes stream i out of d (the caller frees it). */
+struct nfo_nft_stream *nfo_nft_dump_take_stream(struct nfo_nft_dump *d, size_t i);
+void nfo_nft_stream_free(struct nfo_nft_stream **st);
+/* Reads stream i of d to its end into d's elements and drops it (the set
+ * is then read whole): -EAGAIN if the generation moved while it ran (a
+ * dump that spans generations can skip elements). */
+int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progress);
+/*
+ * Reads up to max_msgs more messages of the set's elements into *ret
+ * (new columns, the caller frees them; NULL when none came): 1 when the
+ * dump ended, 0 when more are to come, -errno. Each recv() makes the
+ * kernel build the next message, so this blocks only for that.
+ */
+int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_nft_elems **ret);
+/* Starts the set's element dump again (another pass, after a pass that
+ * the generation moved under). */
+int nfo_nft_stream_restart(struct nfo_nft_stream *st);
+
 int nfo_nft_get_genid(uint32_t *ret_genid);
 
 /*
- * Reads one set with its elements, checking the ruleset is at generation
- * genid before and after: -EAGAIN if it moved (then read everything).
- * ret_at: the clock read before the elements were asked for.
+ * Reads one set and its elements (ret, ret_elems), checking the ruleset is
+ * at generation genid before and after: -EAGAIN if it moved (then read
+ * everything). ret_at: the clock read before the elements were asked for.
  */
 int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret, struct nfo_nft_jiffies *ret_at);
+		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+		     struct nfo_nft_jiffies *ret_at);
 
 /* Notifications. */
 struct nfo_nft_monitor;

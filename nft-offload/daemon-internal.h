@@ -77,6 +77,10 @@ struct daemon {
 	size_t nbuilt_links;
 	struct nfo_addr *built_addrs;
 	size_t nbuilt_addrs;
+	/* Sets of the model whose elements are still being read
+	 * (daemon-stream.c); changed under the lock, status reads them. */
+	struct daemon_stream *streams;
+	size_t nstreams;
 };
 
 double daemon_ms_since(const struct timespec *t0);
@@ -89,7 +93,34 @@ void daemon_unlock(struct daemon *d);
  * element count starts again from 0. */
 void daemon_busy(struct daemon *d, const char *what, bool reset);
 
+/* daemon-stream.c: large drop-only sets read while the fast path runs. */
+/* Elements of a plain set read before going live; the rest is streamed. */
+#define DAEMON_STREAM_AFTER 32768
+struct nfo_nft_dump;
+struct nfo_nft_elem;
+size_t daemon_stream_after(const struct daemon *d);
+/* Sets of dump's streams that the fast path needs whole (not drop-only in
+ * rs) are read to their end: 1 then (build the model again), 0 if none,
+ * -EAGAIN if the generation moved while one was read. */
+int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
+			   const struct nfo_ruleset *rs);
+/* The streams left in dump become the daemon's, for the published model. */
+int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump);
+void daemon_streams_clear(struct daemon *d);
+/* Notified operations on set (tombstones for deletes while it loads). */
+void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
+			     const struct nfo_nft_elem *ops, size_t nops);
+/* Whether a stream can be read on now (the event loop then does not block). */
+bool daemon_streams_ready(const struct daemon *d);
+/* Reads and applies the next batch: true while more are to come. */
+bool daemon_streams_step(struct daemon *d);
+/* Elements read so far of set (0: it is not being read). Under the lock. */
+uint64_t daemon_stream_read(const struct daemon *d, const struct nfo_set *set);
+
 /* daemon-update.c */
+/* Elements a stream read, applied in place like a notified transaction's. */
+int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
+			    const struct nfo_nft_elem *ops, size_t nops);
 void daemon_disable(struct daemon *d, const char *why);
 void daemon_arm_retry(struct daemon *d, unsigned ms);
 /* Reads links and addresses, plans for the current model, applies it. */

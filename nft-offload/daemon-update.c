@@ -5,6 +5,7 @@
  * again) and an element-only update (the plan stays, set maps change).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,11 +328,39 @@ int daemon_resync(struct daemon *d)
 {
 	struct nfo_nft_dump *dump = NULL;
 	struct nfo_ruleset *rs = NULL, *old;
+	struct timespec t0;
+	bool read_failed;
+	double read_ms;
 	int r;
 
+	/* what is being streamed belongs to the model this replaces */
+	daemon_streams_clear(d);
 	daemon_busy(d, "reading ruleset", true);
-	r = nfo_nft_read_ruleset(&dump, false, &d->st.busy_elements);
-	if (r < 0) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int tries = 0;; tries++) {
+		r = nfo_nft_read_ruleset_opts(&dump, false, &d->st.busy_elements,
+					      daemon_stream_after(d));
+		read_failed = r < 0;
+		if (r < 0)
+			break;
+		daemon_busy(d, "building the model", false);
+		r = nfo_ruleset_new(&rs, dump);
+		if (r < 0)
+			break;
+		/* sets read only in part that the fast path needs whole */
+		r = daemon_streams_prepare(d, dump, rs);
+		if (r == 1) {
+			nfo_ruleset_free(&rs);
+			r = nfo_ruleset_new(&rs, dump);
+		}
+		if (r != -EAGAIN || tries >= 20)
+			break;
+		nfo_ruleset_free(&rs);
+		nfo_nft_dump_free(&dump);
+	}
+	if (r < 0 && (read_failed || r == -EAGAIN)) {
+		nfo_ruleset_free(&rs);
+		nfo_nft_dump_free(&dump);
 		daemon_disable(d, "cannot read the ruleset");
 		/* status shows it until the fast path is back */
 		set_error(d, "cannot read the nftables ruleset: %s", strerror(-r));
@@ -339,10 +368,13 @@ int daemon_resync(struct daemon *d)
 		daemon_arm_retry(d, RETRY_MS);
 		return r;
 	}
-	daemon_busy(d, "building the model", false);
-	r = nfo_ruleset_new(&rs, dump);
-	nfo_nft_dump_free(&dump);
+	read_ms = daemon_ms_since(&t0);
+	/* where a start on a large set goes: the kernel's dump dominates */
+	log_debug("ruleset read and model built in %.1f ms (%" PRIu64 " set elements)",
+		  read_ms, __atomic_load_n(&d->st.busy_elements, __ATOMIC_RELAXED));
 	if (r < 0) {
+		nfo_ruleset_free(&rs);
+		nfo_nft_dump_free(&dump);
 		daemon_disable(d, "cannot build the model");
 		daemon_arm_retry(d, RETRY_MS);
 		return log_error_errno(r, "building the ruleset model: %m");
@@ -356,6 +388,9 @@ int daemon_resync(struct daemon *d)
 	 * the lock: status renders their state). */
 	daemon_services_update(d);
 	daemon_unlock(d);
+	if (daemon_streams_take(d, dump) < 0)
+		log_warn("out of memory: large sets stay partly read until the next resync");
+	nfo_nft_dump_free(&dump);
 	r = daemon_rebuild(d);
 	/* Freed only now: until the rebuild publishes its plan, status
 	 * compares the old plan's set pointers with the model's. */
@@ -487,15 +522,17 @@ static int why(struct daemon *d, const char *fmt, ...)
 static int fetch_set(const struct nfo_set *set, uint32_t genid, struct nfo_set *ret)
 {
 	struct nftnl_set *ns = NULL;
+	struct nfo_nft_elems *es = NULL;
 	struct nfo_nft_jiffies at = {};
 	int r;
 
 	nfo_set_copy_type(set, ret);
-	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns, &at);
+	r = nfo_nft_read_set((uint32_t)set->family, set->table, set->name, genid, &ns, &es, &at);
 	if (r < 0)
 		return r;
-	r = nfo_set_reload(ret, ns, &at);
+	r = nfo_set_reload_elems(ret, ns, es, &at);
 	nftnl_set_free(ns);
+	nfo_nft_elems_free(&es);
 	if (r == 0 && !ret->usable)
 		r = -EINVAL;
 	return r;
@@ -503,8 +540,9 @@ static int fetch_set(const struct nfo_set *set, uint32_t genid, struct nfo_set *
 
 static bool set_expiring(const struct nfo_set *set)
 {
+	/* (drop_only of a set loaded while live says nothing of expiry) */
 	return set->expires || (set->flags & NFT_SET_TIMEOUT) || set->timeout_ms ||
-	       set->drop_only || set->pp_add || set->pp_delete;
+	       (set->drop_only && !set->streamed) || set->pp_add || set->pp_delete;
 }
 
 /* Reads set o->set again at genid and diffs it against the model (the
@@ -680,6 +718,14 @@ int daemon_update_sets(struct daemon *d)
 			r = why(d, "set %s: its elements are part of rules", o->set->name);
 			goto out;
 		}
+		if (o->set->loading && o->overflow) {
+			/* the deletes among the lost operations cannot be
+			 * remembered for the rest of the read */
+			r = -EAGAIN;
+			goto out;
+		}
+		if (o->set->loading)
+			daemon_streams_note_ops(d, o->set, o->ops, o->nops);
 		daemon_lock(d);
 		r = o->overflow ? -EINVAL : nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
 		daemon_unlock(d);
@@ -765,6 +811,69 @@ int daemon_update_sets(struct daemon *d)
 	r = 0;
 out:
 	set_ops_free(v, n);
+	return r;
+}
+
+int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
+			    const struct nfo_nft_elem *ops, size_t nops)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct nfo_slot_change ch[NFO_MAX_SETS];
+	struct nfo_loader_set_stats st = {};
+	struct nfo_set_change change = {};
+	size_t nch = 0;
+	char err[256];
+	int r;
+
+	if (!s->plan || s->plan->error || !s->enabled)
+		return -EAGAIN;
+	if ((nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set)) ||
+	    set_in_rules(s->rs, set))
+		return -EAGAIN; /* not for a set that changes alone: cannot happen */
+	daemon_lock(d);
+	r = nfo_set_apply_ops(set, ops, nops, &change);
+	daemon_unlock(d);
+	if (r < 0)
+		return r;
+	__atomic_fetch_add(&s->busy_elements, nops, __ATOMIC_RELAXED);
+	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
+		if (s->plan->sets[k].set == set)
+			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
+	for (size_t i = 0; nch > 1 && i < nch; i++) {
+		int k = ch[i].slot;
+
+		/* only additions: every order is sound, but the loader wants
+		 * each slot's polarity when several change */
+		if (d->slot_pol[k] < 0)
+			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
+		if (d->slot_pol[k] < 0) {
+			d->slot_pol[k] = -1;
+			r = -ENOMEM;
+			goto out;
+		}
+		ch[i].polarity = d->slot_pol[k];
+	}
+	if (nch)
+		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
+	if (r == -E2BIG) {
+		/* the set outgrew its map: written whole into a new program
+		 * set (what was written in place stays sound meanwhile) */
+		_cleanup_free_ struct nfo_iface *ifs = ifaces_copy(d);
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		log_debug("set %s %s being read: %s: writing the sets whole", set->table, set->name,
+			  err);
+		r = ifs ? apply_whole(d, s->genid, ifs, &t0) : -ENOMEM;
+	} else if (r < 0) {
+		log_error("set %s %s being read: %s", set->table, set->name, err);
+	} else {
+		daemon_lock(d);
+		s->set_entries_written += st.writes;
+		daemon_unlock(d);
+	}
+out:
+	nfo_set_change_clear(&change);
 	return r;
 }
 

@@ -565,7 +565,8 @@ static int run(struct daemon *d)
 
 	while (!d->quit) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(d->epfd, evs, 8, -1);
+		/* a set still being read: only look what came in, then read on */
+		int n = epoll_wait(d->epfd, evs, 8, daemon_streams_ready(d) ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -585,6 +586,8 @@ static int run(struct daemon *d)
 		}
 		if (!d->quit)
 			do_pending(d);
+		if (!d->quit)
+			(void)daemon_streams_step(d);
 	}
 	return 0;
 }
@@ -612,6 +615,7 @@ static void teardown(struct daemon *d, bool unpin)
 	nfo_rtnl_free(&d->rtnl);
 	nfo_nft_set_clock(NULL, NULL);
 	nfo_clock_free(&d->clock);
+	daemon_streams_clear(d);
 	daemon_free_plan(d);
 	daemon_txq_clear(d);
 	nfo_ruleset_free(&d->st.rs);

@@ -170,87 +170,64 @@ oom:
 	return -1;
 }
 
-/* An element as the kernel sends it. */
-struct raw_elem {
-	struct nfo_elem el;
-	nfo_u128 v;
-	nfo_u128 end_v; /* with KEY_END: [v, end_v] */
-	bool has_end_key;
-	bool is_end;    /* NFT_SET_ELEM_INTERVAL_END: exclusive end of an interval */
-	int verdict;
-	const char *chain;
-};
-
+/* The elements of the set being read: the columns netlink/nft.c filled
+ * (no object per element), with the kernel's expiry of each. */
 struct elem_acc {
 	struct nfo_set *set;
 	const struct nfo_nft_jiffies *at;
-	struct raw_elem *e;
+	const struct nfo_nft_elems *es;
 	size_t n;
-	size_t cap;
-	bool expiring; /* some element expires */
-	int error;
+	uint64_t *expires; /* per element (nfo_elem.expires), NULL: none expires */
+	bool expiring;     /* some element expires */
 	const char *why;
 	char whybuf[160];
 };
 
-static int elem_cb(struct nftnl_set_elem *e, void *data)
+/* Element i's timeout and expiration, as nfo_elem carries them. */
+static void elem_life(const struct nfo_nft_elems *es, size_t i, struct nfo_elem *ret)
 {
-	struct elem_acc *a = data;
-	uint32_t klen = 0, kelen = 0;
-	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
-	const uint8_t *kend = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &kelen);
-	uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ?
-				 nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
-	struct raw_elem *r;
+	ret->has_timeout = es->flags[i] & NFO_NFT_ELEM_TIMEOUT;
+	ret->has_expiration = es->flags[i] & NFO_NFT_ELEM_EXPIRATION;
+	ret->timeout_ms = ret->has_timeout ? es->timeouts[i] : 0;
+	ret->expiration_ms = ret->has_expiration ? es->expirations[i] : 0;
+}
 
-	if (!key || klen != a->set->key_len || klen > NFO_SET_KEY_LEN || (kend && kelen != klen) ||
-	    (klen > 16 && (kend || a->set->interval))) {
+/* Checks the elements' keys against the set's type and places each
+ * expiry in time; a = { set, at, es } on entry. */
+static int read_elems(struct elem_acc *a)
+{
+	const struct nfo_nft_elems *es = a->es;
+	const struct nfo_set *s = a->set;
+
+	if (!es || !es->n)
+		return 0;
+	if (es->bad || es->key_len != s->key_len || es->key_len > NFO_SET_KEY_LEN ||
+	    (es->key_len > 16 && (es->key_ends || s->interval))) {
 		a->why = "element key";
 		return 0;
 	}
-	if (nfo_grow(&a->e, &a->cap, a->n + 1, sizeof(*a->e)) < 0) {
-		a->error = -ENOMEM;
-		return -1;
-	}
-	r = &a->e[a->n++];
-	*r = (struct raw_elem){
-		.v = klen <= 16 ? nfo_u128_from_be(key, klen) : 0,
-		.is_end = flags & NFT_SET_ELEM_INTERVAL_END,
-		.verdict = NFO_VERDICT_STOP,
-		.el.key_len = klen,
-	};
-	memcpy(r->el.key, key, klen);
-	r->el.has_timeout = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT);
-	r->el.has_expiration = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION);
-	if (r->el.has_timeout)
-		r->el.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
-	if (r->el.has_expiration)
-		r->el.expiration_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-	if (r->el.has_expiration || r->el.has_timeout) {
-		r->el.expires = nfo_elem_expiry(&r->el, a->at ? a->at->jiffies : 0,
-						a->at ? a->at->hz : 0);
-		a->expiring |= r->el.expires != 0;
-	}
-	if (kend) {
-		r->has_end_key = true;
-		r->end_v = nfo_u128_from_be(kend, kelen);
-	}
-	if (a->set->verdict_map && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-		r->verdict = nfo_translate_verdict(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
-		r->chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ?
-				   nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : NULL;
+	a->n = es->n;
+	if (!es->timeouts && !es->expirations)
+		return 0;
+	for (size_t i = 0; i < es->n; i++) {
+		struct nfo_elem life = {};
+		uint64_t exp;
+
+		if (!(es->flags[i] & (NFO_NFT_ELEM_TIMEOUT | NFO_NFT_ELEM_EXPIRATION)))
+			continue;
+		elem_life(es, i, &life);
+		exp = nfo_elem_expiry(&life, a->at ? a->at->jiffies : 0, a->at ? a->at->hz : 0);
+		if (!exp)
+			continue;
+		if (!a->expires) {
+			a->expires = calloc(es->n, sizeof(*a->expires));
+			if (!a->expires)
+				return -ENOMEM;
+		}
+		a->expires[i] = exp;
+		a->expiring = true;
 	}
 	return 0;
-}
-
-static int cmp_raw(const void *x, const void *y)
-{
-	const struct raw_elem *a = x, *b = y;
-
-	if (a->v != b->v)
-		return a->v < b->v ? -1 : 1;
-	/* at equal values, an interval's end comes before the next start */
-	return (int)b->is_end - (int)a->is_end;
 }
 
 static int cmp_key(const void *a, const void *b, void *len)
@@ -258,15 +235,35 @@ static int cmp_key(const void *a, const void *b, void *len)
 	return memcmp(a, b, *(const uint32_t *)len);
 }
 
-static int cmp_raw_key(const void *x, const void *y, void *len)
+/* Elements by key (big-endian bytes: by value), an interval's end before
+ * the next start at equal values. */
+static int cmp_order(const void *x, const void *y, void *data)
 {
-	const struct raw_elem *a = x, *b = y;
+	const struct nfo_nft_elems *es = data;
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	int c = memcmp(es->keys + (size_t)a * es->key_len, es->keys + (size_t)b * es->key_len,
+		       es->key_len);
 
-	return memcmp(a->el.key, b->el.key, *(const uint32_t *)len);
+	if (c)
+		return c;
+	return (int)(es->flags[b] & NFO_NFT_ELEM_END) - (int)(es->flags[a] & NFO_NFT_ELEM_END);
+}
+
+/* The element indexes of es sorted with cmp_order. */
+static uint32_t *sorted_order(const struct nfo_nft_elems *es)
+{
+	uint32_t *order = malloc(es->n * sizeof(*order));
+
+	if (!order)
+		return NULL;
+	for (size_t i = 0; i < es->n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, es->n, sizeof(*order), cmp_order, (void *)es);
+	return order;
 }
 
 static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
-		    const struct raw_elem *r)
+		    const struct nfo_nft_elems *es, size_t i)
 {
 	struct nfo_vmap_elem *m;
 
@@ -277,12 +274,46 @@ static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
 	if (nfo_grow(&s->vmap, vcap, s->nvmap + 1, sizeof(*s->vmap)) < 0)
 		return -ENOMEM;
 	m = &s->vmap[s->nvmap++];
-	*m = (struct nfo_vmap_elem){ .lo = lo, .hi = hi, .verdict = r->verdict };
-	if (r->chain) {
-		m->chain = strdup(r->chain);
+	*m = (struct nfo_vmap_elem){ .lo = lo, .hi = hi, .verdict = NFO_VERDICT_STOP };
+	if (!(es->flags[i] & NFO_NFT_ELEM_VERDICT))
+		return 0;
+	m->verdict = nfo_translate_verdict(es->verdicts[i]);
+	if (es->chains && es->chains[i]) {
+		m->chain = strdup(es->chains[i]);
 		if (!m->chain)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Exact sets: the keys, sorted, with their expiries in the same order. */
+static int collect_keys(struct elem_acc *a)
+{
+	const struct nfo_nft_elems *es = a->es;
+	struct nfo_set *s = a->set;
+	size_t kl = s->key_len;
+	uint32_t *order;
+
+	s->keys = malloc(a->n * kl);
+	if (!s->keys)
+		return -ENOMEM;
+	s->nkeys = a->n;
+	if (!a->expiring) {
+		memcpy(s->keys, es->keys, a->n * kl);
+		qsort_r(s->keys, s->nkeys, kl, cmp_key, &s->key_len);
+		return 0;
+	}
+	s->expires = malloc(a->n * sizeof(*s->expires));
+	order = sorted_order(es);
+	if (!s->expires || !order) {
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(s->keys + i * kl, es->keys + (size_t)order[i] * kl, kl);
+		s->expires[i] = a->expires[order[i]];
+	}
+	free(order);
 	return 0;
 }
 
@@ -296,67 +327,76 @@ static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
  */
 static int collect_elems(struct elem_acc *a, bool interval)
 {
+	const struct nfo_nft_elems *es = a->es;
 	struct nfo_set *s = a->set;
 	nfo_u128 max = nfo_u128_max(s->key_len * 8);
-	size_t vcap = 0;
+	size_t vcap = 0, kl = s->key_len;
+	uint32_t *order;
+	int r = -ENOMEM;
 
-	if (!interval && a->n && a->expiring) {
-		/* keys and their expiries in one order */
-		s->keys = malloc(a->n * s->key_len);
-		s->expires = malloc(a->n * sizeof(*s->expires));
-		if (!s->keys || !s->expires)
-			return -ENOMEM;
-		qsort_r(a->e, a->n, sizeof(*a->e), cmp_raw_key, &s->key_len);
-		for (size_t i = 0; i < a->n; i++) {
-			memcpy(s->keys + i * s->key_len, a->e[i].el.key, s->key_len);
-			s->expires[i] = a->e[i].el.expires;
-		}
-		s->nkeys = a->n;
-	} else if (!interval && a->n) {
-		s->keys = malloc(a->n * s->key_len);
-		if (!s->keys)
-			return -ENOMEM;
-		for (size_t i = 0; i < a->n; i++)
-			memcpy(s->keys + i * s->key_len, a->e[i].el.key, s->key_len);
-		s->nkeys = a->n;
-		qsort_r(s->keys, s->nkeys, s->key_len, cmp_key, &s->key_len);
-	}
-	if (s->key_len > 16 || !a->n)
+	if (!interval && a->n && collect_keys(a) < 0)
+		return -ENOMEM;
+	if (kl > 16 || !a->n)
 		return 0; /* a concatenation: no values of one field; or empty */
-	qsort(a->e, a->n, sizeof(*a->e), cmp_raw);
-	if (interval && !a->e[0].has_end_key) {
+	if (!interval && !es->key_ends && !s->verdict_map) {
+		/* an exact set: its values are its sorted keys */
+		for (size_t i = 0; i < s->nkeys; i++) {
+			nfo_u128 v = nfo_u128_from_be(s->keys + i * kl, kl);
+
+			if (nfo_vset_push(&s->elems, v, v) < 0)
+				return -ENOMEM;
+		}
+		nfo_vset_normalize(&s->elems);
+		return 0;
+	}
+	order = sorted_order(es);
+	if (!order)
+		return -ENOMEM;
+	if (interval && !(es->flags[order[0]] & NFO_NFT_ELEM_KEY_END)) {
 		/* what element notifications change (setdelta.c) */
 		s->bounds = malloc(a->n * sizeof(*s->bounds));
 		if (!s->bounds)
-			return -ENOMEM;
+			goto out;
 		for (size_t i = 0; i < a->n; i++)
-			s->bounds[i] = (struct nfo_bound){ .v = a->e[i].v, .end = a->e[i].is_end };
+			s->bounds[i] = (struct nfo_bound){
+				.v = nfo_u128_from_be(es->keys + (size_t)order[i] * kl, kl),
+				.end = es->flags[order[i]] & NFO_NFT_ELEM_END,
+			};
 		s->nbounds = a->n;
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		const struct raw_elem *r = &a->e[i];
-		nfo_u128 hi;
+		size_t k = order[i];
+		nfo_u128 v = nfo_u128_from_be(es->keys + k * kl, kl), hi;
 
-		if (r->has_end_key) {
-			if (r->end_v >= r->v && add_elem(s, &vcap, r->v, r->end_v, r) < 0)
-				return -ENOMEM;
+		if (es->flags[k] & NFO_NFT_ELEM_KEY_END) {
+			hi = nfo_u128_from_be(es->key_ends + k * kl, kl);
+			if (hi >= v && add_elem(s, &vcap, v, hi, es, k) < 0)
+				goto out;
 			continue;
 		}
 		if (!interval) {
-			if (add_elem(s, &vcap, r->v, r->v, r) < 0)
-				return -ENOMEM;
+			if (add_elem(s, &vcap, v, v, es, k) < 0)
+				goto out;
 			continue;
 		}
-		if (r->is_end)
+		if (es->flags[k] & NFO_NFT_ELEM_END)
 			continue;
-		if (i + 1 < a->n && a->e[i + 1].v == r->v)
-			continue; /* cannot happen: two starts at one key */
-		hi = i + 1 < a->n ? a->e[i + 1].v - 1 : max;
-		if (add_elem(s, &vcap, r->v, hi, r) < 0)
-			return -ENOMEM;
+		hi = max;
+		if (i + 1 < a->n) {
+			nfo_u128 next = nfo_u128_from_be(es->keys + (size_t)order[i + 1] * kl, kl);
+
+			if (next == v)
+				continue; /* cannot happen: two starts at one key */
+			hi = next - 1;
+		}
+		if (add_elem(s, &vcap, v, hi, es, k) < 0)
+			goto out;
 	}
 	nfo_vset_normalize(&s->elems);
-	return 0;
+	r = 0;
+out:
+	free(order);
+	return r;
 }
 
 /*
@@ -391,13 +431,17 @@ static const char *why_not_followed(struct elem_acc *a)
 			 s->pp_rule ? s->pp_rule : "a rule");
 		return a->whybuf;
 	}
-	for (size_t i = 0; i < a->n; i++)
-		if (s->pp_add && !refresh_extends(s, &a->e[i].el)) {
+	for (size_t i = 0; s->pp_add && i < a->n; i++) {
+		struct nfo_elem life = {};
+
+		elem_life(a->es, i, &life);
+		if (!refresh_extends(s, &life)) {
 			snprintf(a->whybuf, sizeof(a->whybuf),
 				 "the packet path may shorten an element's timeout (%s)",
 				 s->pp_rule ? s->pp_rule : "a rule");
 			return a->whybuf;
 		}
+	}
 	if (a->expiring && (!a->at || !a->at->hz))
 		return "elements expire and the kernel clock cannot be read";
 	return NULL;
@@ -448,9 +492,10 @@ void nfo_set_clear_elems(struct nfo_set *s)
 /* (Re)reads the elements of s from ns (at: the clock before they were
  * requested); -ENOMEM, else 0 (s->usable says whether they could be
  * understood). */
-static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+static int load_elems(struct nfo_set *s, const struct nfo_nft_elems *es,
+		      const struct nfo_nft_jiffies *at)
 {
-	struct elem_acc acc = { .at = at };
+	struct elem_acc acc = { .at = at, .es = es };
 	int r = -ENOMEM;
 
 	nfo_set_clear_elems(s);
@@ -466,8 +511,7 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 		acc.why = "key type"; /* (NFT_SET_CONCAT marks only concatenated ranges) */
 	if (!acc.why) {
 		acc.set = s;
-		nftnl_set_elem_foreach(ns, elem_cb, &acc);
-		if (acc.error)
+		if (read_elems(&acc) < 0)
 			goto out;
 		if (!acc.why && nfo_set_changes_alone(s))
 			acc.why = why_not_followed(&acc);
@@ -494,11 +538,12 @@ static int load_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_
 	}
 	r = 0;
 out:
-	free(acc.e);
+	free(acc.expires);
 	return r;
 }
 
-int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+int nfo_set_reload_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_elems *es,
+			 const struct nfo_nft_jiffies *at)
 {
 	uint32_t flags = nftnl_set_is_set(ns, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(ns, NFTNL_SET_FLAGS) : 0;
 	bool usable = s->usable;
@@ -507,11 +552,24 @@ int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft
 	/* a set redefined with another type is a structural change */
 	if (flags != s->flags || nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) != s->key_len)
 		return -EINVAL;
-	r = load_elems(s, ns, at);
+	r = load_elems(s, es, at);
 	/* the rules were translated for a usable set (an element the packet
 	 * path could now shorten, a clock that failed): translate again */
 	if (r == 0 && usable && !s->usable)
 		return -ESTALE;
+	return r;
+}
+
+int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at)
+{
+	struct nfo_nft_elems *es = NULL;
+	int r;
+
+	r = nfo_nft_elems_from_nftnl(ns, &es);
+	if (r < 0)
+		return r;
+	r = nfo_set_reload_elems(s, ns, es, at);
+	nfo_nft_elems_free(&es);
 	return r;
 }
 
@@ -605,6 +663,8 @@ static int set_cb(struct nftnl_set *ns, void *data)
 	struct nfo_ruleset *rs = b->rs;
 	int family = (int)nftnl_set_get_u32(ns, NFTNL_SET_FAMILY);
 	const char *table = nftnl_set_get_str(ns, NFTNL_SET_TABLE);
+	const struct nfo_nft_elems *es;
+	struct nfo_nft_elems *own = NULL;
 	struct nfo_set *s;
 
 	if (!table || is_dormant(b, family, table))
@@ -626,11 +686,19 @@ static int set_cb(struct nftnl_set *ns, void *data)
 			 nftnl_set_get_u32(ns, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
 	s->timeout_ms = nftnl_set_is_set(ns, NFTNL_SET_TIMEOUT) ?
 				nftnl_set_get_u64(ns, NFTNL_SET_TIMEOUT) : 0;
+	s->loading = nfo_nft_dump_stream(b->dump, (uint32_t)family, table, s->name) != NULL;
+	s->streamed = s->loading;
 
-	if (note_packet_path(b, s) < 0 || load_elems(s, ns, &b->dump->at) < 0)
+	es = nfo_nft_dump_elems(b->dump, (uint32_t)family, table, s->name);
+	/* a dump made of libnftnl objects (tests): the set's own elements */
+	if (!es && nfo_nft_elems_from_nftnl(ns, &own) < 0)
 		goto oom;
+	if (note_packet_path(b, s) < 0 || load_elems(s, es ? es : own, &b->dump->at) < 0)
+		goto oom;
+	nfo_nft_elems_free(&own);
 	return 0;
 oom:
+	nfo_nft_elems_free(&own);
 	b->error = -ENOMEM;
 	return -1;
 }
@@ -855,10 +923,14 @@ static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
 			 "elements nft added%s; it may pass packets nftables drops",
 			 s->name, s->pp_rule ? s->pp_rule : "a rule",
 			 (s->flags & NFT_SET_TIMEOUT) ? ", each until shortly before it expires" : "");
-	else
+	else if (s->flags & NFT_SET_TIMEOUT)
 		snprintf(note, sizeof(note),
 			 "elements of set %s expire: the fast path drops on each until shortly "
 			 "before nftables expires it", s->name);
+	else
+		snprintf(note, sizeof(note),
+			 "set %s was large: the fast path went live while its elements were read, "
+			 "dropping on those read so far", s->name);
 	for (size_t ci = 0; ci < rs->nchains; ci++)
 		for (size_t k = 0; k < rs->chains[ci].nrules; k++) {
 			struct nfo_rule *rule = &rs->chains[ci].rules[k];
@@ -906,9 +978,10 @@ static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
 			char why[200];
 
 			snprintf(why, sizeof(why),
-				 "elements %s without notification, and a rule does not only drop "
+				 "elements %s, and a rule does not only drop "
 				 "on membership (chain %s handle %llu)",
-				 s->pp_add ? "are added by the packet path" : "expire",
+				 s->pp_add ? "are added by the packet path without notification" :
+				 s->loading ? "are still being read" : "expire without notification",
 				 bad->chain->name, (unsigned long long)bad->handle);
 			r = refuse_lookups(rs, s, why);
 		} else {

@@ -11,6 +11,7 @@
 #include "ruleset.h"
 
 struct nfo_nft_dump;
+struct nfo_nft_elems;
 struct nfo_nft_jiffies;
 struct nftnl_set;
 
@@ -22,6 +23,10 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump);
  * clock at: -EINVAL if the type changed, -ESTALE if s was usable and no
  * longer is (the rules must be translated again), -ENOMEM. */
 int nfo_set_reload(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_jiffies *at);
+/* The same with the elements apart (ns's own are ignored), as
+ * nfo_nft_read_set() returns them. */
+int nfo_set_reload_elems(struct nfo_set *s, struct nftnl_set *ns, const struct nfo_nft_elems *es,
+			 const struct nfo_nft_jiffies *at);
 /* Frees the elements of s (what nfo_set_reload() fills), keeping its name
  * and type. */
 void nfo_set_clear_elems(struct nfo_set *s);

@@ -246,6 +246,13 @@ struct nfo_set {
 	/* elems lags behind keys (updated from notifications): refreshed
 	 * before planning (nfo_set_refresh_elems) */
 	bool elems_stale;
+	/* The fast path went live before all elements were read (the rest
+	 * come from a stream, netlink/nft.h): the model holds part of them,
+	 * so lookups are offloaded only where a missing element can only make
+	 * the fast path drop less, as for elements that change alone.
+	 * The kernel does not say how many elements a set has. */
+	bool loading;
+	bool streamed; /* was loaded that way (drop_only stays from it) */
 };
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of
@@ -275,7 +282,7 @@ struct nfo_ruleset {
  * compiled into the diagram. */
 static inline bool nfo_set_changes_alone(const struct nfo_set *s)
 {
-	return (s->flags & NFT_SET_TIMEOUT) || s->pp_add || s->pp_delete;
+	return (s->flags & NFT_SET_TIMEOUT) || s->pp_add || s->pp_delete || s->loading;
 }
 
 /* A ruleset is made by nfo_ruleset_new() (import.h) from a dump. */

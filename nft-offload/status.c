@@ -587,6 +587,9 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		nfo_json_ku64(&j, "elements", set_elements(set));
 		nfo_json_kstr(&j, "fast_path", set_where(s, set));
 		nfo_json_kstr(&j, "reason", set->usable ? NULL : set->why);
+		/* read while the fast path runs: elements is what was read so
+		 * far (the kernel does not say how many there are) */
+		nfo_json_kbool(&j, "loading", set->loading);
 		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
@@ -746,7 +749,10 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			snprintf(name, sizeof(name), "%s %s %s", nfo_family_name(set->family),
 				 set->table, set->name);
 			nfo_buf_printf(out, "%-40s %8zu  %-13s %s\n", name, set_elements(set),
-				       set_where(s, set), set->usable ? "" : set->why);
+				       set_where(s, set),
+				       !set->usable ? set->why :
+				       set->loading ? "loading: elements read so far; the fast path "
+						      "drops on those" : "");
 		}
 	}
 	services_text(s, out);

@@ -26,6 +26,8 @@ ip netns exec "$NS_R" nft -f "$NFO_T/bl.nft"
 nfo_daemon_start --nowait --attach "$IF_R:xdp"
 nfo_wait 'st["fast_path"] == "enabled" and all(i["attached"] for i in st["interfaces"])' 60 ||
 	{ nfo_daemon_log; die "daemon did not become ready"; }
+# live before the set is read whole (stream.sh): the rest follows
+nfo_wait "not nset('v4')['loading']" 120 || { nfo_daemon_log; die "the set did not finish loading"; }
 nfo_assert "nset('v4')['fast_path'] == 'maps' and nset('v4')['elements'] == 100000" \
 	"100,000 elements in the set maps"
 

@@ -85,7 +85,8 @@ def status(run_dir=None):
 
 def nft_rules(ns=None):
     """comment -> nft rule object (with "counter": {packets, bytes} if any)."""
-    r = subprocess.run(["ip", "netns", "exec", ns or env("NFO_NS_R"), "nft", "-j", "list",
+    # -t: without set elements (the rules and their counters are all we need)
+    r = subprocess.run(["ip", "netns", "exec", ns or env("NFO_NS_R"), "nft", "-t", "-j", "list",
                         "ruleset"], capture_output=True, text=True, timeout=10)
     if r.returncode != 0:
         raise CheckError("nft -j list ruleset: %s" % r.stderr.strip())

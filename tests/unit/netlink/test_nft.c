@@ -69,6 +69,7 @@ static int count_set(struct nftnl_set *s, void *data)
 	struct counts *c = data;
 
 	c->sets++;
+	/* a parsed dump keeps the elements apart (nfo_nft_dump_elems) */
 	nftnl_set_elem_foreach(s, count_elem, &c->elems);
 	return 0;
 }
@@ -94,6 +95,8 @@ static struct counts dump_counts(const struct nfo_nft_dump *d)
 	nftnl_table_list_foreach(d->tables, count_table, &c);
 	nftnl_chain_list_foreach(d->chains, count_chain, &c);
 	nftnl_set_list_foreach(d->sets, count_set, &c);
+	for (size_t i = 0; i < d->nelems; i++)
+		c.elems += d->elems[i]->n;
 	nftnl_rule_list_foreach(d->rules, count_rule, &c);
 	nftnl_flowtable_list_foreach(d->flowtables, count_flowtable, &c);
 	return c;
@@ -291,18 +294,25 @@ struct keys {
 	uint32_t klen_bad;
 };
 
-static int key_cb(struct nftnl_set_elem *e, void *data)
+static void read_keys(const struct nfo_nft_elems *es, struct keys *k)
 {
-	struct keys *k = data;
-	uint32_t klen = 0;
-	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	assert_non_null(es);
+	for (size_t i = 0; i < es->n; i++) {
+		const uint8_t *key = es->keys + i * es->key_len;
 
-	if (!key || klen != 2 || k->n == NELEMS(k->v)) {
-		k->klen_bad++;
-		return 0;
+		if (es->key_len != 2 || k->n == NELEMS(k->v)) {
+			k->klen_bad++;
+			continue;
+		}
+		k->v[k->n++] = (uint16_t)(key[0] << 8 | key[1]);
 	}
-	k->v[k->n++] = (uint16_t)(key[0] << 8 | key[1]);
-	return 0;
+}
+
+static size_t nelems_of(const struct nfo_nft_dump *d, const char *table, const char *name)
+{
+	const struct nfo_nft_elems *es = nfo_nft_dump_elems(d, NFPROTO_INET, table, name);
+
+	return es ? es->n : 0;
 }
 
 static int cmp_u16(const void *a, const void *b)
@@ -317,7 +327,7 @@ static void test_sets(void **state)
 	struct keys k = {};
 	struct nftnl_set *s;
 	struct counts n;
-	size_t ne = 0;
+	size_t ne;
 	uint8_t *buf;
 	size_t len;
 
@@ -334,7 +344,7 @@ static void test_sets(void **state)
 	s = set(d, NFPROTO_INET, "sets", "ports");
 	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 2);
 	assert_false(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL);
-	nftnl_set_elem_foreach(s, key_cb, &k);
+	read_keys(nfo_nft_dump_elems(d, NFPROTO_INET, "sets", "ports"), &k);
 	assert_int_equal(k.klen_bad, 0);
 	assert_int_equal(k.n, 3);
 	qsort(k.v, k.n, sizeof(k.v[0]), cmp_u16);
@@ -345,7 +355,7 @@ static void test_sets(void **state)
 	s = set(d, NFPROTO_INET, "sets", "nets");
 	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 4);
 	assert_true(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL);
-	nftnl_set_elem_foreach(s, count_elem, &ne);
+	ne = nelems_of(d, "sets", "nets");
 	/* three intervals: at least a start each (ends depend on the kernel) */
 	assert_true(ne >= 3);
 
@@ -354,11 +364,152 @@ static void test_sets(void **state)
 
 	ne = 0;
 	s = set(d, NFPROTO_INET, "sets", "empty");
-	nftnl_set_elem_foreach(s, count_elem, &ne);
-	assert_int_equal(ne, 0);
+	assert_non_null(s);
+	assert_int_equal(nelems_of(d, "sets", "empty"), 0);
 
 	nfo_nft_dump_free(&d);
 	free(buf);
+}
+
+/*
+ * The element columns, parsed with libmnl, against libnftnl's reading of
+ * the same NEWSETELEM messages: keys, interval ends, key ends, timeouts,
+ * expirations, verdicts and chains, in order. Every capture with
+ * elements: exact and interval sets, IPv6, concatenations, timeouts,
+ * verdict maps.
+ */
+static void check_elems_like_libnftnl(const char *name)
+{
+	struct nfo_nft_dump *d = NULL;
+	struct nftnl_set_list *ref = nftnl_set_list_alloc();
+	struct nftnl_set_list_iter *it;
+	struct nftnl_set *rs;
+	size_t off = 0, checked = 0;
+	uint8_t *buf;
+	size_t len;
+
+	assert_non_null(ref);
+	load(name, &buf, &len, &d);
+	/* libnftnl's objects: one per set, the elements of all its messages */
+	while (off + sizeof(struct nlmsghdr) <= len) {
+		const struct nlmsghdr *nlh = (const void *)(buf + off);
+		struct nftnl_set *tmp;
+		struct find f = {};
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || off + nlh->nlmsg_len > len)
+			break;
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+		    NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+			continue;
+		tmp = nftnl_set_alloc();
+		assert_non_null(tmp);
+		assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, tmp), 0);
+		f.family = nftnl_set_get_u32(tmp, NFTNL_SET_FAMILY);
+		f.table = nftnl_set_get_str(tmp, NFTNL_SET_TABLE);
+		f.name = nftnl_set_get_str(tmp, NFTNL_SET_NAME);
+		nftnl_set_list_foreach(ref, find_set_cb, &f);
+		if (f.found) {
+			nftnl_set_free(tmp);
+			assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, f.found), 0);
+		} else {
+			nftnl_set_list_add_tail(tmp, ref);
+		}
+	}
+	it = nftnl_set_list_iter_create(ref);
+	assert_non_null(it);
+	while ((rs = nftnl_set_list_iter_next(it))) {
+		const struct nfo_nft_elems *got;
+		struct nfo_nft_elems *want = NULL;
+
+		got = nfo_nft_dump_elems(d, nftnl_set_get_u32(rs, NFTNL_SET_FAMILY),
+					 nftnl_set_get_str(rs, NFTNL_SET_TABLE),
+					 nftnl_set_get_str(rs, NFTNL_SET_NAME));
+		assert_int_equal(nfo_nft_elems_from_nftnl(rs, &want), 0);
+		if (!want->n) {
+			assert_true(!got || !got->n);
+			nfo_nft_elems_free(&want);
+			continue;
+		}
+		assert_non_null(got);
+		assert_false(got->bad);
+		assert_false(want->bad);
+		assert_int_equal(got->n, want->n);
+		assert_int_equal(got->key_len, want->key_len);
+		assert_memory_equal(got->keys, want->keys, got->n * got->key_len);
+		assert_memory_equal(got->flags, want->flags, got->n);
+		assert_int_equal(!got->key_ends, !want->key_ends);
+		assert_int_equal(!got->timeouts, !want->timeouts);
+		assert_int_equal(!got->expirations, !want->expirations);
+		assert_int_equal(!got->verdicts, !want->verdicts);
+		assert_int_equal(!got->chains, !want->chains);
+		for (size_t i = 0; i < got->n; i++) {
+			if (got->key_ends)
+				assert_memory_equal(got->key_ends + i * got->key_len,
+						    want->key_ends + i * got->key_len, got->key_len);
+			if (got->timeouts)
+				assert_int_equal(got->timeouts[i], want->timeouts[i]);
+			if (got->expirations)
+				assert_int_equal(got->expirations[i], want->expirations[i]);
+			if (got->verdicts)
+				assert_int_equal(got->verdicts[i], want->verdicts[i]);
+			if (got->chains && (got->chains[i] || want->chains[i])) {
+				assert_non_null(got->chains[i]);
+				assert_non_null(want->chains[i]);
+				assert_string_equal(got->chains[i], want->chains[i]);
+			}
+		}
+		checked += got->n;
+		nfo_nft_elems_free(&want);
+	}
+	/* every capture named has elements */
+	assert_true(checked > 0);
+	nftnl_set_list_iter_destroy(it);
+	nftnl_set_list_free(ref);
+	nfo_nft_dump_free(&d);
+	free(buf);
+}
+
+static void test_elems_like_libnftnl(void **state)
+{
+	static const char *const with_elems[] = {
+		"sets", "vmaps", "addrs", "elements/00-base", "elements/03-adjacent",
+		"elements/05-open", "elements/07-concat", "elements/08-ipv6",
+		"elements/12-timeout",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEMS(with_elems); i++)
+		check_elems_like_libnftnl(with_elems[i]);
+}
+
+/* An element of another key length than the set's first makes the
+ * columns "bad" (the importer then does not use the set), not an error. */
+static void test_elems_bad_key_len(void **state)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nfo_nft_elems *es = NULL;
+	uint32_t k4 = htonl(0x0a000001);
+	uint16_t k2 = htons(22);
+	struct nftnl_set_elem *e;
+
+	(void)state;
+	assert_non_null(s);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "s");
+	e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k4, sizeof(k4));
+	nftnl_set_elem_add(s, e);
+	e = nftnl_set_elem_alloc();
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k2, sizeof(k2));
+	nftnl_set_elem_add(s, e);
+	assert_int_equal(nfo_nft_elems_from_nftnl(s, &es), 0);
+	assert_true(es->bad);
+	assert_int_equal(es->n, 1);
+	assert_int_equal(es->key_len, 4);
+	nfo_nft_elems_free(&es);
+	nftnl_set_free(s);
 }
 
 /* Every capture: the dump holds one object per message of its kind. */
@@ -691,6 +842,8 @@ int main(void)
 		cmocka_unit_test(test_family),
 		cmocka_unit_test(test_sets),
 		cmocka_unit_test(test_captures_complete),
+		cmocka_unit_test(test_elems_like_libnftnl),
+		cmocka_unit_test(test_elems_bad_key_len),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_lengths),
 		cmocka_unit_test(test_required_attributes),

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Large sets read while the fast path runs. The kernel's element dump is
+ * quadratic (each message walks the set from its start and skips what was
+ * sent): a million elements take tens of seconds. A plain set whose lookups
+ * only ever lead to drop can be offloaded with part of its elements (a
+ * missing one only makes the fast path drop less), so the resync reads the
+ * rest of the ruleset and the first part of such a set, goes live, and the
+ * event loop reads on, a few messages per turn between notifications,
+ * applying each batch like a notified transaction (nfo_set_apply_ops(),
+ * nfo_loader_update_sets()).
+ *
+ * Order with the notifications: a batch may have been built by the kernel
+ * before a delete whose notification was applied already (the kernel
+ * builds the next message as the previous one is received). So the keys
+ * notifications delete while a set loads are remembered (tombstones) and
+ * left out of later batches, until a notification adds them again. Adds
+ * and deletes applied after a batch are in order anyway.
+ *
+ * A dump that spans generations can also skip elements (a delete ahead of
+ * the walk's position shifts the rest); so a pass during which the set
+ * changed is followed by another, up to STREAM_PASSES: re-adding what is
+ * there is a no-op.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "netlink/nft.h"
+#include "daemon-internal.h"
+#include "setdelta.h"
+
+/* Messages read per turn of the event loop: about 2,000 IPv4 elements each
+ * (32 KiB), so a turn stays in the milliseconds, well inside the watchdog's
+ * second even on a loaded machine. */
+#define STREAM_MSGS_PER_TURN 2
+/* Passes over a set that keeps changing while it is read. */
+#define STREAM_PASSES 3
+
+struct daemon_stream {
+	struct nfo_nft_stream *st;
+	struct nfo_set *set;
+	/* tombstones: open addressing, slots of 1 state byte + key_len */
+	uint8_t *tomb;
+	size_t tcap;   /* slots, a power of two */
+	size_t tused;  /* slots full or deleted */
+	size_t changes; /* notified operations on the set during this pass */
+};
+
+enum { SLOT_EMPTY, SLOT_FULL, SLOT_GONE };
+
+static uint64_t key_hash(const uint8_t *k, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ k[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of key, or the first free one on its probe path (ret_found). */
+static uint8_t *tomb_find(struct daemon_stream *s, const uint8_t *key, bool *ret_found)
+{
+	size_t kl = s->set->key_len, sz = 1 + kl, mask = s->tcap - 1;
+	uint8_t *free_slot = NULL;
+
+	*ret_found = false;
+	if (!s->tcap)
+		return NULL;
+	for (size_t i = key_hash(key, kl) & mask, n = 0; n < s->tcap; i = (i + 1) & mask, n++) {
+		uint8_t *p = s->tomb + i * sz;
+
+		if (p[0] == SLOT_EMPTY)
+			return free_slot ? free_slot : p;
+		if (p[0] == SLOT_GONE) {
+			if (!free_slot)
+				free_slot = p;
+			continue;
+		}
+		if (!memcmp(p + 1, key, kl)) {
+			*ret_found = true;
+			return p;
+		}
+	}
+	return free_slot;
+}
+
+static int tomb_grow(struct daemon_stream *s)
+{
+	size_t sz = 1 + s->set->key_len, ocap = s->tcap;
+	uint8_t *old = s->tomb;
+
+	s->tcap = ocap ? ocap * 2 : 1024;
+	s->tomb = calloc(s->tcap, sz);
+	s->tused = 0;
+	if (!s->tomb) {
+		s->tomb = old;
+		s->tcap = ocap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ocap; i++) {
+		uint8_t *p = old + i * sz, *q;
+		bool found;
+
+		if (p[0] != SLOT_FULL)
+			continue;
+		q = tomb_find(s, p + 1, &found);
+		memcpy(q, p, sz);
+		s->tused++;
+	}
+	free(old);
+	return 0;
+}
+
+static int tomb_set(struct daemon_stream *s, const uint8_t *key, bool deleted)
+{
+	bool found;
+	uint8_t *p;
+
+	if (deleted && (s->tused + 1) * 2 > s->tcap && tomb_grow(s) < 0)
+		return -ENOMEM;
+	p = tomb_find(s, key, &found);
+	if (deleted && !found) {
+		if (p[0] == SLOT_EMPTY)
+			s->tused++;
+		p[0] = SLOT_FULL;
+		memcpy(p + 1, key, s->set->key_len);
+	} else if (!deleted && found) {
+		p[0] = SLOT_GONE;
+	}
+	return 0;
+}
+
+static bool tomb_has(struct daemon_stream *s, const uint8_t *key)
+{
+	bool found;
+
+	tomb_find(s, key, &found);
+	return found;
+}
+
+static void stream_free(struct daemon_stream *s)
+{
+	nfo_nft_stream_free(&s->st);
+	free(s->tomb);
+	*s = (struct daemon_stream){};
+}
+
+void daemon_streams_clear(struct daemon *d)
+{
+	daemon_lock(d);
+	for (size_t i = 0; i < d->nstreams; i++)
+		stream_free(&d->streams[i]);
+	free(d->streams);
+	d->streams = NULL;
+	d->nstreams = 0;
+	daemon_unlock(d);
+}
+
+size_t daemon_stream_after(const struct daemon *d)
+{
+	/* a service's program holds a set's elements as its filter: whole */
+	return d->opts->nservices ? 0 : DAEMON_STREAM_AFTER;
+}
+
+int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
+			   const struct nfo_ruleset *rs)
+{
+	bool drained = false;
+
+	for (size_t i = 0; i < dump->nstreams;) {
+		const struct nfo_nft_stream *st = dump->streams[i];
+		const struct nfo_set *set = nfo_ruleset_find_set(rs, (int)st->family, st->table,
+								 st->name);
+		int r;
+
+		if (set && set->usable && set->drop_only) {
+			i++;
+			continue;
+		}
+		/* a lookup leads toward accept (or the set cannot be
+		 * followed): the fast path needs all of it */
+		log_debug("set %s %s: read whole before going live", st->table, st->name);
+		r = nfo_nft_dump_finish_stream(dump, i, &d->st.busy_elements);
+		if (r < 0)
+			return r;
+		drained = true;
+	}
+	return drained;
+}
+
+int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
+{
+	size_t n = dump->nstreams;
+	struct daemon_stream *v;
+
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct nfo_nft_stream *st = dump->streams[i];
+
+		v[i].set = nfo_ruleset_find_set(d->st.rs, (int)st->family, st->table, st->name);
+		v[i].st = st;
+		dump->streams[i] = NULL;
+		log_info("set %s %s: %" PRIu64 " elements read, the rest is read while the fast "
+			 "path runs", st->table, st->name, st->read);
+	}
+	dump->nstreams = 0;
+	daemon_lock(d);
+	d->streams = v;
+	d->nstreams = n;
+	daemon_unlock(d);
+	return 0;
+}
+
+void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
+			     const struct nfo_nft_elem *ops, size_t nops)
+{
+	for (size_t i = 0; i < d->nstreams; i++) {
+		struct daemon_stream *s = &d->streams[i];
+
+		if (s->set != set)
+			continue;
+		s->changes += nops;
+		for (size_t k = 0; k < nops; k++)
+			if (ops[k].klen == set->key_len && tomb_set(s, ops[k].key, ops[k].del) < 0) {
+				/* cannot remember it: read the whole ruleset again */
+				d->need_resync = true;
+				return;
+			}
+	}
+}
+
+/* The set is read: it is whole (or as whole as a set that kept changing
+ * can be read). */
+static void stream_done(struct daemon *d, size_t i)
+{
+	struct daemon_stream *s = &d->streams[i];
+
+	daemon_lock(d);
+	if (s->set) {
+		s->set->loading = false;
+		log_info("set %s %s: all %zu elements read (%u pass%s)%s", s->set->table,
+			 s->set->name, s->set->nkeys + s->set->kpend.nadd - s->set->kpend.ndel,
+			 s->st->pass, s->st->pass > 1 ? "es" : "",
+			 s->changes ? "; it changed while read: an element may be missing until "
+				      "added again" : "");
+	}
+	stream_free(s);
+	d->streams[i] = d->streams[--d->nstreams];
+	daemon_unlock(d);
+}
+
+bool daemon_streams_ready(const struct daemon *d)
+{
+	/* not while disabled (a resync replaces the streams) or while
+	 * notified changes wait: those are applied first */
+	return d->nstreams && d->st.enabled && !d->need_resync && !d->ntxq;
+}
+
+bool daemon_streams_step(struct daemon *d)
+{
+	_cleanup_free_ struct nfo_nft_elem *ops = NULL;
+	struct nfo_nft_elems *chunk = NULL;
+	struct daemon_stream *s;
+	struct timespec t0;
+	double read_ms;
+	size_t nops = 0;
+	int r;
+
+	if (!daemon_streams_ready(d))
+		return false;
+	s = &d->streams[0];
+	if (!s->set) {
+		stream_done(d, 0);
+		return d->nstreams > 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = nfo_nft_stream_read(s->st, STREAM_MSGS_PER_TURN, &chunk);
+	read_ms = daemon_ms_since(&t0);
+	if (r < 0) {
+		log_error_errno(r, "reading set %s %s: %m; reading the ruleset again",
+				s->set->table, s->set->name);
+		nfo_nft_elems_free(&chunk);
+		d->need_resync = true;
+		return false;
+	}
+	if (chunk && chunk->n) {
+		if (chunk->bad || chunk->key_len != s->set->key_len) {
+			nfo_nft_elems_free(&chunk);
+			d->need_resync = true;
+			return false;
+		}
+		ops = calloc(chunk->n, sizeof(*ops));
+		if (!ops) {
+			nfo_nft_elems_free(&chunk);
+			d->need_resync = true;
+			return false;
+		}
+		for (size_t k = 0; k < chunk->n; k++) {
+			const uint8_t *key = chunk->keys + k * chunk->key_len;
+
+			if (tomb_has(s, key))
+				continue; /* deleted since the kernel built the message */
+			memcpy(ops[nops].key, key, chunk->key_len);
+			ops[nops].klen = (uint8_t)chunk->key_len;
+			nops++;
+		}
+		nfo_nft_elems_free(&chunk);
+		if (d->st.loader)
+			(void)nfo_loader_beat(d->st.loader);
+		r = daemon_apply_stream_ops(d, s->set, ops, nops);
+		if (r < 0) {
+			log_error_errno(r, "set %s %s: applying the elements read: %m; reading the "
+					   "ruleset again", s->set->table, s->set->name);
+			d->need_resync = true;
+			return false;
+		}
+	}
+	log_debug("set %s %s: %zu elements read in %.1f ms, applied in %.1f ms", s->set->table,
+		  s->set->name, nops, read_ms, daemon_ms_since(&t0) - read_ms);
+	/* this loop runs: a heartbeat per batch, whatever the timer says */
+	if (d->st.loader && nfo_loader_beat(d->st.loader) < 0)
+		log_debug("watchdog heartbeat failed");
+	if (r == 1) {
+		/* a pass under changes may have skipped elements: another */
+		if (s->changes && s->st->pass < STREAM_PASSES) {
+			log_debug("set %s %s: changed while read (%zu operations): pass %u",
+				  s->set->table, s->set->name, s->changes, s->st->pass + 1);
+			s->changes = 0;
+			if (nfo_nft_stream_restart(s->st) < 0) {
+				d->need_resync = true;
+				return false;
+			}
+		} else {
+			stream_done(d, 0);
+		}
+	}
+	return d->nstreams > 0;
+}
+
+uint64_t daemon_stream_read(const struct daemon *d, const struct nfo_set *set)
+{
+	for (size_t i = 0; i < d->nstreams; i++)
+		if (d->streams[i].set == set)
+			return __atomic_load_n(&d->streams[i].st->read, __ATOMIC_RELAXED);
+	return 0;
+}
