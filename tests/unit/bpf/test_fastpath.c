@@ -892,6 +892,7 @@ static const char *stat_name(int s)
 		[NFO_STAT_PASS_MALFORMED] = "PASS_MALFORMED",
 		[NFO_STAT_PASS_IPOPTS] = "PASS_IPOPTS",
 		[NFO_STAT_PASS_EXTHDRS] = "PASS_EXTHDRS",
+		[NFO_STAT_PASS_REJECT] = "PASS_REJECT",
 	};
 
 	return s >= 0 && s < _NFO_STAT_MAX ? names[s] : "?";

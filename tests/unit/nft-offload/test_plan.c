@@ -809,7 +809,7 @@ static struct verdict plan_verdict(const struct nfo_plan *p, int ifindex, const 
 		ref = nfo_plan_eval(p, p->roots[i].ref, k->v, k->have);
 		if (ref == NFO_REF_PASS)
 			return (struct verdict){};
-		slot = ref & NFO_REF_VALUE_MASK;
+		slot = ref & NFO_REF_SLOT_MASK;
 		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_VERDICT || !(ref & NFO_REF_DROP_BIT) ||
 		    slot >= p->ntargets)
 			return (struct verdict){ .bad = true };
