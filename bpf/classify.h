@@ -467,7 +467,7 @@ static __always_inline __u64 nfo_bucket_fill(const struct nfo_bucket *b, __u64 n
 
 /*
  * A reject leaf: nftables certainly drops the packet and answers it with an
- * ICMP error, which the kernel rate-limits (docs/SEMANTICS.md section 7).
+ * ICMP error, which the kernel rate-limits (docs/SEMANTICS.md section 4.1).
  * Returns 1 to drop it here, 0 to pass it to nftables. The buckets follow
  * the kernel's (icmp_global_allow, then inet_peer_xrlim_allow, then
  * icmp_global_consume only for an answer the peer limit allowed): both are

@@ -120,7 +120,7 @@ struct nfo_clock_args {
 #define NFO_REF_SLOT_MASK   0x0fffffffu
 /* The fast path only, with the drop bit: nftables certainly drops the packet
  * but may answer it with an ICMP error (reject), which the kernel rate-limits
- * (docs/SEMANTICS.md section 7). The packet is dropped only when the buckets
+ * (docs/SEMANTICS.md section 4.1). The packet is dropped only when the buckets
  * of nfo_ctl.reject say the kernel would not have answered it either; else
  * it passes, for nftables to reject. Same bit as the accept bit, which only
  * service programs see and never with the drop bit. */
@@ -209,7 +209,7 @@ struct nfo_root {
 
 /*
  * The kernel's ICMP error rate limits as the fast path follows them for
- * reject leaves (docs/SEMANTICS.md section 7), written by the daemon from
+ * reject leaves (docs/SEMANTICS.md section 4.1), written by the daemon from
  * the sysctls, flags last. Token buckets counted in ns of refill time: a
  * bucket holds at most burst_ns, an answer costs cost_ns. The global bucket
  * is net.ipv4.icmp_msgs_per_sec / icmp_msgs_burst (IPv4 and IPv6 share it),

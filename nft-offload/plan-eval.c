@@ -16,7 +16,7 @@ enum {
 	O_DROP = 2,
 	O_STOP = 4,
 	O_RET = 8, /* falls off the end / returns */
-	O_REJECT = 16, /* dropped with an ICMP error (SEMANTICS.md section 7) */
+	O_REJECT = 16, /* dropped with an ICMP error (SEMANTICS.md section 4.1) */
 };
 
 #define NFO_JUMP_DEPTH 16 /* NFT_JUMP_STACK_SIZE */

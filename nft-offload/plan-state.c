@@ -135,6 +135,7 @@ int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
 			return 1;
 		}
 		if (res == RES_DROP || res == RES_REJECT) {
+			x->plan->rejects |= res == RES_REJECT && drop >= 0;
 			*ret = drop < 0		    ? NFO_REF_PASS :
 			       res == RES_REJECT ? NFO_REF_REJECT((uint32_t)drop) :
 						   NFO_REF_DROP((uint32_t)drop);
@@ -169,6 +170,7 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 	if (!group_resolved(x, g, a, o, level))
 		return REGION_OPEN;
 	res = plan_eval_group(x, g, a, o, &drop);
+	x->plan->rejects |= res == RES_REJECT && drop >= 0;
 	if (res == RES_CONTINUE) {
 		if ((size_t)gpos + 1 >= p->ngroups) {
 			*ret = NFO_REF_PASS;

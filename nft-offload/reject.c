@@ -2,7 +2,7 @@
 /*
  * The kernel's ICMP error rate limits, read from the sysctls and turned
  * into the token buckets the fast path drops excess rejected packets with
- * (bpf/classify.h nfo_reject_drop, docs/SEMANTICS.md section 7).
+ * (bpf/classify.h nfo_reject_drop, docs/SEMANTICS.md section 4.1).
  *
  * What the kernel does for an ICMP destination unreachable (net/ipv4/icmp.c
  * __icmp_send, net/ipv6/icmp.c icmp6_send, Linux 6.12 and later), when the

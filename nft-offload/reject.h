@@ -9,7 +9,7 @@
 
 /*
  * The sysctls that decide how many ICMP errors the kernel sends for the
- * packets nftables rejects (docs/SEMANTICS.md section 7), as read from
+ * packets nftables rejects (docs/SEMANTICS.md section 4.1), as read from
  * /proc/sys of the daemon's network namespace (all are per namespace).
  */
 struct nfo_icmp_limits {

@@ -102,7 +102,7 @@ struct nfo_rule {
 	bool effect;      /* has a statement whose effect the fast path would lose */
 	bool counter;     /* has a counter statement (the fast path keeps its own) */
 	/* NFO_REJECT_ICMP: the verdict DROP is a reject that answers with an
-	 * ICMP error the kernel rate-limits (SEMANTICS.md section 7) */
+	 * ICMP error the kernel rate-limits (SEMANTICS.md section 4.1) */
 	uint8_t reject;
 	bool expectations; /* may make conntrack expect connections (helpers):
 			    * then unknown flows may be RELATED */

@@ -315,7 +315,7 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 	return NFO_OFFLOAD_FULL;
 }
 
-/* How the fast path carries out a reject rule (SEMANTICS.md section 7),
+/* How the fast path carries out a reject rule (SEMANTICS.md section 4.1),
  * NULL if the rule is no reject it follows. */
 static const char *reject_text(const struct nfo_daemon_state *s, const struct nfo_rule *r,
 			       char *buf, size_t len)

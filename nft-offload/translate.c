@@ -1088,7 +1088,7 @@ static int do_effect(struct tstate *st, struct nftnl_expr *e)
  * reject: in the ip, ip6 and inet families an ICMP error goes through
  * nf_send_unreach[6] -> icmp_send / icmpv6_send, rate-limited by the
  * kernel: a drop the fast path may make beyond those limits (SEMANTICS.md
- * section 7). A TCP reset is sent without limit, so is anything the netdev
+ * section 4.1). A TCP reset is sent without limit, so is anything the netdev
  * and bridge families send (nft_reject_netdev, nft_reject_bridge build and
  * transmit the reply themselves), and ICMP "fragmentation needed" is never
  * rate-limited (icmpv4_mask_allow): effects.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# reject in the fast path (docs/SEMANTICS.md section 7): a flood to a
+# reject in the fast path (docs/SEMANTICS.md section 4.1): a flood to a
 # rejected port is mostly dropped in the fast path, and the sender gets as
 # many ICMP errors as from nftables alone. Each flood is sent twice, without
 # the daemon and with it, after the kernel's buckets refilled (a sender's

@@ -1727,7 +1727,7 @@ static const struct row rows_chain_semantics[] = {
 };
 
 /*
- * Reject leaves (docs/SEMANTICS.md section 7). Each row runs twice (XDP,
+ * Reject leaves (docs/SEMANTICS.md section 4.1). Each row runs twice (XDP,
  * then TC) against the same buckets. A sender's bucket holds 2 answers
  * and refills in 1000 s; the global one has room for all.
  */

@@ -1217,7 +1217,7 @@ static void test_ct_state_before_drop(void **state)
 /*
  * `tcp dport 25 reject` (an ICMP error): a reject leaf where the reject is
  * certain, or the packet is dropped anyway; a reject that may or may not
- * happen ahead of an accept passes (SEMANTICS.md section 7).
+ * happen ahead of an accept passes (SEMANTICS.md section 4.1).
  */
 static void test_reject_leaves(void **state)
 {
