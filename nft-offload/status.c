@@ -551,7 +551,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	struct nfo_counter st[_NFO_STAT_MAX] = {};
 	uint64_t passed = 0, passed_bytes = 0;
 	struct nfo_json j;
-	char key[NFO_SLOT_KEY_LEN * 2], reason[256];
+	char key[NFO_SLOT_KEY_LEN * 2], reason[256], rej[320];
 
 	if (s->loader)
 		(void)nfo_loader_stats(s->loader, st);
@@ -622,6 +622,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_kbool(&j, "offloaded", lvl == NFO_OFFLOAD_FULL);
 			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_kstr(&j, "reject", lvl == NFO_OFFLOAD_NONE ? NULL :
+						    reject_text(s, r, rej, sizeof(rej)));
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_ku64(&j, "packets", cnt.packets);
 			nfo_json_ku64(&j, "bytes", cnt.bytes);
