@@ -500,13 +500,10 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 	}
 	if (v6 && p->l4proto == NFO_ICMPV6_PROTO && !(p->th0 & 0x8000))
 		return 1;
-	/* Nor to a multicast or broadcast destination (__icmp_send: the
-	 * route's RTCF_BROADCAST | RTCF_MULTICAST; icmp6_send: multicast
-	 * destination, for a destination unreachable). */
-	if (!v6 && ((p->daddr[0] & 0xf0) == 224 ||
-		    (p->daddr[0] == 255 && p->daddr[1] == 255 && p->daddr[2] == 255 &&
-		     p->daddr[3] == 255)))
-		return 1;
+	/* Nor, in IPv6, to a multicast destination (icmp6_send reads the
+	 * packet's). IPv4 has no such rule here: __icmp_send looks at the
+	 * route's RTCF_BROADCAST | RTCF_MULTICAST, and at prerouting that is
+	 * the route back to the sender nf_reject_fill_skb_dst() looked up. */
 	if (v6 && p->daddr[0] == 0xff)
 		return 1;
 

@@ -1778,9 +1778,11 @@ static const struct row rows_reject_peer[] = {
 	{ I4("192.0.2.4", LOC4, 8, 0), REJECTED, "they took no token" },
 	{ I6("2001:db8::4", LOC6, 1, 4), DROPS(2), "an ICMPv6 error is never answered" },
 	{ I6("2001:db8::4", LOC6, 128, 0), REJECTED, "an echo request is" },
-	{ T4("192.0.2.5", "224.0.0.5", 40, 25, TH_SYN), DROPS(0), "no error to multicast" },
-	{ T4("192.0.2.5", "255.255.255.255", 40, 25, TH_SYN), DROPS(0), "nor to broadcast" },
-	{ T6("2001:db8::5", "ff02::1", 40, 25, TH_SYN), DROPS(0), "nor to IPv6 multicast" },
+	/* IPv4 to multicast: at prerouting the kernel answers (the route it
+	 * checks is the one back to the sender): a token like any other. */
+	{ T4("192.0.2.5", "224.0.0.5", 40, 25, TH_SYN), REJECTED, "IPv4 multicast: answered" },
+	{ T4("192.0.2.5", "224.0.0.5", 41, 25, TH_SYN), DROPS(0), "its sender's bucket is empty" },
+	{ T6("2001:db8::5", "ff02::1", 40, 25, TH_SYN), DROPS(0), "no error to IPv6 multicast" },
 	{ FRAG4("192.0.2.6", 0, true, IPPROTO_ICMP), REJECTED, "a fragment: no token taken" },
 	{ FRAG4("192.0.2.6", 0, true, IPPROTO_ICMP), REJECTED, "again" },
 	{ I4("192.0.2.6", LOC4, 8, 0), REJECTED, "its sender still has two" },
