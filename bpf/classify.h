@@ -110,6 +110,23 @@ struct {
 	__type(value, struct nfo_counter);
 } nfo_stats SEC(".maps");
 
+/* The reject buckets (nfo_reject_drop). Per CPU: each CPU may pass the
+ * kernel's whole budget, which only passes more. A sender evicted from the
+ * LRU comes back with a full bucket, which also only passes more. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_bucket);
+} nfo_rej_global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, NFO_REJECT_PEERS);
+	__type(key, struct nfo_rej_key);
+	__type(value, struct nfo_bucket);
+} nfo_rej_peer SEC(".maps");
+
 static __always_inline void nfo_count(void *map, __u32 slot, __u32 bytes)
 {
 	struct nfo_counter *c = bpf_map_lookup_elem(map, &slot);
@@ -538,6 +555,103 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT ? ref : NFO_REF_PASS;
 }
 
+/* The bucket's tokens at now (refilled, capped at burst). */
+static __always_inline __u64 nfo_bucket_fill(const struct nfo_bucket *b, __u64 now, __u64 burst)
+{
+	__u64 t = b->tokens_ns + (now > b->last_ns ? now - b->last_ns : 0);
+
+	return t < burst ? t : burst;
+}
+
+#define NFO_ICMP_PROTO 1
+#define NFO_ICMPV6_PROTO 58
+
+/*
+ * A reject leaf: nftables certainly drops the packet and answers it with an
+ * ICMP error, which the kernel rate-limits (docs/SEMANTICS.md section 4.1).
+ * Returns 1 to drop it here, 0 to pass it to nftables. The buckets follow
+ * the kernel's (icmp_global_allow, then inet_peer_xrlim_allow, then
+ * icmp_global_consume only for an answer the peer limit allowed): both are
+ * consumed only when both have a token, with more tokens than the kernel's.
+ */
+static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifindex,
+					   const struct nfo_reject_cfg *cfg)
+{
+	struct nfo_rej_key key = { .ifindex = ifindex };
+	struct nfo_bucket *g, *peer = NULL;
+	__u64 now, gt, pt = 0, cost;
+	__u32 zero = 0, flags = cfg->flags;
+	int v6 = p->ethtype == NFO_ETH_P_IPV6;
+
+	if (!(flags & NFO_REJECT_ON) ||
+	    (flags & (v6 ? NFO_REJECT_UNLIMITED6 : NFO_REJECT_UNLIMITED4)))
+		return 0;
+	/* Fragments (nftables may see the reassembled packet, and answer it)
+	 * and truncated packets: pass, without taking a token. */
+	if (!(p->have & NFO_HAVE(NFO_DIM_TH0)))
+		return 0;
+	/* No error about an error (__icmp_send: icmp_pointers[].error, any
+	 * type above NR_ICMP_TYPES; icmp6_send: is_ineligible): the kernel
+	 * drops these silently. */
+	if (!v6 && p->l4proto == NFO_ICMP_PROTO) {
+		__u8 t = p->th0 >> 8;
+
+		if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12 || t > 18)
+			return 1;
+	}
+	if (v6 && p->l4proto == NFO_ICMPV6_PROTO && !(p->th0 & 0x8000))
+		return 1;
+	/* Nor, in IPv6, to a multicast destination (icmp6_send reads the
+	 * packet's). IPv4 has no such rule here: __icmp_send looks at the
+	 * route's RTCF_BROADCAST | RTCF_MULTICAST, and at prerouting that is
+	 * the route back to the sender nf_reject_fill_skb_dst() looked up. */
+	if (v6 && p->daddr[0] == 0xff)
+		return 1;
+
+	now = bpf_ktime_get_ns();
+	g = bpf_map_lookup_elem(&nfo_rej_global, &zero);
+	if (!g)
+		return 0;
+	gt = nfo_bucket_fill(g, now, cfg->global_burst_ns);
+	cost = cfg->peer_cost_ns[v6 & 1];
+	if (cost) {
+		key.family = v6 ? 6 : 4;
+		if (v6)
+			__builtin_memcpy(key.addr, p->saddr, 16);
+		else
+			__builtin_memcpy(key.addr, p->saddr, 4);
+		peer = bpf_map_lookup_elem(&nfo_rej_peer, &key);
+		if (!peer) {
+			struct nfo_bucket full = { .tokens_ns = cfg->peer_burst_ns[v6 & 1],
+						   .last_ns = now };
+
+			if (bpf_map_update_elem(&nfo_rej_peer, &key, &full, BPF_ANY))
+				return 0;
+			peer = bpf_map_lookup_elem(&nfo_rej_peer, &key);
+			if (!peer)
+				return 0;
+		}
+		pt = nfo_bucket_fill(peer, now, cfg->peer_burst_ns[v6 & 1]);
+	}
+	if (gt < cfg->global_cost_ns || (peer && pt < cost)) {
+		/* Refilled, not consumed (the kernel keeps its refill too). */
+		g->tokens_ns = gt;
+		g->last_ns = now;
+		if (peer) {
+			peer->tokens_ns = pt;
+			peer->last_ns = now;
+		}
+		return 1;
+	}
+	g->tokens_ns = gt - cfg->global_cost_ns;
+	g->last_ns = now;
+	if (peer) {
+		peer->tokens_ns = pt - cost;
+		peer->last_ns = now;
+	}
+	return 0;
+}
+
 /*
  * The whole fast path for one frame. Returns 1 to drop, 0 to pass.
  * l2host < 0: compare the destination MAC with the interface's own.
@@ -582,11 +696,18 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	ref = p.ethtype == NFO_ETH_P_IP ? root->ref_ip[half] :
 	      p.ethtype == NFO_ETH_P_IPV6 ? root->ref_ip6[half] : root->ref[half];
 	ref = nfo_classify(&p, ref, half, ctx, is_xdp);
+	if ((ref & NFO_REF_REJECT_BIT) && (ref & NFO_REF_DROP_BIT) &&
+	    (!ctl || !nfo_reject_drop(&p, ifindex, &ctl->reject))) {
+		nfo_count(&nfo_stats, NFO_STAT_PASS_REJECT, p.l3len);
+		if (trace)
+			nfo_trace(dp, len, ifindex, 0, NFO_STAT_PASS_REJECT);
+		return 0;
+	}
 	if (ref & NFO_REF_DROP_BIT) {
-		nfo_count(&nfo_counters, ref & NFO_REF_VALUE_MASK, p.l3len);
+		nfo_count(&nfo_counters, ref & NFO_REF_SLOT_MASK, p.l3len);
 		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);
 		if (trace)
-			nfo_trace(dp, len, ifindex, 1, ref & NFO_REF_VALUE_MASK);
+			nfo_trace(dp, len, ifindex, 1, ref & NFO_REF_SLOT_MASK);
 		return 1;
 	}
 	nfo_count(&nfo_stats, NFO_STAT_PASS_VERDICT, p.l3len);

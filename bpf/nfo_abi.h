@@ -118,6 +118,14 @@ struct nfo_clock_args {
 #define NFO_REF_ACCEPT_BIT  0x10000000u
 #define NFO_REF_ACCEPT(slot) (NFO_REF_VERDICT | NFO_REF_ACCEPT_BIT | (slot))
 #define NFO_REF_SLOT_MASK   0x0fffffffu
+/* The fast path only, with the drop bit: nftables certainly drops the packet
+ * but may answer it with an ICMP error (reject), which the kernel rate-limits
+ * (docs/SEMANTICS.md section 4.1). The packet is dropped only when the buckets
+ * of nfo_ctl.reject say the kernel would not have answered it either; else
+ * it passes, for nftables to reject. Same bit as the accept bit, which only
+ * service programs see and never with the drop bit. */
+#define NFO_REF_REJECT_BIT  0x10000000u
+#define NFO_REF_REJECT(slot) (NFO_REF_DROP(slot) | NFO_REF_REJECT_BIT)
 
 /* A path visits each dimension at most once. */
 #define NFO_MAX_DEPTH _NFO_DIM_MAX
@@ -235,6 +243,44 @@ struct nfo_root {
 #define NFO_STATE_DISABLED 0 /* pass everything (a change is being applied) */
 #define NFO_STATE_HALF(h) (1 + (h))
 
+/*
+ * The kernel's ICMP error rate limits as the fast path follows them for
+ * reject leaves (docs/SEMANTICS.md section 4.1), written by the daemon from
+ * the sysctls, flags last. Token buckets counted in ns of refill time: a
+ * bucket holds at most burst_ns, an answer costs cost_ns. The global bucket
+ * is net.ipv4.icmp_msgs_per_sec / icmp_msgs_burst (IPv4 and IPv6 share it),
+ * the per-sender ones net.ipv4.icmp_ratelimit and net.ipv6.icmp.ratelimit,
+ * all with slack (nft-offload/reject.c).
+ */
+#define NFO_REJECT_ON 0x01          /* the rest is valid; else reject leaves pass */
+#define NFO_REJECT_UNLIMITED4 0x02  /* ICMP dest-unreach not rate-limited (ratemask) */
+#define NFO_REJECT_UNLIMITED6 0x04  /* ICMPv6 dest-unreach not rate-limited */
+
+struct nfo_reject_cfg {
+	__u32 flags;
+	__u32 pad;
+	__u64 global_cost_ns;
+	__u64 global_burst_ns;
+	__u64 peer_cost_ns[2];  /* [0] IPv4, [1] IPv6; 0: no per-sender limit */
+	__u64 peer_burst_ns[2];
+};
+
+/* One token bucket (nfo_rej_global, nfo_rej_peer). */
+struct nfo_bucket {
+	__u64 tokens_ns;
+	__u64 last_ns;
+};
+
+/* nfo_rej_peer: the sender the kernel's per-peer limit is keyed by, per
+ * interface (an interface belongs to one VRF, whose peers are apart). */
+struct nfo_rej_key {
+	__u32 ifindex;
+	__u32 family; /* 4 or 6 */
+	__u8 addr[16];
+};
+
+#define NFO_REJECT_PEERS 16384
+
 struct nfo_ctl {
 	__u32 state;
 	__u32 trace;      /* nonzero: a trace runs (bpf/trace.h), read per packet */
@@ -247,6 +293,7 @@ struct nfo_ctl {
 	__u64 checked;    /* the timer's last run */
 	__u32 checks;     /* timer runs */
 	__u32 trips;      /* times the timer turned the fast path off */
+	struct nfo_reject_cfg reject;
 };
 
 /*
@@ -286,6 +333,7 @@ enum nfo_stat {
 	NFO_STAT_PASS_MALFORMED, /* truncated or malformed header */
 	NFO_STAT_PASS_IPOPTS,    /* IPv4 options */
 	NFO_STAT_PASS_EXTHDRS,   /* too many IPv6 extension headers */
+	NFO_STAT_PASS_REJECT,    /* rejected, within the kernel's ICMP limits: nftables answers */
 	_NFO_STAT_MAX,
 };
 

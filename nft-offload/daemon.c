@@ -144,12 +144,45 @@ static void on_rtnl(struct daemon *d)
 	}
 }
 
+/*
+ * The kernel's ICMP rate limits, which reject leaves follow: read at start
+ * and every second (sysctl writes raise no notification). A change reaches
+ * the fast path within that second; until the first reading, and whenever
+ * they cannot be read, reject leaves pass everything.
+ */
+static void follow_icmp_limits(struct daemon *d)
+{
+	struct nfo_icmp_limits lim;
+	struct nfo_reject_cfg cfg = {};
+	int r;
+
+	r = nfo_icmp_limits_read("/proc/sys", &lim);
+	if (r >= 0)
+		nfo_reject_cfg_from_limits(&lim, &cfg);
+	pthread_mutex_lock(&d->st.lock);
+	if (r < 0 && !d->st.icmp_error[0]) {
+		snprintf(d->st.icmp_error, sizeof(d->st.icmp_error),
+			 "cannot read the ICMP rate limits: %s", strerror(-r));
+		log_warn("%s; rejected packets are passed to nftables", d->st.icmp_error);
+	} else if (r >= 0) {
+		d->st.icmp_error[0] = '\0';
+		d->st.icmp = lim;
+	}
+	if (memcmp(&cfg, &d->st.reject, sizeof(cfg))) {
+		d->st.reject = cfg;
+		if (d->st.loader)
+			nfo_loader_set_reject(d->st.loader, &cfg);
+	}
+	pthread_mutex_unlock(&d->st.lock);
+}
+
 /* tcx programs attached by other tools raise no notification: look. */
 static void on_poll(struct daemon *d)
 {
 	uint64_t x;
 
 	(void)!read(d->pollfd, &x, sizeof(x));
+	follow_icmp_limits(d);
 	daemon_metrics_expire(d);
 	daemon_trace_expire(d);
 	for (size_t i = 0; i < d->st.nifaces; i++) {
@@ -447,6 +480,7 @@ static int setup_kernel(struct daemon *d)
 	r = nfo_loader_new(&d->st.loader, &lopts, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
+	follow_icmp_limits(d);
 	return 0;
 }
 

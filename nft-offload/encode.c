@@ -25,8 +25,11 @@ static uint32_t conv(const struct enc *x, uint32_t ref)
 		return NFO_REF_NODE | (x->img->node_base + ref);
 	}
 	if (ref & NFO_REF_DROP_BIT) {
-		assert((ref & NFO_REF_VALUE_MASK) < x->plan->ntargets);
-		return NFO_REF_DROP(x->slots[ref & NFO_REF_VALUE_MASK]);
+		uint32_t t = ref & NFO_REF_SLOT_MASK;
+
+		assert(t < x->plan->ntargets);
+		assert(x->slots[t] <= NFO_REF_SLOT_MASK);
+		return NFO_REF_DROP(x->slots[t]) | (ref & NFO_REF_REJECT_BIT);
 	}
 	/* Only service plans (bpf/cgroup) accept with a rule to credit; their
 	 * slots are few (service-loader.c), well within the accept's mask. */
@@ -728,8 +731,9 @@ int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int hal
 	assert(half >= 0 && half < NFO_HALVES);
 	if (plan->nnodes && (uint64_t)node_base + plan->nnodes - 1 > NFO_REF_VALUE_MASK)
 		return -E2BIG;
+	/* (a reject's reference carries its slot beside the reject bit) */
 	for (size_t t = 0; t < plan->ntargets; t++)
-		if (slots[t] > NFO_REF_VALUE_MASK)
+		if (slots[t] > NFO_REF_SLOT_MASK)
 			return -E2BIG;
 	r = encode(&x);
 	if (r < 0) {

@@ -863,7 +863,10 @@ static void link_targets(struct nfo_ruleset *rs)
  */
 static bool reads_toward_drop(const struct nfo_rule *r, const struct nfo_pred *p)
 {
-	return !p->ref.invert && r->verdict == NFO_VERDICT_DROP && !r->effect && !r->nalts;
+	/* Not a reject: where the fast path lacks an element, a later drop
+	 * would be silent where nftables answers. */
+	return !p->ref.invert && r->verdict == NFO_VERDICT_DROP && !r->effect && !r->nalts &&
+	       !r->reject;
 }
 
 static int set_reason(char **dst, const char *text)

@@ -99,6 +99,8 @@ struct nfo_loader {
 	/* trace (bpf/trace.h): shared by every program set, never pinned */
 	int trace_ring_fd, trace_cfg_fd, trace_pcpu_fd;
 	bool trace_on;
+	/* the ICMP limits reject leaves follow, kept for new program sets */
+	struct nfo_reject_cfg reject;
 	/* slots is read by nfo_loader_counter() from the daemon's control
 	 * thread: changed only under slots_mu */
 	pthread_mutex_t slots_mu;
@@ -651,6 +653,20 @@ static int reuse_trace_maps(const struct nfo_loader *l, struct bpf_object *obj)
 	return 0;
 }
 
+/* The flags last: a packet sees the limits off, or each value from the old
+ * or the new limits (both hold more tokens than the kernel's). */
+static void write_reject(struct nfo_ctl *ctl, const struct nfo_reject_cfg *cfg)
+{
+	__atomic_store_n(&ctl->reject.flags, 0, __ATOMIC_SEQ_CST);
+	ctl->reject.global_cost_ns = cfg->global_cost_ns;
+	ctl->reject.global_burst_ns = cfg->global_burst_ns;
+	for (int i = 0; i < 2; i++) {
+		ctl->reject.peer_cost_ns[i] = cfg->peer_cost_ns[i];
+		ctl->reject.peer_burst_ns[i] = cfg->peer_burst_ns[i];
+	}
+	__atomic_store_n(&ctl->reject.flags, cfg->flags, __ATOMIC_SEQ_CST);
+}
+
 static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct progset **ret,
 		       char *err, size_t errlen)
 {
@@ -713,6 +729,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		goto fail;
 	}
 	ps->ctl->trace = l->trace_on;
+	write_reject(ps->ctl, &l->reject);
 	ps->rootcache_len = sizeof(struct nfo_root) * NFO_ROOT_CACHE;
 	ps->rootcache = mmap(NULL, ps->rootcache_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			     bpf_map__fd(ps->xdp->maps.nfo_rootcache), 0);
@@ -745,6 +762,9 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setspecs, bpf_map__fd(ps->xdp->maps.nfo_setspecs)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setkeys, bpf_map__fd(ps->xdp->maps.nfo_setkeys)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_setlpm, bpf_map__fd(ps->xdp->maps.nfo_setlpm)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_rej_global,
+			      bpf_map__fd(ps->xdp->maps.nfo_rej_global)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_rej_peer, bpf_map__fd(ps->xdp->maps.nfo_rej_peer)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->tc->obj) < 0) {
@@ -1382,6 +1402,15 @@ int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret, con
 	*ret = info;
 	*ret_error = l->wd_error;
 	return 0;
+}
+
+/* ---- reject ------------------------------------------------------------------ */
+
+void nfo_loader_set_reject(struct nfo_loader *l, const struct nfo_reject_cfg *cfg)
+{
+	l->reject = *cfg;
+	if (l->ps)
+		write_reject(l->ps->ctl, cfg);
 }
 
 /* ---- trace ------------------------------------------------------------------ */

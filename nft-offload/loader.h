@@ -118,6 +118,11 @@ uint64_t nfo_loader_watchdog_trips(const struct nfo_loader *l);
  * before the first program set). */
 int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret,
 			const char **ret_error);
+/* The ICMP rate limits reject leaves follow (struct nfo_reject_cfg,
+ * nft-offload/reject.c): written into the live program set and every
+ * later one. */
+void nfo_loader_set_reject(struct nfo_loader *l, const struct nfo_reject_cfg *cfg);
+
 /* Trace (bpf/trace.h): the ring buffer, configuration and per-CPU maps the
  * programs share, and the switch they check per packet. */
 void nfo_loader_trace_fds(const struct nfo_loader *l, int *ret_ring, int *ret_cfg,

@@ -205,6 +205,11 @@ static bool is_drop(uint32_t ref)
 	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT && (ref & NFO_REF_DROP_BIT);
 }
 
+static bool is_reject(uint32_t ref)
+{
+	return is_drop(ref) && (ref & NFO_REF_REJECT_BIT);
+}
+
 static uint8_t *pol_slot(struct pol *m, uint64_t key)
 {
 	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
@@ -296,8 +301,11 @@ static bool contained(struct pol *m, uint32_t a, uint32_t b)
 		return false;
 	if (!is_node(p, a) && !is_drop(a))
 		return true; /* a passes everything */
-	if (is_drop(b))
-		return true;
+	/* With reject leaves, a drop leaf contains a leaf of its own kind
+	 * only: either side may be the one the kernel is at, and a silent
+	 * drop must not stand for an answered one (SEMANTICS.md section 4.1). */
+	if (is_drop(b) && (!p->rejects || !is_node(p, a)))
+		return is_node(p, a) || is_reject(a) == is_reject(b);
 	if (a == b)
 		return true;
 	memo = pol_slot(m, ((uint64_t)a << 32 | b) + 1);

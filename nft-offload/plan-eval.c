@@ -16,6 +16,7 @@ enum {
 	O_DROP = 2,
 	O_STOP = 4,
 	O_RET = 8, /* falls off the end / returns */
+	O_REJECT = 16, /* dropped with an ICMP error (SEMANTICS.md section 4.1) */
 };
 
 #define NFO_JUMP_DEPTH 16 /* NFT_JUMP_STACK_SIZE */
@@ -118,7 +119,14 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			v.nom = NOM_DONE;
 			break;
 		case NFO_VERDICT_DROP:
-			v.bits = O_DROP;
+			/* A reject is followed only at the hooks where its
+			 * error goes through icmp_send (prerouting, input). */
+			if (c->rule && c->rule->reject && !x->reject_ok) {
+				v.bits = O_STOP;
+				v.nom = NOM_UNKNOWN;
+				break;
+			}
+			v.bits = c->rule && c->rule->reject ? O_REJECT : O_DROP;
 			v.drop = rule_target(x, c);
 			v.nom = NOM_DONE;
 			v.nom_drop = v.drop;
@@ -141,7 +149,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			v.nom = NOM_UNKNOWN;
 			break;
 		}
-		if ((v.bits & O_DROP) && o->drop < 0)
+		if ((v.bits & (O_DROP | O_REJECT)) && o->drop < 0)
 			o->drop = v.drop;
 		if ((v.bits & O_ACCEPT) && o->accept < 0)
 			o->accept = v.accept;
@@ -169,12 +177,14 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 
 /* A group whose rules are resolved: the packet goes on, passes, or is
  * certainly dropped (*ret_drop: the target to credit, the likely rule
- * when several may drop). In service mode (x->exact) the one chain is
- * certainly dropped or accepted (RES_ACCEPT) or the plan is inexact. */
+ * when several may drop), RES_REJECT if it may be rejected on the way. In
+ * service mode (x->exact) the one chain is certainly dropped or accepted
+ * (RES_ACCEPT) or the plan is inexact. */
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		    int32_t *ret_drop)
 {
 	int32_t drop = -1;
+	bool reject = false;
 
 	if (g->kind == G_STOP)
 		return RES_PASS;
@@ -188,6 +198,8 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		struct cchain *cc = &x->cc[g->chains[k]];
 		struct outcome o;
 
+		x->reject_ok = cc->chain->hook == NFO_HOOK_PREROUTING ||
+			       cc->chain->hook == NFO_HOOK_INPUT;
 		eval_chain(x, g->chains[k], a, n, 0, &o);
 		if (o.bits & O_RET) {
 			/* End of a base chain (or return from it): its policy. */
@@ -222,13 +234,21 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		}
 		if (o.bits & O_STOP)
 			return RES_PASS;
+		/* A reject that may happen or not: the packet may get an
+		 * error and go on (later groups would have to remember it):
+		 * nftables decides. */
+		if ((o.bits & O_REJECT) && (o.bits & O_ACCEPT))
+			return RES_PASS;
+		/* Any chain of the group may run first: a reject in one
+		 * may answer a packet another certainly drops. */
+		reject |= o.bits & O_REJECT;
 		/* Certainly dropped: credit the likely rule if there is one. */
-		if (o.bits == O_DROP && drop < 0)
+		if (!(o.bits & ~(O_DROP | O_REJECT)) && drop < 0)
 			drop = o.nom == NOM_DONE && o.nom_drop >= 0 ? o.nom_drop : o.drop;
 	}
 	if (drop >= 0) {
 		*ret_drop = drop;
-		return RES_DROP;
+		return reject ? RES_REJECT : RES_DROP;
 	}
 	return RES_CONTINUE;
 }

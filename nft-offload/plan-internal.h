@@ -144,6 +144,7 @@ struct ctx {
 	size_t nodetab_cap;
 	bool ct_related;   /* some rule may create expectations (helpers) */
 	bool inexact;      /* exact mode: some leaf is not one certain verdict */
+	bool reject_ok;    /* the chain evaluated is at a hook rejects are followed at */
 	/* Service mode (in->service_chain): every leaf must be a certain
 	 * verdict, a missing field makes its predicates FALSE, and accepting
 	 * leaves credit their rule. */
@@ -200,7 +201,7 @@ int plan_finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, stru
 void plan_pipeline_clear(struct pipeline *p);
 
 /* plan-eval.c: three-valued evaluation of a group on an alive list. */
-enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT };
+enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT, RES_REJECT };
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		    int32_t *ret_drop);
 unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal);

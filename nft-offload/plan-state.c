@@ -98,7 +98,9 @@ static size_t compact(const struct ctx *x, int level, struct aentry *a, size_t n
 						continue;
 					u_accept = true;
 				}
-				if (a[i].ms == TV_U && c->verdict == NFO_VERDICT_DROP) {
+				/* (a reject and a drop differ: an ICMP error) */
+				if (a[i].ms == TV_U && c->verdict == NFO_VERDICT_DROP &&
+				    !(c->rule && c->rule->reject)) {
 					if (u_drop)
 						continue;
 					u_drop = true;
@@ -132,8 +134,11 @@ int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
 			*ret = NFO_REF_PASS;
 			return 1;
 		}
-		if (res == RES_DROP) {
-			*ret = drop >= 0 ? NFO_REF_DROP((uint32_t)drop) : NFO_REF_PASS;
+		if (res == RES_DROP || res == RES_REJECT) {
+			x->plan->rejects |= res == RES_REJECT && drop >= 0;
+			*ret = drop < 0		    ? NFO_REF_PASS :
+			       res == RES_REJECT ? NFO_REF_REJECT((uint32_t)drop) :
+						   NFO_REF_DROP((uint32_t)drop);
 			return 1;
 		}
 		if (res == RES_ACCEPT) {
@@ -165,6 +170,7 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 	if (!group_resolved(x, g, a, o, level))
 		return REGION_OPEN;
 	res = plan_eval_group(x, g, a, o, &drop);
+	x->plan->rejects |= res == RES_REJECT && drop >= 0;
 	if (res == RES_CONTINUE) {
 		if ((size_t)gpos + 1 >= p->ngroups) {
 			*ret = NFO_REF_PASS;
@@ -173,6 +179,7 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 		return REGION_CONSUMED;
 	}
 	*ret = res == RES_DROP && drop >= 0	? NFO_REF_DROP((uint32_t)drop) :
+	       res == RES_REJECT && drop >= 0 ? NFO_REF_REJECT((uint32_t)drop) :
 	       res == RES_ACCEPT && drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) :
 						NFO_REF_PASS;
 	return REGION_DECIDED;

@@ -99,6 +99,7 @@ struct nfo_plan {
 	size_t nroots;
 	struct nfo_plan_target *targets;
 	size_t ntargets;
+	bool rejects; /* some leaf is a reject leaf (NFO_REF_REJECT) */
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

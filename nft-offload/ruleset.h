@@ -70,6 +70,11 @@ enum nfo_verdict {
 	_NFO_VERDICT_MAX,
 };
 
+enum nfo_reject {
+	NFO_REJECT_NONE,
+	NFO_REJECT_ICMP, /* ICMP/ICMPv6 destination unreachable, through icmp_send */
+};
+
 enum nfo_offload {
 	NFO_OFFLOAD_FULL,    /* every predicate and the verdict are evaluated */
 	NFO_OFFLOAD_PARTIAL, /* some predicates are UNKNOWN to the fast path */
@@ -96,6 +101,9 @@ struct nfo_rule {
 	size_t cap;
 	bool effect;      /* has a statement whose effect the fast path would lose */
 	bool counter;     /* has a counter statement (the fast path keeps its own) */
+	/* NFO_REJECT_ICMP: the verdict DROP is a reject that answers with an
+	 * ICMP error the kernel rate-limits (SEMANTICS.md section 4.1) */
+	uint8_t reject;
 	bool expectations; /* may make conntrack expect connections (helpers):
 			    * then unknown flows may be RELATED */
 	int verdict;

@@ -77,6 +77,8 @@ static const char *rule_problem(const struct nfo_rule *r)
 	}
 	if (r->effect || r->verdict == NFO_VERDICT_STOP || r->offload == NFO_OFFLOAD_NONE)
 		return r->reason ? r->reason : "a statement the program cannot carry out";
+	if (r->reject)
+		return "reject: a service filter cannot answer";
 	for (size_t i = 0; i < r->npreds; i++)
 		if ((why = pred_problem(&r->preds[i])))
 			return why;

@@ -24,6 +24,7 @@ static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_PASS_MALFORMED] = "malformed",
 	[NFO_STAT_PASS_IPOPTS] = "ipv4_options",
 	[NFO_STAT_PASS_EXTHDRS] = "ipv6_extension_headers",
+	[NFO_STAT_PASS_REJECT] = "rejected_within_icmp_limits",
 };
 
 static const char *offload_name(int o)
@@ -285,6 +286,12 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 r->reason ? r->reason : "?");
 		return NFO_OFFLOAD_NONE;
 	}
+	if (r->reject && r->chain->base && r->chain->hook != NFO_HOOK_PREROUTING &&
+	    r->chain->hook != NFO_HOOK_INPUT) {
+		snprintf(buf, len, "reject at the %s hook: left to nftables (followed at prerouting "
+			 "and input only)", nfo_hook_name(r->chain->hook));
+		return NFO_OFFLOAD_NONE;
+	}
 	if (r->offload == NFO_OFFLOAD_PARTIAL) {
 		snprintf(buf, len, "not evaluated by the fast path: %s", r->reason ? r->reason : "?");
 		return NFO_OFFLOAD_PARTIAL;
@@ -306,6 +313,56 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 		return NFO_OFFLOAD_PARTIAL;
 	}
 	return NFO_OFFLOAD_FULL;
+}
+
+/* How the fast path carries out a reject rule (SEMANTICS.md section 4.1),
+ * NULL if the rule is no reject it follows. */
+static const char *reject_text(const struct nfo_daemon_state *s, const struct nfo_rule *r,
+			       char *buf, size_t len)
+{
+	const struct nfo_reject_cfg *c = &s->reject;
+
+	if (!r->reject || r->effect)
+		return NULL;
+	if (!(c->flags & NFO_REJECT_ON)) {
+		snprintf(buf, len, "reject: every packet passed to nftables to answer (%s)",
+			 s->icmp_error[0] ? s->icmp_error : "ICMP rate limits not read yet");
+		return buf;
+	}
+	if ((c->flags & NFO_REJECT_UNLIMITED4) && (c->flags & NFO_REJECT_UNLIMITED6)) {
+		snprintf(buf, len, "reject: every packet passed to nftables to answer (the kernel "
+			 "does not rate-limit destination unreachable: icmp ratemask)");
+		return buf;
+	}
+	snprintf(buf, len, "reject with an ICMP error: dropped here only beyond %d times the "
+		 "kernel's ICMP rate limits%s%s, the rest passed to nftables to answer (at "
+		 "prerouting and input)", NFO_REJECT_SLACK,
+		 c->flags & NFO_REJECT_UNLIMITED4 ? "; IPv4 not limited: passed" : "",
+		 c->flags & NFO_REJECT_UNLIMITED6 ? "; IPv6 not limited: passed" : "");
+	return buf;
+}
+
+/* The ICMP limits reject rules follow, one line. */
+static void reject_limits_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
+{
+	const struct nfo_icmp_limits *l = &s->icmp;
+
+	if (s->icmp_error[0]) {
+		nfo_buf_printf(out, "reject: %s; rejected packets are passed to nftables\n",
+			       s->icmp_error);
+		return;
+	}
+	if (!(s->reject.flags & NFO_REJECT_ON))
+		return;
+	nfo_buf_printf(out, "reject: ICMP errors limited to %lld/s, burst %lld; per sender every "
+		       "%lld ms (IPv4%s), %lld ms (IPv6%s); the fast path drops rejected packets "
+		       "beyond %d times that\n",
+		       (long long)l->msgs_per_sec, (long long)l->msgs_burst,
+		       (long long)l->ratelimit4_ms,
+		       s->reject.flags & NFO_REJECT_UNLIMITED4 ? ", not in icmp_ratemask" : "",
+		       (long long)l->ratelimit6_ms,
+		       s->reject.flags & NFO_REJECT_UNLIMITED6 ? ", not in icmp ratemask" : "",
+		       NFO_REJECT_SLACK);
 }
 
 static void counter_of(const struct nfo_daemon_state *s, const char *key, struct nfo_counter *c)
@@ -494,7 +551,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	struct nfo_counter st[_NFO_STAT_MAX] = {};
 	uint64_t passed = 0, passed_bytes = 0;
 	struct nfo_json j;
-	char key[NFO_SLOT_KEY_LEN * 2], reason[256];
+	char key[NFO_SLOT_KEY_LEN * 2], reason[256], rej[320];
 
 	if (s->loader)
 		(void)nfo_loader_stats(s->loader, st);
@@ -565,6 +622,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 			nfo_json_kbool(&j, "offloaded", lvl == NFO_OFFLOAD_FULL);
 			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_kstr(&j, "reject", lvl == NFO_OFFLOAD_NONE ? NULL :
+						    reject_text(s, r, rej, sizeof(rej)));
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_ku64(&j, "packets", cnt.packets);
 			nfo_json_ku64(&j, "bytes", cnt.bytes);
@@ -672,6 +731,7 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		       s->last_update_ms, s->last_build_ms, (unsigned long long)s->updates,
 		       s->updates == 1 ? "" : "s", (unsigned long long)s->set_updates);
 	watchdog_text(s, out);
+	reject_limits_text(s, out);
 	if (s->set_updates)
 		nfo_buf_printf(out, "set elements: applied in place, last in %.2f ms; %llu map "
 			       "entries written, %llu set(s) read again\n",
@@ -838,7 +898,7 @@ static const struct nfo_ruletexts *usable_texts(const struct nfo_daemon_state *s
 static void explain_text(const struct nfo_daemon_state *s, const struct nfo_ruletexts *texts,
 			 const char *why, struct nfo_buf *out)
 {
-	char reason[256];
+	char reason[256], rej[320];
 	size_t full = 0, partial = 0, none = 0;
 
 	nfo_buf_printf(out, "nft-offload %s: fast path %s", NFO_VERSION,
@@ -879,6 +939,8 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 				       (unsigned long long)r->handle, text ? text : "");
 			if (reason[0])
 				nfo_buf_printf(out, "%23s^ %s\n", "", reason);
+			if (lvl != NFO_OFFLOAD_NONE && reject_text(s, r, rej, sizeof(rej)))
+				nfo_buf_printf(out, "%23s^ %s\n", "", rej);
 			if (r->note)
 				nfo_buf_printf(out, "%23s^ note: %s\n", "", r->note);
 		}
@@ -910,7 +972,7 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 {
 	const char *why;
 	const struct nfo_ruletexts *texts = usable_texts(s, t, &why);
-	char reason[256];
+	char reason[256], rej[320];
 	struct nfo_json j;
 
 	if (!json) {
@@ -958,6 +1020,8 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 								     c->table, r->handle));
 			nfo_json_kstr(&j, "offload", offload_name(lvl));
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
+			nfo_json_kstr(&j, "reject", lvl == NFO_OFFLOAD_NONE ? NULL :
+						    reject_text(s, r, rej, sizeof(rej)));
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_obj_end(&j);
 		}

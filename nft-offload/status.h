@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "iface.h"
+#include "reject.h"
 
 struct nfo_loader;
 struct nfo_ruleset;
@@ -80,6 +81,11 @@ struct nfo_daemon_state {
 	char watchdog_off[256];     /* why the daemon runs without a watchdog */
 	struct nfo_service_state *services;
 	size_t nservices;
+	/* The ICMP limits reject leaves follow (reject.h), read every second;
+	 * icmp_error: why they could not be read (reject leaves then pass). */
+	struct nfo_icmp_limits icmp;
+	struct nfo_reject_cfg reject;
+	char icmp_error[160];
 };
 
 /* Renders `status` / `explain` for the control socket. */

@@ -1084,6 +1084,34 @@ static int do_effect(struct tstate *st, struct nftnl_expr *e)
 	return note_effect(st, what);
 }
 
+/*
+ * reject: in the ip, ip6 and inet families an ICMP error goes through
+ * nf_send_unreach[6] -> icmp_send / icmpv6_send, rate-limited by the
+ * kernel: a drop the fast path may make beyond those limits (SEMANTICS.md
+ * section 4.1). A TCP reset is sent without limit, so is anything the netdev
+ * and bridge families send (nft_reject_netdev, nft_reject_bridge build and
+ * transmit the reply themselves), and ICMP "fragmentation needed" is never
+ * rate-limited (icmpv4_mask_allow): effects.
+ */
+static int do_reject(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t type = nftnl_expr_get_u32(e, NFTNL_EXPR_REJECT_TYPE);
+	uint8_t code = nftnl_expr_get_u8(e, NFTNL_EXPR_REJECT_CODE);
+	int family = st->out->chain->family;
+	bool icmp;
+
+	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 && family != NFPROTO_INET)
+		return do_effect(st, e);
+	icmp = type == NFT_REJECT_ICMPX_UNREACH ||
+	       (type == NFT_REJECT_ICMP_UNREACH &&
+		(family == NFPROTO_IPV6 || code != 4 /* ICMP_FRAG_NEEDED */));
+	if (!icmp)
+		return do_effect(st, e);
+	st->out->reject = NFO_REJECT_ICMP;
+	st->out->verdict = NFO_VERDICT_DROP;
+	return 0;
+}
+
 static int do_xt_target(struct tstate *st, struct nftnl_expr *e)
 {
 	/* an xtables target may be CT --helper */
@@ -1115,7 +1143,7 @@ static const struct expr_parser {
 	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
 	/* statements with an effect */
 	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_effect },
-	{ "quota", do_effect },         { "connlimit", do_effect },    { "reject", do_effect },
+	{ "quota", do_effect },         { "connlimit", do_effect },    { "reject", do_reject },
 	{ "nat", do_effect },           { "masq", do_effect },         { "redir", do_effect },
 	{ "queue", do_effect },         { "dup", do_effect },          { "fwd", do_effect },
 	{ "synproxy", do_effect },      { "tproxy", do_effect },       { "notrack", do_effect },

@@ -19,9 +19,12 @@ real kernel as the reference.
     prefixes (/0 to /32, /0 to /128), ranges and sets; icmp/icmpv6 type and
     code; tcp flags (syn, == syn, & (syn|ack) == syn, ...); iif/iifname
     (wildcards, the real interface and others); meta nfproto and protocol;
-    verdict maps (anonymous and named, with jump/goto); counter. And what
-    the fast path does not decide: ct state/status/mark/direction, log,
-    limit, quota, reject (every kind), meta mark and meta mark set, ct mark
+    verdict maps (anonymous and named, with jump/goto); counter; reject with
+    an ICMP error (decided where the kernel would not answer: the lanes turn
+    the kernel's ICMP limits off, so the fast path passes nearly all of
+    them, but drops what the kernel never answers, such as ICMP errors). And
+    what the fast path does not decide: ct state/status/mark/direction, log,
+    limit, quota, reject with tcp reset, meta mark and meta mark set, ct mark
     set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib,
     pkttype, meta length, set updates from the packet path, NAT chains.
     One ruleset in five also gets a stateful server table (established

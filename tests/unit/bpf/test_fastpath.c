@@ -892,6 +892,7 @@ static const char *stat_name(int s)
 		[NFO_STAT_PASS_MALFORMED] = "PASS_MALFORMED",
 		[NFO_STAT_PASS_IPOPTS] = "PASS_IPOPTS",
 		[NFO_STAT_PASS_EXTHDRS] = "PASS_EXTHDRS",
+		[NFO_STAT_PASS_REJECT] = "PASS_REJECT",
 	};
 
 	return s >= 0 && s < _NFO_STAT_MAX ? names[s] : "?";
@@ -1314,9 +1315,12 @@ struct phase {
 	const char *chain; /* default for DROPS() */
 	const struct row *rows;
 	size_t nrows;
+	const struct nfo_reject_cfg *reject; /* the ICMP limits; NULL: off */
 };
 
 #define PHASE(r, c, tbl) { .rules = r, .chain = c, .rows = tbl, .nrows = ARRAY_SIZE(tbl) }
+#define PHASE_REJECT(r, c, tbl, cfg) \
+	{ .rules = r, .chain = c, .rows = tbl, .nrows = ARRAY_SIZE(tbl), .reject = cfg }
 
 struct fp_case {
 	const char *name;
@@ -1340,6 +1344,8 @@ static void run_case(void **state)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(c->ph) && c->ph[i].rules; i++) {
 		fx_apply(f, c->ph[i].rules);
+		nfo_loader_set_reject(f->l, c->ph[i].reject ? c->ph[i].reject :
+							      &(struct nfo_reject_cfg){});
 		if (c->plan_too_big)
 			assert_non_null(f->plan->error);
 		run_rows(f, c->name, c->ph[i].chain, c->ph[i].rows, c->ph[i].nrows);
@@ -1714,9 +1720,104 @@ static const struct row rows_chain_semantics[] = {
 	/* An accept ends its chain only: the next chain still runs. */
 	{ T4(S4, LOC4, 40, 80, TH_SYN), DROPS_IN("inet t b", 0),
 	  "tcp 80 accepted by a, dropped by b" },
-	/* reject sends a reply: never a silent drop. */
-	{ T4(S4, LOC4, 40, 25, TH_SYN), PASSES, "tcp 25 rejected by nftables" },
+	/* reject sends a reply: with the ICMP limits off, never dropped here. */
+	{ T4(S4, LOC4, 40, 25, TH_SYN), PASSES_WHY(NFO_STAT_PASS_REJECT),
+	  "tcp 25 rejected by nftables" },
 	{ T4(S4, LOC4, 40, 23, TH_SYN), DROPS_IN("inet t b", 2), "tcp 23 counter drop" },
+};
+
+/*
+ * Reject leaves (docs/SEMANTICS.md section 4.1). Each row runs twice (XDP,
+ * then TC) against the same buckets. A sender's bucket holds 2 answers
+ * and refills in 1000 s; the global one has room for all.
+ */
+#define NS_1000S 1000000000000ull
+static const struct nfo_reject_cfg REJECT_PEER2 = {
+	.flags = NFO_REJECT_ON,
+	.global_cost_ns = 1,
+	.global_burst_ns = 1000 * NS_1000S,
+	.peer_cost_ns = { NS_1000S, NS_1000S },
+	.peer_burst_ns = { 2 * NS_1000S, 2 * NS_1000S },
+};
+
+#define REJECTED PASSES_WHY(NFO_STAT_PASS_REJECT)
+
+static const char RULES_REJECT[] =
+	"table inet t {\n"
+	"  chain c {\n"
+	"    type filter hook prerouting priority 0;\n"
+	"    tcp dport 25 reject\n"
+	"    meta l4proto icmp reject with icmp type host-unreachable\n"
+	"    meta l4proto ipv6-icmp reject with icmpv6 type admin-prohibited\n"
+	"    udp dport 26 counter reject with icmpx type admin-prohibited\n"
+	"    udp dport 27 reject with icmp type frag-needed\n"
+	"    tcp dport 28 reject with tcp reset\n"
+	"  }\n"
+	"  chain i {\n"
+	"    type filter hook input priority 0;\n"
+	"    udp dport 29 reject\n"
+	"  }\n"
+	"}\n"
+	"table netdev n {\n"
+	"  chain i {\n"
+	"    type filter hook ingress device lo priority 0;\n"
+	"    udp dport 30 reject\n"
+	"  }\n"
+	"}\n";
+
+static const struct row rows_reject_peer[] = {
+	{ T4(S4, LOC4, 40, 25, TH_SYN), REJECTED, "first two from a sender: nftables answers" },
+	{ T4(S4, LOC4, 41, 25, TH_SYN), DROPS(0), "its bucket is empty: dropped" },
+	{ U4(S4, LOC4, 40, 26), DROPS(3), "the same sender, another reject rule" },
+	{ T4("192.0.2.2", LOC4, 40, 25, TH_SYN), REJECTED, "another sender" },
+	{ T6(S6, LOC6, 40, 25, TH_SYN), REJECTED, "an IPv6 sender" },
+	{ T6(S6, LOC6, 41, 25, TH_SYN), DROPS(0), "its bucket is empty" },
+	{ I4("192.0.2.3", LOC4, 8, 0), REJECTED, "echo request rejected: answered" },
+	{ I4("192.0.2.4", LOC4, 3, 3), DROPS(1), "an ICMP error is never answered" },
+	{ I4("192.0.2.4", LOC4, 12, 0), DROPS(1), "nor a parameter problem" },
+	{ I4("192.0.2.4", LOC4, 8, 0), REJECTED, "they took no token" },
+	{ I6("2001:db8::4", LOC6, 1, 4), DROPS(2), "an ICMPv6 error is never answered" },
+	{ I6("2001:db8::4", LOC6, 128, 0), REJECTED, "an echo request is" },
+	/* IPv4 to multicast: at prerouting the kernel answers (the route it
+	 * checks is the one back to the sender): a token like any other. */
+	{ T4("192.0.2.5", "224.0.0.5", 40, 25, TH_SYN), REJECTED, "IPv4 multicast: answered" },
+	{ T4("192.0.2.5", "224.0.0.5", 41, 25, TH_SYN), DROPS(0), "its sender's bucket is empty" },
+	{ T6("2001:db8::5", "ff02::1", 40, 25, TH_SYN), DROPS(0), "no error to IPv6 multicast" },
+	{ FRAG4("192.0.2.6", 0, true, IPPROTO_ICMP), REJECTED, "a fragment: no token taken" },
+	{ FRAG4("192.0.2.6", 0, true, IPPROTO_ICMP), REJECTED, "again" },
+	{ I4("192.0.2.6", LOC4, 8, 0), REJECTED, "its sender still has two" },
+	{ U4("192.0.2.7", LOC4, 40, 27), PASSES, "frag-needed is never rate-limited" },
+	{ T4("192.0.2.7", LOC4, 40, 28, TH_SYN), PASSES, "a TCP reset is never rate-limited" },
+	{ U4("192.0.2.7", LOC4, 40, 29), REJECTED, "input" },
+	{ U4("192.0.2.7", LOC4, 41, 29), DROPS_IN("inet t i", 0), "input, bucket empty" },
+	{ U4("192.0.2.8", LOC4, 40, 30), PASSES, "netdev: sent without limit" },
+};
+
+/* A global bucket of 4 answers, no per-sender limit. */
+static const struct nfo_reject_cfg REJECT_GLOBAL4 = {
+	.flags = NFO_REJECT_ON,
+	.global_cost_ns = NS_1000S,
+	.global_burst_ns = 4 * NS_1000S,
+};
+
+static const struct row rows_reject_global[] = {
+	{ T4("192.0.2.10", LOC4, 40, 25, TH_SYN), REJECTED, "two answers" },
+	{ T6("2001:db8::10", LOC6, 40, 25, TH_SYN), REJECTED, "IPv6 shares the bucket" },
+	{ T4("192.0.2.11", LOC4, 40, 25, TH_SYN), DROPS(0), "empty, whoever sends" },
+	{ T6("2001:db8::11", LOC6, 40, 25, TH_SYN), DROPS(0), "IPv6 too" },
+};
+
+/* net.ipv4.icmp_ratemask without destination unreachable. */
+static const struct nfo_reject_cfg REJECT_UNLIMITED4 = {
+	.flags = NFO_REJECT_ON | NFO_REJECT_UNLIMITED4,
+	.global_cost_ns = NS_1000S,
+	.global_burst_ns = 0,
+};
+
+static const struct row rows_reject_unlimited4[] = {
+	{ T4("192.0.2.12", LOC4, 40, 25, TH_SYN), REJECTED, "IPv4: not limited, always passed" },
+	{ T4("192.0.2.12", LOC4, 41, 25, TH_SYN), REJECTED, "again" },
+	{ T6("2001:db8::12", LOC6, 40, 25, TH_SYN), DROPS(0), "IPv6: limited, bucket empty" },
 };
 
 static const struct row rows_nat_stops[] = {
@@ -2206,6 +2307,10 @@ static const struct fp_case cases[] = {
 		"    udp dport 53 accept\n"
 		"  }\n"
 		"}\n", NULL, rows_policy_drop_prerouting) } },
+	{ "reject", { PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_peer, &REJECT_PEER2),
+		      PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_global, &REJECT_GLOBAL4) } },
+	{ "reject_unlimited", { PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_unlimited4,
+					     &REJECT_UNLIMITED4) } },
 	{ "chain_semantics", { PHASE(
 		"table inet t {\n"
 		"  chain sub {\n"

@@ -362,6 +362,7 @@ static int tv_and(int a, int b)
 /* What a packet meets: a DROP credits a rule, or a chain's policy (rule NULL). */
 struct verdict {
 	bool drop;
+	bool reject; /* a reject leaf: dropped beyond the ICMP limits only */
 	bool bad; /* the plan returned something that is not a verdict */
 	const struct nfo_rule *rule;
 	const struct nfo_chain *chain;
@@ -381,6 +382,7 @@ struct rctx {
 	/* a nat chain that may not run at all: each of its rules may or may
 	 * not hold (the planner does not keep that they run together) */
 	const struct nfo_chain *maybe;
+	bool reject_ok; /* the base chain's hook is one rejects are followed at */
 };
 
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
@@ -401,7 +403,7 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 }
 
 /* Outcomes of a chain (SEMANTICS.md 4), plus RET: fell off the end / returned. */
-enum { O_ACCEPT = 1, O_DROP = 2, O_STOP = 4, O_RET = 8 };
+enum { O_ACCEPT = 1, O_DROP = 2, O_STOP = 4, O_RET = 8, O_REJECT = 16 };
 
 #define REF_JUMP_DEPTH 16 /* NFT_JUMP_STACK_SIZE */
 
@@ -464,7 +466,9 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 				v.bits = O_ACCEPT;
 				break;
 			case NFO_VERDICT_DROP:
-				v.bits = O_DROP;
+				/* an ICMP reject: followed at prerouting and
+				 * input, where icmp_send answers */
+				v.bits = !r->reject ? O_DROP : x->reject_ok ? O_REJECT : O_STOP;
 				v.first_drop = r;
 				break;
 			case NFO_VERDICT_RETURN:
@@ -492,7 +496,7 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 				v.bits = O_STOP;
 				break;
 			}
-			if ((v.bits & O_DROP) && !o->first_drop)
+			if ((v.bits & (O_DROP | O_REJECT)) && !o->first_drop)
 				o->first_drop = v.first_drop;
 			o->bits |= v.bits;
 			if (o->bits & O_STOP)
@@ -509,7 +513,10 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 static void ref_base_chain(const struct rctx *x, const struct nfo_chain *c, struct rout *o,
 			   struct verdict *ret_drop)
 {
-	ref_chain(x, c, 0, o);
+	struct rctx y = *x;
+
+	y.reject_ok = c->hook == NFO_HOOK_PREROUTING || c->hook == NFO_HOOK_INPUT;
+	ref_chain(&y, c, 0, o);
 	if (o->bits & O_RET) {
 		o->bits &= ~O_RET;
 		o->bits |= c->policy_drop ? O_DROP : O_ACCEPT;
@@ -549,7 +556,7 @@ static int ref_hook(const struct rctx *x, struct hooked *h, size_t n, struct ver
 		}
 	for (size_t i = 0; i < n;) {
 		struct verdict found = {};
-		bool stop = false;
+		bool stop = false, reject = false;
 		size_t j = i;
 
 		for (; j < n && h[j].prio == h[i].prio; j++) {
@@ -561,15 +568,18 @@ static int ref_hook(const struct rctx *x, struct hooked *h, size_t n, struct ver
 				continue;
 			}
 			ref_base_chain(x, h[j].chain, &o, &d);
-			if (o.bits & O_STOP)
+			/* a reject that may not happen: an error, or go on */
+			if ((o.bits & O_STOP) || ((o.bits & O_REJECT) && (o.bits & O_ACCEPT)))
 				stop = true;
-			else if (o.bits == O_DROP && !found.drop)
+			else if (!(o.bits & ~(O_DROP | O_REJECT)) && !found.drop)
 				found = d;
+			reject |= o.bits & O_REJECT;
 		}
 		if (stop)
 			return HOOK_PASS;
 		if (found.drop) {
 			*ret = found;
+			ret->reject = reject;
 			return HOOK_DROP;
 		}
 		i = j;
@@ -809,12 +819,13 @@ static struct verdict plan_verdict(const struct nfo_plan *p, int ifindex, const 
 		ref = nfo_plan_eval(p, p->roots[i].ref, k->v, k->have);
 		if (ref == NFO_REF_PASS)
 			return (struct verdict){};
-		slot = ref & NFO_REF_VALUE_MASK;
+		slot = ref & NFO_REF_SLOT_MASK;
 		if ((ref & NFO_REF_KIND_MASK) != NFO_REF_VERDICT || !(ref & NFO_REF_DROP_BIT) ||
 		    slot >= p->ntargets)
 			return (struct verdict){ .bad = true };
 		return (struct verdict){
 			.drop = true,
+			.reject = ref & NFO_REF_REJECT_BIT,
 			.rule = p->targets[slot].rule,
 			.chain = p->targets[slot].chain,
 		};
@@ -822,13 +833,14 @@ static struct verdict plan_verdict(const struct nfo_plan *p, int ifindex, const 
 	return (struct verdict){ .bad = true };
 }
 
-enum { MM_NONE, MM_UNSOUND, MM_IMPRECISE, MM_TARGET, MM_BAD, MM_BUILD, MM_TOOBIG };
+enum { MM_NONE, MM_UNSOUND, MM_IMPRECISE, MM_TARGET, MM_REJECT, MM_BAD, MM_BUILD, MM_TOOBIG };
 
 static const char *const mm_names[] = {
 	[MM_NONE] = "agree",
 	[MM_UNSOUND] = "UNSOUND: the plan drops a packet the reference passes",
 	[MM_IMPRECISE] = "IMPRECISE: the plan passes a packet the reference drops",
 	[MM_TARGET] = "WRONG TARGET: both drop, crediting different rules/policies",
+	[MM_REJECT] = "REJECT: both drop, but only one says the packet may get an ICMP error",
 	[MM_BAD] = "BAD REFERENCE: nfo_plan_eval returned no verdict",
 	[MM_BUILD] = "BUILD FAILED: nfo_plan_build returned an error",
 	[MM_TOOBIG] = "TOO BIG: the plan gave up (plan->error)",
@@ -844,6 +856,8 @@ static int mismatch(const struct verdict *want, const struct verdict *got)
 		return MM_IMPRECISE;
 	if (got->drop && (got->rule != want->rule || got->chain != want->chain))
 		return MM_TARGET;
+	if (got->drop && got->reject != want->reject)
+		return MM_REJECT;
 	return MM_NONE;
 }
 
@@ -1020,10 +1034,10 @@ static void print_verdict(FILE *f, const char *who, const struct verdict *v)
 	else if (!v->drop)
 		fprintf(f, "  %s: PASS\n", who);
 	else if (v->rule)
-		fprintf(f, "  %s: DROP by rule #%u of chain %s\n", who, v->rule->position,
-			v->chain ? v->chain->name : "(null)");
+		fprintf(f, "  %s: %s by rule #%u of chain %s\n", who, v->reject ? "REJECT" : "DROP",
+			v->rule->position, v->chain ? v->chain->name : "(null)");
 	else
-		fprintf(f, "  %s: DROP by the policy of chain %s\n", who,
+		fprintf(f, "  %s: %s by the policy of chain %s\n", who, v->reject ? "REJECT" : "DROP",
 			v->chain ? v->chain->name : "(null)");
 }
 
@@ -1094,7 +1108,7 @@ static const struct nfo_rule *RULE(const struct scen *s, int chain, size_t k)
 static bool verdict_equal(const struct verdict *a, const struct verdict *b)
 {
 	return a->bad == b->bad && a->drop == b->drop &&
-	       (!a->drop || (a->rule == b->rule && a->chain == b->chain));
+	       (!a->drop || (a->rule == b->rule && a->chain == b->chain && a->reject == b->reject));
 }
 
 /* Checks the plan and the reference against the expected verdict. */
@@ -1140,6 +1154,24 @@ static void scen_expect(const struct scen *s, int ifindex, const struct pkt *k,
 
 #define EXPECT_POLICY(s, ifindex, pk_, chain_) EXPECT_DROP(s, ifindex, pk_, NULL, chain_)
 
+/* Whether the plan has a reject leaf for the packet (whichever rule it
+ * credits). */
+static bool scen_reject_at(const struct scen *s, int ifindex, struct pkt k)
+{
+	struct verdict v = plan_verdict(s->plan, ifindex, &k);
+
+	return v.drop && v.reject;
+}
+
+/* A reject leaf: dropped only beyond the kernel's ICMP limits. */
+#define EXPECT_REJECT(s, ifindex, pk_, rule_, chain_)                                  \
+	do {                                                                           \
+		struct pkt _k = (pk_);                                                 \
+		struct verdict _v = { .drop = true, .reject = true, .rule = (rule_),   \
+				      .chain = &(s)->rs->chains[chain_] };             \
+		scen_expect((s), (ifindex), &_k, &_v, __FILE__, __LINE__);             \
+	} while (0)
+
 static struct pkt frag4(const char *daddr)
 {
 	struct pkt k = pkt4(1, "192.0.2.7", daddr, 6);
@@ -1179,6 +1211,93 @@ static void test_ct_state_before_drop(void **state)
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 22), RULE(&s, c, 1), c);
 	EXPECT_DROP(&s, 2, tcp6("2001:db8::1", 22), RULE(&s, c, 1), c);
+	scen_free(&s);
+}
+
+/*
+ * `tcp dport 25 reject` (an ICMP error): a reject leaf where the reject is
+ * certain, or the packet is dropped anyway; a reject that may or may not
+ * happen ahead of an accept passes (SEMANTICS.md section 4.1).
+ */
+static void test_reject_leaves(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	int c, in, in2;
+
+	(void)state;
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_ICMP;
+	pred_tcp_dport(r, 25);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 23);
+	scen_build(&s);
+	EXPECT_REJECT(&s, 2, tcp4("10.0.0.1", 25), RULE(&s, c, 0), c);
+	EXPECT_REJECT(&s, 2, tcp6("2001:db8::1", 25), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 23), RULE(&s, c, 1), c);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 24));
+
+	/* An UNKNOWN reject ahead of a certain drop: dropped either way, but
+	 * maybe answered: a reject leaf, crediting the reject. */
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_ICMP;
+	pred_marker(r, NFO_PDIM_UNKNOWN, true);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_L4PROTO, 6);
+	scen_build(&s);
+	EXPECT_REJECT(&s, 2, tcp4("10.0.0.1", 25), RULE(&s, c, 0), c);
+	EXPECT_REJECT(&s, 2, tcp6("2001:db8::1", 80), RULE(&s, c, 0), c);
+	scen_free(&s);
+
+	/* An UNKNOWN reject ahead of an accept: the packet may get an error
+	 * or go on; nftables decides, even if a later chain drops. */
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_ICMP;
+	pred_marker(r, NFO_PDIM_UNKNOWN, true);
+	in = rs_chain(s.rs, NFPROTO_INET, "in", NFO_HOOK_INPUT, 0, "filter", true);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 25));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::1", 25));
+	scen_free(&s);
+
+	/* Two input chains of one priority: either may run first, so a
+	 * certain drop in one is a reject leaf if the other certainly rejects. */
+	scen_init(&s);
+	scen_std_env(&s);
+	in = rs_chain(s.rs, NFPROTO_INET, "in", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s.rs, in, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 25);
+	in2 = rs_chain(s.rs, NFPROTO_INET, "in2", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s.rs, in2, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_ICMP;
+	pred_val(r, NFO_DIM_L4PROTO, 6);
+	scen_build(&s);
+	assert_true(scen_reject_at(&s, 2, tcp4("10.0.0.1", 25)));
+	EXPECT_REJECT(&s, 2, tcp4("10.0.0.1", 80), RULE(&s, in2, 0), in2);
+	scen_free(&s);
+
+	/* Not followed at forward, output, or ingress (the inet family's
+	 * ingress hook): the reject stops the reasoning there. */
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "ing", NFO_HOOK_INGRESS, 0, "filter", false);
+	rs_dev(s.rs, c, "eth0");
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_ICMP;
+	pred_tcp_dport(r, 25);
+	in = rs_chain(s.rs, NFPROTO_INET, "in", NFO_HOOK_INPUT, 0, "filter", true);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 25));
+	EXPECT_POLICY(&s, 2, tcp4("10.0.0.1", 26), in);
 	scen_free(&s);
 }
 
@@ -3012,6 +3131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
+		cmocka_unit_test_teardown(test_reject_leaves, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),
 		cmocka_unit_test_teardown(test_equal_priority, scen_teardown),

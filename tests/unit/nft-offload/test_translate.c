@@ -1135,9 +1135,12 @@ static void test_unsupported(void **state)
 	expect_tcp_dport(&r[2], 22);
 	/* limit rate 10/second drop */
 	expect_rule(&r[3], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "limit", 0);
-	/* tcp dport 23 reject: replies, so never a silent drop */
-	expect_rule(&r[4], NFO_VERDICT_CONTINUE, true, NFO_OFFLOAD_NONE, "reject", 2);
+	/* tcp dport 23 reject: nft makes it an icmpx port-unreachable, an
+	 * ICMP error the kernel rate-limits: a drop the fast path follows
+	 * within those limits (reject leaves) */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[4], 23);
+	assert_int_equal(r[4].reject, NFO_REJECT_ICMP);
 	/* tcp dport vmap { 22 : accept }: followed, one alternative per verdict */
 	expect_rule(&r[5], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[5], 22);
@@ -1208,6 +1211,8 @@ static void test_unsupported(void **state)
 	expect_rule(&r[19], NFO_VERDICT_CONTINUE, true, NFO_OFFLOAD_NONE, "reject", 2);
 	expect_tcp_dport(&r[19], 25);
 	assert_true(r[19].counter);
+	/* a TCP reset is sent without limit: an effect */
+	assert_int_equal(r[19].reject, NFO_REJECT_NONE);
 	/* ip saddr . tcp dport { 192.0.2.1 . 22 }: a concatenation, looked up as
 	 * a whole key in the anonymous set's slot */
 	expect_rule(&r[20], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# reject in the fast path (docs/SEMANTICS.md section 4.1): a flood to a
+# rejected port is mostly dropped in the fast path, and the sender gets as
+# many ICMP errors as from nftables alone. Each flood is sent twice, without
+# the daemon and with it, after the kernel's buckets refilled (a sender's
+# holds 6 s of errors at most), under the default limits (the per-sender one
+# bites) and with a global limit only. Argument: the attach mode.
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-xdp}
+COUNT=4000
+RATE=4000
+
+nfo_init
+nfo_pair
+
+nfo_nft <<'EOF2'
+table inet t {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		udp dport 7000 counter reject comment "rj"
+		udp dport 7001 counter reject with icmpx type admin-prohibited comment "rjx"
+	}
+}
+EOF2
+
+# nftables' own counter of the rule with comment $1: packets
+nft_packets() {
+	ip netns exec "$NS_R" nft -j list ruleset | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    r = o.get("rule")
+    if r and r.get("comment") == sys.argv[1]:
+        for e in r["expr"]:
+            if "counter" in e:
+                print(e["counter"]["packets"])' "$1"
+}
+
+flood() { # -4|-6 DPORT: prints the JSON of reject_flood.py
+	python3 "$NFO_SRC/tests/integration/reject_flood.py" "$1" --dport "$2" --count "$COUNT" \
+		--rate "$RATE"
+}
+
+# the receiver's sysctl $1
+rsysctl() {
+	ip netns exec "$NS_R" sysctl -n "$1"
+}
+
+# one scenario: NAME FAMILY DPORT COMMENT, under the receiver's limits
+scenario() {
+	local name=$1 fam=$2 port=$3 rule=$4 lim alone with k0 k1 f0 f1
+	lim="$(rsysctl net.ipv4.icmp_msgs_per_sec) $(rsysctl net.ipv4.icmp_msgs_burst)"
+	if [ "$fam" = -6 ]; then
+		lim+=" $(rsysctl net.ipv6.icmp.ratelimit)"
+	else
+		lim+=" $(rsysctl net.ipv4.icmp_ratelimit)"
+	fi
+	sleep 7 # every bucket of the kernel full again
+	alone=$(flood "$fam" "$port")
+	echo "  $name, nftables alone: $alone"
+	sleep 7
+	nfo_daemon_start --attach "$IF_R:$MODE"
+	k0=$(nft_packets "$rule")
+	f0=$(nfo_get "rule('$rule')['packets']")
+	with=$(flood "$fam" "$port")
+	echo "  $name, with the fast path: $with"
+	k1=$(nft_packets "$rule")
+	f1=$(nfo_get "rule('$rule')['packets']")
+	nfo_daemon_stop
+	# shellcheck disable=SC2086
+	python3 - "$alone" "$with" "$((k1 - k0))" "$((f1 - f0))" "$name" "$fam" $lim <<'PY' && ok "$name: same errors, flood dropped in the fast path" || NFO_FAILED=$((NFO_FAILED + 1))
+import json, os, sys
+alone, with_, knft, fast, name = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+v6 = sys.argv[6] == "-6"
+rate, burst, peer_ms = (int(x) for x in sys.argv[7:10])
+sent, secs = with_["sent"], with_["seconds"] + 0.2
+# What the fast path may pass at most (nft-offload/reject.c): each CPU's
+# buckets, NFO_REJECT_SLACK (4) times the kernel's; IPv6's per-sender
+# interval taken 16 times shorter.
+slack, cpus = 4, os.cpu_count()
+most = slack * (burst + 1 + rate * secs)
+if peer_ms:
+    tmo = peer_ms / 1000 / (16 if v6 else 1)
+    most = min(most, slack * (7 + secs / tmo))
+most = int(cpus * most) + 1
+bad = []
+if alone["errors"] * 10 > alone["sent"]:
+    bad.append("nftables alone answered %d of %d: the kernel did not rate-limit" % (alone["errors"], alone["sent"]))
+if alone["errors"] == 0:
+    bad.append("nftables alone sent no error")
+# The same limits, the same flood: the counts differ only by timing.
+if abs(with_["errors"] - alone["errors"]) > max(3, alone["errors"] // 4):
+    bad.append("%d errors with the fast path, %d without" % (with_["errors"], alone["errors"]))
+if fast + knft != sent:
+    bad.append("fast path %d + nftables %d != %d sent" % (fast, knft, sent))
+if knft > most:
+    bad.append("the fast path passed %d of %d, more than its buckets hold (%d)" % (knft, sent, most))
+if fast * 2 < sent:
+    bad.append("the fast path dropped only %d of %d" % (fast, sent))
+for b in bad:
+    print("FAIL: %s: %s" % (name, b))
+sys.exit(1 if bad else 0)
+PY
+}
+
+# The defaults: one error a second per sender (burst 6) bites first.
+scenario "IPv4, default limits" -4 7000 rj
+scenario "IPv6, default limits" -6 7001 rjx
+
+# No per-sender limit: the global one (shared by IPv4 and IPv6) bites.
+ip netns exec "$NS_R" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+	net.ipv4.icmp_msgs_per_sec=200 net.ipv4.icmp_msgs_burst=20
+scenario "IPv4, a global limit of 200/s" -4 7000 rj
+scenario "IPv6, a global limit of 200/s" -6 7001 rjx
+
+# status says how the rules are carried out, and with which limits
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_assert "rule('rj')['offload'] == 'full'" "rj: decided in the fast path"
+"$NFO_BIN" explain --run-dir "$NFO_RUN" >"$NFO_T/explain.txt" 2>&1 || true
+if grep -q "reject with an ICMP error: dropped here only beyond" "$NFO_T/explain.txt"; then
+	ok "explain says how the reject is carried out"
+else
+	cat "$NFO_T/explain.txt"
+	echo "FAIL: explain does not describe the reject"
+	NFO_FAILED=$((NFO_FAILED + 1))
+fi
+"$NFO_BIN" status --run-dir "$NFO_RUN" >"$NFO_T/status.txt" 2>&1 || true
+if grep -q "reject: ICMP errors limited to 200/s, burst 20" "$NFO_T/status.txt"; then
+	ok "status shows the limits read from the sysctls"
+else
+	cat "$NFO_T/status.txt"
+	echo "FAIL: status does not show the ICMP limits"
+	NFO_FAILED=$((NFO_FAILED + 1))
+fi
+nfo_daemon_stop
+nfo_done
