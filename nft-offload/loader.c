@@ -1632,23 +1632,36 @@ static int guard_slots(struct progset *ps, struct store_work *w, bool guard)
 
 /*
  * The order (docs/SEMANTICS.md, "Named sets whose elements change"): with
- * one store changing, each packet reads it once and sees its key before or
- * after; adds go first so that an address of a range that is split or
- * merged is never absent in between. With several: stores used both ways
- * are made unknown to packets for the time (their diagram nodes take the
- * unknown edge, sound for any membership), then removals from drop-ward
- * stores and additions to accept-ward ones, a grace period if both groups
- * have work on two stores or more, then the rest.
+ * one slot reading a changing store, each packet reads it once and sees its
+ * key before or after; adds go first so that an address of a range that is
+ * split or merged is never absent in between. With several (several sets,
+ * or one set looked up with two keys: two reads of one store): stores used
+ * both ways are made unknown to packets for the time (their diagram nodes
+ * take the unknown edge, sound for any membership), then removals from
+ * drop-ward stores and additions to accept-ward ones, a grace period if
+ * both groups have work on two slots or more, then the rest.
  */
+static size_t live_slots_of(const struct progset *ps, uint32_t id)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		n += ps->half[ps->active].store_of[k] == (int8_t)(id + 1);
+	return n;
+}
+
 static int update_in_place(struct progset *ps, struct store_work *w, size_t n, size_t *ret_grace)
 {
-	size_t changed = 0, free_stores = 0, g1 = 0, g2 = 0;
+	size_t changed = 0, free_slots = 0, g1 = 0, g2 = 0;
 	bool any_guarded = false;
 	int r = 0;
 
 	*ret_grace = 0;
+	/* what counts is how often a packet may read a changing store: once
+	 * per slot (a set looked up with two keys is read twice) */
 	for (size_t i = 0; i < n; i++)
-		changed += w[i].add.n + w[i].del.n > 0;
+		if (w[i].add.n + w[i].del.n > 0)
+			changed += live_slots_of(ps, w[i].store);
 	if (changed <= 1) {
 		for (size_t i = 0; i < n && r == 0; i++) {
 			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
@@ -1667,7 +1680,7 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 			w[i].guarded = any_guarded = true;
 			continue;
 		}
-		free_stores++;
+		free_slots += live_slots_of(ps, w[i].store);
 		if (w[i].polarity == NFO_POL_ACCEPT) {
 			g1 += w[i].add.n;
 			g2 += w[i].del.n;
@@ -1688,7 +1701,7 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done) :
 			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
 	}
-	if (r == 0 && free_stores >= 2 && g1 && g2) {
+	if (r == 0 && free_slots >= 2 && g1 && g2) {
 		/* no walk mixes the two groups */
 		r = wait_grace(ps);
 		(*ret_grace)++;
