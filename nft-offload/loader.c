@@ -116,8 +116,10 @@ struct nfo_loader {
 	/* trace (bpf/trace.h): shared by every program set, never pinned */
 	int trace_ring_fd, trace_cfg_fd, trace_pcpu_fd;
 	bool trace_on;
-	/* slots is read by nfo_loader_counter() from the daemon's control
-	 * thread: changed only under slots_mu */
+	/* slots is read by nfo_loader_counter() and ps by
+	 * nfo_loader_watchdog() from the daemon's control thread: changed
+	 * only under slots_mu (the main thread, the only writer, reads them
+	 * without it) */
 	pthread_mutex_t slots_mu;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
@@ -1523,10 +1525,19 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		set_state(fresh, NFO_STATE_HALF(h), genid);
 		for (size_t i = 0; i < n; i++)
 			(void)swap_iface(l, &ifaces[i], fresh, true);
-		if (l->ps)
-			l->wd_trips_retired += __atomic_load_n(&l->ps->ctl->trips, __ATOMIC_SEQ_CST);
-		progset_free(&l->ps);
-		l->ps = TAKE_PTR(fresh);
+		{
+			struct progset *old = l->ps;
+
+			/* swapped under the lock, freed after it: a status
+			 * read holds the lock while it uses l->ps */
+			pthread_mutex_lock(&l->slots_mu);
+			if (old)
+				l->wd_trips_retired +=
+					__atomic_load_n(&old->ctl->trips, __ATOMIC_SEQ_CST);
+			l->ps = TAKE_PTR(fresh);
+			pthread_mutex_unlock(&l->slots_mu);
+			progset_free(&old);
+		}
 	} else {
 		/* Wait until no packet can be walking half h any more. */
 		pthread_mutex_lock(&ps->mu);
@@ -1847,10 +1858,12 @@ int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret, con
 	struct nfo_watchdog_info info;
 	int r;
 
+	pthread_mutex_lock(&l->slots_mu);
 	r = nfo_watchdog_read(l->ps ? l->ps->wd : NULL, &info);
+	info.trips = nfo_loader_watchdog_trips(l);
+	pthread_mutex_unlock(&l->slots_mu);
 	if (r < 0)
 		return r;
-	info.trips = nfo_loader_watchdog_trips(l);
 	*ret = info;
 	*ret_error = l->wd_error;
 	return 0;
