@@ -116,15 +116,25 @@ static int popcount(uint32_t x)
 	return __builtin_popcount(x);
 }
 
+/* Makes slot i of entry bi (holding key already) present until until. */
+static void publish(struct nfo_table *t, uint32_t bi, uint32_t i, uint64_t until)
+{
+	if (t->has_exp)
+		__atomic_store_n(slot_until(t, bi, i), until, __ATOMIC_RELAXED);
+	/* the key and its expiry before the bit that makes them visible */
+	__atomic_store_n(&t->b[bi].occ, t->b[bi].occ | (1u << i), __ATOMIC_RELEASE);
+	t->count++;
+}
+
 int nfo_table_insert(struct nfo_table *t, const uint32_t *key, uint64_t until)
 {
 	uint32_t h, cand[2], full = (t->nslots >= 32 ? ~0u : (1u << t->nslots) - 1);
-	uint32_t bi;
+	uint32_t bi, used;
 	int i, best = -1;
 
 	if (locate(t, key, &bi, &i)) {
 		if (t->has_exp)
-			__atomic_store_n(slot_until(t, bi, i), until, __ATOMIC_RELEASE);
+			__atomic_store_n(slot_until(t, bi, (uint32_t)i), until, __ATOMIC_RELEASE);
 		return 0;
 	}
 	h = nfo_table_hash(key, t->kw, hdr(t)->seed);
@@ -138,18 +148,15 @@ int nfo_table_insert(struct nfo_table *t, const uint32_t *key, uint64_t until)
 		for (uint32_t s = 0; q && s < t->nslots; s++) {
 			if (!(q & (1u << s)) || !key_is(t, cand[c], s, key))
 				continue;
-			bi = cand[c];
-			t->quar[bi - 1] &= ~(1u << s);
+			t->quar[cand[c] - 1] &= ~(1u << s);
 			t->nquar--;
-			i = (int)s;
-			goto publish;
+			publish(t, cand[c], s, until);
+			return 1;
 		}
 	}
 	/* the emptier of the two buckets (slots free and not quarantined) */
 	for (int c = 0; c < 2; c++) {
-		uint32_t used = (__atomic_load_n(&t->b[cand[c]].occ, __ATOMIC_RELAXED) |
-				 t->quar[cand[c] - 1]) & full;
-
+		used = (t->b[cand[c]].occ | t->quar[cand[c] - 1]) & full;
 		if (used == full)
 			continue;
 		if (best < 0 || popcount(used) <
@@ -159,19 +166,11 @@ int nfo_table_insert(struct nfo_table *t, const uint32_t *key, uint64_t until)
 	if (best < 0)
 		return -ENOSPC;
 	bi = cand[best];
-	{
-		uint32_t used = t->b[bi].occ | t->quar[bi - 1];
-
-		for (i = 0; used & (1u << i); i++)
-			;
-	}
+	used = t->b[bi].occ | t->quar[bi - 1];
+	for (i = 0; used & (1u << i); i++)
+		;
 	memcpy(slot_key(t, bi, (uint32_t)i), key, t->kw * 4);
-publish:
-	if (t->has_exp)
-		__atomic_store_n(slot_until(t, bi, i), until, __ATOMIC_RELAXED);
-	/* the key and its expiry before the bit that makes them visible */
-	__atomic_store_n(&t->b[bi].occ, t->b[bi].occ | (1u << i), __ATOMIC_RELEASE);
-	t->count++;
+	publish(t, bi, (uint32_t)i, until);
 	return 1;
 }
 
