@@ -9,6 +9,7 @@
 #define NFO_CLASSIFY_H
 
 #include "nfo_abi.h"
+#include "nfo_store.h"
 #include "parser.h"
 #include "trace.h"
 
@@ -96,6 +97,23 @@ struct {
 	__type(value, nfo_set_until);
 } nfo_setlpm SEC(".maps");
 
+/* The bucket tables of exact sets (bpf/nfo_store.h), by store id. The
+ * loader creates each with its own size (BPF_F_INNER_MAP). */
+struct nfo_table_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, NFO_BUCKET_SIZE);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NFO_MAX_STORES);
+	__type(key, __u32);
+	__array(values, struct nfo_table_map);
+} nfo_xstores SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -117,14 +135,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nfo_bucket);
+	__type(value, struct nfo_tokens);
 } nfo_rej_global SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, NFO_REJECT_PEERS);
 	__type(key, struct nfo_rej_key);
-	__type(value, struct nfo_bucket);
+	__type(value, struct nfo_tokens);
 } nfo_rej_peer SEC(".maps");
 
 static __always_inline void nfo_count(void *map, __u32 slot, __u32 bytes)
@@ -349,9 +367,48 @@ static __always_inline __u32 nfo_field_bytes(const struct nfo_pkt *p, __u32 dim,
 }
 
 /* An element found is present until its time (nfo_set_until). */
+static __always_inline int nfo_until_live(__u64 until)
+{
+	return !until || bpf_jiffies64() < until;
+}
+
 static __always_inline int nfo_set_live(const nfo_set_until *until)
 {
-	return until && (!*until || bpf_jiffies64() < *until);
+	return until && nfo_until_live(*until);
+}
+
+/* Whether key (kw words) is in the bucket table of store (bpf/nfo_store.h);
+ * -1: no table (the loader is between two). */
+static __always_inline int nfo_table_member(__u32 store, const __u32 *key, __u32 kw)
+{
+	struct nfo_table_hdr *h;
+	struct nfo_bucket *b;
+	__u32 zero = 0, hv, idx;
+	void *tbl;
+	int i;
+
+	tbl = bpf_map_lookup_elem(&nfo_xstores, &store);
+	if (!tbl)
+		return -1;
+	h = bpf_map_lookup_elem(tbl, &zero);
+	if (!h || h->kw != kw)
+		return -1;
+	hv = nfo_table_hash(key, kw, h->seed);
+	idx = nfo_table_b1(hv, h->mask);
+	b = bpf_map_lookup_elem(tbl, &idx);
+	if (b) {
+		i = nfo_bucket_find(b, h, key);
+		if (i >= 0)
+			return nfo_until_live(nfo_bucket_until(b, h, i));
+	}
+	idx = nfo_table_b2(hv, h->mask);
+	b = bpf_map_lookup_elem(tbl, &idx);
+	if (b) {
+		i = nfo_bucket_find(b, h, key);
+		if (i >= 0)
+			return nfo_until_live(nfo_bucket_until(b, h, i));
+	}
+	return 0;
 }
 
 /*
@@ -371,15 +428,19 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 	spec = bpf_map_lookup_elem(&nfo_setspecs, &idx);
 	if (!spec || !spec->nfields)
 		return -1;
-	if (spec->interval) {
+	if (spec->kind == NFO_STORE_LPM) {
 		struct nfo_setlpm_key lk = { .prefixlen = 32 + 128 };
+		__u32 store = spec->store;
 
-		lk.slot_half[3] = idx;
+		lk.store[0] = store >> 24;
+		lk.store[1] = store >> 16;
+		lk.store[2] = store >> 8;
+		lk.store[3] = store;
 		if (!nfo_field_bytes(p, spec->dims[0], lk.key))
 			return -1;
 		return nfo_set_live(bpf_map_lookup_elem(&nfo_setlpm, &lk));
 	}
-	k.slot_half = idx;
+	k.store = spec->store;
 	for (i = 0; i < NFO_SET_MAX_FIELDS; i++) {
 		__u8 buf[16];
 		__u32 len, j;
@@ -397,6 +458,16 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 		/* each field starts 4-byte aligned, as in nft registers */
 		off += (len + 3) & ~3u;
 	}
+	if (spec->kind == NFO_STORE_TABLE) {
+		__u32 words[NFO_TABLE_MAX_KW];
+
+		if (off > NFO_TABLE_MAX_KEY)
+			return -1;
+		__builtin_memcpy(words, k.key, sizeof(words));
+		return nfo_table_member(spec->store, words, off / 4);
+	}
+	if (spec->kind != NFO_STORE_HASH)
+		return -1;
 	return nfo_set_live(bpf_map_lookup_elem(&nfo_setkeys, &k));
 }
 
@@ -556,7 +627,7 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 }
 
 /* The bucket's tokens at now (refilled, capped at burst). */
-static __always_inline __u64 nfo_bucket_fill(const struct nfo_bucket *b, __u64 now, __u64 burst)
+static __always_inline __u64 nfo_tokens_fill(const struct nfo_tokens *b, __u64 now, __u64 burst)
 {
 	__u64 t = b->tokens_ns + (now > b->last_ns ? now - b->last_ns : 0);
 
@@ -578,7 +649,7 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 					   const struct nfo_reject_cfg *cfg)
 {
 	struct nfo_rej_key key = { .ifindex = ifindex };
-	struct nfo_bucket *g, *peer = NULL;
+	struct nfo_tokens *g, *peer = NULL;
 	__u64 now, gt, pt = 0, cost;
 	__u32 zero = 0, flags = cfg->flags;
 	int v6 = p->ethtype == NFO_ETH_P_IPV6;
@@ -612,7 +683,7 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 	g = bpf_map_lookup_elem(&nfo_rej_global, &zero);
 	if (!g)
 		return 0;
-	gt = nfo_bucket_fill(g, now, cfg->global_burst_ns);
+	gt = nfo_tokens_fill(g, now, cfg->global_burst_ns);
 	cost = cfg->peer_cost_ns[v6 & 1];
 	if (cost) {
 		key.family = v6 ? 6 : 4;
@@ -622,7 +693,7 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 			__builtin_memcpy(key.addr, p->saddr, 4);
 		peer = bpf_map_lookup_elem(&nfo_rej_peer, &key);
 		if (!peer) {
-			struct nfo_bucket full = { .tokens_ns = cfg->peer_burst_ns[v6 & 1],
+			struct nfo_tokens full = { .tokens_ns = cfg->peer_burst_ns[v6 & 1],
 						   .last_ns = now };
 
 			if (bpf_map_update_elem(&nfo_rej_peer, &key, &full, BPF_ANY))
@@ -631,7 +702,7 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 			if (!peer)
 				return 0;
 		}
-		pt = nfo_bucket_fill(peer, now, cfg->peer_burst_ns[v6 & 1]);
+		pt = nfo_tokens_fill(peer, now, cfg->peer_burst_ns[v6 & 1]);
 	}
 	if (gt < cfg->global_cost_ns || (peer && pt < cost)) {
 		/* Refilled, not consumed (the kernel keeps its refill too). */

@@ -41,36 +41,50 @@ enum nfo_dim {
 /*
  * Named sets: their elements live in maps, not in the diagram, so element
  * changes need no new diagram. A slot is one (set, key layout) pair of one
- * generation; each half has its own slots. The key is the concatenation of
- * the fields' network-order bytes, each padded to 4 bytes as nft lays out
- * concatenations in registers.
+ * generation; each half has its own slots (nfo_setspecs, key half *
+ * NFO_MAX_SETS + slot). The elements are in a store, one per set, shared by
+ * both halves and kept across generations that keep the set: a slot names
+ * its store. The key is the concatenation of the fields' network-order
+ * bytes, each padded to 4 bytes as nft lays out concatenations in registers.
  */
 #define NFO_MAX_SETS (NFO_DIM_SET_LAST - NFO_DIM_SET0 + 1)
 #define NFO_SET_MAX_FIELDS 4
 #define NFO_SET_KEY_LEN 36 /* ip6 saddr . ip6 daddr . port */
+/* Stores a program set holds: every slot of both halves its own. */
+#define NFO_MAX_STORES (NFO_HALVES * NFO_MAX_SETS)
+
+enum nfo_store_kind {
+	NFO_STORE_NONE,  /* slot unused */
+	NFO_STORE_TABLE, /* exact keys <= NFO_TABLE_MAX_KEY bytes: a bucket table
+			  * (bpf/nfo_store.h) in nfo_xstores[store] */
+	NFO_STORE_HASH,  /* longer exact keys: nfo_setkeys, keyed by store */
+	NFO_STORE_LPM,   /* ranges of a single field: nfo_setlpm, keyed by store */
+};
 
 struct nfo_setspec {
 	__u8 nfields;         /* 0: slot unused */
-	__u8 interval;        /* single field, elements are ranges: LPM */
+	__u8 kind;            /* enum nfo_store_kind */
 	__u8 dims[NFO_SET_MAX_FIELDS];
-	__u8 pad[2];
+	__u8 key_len;         /* of the set's key, bytes */
+	__u8 has_exp;         /* elements carry an expiry */
+	__u32 store;          /* store id, < NFO_MAX_STORES */
 };
 
-/* Exact keys (hash): slot_half = half * NFO_MAX_SETS + slot. */
+/* Exact keys longer than a table's (NFO_STORE_HASH). */
 struct nfo_setkey {
-	__u32 slot_half;
+	__u32 store;
 	__u8 key[NFO_SET_KEY_LEN];
 };
 
 /* Ranges of a single field (LPM): prefixlen = 32 + bits of the prefix. */
 struct nfo_setlpm_key {
 	__u32 prefixlen;
-	__u8 slot_half[4]; /* big endian */
+	__u8 store[4]; /* big endian */
 	__u8 key[16];
 };
 
 /*
- * The value of an element in nfo_setkeys and nfo_setlpm: until when it may
+ * The value of an element in a table slot, nfo_setkeys and nfo_setlpm: until when it may
  * count as present, in jiffies64 (the clock nf_tables compares set element
  * expirations with on the packet path: get_jiffies_64(), which is what
  * bpf_jiffies64() returns). The element is present while
@@ -266,7 +280,7 @@ struct nfo_reject_cfg {
 };
 
 /* One token bucket (nfo_rej_global, nfo_rej_peer). */
-struct nfo_bucket {
+struct nfo_tokens {
 	__u64 tokens_ns;
 	__u64 last_ns;
 };

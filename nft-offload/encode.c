@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/netfilter/nf_tables.h>
+
 #include "encode.h"
 #include "plan.h"
 #include "setdelta.h"
@@ -403,7 +405,6 @@ static int set_push(struct nfo_image_set *s, const void *entry)
 
 struct lpm_set_ctx {
 	struct nfo_image_set *s;
-	uint32_t slot_half;
 	unsigned width;
 };
 
@@ -412,7 +413,7 @@ static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
 	struct lpm_set_ctx *c = data;
 	struct nfo_image_setlpm e = { .key.prefixlen = 32 + plen };
 
-	e.key.slot_half[3] = (uint8_t)c->slot_half;
+	/* the store (key.store) is the loader's to fill in */
 	/* the fast path puts the field's bytes first in key[] */
 	nfo_u128_to_be(v << (128 - c->width), e.key.key, 16);
 	return set_push(c->s, &e);
@@ -433,7 +434,6 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 {
 	const struct nfo_set *set = ps->set;
 	struct nfo_image_set *s = &img->sets[k];
-	uint32_t slot_half = (uint32_t)(img->half * NFO_MAX_SETS + k);
 	int r = 0;
 
 	/* ruleset.c keeps no keys of a set whose key does not fit */
@@ -442,11 +442,13 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	/* import.c refuses ranges that expire: LPM entries never do */
 	assert(!set->expires || !set->interval);
 	s->spec.nfields = ps->ndims;
-	s->spec.interval = set->interval;
+	s->spec.kind = nfo_image_store_kind(set->interval, set->key_len);
+	s->spec.key_len = (uint8_t)set->key_len;
+	s->spec.has_exp = set->expires || (set->flags & NFT_SET_TIMEOUT);
 	memcpy(s->spec.dims, ps->dims, ps->ndims);
 	s->lpm = set->interval;
 	if (set->interval) {
-		struct lpm_set_ctx c = { .s = s, .slot_half = slot_half, .width = set->key_len * 8 };
+		struct lpm_set_ctx c = { .s = s, .width = set->key_len * 8 };
 
 		for (size_t i = 0; i < set->elems.n && r == 0; i++)
 			r = for_each_prefix(set->elems.iv[i].lo, set->elems.iv[i].hi, c.width,
@@ -456,7 +458,7 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 		return r;
 	}
 	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
-		struct nfo_image_setkey e = { .key.slot_half = slot_half };
+		struct nfo_image_setkey e = {};
 
 		/* nft's key bytes are already in the concatenation layout; a
 		 * single field shorter than 4 bytes is zero-padded, as the fast
@@ -494,10 +496,10 @@ static void cancel_common(struct nfo_image_set *a, struct nfo_image_set *b)
 	b->n = nb;
 }
 
-static int ranges_entries(const struct nfo_set *set, uint32_t slot_half, const struct nfo_ival *iv,
-			  size_t n, struct nfo_image_set *s)
+static int ranges_entries(const struct nfo_set *set, const struct nfo_ival *iv, size_t n,
+			  struct nfo_image_set *s)
 {
-	struct lpm_set_ctx c = { .s = s, .slot_half = slot_half, .width = set->key_len * 8 };
+	struct lpm_set_ctx c = { .s = s, .width = set->key_len * 8 };
 	int r = 0;
 
 	s->lpm = true;
@@ -508,7 +510,7 @@ static int ranges_entries(const struct nfo_set *set, uint32_t slot_half, const s
 	return r;
 }
 
-static int keys_entries(const struct nfo_set *set, uint32_t slot_half, const uint8_t *keys, size_t n,
+static int keys_entries(const struct nfo_set *set, const uint8_t *keys, size_t n,
 			struct nfo_image_set *s)
 {
 	int r = 0;
@@ -516,22 +518,20 @@ static int keys_entries(const struct nfo_set *set, uint32_t slot_half, const uin
 	for (size_t i = 0; i < n && r == 0; i++) {
 		/* never expires: sets whose elements do are read again
 		 * instead (daemon-update.c) */
-		struct nfo_image_setkey e = { .key.slot_half = slot_half };
+		struct nfo_image_setkey e = {};
 
 		memcpy(e.key.key, keys + i * set->key_len, set->key_len);
 		r = set_push(s, &e);
 	}
-	/* keys are sorted by memcmp and slot_half is the same in every entry:
-	 * the entries are sorted too */
+	/* keys are sorted by memcmp and the store is 0 in every entry: the
+	 * entries are sorted too */
 	return r;
 }
 
-int nfo_image_set_delta(const struct nfo_plan_set *ps, int half, int k,
-			const struct nfo_set_change *c, struct nfo_image_set *ret_add,
-			struct nfo_image_set *ret_del)
+int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
+			struct nfo_image_set *ret_add, struct nfo_image_set *ret_del)
 {
 	const struct nfo_set *set = ps->set;
-	uint32_t slot_half = (uint32_t)(half * NFO_MAX_SETS + k);
 	struct nfo_image_set add = { .lpm = set->interval }, del = { .lpm = set->interval };
 	int r;
 
@@ -541,16 +541,16 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, int half, int k,
 		return -EINVAL;
 
 	if (set->interval) {
-		r = ranges_entries(set, slot_half, c->add_iv, c->nadd_iv, &add);
+		r = ranges_entries(set, c->add_iv, c->nadd_iv, &add);
 		if (r == 0)
-			r = ranges_entries(set, slot_half, c->del_iv, c->ndel_iv, &del);
+			r = ranges_entries(set, c->del_iv, c->ndel_iv, &del);
 		/* a prefix of a range that only grew or shrank stays */
 		if (r == 0)
 			cancel_common(&add, &del);
 	} else {
-		r = keys_entries(set, slot_half, c->add_keys, c->nadd_keys, &add);
+		r = keys_entries(set, c->add_keys, c->nadd_keys, &add);
 		if (r == 0)
-			r = keys_entries(set, slot_half, c->del_keys, c->ndel_keys, &del);
+			r = keys_entries(set, c->del_keys, c->ndel_keys, &del);
 	}
 	if (r < 0) {
 		free(add.entries);
@@ -751,7 +751,8 @@ size_t nfo_image_set_entries(const struct nfo_image *img, bool lpm)
 	size_t n = 0;
 
 	for (size_t k = 0; k < img->nsets; k++)
-		if (img->sets[k].lpm == lpm)
+		if (img->sets[k].lpm == lpm &&
+		    (lpm || img->sets[k].spec.kind == NFO_STORE_HASH))
 			n += img->sets[k].n;
 	return n;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bpf/nfo_abi.h"
+#include "bpf/nfo_store.h"
 
 struct nfo_plan;
 
@@ -28,8 +29,9 @@ struct nfo_plan;
 #define NFO_CAP_TABLES 2       /* radix tables per half (256 entries each) */
 #define NFO_CAP_LPM (1u << 20) /* BPF_F_NO_PREALLOC tries: a bound, not an allocation */
 #define NFO_CAP_ROOTS 16       /* preallocated hash */
-/* nfo_setkeys: a hash without preallocation, but its bucket array (16 bytes
- * a bucket, max_entries rounded up to a power of two) is allocated whole */
+/* nfo_setkeys (exact keys too long for a table): a hash without
+ * preallocation, but its bucket array (16 bytes a bucket, max_entries
+ * rounded up to a power of two) is allocated whole */
 #define NFO_CAP_SET_KEYS 1024
 #define NFO_CAP_SET_LPM (1u << 20) /* nfo_setlpm, a trie: a bound */
 
@@ -87,9 +89,11 @@ struct nfo_image_root {
 	uint8_t mac[6];
 };
 
-/* An element of a set slot: its map key, and the kernel's expiry of the
- * element (struct nfo_set.expires: jiffies64, 0 = never). The loader writes
- * the map value from it (nfo_set_until: the expiry less the margin). */
+/* An element of a set slot: its map key (store 0: the loader names the
+ * store), and the kernel's expiry of the element (struct nfo_set.expires:
+ * jiffies64, 0 = never). The loader writes the value from it
+ * (nfo_set_until: the expiry less the margin). A table store (kind
+ * NFO_STORE_TABLE) holds key.key's first key_len bytes, padded to words. */
 struct nfo_image_setkey {
 	struct nfo_setkey key;
 	uint64_t expires;
@@ -100,16 +104,24 @@ struct nfo_image_setlpm {
 	uint64_t expires;
 };
 
-/* Named set slot k: its nfo_setspecs entry (key half * NFO_MAX_SETS + k) and
- * its elements, sorted by the memcmp of their keys so that two generations
- * diff in one pass. */
+/* Named set slot k: its nfo_setspecs entry (key half * NFO_MAX_SETS + k;
+ * store 0 until the loader gives it one) and its elements, sorted by the
+ * memcmp of their keys so that two generations diff in one pass. */
 struct nfo_image_set {
 	struct nfo_setspec spec; /* nfields 0: the slot is unused */
 	bool lpm;                /* entries are struct nfo_image_setlpm (nfo_setlpm) */
-	uint8_t *entries;        /* else struct nfo_image_setkey (nfo_setkeys) */
+	uint8_t *entries;        /* else struct nfo_image_setkey */
 	size_t n;
 	size_t cap;
 };
+
+/* Where a set's elements go (enum nfo_store_kind). */
+static inline uint8_t nfo_image_store_kind(bool interval, uint32_t key_len)
+{
+	if (interval)
+		return NFO_STORE_LPM;
+	return key_len <= NFO_TABLE_MAX_KEY ? NFO_STORE_TABLE : NFO_STORE_HASH;
+}
 
 struct nfo_image {
 	int half;
@@ -180,15 +192,14 @@ struct nfo_plan_set;
 struct nfo_set_change;
 
 /*
- * The entries slot k (serving plan set ps) of half must gain (ret_add) and
- * lose (ret_del) for change c of the set's elements (setdelta.h): sorted,
- * and for interval sets without the prefixes that both sides have. Applied
- * to the slot's entries they give what nfo_image_encode() gives for the new
- * elements.
+ * The entries the store of plan set ps must gain (ret_add) and lose
+ * (ret_del) for change c of the set's elements (setdelta.h): sorted, store
+ * 0, and for interval sets without the prefixes that both sides have.
+ * Applied to the store's entries they give what nfo_image_encode() gives for
+ * the new elements.
  */
-int nfo_image_set_delta(const struct nfo_plan_set *ps, int half, int k,
-			const struct nfo_set_change *c, struct nfo_image_set *ret_add,
-			struct nfo_image_set *ret_del);
+int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
+			struct nfo_image_set *ret_add, struct nfo_image_set *ret_del);
 
 /* *entries (n sorted entries of esz bytes) minus del plus add (both sorted). */
 int nfo_image_entries_merge(uint8_t **entries, size_t *n, size_t esz, const uint8_t *add,
@@ -200,7 +211,7 @@ static inline size_t nfo_image_ntables(const struct nfo_image *img)
 	return img->nradix / NFO_RADIX_FANOUT;
 }
 
-/* Set entries of img in nfo_setlpm (lpm) or nfo_setkeys. */
+/* Set entries of img in nfo_setlpm (lpm) or nfo_setkeys (not the tables'). */
 size_t nfo_image_set_entries(const struct nfo_image *img, bool lpm);
 
 /* Whether img fits a program set of capacities caps whose maps hold held
@@ -212,8 +223,8 @@ bool nfo_image_fits(const struct nfo_image *img, const struct nfo_caps *caps,
  * Capacities of a new program set for img: what img needs with room to
  * grow, as a power of two, at least the smallest capacities. Nodes, tables
  * and roots: twice the need. LPM entries: twice, for the other half's.
- * Set entries: four times, for three copies while a half is rewritten
- * (the other half's, the old and the new of this one) with room beyond.
+ * Set entries: four times (a store rewritten in place holds its old and
+ * new entries for a moment), with room beyond.
  * -E2BIG past the largest.
  */
 int nfo_image_caps(const struct nfo_image *img, struct nfo_caps *ret);

@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "setdelta.h"
+#include "setstore.h"
 #include "strmap.h"
 #include "common/log.h"
 #include "watchdog.h"
@@ -33,19 +34,34 @@
 /* enum bpf_attach_type in Linux >= 6.6; the uapi headers here predate it. */
 #define NFO_BPF_TCX_INGRESS 46
 
-/* The elements of one named-set slot as written in a half (sorted keys). */
-struct slotstate {
+/*
+ * The elements of one set, shared by the slots of both halves that serve it
+ * and kept across generations that keep the set (docs/ARCHITECTURE.md, "Set
+ * stores"): an element change is written once, and a new generation
+ * rewrites nothing of a set whose elements did not change.
+ */
+struct store {
 	bool used;
+	char *ident;   /* family, table, name and layout: store_ident() */
+	uint8_t kind;  /* enum nfo_store_kind */
+	bool has_exp;
+	uint32_t key_len;
+	/* NFO_STORE_TABLE: the table's map (in nfo_xstores) and its mmap */
+	int fd;
+	void *mem;
+	size_t mem_len;
+	struct nfo_table t;
+	/* NFO_STORE_HASH, NFO_STORE_LPM: the entries written (store 0 in their
+	 * keys), sorted, and changes written in place not folded into them */
 	bool lpm;
-	uint8_t *entries; /* struct nfo_image_setkey or struct nfo_image_setlpm, sorted */
+	uint8_t *entries;
 	size_t n;
-	/* element changes written in place, not folded into entries yet */
 	struct nfo_sorted_pending pend;
 };
 
 struct half {
 	bool dirty; /* packets may still be walking it: not writable */
-	struct slotstate slots[NFO_MAX_SETS];
+	int8_t store_of[NFO_MAX_SETS]; /* 1 + the store of slot k, 0: unused */
 	/* LPM keys written for it, deleted before it is written again */
 	struct nfo_lpm4_key *k4;
 	size_t n4, cap4;
@@ -72,6 +88,7 @@ struct progset {
 	struct nfo_watchdog *wd; /* NULL: none (not asked for, or refused) */
 	int active; /* live half, -1 before the first generation */
 	struct half half[NFO_HALVES];
+	struct store stores[NFO_MAX_STORES];
 	/* Waiting for an RCU grace period: updating an ARRAY_OF_MAPS makes the
 	 * kernel wait for running BPF programs (maybe_wait_bpf_programs). */
 	int sync_fd;
@@ -101,8 +118,10 @@ struct nfo_loader {
 	bool trace_on;
 	/* the ICMP limits reject leaves follow, kept for new program sets */
 	struct nfo_reject_cfg reject;
-	/* slots is read by nfo_loader_counter() from the daemon's control
-	 * thread: changed only under slots_mu */
+	/* slots is read by nfo_loader_counter() and ps by
+	 * nfo_loader_watchdog() from the daemon's control thread: changed
+	 * only under slots_mu (the main thread, the only writer, reads them
+	 * without it) */
 	pthread_mutex_t slots_mu;
 	struct nfo_strmap slots;
 	uint8_t *slot_used;
@@ -458,63 +477,348 @@ int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret)
 	return 0;
 }
 
-/* ---- writing an image ------------------------------------------------------ */
+/* ---- set stores -------------------------------------------------------------- */
 
-/* Makes slot k of half h hold exactly the entries of want (NULL: unused),
- * writing only the difference; takes want's entries. */
-static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set *want)
+static int wait_grace(struct progset *ps);
+
+static size_t store_esz(const struct store *st)
 {
-	struct slotstate *st = &ps->half[h].slots[k];
-	static const struct nfo_setspec unused;
-	uint32_t idx = (uint32_t)(h * NFO_MAX_SETS + k);
-	size_t i = 0, j = 0, esz, ksz;
-	int fd;
+	return st->lpm ? sizeof(struct nfo_image_setlpm) : sizeof(struct nfo_image_setkey);
+}
 
-	if (st->pend.nadd || st->pend.ndel) {
-		int r = nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend,
-						st->lpm ? sizeof(struct nfo_image_setlpm) :
-							  sizeof(struct nfo_image_setkey), true);
+static int store_map_fd(const struct progset *ps, const struct store *st)
+{
+	return st->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) : bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+}
 
+/* The map key of an image entry e (store 0) in store id. */
+static void *stamp_key(const struct store *st, uint32_t id, const uint8_t *e, void *buf)
+{
+	if (st->lpm) {
+		struct nfo_setlpm_key *k = buf;
+
+		memcpy(k, e, sizeof(*k));
+		k->store[0] = (uint8_t)(id >> 24);
+		k->store[1] = (uint8_t)(id >> 16);
+		k->store[2] = (uint8_t)(id >> 8);
+		k->store[3] = (uint8_t)id;
+	} else {
+		struct nfo_setkey *k = buf;
+
+		memcpy(k, e, sizeof(*k));
+		k->store = id;
+	}
+	return buf;
+}
+
+static uint64_t entry_expires(const struct store *st, const uint8_t *e)
+{
+	return st->lpm ? ((const struct nfo_image_setlpm *)e)->expires :
+			 ((const struct nfo_image_setkey *)e)->expires;
+}
+
+static void table_unmap(struct store *st)
+{
+	if (st->mem)
+		munmap(st->mem, st->mem_len);
+	if (st->fd >= 0)
+		close(st->fd);
+	nfo_table_fini(&st->t);
+	st->mem = NULL;
+	st->fd = -1;
+}
+
+/* A new, empty table of nbuckets for st, not in nfo_xstores yet. */
+static int table_new(struct store *st, uint32_t nbuckets, int *ret_fd, void **ret_mem,
+		     size_t *ret_len, struct nfo_table *ret)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (nfo_table_bytes(nbuckets) + page - 1) / page * page;
+	uint32_t seed = (uint32_t)random();
+	void *mem;
+	int fd, r;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_set", sizeof(uint32_t), NFO_BUCKET_SIZE,
+			    nbuckets + 1, &mo);
+	if (fd < 0)
+		return -errno;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = nfo_table_init(ret, mem, nbuckets, nfo_table_kw(st->key_len), st->has_exp, seed);
+	if (r < 0) {
+		munmap(mem, len);
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	*ret_mem = mem;
+	*ret_len = len;
+	return 0;
+}
+
+static int copy_key(const uint32_t *key, uint64_t until, void *data)
+{
+	return nfo_table_insert(data, key, until) < 0 ? -ENOSPC : 0;
+}
+
+/*
+ * Makes room in store id's table for n more keys: slots in quarantine are
+ * released after a grace period, or a table of at least twice the buckets
+ * is filled aside with the same keys and swapped in with one nfo_xstores
+ * update (which waits until no packet reads the old one): a packet sees
+ * the old table or the new, with the same keys.
+ */
+static int table_grow(struct progset *ps, uint32_t id, size_t n)
+{
+	struct store *st = &ps->stores[id];
+	struct nfo_table t;
+	uint32_t nb;
+	size_t len;
+	void *mem;
+	int fd, r;
+
+	if (st->t.nquar && st->t.nquar >= st->t.count / 8) {
+		r = wait_grace(ps);
+		if (r < 0)
+			return r;
+		for (int x = 0; x < NFO_MAX_STORES; x++)
+			if (ps->stores[x].used && ps->stores[x].kind == NFO_STORE_TABLE)
+				nfo_table_release(&ps->stores[x].t);
+		if (!nfo_table_crowded(&st->t, n))
+			return 0;
+	}
+	nb = nfo_table_buckets_for(st->t.count + n, st->t.kw, st->has_exp);
+	if (nb < st->t.nbuckets * 2)
+		nb = st->t.nbuckets * 2;
+	for (;;) {
+		r = table_new(st, nb, &fd, &mem, &len, &t);
+		if (r < 0)
+			return r;
+		r = nfo_table_foreach(&st->t, copy_key, &t);
+		if (r == 0)
+			break;
+		munmap(mem, len);
+		close(fd);
+		nfo_table_fini(&t);
+		if (r != -ENOSPC || nb >= (1u << 26))
+			return r;
+		nb *= 2;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_xstores), &id, &fd, BPF_ANY) < 0) {
+		r = -errno;
+		munmap(mem, len);
+		close(fd);
+		nfo_table_fini(&t);
+		return r;
+	}
+	table_unmap(st);
+	st->fd = fd;
+	st->mem = mem;
+	st->mem_len = len;
+	st->t = t;
+	return 0;
+}
+
+/* Adds key bytes e (image entry) to store id's table. */
+static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, uint64_t until)
+{
+	struct store *st = &ps->stores[id];
+	uint32_t key[NFO_TABLE_MAX_KW];
+	int r;
+
+	nfo_table_key(key_bytes, st->key_len, key);
+	if (nfo_table_crowded(&st->t, 1) && !nfo_table_find(&st->t, key, NULL)) {
+		r = table_grow(ps, id, 1);
 		if (r < 0)
 			return r;
 	}
-
-	/* entries of another kind than before: remove all of the old kind */
-	if (st->used && st->n && (!want || st->lpm != want->lpm)) {
-		esz = st->lpm ? sizeof(struct nfo_image_setlpm) : sizeof(struct nfo_image_setkey);
-		fd = st->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
-			       bpf_map__fd(ps->xdp->maps.nfo_setkeys);
-		for (size_t x = 0; x < st->n; x++)
-			(void)bpf_map_delete_elem(fd, st->entries + x * esz);
-		st->n = 0;
+	r = nfo_table_insert(&st->t, key, until);
+	if (r == -ENOSPC) {
+		r = table_grow(ps, id, 1);
+		if (r == 0)
+			r = nfo_table_insert(&st->t, key, until);
 	}
-	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx,
-				want ? &want->spec : &unused, BPF_ANY) < 0)
-		return -errno;
-	if (!want) {
-		st->used = false;
+	return r < 0 ? r : 0;
+}
+
+static void store_free(struct progset *ps, uint32_t id)
+{
+	struct store *st = &ps->stores[id];
+
+	if (!st->used)
+		return;
+	if (st->kind == NFO_STORE_TABLE) {
+		(void)bpf_map_delete_elem(bpf_map__fd(ps->xdp->maps.nfo_xstores), &id);
+		table_unmap(st);
+	} else {
+		uint8_t key[sizeof(struct nfo_setkey)];
+		size_t esz = store_esz(st);
+
+		(void)nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend, esz, true);
+		for (size_t i = 0; i < st->n; i++)
+			(void)bpf_map_delete_elem(store_map_fd(ps, st),
+						  stamp_key(st, id, st->entries + i * esz, key));
+	}
+	free(st->ident);
+	free(st->entries);
+	nfo_sorted_pending_free(&st->pend);
+	*st = (struct store){ .fd = -1 };
+}
+
+/* What a store is for: the set and the layout of its elements. */
+static char *store_ident(const struct nfo_plan_set *ps, const struct nfo_setspec *spec)
+{
+	const struct nfo_set *set = ps->set;
+	char *id = NULL;
+
+	if (asprintf(&id, "%d %s %s %u %u %u", set->family, set->table ? set->table : "",
+		     set->name ? set->name : "", set->key_len, spec->kind, spec->has_exp) < 0)
+		return NULL;
+	return id;
+}
+
+static bool half_uses(const struct half *h, uint32_t id)
+{
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		if (h->store_of[k] == (int8_t)(id + 1))
+			return true;
+	return false;
+}
+
+static int new_store(struct progset *ps, const struct nfo_image_set *want, char *ident,
+		     uint32_t *ret)
+{
+	for (uint32_t id = 0; id < NFO_MAX_STORES; id++) {
+		struct store *st = &ps->stores[id];
+		int r;
+
+		if (st->used)
+			continue;
+		*st = (struct store){ .used = true, .ident = ident, .kind = want->spec.kind,
+				      .has_exp = want->spec.has_exp, .key_len = want->spec.key_len,
+				      .fd = -1, .lpm = want->lpm };
+		if (st->kind == NFO_STORE_TABLE) {
+			r = table_new(st, nfo_table_buckets_for(want->n, nfo_table_kw(st->key_len),
+								st->has_exp),
+				      &st->fd, &st->mem, &st->mem_len, &st->t);
+			if (r == 0 && bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_xstores), &id,
+							  &st->fd, BPF_ANY) < 0)
+				r = -errno;
+			if (r < 0) {
+				st->ident = NULL;
+				store_free(ps, id);
+				return r;
+			}
+		}
+		*ret = id;
 		return 0;
 	}
-	esz = nfo_image_set_entry_size(want);
-	ksz = nfo_image_set_key_size(want);
-	fd = want->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) :
-			 bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+	return -ENOSPC; /* cannot happen: two halves of NFO_MAX_SETS slots */
+}
+
+/* Whether the table of st differs from want's entries (sorted). */
+static bool table_differs(const struct store *st, const struct nfo_image_set *want, uint64_t margin_j)
+{
+	if (st->t.count != want->n)
+		return true;
+	for (size_t j = 0; j < want->n; j++) {
+		const struct nfo_image_setkey *e = (const void *)(want->entries + j * sizeof(*e));
+		uint32_t key[NFO_TABLE_MAX_KW];
+		uint64_t until;
+
+		nfo_table_key(e->key.key, st->key_len, key);
+		if (!nfo_table_find(&st->t, key, &until) ||
+		    (st->has_exp && until != nfo_set_until_of(e->expires, margin_j)))
+			return true;
+	}
+	return false;
+}
+
+static bool entries_differ(struct store *st, const struct nfo_image_set *want)
+{
+	size_t esz = store_esz(st);
+
+	if (nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend, esz, true) < 0)
+		return true;
+	return st->n != want->n || (st->n && memcmp(st->entries, want->entries, st->n * esz));
+}
+
+struct table_gone {
+	const struct store *st;
+	const struct nfo_image_set *want;
+	uint32_t *keys;
+	size_t n, cap;
+};
+
+static int cmp_setkey_entry(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct nfo_setkey));
+}
+
+static int collect_gone(const uint32_t *key, uint64_t until, void *data)
+{
+	struct table_gone *g = data;
+	struct nfo_image_setkey probe = {};
+
+	memcpy(probe.key.key, key, g->st->key_len);
+	if (g->want->n && bsearch(&probe, g->want->entries, g->want->n, sizeof(probe),
+				  cmp_setkey_entry))
+		return 0;
+	if (nfo_grow(&g->keys, &g->cap, (g->n + 1) * NFO_TABLE_MAX_KW, sizeof(*g->keys)) < 0)
+		return -ENOMEM;
+	memcpy(g->keys + g->n++ * NFO_TABLE_MAX_KW, key, NFO_TABLE_MAX_KEY);
+	return 0;
+}
+
+/* Makes store id hold exactly want's entries, writing the difference. */
+static int store_write(struct progset *ps, uint32_t id, const struct nfo_image_set *want)
+{
+	struct store *st = &ps->stores[id];
+	size_t esz = store_esz(st), i = 0, j = 0;
+	uint8_t kbuf[sizeof(struct nfo_setlpm_key) > sizeof(struct nfo_setkey) ?
+		     sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey)];
+	int fd, r = 0;
+
+	if (st->kind == NFO_STORE_TABLE) {
+		struct table_gone g = { .st = st, .want = want };
+
+		r = nfo_table_foreach(&st->t, collect_gone, &g);
+		for (size_t x = 0; r == 0 && x < g.n; x++)
+			(void)nfo_table_delete(&st->t, g.keys + x * NFO_TABLE_MAX_KW);
+		free(g.keys);
+		if (r == 0 && nfo_table_crowded(&st->t, want->n > st->t.count ? want->n - st->t.count : 0))
+			r = table_grow(ps, id, want->n > st->t.count ? want->n - st->t.count : 0);
+		for (size_t x = 0; r == 0 && x < want->n; x++) {
+			const struct nfo_image_setkey *e = (const void *)(want->entries + x * esz);
+
+			r = table_put(ps, id, e->key.key, nfo_set_until_of(e->expires, ps->margin_j));
+		}
+		return r;
+	}
+	r = nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend, esz, true);
+	if (r < 0)
+		return r;
+	fd = store_map_fd(ps, st);
 	while (i < st->n || j < want->n) {
 		const uint8_t *w = want->entries + j * esz;
-		int c = i >= st->n ? 1 : j >= want->n ? -1 :
-			memcmp(st->entries + i * esz, w, ksz);
+		size_t ksz = st->lpm ? sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey);
+		int c = i >= st->n ? 1 : j >= want->n ? -1 : memcmp(st->entries + i * esz, w, ksz);
 		nfo_set_until until;
 
 		if (c < 0) {
-			(void)bpf_map_delete_elem(fd, st->entries + i * esz);
+			(void)bpf_map_delete_elem(fd, stamp_key(st, id, st->entries + i * esz, kbuf));
 			i++;
 			continue;
 		}
 		/* new, or an expiry that changed (a re-added element) */
-		if (c > 0 || nfo_image_set_expires(want, st->entries + i * esz) !=
-				     nfo_image_set_expires(want, w)) {
-			until = nfo_set_until_of(nfo_image_set_expires(want, w), ps->margin_j);
-			if (bpf_map_update_elem(fd, w, &until, BPF_ANY) < 0)
+		if (c > 0 || entry_expires(st, st->entries + i * esz) != entry_expires(st, w)) {
+			until = nfo_set_until_of(entry_expires(st, w), ps->margin_j);
+			if (bpf_map_update_elem(fd, stamp_key(st, id, w, kbuf), &until, BPF_ANY) < 0)
 				return -errno;
 		}
 		if (c == 0)
@@ -522,11 +826,122 @@ static int write_set_slot(struct progset *ps, int h, int k, struct nfo_image_set
 		j++;
 	}
 	free(st->entries);
-	st->entries = TAKE_PTR(want->entries);
+	st->entries = malloc(want->n ? want->n * esz : 1);
+	if (!st->entries) {
+		st->n = 0;
+		return -ENOMEM;
+	}
+	if (want->n)
+		memcpy(st->entries, want->entries, want->n * esz);
 	st->n = want->n;
-	st->lpm = want->lpm;
-	st->used = true;
 	return 0;
+}
+
+/*
+ * The set slots of img, written into half h (not live, no packet walks it):
+ * each slot's store is the one the set had (the live half may read it too),
+ * or a new one. A store the live half reads is changed only after the fast
+ * path is off (state) and no packet reads it any more: with the old diagram
+ * its new elements could drop what neither generation drops. Stores neither
+ * half uses afterwards are freed.
+ */
+static int write_sets(struct progset *ps, int h, const struct nfo_image *img,
+		      const struct nfo_plan *plan, uint64_t *progress)
+{
+	static const struct nfo_setspec unused;
+	const struct half *live = ps->active >= 0 && ps->active != h ? &ps->half[ps->active] : NULL;
+	int8_t store_of[NFO_MAX_SETS] = {};
+	bool live_changes = false;
+	int r = 0;
+
+	assert(img->nsets <= plan->nsets);
+	/* the stores of sets that stay */
+	for (size_t k = 0; k < img->nsets && r == 0; k++) {
+		const struct nfo_image_set *w = &img->sets[k];
+		char *ident;
+
+		if (!w->spec.nfields)
+			continue;
+		ident = store_ident(&plan->sets[k], &w->spec);
+		if (!ident)
+			return -ENOMEM;
+		for (uint32_t id = 0; id < NFO_MAX_STORES; id++)
+			if (ps->stores[id].used && !strcmp(ps->stores[id].ident, ident))
+				store_of[k] = (int8_t)(id + 1);
+		free(ident);
+	}
+	/* stores of half h's old generation no one keeps: free now */
+	for (uint32_t id = 0; id < NFO_MAX_STORES; id++) {
+		bool keep = live && half_uses(live, id);
+
+		for (int k = 0; k < NFO_MAX_SETS; k++)
+			keep |= store_of[k] == (int8_t)(id + 1);
+		if (!keep)
+			store_free(ps, id);
+	}
+	memset(ps->half[h].store_of, 0, sizeof(ps->half[h].store_of));
+	for (size_t k = 0; k < img->nsets && r == 0; k++) {
+		const struct nfo_image_set *w = &img->sets[k];
+		uint32_t id;
+		char *ident;
+
+		if (!w->spec.nfields || store_of[k])
+			continue;
+		ident = store_ident(&plan->sets[k], &w->spec);
+		if (!ident)
+			return -ENOMEM;
+		r = new_store(ps, w, ident, &id);
+		if (r < 0) {
+			free(ident);
+			return r;
+		}
+		store_of[k] = (int8_t)(id + 1);
+	}
+	for (size_t k = 0; live && k < img->nsets; k++) {
+		struct store *st;
+
+		if (!store_of[k] || !half_uses(live, (uint32_t)(store_of[k] - 1)))
+			continue;
+		st = &ps->stores[store_of[k] - 1];
+		live_changes |= st->kind == NFO_STORE_TABLE ?
+					table_differs(st, &img->sets[k], ps->margin_j) :
+					entries_differ(st, &img->sets[k]);
+	}
+	if (live_changes) {
+		__atomic_store_n(&ps->ctl->state, NFO_STATE_DISABLED, __ATOMIC_SEQ_CST);
+		r = wait_grace(ps);
+		if (r < 0)
+			return r;
+	}
+	for (size_t k = 0; k < img->nsets && r == 0; k++) {
+		uint32_t id;
+		bool done = false;
+
+		if (!store_of[k])
+			continue;
+		id = (uint32_t)(store_of[k] - 1);
+		/* one store for two slots of the same set: written once */
+		for (size_t x = 0; x < k; x++)
+			done |= store_of[x] == store_of[k];
+		if (!done)
+			r = store_write(ps, id, &img->sets[k]);
+		if (progress)
+			__atomic_fetch_add(progress, img->sets[k].n, __ATOMIC_RELAXED);
+	}
+	for (uint32_t k = 0; k < NFO_MAX_SETS && r == 0; k++) {
+		uint32_t idx = (uint32_t)h * NFO_MAX_SETS + k;
+		struct nfo_setspec spec = k < img->nsets ? img->sets[k].spec : unused;
+
+		if (!store_of[k])
+			spec = unused;
+		else
+			spec.store = (uint32_t)(store_of[k] - 1);
+		if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx, &spec,
+					BPF_ANY) < 0)
+			r = -errno;
+	}
+	memcpy(ps->half[h].store_of, store_of, sizeof(store_of));
+	return r;
 }
 
 /* ---- program sets ----------------------------------------------------------- */
@@ -632,10 +1047,16 @@ static void progset_free(struct progset **psp)
 	for (int h = 0; h < NFO_HALVES; h++) {
 		free(ps->half[h].k4);
 		free(ps->half[h].k6);
-		for (int k = 0; k < NFO_MAX_SETS; k++) {
-			free(ps->half[h].slots[k].entries);
-			nfo_sorted_pending_free(&ps->half[h].slots[k].pend);
-		}
+	}
+	/* the maps go with the object: only our side of each store */
+	for (int id = 0; id < NFO_MAX_STORES; id++) {
+		struct store *st = &ps->stores[id];
+
+		if (st->kind == NFO_STORE_TABLE)
+			table_unmap(st);
+		free(st->ident);
+		free(st->entries);
+		nfo_sorted_pending_free(&st->pend);
 	}
 	free(ps);
 	*psp = NULL;
@@ -679,6 +1100,8 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	pthread_mutex_init(&ps->mu, NULL);
 	pthread_cond_init(&ps->cv, NULL);
 	ps->sync_fd = ps->sync_inner_fd = -1;
+	for (int id = 0; id < NFO_MAX_STORES; id++)
+		ps->stores[id].fd = -1;
 	ps->active = -1;
 	ps->job = -1;
 	ps->caps = *caps;
@@ -765,6 +1188,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_rej_global,
 			      bpf_map__fd(ps->xdp->maps.nfo_rej_global)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_rej_peer, bpf_map__fd(ps->xdp->maps.nfo_rej_peer)) < 0 ||
+	    bpf_map__reuse_fd(ps->tc->maps.nfo_xstores, bpf_map__fd(ps->xdp->maps.nfo_xstores)) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->tc->obj) < 0) {
@@ -849,9 +1273,10 @@ static void write_rootcache(struct progset *ps, const struct nfo_image *img)
 	}
 }
 
-/* Writes img into its half (clean) of ps, roots included; takes the set
- * entries of img. Adds the set elements written to *progress (if given). */
-static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progress)
+/* Writes img (of plan) into its half (clean) of ps, roots included. Adds
+ * the set elements written to *progress (if given). */
+static int write_half(struct progset *ps, struct nfo_image *img, const struct nfo_plan *plan,
+		      uint64_t *progress)
 {
 	int h = img->half, fd_roots = bpf_map__fd(ps->xdp->maps.nfo_roots);
 	struct nfo_root root;
@@ -895,13 +1320,8 @@ static int write_half(struct progset *ps, struct nfo_image *img, uint64_t *progr
 		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
 	}
-	for (int k = 0; r == 0 && k < NFO_MAX_SETS; k++) {
-		if ((size_t)k >= img->nsets && !ps->half[h].slots[k].used)
-			continue;
-		r = write_set_slot(ps, h, k, (size_t)k < img->nsets ? &img->sets[k] : NULL);
-		if (progress && (size_t)k < img->nsets)
-			__atomic_fetch_add(progress, img->sets[k].n, __ATOMIC_RELAXED);
-	}
+	if (r == 0)
+		r = write_sets(ps, h, img, plan, progress);
 	if (r < 0)
 		return r;
 	/* Interfaces gone from the plan: their frames pass. */
@@ -1013,21 +1433,20 @@ static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struc
 }
 
 /* What ps's shared maps hold besides what is written into half h: the
- * other half's LPM entries and the set entries of both halves. */
+ * other half's LPM entries and the entries of every store (a store being
+ * rewritten holds its old entries and new ones for a moment). */
 static void held_besides(const struct progset *ps, int h, struct nfo_held *ret)
 {
 	*ret = (struct nfo_held){ .lpm4 = ps->half[1 - h].n4, .lpm6 = ps->half[1 - h].n6 };
-	for (int x = 0; x < NFO_HALVES; x++) {
-		for (int k = 0; k < NFO_MAX_SETS; k++) {
-			const struct slotstate *st = &ps->half[x].slots[k];
+	for (int id = 0; id < NFO_MAX_STORES; id++) {
+		const struct store *st = &ps->stores[id];
 
-			if (!st->used)
-				continue;
-			if (st->lpm)
-				ret->setlpm += st->n;
-			else
-				ret->setkeys += st->n;
-		}
+		if (!st->used || st->kind == NFO_STORE_TABLE)
+			continue;
+		if (st->lpm)
+			ret->setlpm += st->n + st->pend.nadd;
+		else
+			ret->setkeys += st->n + st->pend.nadd;
 	}
 }
 
@@ -1117,7 +1536,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		nfo_image_clear(&img);
 		r = nfo_image_encode(plan, slots, h, 0, 0, &img);
 		if (r == 0)
-			r = write_half(fresh, &img, l->progress);
+			r = write_half(fresh, &img, plan, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
@@ -1126,10 +1545,19 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		set_state(fresh, NFO_STATE_HALF(h), genid);
 		for (size_t i = 0; i < n; i++)
 			(void)swap_iface(l, &ifaces[i], fresh, true);
-		if (l->ps)
-			l->wd_trips_retired += __atomic_load_n(&l->ps->ctl->trips, __ATOMIC_SEQ_CST);
-		progset_free(&l->ps);
-		l->ps = TAKE_PTR(fresh);
+		{
+			struct progset *old = l->ps;
+
+			/* swapped under the lock, freed after it: a status
+			 * read holds the lock while it uses l->ps */
+			pthread_mutex_lock(&l->slots_mu);
+			if (old)
+				l->wd_trips_retired +=
+					__atomic_load_n(&old->ctl->trips, __ATOMIC_SEQ_CST);
+			l->ps = TAKE_PTR(fresh);
+			pthread_mutex_unlock(&l->slots_mu);
+			progset_free(&old);
+		}
 	} else {
 		/* Wait until no packet can be walking half h any more. */
 		pthread_mutex_lock(&ps->mu);
@@ -1137,7 +1565,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 			pthread_cond_wait(&ps->cv, &ps->mu);
 		pthread_mutex_unlock(&ps->mu);
 
-		r = write_half(ps, &img, l->progress);
+		r = write_half(ps, &img, plan, l->progress);
 		if (r < 0) {
 			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
@@ -1165,71 +1593,111 @@ out:
 
 /* ---- element changes, in place ------------------------------------------------ */
 
-/* One slot's part of an element update, for the live half. */
-struct slot_work {
-	int slot;
-	int polarity;
-	bool guarded; /* unknown to packets while it changes */
-	struct nfo_setspec spec;
+/* One store's part of an element update. */
+struct store_work {
+	uint32_t store;
+	int polarity;  /* the join of its slots' */
+	bool guarded;  /* its slots are unknown to packets while it changes */
+	struct nfo_setspec spec[NFO_MAX_SETS]; /* of its live slots, while guarded */
 	struct nfo_image_set add, del;
 	size_t add_done, del_done;
 };
 
-/* Writes entries [*done, n) of s into the slot's map. */
-static int write_entries(struct progset *ps, const struct nfo_image_set *s, bool del, size_t *done)
+/* Writes entries [*done, n) of s into store id. */
+static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image_set *s, bool del,
+			 size_t *done)
 {
+	struct store *st = &ps->stores[id];
 	size_t esz = nfo_image_set_entry_size(s);
-	int fd = s->lpm ? bpf_map__fd(ps->xdp->maps.nfo_setlpm) : bpf_map__fd(ps->xdp->maps.nfo_setkeys);
+	uint8_t kbuf[sizeof(struct nfo_setlpm_key) > sizeof(struct nfo_setkey) ?
+		     sizeof(struct nfo_setlpm_key) : sizeof(struct nfo_setkey)];
+	int fd = store_map_fd(ps, st), r;
 
 	for (; *done < s->n; (*done)++) {
 		const uint8_t *e = s->entries + *done * esz;
-		/* the value encode.c's entry says, as write_set_slot() writes it */
+		/* the value encode.c's entry says, as store_write() writes it */
 		nfo_set_until until = nfo_set_until_of(nfo_image_set_expires(s, e), ps->margin_j);
 
-		if (del) {
-			if (bpf_map_delete_elem(fd, e) < 0 && errno != ENOENT)
+		if (st->kind == NFO_STORE_TABLE) {
+			const struct nfo_image_setkey *k = (const void *)e;
+
+			if (del) {
+				uint32_t key[NFO_TABLE_MAX_KW];
+
+				nfo_table_key(k->key.key, st->key_len, key);
+				(void)nfo_table_delete(&st->t, key);
+			} else {
+				r = table_put(ps, id, k->key.key, until);
+				if (r < 0)
+					return r;
+			}
+		} else if (del) {
+			if (bpf_map_delete_elem(fd, stamp_key(st, id, e, kbuf)) < 0 && errno != ENOENT)
 				return -errno;
-		} else if (bpf_map_update_elem(fd, e, &until, BPF_ANY) < 0) {
+		} else if (bpf_map_update_elem(fd, stamp_key(st, id, e, kbuf), &until, BPF_ANY) < 0) {
 			return -errno;
 		}
 	}
 	return 0;
 }
 
-static int set_spec(struct progset *ps, int k, const struct nfo_setspec *spec)
+/* Makes the live slots of store w->store unknown to packets (guard) or
+ * gives them back their specs. */
+static int guard_slots(struct progset *ps, struct store_work *w, bool guard)
 {
-	uint32_t idx = (uint32_t)(ps->active * NFO_MAX_SETS + k);
+	static const struct nfo_setspec unknown;
+	int fd = bpf_map__fd(ps->xdp->maps.nfo_setspecs);
 
-	if (bpf_map_update_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx, spec, BPF_ANY) < 0)
-		return -errno;
+	for (int k = 0; k < NFO_MAX_SETS; k++) {
+		uint32_t idx = (uint32_t)(ps->active * NFO_MAX_SETS + k);
+
+		if (ps->half[ps->active].store_of[k] != (int8_t)(w->store + 1))
+			continue;
+		if (guard && bpf_map_lookup_elem(fd, &idx, &w->spec[k]) < 0)
+			return -errno;
+		if (bpf_map_update_elem(fd, &idx, guard ? &unknown : &w->spec[k], BPF_ANY) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
 /*
  * The order (docs/SEMANTICS.md, "Named sets whose elements change"): with
- * one slot changing, each packet reads it once and sees its key before or
- * after; adds go first so that an address of a range that is split or
- * merged is never absent in between. With several: slots used both ways
- * are made unknown to packets for the time (their diagram nodes take the
- * unknown edge, sound for any membership), then removals from drop-ward
- * slots and additions to accept-ward ones, a grace period if both groups
- * have work on two slots or more, then the rest.
+ * one slot reading a changing store, each packet reads it once and sees its
+ * key before or after; adds go first so that an address of a range that is
+ * split or merged is never absent in between. With several (several sets,
+ * or one set looked up with two keys: two reads of one store): stores used
+ * both ways are made unknown to packets for the time (their diagram nodes
+ * take the unknown edge, sound for any membership), then removals from
+ * drop-ward stores and additions to accept-ward ones, a grace period if
+ * both groups have work on two slots or more, then the rest.
  */
-static int update_in_place(struct progset *ps, struct slot_work *w, size_t n, size_t *ret_grace)
+static size_t live_slots_of(const struct progset *ps, uint32_t id)
 {
-	static const struct nfo_setspec unknown;
+	size_t n = 0;
+
+	for (int k = 0; k < NFO_MAX_SETS; k++)
+		n += ps->half[ps->active].store_of[k] == (int8_t)(id + 1);
+	return n;
+}
+
+static int update_in_place(struct progset *ps, struct store_work *w, size_t n, size_t *ret_grace)
+{
 	size_t changed = 0, free_slots = 0, g1 = 0, g2 = 0;
 	bool any_guarded = false;
 	int r = 0;
 
 	*ret_grace = 0;
+	/* what counts is how often a packet may read a changing store: once
+	 * per slot (a set looked up with two keys is read twice) */
 	for (size_t i = 0; i < n; i++)
-		changed += w[i].add.n + w[i].del.n > 0;
+		if (w[i].add.n + w[i].del.n > 0)
+			changed += live_slots_of(ps, w[i].store);
 	if (changed <= 1) {
 		for (size_t i = 0; i < n && r == 0; i++) {
-			r = write_entries(ps, &w[i].add, false, &w[i].add_done);
+			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
 			if (r == 0)
-				r = write_entries(ps, &w[i].del, true, &w[i].del_done);
+				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
 		}
 		return r;
 	}
@@ -1237,18 +1705,13 @@ static int update_in_place(struct progset *ps, struct slot_work *w, size_t n, si
 		if (w[i].add.n + w[i].del.n == 0)
 			continue;
 		if (w[i].polarity == NFO_POL_BOTH) {
-			uint32_t idx = (uint32_t)(ps->active * NFO_MAX_SETS + w[i].slot);
-
-			if (bpf_map_lookup_elem(bpf_map__fd(ps->xdp->maps.nfo_setspecs), &idx,
-						&w[i].spec) < 0)
-				return -errno;
-			r = set_spec(ps, w[i].slot, &unknown);
+			r = guard_slots(ps, &w[i], true);
 			if (r < 0)
 				return r;
 			w[i].guarded = any_guarded = true;
 			continue;
 		}
-		free_slots++;
+		free_slots += live_slots_of(ps, w[i].store);
 		if (w[i].polarity == NFO_POL_ACCEPT) {
 			g1 += w[i].add.n;
 			g2 += w[i].del.n;
@@ -1265,8 +1728,9 @@ static int update_in_place(struct progset *ps, struct slot_work *w, size_t n, si
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded)
 			continue;
-		r = w[i].polarity == NFO_POL_ACCEPT ? write_entries(ps, &w[i].add, false, &w[i].add_done) :
-						      write_entries(ps, &w[i].del, true, &w[i].del_done);
+		r = w[i].polarity == NFO_POL_ACCEPT ?
+			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done) :
+			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
 	}
 	if (r == 0 && free_slots >= 2 && g1 && g2) {
 		/* no walk mixes the two groups */
@@ -1275,37 +1739,39 @@ static int update_in_place(struct progset *ps, struct slot_work *w, size_t n, si
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded) {
-			r = write_entries(ps, &w[i].add, false, &w[i].add_done);
+			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
 			if (r == 0)
-				r = write_entries(ps, &w[i].del, true, &w[i].del_done);
+				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
 			continue;
 		}
-		r = w[i].polarity == NFO_POL_ACCEPT ? write_entries(ps, &w[i].del, true, &w[i].del_done) :
-						      write_entries(ps, &w[i].add, false, &w[i].add_done);
+		r = w[i].polarity == NFO_POL_ACCEPT ?
+			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done) :
+			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
 	}
-	/* a slot whose writes failed stays unknown: the caller rebuilds */
+	/* a store whose writes failed stays unknown: the caller rebuilds */
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (w[i].guarded)
-			r = set_spec(ps, w[i].slot, &w[i].spec);
+			r = guard_slots(ps, &w[i], false);
 	return r;
 }
 
-/* Whether the entries w adds fit the set maps beside what both halves hold. */
-static bool adds_fit(const struct progset *ps, const struct slot_work *w, size_t n)
+/* Whether the entries w adds fit the shared set maps (tables grow). */
+static bool adds_fit(const struct progset *ps, const struct store_work *w, size_t n)
 {
-	size_t held[2] = {}, add[2] = {};
+	struct nfo_held held;
+	size_t add[2] = {};
 
-	for (int h = 0; h < NFO_HALVES; h++)
-		for (int k = 0; k < NFO_MAX_SETS; k++) {
-			const struct slotstate *ss = &ps->half[h].slots[k];
-
-			if (ss->used)
-				held[ss->lpm] += ss->n + ss->pend.nadd;
-		}
+	held_besides(ps, ps->active, &held);
 	for (size_t i = 0; i < n; i++)
-		add[w[i].add.lpm] += w[i].add.n;
-	return held[0] + add[0] <= bpf_map__max_entries(ps->xdp->maps.nfo_setkeys) &&
-	       held[1] + add[1] <= bpf_map__max_entries(ps->xdp->maps.nfo_setlpm);
+		if (ps->stores[w[i].store].kind != NFO_STORE_TABLE)
+			add[w[i].add.lpm] += w[i].add.n;
+	return held.setkeys + add[0] <= bpf_map__max_entries(ps->xdp->maps.nfo_setkeys) &&
+	       held.setlpm + add[1] <= bpf_map__max_entries(ps->xdp->maps.nfo_setlpm);
+}
+
+static int join_polarity(int a, int b)
+{
+	return a == b ? a : a == NFO_POL_NONE ? b : b == NFO_POL_NONE ? a : NFO_POL_BOTH;
 }
 
 int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
@@ -1313,8 +1779,9 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 			   struct nfo_loader_set_stats *ret_stats, char *err, size_t errlen)
 {
 	struct progset *ps = l->ps;
-	_cleanup_free_ struct slot_work *w = NULL;
+	_cleanup_free_ struct store_work *w = NULL;
 	struct nfo_loader_set_stats st = {};
+	size_t nw = 0;
 	int r = 0, r2;
 
 	if (!ps || ps->active < 0)
@@ -1322,31 +1789,47 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 	w = calloc(n ? n : 1, sizeof(*w));
 	if (!w)
 		return seterr(err, errlen, -ENOMEM, "out of memory");
+	/* The stores are shared with the other half: packets still walking it
+	 * (a generation just retired) must be done first. */
+	pthread_mutex_lock(&ps->mu);
+	while (ps->half[1 - ps->active].dirty)
+		pthread_cond_wait(&ps->cv, &ps->mu);
+	pthread_mutex_unlock(&ps->mu);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int k = c[i].slot;
+		uint32_t id;
+		size_t x;
 
-		if (k < 0 || (size_t)k >= plan->nsets || !ps->half[ps->active].slots[k].used) {
+		if (k < 0 || (size_t)k >= plan->nsets || !ps->half[ps->active].store_of[k]) {
 			r = -EINVAL; /* not the live generation's plan */
 			break;
 		}
-		w[i].slot = k;
-		w[i].polarity = c[i].polarity;
-		r = nfo_image_set_delta(&plan->sets[k], ps->active, k, c[i].change, &w[i].add,
-					&w[i].del);
-		st.writes += w[i].add.n + w[i].del.n;
+		id = (uint32_t)(ps->half[ps->active].store_of[k] - 1);
+		/* two slots of one set: one store, one change */
+		for (x = 0; x < nw && w[x].store != id; x++)
+			;
+		if (x < nw) {
+			w[x].polarity = join_polarity(w[x].polarity, c[i].polarity);
+			continue;
+		}
+		w[nw].store = id;
+		w[nw].polarity = c[i].polarity;
+		r = nfo_image_set_delta(&plan->sets[k], c[i].change, &w[nw].add, &w[nw].del);
+		st.writes += w[nw].add.n + w[nw].del.n;
+		nw++;
 	}
-	/* The maps are sized to the plan: additions that cannot fit fail
-	 * before any is written (the caller writes the sets whole into a new
-	 * program set), not after a long partial write. */
-	if (r == 0 && !adds_fit(ps, w, n))
+	/* The shared maps are sized to the plan: additions that cannot fit
+	 * fail before any is written (the caller writes the sets whole into a
+	 * new program set), not after a long partial write. */
+	if (r == 0 && !adds_fit(ps, w, nw))
 		r = -E2BIG;
 	if (r == 0)
-		r = update_in_place(ps, w, n, &st.grace_periods);
-	/* what the half holds now, for the diff when it is written next */
-	for (size_t i = 0; i < n; i++) {
-		struct slotstate *ss = &ps->half[ps->active].slots[w[i].slot];
+		r = update_in_place(ps, w, nw, &st.grace_periods);
+	/* what the store holds now, for the diff when it is written next */
+	for (size_t i = 0; i < nw; i++) {
+		struct store *ss = &ps->stores[w[i].store];
 
-		if (w[i].add_done || w[i].del_done) {
+		if (ss->kind != NFO_STORE_TABLE && (w[i].add_done || w[i].del_done)) {
 			size_t esz = nfo_image_set_entry_size(&w[i].add);
 
 			/* folded into entries later, amortized: O(change) here */
@@ -1395,10 +1878,12 @@ int nfo_loader_watchdog(struct nfo_loader *l, struct nfo_watchdog_info *ret, con
 	struct nfo_watchdog_info info;
 	int r;
 
+	pthread_mutex_lock(&l->slots_mu);
 	r = nfo_watchdog_read(l->ps ? l->ps->wd : NULL, &info);
+	info.trips = nfo_loader_watchdog_trips(l);
+	pthread_mutex_unlock(&l->slots_mu);
 	if (r < 0)
 		return r;
-	info.trips = nfo_loader_watchdog_trips(l);
 	*ret = info;
 	*ret_error = l->wd_error;
 	return 0;

@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "service-loader.h"
+#include "setstore.h"
 #include "strmap.h"
 #include "common/fs.h"
 #include "common/util.h"
@@ -32,13 +33,14 @@
 #define SVC_MAX_SLOTS 4096
 
 enum { M_CTL, M_ROOTS, M_NODES, M_RADIX, M_LPM4, M_LPM6, M_SETSPECS, M_SETKEYS, M_SETLPM,
-       M_COUNTERS, M_STATS, M_EXACT4, _M_MAX };
+       M_COUNTERS, M_STATS, M_EXACT4, M_XSTORES, _M_MAX };
 
 static const char *const map_names[_M_MAX] = {
 	[M_CTL] = "nfo_ctl",	       [M_ROOTS] = "nfo_roots",     [M_NODES] = "nfo_nodes",
 	[M_RADIX] = "nfo_radix",       [M_LPM4] = "nfo_lpm4",	    [M_LPM6] = "nfo_lpm6",
 	[M_SETSPECS] = "nfo_setspecs", [M_SETKEYS] = "nfo_setkeys", [M_SETLPM] = "nfo_setlpm",
 	[M_COUNTERS] = "nfo_counters", [M_STATS] = "nfo_stats",     [M_EXACT4] = "nfo_exact4",
+	[M_XSTORES] = "nfo_xstores",
 };
 
 struct nfo_svc_prog {
@@ -179,6 +181,7 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	maps[M_COUNTERS] = obj->maps.nfo_counters;
 	maps[M_STATS] = obj->maps.nfo_stats;
 	maps[M_EXACT4] = obj->maps.nfo_exact4;
+	maps[M_XSTORES] = obj->maps.nfo_xstores;
 	prog = p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_ingress : obj->progs.nfo_cg_egress;
 	bpf_program__set_autoload(p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_egress :
 								   obj->progs.nfo_cg_ingress, false);
@@ -457,16 +460,18 @@ static bool lpm6_in_half(const void *key, int h, const struct nfo_svc_prog *p)
 	return be32(((const struct nfo_lpm6_key *)key)->node) / p->cap_nodes == (uint32_t)h;
 }
 
+/* A service's slot k of half h has store h * NFO_MAX_SETS + k: its sets
+ * change only with the ruleset, each half has its own. */
 static bool setkey_in_half(const void *key, int h, const struct nfo_svc_prog *p)
 {
 	(void)p;
-	return ((const struct nfo_setkey *)key)->slot_half / NFO_MAX_SETS == (uint32_t)h;
+	return ((const struct nfo_setkey *)key)->store / NFO_MAX_SETS == (uint32_t)h;
 }
 
 static bool setlpm_in_half(const void *key, int h, const struct nfo_svc_prog *p)
 {
 	(void)p;
-	return be32(((const struct nfo_setlpm_key *)key)->slot_half) / NFO_MAX_SETS == (uint32_t)h;
+	return be32(((const struct nfo_setlpm_key *)key)->store) / NFO_MAX_SETS == (uint32_t)h;
 }
 
 /* Empties half h (not live): LPM and set entries, set specs. Nodes and
@@ -489,6 +494,9 @@ static int clean_half(struct nfo_svc_prog *p, int h)
 		uint32_t idx = (uint32_t)h * NFO_MAX_SETS + k;
 
 		if (bpf_map_update_elem(p->fd[M_SETSPECS], &idx, &none, BPF_ANY) < 0)
+			r = -errno;
+		/* the table goes with its last reference */
+		if (r == 0 && bpf_map_delete_elem(p->fd[M_XSTORES], &idx) < 0 && errno != ENOENT)
 			r = -errno;
 	}
 	if (r == 0)
@@ -607,6 +615,57 @@ static int write_array(int fd, uint32_t first, const void *values, size_t n, siz
  * ruleset and the program stays exact. An element with an expiry would mean
  * that check was bypassed: refused rather than approximated.
  */
+/* A bucket table (bpf/nfo_store.h) holding s's keys, as nfo_xstores[id]. */
+static int write_table(struct nfo_svc_prog *p, uint32_t id, const struct nfo_image_set *s)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+	uint32_t kw = nfo_table_kw(s->spec.key_len), nb;
+	struct nfo_table t;
+	void *mem;
+	int fd, r;
+
+	for (nb = nfo_table_buckets_for(s->n, kw, false);; nb *= 2) {
+		len = (nfo_table_bytes(nb) + page - 1) / page * page;
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_svc_set", sizeof(uint32_t),
+				    NFO_BUCKET_SIZE, nb + 1, &mo);
+		if (fd < 0)
+			return -errno;
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (mem == MAP_FAILED) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		r = nfo_table_init(&t, mem, nb, kw, false, (uint32_t)random());
+		for (size_t i = 0; r == 0 && i < s->n; i++) {
+			const struct nfo_image_setkey *e =
+				(const void *)(s->entries + i * sizeof(*e));
+			uint32_t key[NFO_TABLE_MAX_KW];
+
+			nfo_table_key(e->key.key, s->spec.key_len, key);
+			r = nfo_table_insert(&t, key, 0);
+		}
+		nfo_table_fini(&t);
+		munmap(mem, len);
+		if (r >= 0)
+			break;
+		close(fd);
+		if (r != -ENOSPC || nb >= (1u << 26))
+			return r;
+	}
+	r = bpf_map_update_elem(p->fd[M_XSTORES], &id, &fd, BPF_ANY) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/*
+ * The named set slots of the image. Values are "never expires": the
+ * service compiler (service.c) refuses chains whose sets have timeouts or
+ * are updated from the packet path, so a set here changes only with the
+ * ruleset and the program stays exact. An element with an expiry would mean
+ * that check was bypassed: refused rather than approximated.
+ */
 static int write_sets(struct nfo_svc_prog *p, int h, const struct nfo_image *img)
 {
 	const nfo_set_until never = 0;
@@ -615,20 +674,37 @@ static int write_sets(struct nfo_svc_prog *p, int h, const struct nfo_image *img
 	for (size_t k = 0; k < img->nsets && r == 0; k++) {
 		const struct nfo_image_set *s = &img->sets[k];
 		uint32_t idx = (uint32_t)h * NFO_MAX_SETS + (uint32_t)k;
+		struct nfo_setspec spec = s->spec;
 		size_t esz = nfo_image_set_entry_size(s);
 
 		if (!s->spec.nfields)
 			continue;
-		for (size_t i = 0; r == 0 && i < s->n; i++) {
-			const uint8_t *e = s->entries + i * esz;
-
-			if (nfo_image_set_expires(s, e))
+		spec.store = idx;
+		for (size_t i = 0; r == 0 && i < s->n; i++)
+			if (nfo_image_set_expires(s, s->entries + i * esz))
 				r = -EINVAL;
-			else if (bpf_map_update_elem(p->fd[s->lpm ? M_SETLPM : M_SETKEYS], e, &never,
-						     BPF_ANY) < 0)
+		if (r == 0 && s->spec.kind == NFO_STORE_TABLE)
+			r = write_table(p, idx, s);
+		for (size_t i = 0; r == 0 && s->spec.kind != NFO_STORE_TABLE && i < s->n; i++) {
+			union {
+				struct nfo_setkey k;
+				struct nfo_setlpm_key l;
+			} key;
+
+			memcpy(&key, s->entries + i * esz, s->lpm ? sizeof(key.l) : sizeof(key.k));
+			if (s->lpm) {
+				key.l.store[0] = 0;
+				key.l.store[1] = 0;
+				key.l.store[2] = 0;
+				key.l.store[3] = (uint8_t)idx;
+			} else {
+				key.k.store = idx;
+			}
+			if (bpf_map_update_elem(p->fd[s->lpm ? M_SETLPM : M_SETKEYS], &key, &never,
+						BPF_ANY) < 0)
 				r = -errno;
 		}
-		if (r == 0 && bpf_map_update_elem(p->fd[M_SETSPECS], &idx, &s->spec, BPF_ANY) < 0)
+		if (r == 0 && bpf_map_update_elem(p->fd[M_SETSPECS], &idx, &spec, BPF_ANY) < 0)
 			r = -errno;
 	}
 	return r;

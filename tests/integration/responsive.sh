@@ -166,10 +166,10 @@ sys.exit(0 if ok else 1)
 EOF
 
 nfo_case "after the load: the sender is in the set" "drop=bl --dport 9"
-# The maps were sized for one element: the set outgrew them, and the
-# element-only update was written into a new program set.
-nfo_assert "st['set_updates'] == $SU + 1 and iface('$IF_R')['prog_id'] != $PROG" \
-	"the set outgrew its map: an element-only update in a new program set"
+# The set's table was sized for one element: it grew on its own (a bigger
+# table swapped in), the program set stayed.
+nfo_assert "st['set_updates'] == $SU + 1 and iface('$IF_R')['prog_id'] == $PROG" \
+	"the set outgrew its table: grown in place, same program set"
 nfo_assert "st['fast_path'] == 'enabled' and st['busy'] is None" "live, not busy"
 nfo_daemon_stop
 nfo_done

@@ -8,8 +8,9 @@ Run as root, with a daemon already following namespace NS. Creates table
 inet nfolat with a set of ELEMENTS addresses (default 100000) read by one
 drop rule, waits until the daemon holds them, then N times: `nft add
 element` of a new address, and from the moment nft returns, polls the
-daemon's set map (nfo_setkeys, found by name through the bpf syscall) until
-the key is there; the same for `nft delete element` until it is gone.
+daemon's set stores (the bucket tables of nfo_xstores, found by name through
+the bpf syscall, looked up as bpf/nfo_store.h does) until the key is there;
+the same for `nft delete element` until it is gone.
 Prints the median and the worst of both. The table is deleted at the end.
 """
 
@@ -17,6 +18,7 @@ import ctypes
 import ipaddress
 import os
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -43,8 +45,8 @@ class MapInfo(ctypes.Structure):
                 ("pad", ctypes.c_uint8 * 128)]
 
 
-def setkeys_fds():
-    """Every map named nfo_setkeys (the daemons' program sets)."""
+def xstores_fds():
+    """Every map named nfo_xstores (the daemons' program sets)."""
     fds, cur = [], 0
     while True:
         a = Attr(a=cur)
@@ -57,22 +59,70 @@ def setkeys_fds():
             continue
         info = MapInfo()
         ia = Attr(a=fd, b=ctypes.sizeof(info), c=ctypes.addressof(info))
-        if bpf(BPF_OBJ_GET_INFO_BY_FD, ia) == 0 and info.name == b"nfo_setkeys":
+        if bpf(BPF_OBJ_GET_INFO_BY_FD, ia) == 0 and info.name == b"nfo_xstores":
             fds.append(fd)
         else:
             os.close(fd)
 
 
-def present(fds, addr):
-    """Whether addr is in any slot of any half (slot_half 0..15)."""
-    key = ctypes.create_string_buffer(40)
-    val = ctypes.create_string_buffer(8)
-    for fd in fds:
-        for sh in range(16):
-            ctypes.memmove(key, sh.to_bytes(4, "little") + addr.packed + bytes(32), 40)
-            a = Attr(a=fd, c=ctypes.addressof(key), d=ctypes.addressof(val))
-            if bpf(BPF_MAP_LOOKUP_ELEM, a) == 0:
+def lookup(fd, key, vsize):
+    k = ctypes.create_string_buffer(key, len(key))
+    v = ctypes.create_string_buffer(vsize)
+    a = Attr(a=fd, c=ctypes.addressof(k), d=ctypes.addressof(v))
+    return v.raw if bpf(BPF_MAP_LOOKUP_ELEM, a) == 0 else None
+
+
+M32 = 0xffffffff
+
+
+def mix(h):
+    """nfo_table_mix() of bpf/nfo_store.h"""
+    h ^= h >> 16
+    h = (h * 0x7feb352d) & M32
+    h ^= h >> 15
+    h = (h * 0x846ca68b) & M32
+    h ^= h >> 16
+    return h
+
+
+def table_has(fd, words):
+    """nfo_table_member() of bpf/classify.h on the table map fd."""
+    hdr = lookup(fd, struct.pack("I", 0), 64)
+    if hdr is None:
+        return False
+    mask, seed, kw, nslots, has_exp = struct.unpack_from("5I", hdr)
+    if kw != len(words):
+        return False
+    h = seed
+    for i, w in enumerate(words):
+        h = (mix(h ^ w) + i) & M32
+    base = nslots * 2 if has_exp else 0
+    for b in (1 + (h & mask), 1 + (mix(h ^ 0x9e3779b9) & mask)):
+        bucket = lookup(fd, struct.pack("I", b), 64)
+        occ = struct.unpack_from("I", bucket)[0]
+        for i in range(nslots):
+            if occ >> i & 1 and all(struct.unpack_from("I", bucket, 8 + 4 * (base + i * kw + j))[0]
+                                    == words[j] for j in range(kw)):
                 return True
+    return False
+
+
+def present(fds, addr):
+    """Whether addr is in any store (table) of any program set."""
+    words = list(struct.unpack("I", addr.packed))
+    for fd in fds:
+        for store in range(16):
+            v = lookup(fd, struct.pack("I", store), 4)
+            if v is None:
+                continue
+            tfd = bpf(BPF_MAP_GET_FD_BY_ID, Attr(a=struct.unpack("I", v)[0]))
+            if tfd < 0:
+                continue
+            try:
+                if table_has(tfd, words):
+                    return True
+            finally:
+                os.close(tfd)
     return False
 
 
@@ -101,7 +151,7 @@ def main():
         last = ipaddress.ip_address(0x0b000000 + size - 1)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 600:
-            fds = setkeys_fds()
+            fds = xstores_fds()
             if fds and present(fds, last):
                 break
             time.sleep(0.2)

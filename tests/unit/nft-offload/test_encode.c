@@ -331,7 +331,7 @@ static struct nfo_plan *plan_with_set(const struct nfo_set *set, uint8_t ndims,
 }
 
 /* tcp dport { 80, 22 }: 2-byte keys, zero-padded to NFO_SET_KEY_LEN,
- * sorted, tagged with half * NFO_MAX_SETS + slot. */
+ * sorted, store 0 (the loader names the store); a table store. */
 static void test_set_exact(void **state)
 {
 	uint8_t keys[] = { 0x00, 0x50, 0x00, 0x16 };
@@ -348,7 +348,10 @@ static void test_set_exact(void **state)
 	assert_int_equal(img.nodes[1].dim, NFO_DIM_SET0);
 	assert_int_equal(img.nsets, 1);
 	assert_int_equal(img.sets[0].spec.nfields, 1);
-	assert_int_equal(img.sets[0].spec.interval, 0);
+	assert_int_equal(img.sets[0].spec.kind, NFO_STORE_TABLE);
+	assert_int_equal(img.sets[0].spec.key_len, 2);
+	assert_int_equal(img.sets[0].spec.has_exp, 0);
+	assert_int_equal(img.sets[0].spec.store, 0);
 	assert_int_equal(img.sets[0].spec.dims[0], NFO_DIM_TH2);
 	assert_false(img.sets[0].lpm);
 	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_image_setkey));
@@ -356,7 +359,7 @@ static void test_set_exact(void **state)
 	assert_int_equal(img.sets[0].n, 2);
 	k = (const struct nfo_image_setkey *)img.sets[0].entries;
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(k[i].key.slot_half, 1 * NFO_MAX_SETS + 0);
+		assert_int_equal(k[i].key.store, 0);
 		assert_memory_equal(k[i].key.key + 2, zero, NFO_SET_KEY_LEN - 2);
 		assert_int_equal(k[i].expires, 0); /* no timeouts: never */
 	}
@@ -377,13 +380,15 @@ static void test_set_concat(void **state)
 	const uint8_t dims[] = { NFO_DIM_SADDR4, NFO_DIM_TH2 };
 	struct nfo_plan *p = plan_with_set(&set, 2, dims);
 	const uint32_t slots[] = { 1 };
-	struct nfo_setkey want = { .slot_half = 0 };
+	struct nfo_setkey want = { .store = 0 };
 	struct nfo_image img = {};
 
 	(void)state;
 	memcpy(want.key, keys, sizeof(keys));
 	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
 	assert_int_equal(img.sets[0].spec.nfields, 2);
+	assert_int_equal(img.sets[0].spec.kind, NFO_STORE_TABLE);
+	assert_int_equal(img.sets[0].spec.key_len, 8);
 	assert_memory_equal(img.sets[0].spec.dims, dims, 2);
 	assert_int_equal(img.sets[0].n, 1);
 	assert_memory_equal(img.sets[0].entries, &want, sizeof(want));
@@ -407,6 +412,7 @@ static void test_set_expires(void **state)
 
 	(void)state;
 	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+	assert_int_equal(img.sets[0].spec.has_exp, 1);
 	assert_int_equal(img.sets[0].n, 3);
 	k = (const struct nfo_image_setkey *)img.sets[0].entries;
 	assert_memory_equal(k[0].key.key, ((uint8_t[]){ 192, 0, 2, 1 }), 4);
@@ -431,7 +437,7 @@ static void test_set_expires(void **state)
 }
 
 /* Interval sets become LPM keys: the field's bytes first in key[], the
- * prefix length after 32 bits of slot tag. */
+ * prefix length after 32 bits of store id (0: the loader's to fill in). */
 static void test_set_interval(void **state)
 {
 	struct nfo_set set = { .key_len = 2, .interval = true };
@@ -448,7 +454,7 @@ static void test_set_interval(void **state)
 	p = plan_with_set(&set, 1, dims);
 	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
 	assert_true(img.sets[0].lpm);
-	assert_int_equal(img.sets[0].spec.interval, 1);
+	assert_int_equal(img.sets[0].spec.kind, NFO_STORE_LPM);
 	assert_int_equal(nfo_image_set_entry_size(&img.sets[0]), sizeof(struct nfo_image_setlpm));
 	assert_int_equal(img.sets[0].n, 2);
 	for (int i = 0; i < 2; i++) {
@@ -457,7 +463,7 @@ static void test_set_interval(void **state)
 	}
 	/* sorted by memcmp: prefixlen (host order) first */
 	for (int i = 0; i < 2; i++)
-		assert_memory_equal(k[i]->slot_half, ((uint8_t[]){ 0, 0, 0, NFO_MAX_SETS }), 4);
+		assert_memory_equal(k[i]->store, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
 	for (int i = 0; i < 2; i++) {
 		if (k[i]->prefixlen == 32 + 16) {
 			assert_memory_equal(k[i]->key, ((uint8_t[]){ 0x00, 0x16, 0, 0 }), 4);
@@ -516,9 +522,11 @@ static void test_caps(void **state)
 	held = (struct nfo_held){ .lpm6 = NFO_CAP_LPM };
 	assert_false(nfo_image_fits(&img, &caps, &held));
 	img.nlpm6 = 0;
-	/* the set maps too, with the entries of both halves */
+	/* the shared set maps too (keys too long for a table), with what the
+	 * stores hold */
 	held = (struct nfo_held){};
 	img.nsets = 2;
+	img.sets[0].spec.kind = NFO_STORE_HASH;
 	img.sets[0].n = NFO_CAP_SET_KEYS - 2;
 	img.sets[1].lpm = true;
 	img.sets[1].n = 5;
@@ -530,6 +538,12 @@ static void test_caps(void **state)
 	assert_false(nfo_image_fits(&img, &caps, &held));
 	held = (struct nfo_held){ .setlpm = NFO_CAP_SET_LPM - 4 };
 	assert_false(nfo_image_fits(&img, &caps, &held));
+	/* a table store's keys are in its own table, not in nfo_setkeys */
+	held = (struct nfo_held){};
+	img.sets[0].spec.kind = NFO_STORE_TABLE;
+	img.sets[0].n = NFO_CAP_SET_KEYS * 8;
+	assert_int_equal(nfo_image_set_entries(&img, false), 0);
+	assert_true(nfo_image_fits(&img, &caps, &held));
 	img.nsets = 0;
 	img.sets[0] = img.sets[1] = (struct nfo_image_set){};
 
@@ -541,6 +555,7 @@ static void test_caps(void **state)
 	huge.nlpm6 = 3;
 	huge.nroots = NFO_CAP_ROOTS;
 	huge.nsets = 2;
+	huge.sets[0].spec.kind = NFO_STORE_HASH;
 	huge.sets[0].n = 1000;
 	huge.sets[1].lpm = true;
 	huge.sets[1].n = 3;

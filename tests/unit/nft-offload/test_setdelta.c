@@ -26,6 +26,7 @@
 #include "nft-offload/plan.h"
 #include "nft-offload/ruleset.h"
 #include "nft-offload/setdelta.h"
+#include "nft-offload/setstore.h"
 #include "tests/unit/capture.h"
 
 static struct nfo_ruleset *model_of(const char *name)
@@ -75,7 +76,7 @@ static struct nfo_image_set entries_of(struct nfo_set *s)
 		all.add_keys = s->keys;
 		all.nadd_keys = s->nkeys;
 	}
-	assert_int_equal(nfo_image_set_delta(&ps, 0, 0, &all, &add, &del), 0);
+	assert_int_equal(nfo_image_set_delta(&ps, &all, &add, &del), 0);
 	assert_int_equal(del.n, 0);
 	free(del.entries);
 	return add;
@@ -95,6 +96,53 @@ static void assert_same_set(struct nfo_set *got, struct nfo_set *want)
 	}
 }
 
+/* The bucket table of an exact set (a table store), written the way the
+ * loader writes element changes: adds, then deletes. */
+struct tstore {
+	struct nfo_table t;
+	void *mem;
+};
+
+static void tstore_init(struct tstore *ts, const struct nfo_set *s)
+{
+	uint32_t nb = 256;
+
+	ts->mem = calloc(1, nfo_table_bytes(nb));
+	assert_non_null(ts->mem);
+	assert_int_equal(nfo_table_init(&ts->t, ts->mem, nb, nfo_table_kw(s->key_len), false, 7), 0);
+}
+
+static void tstore_apply(struct tstore *ts, const struct nfo_set *s, const struct nfo_image_set *e,
+			 bool del)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		const struct nfo_image_setkey *k = (const void *)(e->entries + i * sizeof(*k));
+		uint32_t key[NFO_TABLE_MAX_KW];
+
+		nfo_table_key(k->key.key, s->key_len, key);
+		if (del)
+			assert_int_equal(nfo_table_delete(&ts->t, key), 1);
+		else
+			assert_int_equal(nfo_table_insert(&ts->t, key, 0), 1);
+	}
+	/* as after a grace period: slots may take other keys */
+	nfo_table_release(&ts->t);
+}
+
+/* The table holds exactly the keys of fresh (a fresh dump's entries). */
+static void tstore_check(const struct tstore *ts, const struct nfo_set *s,
+			 const struct nfo_image_set *fresh)
+{
+	assert_int_equal(ts->t.count, fresh->n);
+	for (size_t i = 0; i < fresh->n; i++) {
+		const struct nfo_image_setkey *k = (const void *)(fresh->entries + i * sizeof(*k));
+		uint32_t key[NFO_TABLE_MAX_KW];
+
+		nfo_table_key(k->key.key, s->key_len, key);
+		assert_true(nfo_table_find(&ts->t, key, NULL));
+	}
+}
+
 static const char *const steps[] = {
 	"01-adds", "02-deletes", "03-adjacent", "04-adjacent-del", "05-open", "06-batch",
 	"07-concat", "08-ipv6", "09-ipv6-del", "10-readd", "11-flush", "12-timeout",
@@ -104,14 +152,23 @@ static void test_steps(void **state)
 {
 	struct nfo_ruleset *cur = model_of("elements/00-base");
 	struct nfo_image_set img[16] = {};
+	struct tstore tbl[16] = {};
 	uint32_t genid = cur->genid;
-	size_t applied = 0;
+	size_t applied = 0, tables = 0;
 
 	(void)state;
 	assert_true(cur->nsets <= 16);
-	for (size_t i = 0; i < cur->nsets; i++)
-		if (cur->sets[i].usable)
-			img[i] = entries_of(&cur->sets[i]);
+	for (size_t i = 0; i < cur->nsets; i++) {
+		struct nfo_set *s = &cur->sets[i];
+
+		if (!s->usable)
+			continue;
+		img[i] = entries_of(s);
+		if (nfo_image_store_kind(s->interval, s->key_len) == NFO_STORE_TABLE) {
+			tstore_init(&tbl[i], s);
+			tstore_apply(&tbl[i], s, &img[i], false);
+		}
+	}
 	for (size_t st = 0; st < sizeof(steps) / sizeof(steps[0]); st++) {
 		char name[64];
 		struct nfo_nft_events ev;
@@ -155,11 +212,15 @@ static void test_steps(void **state)
 				continue;
 			}
 			assert_int_equal(nfo_set_apply_ops(s, sd->ops, sd->nops, &c), 0);
-			assert_int_equal(nfo_image_set_delta(&ps, 0, 0, &c, &add, &del), 0);
+			assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
 			assert_int_equal(nfo_image_entries_merge(&img[si].entries, &img[si].n,
 								 nfo_image_set_entry_size(&add),
 								 add.entries, add.n, del.entries, del.n),
 					 0);
+			if (tbl[si].mem) {
+				tstore_apply(&tbl[si], s, &add, false);
+				tstore_apply(&tbl[si], s, &del, true);
+			}
 			free(add.entries);
 			free(del.entries);
 			nfo_set_change_clear(&c);
@@ -179,14 +240,22 @@ static void test_steps(void **state)
 			if (fresh.n)
 				assert_memory_equal(img[i].entries, fresh.entries,
 						    fresh.n * nfo_image_set_entry_size(&fresh));
+			if (tbl[i].mem) {
+				tstore_check(&tbl[i], got, &fresh);
+				tables++;
+			}
 			free(fresh.entries);
 		}
 		nfo_ruleset_free(&want);
 		nfo_nft_events_clear(&ev);
 	}
 	assert_true(applied >= 12);
-	for (size_t i = 0; i < 16; i++)
+	assert_true(tables >= 12);
+	for (size_t i = 0; i < 16; i++) {
 		free(img[i].entries);
+		nfo_table_fini(&tbl[i].t);
+		free(tbl[i].mem);
+	}
 	nfo_ruleset_free(&cur);
 }
 
