@@ -93,6 +93,10 @@ struct cchain {
 	uint32_t first;
 	uint32_t n;
 	int32_t policy_target;
+	/* reached from a chain that may run before conntrack (ingress, or
+	 * prerouting at NF_IP_PRI_CONNTRACK or earlier): its ct state is not
+	 * the one conntrack gives the packet */
+	bool ct_early;
 };
 
 enum { G_CHAINS, G_GATE, G_STOP };

@@ -292,7 +292,8 @@ static void note_rule_dims(struct ctx *x, const struct nfo_rule *rule)
 			note_dim(x, d);
 	}
 	for (size_t a = 0; a < rule->nalts; a++)
-		note_dim(x, rule->alts[a].dim);
+		if (rule->alts[a].dim != NFO_DIM_CTSTATE) /* `ct state vmap { ... }` */
+			note_dim(x, rule->alts[a].dim);
 }
 
 static int compile_chain(struct ctx *x, const struct nfo_chain *c)
@@ -401,6 +402,46 @@ int plan_compile_service(struct ctx *x)
 	return 0;
 }
 
+#define NFO_PRI_CONNTRACK (-200) /* NF_IP_PRI_CONNTRACK, NF_IP6_PRI_CONNTRACK */
+
+static void mark_ct_early(struct ctx *x, int ci)
+{
+	struct cchain *cc = &x->cc[ci];
+
+	if (cc->ct_early)
+		return;
+	cc->ct_early = true;
+	for (uint32_t k = 0; k < cc->n; k++) {
+		const struct crule *c = &x->cr[cc->first + k];
+
+		if (c->target >= 0)
+			mark_ct_early(x, c->target);
+	}
+}
+
+/*
+ * Chains whose ct state can differ from the state conntrack gives the
+ * packet: before nf_conntrack_in() (prerouting, NF_IP_PRI_CONNTRACK) the
+ * packet normally has no entry and nft_ct_get_eval() says invalid, but a
+ * packet looped within the namespace may carry one. A chain of the same
+ * priority may run before or after conntrack (nf_register_net_hook keeps
+ * registration order among equals). The split on the ct state
+ * (plan-expand.c expand_ct) leaves these chains' ct tests three-valued,
+ * over every state the lookup leaves possible, as before the split.
+ */
+static void mark_ct_early_chains(struct ctx *x)
+{
+	for (size_t i = 0; i < x->ncc; i++) {
+		const struct nfo_chain *c = x->cc[i].chain;
+
+		if (!c || !c->base)
+			continue;
+		if (c->hook == NFO_HOOK_INGRESS ||
+		    (c->hook == NFO_HOOK_PREROUTING && c->prio <= NFO_PRI_CONNTRACK))
+			mark_ct_early(x, (int)i);
+	}
+}
+
 int plan_compile_ruleset(struct ctx *x)
 {
 	const struct nfo_ruleset *rs = x->in->rs;
@@ -433,6 +474,7 @@ int plan_compile_ruleset(struct ctx *x)
 			note_dim(x, d);
 	note_dim(x, NFO_DIM_CTSTATE);
 	link_rules(x);
+	mark_ct_early_chains(x);
 	return 0;
 }
 

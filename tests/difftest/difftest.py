@@ -1262,10 +1262,21 @@ class Gen:
         c = Chain("%s_%s" % (name, hook), hook, prio, "drop" if self.chance(0.8) else "accept")
         ports = sorted(set(r.sample(LISTEN_PORTS, r.randint(1, 3))) | {self.port()})
         self.k.ports.update(ports)
-        rules = [Rule([r.choice(["ct state established,related", "ct state { established, related }",
-                                 "ct state established"])], "accept")]
-        if self.chance(0.6):
-            rules.append(Rule(["ct state invalid"], r.choice(["drop", "counter drop"])))
+        if self.chance(0.2):
+            # fw4's form: one verdict map on the state
+            rules = [Rule(["ct state vmap { established : accept, related : accept%s }"
+                           % (", invalid : drop" if self.chance(0.6) else "")])]
+        else:
+            rules = [Rule([r.choice(["ct state established,related", "ct state { established, related }",
+                                     "ct state established"])], "accept")]
+            if self.chance(0.6):
+                rules.append(Rule(["ct state invalid"], r.choice(["drop", "counter drop"])))
+        if self.chance(0.4):
+            # planned jointly with the invalid drop: a non-SYN without entry
+            # is dropped as invalid or as new
+            rules.append(Rule([r.choice(["ct state new tcp flags & (fin|syn|rst|ack) != syn",
+                                         "tcp flags & (fin|syn|rst|ack) != syn ct state new",
+                                         "ct state new tcp flags != syn"])], "drop"))
         rules.append(Rule(['iif "lo"'], "accept"))
         svc = "tcp dport { %s }" % ", ".join(map(str, ports))
         rules.append(Rule(([r.choice(["ct state new", "tcp flags syn", "tcp flags & (syn|ack) == syn"])]

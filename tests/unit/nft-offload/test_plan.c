@@ -381,7 +381,53 @@ struct rctx {
 	/* a nat chain that may not run at all: each of its rules may or may
 	 * not hold (the planner does not keep that they run together) */
 	const struct nfo_chain *maybe;
+	/* the ct states the lookup leaves possible (0: no lookup, any), and
+	 * the one conntrack gives the packet (-1: any of them) */
+	unsigned ct_possible;
+	int ct_state;
+	/* in a chain that may run before conntrack: any possible state */
+	bool ct_early;
 };
+
+/* docs/SEMANTICS.md, "conntrack": no entry: new or invalid (related if
+ * expectations may exist); reply or seen reply: established too; expected:
+ * related too. */
+static unsigned ref_ct_possible(unsigned code, bool expectations, int *ret_nominal)
+{
+	unsigned m = 1u << NFO_CT_NEW | 1u << NFO_CT_INVALID;
+
+	*ret_nominal = NFO_CT_NEW;
+	if (!(code & NFO_CT_FOUND)) {
+		if (expectations)
+			m |= 1u << NFO_CT_RELATED;
+	} else if (code & NFO_CT_REPLY_OR_SEEN) {
+		m |= 1u << NFO_CT_ESTABLISHED;
+		*ret_nominal = NFO_CT_ESTABLISHED;
+	} else if (code & NFO_CT_EXPECTED) {
+		m |= 1u << NFO_CT_RELATED;
+		*ret_nominal = NFO_CT_RELATED;
+	}
+	return m;
+}
+
+static int ref_ct_pred(const struct rctx *x, const struct nfo_pred *p)
+{
+	unsigned m = x->ct_early || x->ct_state < 0 ? x->ct_possible : 1u << x->ct_state;
+	bool any = false, all = true;
+
+	if (!m)
+		return TV_U;
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		bool in;
+
+		if (!(m & 1u << st))
+			continue;
+		in = set_has(&p->set, nfo_ct_state_value(st));
+		any |= in;
+		all &= in;
+	}
+	return all ? TV_T : any ? TV_U : TV_F;
+}
 
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 {
@@ -394,6 +440,8 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 		return set_has(&p->set, iif_value(x->ifc->ifindex)) ? TV_T : TV_F;
 	case NFO_PDIM_IIFNAME:
 		return set_has(&p->set, iifname_value(x->ifc->name)) ? TV_T : TV_F;
+	case NFO_DIM_CTSTATE:
+		return ref_ct_pred(x, p);
 	}
 	if (p->dim < 0 || p->dim >= _NFO_DIM_MAX || !(x->k->have & DBIT(p->dim)))
 		return TV_U;
@@ -509,7 +557,12 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 static void ref_base_chain(const struct rctx *x, const struct nfo_chain *c, struct rout *o,
 			   struct verdict *ret_drop)
 {
-	ref_chain(x, c, 0, o);
+	struct rctx bx = *x;
+
+	/* before or maybe before nf_conntrack_in (NF_IP_PRI_CONNTRACK) */
+	bx.ct_early = c->hook == NFO_HOOK_INGRESS ||
+		      (c->hook == NFO_HOOK_PREROUTING && c->prio <= -200);
+	ref_chain(&bx, c, 0, o);
 	if (o->bits & O_RET) {
 		o->bits &= ~O_RET;
 		o->bits |= c->policy_drop ? O_DROP : O_ACCEPT;
@@ -703,10 +756,11 @@ static bool on_dev(const struct nfo_chain *c, const char *dev)
 	return false;
 }
 
-static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e,
-			       const struct nfo_plan_iface *ifc, const struct pkt *k)
+static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct env *e,
+				     const struct nfo_plan_iface *ifc, const struct pkt *k,
+				     unsigned possible, int state)
 {
-	struct rctx x = { .ifc = ifc, .k = k };
+	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state };
 	struct verdict v = {};
 	struct hooked *h = calloc(rs->nchains + 1, sizeof(*h));
 	size_t n = 0;
@@ -778,6 +832,33 @@ out:
 	if (res != HOOK_DROP)
 		return (struct verdict){};
 	return v;
+}
+
+/* The ct state conntrack gives the packet is one of those the lookup
+ * leaves possible, the same in every chain after conntrack: dropped if it
+ * is for each of them, credited as for the likely one. */
+static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e,
+			       const struct nfo_plan_iface *ifc, const struct pkt *k)
+{
+	struct verdict nom = {};
+	unsigned possible;
+	int nominal;
+
+	if (!(k->have & DBIT(NFO_DIM_CTSTATE)) || k->v[NFO_DIM_CTSTATE] >= NFO_CT_CLASSES)
+		return ref_eval_state(rs, e, ifc, k, 0, -1);
+	possible = ref_ct_possible((unsigned)k->v[NFO_DIM_CTSTATE], ref_expectations(rs), &nominal);
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		struct verdict v;
+
+		if (!(possible & 1u << st))
+			continue;
+		v = ref_eval_state(rs, e, ifc, k, possible, st);
+		if (!v.drop)
+			return (struct verdict){};
+		if (st == nominal)
+			nom = v;
+	}
+	return nom;
 }
 
 /* ---- the plan side ----------------------------------------------------------- */
@@ -1179,6 +1260,135 @@ static void test_ct_state_before_drop(void **state)
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 22), RULE(&s, c, 1), c);
 	EXPECT_DROP(&s, 2, tcp6("2001:db8::1", 22), RULE(&s, c, 1), c);
+	scen_free(&s);
+}
+
+static struct pkt with_ct(struct pkt k, unsigned code)
+{
+	pkt_set(&k, NFO_DIM_CTSTATE, code);
+	return k;
+}
+
+static void pred_ct(struct nfo_rule *r, unsigned states)
+{
+	struct nfo_vset set = {};
+
+	for (int st = 0; st < _NFO_CT_STATES; st++)
+		if (states & 1u << st)
+			assert_int_equal(nfo_vset_add(&set, nfo_ct_state_value(st),
+						      nfo_ct_state_value(st)), 0);
+	pred_set(r, NFO_DIM_CTSTATE, true, &set);
+	nfo_vset_free(&set);
+}
+
+/* tcp flags & (fin|syn|rst|ack) != syn */
+static void pred_not_syn(struct nfo_rule *r)
+{
+	struct nfo_vset set = {};
+
+	pred_val(r, NFO_DIM_L4PROTO, 6);
+	for (unsigned f = 0; f < 256; f++)
+		if ((f & 0x17) != 0x02)
+			assert_int_equal(nfo_vset_add(&set, f, f), 0);
+	pred_set(r, NFO_DIM_TCPFLAGS, true, &set);
+	nfo_vset_free(&set);
+}
+
+static struct pkt with_flags(struct pkt k, unsigned flags)
+{
+	pkt_set(&k, NFO_DIM_TCPFLAGS, flags);
+	return k;
+}
+
+/*
+ * Joint planning of ct state tests (docs/SEMANTICS.md, "conntrack"): the
+ * packet gets one of the states its lookup leaves possible, the same in
+ * every chain after conntrack. `ct state invalid drop` then `ct state new
+ * tcp flags & (fin|syn|rst|ack) != syn drop` drops a non-SYN without
+ * entry whichever of the two it gets, as the merged rule does.
+ */
+static void test_ct_state_split(void **state)
+{
+	const unsigned none = 0, est = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN, orig = NFO_CT_FOUND;
+	struct scen s;
+	struct nfo_rule *r;
+	int c, raw;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "input", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_INVALID);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW);
+	pred_not_syn(r);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* an ACK without entry: invalid or new, dropped either way; credited
+	 * to the rule of the likely state, new */
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, c, 1), c);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp6("2001:db8::1", 80), 0x11), orig),
+		    RULE(&s, c, 1), c);
+	/* established is possible: accepted at the policy */
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), est));
+	/* a SYN: invalid drops it, new accepts it */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* no lookup: any state */
+	EXPECT_PASS(&s, 2, with_flags(tcp4("10.0.0.1", 22), 0x10));
+
+	/* The policy drops what is neither: a SYN to another port is dropped
+	 * as new (policy) and as invalid (rule 0). */
+	s.rs->chains[c].policy_drop = true;
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 80), none), NULL, c);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	s.rs->chains[c].policy_drop = false;
+
+	/* Expectations possible: related too, which neither rule drops. */
+	r = rs_rule(s.rs, c, NFO_VERDICT_CONTINUE, NULL, false);
+	r->expectations = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	s.rs->chains[c].nrules--;
+
+	/* fw4's form: `ct state vmap { established : accept, invalid : drop }`
+	 * (the map's keys are the state alone) */
+	r = &s.rs->chains[c].rules[0];
+	nfo_vset_free(&r->preds[0].set);
+	r->npreds = 0;
+	r->alts = calloc(2, sizeof(*r->alts));
+	assert_non_null(r->alts);
+	r->nalts = 2;
+	r->alts[0] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_ACCEPT };
+	r->alts[1] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_DROP };
+	assert_int_equal(nfo_vset_add(&r->alts[0].set, nfo_ct_state_value(NFO_CT_ESTABLISHED),
+				      nfo_ct_state_value(NFO_CT_ESTABLISHED)), 0);
+	assert_int_equal(nfo_vset_add(&r->alts[1].set, nfo_ct_state_value(NFO_CT_INVALID),
+				      nfo_ct_state_value(NFO_CT_INVALID)), 0);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, c, 1), c);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), est));
+
+	/* A chain before conntrack sees another state (invalid, no entry yet):
+	 * `ct state != invalid drop` there drops nothing, and must not combine
+	 * with the later chain's `ct state invalid drop`. */
+	raw = rs_chain(s.rs, NFPROTO_INET, "raw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW | 1u << NFO_CT_ESTABLISHED | 1u << NFO_CT_RELATED |
+			   1u << NFO_CT_UNTRACKED);
+	s.rs->chains[c].rules[1].verdict = NFO_VERDICT_CONTINUE;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	/* the same chain at -200 may run either side of conntrack */
+	s.rs->chains[raw].prio = -200;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	/* after conntrack it is the same state as at input */
+	s.rs->chains[raw].prio = -150;
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, raw, 0),
+		    raw);
 	scen_free(&s);
 }
 
@@ -1605,12 +1815,6 @@ static void test_nat(void **state)
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 24), RULE(&s, in, 0), in);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 25), RULE(&s, at, 0), at);
 	scen_free(&s);
-}
-
-static struct pkt with_ct(struct pkt k, unsigned code)
-{
-	pkt_set(&k, NFO_DIM_CTSTATE, code);
-	return k;
 }
 
 /*
@@ -2186,6 +2390,8 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		if (!ok)
 			v = ip6(v6[rnd(g, NELEM(v6))]);
 		break;
+	case NFO_DIM_CTSTATE:
+		return nfo_ct_state_value((int)rnd(g, _NFO_CT_STATES));
 	case NFO_PDIM_IIF:
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
@@ -2215,6 +2421,7 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_TCPFLAGS, 5 }, { NFO_DIM_SADDR4, 8 }, { NFO_DIM_DADDR4, 6 },
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
+		{ NFO_DIM_CTSTATE, 5 },
 	};
 	unsigned total = 0, k;
 
@@ -2314,6 +2521,24 @@ static void gen_verdict(struct rng *g, const int *targets, int ntargets, int *re
 	}
 }
 
+static bool early_chain(const struct schain *c)
+{
+	return c->hook == NFO_HOOK_INGRESS || (c->hook == NFO_HOOK_PREROUTING && c->prio <= -200);
+}
+
+/* ct state tests only where the reference's state is the planner's: in
+ * chains after conntrack (the planner credits early chains' three-valued
+ * drops along the likely state, which the reference does not model). */
+static int pick_rule_dim(struct rng *g, const struct spec *s, int ci)
+{
+	int d = pick_dim(g);
+	bool early = early_chain(&s->c[ci]);
+
+	for (int i = 0; i < s->nc && !early; i++)
+		early = s->c[ci].hook == NFO_HOOK_NONE && early_chain(&s->c[i]);
+	return d == NFO_DIM_CTSTATE && early ? NFO_DIM_TH2 : d;
+}
+
 static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 {
 	static const unsigned npw[] = { 15, 40, 30, 15 };
@@ -2334,7 +2559,7 @@ static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 	for (int i = 0; i < r->np; i++) {
 		struct spred *p = &r->p[i];
 
-		p->dim = pick_dim(g);
+		p->dim = pick_rule_dim(g, s, ci);
 		p->before = i < nbefore;
 		if (!r->effect && chance(g, 10))
 			p->before = !p->before; /* meaningless without an effect */
@@ -2353,7 +2578,7 @@ static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 		struct spred keys = {};
 
 		do
-			keys.dim = pick_dim(g);
+			keys.dim = pick_rule_dim(g, s, ci);
 		while (keys.dim >= _NFO_DIM_MAX);
 		gen_set(g, &s->env, &keys);
 		r->altdim = keys.dim;
@@ -3011,6 +3236,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
+		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),
