@@ -77,6 +77,8 @@ struct daemon {
 	size_t nbuilt_links;
 	struct nfo_addr *built_addrs;
 	size_t nbuilt_addrs;
+	struct nfo_route *built_routes; /* the local table the plan used */
+	size_t nbuilt_routes;
 };
 
 double daemon_ms_since(const struct timespec *t0);

@@ -133,6 +133,24 @@ static int compile_setref(struct ctx *x, struct crule *c, const struct nfo_pred 
 	return r;
 }
 
+/* `fib saddr/daddr type`: a predicate on the IPv4 address (plan-fib.c).
+ * Packets without one (IPv6: nft_fib6_eval_type answers from a route
+ * lookup; other protocols) have no value for the dimension: UNKNOWN. */
+static int compile_fib(struct ctx *x, struct crule *c, const struct nfo_pred *p)
+{
+	struct nfo_pred q = { .dim = p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4,
+			      .before_effect = p->before_effect };
+	int r = x->exact ? 0 : plan_fib4_set(x->in, &p->set, &q.set);
+
+	if (r <= 0) {
+		crule_unknown(c, p->before_effect);
+		return r;
+	}
+	r = crule_add_packet_pred(c, &q);
+	nfo_vset_free(&q.set);
+	return r;
+}
+
 /* One compiled rule; alt < 0: the rule itself, else one verdict of its map. */
 static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, int alt, int primary)
 {
@@ -167,6 +185,12 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 			break;
 		case NFO_PDIM_SETREF:
 			r = compile_setref(x, c, p);
+			if (r < 0)
+				return r;
+			break;
+		case NFO_PDIM_FIB_SADDR:
+		case NFO_PDIM_FIB_DADDR:
+			r = compile_fib(x, c, p);
 			if (r < 0)
 				return r;
 			break;

@@ -25,6 +25,8 @@ unsigned nfo_dim_width(int dim)
 	case NFO_DIM_DADDR4:
 	case NFO_DIM_CTSTATE:
 	case NFO_PDIM_IIF:
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
 		return 32;
 	case NFO_DIM_SADDR6:
 	case NFO_DIM_DADDR6:
@@ -47,7 +49,8 @@ const char *nfo_dim_name(int dim)
 		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_DIM_CTSTATE] = "ct state",
 		[NFO_PDIM_IIF] = "iif",            [NFO_PDIM_SETREF] = "set",
 		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
-		[NFO_PDIM_FALSE] = "false",
+		[NFO_PDIM_FALSE] = "false",        [NFO_PDIM_FIB_SADDR] = "fib saddr type",
+		[NFO_PDIM_FIB_DADDR] = "fib daddr type",
 	};
 
 	if (dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST)

@@ -1067,6 +1067,39 @@ static int do_opaque_load(struct tstate *st, struct nftnl_expr *e)
 	return 0;
 }
 
+/*
+ * `fib saddr type` / `fib daddr type` without iif, oif or mark: for IPv4,
+ * nft_fib4_eval_type() is inet_dev_addr_type(net, NULL, addr), a function
+ * of the address and the local routing table alone, which the planner
+ * resolves into a predicate on the address (plan-rules.c). Every other
+ * form (a route lookup, `oif`, `. iif`, `. mark`) is opaque.
+ */
+static int do_fib(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t result = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_RESULT);
+	uint32_t flags = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_FLAGS);
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_DREG);
+	struct regval v = { .kind = R_FIELD, .len = 4 };
+
+	if (result != NFT_FIB_RESULT_ADDRTYPE || (flags != NFTA_FIB_F_SADDR && flags != NFTA_FIB_F_DADDR)) {
+		reg_opaque(st, dreg, 4,
+			   result == NFT_FIB_RESULT_ADDRTYPE ?
+				   "fib type with iif, oif or mark (depends on the route lookup)" :
+				   "fib oif/oifname (a route lookup)");
+		return 0;
+	}
+	v.dim = flags == NFTA_FIB_F_SADDR ? NFO_PDIM_FIB_SADDR : NFO_PDIM_FIB_DADDR;
+	reg_write(st, dreg, v.len, &v);
+	if (!st->out->note) {
+		st->out->note = strdup("fib ... type: decided for IPv4 from the local routing table "
+				       "(inet_dev_addr_type); not for IPv6, whose answer comes from "
+				       "a full route lookup");
+		if (!st->out->note)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int do_exthdr(struct tstate *st, struct nftnl_expr *e)
 {
 	/* exthdr with a source register writes the packet. */
@@ -1110,7 +1143,7 @@ static const struct expr_parser {
 	{ "last", do_last },
 	{ "objref", do_objref },
 	/* loads of what the fast path does not see */
-	{ "exthdr", do_exthdr },        { "fib", do_opaque_load },     { "socket", do_opaque_load },
+	{ "exthdr", do_exthdr },        { "fib", do_fib },     { "socket", do_opaque_load },
 	{ "osf", do_opaque_load },      { "xfrm", do_opaque_load },    { "rt", do_opaque_load },
 	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
 	/* statements with an effect */

@@ -22,7 +22,8 @@ real kernel as the reference.
     verdict maps (anonymous and named, with jump/goto); counter. And what
     the fast path does not decide: ct state/status/mark/direction, log,
     limit, quota, reject (every kind), meta mark and meta mark set, ct mark
-    set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib,
+    set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib (type
+    of saddr/daddr, which it decides for IPv4, and the route lookups),
     pkttype, meta length, set updates from the packet path, NAT chains.
     One ruleset in five also gets a stateful server table (established
     accepted, a few services open, policy drop) so that conntrack state
@@ -1579,6 +1580,15 @@ class Gen:
                      ("ct direction original", 0.5)]
         if ctx["base"] and ctx["chain"].hook in ("prerouting", "input", "forward", "output"):
             opts.append(("fib daddr type %slocal" % ("!= " if r.random() < 0.3 else ""), 1))
+            # decided for IPv4 from the local table (wg-quick, containers, fw4)
+            opts += [("fib saddr type %slocal" % ("!= " if r.random() < 0.6 else ""), 1),
+                     ("fib daddr type %s{ local, broadcast, multicast }"
+                      % ("!= " if r.random() < 0.4 else ""), 1),
+                     ("fib daddr type %s" % r.choice(["broadcast", "multicast", "unicast",
+                                                      "{ broadcast, multicast }"]), 0.5)]
+            if ctx["chain"].hook != "output":   # iif: nft_fib_validate
+                opts += [("fib saddr . mark . iif oif missing", 0.3),
+                         ("fib daddr . iif type local", 0.3)]
         if fam == 4:
             a = ipaddress.ip_address(r.choice(self.hot4))
             opts += [("ip ttl %s%d" % (r.choice(["", "!= ", "< ", "> "]), r.choice([1, 2, 63, 64, 255])), 2),

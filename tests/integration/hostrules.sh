@@ -9,6 +9,11 @@
 #    non-SYN without conntrack entry in the fast path (invalid or new, it
 #    is dropped either way); a SYN (new goes on to the open port) and the
 #    packets of a real connection (established) are delivered.
+#  - fib saddr/daddr type from the local routing table: wg-quick's guard
+#    `ip daddr X fib saddr type != local drop`, and `fib daddr type { local,
+#    broadcast, multicast }` (local, subnet broadcast, and a local prefix
+#    route added while the daemon runs) are dropped in the fast path for
+#    IPv4; IPv6 is left to nftables (its answer is a route lookup).
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xdp}
@@ -59,6 +64,42 @@ s.sendall(b"hello"); assert s.recv(100) == b"hello"
 else
 	fail "a real TCP connection to port 22 failed"
 fi
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+# --- fib ... type ----------------------------------------------------------------
+nfo_nft <<EOF2
+table ip wg {
+	chain preraw {
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr $R4B fib saddr type != local counter drop comment "wg"
+	}
+}
+table inet f {
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		fib daddr type { local, broadcast, multicast } tcp dport 22 counter drop comment "fl"
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_assert "rule('wg')['offloaded'] and rule('fl')['offloaded']" "fib type rules are offloaded"
+nfo_case "fib type" \
+	"drop=wg --dst $R4B --proto udp --dport 9" \
+	"drop=fl --proto tcp --dport 22" \
+	"drop=fl --proto tcp --dport 22 --dst 10.99.0.255" \
+	"pass --proto udp --dport 9" \
+	"pass --proto tcp --dport 23" \
+	"kdrop=fl -6 --proto tcp --dport 22"
+# A local route for a whole prefix (AnyIP): the daemon follows the table.
+nfo_case "before the local route" "sent --dst 10.77.0.5 --proto tcp --dport 22"
+ip -n "$NS_R" route add local 10.77.0.0/24 dev lo
+nfo_settle || fail "fast path not settled after the route change"
+nfo_case "local prefix route" "drop=fl --dst 10.77.0.5 --proto tcp --dport 22" \
+	"pass --dst 10.77.0.5 --proto udp --dport 9"
+ip -n "$NS_R" route del local 10.77.0.0/24 dev lo
+nfo_settle || fail "fast path not settled after the route removal"
+nfo_case "local route removed" "sent --dst 10.77.0.5 --proto tcp --dport 22"
 nfo_daemon_stop
 ip netns exec "$NS_R" nft flush ruleset
 

@@ -31,6 +31,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <linux/netfilter.h>
 #include <sys/socket.h>
 
@@ -233,7 +234,28 @@ struct env {
 	size_t naddrs;
 	int up[8];
 	size_t nup;
+	struct nfo_route routes[8];
+	size_t nroutes;
+	bool have_routes;
 };
+
+/* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
+static void env_route(struct env *e, const char *prefix, unsigned type, unsigned nh_flags)
+{
+	struct nfo_route *rt = &e->routes[e->nroutes++];
+	char buf[64];
+	char *slash;
+
+	snprintf(buf, sizeof(buf), "%s", prefix);
+	slash = strchr(buf, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	*rt = (struct nfo_route){ .type = type, .nh_flags = nh_flags,
+				  .prefixlen = (unsigned)atoi(slash + 1) };
+	rt->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(rt->family, buf, rt->dst), 1);
+	e->have_routes = true;
+}
 
 static void env_iface(struct env *e, int ifindex, const char *name, bool l3)
 {
@@ -387,7 +409,120 @@ struct rctx {
 	int ct_state;
 	/* in a chain that may run before conntrack: any possible state */
 	bool ct_early;
+	const struct env *env;
 };
+
+/* `fib saddr/daddr type` for IPv4, written from __inet_dev_addr_type():
+ * zeronet and limited broadcast, multicast, else the longest prefix of
+ * the local table (error types and no route: unicast). Routes with a
+ * dead or link-down nexthop may or may not be skipped; a prefix held
+ * twice has no known order. */
+static unsigned ref_fib_type(const struct env *e, uint32_t a, unsigned present, bool *ret_dup)
+{
+	const struct nfo_route *best = NULL;
+	unsigned k = 0;
+
+	for (size_t i = 0; i < e->nroutes; i++)
+		for (size_t j = 0; j < i; j++)
+			if (e->routes[i].family == AF_INET && !e->routes[i].tos &&
+			    e->routes[j].family == AF_INET && !e->routes[j].tos &&
+			    e->routes[j].prefixlen == e->routes[i].prefixlen &&
+			    !memcmp(e->routes[j].dst, e->routes[i].dst, 4))
+				*ret_dup = true;
+	if ((a >> 24) == 0 || a == 0xffffffffu)
+		return RTN_BROADCAST;
+	if ((a >> 28) == 0xe)
+		return RTN_MULTICAST;
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *rt = &e->routes[i];
+		uint32_t net = (uint32_t)nfo_u128_from_be(rt->dst, 4);
+		uint32_t mask = rt->prefixlen ? ~0u << (32 - rt->prefixlen) : 0;
+
+		if (rt->family != AF_INET || rt->tos)
+			continue;
+		if (rt->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN) && !(present & (1u << k++)))
+			continue;
+		if ((a & mask) != (net & mask))
+			continue;
+		if (!best || rt->prefixlen > best->prefixlen)
+			best = rt;
+	}
+	if (!best || best->type == RTN_BLACKHOLE || best->type == RTN_UNREACHABLE ||
+	    best->type == RTN_PROHIBIT || best->type == RTN_THROW || best->type == RTN_NAT ||
+	    best->type == RTN_XRESOLVE)
+		return RTN_UNICAST;
+	return best->type;
+}
+
+static nfo_u128 fib_type_value(unsigned t)
+{
+	uint32_t v = t;
+	uint8_t b[4];
+
+	memcpy(b, &v, 4);
+	return nfo_u128_from_be(b, 4);
+}
+
+/* Whether a's membership depends on the routes the lookup may skip:
+ * 1 always in, 0 never, -1 depends. */
+static int ref_fib_at(const struct env *e, const struct nfo_vset *types, uint32_t a, unsigned nu,
+		      bool *ret_dup)
+{
+	bool any = false, all = true;
+
+	for (unsigned present = 0; present < (1u << nu); present++) {
+		bool in = set_has(types, fib_type_value(ref_fib_type(e, a, present, ret_dup)));
+
+		any |= in;
+		all &= in;
+	}
+	return all ? 1 : any ? -1 : 0;
+}
+
+/* The planner keeps a fib predicate only when no address at all depends
+ * on such routes: every boundary of a route inside one of them is tried
+ * (the type is constant between boundaries). */
+static int ref_fib(const struct rctx *x, const struct nfo_pred *p)
+{
+	const struct env *e = x->env;
+	int dim = p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4;
+	bool dup = false;
+	unsigned nu = 0;
+	int v;
+
+	if (!e || !e->have_routes || !(x->k->have & DBIT(dim)))
+		return TV_U;
+	for (size_t i = 0; i < e->nroutes; i++)
+		nu += e->routes[i].family == AF_INET && !e->routes[i].tos &&
+		      (e->routes[i].nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN));
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *u = &e->routes[i];
+		uint32_t ulo = (uint32_t)nfo_u128_from_be(u->dst, 4), umask;
+
+		if (u->family != AF_INET || u->tos || !(u->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)))
+			continue;
+		umask = u->prefixlen ? ~0u << (32 - u->prefixlen) : 0;
+		for (size_t j = 0; j < e->nroutes; j++) {
+			const struct nfo_route *b = &e->routes[j];
+			uint32_t lo = (uint32_t)nfo_u128_from_be(b->dst, 4), mask;
+			uint64_t pts[2];
+
+			if (b->family != AF_INET || b->tos)
+				continue;
+			mask = b->prefixlen ? ~0u << (32 - b->prefixlen) : 0;
+			pts[0] = lo & mask;
+			pts[1] = (uint64_t)((lo & mask) | ~mask) + 1;
+			for (int q = 0; q < 2; q++)
+				if (pts[q] <= 0xffffffffu && ((uint32_t)pts[q] & umask) == (ulo & umask) &&
+				    ref_fib_at(e, &p->set, (uint32_t)pts[q], nu, &dup) < 0)
+					return TV_U;
+		}
+	}
+	v = ref_fib_at(e, &p->set, (uint32_t)x->k->v[dim], nu, &dup);
+	if (dup)
+		return TV_U;
+	return v > 0 ? TV_T : v == 0 ? TV_F : TV_U;
+}
 
 /* docs/SEMANTICS.md, "conntrack": no entry: new or invalid (related if
  * expectations may exist); reply or seen reply: established too; expected:
@@ -442,6 +577,9 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 		return set_has(&p->set, iifname_value(x->ifc->name)) ? TV_T : TV_F;
 	case NFO_DIM_CTSTATE:
 		return ref_ct_pred(x, p);
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
+		return ref_fib(x, p);
 	}
 	if (p->dim < 0 || p->dim >= _NFO_DIM_MAX || !(x->k->have & DBIT(p->dim)))
 		return TV_U;
@@ -760,7 +898,7 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 				     const struct nfo_plan_iface *ifc, const struct pkt *k,
 				     unsigned possible, int state)
 {
-	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state };
+	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state, .env = e };
 	struct verdict v = {};
 	struct hooked *h = calloc(rs->nchains + 1, sizeof(*h));
 	size_t n = 0;
@@ -874,6 +1012,9 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.naddrs = e->naddrs,
 		.up_ifindexes = e->up,
 		.nup = e->nup,
+		.routes = e->routes,
+		.nroutes = e->nroutes,
+		.have_routes = e->have_routes,
 		.max_edges = max_edges,
 	};
 
@@ -1076,6 +1217,15 @@ static void print_env(FILE *f, const struct env *e)
 		fprintf(f, " %s@%d", buf, a->ifindex);
 		if (a->flags)
 			fprintf(f, "(flags 0x%x)", a->flags);
+	}
+	fprintf(f, "\n  local table:%s", e->have_routes ? "" : " (none)");
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *rt = &e->routes[i];
+
+		inet_ntop(rt->family, rt->dst, buf, sizeof(buf));
+		fprintf(f, " %s/%u type %u", buf, rt->prefixlen, rt->type);
+		if (rt->nh_flags)
+			fprintf(f, "(nh flags 0x%x)", rt->nh_flags);
 	}
 	fprintf(f, "\n");
 }
@@ -1389,6 +1539,105 @@ static void test_ct_state_split(void **state)
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, raw, 0),
 		    raw);
+	scen_free(&s);
+}
+
+static void pred_fib(struct nfo_rule *r, int dim, unsigned types, bool invert)
+{
+	struct nfo_vset set = {};
+
+	for (unsigned t = 0; t < 32; t++)
+		if (types & 1u << t)
+			assert_int_equal(nfo_vset_add(&set, fib_type_value(t), fib_type_value(t)), 0);
+	if (invert)
+		assert_int_equal(nfo_vset_complement(&set, nfo_u128_max(32)), 0);
+	pred_set(r, dim, true, &set);
+	nfo_vset_free(&set);
+}
+
+/*
+ * fib saddr/daddr type (docs/SEMANTICS.md, "fib"): for IPv4, a function of
+ * the address and the local routing table. wg-quick's guard `fib saddr
+ * type != local drop`, and `fib daddr type local` as container setups use
+ * it. IPv6 packets: UNKNOWN.
+ */
+static void test_fib_type(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	int raw, c;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
+	env_route(&s.env, "10.0.0.255/32", RTN_BROADCAST, 0);
+	env_route(&s.env, "127.0.0.0/8", RTN_LOCAL, 0);
+	raw = rs_chain(s.rs, NFPROTO_INET, "preraw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_DADDR4, ip4("10.0.0.1"));
+	pred_fib(r, NFO_PDIM_FIB_SADDR, 1u << RTN_LOCAL, true);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_BROADCAST | 1u << RTN_MULTICAST, false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_LOCAL, false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* wg-quick: to the tunnel address from a non-local source */
+	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 80), RULE(&s, raw, 0), raw);
+	/* ... from a local one (127/8 is local too) */
+	{
+		struct pkt k = tcp4("10.0.0.1", 80);
+
+		pkt_set(&k, NFO_DIM_SADDR4, ip4("10.0.0.1"));
+		EXPECT_PASS(&s, 2, k);
+		pkt_set(&k, NFO_DIM_SADDR4, ip4("127.3.2.1"));
+		EXPECT_PASS(&s, 2, k);
+	}
+	/* broadcast, multicast, zeronet, limited broadcast: dropped */
+	EXPECT_DROP(&s, 2, tcp4("10.0.0.255", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("224.0.0.1", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("0.1.2.3", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("255.255.255.255", 80), RULE(&s, c, 0), c);
+	/* local: accepted before the port rule; unicast elsewhere: dropped */
+	EXPECT_PASS(&s, 2, tcp4("127.0.0.9", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 2), c);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 23));
+	/* IPv6: nft_fib6_eval_type is a route lookup: UNKNOWN */
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::7", 22));
+
+	/* A link-down broadcast route may be skipped (ignore_routes_with_linkdown):
+	 * a broadcast test is no longer certain (for any address), a local one
+	 * still is. */
+	s.env.routes[1].nh_flags = RTNH_F_LINKDOWN;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.255", 80));
+	EXPECT_PASS(&s, 2, tcp4("224.0.0.1", 80));
+	EXPECT_PASS(&s, 2, tcp4("127.0.0.9", 22));
+	/* (the first rule that may drop is credited) */
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 0), c);
+	s.env.routes[1].nh_flags = 0;
+
+	/* A local route for a whole prefix (AnyIP), and an error route
+	 * (unicast to inet_dev_addr_type) */
+	env_route(&s.env, "192.0.2.0/24", RTN_LOCAL, 0);
+	env_route(&s.env, "192.0.2.128/25", RTN_BLACKHOLE, 0);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.200", 22), RULE(&s, c, 2), c);
+
+	/* The same prefix twice: which the lookup meets first is unknown */
+	env_route(&s.env, "192.0.2.0/24", RTN_UNICAST, 0);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.200", 22));
+	s.env.nroutes -= 3;
+
+	/* Without the local table (no rtnetlink): UNKNOWN */
+	s.env.have_routes = false;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 80));
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
 	scen_free(&s);
 }
 
@@ -2392,6 +2641,9 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		break;
 	case NFO_DIM_CTSTATE:
 		return nfo_ct_state_value((int)rnd(g, _NFO_CT_STATES));
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
+		return fib_type_value(rnd(g, 12));
 	case NFO_PDIM_IIF:
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
@@ -2421,7 +2673,7 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_TCPFLAGS, 5 }, { NFO_DIM_SADDR4, 8 }, { NFO_DIM_DADDR4, 6 },
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
-		{ NFO_DIM_CTSTATE, 5 },
+		{ NFO_DIM_CTSTATE, 5 }, { NFO_PDIM_FIB_SADDR, 2 }, { NFO_PDIM_FIB_DADDR, 3 },
 	};
 	unsigned total = 0, k;
 
@@ -2635,6 +2887,31 @@ static void gen_env(struct rng *g, struct env *e)
 				flags = IFA_F_NODAD;
 			env_addr(e, ifindex, pool_addr6[rnd(g, NELEM(pool_addr6))], flags);
 		}
+	}
+	/* the local table: a route per IPv4 address, broadcast, 127/8, and
+	 * sometimes a local prefix, an error route, link-down or duplicate ones */
+	if (chance(g, 75)) {
+		static const char *const extra[] = { "10.0.0.0/8", "192.168.1.0/24", "10.0.0.0/24",
+						     "192.168.1.1/32", "0.0.0.0/0" };
+		static const unsigned types[] = { RTN_LOCAL, RTN_BROADCAST, RTN_UNICAST,
+						  RTN_BLACKHOLE, RTN_ANYCAST };
+		char buf[32];
+
+		e->have_routes = true;
+		env_route(e, "127.0.0.0/8", RTN_LOCAL, 0);
+		for (size_t i = 0; i < e->naddrs && e->nroutes < NELEM(e->routes) - 2; i++) {
+			if (e->addrs[i].family != AF_INET)
+				continue;
+			inet_ntop(AF_INET, e->addrs[i].addr, buf, sizeof(buf) - 4);
+			strcat(buf, "/32");
+			env_route(e, buf, RTN_LOCAL, 0);
+		}
+		if (chance(g, 50))
+			env_route(e, "10.0.0.255/32", RTN_BROADCAST,
+				  chance(g, 30) ? RTNH_F_LINKDOWN : 0);
+		if (chance(g, 40))
+			env_route(e, extra[rnd(g, NELEM(extra))], types[rnd(g, NELEM(types))],
+				  chance(g, 15) ? RTNH_F_DEAD : 0);
 	}
 }
 
@@ -3237,6 +3514,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
+		cmocka_unit_test_teardown(test_fib_type, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),

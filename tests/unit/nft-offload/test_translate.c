@@ -44,7 +44,7 @@
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const captures[] = {
-	"addrs", "family", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
+	"addrs", "family", "fib", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
 	"unsupported", "verdicts",
 };
 
@@ -95,6 +95,7 @@ static int teardown(void **state)
 	static int setup_##name(void **state) { return load(state, #name); }
 CAPTURE(addrs)
 CAPTURE(family)
+CAPTURE(fib)
 CAPTURE(icmp)
 CAPTURE(iface)
 CAPTURE(l4proto)
@@ -867,6 +868,44 @@ static void test_iifname_wildcard(void **state)
 	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
 	PRED(&r[4], 0, NFO_PDIM_IIFNAME, true, iv(0, veth.lo - 1),
 	     iv(veth.hi + 1, nfo_u128_max(128)));
+}
+
+/* fib ... type: RTN_* in host byte order, compared bytewise. */
+static nfo_u128 rtn(uint32_t type)
+{
+	uint8_t b[4];
+
+	memcpy(b, &type, 4);
+	return nfo_u128_from_be(b, 4);
+}
+
+static void test_fib(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "fibt", "pre", 6);
+	const struct nfo_rule *r = c->rules;
+
+	/* fib saddr type != local drop */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[0], 0, NFO_PDIM_FIB_SADDR, true, iv(0, rtn(2) - 1), iv(rtn(2) + 1, MAX32));
+	assert_non_null(r[0].note);
+	assert_non_null(strstr(r[0].note, "not for IPv6"));
+	/* fib daddr type local accept */
+	expect_rule(&r[1], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[1], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)));
+	/* fib daddr type { local, broadcast, multicast } accept */
+	expect_rule(&r[2], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[2], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)), pt(rtn(3)), pt(rtn(5)));
+	/* fib saddr . mark . iif oif missing drop: a route lookup */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
+	expect_unknown(&r[3], 0, true, "fib oif");
+	/* fib daddr . iif type != { ... } drop: the type through iif's table */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
+	expect_unknown(&r[4], 0, true, "fib type with iif");
+	/* fib daddr type local tcp dport 22 drop */
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[5], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)));
+	PRED(&r[5], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&r[5], 2, NFO_DIM_TH2, true, pt(22));
 }
 
 /* TCP flags. */
@@ -1767,6 +1806,7 @@ int main(void)
 		T(test_iface, iface),
 		T(test_iifname_wildcard, iface),
 		T(test_tcpflags, tcpflags),
+		T(test_fib, fib),
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
 		T(test_vmaps, vmaps),
