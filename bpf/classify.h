@@ -355,6 +355,9 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
+/* nfo_parse_tcpopt on the frame again (global: verified once). */
+int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
+int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
 
 /*
  * Walks the diagram from ref; returns a verdict reference. The conntrack
@@ -386,6 +389,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 
 			ref = m < 0 ? n->unknown : nfo_radix_walk(n->table, m, 8);
 			continue;
+		}
+		if ((n->dim == NFO_DIM_TCPMSS || n->dim == NFO_DIM_MSSOPT) && !p->optdone) {
+			if (is_xdp)
+				nfo_tcpopt_xdp(ctx, p);
+			else
+				nfo_tcpopt_tc(ctx, p);
 		}
 		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
 			ref = n->unknown;
@@ -429,6 +438,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 			break;
 		case NFO_DIM_CTSTATE:
 			ref = nfo_radix_walk(n->table, p->ctclass, 8);
+			break;
+		case NFO_DIM_TCPMSS:
+			ref = nfo_radix_walk(n->table, p->tcpmss, 16);
+			break;
+		case NFO_DIM_MSSOPT:
+			ref = nfo_radix_walk(n->table, p->mssopt, 8);
 			break;
 		default:
 			return NFO_REF_PASS;

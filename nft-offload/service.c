@@ -44,6 +44,9 @@ static const char *pred_problem(const struct nfo_pred *p)
 	case NFO_PDIM_FIB_SADDR:
 	case NFO_PDIM_FIB_DADDR:
 		return "fib ... type is not supported in service chains";
+	case NFO_DIM_TCPMSS:
+	case NFO_DIM_MSSOPT:
+		return "tcp options are not supported in service chains";
 	}
 	return NULL;
 }

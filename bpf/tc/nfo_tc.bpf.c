@@ -25,6 +25,19 @@ __noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 	return 0;
 }
 
+__noinline int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
+{
+	struct bpf_dynptr dp;
+
+	if (!ctx || !p)
+		return 0;
+	p->optdone = 1;
+	if (bpf_dynptr_from_skb(ctx, 0, &dp))
+		return 0;
+	nfo_parse_tcpopt(&dp, p);
+	return 0;
+}
+
 SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {

@@ -23,6 +23,19 @@ __noinline int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p)
 	return 0;
 }
 
+__noinline int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p)
+{
+	struct bpf_dynptr dp;
+
+	if (!ctx || !p)
+		return 0;
+	p->optdone = 1;
+	if (bpf_dynptr_from_xdp(ctx, 0, &dp))
+		return 0;
+	nfo_parse_tcpopt(&dp, p);
+	return 0;
+}
+
 SEC("xdp")
 int nfo_xdp(struct xdp_md *ctx)
 {

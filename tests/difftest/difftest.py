@@ -17,7 +17,8 @@ real kernel as the reference.
     interval, with timeouts), concatenations (ip saddr . tcp dport @s, ip
     saddr . ip daddr @s, anonymous ones); ip/ip6 saddr/daddr as addresses,
     prefixes (/0 to /32, /0 to /128), ranges and sets; icmp/icmpv6 type and
-    code; tcp flags (syn, == syn, & (syn|ack) == syn, ...); iif/iifname
+    code; tcp flags (syn, == syn, & (syn|ack) == syn, ...); tcp option
+    maxseg (size ranges, sets, exists, missing); iif/iifname
     (wildcards, the real interface and others); meta nfproto and protocol;
     verdict maps (anonymous and named, with jump/goto); counter. And what
     the fast path does not decide: ct state/status/mark/direction, log,
@@ -36,7 +37,9 @@ real kernel as the reference.
 
  2. Packets (class PacketGen), near the ruleset's constants: every port x-1,
     x, x+1; prefix and range edges inside and outside; ICMP types around the
-    ones used; TCP flag combinations (the masks used, invalid ones); UDP,
+    ones used; TCP flag combinations (the masks used, invalid ones); TCP
+    options (MSS near the sizes used, after NOPs, window scale, timestamps
+    or EOL, short, past the header); UDP,
     TCP, SCTP, ICMP, ICMPv6 and other protocols; IPv4 options (valid,
     malformed, source routes); IPv6 extension headers (hop-by-hop, routing,
     destination options, AH, atomic fragment, more than 8); fragments (all
@@ -684,7 +687,8 @@ class Packet:
                 ident=uid, dont_frag=d.get("df", False),
                 ip_options=bytes.fromhex(d.get("ip_options", "")), ext=d.get("ext", ()),
                 frag=d.get("frag", 0), frag_select=d.get("frag_select"), flow=uid,
-                truncate=d.get("truncate"))
+                truncate=d.get("truncate"),
+                tcp_options=bytes.fromhex(d.get("tcp_options", "")))
             self.frames = pkt.build_frames(spec, MAC_S, d["dst_mac"], vlans)
         return self.frames
 
@@ -706,6 +710,8 @@ class Packet:
             s += " sport %d dport %d" % (d["sport"], d["dport"])
         if p == 6:
             s += " flags %s" % (d.get("flags") or "none")
+            if d.get("tcp_options"):
+                s += " tcp-options %s" % d["tcp_options"]
         if p in (1, 58):
             s += " type %d code %d id %d" % (d.get("icmp_type"), d.get("icmp_code", 0),
                                              d.get("icmp_id", 1))
@@ -987,6 +993,7 @@ class Consts:
         self.icmp6 = set()
         self.protos = set()
         self.flags = set()
+        self.mss = set()   # tcp option maxseg sizes compared
         self.l4 = collections.Counter()
         self.fams = collections.Counter()
 
@@ -1385,6 +1392,7 @@ class Gen:
         makers = [(self.m_l4proto, 3), (self.m_ports, 6 if l4 in ("tcp", "udp", "sctp") else 1),
                   (self.m_addr, 5 if fctx else 0), (self.m_icmp, 4 if l4 in ("icmp", "icmpv6") else 0),
                   (self.m_tcpflags, 3 if l4 == "tcp" else 0), (self.m_iface, 1.5),
+                  (self.m_tcpopt, 1.5 if l4 == "tcp" else 0.3),
                   (self.m_meta, 1), (self.m_concat, 2 if fctx and l4 in ("tcp", "udp", "sctp") else 0),
                   (self.m_unsupported, 1.6)]
         items = []
@@ -1534,6 +1542,19 @@ class Gen:
                                                                      "rst", "fin|ack"])]
         return ["tcp flags & (%s|%s) == %s" % (a, b, r.choice([a, b, "%s|%s" % (a, b)]))]
 
+    def m_tcpopt(self, ctx):
+        # tcp option maxseg (no protocol dependency: `missing` holds for UDP)
+        r = self.r
+        a = r.choice([1, 88, 535, 536, 1220, 1460])
+        b = r.choice([535, 1000, 1460, 65535])
+        lo, hi = min(a, b), max(a, b)
+        self.k.mss.update([a, b])
+        return [self.wchoice([
+            ("tcp option maxseg size %d-%d" % (lo, hi), 3), ("tcp option maxseg size < %d" % a, 1),
+            ("tcp option maxseg size != %d" % a, 1), ("tcp option maxseg size %d" % a, 1),
+            ("tcp option maxseg size { %d, %d }" % (a, b), 1),
+            ("tcp option maxseg exists", 1), ("tcp option maxseg missing", 1)])]
+
     def m_iface(self, ctx):
         r = self.r
         return [self.wchoice([
@@ -1601,7 +1622,7 @@ class Gen:
         if l4 == "udp":
             opts.append(("udp length < %d" % r.choice([9, 20, 30]), 1))
         if l4 == "tcp":
-            opts.append(("tcp option maxseg exists", 0.5))
+            opts.append(("tcp option window exists", 0.5))
         return [self.wchoice(opts)]
 
     def statement(self, ctx):
@@ -1768,6 +1789,18 @@ class PacketGen:
             return "".join(c for c, bit in zip("FSRPAUEC", range(8)) if v & (1 << bit))
         return r.choice(TCP_FLAG_COMBOS)
 
+    def tcp_options(self):
+        """Option bytes (hex) with an MSS near the ruleset's, after other
+        options, or malformed: short, past the header, after EOL."""
+        r = self.r
+        v = r.choice(sorted(self.k.mss)) + r.choice([-1, 0, 0, 1]) if self.k.mss and \
+            self.chance(0.7) else r.choice([0, 1, 536, 1460, 65535])
+        v = min(max(v, 0), 65535)
+        mss = "0204%04x" % v
+        return self.wchoice([(mss, 4), ("0101" + mss, 2), ("030307" + mss, 1),
+                             ("0000" + mss, 1), ("0203%04x" % v, 1), ("02%02x" % r.choice([0, 1, 2]), 1),
+                             ("010101" + "02", 1), ("080a0000000100000000" + mss, 1), ("", 1)])
+
     def icmp(self, v6):
         ts = self.k.icmp6 if v6 else self.k.icmp
         if ts and self.chance(0.6):
@@ -1860,6 +1893,8 @@ class PacketGen:
                 d["sport"] = r.choice([40000, 1024, 12345])
         if proto == 6:
             d["flags"] = self.flags()
+            if self.chance(0.4):
+                d["tcp_options"] = self.tcp_options()
         if proto in (1, 58):
             d["icmp_type"] = self.icmp(proto == 58)
             d["icmp_code"] = 0 if self.chance(0.8) else r.choice([1, 3, 4, 13, 255])

@@ -1425,6 +1425,47 @@ static const struct row rows_sctp_th[] = {
 	{ U4(S4, LOC4, 11, 8), DROPS(2), "udp sport 11" },
 };
 
+/* TCP headers with options (checksums not computed: nothing here reads
+ * them): sport 40, dport 80 or 99, data offset in byte 12, SYN. */
+#define TCPH(dp, doff) 0, 40, 0, dp, 0, 0, 0, 1, 0, 0, 0, 0, (doff) << 4, 0x02, 0xff, 0xff, 0, 0, 0, 0
+static const uint8_t mss100[24] = { TCPH(80, 6), 2, 4, 0, 100 };
+static const uint8_t mss1460[24] = { TCPH(80, 6), 2, 4, 0x05, 0xb4 };
+static const uint8_t mss535[24] = { TCPH(80, 6), 2, 4, 0x02, 0x17 };
+static const uint8_t mss536[24] = { TCPH(80, 6), 2, 4, 0x02, 0x18 };
+/* NOP NOP, then the option */
+static const uint8_t nop_mss200[28] = { TCPH(80, 7), 1, 1, 2, 4, 0, 200, 0, 0 };
+/* nft walks on past an end-of-options byte */
+static const uint8_t eol_mss100[28] = { TCPH(80, 7), 0, 0, 2, 4, 0, 100, 0, 0 };
+/* length 3: present, no size (the size load breaks the rule) */
+static const uint8_t short_mss[24] = { TCPH(99, 6), 2, 3, 0, 100 };
+/* an option of another kind first, then MSS 100 */
+static const uint8_t ws_mss100[28] = { TCPH(80, 7), 3, 3, 7, 2, 4, 0, 100, 0 };
+/* the option runs past the header: none */
+static const uint8_t over_mss[24] = { TCPH(99, 6), 1, 1, 2, 4 };
+static const uint8_t no_opts99[20] = { TCPH(99, 5) };
+/* a data offset of 8 with only 4 option bytes in the packet: unknown */
+static const uint8_t trunc99[24] = { TCPH(99, 8), 2, 4, 0, 100 };
+/* a data offset below 5: nft_tcp_header_pointer gives up (missing) */
+static const uint8_t doff4_99[20] = { TCPH(99, 4) };
+
+static const struct row rows_tcp_mss[] = {
+	{ RAW4(IPPROTO_TCP, mss100), DROPS(0), "MSS 100" },
+	{ RAW4(IPPROTO_TCP, mss535), DROPS(0), "MSS 535" },
+	{ RAW4(IPPROTO_TCP, mss536), PASSES, "MSS 536" },
+	{ RAW4(IPPROTO_TCP, mss1460), PASSES, "MSS 1460" },
+	{ RAW4(IPPROTO_TCP, nop_mss200), DROPS(0), "NOP NOP MSS 200" },
+	{ RAW4(IPPROTO_TCP, eol_mss100), DROPS(0), "EOL EOL MSS 100: nft walks past EOL" },
+	{ RAW4(IPPROTO_TCP, ws_mss100), DROPS(0), "window scale, then MSS 100" },
+	{ RAW4(IPPROTO_TCP, short_mss), PASSES, "MSS option of length 3, dport 99: not missing" },
+	{ RAW4(IPPROTO_TCP, over_mss), DROPS(1), "MSS option past the header, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, no_opts99), DROPS(1), "no options, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, doff4_99), DROPS(1), "data offset 4, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, trunc99), PASSES, "options past the packet: unknown" },
+	{ T4(S4, LOC4, 40, 80, TH_SYN), PASSES, "no options, dport 80" },
+	{ U4(S4, LOC4, 40, 98), DROPS(2), "udp dport 98: missing (not TCP)" },
+	{ U4(S4, LOC4, 40, 97), PASSES, "udp dport 97" },
+};
+
 #define IN_1000_2000(port)                                                                 \
 	{ T4(S4, LOC4, 40, port, TH_SYN), DROPS(0), "tcp dport in 1000-2000" },              \
 	{ T6(S6, LOC6, 40, port, TH_SYN), DROPS(0), "IPv6 tcp dport in 1000-2000" }
@@ -2056,6 +2097,10 @@ static const struct fp_case cases[] = {
 		"    sctp dport 9 drop\n"
 		"    th dport 10 drop\n"
 		"    meta l4proto { tcp, udp } th sport 11 drop\n"), CHAIN_C, rows_sctp_th) } },
+	{ "tcp_mss", { PHASE(INET_T_C(
+		"    tcp option maxseg size 1-535 drop\n"
+		"    tcp option maxseg missing tcp dport 99 drop\n"
+		"    tcp option maxseg missing udp dport 98 drop\n"), CHAIN_C, rows_tcp_mss) } },
 	{ "ports_ranges_sets", { PHASE(
 		"table inet t {\n"
 		"  set blocked {\n"

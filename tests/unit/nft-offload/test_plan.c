@@ -1641,6 +1641,64 @@ static void test_fib_type(void **state)
 	scen_free(&s);
 }
 
+static struct pkt with_mss(struct pkt k, unsigned opt, unsigned mss)
+{
+	pkt_set(&k, NFO_DIM_MSSOPT, opt);
+	if (opt == NFO_TCPOPT_VALID)
+		pkt_set(&k, NFO_DIM_TCPMSS, mss);
+	return k;
+}
+
+/*
+ * `tcp option maxseg size 1-535 drop` (SYNs with a tiny MSS) and `tcp
+ * option maxseg missing drop` (which nft applies to every protocol: no
+ * implied l4proto), as translate.c gives them.
+ */
+static void test_tcp_mss(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	struct nfo_vset set = {};
+	int c;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_MSSOPT, NFO_TCPOPT_VALID);
+	pred_range(r, NFO_DIM_TCPMSS, 1, 535);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 100), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, with_mss(tcp6("2001:db8::1", 80), NFO_TCPOPT_VALID, 535), RULE(&s, c, 0),
+		    c);
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 536));
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 0));
+	/* no option, a short one: the size load breaks the rule */
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_NONE, 0));
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_SHORT, 0));
+	/* options not parsed (a truncated header): unknown, passed */
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 80));
+
+	/* `missing`, then a port rule: decided for every protocol */
+	r = &s.rs->chains[c].rules[0];
+	for (size_t i = 0; i < r->npreds; i++)
+		nfo_vset_free(&r->preds[i].set);
+	r->npreds = 0;
+	assert_int_equal(nfo_vset_add(&set, NFO_TCPOPT_NONE, NFO_TCPOPT_NONE), 0);
+	pred_set(r, NFO_DIM_MSSOPT, true, &set);
+	nfo_vset_free(&set);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_NONE, 0), RULE(&s, c, 0), c);
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_SHORT, 0));
+	{
+		struct pkt k = pkt4(1, "192.0.2.7", "10.0.0.1", 17);
+
+		pkt_ports(&k, 40000, 53);
+		EXPECT_DROP(&s, 2, with_mss(k, NFO_TCPOPT_NONE, 0), RULE(&s, c, 0), c);
+	}
+	scen_free(&s);
+}
+
 /* `tcp dport 22 log drop`: the log line is an effect the fast path would
  * lose; `log tcp dport 22 drop` logs every packet. */
 static void test_log_before_drop(void **state)
@@ -2644,6 +2702,15 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 	case NFO_PDIM_FIB_SADDR:
 	case NFO_PDIM_FIB_DADDR:
 		return fib_type_value(rnd(g, 12));
+	case NFO_DIM_MSSOPT:
+		v = rnd(g, 3);
+		break;
+	case NFO_DIM_TCPMSS: {
+		static const unsigned mss[] = { 0, 1, 535, 536, 1220, 1460, 0xffff };
+
+		v = mss[rnd(g, NELEM(mss))];
+		break;
+	}
 	case NFO_PDIM_IIF:
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
@@ -2674,6 +2741,7 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
 		{ NFO_DIM_CTSTATE, 5 }, { NFO_PDIM_FIB_SADDR, 2 }, { NFO_PDIM_FIB_DADDR, 3 },
+		{ NFO_DIM_MSSOPT, 2 }, { NFO_DIM_TCPMSS, 3 },
 	};
 	unsigned total = 0, k;
 
@@ -3146,6 +3214,15 @@ static void gen_pkt(struct rng *g, const struct cands *cd, const struct env *e, 
 	} else if (k->v[NFO_DIM_ETHTYPE] == ETH_IP || k->v[NFO_DIM_ETHTYPE] == ETH_IP6) {
 		k->v[NFO_DIM_ETHTYPE] = 0x0806;
 	}
+	/* TCP option maxseg, as the parser leaves it: the size only with a
+	 * valid option; non-TCP packets are known to have none */
+	if ((k->have & DBIT(NFO_DIM_L4PROTO)) && chance(g, 60)) {
+		k->have |= DBIT(NFO_DIM_MSSOPT);
+		if (k->v[NFO_DIM_L4PROTO] != 6)
+			k->v[NFO_DIM_MSSOPT] = NFO_TCPOPT_NONE;
+		if (k->v[NFO_DIM_MSSOPT] == NFO_TCPOPT_VALID)
+			k->have |= DBIT(NFO_DIM_TCPMSS);
+	}
 	/* The conntrack class, where the fast path can look up (any code,
 	 * even those the BPF side never reports). */
 	if ((k->have & DBIT(NFO_DIM_TH2)) && chance(g, 70)) {
@@ -3515,6 +3592,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
 		cmocka_unit_test_teardown(test_fib_type, scen_teardown),
+		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),

@@ -45,7 +45,7 @@
 
 static const char *const captures[] = {
 	"addrs", "family", "fib", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
-	"unsupported", "verdicts",
+	"tcpopt", "unsupported", "verdicts",
 };
 
 struct fixture {
@@ -103,6 +103,7 @@ CAPTURE(ports)
 CAPTURE(merged)
 CAPTURE(sets)
 CAPTURE(tcpflags)
+CAPTURE(tcpopt)
 CAPTURE(unsupported)
 CAPTURE(verdicts)
 CAPTURE(vmaps)
@@ -908,6 +909,41 @@ static void test_fib(void **state)
 	PRED(&r[5], 2, NFO_DIM_TH2, true, pt(22));
 }
 
+/*
+ * TCP option maxseg: the size load breaks the rule unless the option is
+ * there with its size (MSSOPT VALID); `exists`/`missing` compare the first
+ * byte of the u32 1 or 0 nft_exthdr_tcp_eval() stores. No implied
+ * `meta l4proto tcp`: nft 1.0.6 adds none, and a UDP packet is `missing`.
+ */
+static void test_tcpopt(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "tcpopt", "pre", 7);
+	const struct nfo_rule *r = c->rules;
+
+	/* tcp option maxseg size 1-535 drop */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[0], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[0], 1, NFO_DIM_TCPMSS, true, iv(1, 0xffff));
+	PRED(&r[0], 2, NFO_DIM_TCPMSS, true, iv(0, 535));
+	/* tcp option maxseg exists drop: short or valid */
+	expect_rule(&r[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[1], 0, NFO_DIM_MSSOPT, true, iv(NFO_TCPOPT_SHORT, NFO_TCPOPT_VALID));
+	/* tcp option maxseg missing drop */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[2], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_NONE));
+	/* tcp flags syn tcp option maxseg size < 536 drop */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 4);
+	PRED(&r[3], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&r[3], 2, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[3], 3, NFO_DIM_TCPMSS, true, iv(0, 535));
+	/* tcp option maxseg size != 1460 drop */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
+	PRED(&r[4], 1, NFO_DIM_TCPMSS, true, iv(0, 1459), iv(1461, 0xffff));
+	/* tcp option window exists drop, tcp option maxseg length 4 drop */
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "exthdr", 1);
+	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "tcp option maxseg", 1);
+}
+
 /* TCP flags. */
 
 static bool has_syn(unsigned v)
@@ -1224,10 +1260,12 @@ static void test_unsupported(void **state)
 	EXPECT_VSET(&r[12].preds[0].set, "invalid", pt(nfo_ct_state_value(NFO_CT_INVALID)));
 	PRED(&r[12], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
 	PRED(&r[12], 2, NFO_DIM_TH2, true, pt(80));
-	/* tcp option maxseg size 1-500 drop: a gte/lte pair on exthdr */
-	expect_rule(&r[14], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "exthdr", 2);
-	expect_unknown(&r[14], 0, true, "exthdr");
-	expect_unknown(&r[14], 1, true, "exthdr");
+	/* tcp option maxseg size 1-500 drop: a gte/lte pair on exthdr (see
+	 * test_tcpopt) */
+	expect_rule(&r[14], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[14], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[14], 1, NFO_DIM_TCPMSS, true, iv(1, 0xffff));
+	PRED(&r[14], 2, NFO_DIM_TCPMSS, true, iv(0, 500));
 	/* fib saddr . iif oif missing drop */
 	expect_rule(&r[15], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
 	expect_unknown(&r[15], 0, true, "fib");
@@ -1807,6 +1845,7 @@ int main(void)
 		T(test_iifname_wildcard, iface),
 		T(test_tcpflags, tcpflags),
 		T(test_fib, fib),
+		T(test_tcpopt, tcpopt),
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
 		T(test_vmaps, vmaps),
