@@ -109,7 +109,8 @@ static int type_set(const struct r4 *rt, size_t n, unsigned present, const uint6
  * nexthop, or one whose link is down: fib_table_lookup skips those when
  * the device's ignore_routes_with_linkdown is set) are tried both ways;
  * if the answer depends on them it is UNKNOWN. So is a prefix held twice
- * (which alias the lookup meets first depends on more than the dump says).
+ * with different types (which alias the lookup meets first depends on more
+ * than the dump says).
  * Routes with a TOS never match: the lookup's flow has none.
  */
 int plan_fib4_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
@@ -142,9 +143,19 @@ int plan_fib4_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
 		mask = x->prefixlen ? ~0u << (32 - x->prefixlen) : 0;
 		rt[n] = (struct r4){ a & mask, (a & mask) | ~mask, x->prefixlen, x->type,
 				     (x->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)) != 0 };
-		for (size_t k = 0; k < n; k++)
+		/* One address on two devices: two aliases of one type, either
+		 * answers the same. Anything else held twice: UNKNOWN. */
+		for (size_t k = 0; k < n && r == 0; k++)
 			if (rt[k].lo == rt[n].lo && rt[k].plen == rt[n].plen)
-				goto out; /* r == 0: UNKNOWN */
+				r = rt[k].type == rt[n].type && !rt[k].uncertain && !rt[n].uncertain ? 1 : -1;
+		if (r < 0) {
+			r = 0;
+			goto out; /* UNKNOWN */
+		}
+		if (r > 0) {
+			r = 0;
+			continue;
+		}
 		nu += rt[n].uncertain;
 		cuts[ncuts++] = rt[n].lo;
 		cuts[ncuts++] = (uint64_t)rt[n].hi + 1;

@@ -427,7 +427,9 @@ static unsigned ref_fib_type(const struct env *e, uint32_t a, unsigned present, 
 			if (e->routes[i].family == AF_INET && !e->routes[i].tos &&
 			    e->routes[j].family == AF_INET && !e->routes[j].tos &&
 			    e->routes[j].prefixlen == e->routes[i].prefixlen &&
-			    !memcmp(e->routes[j].dst, e->routes[i].dst, 4))
+			    !memcmp(e->routes[j].dst, e->routes[i].dst, 4) &&
+			    (e->routes[j].type != e->routes[i].type || e->routes[i].nh_flags ||
+			     e->routes[j].nh_flags))
 				*ret_dup = true;
 	if ((a >> 24) == 0 || a == 0xffffffffu)
 		return RTN_BROADCAST;
@@ -1627,10 +1629,16 @@ static void test_fib_type(void **state)
 	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
 	EXPECT_DROP(&s, 2, tcp4("192.0.2.200", 22), RULE(&s, c, 2), c);
 
-	/* The same prefix twice: which the lookup meets first is unknown */
+	/* The same prefix twice with another type: which the lookup meets
+	 * first is unknown; with the same type (one address on two devices)
+	 * the answer is the same */
 	env_route(&s.env, "192.0.2.0/24", RTN_UNICAST, 0);
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp4("192.0.2.200", 22));
+	s.env.routes[s.env.nroutes - 1].type = RTN_LOCAL;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.200", 22), RULE(&s, c, 2), c);
 	s.env.nroutes -= 3;
 
 	/* Without the local table (no rtnetlink): UNKNOWN */
