@@ -102,6 +102,10 @@ struct nfo_clock_args {
  * IPS_DST_NAT), or NAT was not set up for it in both directions
  * (IPS_SRC_NAT_DONE and IPS_DST_NAT_DONE not both set). */
 #define NFO_CT_NAT 0x08
+/* Without NFO_CT_FOUND: a TCP SYN (only SYN of FIN, SYN, RST, ACK) whose
+ * header and checksum are good, which conntrack cannot call invalid
+ * (bpf/parser.h nfo_syn_clean). */
+#define NFO_CT_SYN 0x02
 #define NFO_CT_CLASSES 16
 
 /* NFO_DIM_MSSOPT: the first option of kind 2 (nft stops at it) */

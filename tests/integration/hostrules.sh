@@ -8,7 +8,10 @@
 #    `ct state new tcp flags & (fin|syn|rst|ack) != syn drop` drops a
 #    non-SYN without conntrack entry in the fast path (invalid or new, it
 #    is dropped either way); a SYN (new goes on to the open port) and the
-#    packets of a real connection (established) are delivered.
+#    packets of a real connection (established) are delivered. A SYN whose
+#    header and checksum the fast path checked is certainly new:
+#    `ct state new tcp dport 80 drop` alone drops it in the fast path,
+#    while an ACK (new or invalid) is left to nftables.
 #  - fib saddr/daddr type from the local routing table: wg-quick's guard
 #    `ip daddr X fib saddr type != local drop`, and `fib daddr type { local,
 #    broadcast, multicast }` (local, subnet broadcast, and a local prefix
@@ -68,6 +71,23 @@ s.sendall(b"hello"); assert s.recv(100) == b"hello"
 else
 	fail "a real TCP connection to port 22 failed"
 fi
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+nfo_nft <<'EOF2'
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state new tcp dport 80 counter drop comment "newsyn"
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_case "a checked SYN is new" \
+	"drop=newsyn --proto tcp --dport 80 --tcp-flags S --sport 6001" \
+	"drop=newsyn -6 --proto tcp --dport 80 --tcp-flags S --sport 6002" \
+	"kdrop=newsyn --proto tcp --dport 80 --tcp-flags A --sport 6003" \
+	"pass --proto tcp --dport 81 --tcp-flags S --sport 6004"
 nfo_daemon_stop
 ip netns exec "$NS_R" nft flush ruleset
 

@@ -1204,6 +1204,20 @@ static void fix_synbyte(struct pkt *p, const struct frame *fr)
 	pkt_finish(p);
 }
 
+/* A wrong TCP checksum (conntrack calls such a packet invalid). */
+static void fix_tcp_csum(struct pkt *p, const struct frame *fr)
+{
+	(void)fr;
+	p->b[p->l4off + 16] ^= 0x5a;
+}
+
+/* v payload bytes after the TCP header. */
+static void fix_tcp_payload(struct pkt *p, const struct frame *fr)
+{
+	put(p, NULL, (size_t)fr->v);
+	pkt_finish(p);
+}
+
 static void fix_df(struct pkt *p, const struct frame *fr)
 {
 	(void)fr;
@@ -2721,6 +2735,30 @@ static const struct row rows_ct_state[] = {
 	{ U4(S4, LOC4, 40, 10), DROPS_IN("inet t early", 0), "udp 10 in the earlier chain" },
 };
 
+/* `ct state new tcp dport 80 drop`, policy accept: only a SYN conntrack
+ * cannot call invalid (good header and checksum, checked by the fast
+ * path) is certainly new. */
+static const struct row rows_ct_syn[] = {
+	{ T4(S4, LOC4, 41, 80, TH_SYN), DROPS(0), "SYN with a good checksum: new" },
+	{ T6(S6, LOC6, 41, 80, TH_SYN), DROPS(0), "IPv6 SYN with a good checksum: new" },
+	{ T4(S4, LOC4, 42, 80, TH_SYN, .fix = fix_tcp_csum), PASSES,
+	  "SYN with a bad checksum: invalid" },
+	{ T4(S4, LOC4, 43, 80, TH_SYN | TH_ACK), PASSES, "SYN-ACK: new or invalid" },
+	{ T4(S4, LOC4, 44, 80, TH_ACK), PASSES, "ACK: new or invalid" },
+	{ T4(S4, LOC4, 45, 80, TH_SYN, .fix = fix_tcp_payload, .v = 16), DROPS(0),
+	  "SYN with 16 data bytes" },
+	{ T4(S4, LOC4, 46, 80, TH_SYN, .fix = fix_tcp_payload, .v = 60), PASSES,
+	  "SYN of more than 64 bytes: not checked" },
+	{ T4(S4, LOC4, 47, 81, TH_SYN), PASSES, "another port" },
+};
+
+static void test_ct_syn(void **state)
+{
+	struct fx *f = fx_with(state, INET_T_C("    ct state new tcp dport 80 drop\n"));
+
+	RUN_ROWS(f, rows_ct_syn, ARRAY_SIZE(rows_ct_syn));
+}
+
 static void test_ct_state(void **state)
 {
 	struct fx *f = fx_with(state, INET_T_C(
@@ -3122,6 +3160,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_other_device, teardown_veth),
 		T(test_frame_sizes),
 		T(test_ct_state),
+		T(test_ct_syn),
 		T(test_disable),
 		T(test_update_keeps_counters),
 		T(test_update_shadowed_rule_keeps_counter),

@@ -535,6 +535,8 @@ static unsigned ref_ct_possible(unsigned code, bool expectations, int *ret_nomin
 
 	*ret_nominal = NFO_CT_NEW;
 	if (!(code & NFO_CT_FOUND)) {
+		if (code & NFO_CT_SYN) /* a SYN conntrack cannot call invalid */
+			m = 1u << NFO_CT_NEW;
 		if (expectations)
 			m |= 1u << NFO_CT_RELATED;
 	} else if (code & NFO_CT_REPLY_OR_SEEN) {
@@ -1486,6 +1488,9 @@ static void test_ct_state_split(void **state)
 	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), est));
 	/* a SYN: invalid drops it, new accepts it */
 	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* a SYN whose header and checksum the fast path checked is new */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), NFO_CT_SYN));
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN));
 	/* no lookup: any state */
 	EXPECT_PASS(&s, 2, with_flags(tcp4("10.0.0.1", 22), 0x10));
 
@@ -1495,7 +1500,21 @@ static void test_ct_state_split(void **state)
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 80), none), NULL, c);
 	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* a checked SYN is new: accepted at port 22 */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), NFO_CT_SYN));
 	s.rs->chains[c].policy_drop = false;
+
+	/* `ct state new tcp dport 80 drop` alone: a checked SYN is certainly
+	 * new, an unchecked one may be invalid (and accepted) */
+	s.rs->chains[c].rules[0].verdict = NFO_VERDICT_CONTINUE;
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW);
+	pred_tcp_dport(r, 80);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN), RULE(&s, c, 3), c);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), none));
+	r->verdict = NFO_VERDICT_CONTINUE;
+	s.rs->chains[c].rules[0].verdict = NFO_VERDICT_DROP;
 
 	/* Expectations possible: related too, which neither rule drops. */
 	r = rs_rule(s.rs, c, NFO_VERDICT_CONTINUE, NULL, false);
