@@ -229,7 +229,9 @@ static size_t region_merge(struct ctx *x, const struct region_src *s, struct aen
 
 /* The alive list of one conntrack class: each ct state test resolved for
  * the states in possible (a single state when split: TRUE or FALSE, except
- * in chains that may run before conntrack, which see every state in all). */
+ * in chains that may run before conntrack, which see every state in all,
+ * and invalid: a packet conntrack has not seen yet has no entry attached,
+ * which nft_ct_get_eval() calls invalid). */
 static size_t ct_entries(struct ctx *x, int level, unsigned code, unsigned possible,
 			 unsigned all, int nominal, const struct aentry *a, size_t n,
 			 struct aentry *out)
@@ -239,7 +241,7 @@ static size_t ct_entries(struct ctx *x, int level, unsigned code, unsigned possi
 	for (size_t i = 0; i < n; i++) {
 		struct crule *c = &x->cr[a[i].id];
 		struct cpred *cp = (c->levels & (1u << level)) ? cpred_for(c, NFO_DIM_CTSTATE) : NULL;
-		unsigned m = x->cc[c->chain].ct_early ? all : possible;
+		unsigned m = x->cc[c->chain].ct_early && all ? all | 1u << NFO_CT_INVALID : possible;
 		struct aentry ne = a[i];
 
 		if (cp) {

@@ -552,6 +552,10 @@ static unsigned ref_ct_possible(unsigned code, bool expectations, int *ret_nomin
 static int ref_ct_pred(const struct rctx *x, const struct nfo_pred *p)
 {
 	unsigned m = x->ct_early || x->ct_state < 0 ? x->ct_possible : 1u << x->ct_state;
+
+	/* before conntrack: no entry attached yet, nft_ct_get_eval() says invalid */
+	if (x->ct_early && m)
+		m |= 1u << NFO_CT_INVALID;
 	bool any = false, all = true;
 
 	if (!m)
@@ -1551,6 +1555,16 @@ static void test_ct_state_split(void **state)
 	s.rs->chains[c].rules[1].verdict = NFO_VERDICT_CONTINUE;
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	/* a checked SYN is new after conntrack, but invalid before it: `ct
+	 * state invalid reject` at raw (an effect) still stops the reasoning */
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, true);
+	pred_ct(r, 1u << NFO_CT_INVALID);
+	s.rs->chains[c].policy_drop = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN));
+	s.rs->chains[c].policy_drop = false;
+	r->effect = false;
+	r->verdict = NFO_VERDICT_CONTINUE;
 	/* the same chain at -200 may run either side of conntrack */
 	s.rs->chains[raw].prio = -200;
 	scen_build(&s);
