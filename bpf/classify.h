@@ -540,6 +540,9 @@ static __always_inline __u32 nfo_guards_walk(const struct nfo_pkt *p, const stru
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
+/* nfo_parse_tcpopt on the frame again (global: verified once). */
+int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
+int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
 
 /*
  * Walks the diagram from ref; returns a verdict reference. The conntrack
@@ -577,6 +580,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 
 			ref = m < 0 ? n->unknown : nfo_node_walk(n, m, 8);
 			continue;
+		}
+		if ((n->dim == NFO_DIM_TCPMSS || n->dim == NFO_DIM_MSSOPT) && !p->optdone) {
+			if (is_xdp)
+				nfo_tcpopt_xdp(ctx, p);
+			else
+				nfo_tcpopt_tc(ctx, p);
 		}
 		if (n->dim >= _NFO_DIM_MAX || !(p->have & NFO_HAVE(n->dim))) {
 			ref = n->unknown;
@@ -618,6 +627,12 @@ static __always_inline __u32 nfo_classify(struct nfo_pkt *p, __u32 ref, __u32 ha
 			break;
 		case NFO_DIM_CTSTATE:
 			ref = nfo_node_walk(n, p->ctclass, 8);
+			break;
+		case NFO_DIM_TCPMSS:
+			ref = nfo_radix_walk(n->table, p->tcpmss, 16);
+			break;
+		case NFO_DIM_MSSOPT:
+			ref = nfo_radix_walk(n->table, p->mssopt, 8);
 			break;
 		default:
 			return NFO_REF_PASS;

@@ -35,6 +35,10 @@ enum nfo_dim {
 	/* 1 bit: the packet's key is in named set slot (dim - NFO_DIM_SET0) */
 	NFO_DIM_SET0,
 	NFO_DIM_SET_LAST = NFO_DIM_SET0 + 7,
+	/* tcp option maxseg as nft_exthdr_tcp_eval() finds it, parsed only
+	 * when the walk reaches a node on it (bpf/parser.h nfo_parse_tcpopt) */
+	NFO_DIM_TCPMSS,   /* 16 bits: its size; only with NFO_TCPOPT_VALID */
+	NFO_DIM_MSSOPT,   /* 8 bits: NFO_TCPOPT_* */
 	_NFO_DIM_MAX,
 };
 
@@ -112,7 +116,16 @@ struct nfo_clock_args {
  * IPS_DST_NAT), or NAT was not set up for it in both directions
  * (IPS_SRC_NAT_DONE and IPS_DST_NAT_DONE not both set). */
 #define NFO_CT_NAT 0x08
+/* Without NFO_CT_FOUND: a TCP SYN (only SYN of FIN, SYN, RST, ACK) whose
+ * header and checksum are good, which conntrack cannot call invalid
+ * (bpf/parser.h nfo_syn_clean). */
+#define NFO_CT_SYN 0x02
 #define NFO_CT_CLASSES 16
+
+/* NFO_DIM_MSSOPT: the first option of kind 2 (nft stops at it) */
+#define NFO_TCPOPT_NONE 0  /* none, or it overruns the header, or not TCP */
+#define NFO_TCPOPT_SHORT 1 /* there, but shorter than 4 bytes: no size */
+#define NFO_TCPOPT_VALID 2 /* there with its size */
 
 /*
  * References to a node, a verdict or (inside radix tables only) a radix

@@ -56,6 +56,11 @@ struct nfo_pkt {
 	__u8 nexthdr;
 	__u8 tcpflags;
 	__u8 ctclass;   /* NFO_DIM_CTSTATE, filled only when the walk needs it */
+	__u8 mssopt;    /* NFO_DIM_MSSOPT, NFO_DIM_TCPMSS: filled only when */
+	__u8 optdone;   /* the walk needs them (optdone then set) */
+	__u16 tcpmss;
+	__u16 thoff;    /* transport header offset in the frame, 0: none parsed */
+	__u16 l4end;    /* end of the IP packet in the frame */
 };
 
 #define NFO_HAVE(d) (1u << (d))
@@ -78,6 +83,8 @@ static __always_inline void nfo_parse_l4(const struct bpf_dynptr *dp, __u32 thof
 	__u8 buf[4];
 	__u8 *s;
 
+	p->thoff = thoff;
+	p->l4end = end;
 	if (thoff + 4 > end)
 		return;
 	if (th) {
@@ -103,6 +110,126 @@ static __always_inline void nfo_parse_l4(const struct bpf_dynptr *dp, __u32 thof
 		p->tcpflags = s[0];
 	}
 	p->have |= NFO_HAVE(NFO_DIM_TCPFLAGS);
+}
+
+#define NFO_IPPROTO_TCP_ 6
+#define NFO_TCPOPT_SPACE 40 /* MAX_TCP_OPTION_SPACE */
+
+/*
+ * tcp option maxseg as nft_exthdr_tcp_eval() sees it (net/netfilter/
+ * nft_exthdr.c): nft_tcp_header_pointer() gives up (register 0 for
+ * `exists`/`missing`, the rule breaks for `size`) on anything but TCP and
+ * on a data offset below 5; the options are walked from byte 20 while
+ * i < doff * 4 - 1, each one byte long if its kind is 0 (EOL does not end
+ * the walk) or 1 or its length byte is 0, else that length; the first
+ * option of kind 2 decides: past the header, none; shorter than 4 bytes,
+ * present without a size. A header past the IP packet's end: unknown (at
+ * ingress hooks nftables may read Ethernet padding there). At most 39
+ * steps (each one byte at least): the bound below is never reached.
+ */
+static __always_inline void nfo_parse_tcpopt(const struct bpf_dynptr *dp, struct nfo_pkt *p)
+{
+	__u8 hb[1], *h, buf[64];
+	__u32 hl, olen, j = 0;
+	int k;
+
+	p->optdone = 1;
+	if (!(p->have & NFO_HAVE(NFO_DIM_L4PROTO)))
+		return;
+	if (p->l4proto != NFO_IPPROTO_TCP_)
+		goto none;
+	if (!p->thoff || p->thoff + 20 > p->l4end)
+		return; /* a fragment, or truncated */
+	h = bpf_dynptr_slice(dp, p->thoff + 12, hb, 1);
+	if (!h)
+		return;
+	hl = (__u32)(h[0] >> 4) * 4;
+	if (hl < 20)
+		goto none;
+	if (p->thoff + hl > p->l4end)
+		return;
+	olen = hl - 20;
+	if (olen > NFO_TCPOPT_SPACE)
+		return;
+	__builtin_memset(buf, 0, sizeof(buf));
+	if (olen && bpf_dynptr_read(buf, olen, dp, p->thoff + 20, 0))
+		return;
+	for (k = 0; k < NFO_TCPOPT_SPACE; k++) {
+		__u8 kind, l;
+		__u32 optl;
+
+		if (j + 1 >= olen)
+			goto none;
+		kind = buf[j & 63];
+		l = buf[(j + 1) & 63];
+		optl = kind <= 1 || l == 0 ? 1 : l;
+		if (kind == 2) {
+			if (j + optl > olen)
+				goto none;
+			if (optl < 4) {
+				p->mssopt = NFO_TCPOPT_SHORT;
+			} else {
+				p->mssopt = NFO_TCPOPT_VALID;
+				p->tcpmss = ((__u16)buf[(j + 2) & 63] << 8) | buf[(j + 3) & 63];
+				p->have |= NFO_HAVE(NFO_DIM_TCPMSS);
+			}
+			p->have |= NFO_HAVE(NFO_DIM_MSSOPT);
+			return;
+		}
+		j += optl;
+	}
+	return;
+none:
+	p->mssopt = NFO_TCPOPT_NONE;
+	p->have |= NFO_HAVE(NFO_DIM_MSSOPT);
+}
+
+#define NFO_SYN_MAXSEG 64 /* longer SYNs (data, TFO) are not checked */
+
+/*
+ * A TCP SYN conntrack cannot call invalid (docs/SEMANTICS.md, conntrack):
+ * tcp_error() rejects a data offset below 5 or past the segment, a bad
+ * checksum (nf_conntrack_checksum, at prerouting: nf_checksum) and flag
+ * combinations outside tcp_valid_flags (every SYN with only SYN of FIN,
+ * SYN, RST, ACK is in). The checksum is computed here over the pseudo
+ * header and the segment: a good sum is good whatever ip_summed says
+ * (CHECKSUM_UNNECESSARY is trusted, COMPLETE and NONE are this sum).
+ */
+static __always_inline int nfo_syn_clean(const struct bpf_dynptr *dp, const struct nfo_pkt *p)
+{
+	__u8 buf[NFO_SYN_MAXSEG];
+	__u32 seglen, hl, sum = 0;
+	int i;
+
+	if (p->l4proto != NFO_IPPROTO_TCP_ || !p->thoff ||
+	    !(p->have & NFO_HAVE(NFO_DIM_TCPFLAGS)) || (p->tcpflags & 0x17) != 0x02)
+		return 0;
+	seglen = p->l4end - p->thoff;
+	if (p->l4end < p->thoff || seglen > NFO_SYN_MAXSEG || seglen < 20)
+		return 0;
+	__builtin_memset(buf, 0, sizeof(buf));
+	if (bpf_dynptr_read(buf, seglen, dp, p->thoff, 0))
+		return 0;
+	hl = (__u32)(buf[12] >> 4) * 4;
+	if (hl < 20 || hl > seglen)
+		return 0;
+	for (i = 0; i < NFO_SYN_MAXSEG / 2; i++)
+		sum += ((__u32)buf[2 * i] << 8) | buf[2 * i + 1];
+	if (p->have & NFO_HAVE(NFO_DIM_SADDR4)) {
+		for (i = 0; i < 2; i++) {
+			sum += ((__u32)p->saddr[2 * i] << 8) | p->saddr[2 * i + 1];
+			sum += ((__u32)p->daddr[2 * i] << 8) | p->daddr[2 * i + 1];
+		}
+	} else {
+		for (i = 0; i < 8; i++) {
+			sum += ((__u32)p->saddr[2 * i] << 8) | p->saddr[2 * i + 1];
+			sum += ((__u32)p->daddr[2 * i] << 8) | p->daddr[2 * i + 1];
+		}
+	}
+	sum += NFO_IPPROTO_TCP_ + seglen;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
 }
 
 /* iph: the header at NFO_ETH_HLEN; th: NFO_TH_HEAD bytes after a 20-byte

@@ -11,8 +11,10 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
+#include <netlink/route/route.h>
 #include <netlink/route/tc.h>
 #include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 
 #include "rtnl.h"
 #include "common/util.h"
@@ -25,6 +27,7 @@ struct nfo_rtnl {
 	struct nl_cache *links;
 	struct nl_cache *addrs;
 	struct nl_cache *qdiscs;
+	struct nl_cache *routes;
 	bool changed;
 	bool removed;   /* a link went away, or notifications were lost */
 };
@@ -33,6 +36,10 @@ static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action,
 {
 	struct nfo_rtnl *r = data;
 
+	/* only the local table matters (fib ... type): other routes change
+	 * often on routers and mean nothing to the fast path */
+	if (cache == r->routes && rtnl_route_get_table((struct rtnl_route *)obj) != RT_TABLE_LOCAL)
+		return;
 	r->changed = true;
 	if (cache == r->links && action == NL_ACT_DEL)
 		r->removed = true;
@@ -46,7 +53,7 @@ static void teardown(struct nfo_rtnl *r)
 		nl_socket_free(r->sock);
 	r->mngr = NULL;
 	r->sock = NULL;
-	r->links = r->addrs = r->qdiscs = NULL;
+	r->links = r->addrs = r->qdiscs = r->routes = NULL;
 }
 
 static int setup(struct nfo_rtnl *r)
@@ -67,6 +74,9 @@ static int setup(struct nfo_rtnl *r)
 	if (e < 0)
 		goto fail;
 	e = nl_cache_mngr_add(r->mngr, "route/qdisc", change_cb, r, &r->qdiscs);
+	if (e < 0)
+		goto fail;
+	e = nl_cache_mngr_add(r->mngr, "route/route", change_cb, r, &r->routes);
 	if (e < 0)
 		goto fail;
 	return 0;
@@ -275,6 +285,63 @@ int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n)
 	}
 	if (a.n)
 		qsort(a.v, a.n, sizeof(*a.v), cmp_addr);
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+struct route_acc {
+	struct nfo_route *v;
+	size_t n;
+	size_t cap;
+	int error;
+};
+
+static void route_cb(struct nl_object *obj, void *data)
+{
+	struct route_acc *a = data;
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	struct nfo_route *x;
+	unsigned len;
+
+	if (a->error || rtnl_route_get_table(rt) != RT_TABLE_LOCAL || !dst)
+		return;
+	len = nl_addr_get_len(dst);
+	if (len > 16)
+		return;
+	if (nfo_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)) < 0) {
+		a->error = -ENOMEM;
+		return;
+	}
+	x = &a->v[a->n++];
+	memset(x, 0, sizeof(*x));
+	x->family = rtnl_route_get_family(rt);
+	memcpy(x->dst, nl_addr_get_binary_addr(dst), len);
+	x->prefixlen = nl_addr_get_prefixlen(dst);
+	x->type = rtnl_route_get_type(rt);
+	x->tos = rtnl_route_get_tos(rt);
+	x->priority = rtnl_route_get_priority(rt);
+	for (int i = 0; i < rtnl_route_get_nnexthops(rt); i++)
+		x->nh_flags |= rtnl_route_nh_get_flags(rtnl_route_nexthop_n(rt, i));
+}
+
+static int cmp_route(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct nfo_route));
+}
+
+int nfo_rtnl_local_routes(struct nfo_rtnl *r, struct nfo_route **ret, size_t *ret_n)
+{
+	struct route_acc a = {};
+
+	nl_cache_foreach(r->routes, route_cb, &a);
+	if (a.error) {
+		free(a.v);
+		return a.error;
+	}
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), cmp_route);
 	*ret = a.v;
 	*ret_n = a.n;
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Links and addresses of the current network namespace, kept up to date from
- * rtnetlink notifications (libnl-route cache manager). Does not print.
+ * Links, addresses and local-table routes of the current network
+ * namespace, kept up to date from rtnetlink notifications (libnl-route
+ * cache manager). Does not print.
  */
 #ifndef NFO_NETLINK_RTNL_H
 #define NFO_NETLINK_RTNL_H
@@ -35,13 +36,25 @@ struct nfo_addr {
 	unsigned scope;     /* RT_SCOPE_* */
 };
 
+/* A route of the local table (RT_TABLE_LOCAL), which `fib ... type`
+ * consults for IPv4 (inet_dev_addr_type). */
+struct nfo_route {
+	int family;         /* AF_INET or AF_INET6 */
+	uint8_t dst[16];
+	unsigned prefixlen;
+	unsigned type;      /* RTN_* */
+	unsigned tos;
+	unsigned priority;
+	unsigned nh_flags;  /* RTNH_F_* of its nexthops, or'ed */
+};
+
 struct nfo_rtnl;
 
 int nfo_rtnl_new(struct nfo_rtnl **ret);
 void nfo_rtnl_free(struct nfo_rtnl **r);
 int nfo_rtnl_fd(const struct nfo_rtnl *r);
-/* Reads pending notifications; sets *ret_changed when links or addresses
- * changed, *ret_removed when a link was deleted (it may be back under the
+/* Reads pending notifications; sets *ret_changed when links, addresses or
+ * local-table routes changed, *ret_removed when a link was deleted (it may be back under the
  * same ifindex, with nothing attached). After lost notifications it
  * rebuilds its caches (changed and removed). */
 int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed, bool *ret_removed);
@@ -50,6 +63,8 @@ int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed, bool *ret_removed);
  * zero-filled (comparable with memcmp); the caller frees *ret. */
 int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n);
 int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n);
+/* The routes of the local table, sorted bytewise. */
+int nfo_rtnl_local_routes(struct nfo_rtnl *r, struct nfo_route **ret, size_t *ret_n);
 
 const struct nfo_link *nfo_link_by_name(const struct nfo_link *links, size_t n, const char *name);
 const struct nfo_link *nfo_link_by_index(const struct nfo_link *links, size_t n, int ifindex);

@@ -81,6 +81,8 @@ struct daemon {
 	 * (daemon-stream.c); changed under the lock, status reads them. */
 	struct daemon_stream *streams;
 	size_t nstreams;
+	struct nfo_route *built_routes; /* the local table the plan used */
+	size_t nbuilt_routes;
 };
 
 double daemon_ms_since(const struct timespec *t0);

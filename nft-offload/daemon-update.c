@@ -108,6 +108,9 @@ void daemon_free_plan(struct daemon *d)
 	free(d->built_addrs);
 	d->built_addrs = NULL;
 	d->nbuilt_addrs = 0;
+	free(d->built_routes);
+	d->built_routes = NULL;
+	d->nbuilt_routes = 0;
 }
 
 /* ---- rebuild ------------------------------------------------------------------- */
@@ -228,12 +231,13 @@ int daemon_rebuild(struct daemon *d)
 	struct nfo_daemon_state *s = &d->st;
 	_cleanup_free_ struct nfo_link *links = NULL;
 	_cleanup_free_ struct nfo_addr *addrs = NULL;
+	_cleanup_free_ struct nfo_route *routes = NULL;
 	_cleanup_free_ struct nfo_plan_iface *pif = NULL;
 	_cleanup_free_ int *up = NULL;
 	_cleanup_free_ struct nfo_iface *ifs = NULL;
 	struct nfo_plan *plan = NULL, *old_plan;
 	char **keys = NULL, **old_keys;
-	size_t nlinks = 0, naddrs = 0, npif = 0, nup = 0;
+	size_t nlinks = 0, naddrs = 0, nroutes = 0, npif = 0, nup = 0;
 	struct nfo_plan_input in;
 	struct timespec t0;
 	int r;
@@ -246,8 +250,10 @@ int daemon_rebuild(struct daemon *d)
 	r = nfo_rtnl_links(d->rtnl, &links, &nlinks);
 	if (r == 0)
 		r = nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs);
+	if (r == 0)
+		r = nfo_rtnl_local_routes(d->rtnl, &routes, &nroutes);
 	if (r < 0)
-		return log_error_errno(r, "reading links and addresses: %m");
+		return log_error_errno(r, "reading links, addresses and routes: %m");
 	pif = calloc(s->nifaces + 1, sizeof(*pif));
 	up = calloc(nlinks + 1, sizeof(*up));
 	ifs = ifaces_copy(d);
@@ -283,6 +289,9 @@ int daemon_rebuild(struct daemon *d)
 		.naddrs = naddrs,
 		.up_ifindexes = up,
 		.nup = nup,
+		.routes = routes,
+		.nroutes = nroutes,
+		.have_routes = true,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);
@@ -319,6 +328,9 @@ int daemon_rebuild(struct daemon *d)
 	d->nbuilt_links = nlinks;
 	d->built_addrs = TAKE_PTR(addrs);
 	d->nbuilt_addrs = naddrs;
+	free(d->built_routes);
+	d->built_routes = TAKE_PTR(routes);
+	d->nbuilt_routes = nroutes;
 	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
 		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
 	return 0;
@@ -882,12 +894,16 @@ bool daemon_links_unchanged(struct daemon *d)
 {
 	_cleanup_free_ struct nfo_link *links = NULL;
 	_cleanup_free_ struct nfo_addr *addrs = NULL;
-	size_t nlinks = 0, naddrs = 0;
+	_cleanup_free_ struct nfo_route *routes = NULL;
+	size_t nlinks = 0, naddrs = 0, nroutes = 0;
 
 	if (nfo_rtnl_links(d->rtnl, &links, &nlinks) < 0 ||
-	    nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs) < 0)
+	    nfo_rtnl_addrs(d->rtnl, &addrs, &naddrs) < 0 ||
+	    nfo_rtnl_local_routes(d->rtnl, &routes, &nroutes) < 0)
 		return false;
 	return nlinks == d->nbuilt_links && naddrs == d->nbuilt_addrs &&
+	       nroutes == d->nbuilt_routes &&
 	       (!nlinks || !memcmp(links, d->built_links, nlinks * sizeof(*links))) &&
-	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs)));
+	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs))) &&
+	       (!nroutes || !memcmp(routes, d->built_routes, nroutes * sizeof(*routes)));
 }

@@ -57,6 +57,7 @@ static unsigned dim_bits(int dim)
 	case NFO_DIM_ETHTYPE:
 	case NFO_DIM_TH0:
 	case NFO_DIM_TH2:
+	case NFO_DIM_TCPMSS:
 		return 16;
 	}
 	return 8;

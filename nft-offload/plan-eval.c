@@ -257,8 +257,11 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
  * The ct states the kernel may give a packet of conntrack class code
  * (NFO_CT_*), and the likely one. What can make the kernel differ from the
  * lookup made just before it (resolve_normal_ct() and the trackers):
- *  - INVALID, always: the TCP tracker rejects out-of-window packets, any
- *    tracker malformed ones;
+ *  - INVALID, always (the TCP tracker rejects out-of-window packets, any
+ *    tracker malformed ones), except for a SYN without entry whose header
+ *    and checksum the fast path checked (NFO_CT_SYN): tcp_new() and
+ *    tcp_in_window() accept a connection's first SYN, tcp_error() is all
+ *    that could reject it;
  *  - NEW, always: an entry can expire, or a TCP one be reopened by a SYN,
  *    between the lookup and conntrack;
  *  - RELATED for a flow without entry only if an expectation may exist,
@@ -271,6 +274,8 @@ unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal)
 
 	*ret_nominal = NFO_CT_NEW;
 	if (!(code & NFO_CT_FOUND)) {
+		if (code & NFO_CT_SYN)
+			m &= ~(1u << NFO_CT_INVALID);
 		if (x->ct_related)
 			m |= 1u << NFO_CT_RELATED;
 	} else if (code & NFO_CT_REPLY_OR_SEEN) {

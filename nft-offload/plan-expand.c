@@ -227,6 +227,99 @@ static size_t region_merge(struct ctx *x, const struct region_src *s, struct aen
 }
 
 
+/* The alive list of one conntrack class: each ct state test resolved for
+ * the states in possible (a single state when split: TRUE or FALSE, except
+ * in chains that may run before conntrack, which see every state in all,
+ * and invalid: a packet conntrack has not seen yet has no entry attached,
+ * which nft_ct_get_eval() calls invalid). */
+static size_t ct_entries(struct ctx *x, int level, unsigned code, unsigned possible,
+			 unsigned all, int nominal, const struct aentry *a, size_t n,
+			 struct aentry *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct crule *c = &x->cr[a[i].id];
+		struct cpred *cp = (c->levels & (1u << level)) ? cpred_for(c, NFO_DIM_CTSTATE) : NULL;
+		unsigned m = x->cc[c->chain].ct_early && all ? all | 1u << NFO_CT_INVALID : possible;
+		struct aentry ne = a[i];
+
+		if (cp) {
+			ne.ms = tv_and(ne.ms, plan_ct_truth(&cp->mset, m, nominal));
+			if (cp->has_eset)
+				ne.es = tv_and(ne.es, plan_ct_truth(&cp->eset, m, nominal));
+		}
+		if (c->ct_cond && (c->levels & (1u << level))) {
+			uint8_t v = plan_ct_cond_truth(x, c->ct_cond, code);
+
+			/* the condition holds before any of the rule's effects */
+			ne.ms = tv_and(ne.ms, v);
+			ne.es = tv_and(ne.es, v);
+		}
+		if ((cp || c->ct_cond) && entry_dead(c, &ne))
+			continue;
+		out[o++] = ne;
+	}
+	return o;
+}
+
+/* Some rule of the alive list tests the ct state conntrack gives the
+ * packet (not only an early chain's). */
+static bool ct_tested(const struct ctx *x, int level, const struct aentry *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct crule *c = &x->cr[a[i].id];
+
+		if ((c->levels & (1u << level)) && !x->cc[c->chain].ct_early &&
+		    cpred_for(c, NFO_DIM_CTSTATE))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One conntrack class whose lookup leaves several states possible. The
+ * packet has exactly one of them at every chain after conntrack
+ * (nf_conntrack_in sets skb->_nfct once; only effects, which stop the
+ * reasoning, change it), so the rules are evaluated once per state, each
+ * ct test TRUE or FALSE, and the packet is certainly dropped if it is for
+ * every state: `ct state invalid drop` then `ct state new tcp flags != syn
+ * drop` drops a non-SYN without entry, whichever of the two it gets.
+ * conntrack is the last level: every child is a verdict. The drop is
+ * credited to the nominal state's rule.
+ */
+static int ct_split(struct ctx *x, int pl, int level, int gpos, struct fk fk, unsigned code,
+		    unsigned possible, int nominal, const struct aentry *a, size_t n,
+		    struct aentry *out, uint32_t *ret)
+{
+	uint32_t ref = NFO_REF_PASS, nom = NFO_REF_PASS;
+	bool first = true, same = true, drops = true;
+
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		uint32_t child;
+		size_t o;
+		int r;
+
+		if (!(possible & (1u << st)))
+			continue;
+		o = ct_entries(x, level, code, 1u << st, possible, st, a, n, out);
+		x->work += o + 1;
+		r = build(x, pl, level + 1, gpos, fk, out, o, &child);
+		if (r < 0 || x->too_big)
+			return r;
+		if ((child & NFO_REF_KIND_MASK) != NFO_REF_VERDICT)
+			return 1; /* not expected; the caller plans it jointly */
+		same &= first || child == ref;
+		drops &= !!(child & NFO_REF_DROP_BIT);
+		if (st == nominal)
+			nom = child;
+		ref = child;
+		first = false;
+	}
+	*ret = drops ? nom : same ? ref : NFO_REF_PASS;
+	return 0;
+}
+
 /* A conntrack node: one edge per class code the fast path reports. */
 static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		     const struct aentry *a, size_t n, uint32_t *ret)
@@ -234,6 +327,7 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 	struct nfo_plan_node node = { .dim = NFO_DIM_CTSTATE };
 	struct aentry *out = malloc((n + 1) * sizeof(*out));
 	uint32_t child, uref = NFO_REF_PASS;
+	bool split = !x->exact && ct_tested(x, level, a, n);
 	int r = 0;
 
 	if (!out)
@@ -241,34 +335,21 @@ static int expand_ct(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 	for (int code = 0; code <= NFO_CT_CLASSES && r == 0 && !x->too_big; code++) {
 		unsigned possible = 0;
 		int nominal = NFO_CT_NEW;
-		size_t o = 0;
+		size_t o;
 
 		/* code NFO_CT_CLASSES: no lookup was possible (not TCP/UDP) */
 		if (code < NFO_CT_CLASSES)
 			possible = plan_ct_possible(x, (unsigned)code, &nominal);
-		for (size_t i = 0; i < n; i++) {
-			struct crule *c = &x->cr[a[i].id];
-			struct cpred *cp = (c->levels & (1u << level)) ? cpred_for(c, NFO_DIM_CTSTATE) : NULL;
-			struct aentry ne = a[i];
-
-			if (cp) {
-				ne.ms = tv_and(ne.ms, plan_ct_truth(&cp->mset, possible, nominal));
-				if (cp->has_eset)
-					ne.es = tv_and(ne.es, plan_ct_truth(&cp->eset, possible, nominal));
-			}
-			if (c->ct_cond && (c->levels & (1u << level))) {
-				uint8_t v = plan_ct_cond_truth(x, c->ct_cond, (unsigned)code);
-
-				/* the condition holds before any of the rule's effects */
-				ne.ms = tv_and(ne.ms, v);
-				ne.es = tv_and(ne.es, v);
-			}
-			if ((cp || c->ct_cond) && entry_dead(c, &ne))
-				continue;
-			out[o++] = ne;
+		r = 1;
+		if (split && possible)
+			r = ct_split(x, pl, level, gpos, fk, (unsigned)code, possible, nominal, a, n,
+				     out, &child);
+		if (r > 0) {
+			o = ct_entries(x, level, (unsigned)code, possible, possible, nominal, a, n,
+				       out);
+			x->work += o + 1;
+			r = build(x, pl, level + 1, gpos, fk, out, o, &child);
 		}
-		x->work += o + 1;
-		r = build(x, pl, level + 1, gpos, fk, out, o, &child);
 		if (r < 0 || x->too_big)
 			break;
 		if (code == NFO_CT_CLASSES)

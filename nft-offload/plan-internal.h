@@ -93,6 +93,10 @@ struct cchain {
 	uint32_t first;
 	uint32_t n;
 	int32_t policy_target;
+	/* reached from a chain that may run before conntrack (ingress, or
+	 * prerouting at NF_IP_PRI_CONNTRACK or earlier): its ct state is not
+	 * the one conntrack gives the packet */
+	bool ct_early;
 };
 
 enum { G_CHAINS, G_GATE, G_STOP };
@@ -191,6 +195,11 @@ int plan_compile_service(struct ctx *x);
 int plan_new_gate(struct ctx *x, int dim, struct nfo_vset *set, int *ret_chain);
 int plan_new_nat_gate(struct ctx *x, int *ret_chain);
 bool plan_chain_is_nat(const struct nfo_chain *c);
+
+/* plan-fib.c: the IPv4 addresses whose `fib ... type` is in types (1), or
+ * 0 when that cannot be exact. */
+int plan_fib4_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
+		  struct nfo_vset *out);
 
 /* plan-pipeline.c: the groups a packet class meets on one interface. */
 int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,

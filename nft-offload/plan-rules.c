@@ -133,6 +133,24 @@ static int compile_setref(struct ctx *x, struct crule *c, const struct nfo_pred 
 	return r;
 }
 
+/* `fib saddr/daddr type`: a predicate on the IPv4 address (plan-fib.c).
+ * Packets without one (IPv6: nft_fib6_eval_type answers from a route
+ * lookup; other protocols) have no value for the dimension: UNKNOWN. */
+static int compile_fib(struct ctx *x, struct crule *c, const struct nfo_pred *p)
+{
+	struct nfo_pred q = { .dim = p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4,
+			      .before_effect = p->before_effect };
+	int r = x->exact ? 0 : plan_fib4_set(x->in, &p->set, &q.set);
+
+	if (r <= 0) {
+		crule_unknown(c, p->before_effect);
+		return r;
+	}
+	r = crule_add_packet_pred(c, &q);
+	nfo_vset_free(&q.set);
+	return r;
+}
+
 /* One compiled rule; alt < 0: the rule itself, else one verdict of its map. */
 static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, int alt, int primary)
 {
@@ -167,6 +185,12 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 			break;
 		case NFO_PDIM_SETREF:
 			r = compile_setref(x, c, p);
+			if (r < 0)
+				return r;
+			break;
+		case NFO_PDIM_FIB_SADDR:
+		case NFO_PDIM_FIB_DADDR:
+			r = compile_fib(x, c, p);
 			if (r < 0)
 				return r;
 			break;
@@ -292,7 +316,8 @@ static void note_rule_dims(struct ctx *x, const struct nfo_rule *rule)
 			note_dim(x, d);
 	}
 	for (size_t a = 0; a < rule->nalts; a++)
-		note_dim(x, rule->alts[a].dim);
+		if (rule->alts[a].dim != NFO_DIM_CTSTATE) /* `ct state vmap { ... }` */
+			note_dim(x, rule->alts[a].dim);
 }
 
 static int compile_chain(struct ctx *x, const struct nfo_chain *c)
@@ -401,6 +426,46 @@ int plan_compile_service(struct ctx *x)
 	return 0;
 }
 
+#define NFO_PRI_CONNTRACK (-200) /* NF_IP_PRI_CONNTRACK, NF_IP6_PRI_CONNTRACK */
+
+static void mark_ct_early(struct ctx *x, int ci)
+{
+	struct cchain *cc = &x->cc[ci];
+
+	if (cc->ct_early)
+		return;
+	cc->ct_early = true;
+	for (uint32_t k = 0; k < cc->n; k++) {
+		const struct crule *c = &x->cr[cc->first + k];
+
+		if (c->target >= 0)
+			mark_ct_early(x, c->target);
+	}
+}
+
+/*
+ * Chains whose ct state can differ from the state conntrack gives the
+ * packet: before nf_conntrack_in() (prerouting, NF_IP_PRI_CONNTRACK) the
+ * packet normally has no entry and nft_ct_get_eval() says invalid, but a
+ * packet looped within the namespace may carry one. A chain of the same
+ * priority may run before or after conntrack (nf_register_net_hook keeps
+ * registration order among equals). The split on the ct state
+ * (plan-expand.c expand_ct) leaves these chains' ct tests three-valued,
+ * over every state the lookup leaves possible, as before the split.
+ */
+static void mark_ct_early_chains(struct ctx *x)
+{
+	for (size_t i = 0; i < x->ncc; i++) {
+		const struct nfo_chain *c = x->cc[i].chain;
+
+		if (!c || !c->base)
+			continue;
+		if (c->hook == NFO_HOOK_INGRESS ||
+		    (c->hook == NFO_HOOK_PREROUTING && c->prio <= NFO_PRI_CONNTRACK))
+			mark_ct_early(x, (int)i);
+	}
+}
+
 int plan_compile_ruleset(struct ctx *x)
 {
 	const struct nfo_ruleset *rs = x->in->rs;
@@ -433,6 +498,7 @@ int plan_compile_ruleset(struct ctx *x)
 			note_dim(x, d);
 	note_dim(x, NFO_DIM_CTSTATE);
 	link_rules(x);
+	mark_ct_early_chains(x);
 	return 0;
 }
 

@@ -42,6 +42,11 @@ struct nfo_plan_input {
 	/* Interfaces that are up (addresses on down links are not local). */
 	const int *up_ifindexes;
 	size_t nup;
+	/* The local routing table (`fib ... type`); without it (have_routes
+	 * false) fib type predicates are UNKNOWN. */
+	const struct nfo_route *routes;
+	size_t nroutes;
+	bool have_routes;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*

@@ -15,7 +15,9 @@ unsigned nfo_dim_width(int dim)
 	case NFO_DIM_ETHTYPE:
 	case NFO_DIM_TH0:
 	case NFO_DIM_TH2:
+	case NFO_DIM_TCPMSS:
 		return 16;
+	case NFO_DIM_MSSOPT:
 	case NFO_DIM_L2HOST:
 	case NFO_DIM_L4PROTO:
 	case NFO_DIM_NEXTHDR:
@@ -25,6 +27,8 @@ unsigned nfo_dim_width(int dim)
 	case NFO_DIM_DADDR4:
 	case NFO_DIM_CTSTATE:
 	case NFO_PDIM_IIF:
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
 		return 32;
 	case NFO_DIM_SADDR6:
 	case NFO_DIM_DADDR6:
@@ -45,9 +49,12 @@ const char *nfo_dim_name(int dim)
 		[NFO_DIM_TCPFLAGS] = "tcp flags",  [NFO_DIM_SADDR4] = "ip saddr",
 		[NFO_DIM_DADDR4] = "ip daddr",     [NFO_DIM_SADDR6] = "ip6 saddr",
 		[NFO_DIM_DADDR6] = "ip6 daddr",    [NFO_DIM_CTSTATE] = "ct state",
+		[NFO_DIM_TCPMSS] = "tcp option maxseg size",
+		[NFO_DIM_MSSOPT] = "tcp option maxseg",
 		[NFO_PDIM_IIF] = "iif",            [NFO_PDIM_SETREF] = "set",
 		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
-		[NFO_PDIM_FALSE] = "false",
+		[NFO_PDIM_FALSE] = "false",        [NFO_PDIM_FIB_SADDR] = "fib saddr type",
+		[NFO_PDIM_FIB_DADDR] = "fib daddr type",
 	};
 
 	if (dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST)

@@ -26,6 +26,8 @@ enum nfo_pdim {
 	NFO_PDIM_IIFNAME,            /* meta iifname: 16 bytes */
 	NFO_PDIM_UNKNOWN,            /* the fast path cannot evaluate it */
 	NFO_PDIM_FALSE,              /* never true here (e.g. nfproto of another family) */
+	NFO_PDIM_FIB_SADDR,          /* fib saddr type: RTN_*, u32 host byte order */
+	NFO_PDIM_FIB_DADDR,          /* fib daddr type */
 	_NFO_PDIM_MAX,
 };
 

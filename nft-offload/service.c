@@ -41,6 +41,12 @@ static const char *pred_problem(const struct nfo_pred *p)
 		return "ct state: a service filter runs without conntrack";
 	case NFO_DIM_L2HOST:
 		return "link-layer matches are not supported in service chains";
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
+		return "fib ... type is not supported in service chains";
+	case NFO_DIM_TCPMSS:
+	case NFO_DIM_MSSOPT:
+		return "tcp options are not supported in service chains";
 	}
 	return NULL;
 }

@@ -420,6 +420,24 @@ static int relation_to_dim(const struct regval *rv, const struct nfo_vset *rel,
 	unsigned w = wbits / 8;
 	int r;
 
+	/* tcp option maxseg exists/missing: nft_exthdr_tcp_eval() stores the
+	 * u32 1 or 0 in host order, whose first byte nft compares (the load
+	 * is 1 byte long): 1 for a short or a valid option. */
+	if (rv->dim == NFO_DIM_MSSOPT) {
+		if (rv->masked || rv->off || rv->len != 1 ||
+		    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+			return 0;
+		for (unsigned v = NFO_TCPOPT_NONE; v <= NFO_TCPOPT_VALID; v++) {
+			if (!nfo_vset_contains(rel, v != NFO_TCPOPT_NONE))
+				continue;
+			r = nfo_vset_push(out, v, v);
+			if (r < 0)
+				return r;
+		}
+		nfo_vset_normalize(out);
+		return 1;
+	}
+
 	/* ct state holds exactly one of a few bits: evaluate each. */
 	if (rv->dim == NFO_DIM_CTSTATE) {
 		for (int s = 0; s < _NFO_CT_STATES; s++) {
@@ -1067,12 +1085,83 @@ static int do_opaque_load(struct tstate *st, struct nftnl_expr *e)
 	return 0;
 }
 
+/*
+ * `fib saddr type` / `fib daddr type` without iif, oif or mark: for IPv4,
+ * nft_fib4_eval_type() is inet_dev_addr_type(net, NULL, addr), a function
+ * of the address and the local routing table alone, which the planner
+ * resolves into a predicate on the address (plan-rules.c). Every other
+ * form (a route lookup, `oif`, `. iif`, `. mark`) is opaque.
+ */
+static int do_fib(struct tstate *st, struct nftnl_expr *e)
+{
+	uint32_t result = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_RESULT);
+	uint32_t flags = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_FLAGS);
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_DREG);
+	struct regval v = { .kind = R_FIELD, .len = 4 };
+
+	if (result != NFT_FIB_RESULT_ADDRTYPE || (flags != NFTA_FIB_F_SADDR && flags != NFTA_FIB_F_DADDR)) {
+		reg_opaque(st, dreg, 4,
+			   result == NFT_FIB_RESULT_ADDRTYPE ?
+				   "fib type with iif, oif or mark (depends on the route lookup)" :
+				   "fib oif/oifname (a route lookup)");
+		return 0;
+	}
+	v.dim = flags == NFTA_FIB_F_SADDR ? NFO_PDIM_FIB_SADDR : NFO_PDIM_FIB_DADDR;
+	reg_write(st, dreg, v.len, &v);
+	if (!st->out->note) {
+		st->out->note = strdup("fib ... type: decided for IPv4 from the local routing table "
+				       "(inet_dev_addr_type); not for IPv6, whose answer comes from "
+				       "a full route lookup");
+		if (!st->out->note)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+#define NFO_TCPOPT_MAXSEG 2 /* TCPOPT_MSS */
+
+/*
+ * TCP option maxseg (bpf/parser.h nfo_parse_tcpopt): `exists`/`missing`
+ * (1 byte at offset 0, NFT_EXTHDR_F_PRESENT) and `size` (2 bytes at
+ * offset 2). A size load breaks the rule unless the option is there with
+ * its size: the load itself is the predicate MSSOPT == VALID.
+ */
 static int do_exthdr(struct tstate *st, struct nftnl_expr *e)
 {
+	uint32_t op = nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_OP) ?
+			      nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OP) : 0;
+	uint32_t flags = nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_FLAGS) ?
+				 nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_FLAGS) : 0;
+	uint32_t dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_DREG);
+	uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_OFFSET);
+	uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_LEN);
+	uint8_t type = nftnl_expr_get_u8(e, NFTNL_EXPR_EXTHDR_TYPE);
+	struct regval v = { .kind = R_FIELD };
+
 	/* exthdr with a source register writes the packet. */
 	if (nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_SREG))
 		return note_effect(st, "exthdr mangling");
-	return do_opaque_load(st, e);
+	if (op != NFT_EXTHDR_OP_TCPOPT || type != NFO_TCPOPT_MAXSEG)
+		return do_opaque_load(st, e);
+	if (flags == NFT_EXTHDR_F_PRESENT && off == 0 && len == 1) {
+		v.dim = NFO_DIM_MSSOPT;
+		v.len = 1;
+	} else if (!flags && off == 2 && len == 2) {
+		struct nfo_vset valid = {};
+		int r = nfo_vset_push(&valid, NFO_TCPOPT_VALID, NFO_TCPOPT_VALID);
+
+		if (r == 0)
+			r = add_pred(st, NFO_DIM_MSSOPT, &valid);
+		if (r < 0)
+			return r;
+		v.dim = NFO_DIM_TCPMSS;
+		v.len = 2;
+	} else {
+		reg_opaque(st, dreg, len, "tcp option maxseg (other than size, exists, missing)");
+		return 0;
+	}
+	reg_write(st, dreg, v.len, &v);
+	return 0;
 }
 
 /* A statement whose effect the fast path would lose if it dropped the packet. */
@@ -1138,7 +1227,7 @@ static const struct expr_parser {
 	{ "last", do_last },
 	{ "objref", do_objref },
 	/* loads of what the fast path does not see */
-	{ "exthdr", do_exthdr },        { "fib", do_opaque_load },     { "socket", do_opaque_load },
+	{ "exthdr", do_exthdr },        { "fib", do_fib },     { "socket", do_opaque_load },
 	{ "osf", do_opaque_load },      { "xfrm", do_opaque_load },    { "rt", do_opaque_load },
 	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
 	/* statements with an effect */

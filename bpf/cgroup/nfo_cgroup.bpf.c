@@ -37,8 +37,14 @@
 
 #include "classify.h"
 
-/* No service plan has conntrack nodes; the walk still names the function. */
+/* No service plan has conntrack or TCP option nodes (service.c refuses
+ * them); the walk still names the functions. */
 __noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
+{
+	return 0;
+}
+
+__noinline int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 {
 	return 0;
 }

@@ -12,6 +12,7 @@ __noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 {
 	struct bpf_ct_opts opts = { .netns_id = BPF_F_CURRENT_NETNS };
 	struct bpf_sock_tuple t = {};
+	struct bpf_dynptr dp;
 	struct nf_conn *ct;
 	__u32 len = 0;
 
@@ -22,6 +23,22 @@ __noinline int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 	nfo_ct_class(p, ct, &opts);
 	if (ct)
 		bpf_ct_release(ct);
+	else if ((p->have & NFO_HAVE(NFO_DIM_CTSTATE)) && p->ctclass == 0 &&
+		 !bpf_dynptr_from_skb(ctx, 0, &dp) && nfo_syn_clean(&dp, p))
+		p->ctclass = NFO_CT_SYN;
+	return 0;
+}
+
+__noinline int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
+{
+	struct bpf_dynptr dp;
+
+	if (!ctx || !p)
+		return 0;
+	p->optdone = 1;
+	if (bpf_dynptr_from_skb(ctx, 0, &dp))
+		return 0;
+	nfo_parse_tcpopt(&dp, p);
 	return 0;
 }
 

@@ -17,7 +17,8 @@ real kernel as the reference.
     interval, with timeouts), concatenations (ip saddr . tcp dport @s, ip
     saddr . ip daddr @s, anonymous ones); ip/ip6 saddr/daddr as addresses,
     prefixes (/0 to /32, /0 to /128), ranges and sets; icmp/icmpv6 type and
-    code; tcp flags (syn, == syn, & (syn|ack) == syn, ...); iif/iifname
+    code; tcp flags (syn, == syn, & (syn|ack) == syn, ...); tcp option
+    maxseg (size ranges, sets, exists, missing); iif/iifname
     (wildcards, the real interface and others); meta nfproto and protocol;
     verdict maps (anonymous and named, with jump/goto); counter; reject with
     an ICMP error (decided where the kernel would not answer: the lanes turn
@@ -25,7 +26,8 @@ real kernel as the reference.
     them, but drops what the kernel never answers, such as ICMP errors). And
     what the fast path does not decide: ct state/status/mark/direction, log,
     limit, quota, reject with tcp reset, meta mark and meta mark set, ct mark
-    set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib,
+    set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib (type
+    of saddr/daddr, which it decides for IPv4, and the route lookups),
     pkttype, meta length, set updates from the packet path, NAT chains.
     One ruleset in five also gets a stateful server table (established
     accepted, a few services open, policy drop) so that conntrack state
@@ -38,7 +40,9 @@ real kernel as the reference.
 
  2. Packets (class PacketGen), near the ruleset's constants: every port x-1,
     x, x+1; prefix and range edges inside and outside; ICMP types around the
-    ones used; TCP flag combinations (the masks used, invalid ones); UDP,
+    ones used; TCP flag combinations (the masks used, invalid ones); TCP
+    options (MSS near the sizes used, after NOPs, window scale, timestamps
+    or EOL, short, past the header); UDP,
     TCP, SCTP, ICMP, ICMPv6 and other protocols; IPv4 options (valid,
     malformed, source routes); IPv6 extension headers (hop-by-hop, routing,
     destination options, AH, atomic fragment, more than 8); fragments (all
@@ -686,7 +690,8 @@ class Packet:
                 ident=uid, dont_frag=d.get("df", False),
                 ip_options=bytes.fromhex(d.get("ip_options", "")), ext=d.get("ext", ()),
                 frag=d.get("frag", 0), frag_select=d.get("frag_select"), flow=uid,
-                truncate=d.get("truncate"))
+                truncate=d.get("truncate"),
+                tcp_options=bytes.fromhex(d.get("tcp_options", "")))
             self.frames = pkt.build_frames(spec, MAC_S, d["dst_mac"], vlans)
         return self.frames
 
@@ -708,6 +713,8 @@ class Packet:
             s += " sport %d dport %d" % (d["sport"], d["dport"])
         if p == 6:
             s += " flags %s" % (d.get("flags") or "none")
+            if d.get("tcp_options"):
+                s += " tcp-options %s" % d["tcp_options"]
         if p in (1, 58):
             s += " type %d code %d id %d" % (d.get("icmp_type"), d.get("icmp_code", 0),
                                              d.get("icmp_id", 1))
@@ -989,6 +996,7 @@ class Consts:
         self.icmp6 = set()
         self.protos = set()
         self.flags = set()
+        self.mss = set()   # tcp option maxseg sizes compared
         self.l4 = collections.Counter()
         self.fams = collections.Counter()
 
@@ -1265,10 +1273,21 @@ class Gen:
         c = Chain("%s_%s" % (name, hook), hook, prio, "drop" if self.chance(0.8) else "accept")
         ports = sorted(set(r.sample(LISTEN_PORTS, r.randint(1, 3))) | {self.port()})
         self.k.ports.update(ports)
-        rules = [Rule([r.choice(["ct state established,related", "ct state { established, related }",
-                                 "ct state established"])], "accept")]
-        if self.chance(0.6):
-            rules.append(Rule(["ct state invalid"], r.choice(["drop", "counter drop"])))
+        if self.chance(0.2):
+            # fw4's form: one verdict map on the state
+            rules = [Rule(["ct state vmap { established : accept, related : accept%s }"
+                           % (", invalid : drop" if self.chance(0.6) else "")])]
+        else:
+            rules = [Rule([r.choice(["ct state established,related", "ct state { established, related }",
+                                     "ct state established"])], "accept")]
+            if self.chance(0.6):
+                rules.append(Rule(["ct state invalid"], r.choice(["drop", "counter drop"])))
+        if self.chance(0.4):
+            # planned jointly with the invalid drop: a non-SYN without entry
+            # is dropped as invalid or as new
+            rules.append(Rule([r.choice(["ct state new tcp flags & (fin|syn|rst|ack) != syn",
+                                         "tcp flags & (fin|syn|rst|ack) != syn ct state new",
+                                         "ct state new tcp flags != syn"])], "drop"))
         rules.append(Rule(['iif "lo"'], "accept"))
         svc = "tcp dport { %s }" % ", ".join(map(str, ports))
         rules.append(Rule(([r.choice(["ct state new", "tcp flags syn", "tcp flags & (syn|ack) == syn"])]
@@ -1376,6 +1395,7 @@ class Gen:
         makers = [(self.m_l4proto, 3), (self.m_ports, 6 if l4 in ("tcp", "udp", "sctp") else 1),
                   (self.m_addr, 5 if fctx else 0), (self.m_icmp, 4 if l4 in ("icmp", "icmpv6") else 0),
                   (self.m_tcpflags, 3 if l4 == "tcp" else 0), (self.m_iface, 1.5),
+                  (self.m_tcpopt, 1.5 if l4 == "tcp" else 0.3),
                   (self.m_meta, 1), (self.m_concat, 2 if fctx and l4 in ("tcp", "udp", "sctp") else 0),
                   (self.m_unsupported, 1.6)]
         items = []
@@ -1525,6 +1545,19 @@ class Gen:
                                                                      "rst", "fin|ack"])]
         return ["tcp flags & (%s|%s) == %s" % (a, b, r.choice([a, b, "%s|%s" % (a, b)]))]
 
+    def m_tcpopt(self, ctx):
+        # tcp option maxseg (no protocol dependency: `missing` holds for UDP)
+        r = self.r
+        a = r.choice([1, 88, 535, 536, 1220, 1460])
+        b = r.choice([535, 1000, 1460, 65535])
+        lo, hi = min(a, b), max(a, b)
+        self.k.mss.update([a, b])
+        return [self.wchoice([
+            ("tcp option maxseg size %d-%d" % (lo, hi), 3), ("tcp option maxseg size < %d" % a, 1),
+            ("tcp option maxseg size != %d" % a, 1), ("tcp option maxseg size %d" % a, 1),
+            ("tcp option maxseg size { %d, %d }" % (a, b), 1),
+            ("tcp option maxseg exists", 1), ("tcp option maxseg missing", 1)])]
+
     def m_iface(self, ctx):
         r = self.r
         return [self.wchoice([
@@ -1571,6 +1604,15 @@ class Gen:
                      ("ct direction original", 0.5)]
         if ctx["base"] and ctx["chain"].hook in ("prerouting", "input", "forward", "output"):
             opts.append(("fib daddr type %slocal" % ("!= " if r.random() < 0.3 else ""), 1))
+            # decided for IPv4 from the local table (wg-quick, containers, fw4)
+            opts += [("fib saddr type %slocal" % ("!= " if r.random() < 0.6 else ""), 1),
+                     ("fib daddr type %s{ local, broadcast, multicast }"
+                      % ("!= " if r.random() < 0.4 else ""), 1),
+                     ("fib daddr type %s" % r.choice(["broadcast", "multicast", "unicast",
+                                                      "{ broadcast, multicast }"]), 0.5)]
+            if ctx["chain"].hook != "output":   # iif: nft_fib_validate
+                opts += [("fib saddr . mark . iif oif missing", 0.3),
+                         ("fib daddr . iif type local", 0.3)]
         if fam == 4:
             a = ipaddress.ip_address(r.choice(self.hot4))
             opts += [("ip ttl %s%d" % (r.choice(["", "!= ", "< ", "> "]), r.choice([1, 2, 63, 64, 255])), 2),
@@ -1583,7 +1625,7 @@ class Gen:
         if l4 == "udp":
             opts.append(("udp length < %d" % r.choice([9, 20, 30]), 1))
         if l4 == "tcp":
-            opts.append(("tcp option maxseg exists", 0.5))
+            opts.append(("tcp option window exists", 0.5))
         return [self.wchoice(opts)]
 
     def statement(self, ctx):
@@ -1750,6 +1792,18 @@ class PacketGen:
             return "".join(c for c, bit in zip("FSRPAUEC", range(8)) if v & (1 << bit))
         return r.choice(TCP_FLAG_COMBOS)
 
+    def tcp_options(self):
+        """Option bytes (hex) with an MSS near the ruleset's, after other
+        options, or malformed: short, past the header, after EOL."""
+        r = self.r
+        v = r.choice(sorted(self.k.mss)) + r.choice([-1, 0, 0, 1]) if self.k.mss and \
+            self.chance(0.7) else r.choice([0, 1, 536, 1460, 65535])
+        v = min(max(v, 0), 65535)
+        mss = "0204%04x" % v
+        return self.wchoice([(mss, 4), ("0101" + mss, 2), ("030307" + mss, 1),
+                             ("0000" + mss, 1), ("0203%04x" % v, 1), ("02%02x" % r.choice([0, 1, 2]), 1),
+                             ("010101" + "02", 1), ("080a0000000100000000" + mss, 1), ("", 1)])
+
     def icmp(self, v6):
         ts = self.k.icmp6 if v6 else self.k.icmp
         if ts and self.chance(0.6):
@@ -1842,6 +1896,8 @@ class PacketGen:
                 d["sport"] = r.choice([40000, 1024, 12345])
         if proto == 6:
             d["flags"] = self.flags()
+            if self.chance(0.4):
+                d["tcp_options"] = self.tcp_options()
         if proto in (1, 58):
             d["icmp_type"] = self.icmp(proto == 58)
             d["icmp_code"] = 0 if self.chance(0.8) else r.choice([1, 3, 4, 13, 255])

@@ -293,6 +293,7 @@ class PacketSpec:
     payload: bytes after the transport header.
     flow: IPv6 flow label (20 bits).
     ack: TCP acknowledgment number.
+    tcp_options: raw TCP option bytes (padded to 4 bytes with NOP).
     truncate: cut the transport segment (header included) to this many bytes;
           the IP length covers only what is left (a truncated header).
     """
@@ -302,7 +303,7 @@ class PacketSpec:
                  icmp_id=1, icmp_seq=1, payload=b"nft-offload test",
                  ttl=64, tos=0, ident=None, dont_frag=False,
                  ip_options=b"", ext=(), frag=0, frag_select=None, flow=0,
-                 ack=0, truncate=None):
+                 ack=0, truncate=None, tcp_options=b""):
         self.src = ipaddress.ip_address(src)
         self.dst = ipaddress.ip_address(dst)
         if self.src.version != self.dst.version:
@@ -338,6 +339,7 @@ class PacketSpec:
         self.flow = flow & 0xFFFFF
         self.ack = ack
         self.truncate = truncate
+        self.tcp_options = tcp_options
 
     def l4(self):
         """The transport segment (header + payload) with its checksum."""
@@ -346,7 +348,8 @@ class PacketSpec:
             return udp_header(self.src, self.dst, self.sport, self.dport, self.payload)
         if self.proto == 6:
             return tcp_header(self.src, self.dst, self.sport, self.dport,
-                              self.payload, self.tcp_flags, self.seq, self.ack)
+                              self.payload, self.tcp_flags, self.seq, self.ack,
+                              options=self.tcp_options)
         if self.proto == 132:
             return sctp_header(self.sport, self.dport, self.payload)
         if self.proto in (1, 58):
@@ -693,7 +696,8 @@ def spec_from_args(args):
         ident=args.ident, dont_frag=args.df,
         ip_options=bytes.fromhex(args.ip_options) if args.ip_options else b"",
         ext=ext, frag=args.frag, frag_select=sel, flow=args.flow, ack=args.ack,
-        truncate=args.truncate)
+        truncate=args.truncate,
+        tcp_options=bytes.fromhex(args.tcp_options) if args.tcp_options else b"")
 
 
 def add_send_arguments(p):
@@ -729,6 +733,8 @@ def add_send_arguments(p):
     g.add_argument("--flow", type=_int, default=0, help="IPv6 flow label")
     g.add_argument("--truncate", type=_int, default=None, metavar="N",
                    help="cut the transport segment to N bytes (a truncated header)")
+    g.add_argument("--tcp-options", default=None, metavar="HEX",
+                   help="TCP options as hex bytes (NOP-padded to 4), e.g. 020400c8 (MSS 200)")
     g.add_argument("--ip-options", default=None, metavar="HEX",
                    help="IPv4 options as hex bytes, e.g. 01010100 (NOP NOP NOP EOL)")
     g.add_argument("--ext", action="append", metavar="LIST",

@@ -1205,6 +1205,20 @@ static void fix_synbyte(struct pkt *p, const struct frame *fr)
 	pkt_finish(p);
 }
 
+/* A wrong TCP checksum (conntrack calls such a packet invalid). */
+static void fix_tcp_csum(struct pkt *p, const struct frame *fr)
+{
+	(void)fr;
+	p->b[p->l4off + 16] ^= 0x5a;
+}
+
+/* v payload bytes after the TCP header. */
+static void fix_tcp_payload(struct pkt *p, const struct frame *fr)
+{
+	put(p, NULL, (size_t)fr->v);
+	pkt_finish(p);
+}
+
 static void fix_df(struct pkt *p, const struct frame *fr)
 {
 	(void)fr;
@@ -1429,6 +1443,47 @@ static const struct row rows_sctp_th[] = {
 	{ RAW4(253, short10), PASSES, "protocol 253, 3 transport bytes: th dport cannot load" },
 	{ RAW4(IPPROTO_SCTP, sctp11), PASSES, "sctp sport 11 (th rule limited to tcp, udp)" },
 	{ U4(S4, LOC4, 11, 8), DROPS(2), "udp sport 11" },
+};
+
+/* TCP headers with options (checksums not computed: nothing here reads
+ * them): sport 40, dport 80 or 99, data offset in byte 12, SYN. */
+#define TCPH(dp, doff) 0, 40, 0, dp, 0, 0, 0, 1, 0, 0, 0, 0, (doff) << 4, 0x02, 0xff, 0xff, 0, 0, 0, 0
+static const uint8_t mss100[24] = { TCPH(80, 6), 2, 4, 0, 100 };
+static const uint8_t mss1460[24] = { TCPH(80, 6), 2, 4, 0x05, 0xb4 };
+static const uint8_t mss535[24] = { TCPH(80, 6), 2, 4, 0x02, 0x17 };
+static const uint8_t mss536[24] = { TCPH(80, 6), 2, 4, 0x02, 0x18 };
+/* NOP NOP, then the option */
+static const uint8_t nop_mss200[28] = { TCPH(80, 7), 1, 1, 2, 4, 0, 200, 0, 0 };
+/* nft walks on past an end-of-options byte */
+static const uint8_t eol_mss100[28] = { TCPH(80, 7), 0, 0, 2, 4, 0, 100, 0, 0 };
+/* length 3: present, no size (the size load breaks the rule) */
+static const uint8_t short_mss[24] = { TCPH(99, 6), 2, 3, 0, 100 };
+/* an option of another kind first, then MSS 100 */
+static const uint8_t ws_mss100[28] = { TCPH(80, 7), 3, 3, 7, 2, 4, 0, 100, 0 };
+/* the option runs past the header: none */
+static const uint8_t over_mss[24] = { TCPH(99, 6), 1, 1, 2, 4 };
+static const uint8_t no_opts99[20] = { TCPH(99, 5) };
+/* a data offset of 8 with only 4 option bytes in the packet: unknown */
+static const uint8_t trunc99[24] = { TCPH(99, 8), 2, 4, 0, 100 };
+/* a data offset below 5: nft_tcp_header_pointer gives up (missing) */
+static const uint8_t doff4_99[20] = { TCPH(99, 4) };
+
+static const struct row rows_tcp_mss[] = {
+	{ RAW4(IPPROTO_TCP, mss100), DROPS(0), "MSS 100" },
+	{ RAW4(IPPROTO_TCP, mss535), DROPS(0), "MSS 535" },
+	{ RAW4(IPPROTO_TCP, mss536), PASSES, "MSS 536" },
+	{ RAW4(IPPROTO_TCP, mss1460), PASSES, "MSS 1460" },
+	{ RAW4(IPPROTO_TCP, nop_mss200), DROPS(0), "NOP NOP MSS 200" },
+	{ RAW4(IPPROTO_TCP, eol_mss100), DROPS(0), "EOL EOL MSS 100: nft walks past EOL" },
+	{ RAW4(IPPROTO_TCP, ws_mss100), DROPS(0), "window scale, then MSS 100" },
+	{ RAW4(IPPROTO_TCP, short_mss), PASSES, "MSS option of length 3, dport 99: not missing" },
+	{ RAW4(IPPROTO_TCP, over_mss), DROPS(1), "MSS option past the header, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, no_opts99), DROPS(1), "no options, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, doff4_99), DROPS(1), "data offset 4, dport 99: missing" },
+	{ RAW4(IPPROTO_TCP, trunc99), PASSES, "options past the packet: unknown" },
+	{ T4(S4, LOC4, 40, 80, TH_SYN), PASSES, "no options, dport 80" },
+	{ U4(S4, LOC4, 40, 98), DROPS(2), "udp dport 98: missing (not TCP)" },
+	{ U4(S4, LOC4, 40, 97), PASSES, "udp dport 97" },
 };
 
 #define IN_1000_2000(port)                                                                 \
@@ -2157,6 +2212,10 @@ static const struct fp_case cases[] = {
 		"    sctp dport 9 drop\n"
 		"    th dport 10 drop\n"
 		"    meta l4proto { tcp, udp } th sport 11 drop\n"), CHAIN_C, rows_sctp_th) } },
+	{ "tcp_mss", { PHASE(INET_T_C(
+		"    tcp option maxseg size 1-535 drop\n"
+		"    tcp option maxseg missing tcp dport 99 drop\n"
+		"    tcp option maxseg missing udp dport 98 drop\n"), CHAIN_C, rows_tcp_mss) } },
 	{ "ports_ranges_sets", { PHASE(
 		"table inet t {\n"
 		"  set blocked {\n"
@@ -2781,6 +2840,30 @@ static const struct row rows_ct_state[] = {
 	{ U4(S4, LOC4, 40, 10), DROPS_IN("inet t early", 0), "udp 10 in the earlier chain" },
 };
 
+/* `ct state new tcp dport 80 drop`, policy accept: only a SYN conntrack
+ * cannot call invalid (good header and checksum, checked by the fast
+ * path) is certainly new. */
+static const struct row rows_ct_syn[] = {
+	{ T4(S4, LOC4, 41, 80, TH_SYN), DROPS(0), "SYN with a good checksum: new" },
+	{ T6(S6, LOC6, 41, 80, TH_SYN), DROPS(0), "IPv6 SYN with a good checksum: new" },
+	{ T4(S4, LOC4, 42, 80, TH_SYN, .fix = fix_tcp_csum), PASSES,
+	  "SYN with a bad checksum: invalid" },
+	{ T4(S4, LOC4, 43, 80, TH_SYN | TH_ACK), PASSES, "SYN-ACK: new or invalid" },
+	{ T4(S4, LOC4, 44, 80, TH_ACK), PASSES, "ACK: new or invalid" },
+	{ T4(S4, LOC4, 45, 80, TH_SYN, .fix = fix_tcp_payload, .v = 16), DROPS(0),
+	  "SYN with 16 data bytes" },
+	{ T4(S4, LOC4, 46, 80, TH_SYN, .fix = fix_tcp_payload, .v = 60), PASSES,
+	  "SYN of more than 64 bytes: not checked" },
+	{ T4(S4, LOC4, 47, 81, TH_SYN), PASSES, "another port" },
+};
+
+static void test_ct_syn(void **state)
+{
+	struct fx *f = fx_with(state, INET_T_C("    ct state new tcp dport 80 drop\n"));
+
+	RUN_ROWS(f, rows_ct_syn, ARRAY_SIZE(rows_ct_syn));
+}
+
 static void test_ct_state(void **state)
 {
 	struct fx *f = fx_with(state, INET_T_C(
@@ -3182,6 +3265,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_other_device, teardown_veth),
 		T(test_frame_sizes),
 		T(test_ct_state),
+		T(test_ct_syn),
 		T(test_disable),
 		T(test_update_keeps_counters),
 		T(test_update_shadowed_rule_keeps_counter),

@@ -35,7 +35,7 @@
 
 static const char *const captures[] = {
 	"addrs", "family", "icmp", "iface", "l4proto", "merged", "ports", "sets",
-	"tcpflags", "unsupported", "verdicts", "vmaps",
+	"tcpflags", "unsupported", "verdicts", "vmaps", "fib", "tcpopt",
 };
 
 /* What a dump holds, counted through libnftnl's lists. */

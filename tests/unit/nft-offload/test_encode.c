@@ -885,6 +885,7 @@ static uint32_t image_walk(const struct nfo_image *img, uint32_t ref, const nfo_
 		case NFO_DIM_ETHTYPE:
 		case NFO_DIM_TH0:
 		case NFO_DIM_TH2:
+		case NFO_DIM_TCPMSS:
 			ref = radix_walk(img, n->table, (uint32_t)values[n->dim], 16);
 			break;
 		default:
@@ -926,7 +927,8 @@ static nfo_u128 pick_value(const struct nfo_plan *p, int dim, uint64_t *g)
 {
 	unsigned width = dim == NFO_DIM_SADDR6 || dim == NFO_DIM_DADDR6 ? 128 :
 			 dim == NFO_DIM_SADDR4 || dim == NFO_DIM_DADDR4 ? 32 :
-			 dim == NFO_DIM_ETHTYPE || dim == NFO_DIM_TH0 || dim == NFO_DIM_TH2 ? 16 : 8;
+			 dim == NFO_DIM_ETHTYPE || dim == NFO_DIM_TH0 || dim == NFO_DIM_TH2 ||
+					 dim == NFO_DIM_TCPMSS ? 16 : 8;
 	nfo_u128 max = nfo_u128_max(width), v;
 
 	/* mostly IP frames, as on the wire (and the frames ref_ip serves) */

@@ -31,6 +31,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <linux/netfilter.h>
 #include <sys/socket.h>
 
@@ -233,7 +234,28 @@ struct env {
 	size_t naddrs;
 	int up[8];
 	size_t nup;
+	struct nfo_route routes[8];
+	size_t nroutes;
+	bool have_routes;
 };
+
+/* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
+static void env_route(struct env *e, const char *prefix, unsigned type, unsigned nh_flags)
+{
+	struct nfo_route *rt = &e->routes[e->nroutes++];
+	char buf[64];
+	char *slash;
+
+	snprintf(buf, sizeof(buf), "%s", prefix);
+	slash = strchr(buf, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	*rt = (struct nfo_route){ .type = type, .nh_flags = nh_flags,
+				  .prefixlen = (unsigned)atoi(slash + 1) };
+	rt->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(rt->family, buf, rt->dst), 1);
+	e->have_routes = true;
+}
 
 static void env_iface(struct env *e, int ifindex, const char *name, bool l3)
 {
@@ -383,7 +405,174 @@ struct rctx {
 	 * not hold (the planner does not keep that they run together) */
 	const struct nfo_chain *maybe;
 	bool reject_ok; /* the base chain's hook is one rejects are followed at */
+	/* the ct states the lookup leaves possible (0: no lookup, any), and
+	 * the one conntrack gives the packet (-1: any of them) */
+	unsigned ct_possible;
+	int ct_state;
+	/* in a chain that may run before conntrack: any possible state */
+	bool ct_early;
+	const struct env *env;
 };
+
+/* `fib saddr/daddr type` for IPv4, written from __inet_dev_addr_type():
+ * zeronet and limited broadcast, multicast, else the longest prefix of
+ * the local table (error types and no route: unicast). Routes with a
+ * dead or link-down nexthop may or may not be skipped; a prefix held
+ * twice has no known order. */
+static unsigned ref_fib_type(const struct env *e, uint32_t a, unsigned present, bool *ret_dup)
+{
+	const struct nfo_route *best = NULL;
+	unsigned k = 0;
+
+	for (size_t i = 0; i < e->nroutes; i++)
+		for (size_t j = 0; j < i; j++)
+			if (e->routes[i].family == AF_INET && !e->routes[i].tos &&
+			    e->routes[j].family == AF_INET && !e->routes[j].tos &&
+			    e->routes[j].prefixlen == e->routes[i].prefixlen &&
+			    !memcmp(e->routes[j].dst, e->routes[i].dst, 4) &&
+			    (e->routes[j].type != e->routes[i].type || e->routes[i].nh_flags ||
+			     e->routes[j].nh_flags))
+				*ret_dup = true;
+	if ((a >> 24) == 0 || a == 0xffffffffu)
+		return RTN_BROADCAST;
+	if ((a >> 28) == 0xe)
+		return RTN_MULTICAST;
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *rt = &e->routes[i];
+		uint32_t net = (uint32_t)nfo_u128_from_be(rt->dst, 4);
+		uint32_t mask = rt->prefixlen ? ~0u << (32 - rt->prefixlen) : 0;
+
+		if (rt->family != AF_INET || rt->tos)
+			continue;
+		if (rt->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN) && !(present & (1u << k++)))
+			continue;
+		if ((a & mask) != (net & mask))
+			continue;
+		if (!best || rt->prefixlen > best->prefixlen)
+			best = rt;
+	}
+	if (!best || best->type == RTN_BLACKHOLE || best->type == RTN_UNREACHABLE ||
+	    best->type == RTN_PROHIBIT || best->type == RTN_THROW || best->type == RTN_NAT ||
+	    best->type == RTN_XRESOLVE)
+		return RTN_UNICAST;
+	return best->type;
+}
+
+static nfo_u128 fib_type_value(unsigned t)
+{
+	uint32_t v = t;
+	uint8_t b[4];
+
+	memcpy(b, &v, 4);
+	return nfo_u128_from_be(b, 4);
+}
+
+/* Whether a's membership depends on the routes the lookup may skip:
+ * 1 always in, 0 never, -1 depends. */
+static int ref_fib_at(const struct env *e, const struct nfo_vset *types, uint32_t a, unsigned nu,
+		      bool *ret_dup)
+{
+	bool any = false, all = true;
+
+	for (unsigned present = 0; present < (1u << nu); present++) {
+		bool in = set_has(types, fib_type_value(ref_fib_type(e, a, present, ret_dup)));
+
+		any |= in;
+		all &= in;
+	}
+	return all ? 1 : any ? -1 : 0;
+}
+
+/* The planner keeps a fib predicate only when no address at all depends
+ * on such routes: every boundary of a route inside one of them is tried
+ * (the type is constant between boundaries). */
+static int ref_fib(const struct rctx *x, const struct nfo_pred *p)
+{
+	const struct env *e = x->env;
+	int dim = p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4;
+	bool dup = false;
+	unsigned nu = 0;
+	int v;
+
+	if (!e || !e->have_routes || !(x->k->have & DBIT(dim)))
+		return TV_U;
+	for (size_t i = 0; i < e->nroutes; i++)
+		nu += e->routes[i].family == AF_INET && !e->routes[i].tos &&
+		      (e->routes[i].nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN));
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *u = &e->routes[i];
+		uint32_t ulo = (uint32_t)nfo_u128_from_be(u->dst, 4), umask;
+
+		if (u->family != AF_INET || u->tos || !(u->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)))
+			continue;
+		umask = u->prefixlen ? ~0u << (32 - u->prefixlen) : 0;
+		for (size_t j = 0; j < e->nroutes; j++) {
+			const struct nfo_route *b = &e->routes[j];
+			uint32_t lo = (uint32_t)nfo_u128_from_be(b->dst, 4), mask;
+			uint64_t pts[2];
+
+			if (b->family != AF_INET || b->tos)
+				continue;
+			mask = b->prefixlen ? ~0u << (32 - b->prefixlen) : 0;
+			pts[0] = lo & mask;
+			pts[1] = (uint64_t)((lo & mask) | ~mask) + 1;
+			for (int q = 0; q < 2; q++)
+				if (pts[q] <= 0xffffffffu && ((uint32_t)pts[q] & umask) == (ulo & umask) &&
+				    ref_fib_at(e, &p->set, (uint32_t)pts[q], nu, &dup) < 0)
+					return TV_U;
+		}
+	}
+	v = ref_fib_at(e, &p->set, (uint32_t)x->k->v[dim], nu, &dup);
+	if (dup)
+		return TV_U;
+	return v > 0 ? TV_T : v == 0 ? TV_F : TV_U;
+}
+
+/* docs/SEMANTICS.md, "conntrack": no entry: new or invalid (related if
+ * expectations may exist); reply or seen reply: established too; expected:
+ * related too. */
+static unsigned ref_ct_possible(unsigned code, bool expectations, int *ret_nominal)
+{
+	unsigned m = 1u << NFO_CT_NEW | 1u << NFO_CT_INVALID;
+
+	*ret_nominal = NFO_CT_NEW;
+	if (!(code & NFO_CT_FOUND)) {
+		if (code & NFO_CT_SYN) /* a SYN conntrack cannot call invalid */
+			m = 1u << NFO_CT_NEW;
+		if (expectations)
+			m |= 1u << NFO_CT_RELATED;
+	} else if (code & NFO_CT_REPLY_OR_SEEN) {
+		m |= 1u << NFO_CT_ESTABLISHED;
+		*ret_nominal = NFO_CT_ESTABLISHED;
+	} else if (code & NFO_CT_EXPECTED) {
+		m |= 1u << NFO_CT_RELATED;
+		*ret_nominal = NFO_CT_RELATED;
+	}
+	return m;
+}
+
+static int ref_ct_pred(const struct rctx *x, const struct nfo_pred *p)
+{
+	unsigned m = x->ct_early || x->ct_state < 0 ? x->ct_possible : 1u << x->ct_state;
+
+	/* before conntrack: no entry attached yet, nft_ct_get_eval() says invalid */
+	if (x->ct_early && m)
+		m |= 1u << NFO_CT_INVALID;
+	bool any = false, all = true;
+
+	if (!m)
+		return TV_U;
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		bool in;
+
+		if (!(m & 1u << st))
+			continue;
+		in = set_has(&p->set, nfo_ct_state_value(st));
+		any |= in;
+		all &= in;
+	}
+	return all ? TV_T : any ? TV_U : TV_F;
+}
 
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 {
@@ -396,6 +585,11 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 		return set_has(&p->set, iif_value(x->ifc->ifindex)) ? TV_T : TV_F;
 	case NFO_PDIM_IIFNAME:
 		return set_has(&p->set, iifname_value(x->ifc->name)) ? TV_T : TV_F;
+	case NFO_DIM_CTSTATE:
+		return ref_ct_pred(x, p);
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
+		return ref_fib(x, p);
 	}
 	if (p->dim < 0 || p->dim >= _NFO_DIM_MAX || !(x->k->have & DBIT(p->dim)))
 		return TV_U;
@@ -513,10 +707,13 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 static void ref_base_chain(const struct rctx *x, const struct nfo_chain *c, struct rout *o,
 			   struct verdict *ret_drop)
 {
-	struct rctx y = *x;
+	struct rctx bx = *x;
 
-	y.reject_ok = c->hook == NFO_HOOK_PREROUTING || c->hook == NFO_HOOK_INPUT;
-	ref_chain(&y, c, 0, o);
+	bx.reject_ok = c->hook == NFO_HOOK_PREROUTING || c->hook == NFO_HOOK_INPUT;
+	/* before or maybe before nf_conntrack_in (NF_IP_PRI_CONNTRACK) */
+	bx.ct_early = c->hook == NFO_HOOK_INGRESS ||
+		      (c->hook == NFO_HOOK_PREROUTING && c->prio <= -200);
+	ref_chain(&bx, c, 0, o);
 	if (o->bits & O_RET) {
 		o->bits &= ~O_RET;
 		o->bits |= c->policy_drop ? O_DROP : O_ACCEPT;
@@ -713,10 +910,11 @@ static bool on_dev(const struct nfo_chain *c, const char *dev)
 	return false;
 }
 
-static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e,
-			       const struct nfo_plan_iface *ifc, const struct pkt *k)
+static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct env *e,
+				     const struct nfo_plan_iface *ifc, const struct pkt *k,
+				     unsigned possible, int state)
 {
-	struct rctx x = { .ifc = ifc, .k = k };
+	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state, .env = e };
 	struct verdict v = {};
 	struct hooked *h = calloc(rs->nchains + 1, sizeof(*h));
 	size_t n = 0;
@@ -790,6 +988,33 @@ out:
 	return v;
 }
 
+/* The ct state conntrack gives the packet is one of those the lookup
+ * leaves possible, the same in every chain after conntrack: dropped if it
+ * is for each of them, credited as for the likely one. */
+static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e,
+			       const struct nfo_plan_iface *ifc, const struct pkt *k)
+{
+	struct verdict nom = {};
+	unsigned possible;
+	int nominal;
+
+	if (!(k->have & DBIT(NFO_DIM_CTSTATE)) || k->v[NFO_DIM_CTSTATE] >= NFO_CT_CLASSES)
+		return ref_eval_state(rs, e, ifc, k, 0, -1);
+	possible = ref_ct_possible((unsigned)k->v[NFO_DIM_CTSTATE], ref_expectations(rs), &nominal);
+	for (int st = 0; st < _NFO_CT_STATES; st++) {
+		struct verdict v;
+
+		if (!(possible & 1u << st))
+			continue;
+		v = ref_eval_state(rs, e, ifc, k, possible, st);
+		if (!v.drop)
+			return (struct verdict){};
+		if (st == nominal)
+			nom = v;
+	}
+	return nom;
+}
+
 /* ---- the plan side ----------------------------------------------------------- */
 
 static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t max_edges,
@@ -803,6 +1028,9 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.naddrs = e->naddrs,
 		.up_ifindexes = e->up,
 		.nup = e->nup,
+		.routes = e->routes,
+		.nroutes = e->nroutes,
+		.have_routes = e->have_routes,
 		.max_edges = max_edges,
 	};
 
@@ -1009,6 +1237,15 @@ static void print_env(FILE *f, const struct env *e)
 		fprintf(f, " %s@%d", buf, a->ifindex);
 		if (a->flags)
 			fprintf(f, "(flags 0x%x)", a->flags);
+	}
+	fprintf(f, "\n  local table:%s", e->have_routes ? "" : " (none)");
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *rt = &e->routes[i];
+
+		inet_ntop(rt->family, rt->dst, buf, sizeof(buf));
+		fprintf(f, " %s/%u type %u", buf, rt->prefixlen, rt->type);
+		if (rt->nh_flags)
+			fprintf(f, "(nh flags 0x%x)", rt->nh_flags);
 	}
 	fprintf(f, "\n");
 }
@@ -1298,6 +1535,325 @@ static void test_reject_leaves(void **state)
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 25));
 	EXPECT_POLICY(&s, 2, tcp4("10.0.0.1", 26), in);
+	scen_free(&s);
+}
+
+static struct pkt with_ct(struct pkt k, unsigned code)
+{
+	pkt_set(&k, NFO_DIM_CTSTATE, code);
+	return k;
+}
+
+static void pred_ct(struct nfo_rule *r, unsigned states)
+{
+	struct nfo_vset set = {};
+
+	for (int st = 0; st < _NFO_CT_STATES; st++)
+		if (states & 1u << st)
+			assert_int_equal(nfo_vset_add(&set, nfo_ct_state_value(st),
+						      nfo_ct_state_value(st)), 0);
+	pred_set(r, NFO_DIM_CTSTATE, true, &set);
+	nfo_vset_free(&set);
+}
+
+/* tcp flags & (fin|syn|rst|ack) != syn */
+static void pred_not_syn(struct nfo_rule *r)
+{
+	struct nfo_vset set = {};
+
+	pred_val(r, NFO_DIM_L4PROTO, 6);
+	for (unsigned f = 0; f < 256; f++)
+		if ((f & 0x17) != 0x02)
+			assert_int_equal(nfo_vset_add(&set, f, f), 0);
+	pred_set(r, NFO_DIM_TCPFLAGS, true, &set);
+	nfo_vset_free(&set);
+}
+
+static struct pkt with_flags(struct pkt k, unsigned flags)
+{
+	pkt_set(&k, NFO_DIM_TCPFLAGS, flags);
+	return k;
+}
+
+/*
+ * Joint planning of ct state tests (docs/SEMANTICS.md, "conntrack"): the
+ * packet gets one of the states its lookup leaves possible, the same in
+ * every chain after conntrack. `ct state invalid drop` then `ct state new
+ * tcp flags & (fin|syn|rst|ack) != syn drop` drops a non-SYN without
+ * entry whichever of the two it gets, as the merged rule does.
+ */
+static void test_ct_state_split(void **state)
+{
+	const unsigned none = 0, est = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN, orig = NFO_CT_FOUND;
+	struct scen s;
+	struct nfo_rule *r;
+	int c, raw;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "input", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_INVALID);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW);
+	pred_not_syn(r);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* an ACK without entry: invalid or new, dropped either way; credited
+	 * to the rule of the likely state, new */
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, c, 1), c);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp6("2001:db8::1", 80), 0x11), orig),
+		    RULE(&s, c, 1), c);
+	/* established is possible: accepted at the policy */
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), est));
+	/* a SYN: invalid drops it, new accepts it */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* a SYN whose header and checksum the fast path checked is new */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), NFO_CT_SYN));
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN));
+	/* no lookup: any state */
+	EXPECT_PASS(&s, 2, with_flags(tcp4("10.0.0.1", 22), 0x10));
+
+	/* The policy drops what is neither: a SYN to another port is dropped
+	 * as new (policy) and as invalid (rule 0). */
+	s.rs->chains[c].policy_drop = true;
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 80), none), NULL, c);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* a checked SYN is new: accepted at port 22 */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), NFO_CT_SYN));
+	s.rs->chains[c].policy_drop = false;
+
+	/* `ct state new tcp dport 80 drop` alone: a checked SYN is certainly
+	 * new, an unchecked one may be invalid (and accepted) */
+	s.rs->chains[c].rules[0].verdict = NFO_VERDICT_CONTINUE;
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW);
+	pred_tcp_dport(r, 80);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN), RULE(&s, c, 3), c);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), none));
+	r->verdict = NFO_VERDICT_CONTINUE;
+	s.rs->chains[c].rules[0].verdict = NFO_VERDICT_DROP;
+
+	/* Expectations possible: related too, which neither rule drops. */
+	r = rs_rule(s.rs, c, NFO_VERDICT_CONTINUE, NULL, false);
+	r->expectations = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	s.rs->chains[c].nrules--;
+
+	/* fw4's form: `ct state vmap { established : accept, invalid : drop }`
+	 * (the map's keys are the state alone) */
+	r = &s.rs->chains[c].rules[0];
+	nfo_vset_free(&r->preds[0].set);
+	r->npreds = 0;
+	r->alts = calloc(2, sizeof(*r->alts));
+	assert_non_null(r->alts);
+	r->nalts = 2;
+	r->alts[0] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_ACCEPT };
+	r->alts[1] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_DROP };
+	assert_int_equal(nfo_vset_add(&r->alts[0].set, nfo_ct_state_value(NFO_CT_ESTABLISHED),
+				      nfo_ct_state_value(NFO_CT_ESTABLISHED)), 0);
+	assert_int_equal(nfo_vset_add(&r->alts[1].set, nfo_ct_state_value(NFO_CT_INVALID),
+				      nfo_ct_state_value(NFO_CT_INVALID)), 0);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, c, 1), c);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), est));
+
+	/* A chain before conntrack sees another state (invalid, no entry yet):
+	 * `ct state != invalid drop` there drops nothing, and must not combine
+	 * with the later chain's `ct state invalid drop`. */
+	raw = rs_chain(s.rs, NFPROTO_INET, "raw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_ct(r, 1u << NFO_CT_NEW | 1u << NFO_CT_ESTABLISHED | 1u << NFO_CT_RELATED |
+			   1u << NFO_CT_UNTRACKED);
+	s.rs->chains[c].rules[1].verdict = NFO_VERDICT_CONTINUE;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	/* a checked SYN is new after conntrack, but invalid before it: `ct
+	 * state invalid reject` at raw (an effect) still stops the reasoning */
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, true);
+	pred_ct(r, 1u << NFO_CT_INVALID);
+	s.rs->chains[c].policy_drop = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 80), NFO_CT_SYN));
+	s.rs->chains[c].policy_drop = false;
+	r->effect = false;
+	r->verdict = NFO_VERDICT_CONTINUE;
+	/* the same chain at -200 may run either side of conntrack */
+	s.rs->chains[raw].prio = -200;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none));
+	/* after conntrack it is the same state as at input */
+	s.rs->chains[raw].prio = -150;
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, raw, 0),
+		    raw);
+	scen_free(&s);
+}
+
+static void pred_fib(struct nfo_rule *r, int dim, unsigned types, bool invert)
+{
+	struct nfo_vset set = {};
+
+	for (unsigned t = 0; t < 32; t++)
+		if (types & 1u << t)
+			assert_int_equal(nfo_vset_add(&set, fib_type_value(t), fib_type_value(t)), 0);
+	if (invert)
+		assert_int_equal(nfo_vset_complement(&set, nfo_u128_max(32)), 0);
+	pred_set(r, dim, true, &set);
+	nfo_vset_free(&set);
+}
+
+/*
+ * fib saddr/daddr type (docs/SEMANTICS.md, "fib"): for IPv4, a function of
+ * the address and the local routing table. wg-quick's guard `fib saddr
+ * type != local drop`, and `fib daddr type local` as container setups use
+ * it. IPv6 packets: UNKNOWN.
+ */
+static void test_fib_type(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	int raw, c;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
+	env_route(&s.env, "10.0.0.255/32", RTN_BROADCAST, 0);
+	env_route(&s.env, "127.0.0.0/8", RTN_LOCAL, 0);
+	raw = rs_chain(s.rs, NFPROTO_INET, "preraw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_DADDR4, ip4("10.0.0.1"));
+	pred_fib(r, NFO_PDIM_FIB_SADDR, 1u << RTN_LOCAL, true);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_BROADCAST | 1u << RTN_MULTICAST, false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_LOCAL, false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* wg-quick: to the tunnel address from a non-local source */
+	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 80), RULE(&s, raw, 0), raw);
+	/* ... from a local one (127/8 is local too) */
+	{
+		struct pkt k = tcp4("10.0.0.1", 80);
+
+		pkt_set(&k, NFO_DIM_SADDR4, ip4("10.0.0.1"));
+		EXPECT_PASS(&s, 2, k);
+		pkt_set(&k, NFO_DIM_SADDR4, ip4("127.3.2.1"));
+		EXPECT_PASS(&s, 2, k);
+	}
+	/* broadcast, multicast, zeronet, limited broadcast: dropped */
+	EXPECT_DROP(&s, 2, tcp4("10.0.0.255", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("224.0.0.1", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("0.1.2.3", 80), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, tcp4("255.255.255.255", 80), RULE(&s, c, 0), c);
+	/* local: accepted before the port rule; unicast elsewhere: dropped */
+	EXPECT_PASS(&s, 2, tcp4("127.0.0.9", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 2), c);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 23));
+	/* IPv6: nft_fib6_eval_type is a route lookup: UNKNOWN */
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::7", 22));
+
+	/* A link-down broadcast route may be skipped (ignore_routes_with_linkdown):
+	 * a broadcast test is no longer certain (for any address), a local one
+	 * still is. */
+	s.env.routes[1].nh_flags = RTNH_F_LINKDOWN;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.255", 80));
+	EXPECT_PASS(&s, 2, tcp4("224.0.0.1", 80));
+	EXPECT_PASS(&s, 2, tcp4("127.0.0.9", 22));
+	/* (the first rule that may drop is credited) */
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 0), c);
+	s.env.routes[1].nh_flags = 0;
+
+	/* A local route for a whole prefix (AnyIP), and an error route
+	 * (unicast to inet_dev_addr_type) */
+	env_route(&s.env, "192.0.2.0/24", RTN_LOCAL, 0);
+	env_route(&s.env, "192.0.2.128/25", RTN_BLACKHOLE, 0);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.200", 22), RULE(&s, c, 2), c);
+
+	/* The same prefix twice with another type: which the lookup meets
+	 * first is unknown; with the same type (one address on two devices)
+	 * the answer is the same */
+	env_route(&s.env, "192.0.2.0/24", RTN_UNICAST, 0);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.200", 22));
+	s.env.routes[s.env.nroutes - 1].type = RTN_LOCAL;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.200", 22), RULE(&s, c, 2), c);
+	s.env.nroutes -= 3;
+
+	/* Without the local table (no rtnetlink): UNKNOWN */
+	s.env.have_routes = false;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 80));
+	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	scen_free(&s);
+}
+
+static struct pkt with_mss(struct pkt k, unsigned opt, unsigned mss)
+{
+	pkt_set(&k, NFO_DIM_MSSOPT, opt);
+	if (opt == NFO_TCPOPT_VALID)
+		pkt_set(&k, NFO_DIM_TCPMSS, mss);
+	return k;
+}
+
+/*
+ * `tcp option maxseg size 1-535 drop` (SYNs with a tiny MSS) and `tcp
+ * option maxseg missing drop` (which nft applies to every protocol: no
+ * implied l4proto), as translate.c gives them.
+ */
+static void test_tcp_mss(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	struct nfo_vset set = {};
+	int c;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_MSSOPT, NFO_TCPOPT_VALID);
+	pred_range(r, NFO_DIM_TCPMSS, 1, 535);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 100), RULE(&s, c, 0), c);
+	EXPECT_DROP(&s, 2, with_mss(tcp6("2001:db8::1", 80), NFO_TCPOPT_VALID, 535), RULE(&s, c, 0),
+		    c);
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 536));
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_VALID, 0));
+	/* no option, a short one: the size load breaks the rule */
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_NONE, 0));
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_SHORT, 0));
+	/* options not parsed (a truncated header): unknown, passed */
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 80));
+
+	/* `missing`, then a port rule: decided for every protocol */
+	r = &s.rs->chains[c].rules[0];
+	for (size_t i = 0; i < r->npreds; i++)
+		nfo_vset_free(&r->preds[i].set);
+	r->npreds = 0;
+	assert_int_equal(nfo_vset_add(&set, NFO_TCPOPT_NONE, NFO_TCPOPT_NONE), 0);
+	pred_set(r, NFO_DIM_MSSOPT, true, &set);
+	nfo_vset_free(&set);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_NONE, 0), RULE(&s, c, 0), c);
+	EXPECT_PASS(&s, 2, with_mss(tcp4("10.0.0.1", 80), NFO_TCPOPT_SHORT, 0));
+	{
+		struct pkt k = pkt4(1, "192.0.2.7", "10.0.0.1", 17);
+
+		pkt_ports(&k, 40000, 53);
+		EXPECT_DROP(&s, 2, with_mss(k, NFO_TCPOPT_NONE, 0), RULE(&s, c, 0), c);
+	}
 	scen_free(&s);
 }
 
@@ -1724,12 +2280,6 @@ static void test_nat(void **state)
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 24), RULE(&s, in, 0), in);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 25), RULE(&s, at, 0), at);
 	scen_free(&s);
-}
-
-static struct pkt with_ct(struct pkt k, unsigned code)
-{
-	pkt_set(&k, NFO_DIM_CTSTATE, code);
-	return k;
 }
 
 /*
@@ -2305,6 +2855,20 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		if (!ok)
 			v = ip6(v6[rnd(g, NELEM(v6))]);
 		break;
+	case NFO_DIM_CTSTATE:
+		return nfo_ct_state_value((int)rnd(g, _NFO_CT_STATES));
+	case NFO_PDIM_FIB_SADDR:
+	case NFO_PDIM_FIB_DADDR:
+		return fib_type_value(rnd(g, 12));
+	case NFO_DIM_MSSOPT:
+		v = rnd(g, 3);
+		break;
+	case NFO_DIM_TCPMSS: {
+		static const unsigned mss[] = { 0, 1, 535, 536, 1220, 1460, 0xffff };
+
+		v = mss[rnd(g, NELEM(mss))];
+		break;
+	}
 	case NFO_PDIM_IIF:
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
@@ -2334,6 +2898,8 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_TCPFLAGS, 5 }, { NFO_DIM_SADDR4, 8 }, { NFO_DIM_DADDR4, 6 },
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
+		{ NFO_DIM_CTSTATE, 5 }, { NFO_PDIM_FIB_SADDR, 2 }, { NFO_PDIM_FIB_DADDR, 3 },
+		{ NFO_DIM_MSSOPT, 2 }, { NFO_DIM_TCPMSS, 3 },
 	};
 	unsigned total = 0, k;
 
@@ -2433,6 +2999,24 @@ static void gen_verdict(struct rng *g, const int *targets, int ntargets, int *re
 	}
 }
 
+static bool early_chain(const struct schain *c)
+{
+	return c->hook == NFO_HOOK_INGRESS || (c->hook == NFO_HOOK_PREROUTING && c->prio <= -200);
+}
+
+/* ct state tests only where the reference's state is the planner's: in
+ * chains after conntrack (the planner credits early chains' three-valued
+ * drops along the likely state, which the reference does not model). */
+static int pick_rule_dim(struct rng *g, const struct spec *s, int ci)
+{
+	int d = pick_dim(g);
+	bool early = early_chain(&s->c[ci]);
+
+	for (int i = 0; i < s->nc && !early; i++)
+		early = s->c[ci].hook == NFO_HOOK_NONE && early_chain(&s->c[i]);
+	return d == NFO_DIM_CTSTATE && early ? NFO_DIM_TH2 : d;
+}
+
 static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 {
 	static const unsigned npw[] = { 15, 40, 30, 15 };
@@ -2453,7 +3037,7 @@ static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 	for (int i = 0; i < r->np; i++) {
 		struct spred *p = &r->p[i];
 
-		p->dim = pick_dim(g);
+		p->dim = pick_rule_dim(g, s, ci);
 		p->before = i < nbefore;
 		if (!r->effect && chance(g, 10))
 			p->before = !p->before; /* meaningless without an effect */
@@ -2472,7 +3056,7 @@ static void gen_rule(struct rng *g, struct spec *s, int ci, struct srule *r)
 		struct spred keys = {};
 
 		do
-			keys.dim = pick_dim(g);
+			keys.dim = pick_rule_dim(g, s, ci);
 		while (keys.dim >= _NFO_DIM_MAX);
 		gen_set(g, &s->env, &keys);
 		r->altdim = keys.dim;
@@ -2529,6 +3113,31 @@ static void gen_env(struct rng *g, struct env *e)
 				flags = IFA_F_NODAD;
 			env_addr(e, ifindex, pool_addr6[rnd(g, NELEM(pool_addr6))], flags);
 		}
+	}
+	/* the local table: a route per IPv4 address, broadcast, 127/8, and
+	 * sometimes a local prefix, an error route, link-down or duplicate ones */
+	if (chance(g, 75)) {
+		static const char *const extra[] = { "10.0.0.0/8", "192.168.1.0/24", "10.0.0.0/24",
+						     "192.168.1.1/32", "0.0.0.0/0" };
+		static const unsigned types[] = { RTN_LOCAL, RTN_BROADCAST, RTN_UNICAST,
+						  RTN_BLACKHOLE, RTN_ANYCAST };
+		char buf[32];
+
+		e->have_routes = true;
+		env_route(e, "127.0.0.0/8", RTN_LOCAL, 0);
+		for (size_t i = 0; i < e->naddrs && e->nroutes < NELEM(e->routes) - 2; i++) {
+			if (e->addrs[i].family != AF_INET)
+				continue;
+			inet_ntop(AF_INET, e->addrs[i].addr, buf, sizeof(buf) - 4);
+			strcat(buf, "/32");
+			env_route(e, buf, RTN_LOCAL, 0);
+		}
+		if (chance(g, 50))
+			env_route(e, "10.0.0.255/32", RTN_BROADCAST,
+				  chance(g, 30) ? RTNH_F_LINKDOWN : 0);
+		if (chance(g, 40))
+			env_route(e, extra[rnd(g, NELEM(extra))], types[rnd(g, NELEM(types))],
+				  chance(g, 15) ? RTNH_F_DEAD : 0);
 	}
 }
 
@@ -2762,6 +3371,15 @@ static void gen_pkt(struct rng *g, const struct cands *cd, const struct env *e, 
 		}
 	} else if (k->v[NFO_DIM_ETHTYPE] == ETH_IP || k->v[NFO_DIM_ETHTYPE] == ETH_IP6) {
 		k->v[NFO_DIM_ETHTYPE] = 0x0806;
+	}
+	/* TCP option maxseg, as the parser leaves it: the size only with a
+	 * valid option; non-TCP packets are known to have none */
+	if ((k->have & DBIT(NFO_DIM_L4PROTO)) && chance(g, 60)) {
+		k->have |= DBIT(NFO_DIM_MSSOPT);
+		if (k->v[NFO_DIM_L4PROTO] != 6)
+			k->v[NFO_DIM_MSSOPT] = NFO_TCPOPT_NONE;
+		if (k->v[NFO_DIM_MSSOPT] == NFO_TCPOPT_VALID)
+			k->have |= DBIT(NFO_DIM_TCPMSS);
 	}
 	/* The conntrack class, where the fast path can look up (any code,
 	 * even those the BPF side never reports). */
@@ -3130,6 +3748,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
+		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
+		cmocka_unit_test_teardown(test_fib_type, scen_teardown),
+		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_reject_leaves, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),

@@ -44,8 +44,8 @@
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const captures[] = {
-	"addrs", "family", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
-	"unsupported", "verdicts",
+	"addrs", "family", "fib", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
+	"tcpopt", "unsupported", "verdicts",
 };
 
 struct fixture {
@@ -95,6 +95,7 @@ static int teardown(void **state)
 	static int setup_##name(void **state) { return load(state, #name); }
 CAPTURE(addrs)
 CAPTURE(family)
+CAPTURE(fib)
 CAPTURE(icmp)
 CAPTURE(iface)
 CAPTURE(l4proto)
@@ -102,6 +103,7 @@ CAPTURE(ports)
 CAPTURE(merged)
 CAPTURE(sets)
 CAPTURE(tcpflags)
+CAPTURE(tcpopt)
 CAPTURE(unsupported)
 CAPTURE(verdicts)
 CAPTURE(vmaps)
@@ -869,6 +871,79 @@ static void test_iifname_wildcard(void **state)
 	     iv(veth.hi + 1, nfo_u128_max(128)));
 }
 
+/* fib ... type: RTN_* in host byte order, compared bytewise. */
+static nfo_u128 rtn(uint32_t type)
+{
+	uint8_t b[4];
+
+	memcpy(b, &type, 4);
+	return nfo_u128_from_be(b, 4);
+}
+
+static void test_fib(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "fibt", "pre", 6);
+	const struct nfo_rule *r = c->rules;
+
+	/* fib saddr type != local drop */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[0], 0, NFO_PDIM_FIB_SADDR, true, iv(0, rtn(2) - 1), iv(rtn(2) + 1, MAX32));
+	assert_non_null(r[0].note);
+	assert_non_null(strstr(r[0].note, "not for IPv6"));
+	/* fib daddr type local accept */
+	expect_rule(&r[1], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[1], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)));
+	/* fib daddr type { local, broadcast, multicast } accept */
+	expect_rule(&r[2], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[2], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)), pt(rtn(3)), pt(rtn(5)));
+	/* fib saddr . mark . iif oif missing drop: a route lookup */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
+	expect_unknown(&r[3], 0, true, "fib oif");
+	/* fib daddr . iif type != { ... } drop: the type through iif's table */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
+	expect_unknown(&r[4], 0, true, "fib type with iif");
+	/* fib daddr type local tcp dport 22 drop */
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[5], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)));
+	PRED(&r[5], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&r[5], 2, NFO_DIM_TH2, true, pt(22));
+}
+
+/*
+ * TCP option maxseg: the size load breaks the rule unless the option is
+ * there with its size (MSSOPT VALID); `exists`/`missing` compare the first
+ * byte of the u32 1 or 0 nft_exthdr_tcp_eval() stores. No implied
+ * `meta l4proto tcp`: nft 1.0.6 adds none, and a UDP packet is `missing`.
+ */
+static void test_tcpopt(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "tcpopt", "pre", 7);
+	const struct nfo_rule *r = c->rules;
+
+	/* tcp option maxseg size 1-535 drop */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[0], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[0], 1, NFO_DIM_TCPMSS, true, iv(1, 0xffff));
+	PRED(&r[0], 2, NFO_DIM_TCPMSS, true, iv(0, 535));
+	/* tcp option maxseg exists drop: short or valid */
+	expect_rule(&r[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[1], 0, NFO_DIM_MSSOPT, true, iv(NFO_TCPOPT_SHORT, NFO_TCPOPT_VALID));
+	/* tcp option maxseg missing drop */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[2], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_NONE));
+	/* tcp flags syn tcp option maxseg size < 536 drop */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 4);
+	PRED(&r[3], 0, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&r[3], 2, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[3], 3, NFO_DIM_TCPMSS, true, iv(0, 535));
+	/* tcp option maxseg size != 1460 drop */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
+	PRED(&r[4], 1, NFO_DIM_TCPMSS, true, iv(0, 1459), iv(1461, 0xffff));
+	/* tcp option window exists drop, tcp option maxseg length 4 drop */
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "exthdr", 1);
+	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "tcp option maxseg", 1);
+}
+
 /* TCP flags. */
 
 static bool has_syn(unsigned v)
@@ -1188,10 +1263,12 @@ static void test_unsupported(void **state)
 	EXPECT_VSET(&r[12].preds[0].set, "invalid", pt(nfo_ct_state_value(NFO_CT_INVALID)));
 	PRED(&r[12], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
 	PRED(&r[12], 2, NFO_DIM_TH2, true, pt(80));
-	/* tcp option maxseg size 1-500 drop: a gte/lte pair on exthdr */
-	expect_rule(&r[14], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "exthdr", 2);
-	expect_unknown(&r[14], 0, true, "exthdr");
-	expect_unknown(&r[14], 1, true, "exthdr");
+	/* tcp option maxseg size 1-500 drop: a gte/lte pair on exthdr (see
+	 * test_tcpopt) */
+	expect_rule(&r[14], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	PRED(&r[14], 0, NFO_DIM_MSSOPT, true, pt(NFO_TCPOPT_VALID));
+	PRED(&r[14], 1, NFO_DIM_TCPMSS, true, iv(1, 0xffff));
+	PRED(&r[14], 2, NFO_DIM_TCPMSS, true, iv(0, 500));
 	/* fib saddr . iif oif missing drop */
 	expect_rule(&r[15], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
 	expect_unknown(&r[15], 0, true, "fib");
@@ -1772,6 +1849,8 @@ int main(void)
 		T(test_iface, iface),
 		T(test_iifname_wildcard, iface),
 		T(test_tcpflags, tcpflags),
+		T(test_fib, fib),
+		T(test_tcpopt, tcpopt),
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
 		T(test_vmaps, vmaps),

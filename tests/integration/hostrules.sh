@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Constructs of real hosts' rulesets the fast path decides, in MODE (xdp,
+# tc), with the real nft and real packets (docs/SEMANTICS.md):
+#
+#  - ct state tests planned jointly: `ct state invalid drop` then
+#    `ct state new tcp flags & (fin|syn|rst|ack) != syn drop` drops a
+#    non-SYN without conntrack entry in the fast path (invalid or new, it
+#    is dropped either way); a SYN (new goes on to the open port) and the
+#    packets of a real connection (established) are delivered. A SYN whose
+#    header and checksum the fast path checked is certainly new:
+#    `ct state new tcp dport 80 drop` alone drops it in the fast path,
+#    while an ACK (new or invalid) is left to nftables.
+#  - fib saddr/daddr type from the local routing table: wg-quick's guard
+#    `ip daddr X fib saddr type != local drop`, and `fib daddr type { local,
+#    broadcast, multicast }` (local, subnet broadcast, and a local prefix
+#    route added while the daemon runs) are dropped in the fast path for
+#    IPv4; IPv6 is left to nftables (its answer is a route lookup).
+#  - tcp option maxseg: `size 1-535` drops SYNs with a tiny MSS (after NOPs,
+#    past an end-of-options byte, IPv4 and IPv6); a normal MSS, a short
+#    option, no option pass; `missing` holds for UDP too (nft adds no
+#    protocol dependency), checked against nftables itself first.
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-xdp}
+NFO_TEST="hostrules-$MODE"
+nfo_init
+nfo_pair
+
+# --- joint ct state tests -------------------------------------------------------
+nfo_nft <<'EOF2'
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established,related accept comment "est"
+		ct state invalid counter drop comment "invalid"
+		ct state new tcp flags & (fin|syn|rst|ack) != syn counter drop comment "newnosyn"
+		tcp dport 22 accept
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_case "non-SYN without entry" \
+	"drop=newnosyn --proto tcp --dport 80 --tcp-flags A --sport 5001" \
+	"drop=newnosyn --proto tcp --dport 22 --tcp-flags FA --sport 5002" \
+	"drop=newnosyn -6 --proto tcp --dport 443 --tcp-flags PA --sport 5003" \
+	"pass --proto tcp --dport 22 --tcp-flags S --sport 5004" \
+	"pass --proto udp --dport 53"
+nfo_assert "rule('invalid')['packets'] == 0 and rule('invalid')['nft_packets'] == 0" \
+	"credited to the likely state's rule (new), nftables saw none"
+# A real connection: its packets have an entry (established possible).
+ip netns exec "$NS_R" python3 -c '
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 22)); l.listen(4)
+while True:
+    c, _ = l.accept(); c.sendall(c.recv(100)); c.close()
+' >/dev/null 2>&1 &
+NFO_PIDS+=($!)
+for _ in $(seq 50); do
+	ip netns exec "$NS_R" ss -Hltn "sport = :22" | grep -q . && break
+	sleep 0.1
+done
+if ip netns exec "$NS_S" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 22), timeout=5)
+s.sendall(b"hello"); assert s.recv(100) == b"hello"
+' "$R4"; then
+	ok "a real TCP connection to the open port works"
+else
+	fail "a real TCP connection to port 22 failed"
+fi
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+nfo_nft <<'EOF2'
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state new tcp dport 80 counter drop comment "newsyn"
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_case "a checked SYN is new" \
+	"drop=newsyn --proto tcp --dport 80 --tcp-flags S --sport 6001" \
+	"drop=newsyn -6 --proto tcp --dport 80 --tcp-flags S --sport 6002" \
+	"kdrop=newsyn --proto tcp --dport 80 --tcp-flags A --sport 6003" \
+	"pass --proto tcp --dport 81 --tcp-flags S --sport 6004"
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+# --- fib ... type ----------------------------------------------------------------
+nfo_nft <<EOF2
+table ip wg {
+	chain preraw {
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr $R4B fib saddr type != local counter drop comment "wg"
+	}
+}
+table inet f {
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		fib daddr type { local, broadcast, multicast } tcp dport 22 counter drop comment "fl"
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_assert "rule('wg')['offloaded'] and rule('fl')['offloaded']" "fib type rules are offloaded"
+nfo_case "fib type" \
+	"drop=wg --dst $R4B --proto udp --dport 9" \
+	"drop=fl --proto tcp --dport 22" \
+	"drop=fl --proto tcp --dport 22 --dst 10.99.0.255" \
+	"pass --proto udp --dport 9" \
+	"pass --proto tcp --dport 23" \
+	"kdrop=fl -6 --proto tcp --dport 22"
+# A local route for a whole prefix (AnyIP): the daemon follows the table.
+nfo_case "before the local route" "sent --dst 10.77.0.5 --proto tcp --dport 22"
+ip -n "$NS_R" route add local 10.77.0.0/24 dev lo
+nfo_settle || fail "fast path not settled after the route change"
+nfo_case "local prefix route" "drop=fl --dst 10.77.0.5 --proto tcp --dport 22" \
+	"pass --dst 10.77.0.5 --proto udp --dport 9"
+ip -n "$NS_R" route del local 10.77.0.0/24 dev lo
+nfo_settle || fail "fast path not settled after the route removal"
+nfo_case "local route removed" "sent --dst 10.77.0.5 --proto tcp --dport 22"
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+# --- tcp option maxseg -------------------------------------------------------------
+nfo_nft <<'EOF2'
+table inet m {
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		tcp option maxseg size 1-535 counter drop comment "mss"
+		tcp option maxseg missing udp dport 98 counter drop comment "missing"
+	}
+}
+EOF2
+# What nftables itself does (no daemon yet): `missing` on UDP; the walk
+# past an end-of-options byte; a 3-byte option has no size.
+send_r4() { nfo_pkt send --netns "$NS_S" -i "$IF_S" --dst-mac "$MAC_R" --src "$S4" --dst "$R4" "$@" >/dev/null; }
+send_r4 --proto udp --dport 98 --count 3
+send_r4 --proto tcp --dport 81 --tcp-options 0000020400640000 --count 2
+send_r4 --proto tcp --dport 82 --tcp-options 02030064 --count 2
+sleep 0.2
+RS=$(ip netns exec "$NS_R" nft list ruleset)
+if grep -q 'counter packets 3 .*comment "missing"' <<<"$RS" &&
+	grep -q 'counter packets 2 .*comment "mss"' <<<"$RS"; then
+	ok "nftables: missing holds for UDP, EOL does not end the walk, a short option has no size"
+else
+	fail "nftables' tcp option semantics differ from the fast path's: $RS"
+fi
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_assert "rule('mss')['offloaded'] and rule('missing')['offloaded']" "tcp option rules are offloaded"
+nfo_case "tcp option maxseg" \
+	"drop=mss --proto tcp --dport 80 --tcp-options 02040064" \
+	"drop=mss -6 --proto tcp --dport 80 --tcp-options 0101020400c8" \
+	"drop=mss --proto tcp --dport 81 --tcp-options 0000020400640000" \
+	"drop=missing --proto udp --dport 98" \
+	"pass --proto tcp --dport 80 --tcp-options 020405b4" \
+	"pass --proto tcp --dport 82 --tcp-options 02030064" \
+	"pass --proto tcp --dport 83" \
+	"pass --proto udp --dport 97"
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+nfo_done
