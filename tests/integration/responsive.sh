@@ -29,7 +29,6 @@ EOF
 nfo_daemon_start --attach "$IF_R:xdp"
 nfo_case "before the load" "pass --dport 9"
 PROG=$(nfo_get "iface('$IF_R')['prog_id']")
-SU=$(nfo_get "st['set_updates']")
 
 # N addresses from 11.0.0.0 up, and the sender's, in one transaction.
 python3 - "$N" "$S4" >"$NFO_T/big.nft" <<'EOF'
@@ -156,9 +155,11 @@ worst = max(max(l) for l in s["lat"].values() if l)
 if worst > 1.0:
     print("FAIL: an answer took %.0f ms (target 100 ms, limit here 1 s)" % (worst * 1e3))
     ok = False
-if not any(not b.startswith("text: ") for b in s["busy"]) or \
-   not any(b.startswith("text: loading: ") for b in s["busy"]):
-    print("FAIL: no answer said what the daemon was busy with (json busy and text 'loading:')")
+# The busy windows are short now (the table grows in place, a large
+# transaction is streamed): the text status, asked one time in ten, may
+# miss them all; the JSON answers must have seen one.
+if not any(not b.startswith("text: ") for b in s["busy"]):
+    print("FAIL: no answer said what the daemon was busy with (json busy)")
     ok = False
 if ok:
     print("ok: status and explain answered during the load (max %.1f ms)" % (worst * 1e3))
@@ -167,9 +168,11 @@ EOF
 
 nfo_case "after the load: the sender is in the set" "drop=bl --dport 9"
 # The set's table was sized for one element: it grew on its own (a bigger
-# table swapped in), the program set stayed.
-nfo_assert "st['set_updates'] == $SU + 1 and iface('$IF_R')['prog_id'] == $PROG" \
-	"the set outgrew its table: grown in place, same program set"
+# table swapped in), the program set stayed, whether the transaction was
+# applied as an element update or, being this large, read again with the
+# set streamed in while the fast path stayed live.
+nfo_assert "iface('$IF_R')['prog_id'] == $PROG and st['totals']['passed_by_reason']['fast_path_disabled'] == 0" \
+	"the set outgrew its table: grown in place, same program set, never off"
 nfo_assert "st['fast_path'] == 'enabled' and st['busy'] is None" "live, not busy"
 nfo_daemon_stop
 nfo_done
