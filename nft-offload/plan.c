@@ -71,6 +71,7 @@ static void ctx_clear(struct ctx *x)
 		}
 		free(x->cr[i].cp);
 		free(x->cr[i].ifp);
+		free(x->cr[i].ctsp);
 	}
 	free(x->cr);
 	free(x->cc);

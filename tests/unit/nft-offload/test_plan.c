@@ -381,7 +381,36 @@ struct rctx {
 	/* a nat chain that may not run at all: each of its rules may or may
 	 * not hold (the planner does not keep that they run together) */
 	const struct nfo_chain *maybe;
+	bool expectations; /* the ruleset assigns helpers or expectations */
 };
+
+/*
+ * ct status (SEMANTICS.md 3.1, conntrack row): the rule breaks when the
+ * packet has no conntrack entry, which is always possible, so never TRUE.
+ * Without an entry at the lookup the new entry has no bit, unless it may
+ * come from an expectation (EXPECTED, NAT from the master); the plan only
+ * carries a packet past a nat chain when no NAT statement there may fire.
+ * An entry without NFO_CT_NAT has no NAT bit; its other bits are unknown.
+ */
+static int ref_ct_status(const struct rctx *x, const struct nfo_pred *p)
+{
+	unsigned code, free_bits;
+	bool any = false;
+
+	if (!(x->k->have & DBIT(NFO_DIM_CTSTATE)))
+		return TV_U;
+	code = (unsigned)x->k->v[NFO_DIM_CTSTATE];
+	if (!(code & NFO_CT_FOUND))
+		free_bits = x->expectations ? NFO_CTS_EXPECTED | NFO_CTS_SRC_NAT | NFO_CTS_DST_NAT : 0;
+	else if (!(code & NFO_CT_NAT))
+		free_bits = NFO_CTS_EXPECTED | NFO_CTS_SEEN_REPLY | NFO_CTS_ASSURED;
+	else
+		free_bits = NFO_CTS_ALL;
+	for (unsigned v = 0; v <= NFO_CTS_ALL; v++)
+		if (!(v & ~free_bits) && set_has(&p->set, v))
+			any = true;
+	return any ? TV_U : TV_F;
+}
 
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 {
@@ -394,6 +423,8 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 		return set_has(&p->set, iif_value(x->ifc->ifindex)) ? TV_T : TV_F;
 	case NFO_PDIM_IIFNAME:
 		return set_has(&p->set, iifname_value(x->ifc->name)) ? TV_T : TV_F;
+	case NFO_PDIM_CTSTATUS:
+		return ref_ct_status(x, p);
 	}
 	if (p->dim < 0 || p->dim >= _NFO_DIM_MAX || !(x->k->have & DBIT(p->dim)))
 		return TV_U;
@@ -706,7 +737,7 @@ static bool on_dev(const struct nfo_chain *c, const char *dev)
 static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e,
 			       const struct nfo_plan_iface *ifc, const struct pkt *k)
 {
-	struct rctx x = { .ifc = ifc, .k = k };
+	struct rctx x = { .ifc = ifc, .k = k, .expectations = ref_expectations(rs) };
 	struct verdict v = {};
 	struct hooked *h = calloc(rs->nchains + 1, sizeof(*h));
 	size_t n = 0;
@@ -1614,6 +1645,63 @@ static struct pkt with_ct(struct pkt k, unsigned code)
 }
 
 /*
+ * firewalld's input chain: `ct status dnat accept` ahead of the zone's drop,
+ * with a nat prerouting chain (a port forward to tcp 8080). A packet without
+ * conntrack entry that no DNAT can match gets no IPS_DST_NAT: the accept is
+ * FALSE and the drop certain; a reply of a NATed connection passes.
+ */
+static void test_ct_status_dnat(void **state)
+{
+	const unsigned none = 0, est = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN,
+		       natted = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN | NFO_CT_NAT;
+	struct scen s;
+	struct nfo_rule *r;
+	int nat, in, raw;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	nat = rs_chain(s.rs, NFPROTO_INET, "nat_PREROUTING", NFO_HOOK_PREROUTING, -90, "nat", false);
+	r = rs_rule(s.rs, nat, NFO_VERDICT_CONTINUE, NULL, true); /* tcp dport 8080 dnat */
+	pred_tcp_dport(r, 8080);
+	in = rs_chain(s.rs, NFPROTO_INET, "filter_INPUT", NFO_HOOK_INPUT, 10, "filter", true);
+	/* ct status dnat accept: the combinations with the DST_NAT bit */
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_range(r, NFO_PDIM_CTSTATUS, NFO_CTS_DST_NAT, NFO_CTS_ALL);
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* No entry, no DNAT can match: the accept is FALSE. */
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_DROP(&s, 2, with_ct(tcp6("2001:db8::1", 23), none), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* The forwarded port: DNAT may fire (and the packet is not local). */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 8080), none));
+	/* An entry without NAT: no DST_NAT bit. */
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	/* An entry NAT may change, or no lookup: nftables decides. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), natted));
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+
+	/* `ct status & dnat == 0 drop` in a raw prerouting chain: never
+	 * certain, nftables breaks the rule where there is no entry. */
+	raw = rs_chain(s.rs, NFPROTO_INET, "raw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_range(r, NFO_PDIM_CTSTATUS, 0, NFO_CTS_DST_NAT - 1);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	s.rs->chains[raw].rules[0].verdict = NFO_VERDICT_CONTINUE;
+
+	/* Helpers: the new connection may come from an expectation and take
+	 * NAT from its master, so the accept may hold. */
+	s.rs->chains[in].rules[1].expectations = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), none));
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	scen_free(&s);
+}
+
+/*
  * NAT-aware planning (docs/SEMANTICS.md, "NAT on the receive path"), with a
  * Docker-like ruleset: `ip nat prerouting tcp dport 8080 dnat`, and an input
  * chain with a ban and a drop policy. The NAT hook changes nothing for an
@@ -2190,6 +2278,8 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
 		return iifname_value(names[rnd(g, NELEM(names))]);
+	case NFO_PDIM_CTSTATUS:
+		return rnd(g, NFO_CTS_ALL + 1);
 	}
 	switch (rnd(g, 8)) {
 	case 0:
@@ -2215,6 +2305,7 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_TCPFLAGS, 5 }, { NFO_DIM_SADDR4, 8 }, { NFO_DIM_DADDR4, 6 },
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
+		{ NFO_PDIM_CTSTATUS, 3 },
 	};
 	unsigned total = 0, k;
 
@@ -3012,6 +3103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
+		cmocka_unit_test_teardown(test_ct_status_dnat, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),
 		cmocka_unit_test_teardown(test_equal_priority, scen_teardown),
