@@ -25,6 +25,7 @@ enum nfo_pdim {
 	NFO_PDIM_SETREF,             /* membership of a named set (pred.ref) */
 	NFO_PDIM_IIFNAME,            /* meta iifname: 16 bytes */
 	NFO_PDIM_CTSTATUS,           /* ct status: the NFO_CTS_* bits (below) */
+	NFO_PDIM_PKTTYPE,            /* meta pkttype while translating (then NFO_DIM_L2HOST) */
 	NFO_PDIM_UNKNOWN,            /* the fast path cannot evaluate it */
 	NFO_PDIM_FALSE,              /* never true here (e.g. nfproto of another family) */
 	_NFO_PDIM_MAX,

@@ -307,6 +307,12 @@ static int do_meta(struct tstate *st, struct nftnl_expr *e)
 		v.dim = NFO_PDIM_IIFNAME;
 		v.len = 16;
 		break;
+	case NFT_META_PKTTYPE:
+		/* nft_reg_store8(skb->pkt_type): PACKET_LOOPBACK, the one
+		 * value nft_meta_get_eval() rewrites, is never received */
+		v.dim = NFO_PDIM_PKTTYPE;
+		v.len = 1;
+		break;
 	default:
 		snprintf(what, sizeof(what), "meta %s", meta_key_name(key));
 		reg_opaque(st, dreg, 16, what);
@@ -674,6 +680,20 @@ static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct n
 		}
 	}
 
+	if (rv->dim == NFO_PDIM_PKTTYPE) {
+		/* NFO_DIM_L2HOST holds pkt_type + 1 */
+		for (unsigned t = 0; t < 255; t++) {
+			if (!nfo_vset_contains(rel, loaded_value(rv, 1, t)))
+				continue;
+			r = nfo_vset_push(&set, t + 1, t + 1);
+			if (r < 0) {
+				nfo_vset_free(&set);
+				return r;
+			}
+		}
+		nfo_vset_normalize(&set);
+		return add_pred(st, NFO_DIM_L2HOST, &set);
+	}
 	if (rv->dim == NFO_PDIM_CTSTATUS) {
 		r = ctstatus_relation(rv, rel, &set);
 		if (r <= 0) {

@@ -764,7 +764,7 @@ static struct verdict ref_eval(const struct nfo_ruleset *rs, const struct env *e
 
 	/* The IP layer: only an L3 device, only frames for its MAC. */
 	if (cls == CLS_OTHER || !ifc->l3 || !(k->have & DBIT(NFO_DIM_L2HOST)) ||
-	    k->v[NFO_DIM_L2HOST] != 1)
+	    k->v[NFO_DIM_L2HOST] != NFO_L2_HOST)
 		goto out;
 	nat = ref_nat(rs, cls);
 	n = 0;
@@ -2247,7 +2247,7 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		v = ethtypes[rnd(g, NELEM(ethtypes))];
 		break;
 	case NFO_DIM_L2HOST:
-		v = rnd(g, 2);
+		v = rnd(g, NFO_L2_OTHERHOST + 1);
 		break;
 	case NFO_DIM_L4PROTO:
 	case NFO_DIM_NEXTHDR:
@@ -2698,7 +2698,8 @@ static void gen_pkt(struct rng *g, const struct cands *cd, const struct env *e, 
 			k->v[d] = palette(g, d, e);
 	}
 	k->have = DBIT(NFO_DIM_ETHTYPE) | DBIT(NFO_DIM_L2HOST);
-	k->v[NFO_DIM_L2HOST] = chance(g, 85) ? 1 : 0;
+	/* skb->pkt_type + 1: host, else broadcast, multicast or otherhost */
+	k->v[NFO_DIM_L2HOST] = chance(g, 85) ? NFO_L2_HOST : NFO_L2_BROADCAST + rnd(g, 3);
 	if (cls < 45) {
 		k->v[NFO_DIM_ETHTYPE] = ETH_IP;
 		k->have |= DBIT(NFO_DIM_L4PROTO) | DBIT(NFO_DIM_SADDR4) | DBIT(NFO_DIM_DADDR4);

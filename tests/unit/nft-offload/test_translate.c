@@ -814,6 +814,36 @@ static size_t put_ct_status_rule(char *buf, uint32_t seq, uint32_t mask, enum nf
 	return NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+/* meta pkttype OP value drop (nft: an 8-bit type, a 1-byte compare) */
+static size_t put_pkttype_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint8_t value)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh;
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_PKTTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, 1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
 static int setup_ct_status(void **state)
 {
 	static char buf[16384];
@@ -823,12 +853,14 @@ static int setup_ct_status(void **state)
 	off += put_ct_status_rule(buf + off, 4, 0x30, NFT_CMP_EQ, 0, NF_DROP);
 	off += put_ct_status_rule(buf + off, 5, 0, NFT_CMP_NEQ, 0x20, NF_DROP);
 	off += put_ct_status_rule(buf + off, 6, 0x08, NFT_CMP_NEQ, 0, NF_ACCEPT);
+	off += put_pkttype_rule(buf + off, 7, NFT_CMP_NEQ, 0 /* PACKET_HOST */);
+	off += put_pkttype_rule(buf + off, 8, NFT_CMP_GTE, 2 /* PACKET_MULTICAST */);
 	return hand_fixture(state, buf, off);
 }
 
 static void test_ct_status(void **state)
 {
-	const struct nfo_chain *c = chain(state, NFPROTO_INET, "hand", "in", 4);
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "hand", "in", 6);
 	const struct nfo_rule *r = c->rules;
 
 	/* the combinations of the modelled bits (NFO_CTS_*) that hold */
@@ -843,6 +875,11 @@ static void test_ct_status(void **state)
 	expect_unknown(&r[2], 0, true, "ct status");
 	expect_rule(&r[3], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_PARTIAL, "ct status", 1);
 	expect_unknown(&r[3], 0, true, "ct status");
+	/* meta pkttype != host, >= multicast: on pkt_type + 1 */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[4], 0, NFO_DIM_L2HOST, true, iv(NFO_L2_BROADCAST, 255));
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[5], 0, NFO_DIM_L2HOST, true, iv(NFO_L2_MULTICAST, 255));
 }
 
 /* Addresses. */
@@ -1285,9 +1322,10 @@ static void test_unsupported(void **state)
 	/* fib saddr . iif oif missing drop */
 	expect_rule(&r[15], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
 	expect_unknown(&r[15], 0, true, "fib");
-	/* meta pkttype broadcast drop */
-	expect_rule(&r[16], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "meta pkttype", 1);
-	expect_unknown(&r[16], 0, true, "meta pkttype");
+	/* meta pkttype broadcast drop: skb->pkt_type + 1, from the frame's
+	 * destination MAC */
+	expect_rule(&r[16], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[16], 0, NFO_DIM_L2HOST, true, pt(NFO_L2_BROADCAST));
 	/* ip ttl 1 drop */
 	expect_rule(&r[17], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "network header @64,8",
 		    2);
