@@ -769,7 +769,7 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	}
 	half = (state - 1) & 1;
 
-	r = nfo_parse(dp, len, l2host < 0 ? root->mac[half] : NULL, &p);
+	r = nfo_parse(dp, len, l2host < 0 ? root->mac[half] : NULL, root->bcast[half], &p);
 	if (l2host >= 0)
 		p.l2host = l2host;
 	if (r) {

@@ -21,7 +21,9 @@
  * interpreter both switch on it. */
 enum nfo_dim {
 	NFO_DIM_ETHTYPE,  /* 16 bits: EtherType after the Ethernet header */
-	NFO_DIM_L2HOST,   /* 1 bit: frame sent to this interface's unicast MAC */
+	/* 8 bits: skb->pkt_type + 1, as eth_type_trans() sets it (NFO_L2_*):
+	 * NFO_L2_HOST is a frame sent to this interface's unicast MAC */
+	NFO_DIM_L2HOST,
 	NFO_DIM_L4PROTO,  /* 8 bits: nft "meta l4proto" (IPv6: after ext headers) */
 	NFO_DIM_NEXTHDR,  /* 8 bits: IPv6 fixed header next header field */
 	NFO_DIM_TH0,      /* 16 bits: transport header bytes 0-1 (sport, icmp type/code) */
@@ -52,6 +54,14 @@ enum nfo_dim {
  * bytes, each padded to 4 bytes as nft lays out concatenations in registers.
  */
 #define NFO_MAX_SETS (NFO_DIM_SET_LAST - NFO_DIM_SET0 + 1)
+
+/* NFO_DIM_L2HOST values: PACKET_HOST, _BROADCAST, _MULTICAST, _OTHERHOST
+ * (uapi if_packet.h) plus one. */
+#define NFO_L2_HOST 1
+#define NFO_L2_BROADCAST 2
+#define NFO_L2_MULTICAST 3
+#define NFO_L2_OTHERHOST 4
+
 #define NFO_SET_MAX_FIELDS 4
 #define NFO_SET_KEY_LEN 36 /* ip6 saddr . ip6 daddr . port */
 /* Stores a program set holds: every slot of both halves its own. */
@@ -252,6 +262,7 @@ struct nfo_root {
 	__u32 ref_ip[NFO_HALVES];
 	__u32 ref_ip6[NFO_HALVES];
 	__u8 mac[NFO_HALVES][6];
+	__u8 bcast[NFO_HALVES][6]; /* the device's broadcast address (pkttype) */
 	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none; last */
 };
 

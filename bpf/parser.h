@@ -352,10 +352,11 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 /*
  * Fills p from the frame in dp (len bytes, starting at the Ethernet header).
  * mac is the receiving interface's address, or NULL when the caller sets
- * p->l2host itself. Returns 0, or the NFO_STAT_PASS_* reason to pass.
+ * p->l2host itself; bcast its broadcast address. Returns 0, or the
+ * NFO_STAT_PASS_* reason to pass.
  */
 static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
-				     const __u8 *mac, struct nfo_pkt *p)
+				     const __u8 *mac, const __u8 *bcast, struct nfo_pkt *p)
 {
 	__u8 head[NFO_HEAD4_LEN];
 	struct ethhdr *eth = NULL;
@@ -381,10 +382,24 @@ static __always_inline int nfo_parse(const struct bpf_dynptr *dp, __u32 len,
 	}
 	p->have = NFO_HAVE(NFO_DIM_ETHTYPE) | NFO_HAVE(NFO_DIM_L2HOST);
 	p->l3len = len > NFO_ETH_HLEN ? len - NFO_ETH_HLEN : 0;
-	if (mac)
-		p->l2host = eth->h_dest[0] == mac[0] && eth->h_dest[1] == mac[1] &&
-			    eth->h_dest[2] == mac[2] && eth->h_dest[3] == mac[3] &&
-			    eth->h_dest[4] == mac[4] && eth->h_dest[5] == mac[5];
+	/* skb->pkt_type as eth_type_trans() (eth_skb_pkt_type()) sets it:
+	 * the device's address, else a group address (broadcast when it is
+	 * the device's broadcast address: ff:ff:ff:ff:ff:ff on Ethernet, all
+	 * zeros on lo), else another host's. */
+	if (mac) {
+		const __u8 *d = eth->h_dest;
+
+		if (d[0] == mac[0] && d[1] == mac[1] && d[2] == mac[2] && d[3] == mac[3] &&
+		    d[4] == mac[4] && d[5] == mac[5])
+			p->l2host = NFO_L2_HOST;
+		else if (!(d[0] & 1))
+			p->l2host = NFO_L2_OTHERHOST;
+		else if (d[0] == bcast[0] && d[1] == bcast[1] && d[2] == bcast[2] &&
+			 d[3] == bcast[3] && d[4] == bcast[4] && d[5] == bcast[5])
+			p->l2host = NFO_L2_BROADCAST;
+		else
+			p->l2host = NFO_L2_MULTICAST;
+	}
 
 	switch (p->ethtype) {
 	case NFO_ETH_P_8021Q:

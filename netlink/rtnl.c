@@ -148,6 +148,7 @@ static void link_cb(struct nl_object *obj, void *data)
 	struct link_acc *a = data;
 	struct rtnl_link *l = (struct rtnl_link *)obj;
 	struct nl_addr *hw = rtnl_link_get_addr(l);
+	struct nl_addr *brd = rtnl_link_get_broadcast(l);
 	const char *kind = rtnl_link_get_type(l);
 	struct nfo_link *x;
 	int32_t nsid;
@@ -172,6 +173,8 @@ static void link_cb(struct nl_object *obj, void *data)
 		memcpy(x->mac, nl_addr_get_binary_addr(hw), 6);
 		x->has_mac = true;
 	}
+	if (brd && nl_addr_get_len(brd) == 6)
+		memcpy(x->bcast, nl_addr_get_binary_addr(brd), 6);
 	x->arptype = rtnl_link_get_arptype(l);
 	x->up = rtnl_link_get_flags(l) & IFF_UP;
 	x->master = rtnl_link_get_master(l);

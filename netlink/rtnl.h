@@ -16,6 +16,7 @@ struct nfo_link {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];
+	uint8_t bcast[6];   /* its broadcast address (IFLA_BROADCAST) */
 	bool has_mac;       /* a 6-byte hardware address */
 	unsigned arptype;   /* ARPHRD_* */
 	bool up;            /* IFF_UP */

@@ -172,6 +172,7 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
 	p->ifindex = lk->ifindex;
 	snprintf(p->name, sizeof(p->name), "%s", lk->name);
 	memcpy(p->mac, lk->mac, 6);
+	memcpy(p->bcast, lk->bcast, 6);
 	describe_l3(lk, links, nlinks, ifc->l3_note, sizeof(ifc->l3_note));
 	p->l3 = ifc->l3_note[0] == '\0';
 	return true;

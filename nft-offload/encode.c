@@ -711,6 +711,7 @@ static int encode(struct enc *x)
 		img->roots[i].ref_ip = conv(x, ref_by_ethtype(plan, plan->roots[i].ref, ETH_IP));
 		img->roots[i].ref_ip6 = conv(x, ref_by_ethtype(plan, plan->roots[i].ref, ETH_IPV6));
 		memcpy(img->roots[i].mac, plan->roots[i].mac, sizeof(img->roots[i].mac));
+		memcpy(img->roots[i].bcast, plan->roots[i].bcast, sizeof(img->roots[i].bcast));
 	}
 	assert(plan->nsets <= NFO_MAX_SETS);
 	img->nsets = plan->nsets;

@@ -87,6 +87,7 @@ struct nfo_image_root {
 	uint32_t ref_ip;  /* where ref leads an IPv4 frame past an EtherType node, else ref */
 	uint32_t ref_ip6; /* the same for IPv6 */
 	uint8_t mac[6];
+	uint8_t bcast[6];
 };
 
 /* An element of a set slot: its map key (store 0: the loader names the

@@ -1317,6 +1317,7 @@ static int write_half(struct progset *ps, struct nfo_image *img, const struct nf
 		root.ref_ip6[h] = img->roots[i].ref_ip6;
 		root.ifindex = ifindex;
 		memcpy(root.mac[h], img->roots[i].mac, sizeof(root.mac[h]));
+		memcpy(root.bcast[h], img->roots[i].bcast, sizeof(root.bcast[h]));
 		if (bpf_map_update_elem(fd_roots, &ifindex, &root, BPF_ANY) < 0)
 			r = -errno;
 	}

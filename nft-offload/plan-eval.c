@@ -316,6 +316,57 @@ uint8_t plan_ct_cond_truth(const struct ctx *x, int cond, unsigned code)
 	return code & NFO_CT_FOUND ? TV_UF : TV_UT;
 }
 
+/*
+ * The truth of a ct status predicate (set: the NFO_CTS_* combinations for
+ * which its comparison holds) for a packet of conntrack class code that the
+ * plan carries to the rule. docs/SEMANTICS.md 3.1 has the argument:
+ *  - nft_ct_get_eval() breaks the rule when the packet has no conntrack
+ *    entry (invalid, untracked, before conntrack's hook), which is always
+ *    possible: the predicate is at most nominally true.
+ *  - No entry at the lookup: conntrack creates one (init_conntrack) with
+ *    no status bit but IPS_EXPECTED (and NAT from the master) when an
+ *    expectation matched, possible only if the ruleset assigns helpers or
+ *    expectations. It is
+ *    unconfirmed, so no reply was seen and it is not assured. A NAT
+ *    binding sets IPS_SRC_NAT/IPS_DST_NAT only through a NAT statement
+ *    (nf_nat_setup_info, when the tuple changes): the plan reaches this
+ *    rule only past every NAT statement that could apply (those stop it),
+ *    and the null binding (nf_nat_alloc_null_binding) changes no tuple.
+ *  - An entry without NFO_CT_NAT has neither NAT bit; should it expire
+ *    before conntrack, the new entry gets none either, as above. Its other
+ *    bits the lookup does not report.
+ */
+uint8_t plan_ct_status_truth(const struct ctx *x, const struct nfo_vset *set, unsigned code)
+{
+	unsigned open;
+	bool any = false, all = true;
+
+	if (code >= NFO_CT_CLASSES)
+		return TV_U;
+	if (!(code & NFO_CT_FOUND))
+		/* an expectation's connection can also take NAT from its
+		 * master at once (nf_nat_follow_master), before any nat chain */
+		open = x->ct_related ? NFO_CTS_EXPECTED | NFO_CTS_SRC_NAT | NFO_CTS_DST_NAT : 0;
+	else if (!(code & NFO_CT_NAT))
+		open = NFO_CTS_ALL & ~(NFO_CTS_SRC_NAT | NFO_CTS_DST_NAT);
+	else
+		open = NFO_CTS_ALL;
+	for (unsigned cts = 0; cts <= NFO_CTS_ALL; cts++) {
+		bool in;
+
+		if (cts & ~open)
+			continue;
+		in = nfo_vset_contains(set, cts);
+		any |= in;
+		all &= in;
+	}
+	if (!any)
+		return TV_F;
+	if (!all)
+		return code & NFO_CT_FOUND ? TV_U : nfo_vset_contains(set, 0) ? TV_UT : TV_UF;
+	return TV_UT;
+}
+
 /* The truth of a ct state predicate; possible 0: no lookup, any state. */
 uint8_t plan_ct_truth(const struct nfo_vset *set, unsigned possible, int nominal)
 {

@@ -227,6 +227,18 @@ static size_t region_merge(struct ctx *x, const struct region_src *s, struct aen
 }
 
 
+/* A rule without a ct state predicate at the conntrack level: whether its
+ * other conditions there (NAT, ct status) come before its effects. */
+static bool ct_before_effect(const struct crule *c)
+{
+	if (c->ct_cond)
+		return true;
+	for (size_t k = 0; k < c->nctsp; k++)
+		if (c->ctsp[k]->before_effect)
+			return true;
+	return false;
+}
+
 /* The alive list of one conntrack class: each ct state test resolved for
  * the states in possible (a single state when split: TRUE or FALSE, except
  * in chains that may run before conntrack, which see every state in all,
@@ -256,7 +268,15 @@ static size_t ct_entries(struct ctx *x, int level, unsigned code, unsigned possi
 			ne.ms = tv_and(ne.ms, v);
 			ne.es = tv_and(ne.es, v);
 		}
-		if ((cp || c->ct_cond) && entry_dead(c, &ne))
+		for (size_t k = 0; k < c->nctsp && (c->levels & (1u << level)); k++) {
+			const struct nfo_pred *p = c->ctsp[k];
+			uint8_t v = plan_ct_status_truth(x, &p->set, code);
+
+			ne.ms = tv_and(ne.ms, v);
+			if (p->before_effect)
+				ne.es = tv_and(ne.es, v);
+		}
+		if ((cp || c->ct_cond || c->nctsp) && entry_dead(c, &ne))
 			continue;
 		out[o++] = ne;
 	}
@@ -673,7 +693,7 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 				continue;
 			cp = cpred_for(c, dim);
 			a[i].ms = tv_and(a[i].ms, x->exact ? TV_F : TV_U);
-			if (cp->has_eset)
+			if (cp ? cp->has_eset : ct_before_effect(c))
 				a[i].es = tv_and(a[i].es, x->exact ? TV_F : TV_U);
 		}
 		level++;

@@ -74,6 +74,8 @@ struct crule {
 	uint8_t st_m, st_e;     /* from UNKNOWN and FALSE predicates */
 	const struct nfo_pred **ifp; /* iif / iifname, resolved per interface */
 	size_t nifp;
+	const struct nfo_pred **ctsp; /* ct status, decided per conntrack class */
+	size_t nctsp;
 	struct cpred *cp;
 	size_t ncp;
 	uint32_t levels;        /* bit per level with a predicate */
@@ -216,6 +218,7 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal);
 uint8_t plan_ct_truth(const struct nfo_vset *set, unsigned possible, int nominal);
 uint8_t plan_ct_cond_truth(const struct ctx *x, int cond, unsigned code);
+uint8_t plan_ct_status_truth(const struct ctx *x, const struct nfo_vset *set, unsigned code);
 
 /* plan-state.c: simplification and memo of alive lists. */
 int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,

@@ -338,7 +338,7 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	nh = prerouting_hooks(x, cls, h, &nin);
 	if (!nh && !nin)
 		goto out; /* nothing at the IP layer can drop */
-	r = nfo_vset_push(&one, 1, 1);
+	r = nfo_vset_push(&one, NFO_L2_HOST, NFO_L2_HOST);
 	if (r == 0)
 		r = add_gate(x, p, NFO_DIM_L2HOST, &one);
 	nfo_vset_free(&one);

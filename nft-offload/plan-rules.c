@@ -204,6 +204,15 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 			c->ifp[c->nifp++] = p;
 			break;
 		}
+		case NFO_PDIM_CTSTATUS: {
+			const struct nfo_pred **n = realloc(c->ctsp, (c->nctsp + 1) * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			c->ctsp = n;
+			c->ctsp[c->nctsp++] = p;
+			break;
+		}
 		default:
 			if (p->dim < 0 || p->dim >= _NFO_DIM_MAX) {
 				crule_unknown(c, p->before_effect);
@@ -367,7 +376,7 @@ static void link_rules(struct ctx *x)
 			if (lv > c->last_level)
 				c->last_level = lv;
 		}
-		if (c->ct_cond) {
+		if (c->ct_cond || c->nctsp) {
 			int lv = x->level_of[NFO_DIM_CTSTATE];
 
 			c->levels |= 1u << lv;

@@ -71,6 +71,7 @@ static void ctx_clear(struct ctx *x)
 		}
 		free(x->cr[i].cp);
 		free(x->cr[i].ifp);
+		free(x->cr[i].ctsp);
 	}
 	free(x->cr);
 	free(x->cc);
@@ -155,6 +156,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 
 		root->ifindex = in->ifaces[i].ifindex;
 		memcpy(root->mac, in->ifaces[i].mac, 6);
+		memcpy(root->bcast, in->ifaces[i].bcast, 6);
 		r = plan_build_root(&x, &in->ifaces[i], (int)(i * _CLS_MAX), &root->ref);
 		if (r < 0)
 			goto out;

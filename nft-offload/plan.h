@@ -24,6 +24,7 @@ struct nfo_plan_iface {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];
+	uint8_t bcast[6]; /* its broadcast address: ff:ff:ff:ff:ff:ff on Ethernet */
 	/* Received packets reach the IP-layer hooks as coming in on this
 	 * device: no master (bridge, bond, VRF) and no upper devices (VLAN,
 	 * macvlan...) that could take them over. Otherwise only its ingress
@@ -86,6 +87,7 @@ struct nfo_plan_root {
 	int ifindex;
 	uint32_t ref;
 	uint8_t mac[6];
+	uint8_t bcast[6];
 };
 
 /* A named set slot: the diagram tests membership, the loader fills it. */

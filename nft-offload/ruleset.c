@@ -19,6 +19,7 @@ unsigned nfo_dim_width(int dim)
 		return 16;
 	case NFO_DIM_MSSOPT:
 	case NFO_DIM_L2HOST:
+	case NFO_PDIM_CTSTATUS:
 	case NFO_DIM_L4PROTO:
 	case NFO_DIM_NEXTHDR:
 	case NFO_DIM_TCPFLAGS:
@@ -54,7 +55,7 @@ const char *nfo_dim_name(int dim)
 		[NFO_PDIM_IIF] = "iif",            [NFO_PDIM_SETREF] = "set",
 		[NFO_PDIM_IIFNAME] = "iifname",    [NFO_PDIM_UNKNOWN] = "unknown",
 		[NFO_PDIM_FALSE] = "false",        [NFO_PDIM_FIB_SADDR] = "fib saddr type",
-		[NFO_PDIM_FIB_DADDR] = "fib daddr type",
+		[NFO_PDIM_FIB_DADDR] = "fib daddr type", [NFO_PDIM_CTSTATUS] = "ct status",
 	};
 
 	if (dim >= NFO_DIM_SET0 && dim <= NFO_DIM_SET_LAST)
@@ -77,6 +78,24 @@ nfo_u128 nfo_ct_state_value(int state)
 
 	memcpy(b, &bits[state], 4);
 	return nfo_u128_from_be(b, 4);
+}
+
+uint32_t nfo_ct_status_bits(unsigned cts)
+{
+	/* enum ip_conntrack_status (uapi nf_conntrack_common.h) */
+	static const uint32_t ips[] = {
+		1u << 0, /* IPS_EXPECTED */
+		1u << 1, /* IPS_SEEN_REPLY */
+		1u << 2, /* IPS_ASSURED */
+		1u << 4, /* IPS_SRC_NAT */
+		1u << 5, /* IPS_DST_NAT */
+	};
+	uint32_t bits = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ips); i++)
+		if (cts & (1u << i))
+			bits |= ips[i];
+	return bits;
 }
 
 const char *nfo_hook_name(int hook)

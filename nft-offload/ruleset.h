@@ -24,6 +24,8 @@ enum nfo_pdim {
 	NFO_PDIM_IIF = _NFO_DIM_MAX, /* meta iif: ifindex, host byte order */
 	NFO_PDIM_SETREF,             /* membership of a named set (pred.ref) */
 	NFO_PDIM_IIFNAME,            /* meta iifname: 16 bytes */
+	NFO_PDIM_CTSTATUS,           /* ct status: the NFO_CTS_* bits (below) */
+	NFO_PDIM_PKTTYPE,            /* meta pkttype while translating (then NFO_DIM_L2HOST) */
 	NFO_PDIM_UNKNOWN,            /* the fast path cannot evaluate it */
 	NFO_PDIM_FALSE,              /* never true here (e.g. nfproto of another family) */
 	NFO_PDIM_FIB_SADDR,          /* fib saddr type: RTN_*, u32 host byte order */
@@ -40,6 +42,20 @@ unsigned nfo_dim_width(int dim);
 enum { NFO_CT_INVALID, NFO_CT_ESTABLISHED, NFO_CT_RELATED, NFO_CT_NEW, NFO_CT_UNTRACKED,
        _NFO_CT_STATES };
 nfo_u128 nfo_ct_state_value(int state);
+
+/* ct status: a predicate's values are the combinations of the status bits
+ * the planner decides (docs/SEMANTICS.md 3.1), one bit each here; a
+ * comparison that reads any other bit of ct->status stays UNKNOWN. */
+enum {
+	NFO_CTS_EXPECTED = 1u << 0,   /* IPS_EXPECTED */
+	NFO_CTS_SEEN_REPLY = 1u << 1, /* IPS_SEEN_REPLY */
+	NFO_CTS_ASSURED = 1u << 2,    /* IPS_ASSURED */
+	NFO_CTS_SRC_NAT = 1u << 3,    /* IPS_SRC_NAT */
+	NFO_CTS_DST_NAT = 1u << 4,    /* IPS_DST_NAT */
+	NFO_CTS_ALL = 0x1f,
+};
+/* The IPS_* bits of ct->status that NFO_CTS_* bits cts stand for. */
+uint32_t nfo_ct_status_bits(unsigned cts);
 const char *nfo_dim_name(int dim);
 
 struct nfo_set;

@@ -39,6 +39,8 @@ static const char *pred_problem(const struct nfo_pred *p)
 		return "interface matches (iif, iifname) are not supported in service chains";
 	case NFO_DIM_CTSTATE:
 		return "ct state: a service filter runs without conntrack";
+	case NFO_PDIM_CTSTATUS:
+		return "ct status: a service filter runs without conntrack";
 	case NFO_DIM_L2HOST:
 		return "link-layer matches are not supported in service chains";
 	case NFO_PDIM_FIB_SADDR:

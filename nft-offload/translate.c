@@ -307,6 +307,12 @@ static int do_meta(struct tstate *st, struct nftnl_expr *e)
 		v.dim = NFO_PDIM_IIFNAME;
 		v.len = 16;
 		break;
+	case NFT_META_PKTTYPE:
+		/* nft_reg_store8(skb->pkt_type): PACKET_LOOPBACK, the one
+		 * value nft_meta_get_eval() rewrites, is never received */
+		v.dim = NFO_PDIM_PKTTYPE;
+		v.len = 1;
+		break;
 	default:
 		snprintf(what, sizeof(what), "meta %s", meta_key_name(key));
 		reg_opaque(st, dreg, 16, what);
@@ -544,6 +550,40 @@ static int relation_to_dim(const struct regval *rv, const struct nfo_vset *rel,
 	return 0;
 }
 
+/*
+ * ct status: nft_ct_get_eval() loads ct->status, a host-order u32; nft
+ * masks it (`ct status dnat` is `& IPS_DST_NAT != 0`). Decided only when
+ * the mask keeps nothing but bits the planner models (NFO_CTS_*): then the
+ * relation is a function of those, evaluated for each combination.
+ * Returns 1 with out filled, 0 if not decidable, -ENOMEM.
+ */
+static int ctstatus_relation(const struct regval *rv, const struct nfo_vset *rel,
+			     struct nfo_vset *out)
+{
+	uint32_t mask, xor, modelled = nfo_ct_status_bits(NFO_CTS_ALL);
+	int r;
+
+	if (!rv->masked || rv->off != 0 || rv->len != 4)
+		return 0;
+	memcpy(&mask, rv->mask, 4);
+	memcpy(&xor, rv->xor, 4);
+	if (mask & ~modelled)
+		return 0;
+	for (unsigned cts = 0; cts <= NFO_CTS_ALL; cts++) {
+		uint32_t loaded = (nfo_ct_status_bits(cts) & mask) ^ xor;
+		uint8_t b[4];
+
+		memcpy(b, &loaded, 4);
+		if (!nfo_vset_contains(rel, nfo_u128_from_be(b, 4)))
+			continue;
+		r = nfo_vset_push(out, cts, cts);
+		if (r < 0)
+			return r;
+	}
+	nfo_vset_normalize(out);
+	return 1;
+}
+
 static bool vset_is_point(const struct nfo_vset *s, nfo_u128 v)
 {
 	return s->n == 1 && s->iv[0].lo == v && s->iv[0].hi == v;
@@ -658,6 +698,28 @@ static int add_relation(struct tstate *st, uint32_t sreg, unsigned len, struct n
 		}
 	}
 
+	if (rv->dim == NFO_PDIM_PKTTYPE) {
+		/* NFO_DIM_L2HOST holds pkt_type + 1 */
+		for (unsigned t = 0; t < 255; t++) {
+			if (!nfo_vset_contains(rel, loaded_value(rv, 1, t)))
+				continue;
+			r = nfo_vset_push(&set, t + 1, t + 1);
+			if (r < 0) {
+				nfo_vset_free(&set);
+				return r;
+			}
+		}
+		nfo_vset_normalize(&set);
+		return add_pred(st, NFO_DIM_L2HOST, &set);
+	}
+	if (rv->dim == NFO_PDIM_CTSTATUS) {
+		r = ctstatus_relation(rv, rel, &set);
+		if (r <= 0) {
+			nfo_vset_free(&set);
+			return r < 0 ? r : add_unknown(st, "ct status");
+		}
+		return add_pred(st, rv->dim, &set);
+	}
 	r = relation_to_dim(rv, rel, &set);
 	if (r <= 0) {
 		nfo_vset_free(&set);
@@ -1020,6 +1082,10 @@ static int do_ct(struct tstate *st, struct nftnl_expr *e)
 	}
 	if (key == NFT_CT_STATE && !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
 		struct regval v = { .kind = R_FIELD, .dim = NFO_DIM_CTSTATE, .len = 4 };
+
+		reg_write(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 4, &v);
+	} else if (key == NFT_CT_STATUS && !nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
+		struct regval v = { .kind = R_FIELD, .dim = NFO_PDIM_CTSTATUS, .len = 4 };
 
 		reg_write(st, nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), 4, &v);
 	} else {

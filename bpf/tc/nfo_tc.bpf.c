@@ -58,9 +58,9 @@ int nfo_tc(struct __sk_buff *skb)
 		return TCX_NEXT;
 	}
 	/* At tc ingress skb->data is the MAC header and pkt_type is set by
-	 * eth_type_trans(). */
-	return nfo_run(&dp, skb->len, skb->ingress_ifindex,
-		       skb->pkt_type == 0 /* PACKET_HOST */, skb, 0) ? TCX_DROP : TCX_NEXT;
+	 * eth_type_trans(): NFO_DIM_L2HOST is pkt_type + 1. */
+	return nfo_run(&dp, skb->len, skb->ingress_ifindex, (int)skb->pkt_type + 1, skb, 0) ?
+		       TCX_DROP : TCX_NEXT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

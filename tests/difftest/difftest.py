@@ -1253,9 +1253,11 @@ class Gen:
         for i in range(n):
             fam = self.wchoice([("inet", 4), ("ip", 2), ("ip6", 2), ("netdev", 2)])
             tables.append(self.table(fam, "t%d" % i))
-        if self.chance(0.2):
+        server = self.chance(0.2)
+        if server:
             tables.insert(r.randint(0, len(tables)), self.server_table("srv"))
-        if self.chance(0.06):
+        # a server with port forwards (firewalld, Docker): ct status dnat
+        if self.chance(0.06) or (server and self.chance(0.3)):
             tables.append(self.nat_table(r.choice(["ip", "ip6"]), "nat%d" % n))
         return Ruleset(tables)
 
@@ -1288,6 +1290,9 @@ class Gen:
             rules.append(Rule([r.choice(["ct state new tcp flags & (fin|syn|rst|ack) != syn",
                                          "tcp flags & (fin|syn|rst|ack) != syn ct state new",
                                          "ct state new tcp flags != syn"])], "drop"))
+        if self.chance(0.4):
+            # firewalld: forwarded ports are accepted before the zone's rules
+            rules.append(Rule(["ct status dnat"], "accept"))
         rules.append(Rule(['iif "lo"'], "accept"))
         svc = "tcp dport { %s }" % ", ".join(map(str, ports))
         rules.append(Rule(([r.choice(["ct state new", "tcp flags syn", "tcp flags & (syn|ack) == syn"])]
@@ -1600,7 +1605,10 @@ class Gen:
                      ("ct state { %s }" % r.choice(["established, related", "new, invalid",
                                                     "new, established"]), 3),
                      ("ct state != %s" % r.choice(["established", "new", "invalid"]), 2),
-                     ("ct status dnat", 0.5), ("ct mark 0", 0.5),
+                     ("ct status %s" % r.choice(["dnat", "snat", "dnat,snat", "expected",
+                                                 "seen-reply", "assured", "confirmed"]), 1),
+                     ("ct status & %s == 0" % r.choice(["dnat", "(snat|dnat)", "seen-reply"]), 0.5),
+                     ("ct status != dnat", 0.3), ("ct mark 0", 0.5),
                      ("ct direction original", 0.5)]
         if ctx["base"] and ctx["chain"].hook in ("prerouting", "input", "forward", "output"):
             opts.append(("fib daddr type %slocal" % ("!= " if r.random() < 0.3 else ""), 1))

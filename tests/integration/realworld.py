@@ -48,7 +48,8 @@ chain a rule may jump or go to (rules that test the other IP family left
 out); for a policy, every rule of its chain too. And, for a packet without
 a conntrack entry, none of those rules tests a ct key: the fast path knows
 only "new or invalid" for such a packet (SEMANTICS.md, conntrack), so a
-rule offloaded in full may still be UNKNOWN for it. Dropped in the fast
+rule offloaded in full may still be UNKNOWN for it; and a frame not sent
+to the interface's own MAC is decided only by ingress chains. Dropped in the fast
 path: the daemon's drop counter moved by every frame sent and it passed
 none of them to the kernel (so no nftables counter could move). A reject
 example is sent REJECT_COUNT times: the fast path passes nftables the
@@ -272,8 +273,9 @@ class Ruleset:
                         return True
             return (fam, table, chain, "policy") == goal
 
-        for _, _, fam, table, chain in self.base:
+        for hook, _, fam, table, chain in self.base:
             if fam in families and visit(fam, table, chain):
+                self.goal_hook = hook
                 return out
         return None
 
@@ -313,6 +315,8 @@ def _refs(x):
     return []
 
 
+NOT_FOR_MAC = ("a frame not for the interface's own MAC (broadcast, multicast): "
+              "only ingress chains are decided for it")
 CT_UNKNOWN = ("a ct test on its way, for a packet without a conntrack entry "
               "(the fast path knows only: new or invalid)")
 CT_NO_LOOKUP = ("a ct test on its way, for a packet the fast path makes no conntrack "
@@ -360,6 +364,10 @@ def decider(ex, st, rs):
     way = rs.walk(families, goal)
     if way is None:
         raise CheckError("line %d: no base chain leads to %s" % (ex.lineno, ex.by))
+    # the fast path's L2HOST gate (SEMANTICS.md 3): prerouting and input
+    # only for frames to the interface's MAC
+    if rs.goal_hook >= rs.HOOKS["prerouting"] and ex.a.dst_mac.lower() != env("NFO_MAC_R").lower():
+        return False, NOT_FOR_MAC, text
     for k in way:
         r = status_of.get(k)
         if r and r["offload"] != "full" and not other_family(rs.text(*k), ex.a.v6):

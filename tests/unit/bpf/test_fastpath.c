@@ -703,6 +703,10 @@ static void fx_apply_current(struct fx *f)
 	assert_string_equal(lo->name, "lo");
 	memcpy(pif.mac, lo->mac, 6);
 	assert_memory_equal(pif.mac, MAC_LO, 6);
+	/* lo's broadcast address is all zeros, its own: ff:ff:ff:ff:ff:ff is
+	 * a multicast address there (eth_type_trans()) */
+	memcpy(pif.bcast, lo->bcast, 6);
+	assert_memory_equal(pif.bcast, MAC_LO, 6);
 	/* The input-chain tests rely on these being local. */
 	assert_true(has_addr(addrs, naddrs, AF_INET, LOC4));
 	assert_true(has_addr(addrs, naddrs, AF_INET6, LOC6));
@@ -1751,6 +1755,23 @@ static const struct row rows_not_for_this_host[] = {
 	NOT_FOR_LO(MAC_MCAST6),
 };
 
+/* meta pkttype: skb->pkt_type as eth_type_trans() sets it from the
+ * destination MAC (the device's address: host; its broadcast address,
+ * all zeros on lo like its own, so never met: broadcast; another group
+ * address: multicast; another unicast: otherhost). In prerouting and input
+ * only host frames are decided, where pkttype is host. */
+static const struct row rows_pkttype[] = {
+	{ U4(S4, LOC4, 40, 9, .mac = MAC_BCAST), DROPS_IN("netdev n i", 1), "ff:ff:ff:ff:ff:ff on lo: pkttype multicast" },
+	{ U4(S4, LOC4, 40, 9, .mac = MAC_MCAST4), DROPS_IN("netdev n i", 1), "IPv4 multicast MAC: pkttype multicast" },
+	{ U6(S6, LOC6, 40, 9, .mac = MAC_MCAST6), DROPS_IN("netdev n i", 1), "IPv6 multicast MAC: pkttype multicast" },
+	{ U4(S4, LOC4, 40, 9, .mac = MAC_OTHER), DROPS_IN("netdev n i", 2), "another host's MAC: pkttype other" },
+	{ U4(S4, LOC4, 40, 9), PASSES, "lo's MAC: pkttype host, none of them" },
+	{ U4(S4, LOC4, 40, 10), DROPS_IN("netdev n i", 3), "lo's MAC: pkttype host" },
+	{ U4(S4, LOC4, 40, 10, .mac = MAC_BCAST), PASSES, "broadcast: not host" },
+	{ U4(S4, LOC4, 40, 11), DROPS_IN("inet t in", 0), "input: pkttype != broadcast for a host frame" },
+	{ U4(S4, LOC4, 40, 12), PASSES, "input: pkttype broadcast is false for a host frame" },
+};
+
 static const struct row rows_policy_drop_input[] = {
 	{ U4(S4, LOC4, 40, 53), POLICY("inet t in"), "udp to 127.0.0.1: input policy drop" },
 	{ U6(S6, LOC6, 40, 53), POLICY("inet t in"), "udp to ::1: input policy drop" },
@@ -1949,7 +1970,8 @@ static const struct row rows_negated_sets_unknown_meta[] = {
 	{ T4(S4, LOC4, 40, 2, TH_SYN), PASSES, "ip dscp: unknown" },
 	{ T4(S4, LOC4, 40, 3, TH_SYN), PASSES, "ip ttl: unknown" },
 	{ T4(S4, LOC4, 40, 4, TH_SYN), PASSES, "ether saddr: unknown" },
-	{ T4(S4, LOC4, 40, 5, TH_SYN), PASSES, "meta pkttype: unknown" },
+	/* a frame for lo's MAC: pkttype host (rows_pkttype has the rest) */
+	{ T4(S4, LOC4, 40, 5, TH_SYN), DROPS(5), "meta pkttype host" },
 };
 
 /* ---- traps ------------------------------------------------------------------------- */
@@ -2351,6 +2373,23 @@ static const struct fp_case cases[] = {
 		"    udp dport 11 drop\n"
 		"  }\n"
 		"}\n", NULL, rows_not_for_this_host) } },
+	{ "pkttype", { PHASE(
+		"table netdev n {\n"
+		"  chain i {\n"
+		"    type filter hook ingress device lo priority 0;\n"
+		"    udp dport 9 meta pkttype broadcast drop\n"
+		"    udp dport 9 meta pkttype multicast drop\n"
+		"    udp dport 9 meta pkttype other drop\n"
+		"    udp dport 10 meta pkttype host drop\n"
+		"  }\n"
+		"}\n"
+		"table inet t {\n"
+		"  chain in {\n"
+		"    type filter hook input priority 0;\n"
+		"    udp dport 11 meta pkttype != broadcast drop\n"
+		"    udp dport 12 meta pkttype { broadcast, multicast } drop\n"
+		"  }\n"
+		"}\n", NULL, rows_pkttype) } },
 	{ "policy_drop_input", { PHASE(
 		"table inet t {\n"
 		"  chain in {\n"

@@ -412,6 +412,7 @@ struct rctx {
 	/* in a chain that may run before conntrack: any possible state */
 	bool ct_early;
 	const struct env *env;
+	bool expectations; /* the ruleset assigns helpers or expectations */
 };
 
 /* `fib saddr/daddr type` for IPv4, written from __inet_dev_addr_type():
@@ -574,6 +575,34 @@ static int ref_ct_pred(const struct rctx *x, const struct nfo_pred *p)
 	return all ? TV_T : any ? TV_U : TV_F;
 }
 
+/*
+ * ct status (SEMANTICS.md 3.1, conntrack row): the rule breaks when the
+ * packet has no conntrack entry, which is always possible, so never TRUE.
+ * Without an entry at the lookup the new entry has no bit, unless it may
+ * come from an expectation (EXPECTED, NAT from the master); the plan only
+ * carries a packet past a nat chain when no NAT statement there may fire.
+ * An entry without NFO_CT_NAT has no NAT bit; its other bits are unknown.
+ */
+static int ref_ct_status(const struct rctx *x, const struct nfo_pred *p)
+{
+	unsigned code, free_bits;
+	bool any = false;
+
+	if (!(x->k->have & DBIT(NFO_DIM_CTSTATE)))
+		return TV_U;
+	code = (unsigned)x->k->v[NFO_DIM_CTSTATE];
+	if (!(code & NFO_CT_FOUND))
+		free_bits = x->expectations ? NFO_CTS_EXPECTED | NFO_CTS_SRC_NAT | NFO_CTS_DST_NAT : 0;
+	else if (!(code & NFO_CT_NAT))
+		free_bits = NFO_CTS_EXPECTED | NFO_CTS_SEEN_REPLY | NFO_CTS_ASSURED;
+	else
+		free_bits = NFO_CTS_ALL;
+	for (unsigned v = 0; v <= NFO_CTS_ALL; v++)
+		if (!(v & ~free_bits) && set_has(&p->set, v))
+			any = true;
+	return any ? TV_U : TV_F;
+}
+
 static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 {
 	switch (p->dim) {
@@ -590,6 +619,8 @@ static int ref_pred(const struct rctx *x, const struct nfo_pred *p)
 	case NFO_PDIM_FIB_SADDR:
 	case NFO_PDIM_FIB_DADDR:
 		return ref_fib(x, p);
+	case NFO_PDIM_CTSTATUS:
+		return ref_ct_status(x, p);
 	}
 	if (p->dim < 0 || p->dim >= _NFO_DIM_MAX || !(x->k->have & DBIT(p->dim)))
 		return TV_U;
@@ -914,7 +945,8 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 				     const struct nfo_plan_iface *ifc, const struct pkt *k,
 				     unsigned possible, int state)
 {
-	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state, .env = e };
+	struct rctx x = { .ifc = ifc, .k = k, .ct_possible = possible, .ct_state = state, .env = e,
+			  .expectations = ref_expectations(rs) };
 	struct verdict v = {};
 	struct hooked *h = calloc(rs->nchains + 1, sizeof(*h));
 	size_t n = 0;
@@ -941,7 +973,7 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 
 	/* The IP layer: only an L3 device, only frames for its MAC. */
 	if (cls == CLS_OTHER || !ifc->l3 || !(k->have & DBIT(NFO_DIM_L2HOST)) ||
-	    k->v[NFO_DIM_L2HOST] != 1)
+	    k->v[NFO_DIM_L2HOST] != NFO_L2_HOST)
 		goto out;
 	nat = ref_nat(rs, cls);
 	n = 0;
@@ -2283,6 +2315,63 @@ static void test_nat(void **state)
 }
 
 /*
+ * firewalld's input chain: `ct status dnat accept` ahead of the zone's drop,
+ * with a nat prerouting chain (a port forward to tcp 8080). A packet without
+ * conntrack entry that no DNAT can match gets no IPS_DST_NAT: the accept is
+ * FALSE and the drop certain; a reply of a NATed connection passes.
+ */
+static void test_ct_status_dnat(void **state)
+{
+	const unsigned none = 0, est = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN,
+		       natted = NFO_CT_FOUND | NFO_CT_REPLY_OR_SEEN | NFO_CT_NAT;
+	struct scen s;
+	struct nfo_rule *r;
+	int nat, in, raw;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	nat = rs_chain(s.rs, NFPROTO_INET, "nat_PREROUTING", NFO_HOOK_PREROUTING, -90, "nat", false);
+	r = rs_rule(s.rs, nat, NFO_VERDICT_CONTINUE, NULL, true); /* tcp dport 8080 dnat */
+	pred_tcp_dport(r, 8080);
+	in = rs_chain(s.rs, NFPROTO_INET, "filter_INPUT", NFO_HOOK_INPUT, 10, "filter", true);
+	/* ct status dnat accept: the combinations with the DST_NAT bit */
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_range(r, NFO_PDIM_CTSTATUS, NFO_CTS_DST_NAT, NFO_CTS_ALL);
+	r = rs_rule(s.rs, in, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	/* No entry, no DNAT can match: the accept is FALSE. */
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_DROP(&s, 2, with_ct(tcp6("2001:db8::1", 23), none), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	/* The forwarded port: DNAT may fire (and the packet is not local). */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 8080), none));
+	/* An entry without NAT: no DST_NAT bit. */
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	/* An entry NAT may change, or no lookup: nftables decides. */
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), natted));
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+
+	/* `ct status & dnat == 0 drop` in a raw prerouting chain: never
+	 * certain, nftables breaks the rule where there is no entry. */
+	raw = rs_chain(s.rs, NFPROTO_INET, "raw", NFO_HOOK_PREROUTING, -300, "filter", false);
+	r = rs_rule(s.rs, raw, NFO_VERDICT_DROP, NULL, false);
+	pred_range(r, NFO_PDIM_CTSTATUS, 0, NFO_CTS_DST_NAT - 1);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), none), NULL, in);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 22), none));
+	s.rs->chains[raw].rules[0].verdict = NFO_VERDICT_CONTINUE;
+
+	/* Helpers: the new connection may come from an expectation and take
+	 * NAT from its master, so the accept may hold. */
+	s.rs->chains[in].rules[1].expectations = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, with_ct(tcp4("10.0.0.1", 23), none));
+	EXPECT_DROP(&s, 2, with_ct(tcp4("10.0.0.1", 23), est), NULL, in);
+	scen_free(&s);
+}
+
+/*
  * NAT-aware planning (docs/SEMANTICS.md, "NAT on the receive path"), with a
  * Docker-like ruleset: `ip nat prerouting tcp dport 8080 dnat`, and an input
  * chain with a ban and a drop policy. The NAT hook changes nothing for an
@@ -2828,7 +2917,7 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		v = ethtypes[rnd(g, NELEM(ethtypes))];
 		break;
 	case NFO_DIM_L2HOST:
-		v = rnd(g, 2);
+		v = rnd(g, NFO_L2_OTHERHOST + 1);
 		break;
 	case NFO_DIM_L4PROTO:
 	case NFO_DIM_NEXTHDR:
@@ -2873,6 +2962,8 @@ static nfo_u128 palette(struct rng *g, int dim, const struct env *e)
 		return iif_value((int)rnd(g, 6) + 1);
 	case NFO_PDIM_IIFNAME:
 		return iifname_value(names[rnd(g, NELEM(names))]);
+	case NFO_PDIM_CTSTATUS:
+		return rnd(g, NFO_CTS_ALL + 1);
 	}
 	switch (rnd(g, 8)) {
 	case 0:
@@ -2899,7 +2990,7 @@ static int pick_dim(struct rng *g)
 		{ NFO_DIM_SADDR6, 6 },  { NFO_DIM_DADDR6, 5 },  { NFO_PDIM_IIF, 3 },
 		{ NFO_PDIM_IIFNAME, 4 }, { NFO_PDIM_UNKNOWN, 8 }, { NFO_PDIM_FALSE, 2 },
 		{ NFO_DIM_CTSTATE, 5 }, { NFO_PDIM_FIB_SADDR, 2 }, { NFO_PDIM_FIB_DADDR, 3 },
-		{ NFO_DIM_MSSOPT, 2 }, { NFO_DIM_TCPMSS, 3 },
+		{ NFO_DIM_MSSOPT, 2 }, { NFO_DIM_TCPMSS, 3 }, { NFO_PDIM_CTSTATUS, 3 },
 	};
 	unsigned total = 0, k;
 
@@ -3335,7 +3426,8 @@ static void gen_pkt(struct rng *g, const struct cands *cd, const struct env *e, 
 			k->v[d] = palette(g, d, e);
 	}
 	k->have = DBIT(NFO_DIM_ETHTYPE) | DBIT(NFO_DIM_L2HOST);
-	k->v[NFO_DIM_L2HOST] = chance(g, 85) ? 1 : 0;
+	/* skb->pkt_type + 1: host, else broadcast, multicast or otherhost */
+	k->v[NFO_DIM_L2HOST] = chance(g, 85) ? NFO_L2_HOST : NFO_L2_BROADCAST + rnd(g, 3);
 	if (cls < 45) {
 		k->v[NFO_DIM_ETHTYPE] = ETH_IP;
 		k->have |= DBIT(NFO_DIM_L4PROTO) | DBIT(NFO_DIM_SADDR4) | DBIT(NFO_DIM_DADDR4);
@@ -3753,6 +3845,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_reject_leaves, scen_teardown),
+		cmocka_unit_test_teardown(test_ct_status_dnat, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),
 		cmocka_unit_test_teardown(test_equal_priority, scen_teardown),

@@ -689,19 +689,16 @@ static size_t put_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint32_t le
 	return NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-static int setup_merged_addrs(void **state)
+/* A built dump: table inet hand, chain in (filter input), then rules. */
+static size_t put_hand_chain(char *buf)
 {
-	static char buf[16384];
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 	size_t off = 0;
-	int r;
 
-	if (!f || !t || !c)
-		return -1;
-	*state = f;
+	assert_non_null(t);
+	assert_non_null(c);
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "hand");
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
 	nlh = nftnl_nlmsg_build_hdr(buf + off, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_MULTI, 1);
@@ -719,13 +716,20 @@ static int setup_merged_addrs(void **state)
 	off += NLMSG_ALIGN(nlh->nlmsg_len);
 	nftnl_table_free(t);
 	nftnl_chain_free(c);
-	off += put_rule(buf + off, 3, NFT_CMP_EQ, 8);
-	off += put_rule(buf + off, 4, NFT_CMP_NEQ, 8);
-	off += put_rule(buf + off, 5, NFT_CMP_EQ, 6);
+	return off;
+}
 
+static int hand_fixture(void **state, const char *buf, size_t len)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -1;
+	*state = f;
 	r = nfo_nft_dump_new(&f->dump);
 	if (r == 0)
-		r = nfo_nft_dump_parse(f->dump, buf, off);
+		r = nfo_nft_dump_parse(f->dump, buf, len);
 	if (r == 0)
 		r = nfo_ruleset_new(&f->rs, f->dump);
 	if (r < 0) {
@@ -733,6 +737,17 @@ static int setup_merged_addrs(void **state)
 		return -1;
 	}
 	return 0;
+}
+
+static int setup_merged_addrs(void **state)
+{
+	static char buf[16384];
+	size_t off = put_hand_chain(buf);
+
+	off += put_rule(buf + off, 3, NFT_CMP_EQ, 8);
+	off += put_rule(buf + off, 4, NFT_CMP_NEQ, 8);
+	off += put_rule(buf + off, 5, NFT_CMP_EQ, 6);
+	return hand_fixture(state, buf, off);
 }
 
 static void test_merged_addrs(void **state)
@@ -752,6 +767,121 @@ static void test_merged_addrs(void **state)
 	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
 	PRED(&r[2], 1, NFO_DIM_SADDR4, true, pt(v4("192.0.2.1")));
 	PRED(&r[2], 2, NFO_DIM_DADDR4, true, pfx4("192.0.0.0", 16));
+}
+
+/*
+ * ct status as nft emits it (`ct load status`, a host-order u32): rules
+ *   0: ct status dnat accept                  (& IPS_DST_NAT != 0)
+ *   1: ct status & (snat|dnat) == 0 drop
+ *   2: ct status != dnat drop                 (no mask: every bit compared)
+ *   3: ct status confirmed accept             (a bit the planner does not model)
+ */
+static size_t put_ct_status_rule(char *buf, uint32_t seq, uint32_t mask, enum nft_cmp_ops op,
+				 uint32_t value, int verdict)
+{
+	static const uint32_t zero;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh;
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	e = nftnl_expr_alloc("ct");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	if (mask) {
+		e = nftnl_expr_alloc("bitwise");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		nftnl_rule_add_expr(r, e);
+	}
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, 4);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* meta pkttype OP value drop (nft: an 8-bit type, a 1-byte compare) */
+static size_t put_pkttype_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint8_t value)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh;
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_PKTTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, 1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static int setup_ct_status(void **state)
+{
+	static char buf[16384];
+	size_t off = put_hand_chain(buf);
+
+	off += put_ct_status_rule(buf + off, 3, 0x20, NFT_CMP_NEQ, 0, NF_ACCEPT);
+	off += put_ct_status_rule(buf + off, 4, 0x30, NFT_CMP_EQ, 0, NF_DROP);
+	off += put_ct_status_rule(buf + off, 5, 0, NFT_CMP_NEQ, 0x20, NF_DROP);
+	off += put_ct_status_rule(buf + off, 6, 0x08, NFT_CMP_NEQ, 0, NF_ACCEPT);
+	off += put_pkttype_rule(buf + off, 7, NFT_CMP_NEQ, 0 /* PACKET_HOST */);
+	off += put_pkttype_rule(buf + off, 8, NFT_CMP_GTE, 2 /* PACKET_MULTICAST */);
+	return hand_fixture(state, buf, off);
+}
+
+static void test_ct_status(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "hand", "in", 6);
+	const struct nfo_rule *r = c->rules;
+
+	/* the combinations of the modelled bits (NFO_CTS_*) that hold */
+	expect_rule(&r[0], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[0], 0, NFO_PDIM_CTSTATUS, true, iv(NFO_CTS_DST_NAT, NFO_CTS_ALL));
+	assert_int_equal(nfo_ct_status_bits(NFO_CTS_DST_NAT), 0x20);
+	expect_rule(&r[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[1], 0, NFO_PDIM_CTSTATUS, true, iv(0, NFO_CTS_SRC_NAT - 1));
+	assert_int_equal(nfo_ct_status_bits(NFO_CTS_SRC_NAT | NFO_CTS_DST_NAT), 0x30);
+	/* every bit compared, or a bit the lookup cannot say: UNKNOWN */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "ct status", 1);
+	expect_unknown(&r[2], 0, true, "ct status");
+	expect_rule(&r[3], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_PARTIAL, "ct status", 1);
+	expect_unknown(&r[3], 0, true, "ct status");
+	/* meta pkttype != host, >= multicast: on pkt_type + 1 */
+	expect_rule(&r[4], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[4], 0, NFO_DIM_L2HOST, true, iv(NFO_L2_BROADCAST, 255));
+	expect_rule(&r[5], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[5], 0, NFO_DIM_L2HOST, true, iv(NFO_L2_MULTICAST, 255));
 }
 
 /* Addresses. */
@@ -1272,9 +1402,10 @@ static void test_unsupported(void **state)
 	/* fib saddr . iif oif missing drop */
 	expect_rule(&r[15], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "fib", 1);
 	expect_unknown(&r[15], 0, true, "fib");
-	/* meta pkttype broadcast drop */
-	expect_rule(&r[16], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "meta pkttype", 1);
-	expect_unknown(&r[16], 0, true, "meta pkttype");
+	/* meta pkttype broadcast drop: skb->pkt_type + 1, from the frame's
+	 * destination MAC */
+	expect_rule(&r[16], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[16], 0, NFO_DIM_L2HOST, true, pt(NFO_L2_BROADCAST));
 	/* ip ttl 1 drop */
 	expect_rule(&r[17], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "network header @64,8",
 		    2);
@@ -1841,6 +1972,7 @@ int main(void)
 		T(test_ports, ports),
 		T(test_merged, merged),
 		T(test_merged_addrs, merged_addrs),
+		T(test_ct_status, ct_status),
 		T(test_sets_model, sets),
 		T(test_sets_lookup, sets),
 		T(test_addrs_ip, addrs),
