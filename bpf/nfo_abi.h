@@ -372,6 +372,7 @@ enum nfo_stat {
 	NFO_STAT_PASS_IPOPTS,    /* IPv4 options */
 	NFO_STAT_PASS_EXTHDRS,   /* too many IPv6 extension headers */
 	NFO_STAT_PASS_REJECT,    /* rejected, within the kernel's ICMP limits: nftables answers */
+	NFO_STAT_PASS_FRAGMENT,  /* a fragment other than the first (parser.h) */
 	_NFO_STAT_MAX,
 };
 

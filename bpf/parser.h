@@ -14,7 +14,15 @@
  *  - EtherType: what eth_type_trans() puts in skb->protocol, which is what
  *    "meta protocol" compares: values below 0x0600 are 802.3 lengths.
  *  - Fragments (any fragment, first included) have no transport fields: at
- *    IP-layer hooks nftables may see the reassembled packet instead.
+ *    IP-layer hooks nftables may see the reassembled packet instead. A
+ *    fragment other than the first passes: the first may carry what only
+ *    the reassembled packet answers for (IP options the fast path passes
+ *    on), and the kernel answers a reassembly queue that holds the first
+ *    fragment but never completes with an ICMP time exceeded
+ *    (ip_expire(), ip6_frag_expire()): dropping later fragments while the
+ *    first passed would make the kernel send what it would not have sent.
+ *    With the first dropped and the later ones passed, the queue expires
+ *    silently, as the reassembled packet would have been dropped silently.
  *  - Transport fields are available only inside the IP packet's own length:
  *    at IP-layer hooks the skb is trimmed to it, so bytes past it (Ethernet
  *    padding) are never what nftables compares.
@@ -255,7 +263,10 @@ static __always_inline int nfo_parse_ipv4(const struct bpf_dynptr *dp, __u32 len
 	p->l4proto = iph->protocol;
 	p->have |= NFO_HAVE(NFO_DIM_SADDR4) | NFO_HAVE(NFO_DIM_DADDR4) |
 		   NFO_HAVE(NFO_DIM_L4PROTO);
-	/* IP_MF | IP_OFFSET: first fragments included, see above. */
+	/* IP_OFFSET: a later fragment passes, see above. */
+	if (iph->frag_off & bpf_htons(0x1fff))
+		return NFO_STAT_PASS_FRAGMENT;
+	/* IP_MF: a first fragment has no transport fields, see above. */
 	if (!(iph->frag_off & bpf_htons(0x3fff)))
 		nfo_parse_l4(dp, NFO_ETH_HLEN + sizeof(*iph), end, th, p);
 	return 0;
@@ -328,16 +339,9 @@ static __always_inline int nfo_parse_ipv6(const struct bpf_dynptr *dp, __u32 len
 			__u16 fo = (((__u16)h[2] << 8) | h[3]) & ~7;
 
 			frag = 1;
-			if (fo) {
-				/* Non-first fragment: ipv6_find_hdr() reports the
-				 * fragment header's next header if it is not an
-				 * extension header, and fails otherwise. */
-				if (!nfo_ipv6_exthdr(h[0])) {
-					p->l4proto = h[0];
-					p->have |= NFO_HAVE(NFO_DIM_L4PROTO);
-				}
-				return 0;
-			}
+			/* a later fragment passes, see above */
+			if (fo)
+				return NFO_STAT_PASS_FRAGMENT;
 			off += 8;
 		} else {
 			off += ((__u32)h[1] + 1) << 3;

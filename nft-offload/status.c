@@ -25,6 +25,7 @@ static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_PASS_IPOPTS] = "ipv4_options",
 	[NFO_STAT_PASS_EXTHDRS] = "ipv6_extension_headers",
 	[NFO_STAT_PASS_REJECT] = "rejected_within_icmp_limits",
+	[NFO_STAT_PASS_FRAGMENT] = "non_first_fragment",
 };
 
 static const char *offload_name(int o)

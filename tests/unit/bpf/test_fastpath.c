@@ -897,6 +897,7 @@ static const char *stat_name(int s)
 		[NFO_STAT_PASS_IPOPTS] = "PASS_IPOPTS",
 		[NFO_STAT_PASS_EXTHDRS] = "PASS_EXTHDRS",
 		[NFO_STAT_PASS_REJECT] = "PASS_REJECT",
+		[NFO_STAT_PASS_FRAGMENT] = "PASS_FRAGMENT",
 	};
 
 	return s >= 0 && s < _NFO_STAT_MAX ? names[s] : "?";
@@ -1292,6 +1293,7 @@ struct expect {
 #define POLICY(c) { .drop = true, .chain = (c), .rule = -1 }
 #define PASSES { .why = NFO_STAT_PASS_VERDICT }
 #define PASSES_WHY(s) { .why = (s) }
+#define PASSES_FRAG PASSES_WHY(NFO_STAT_PASS_FRAGMENT)
 
 struct row {
 	struct frame fr;
@@ -2099,43 +2101,45 @@ static const char RULES_UDP9_TCP22[] = INET_T_C(
 static const struct row rows_ipv4_fragments[] = {
 	{ U4(S4, LOC4, 40, 9, .fix = fix_df), DROPS(0), "DF set: not a fragment" },
 	{ T4(S4, LOC4, 40, 22, TH_SYN), DROPS(1), "control tcp 22" },
-	/* Fragments have no transport fields for the fast path. */
+	/* Fragments have no transport fields for the fast path; a later
+	 * fragment passes whatever it holds (parser.h). */
 	{ FRAG4(S4, 0, true, IPPROTO_UDP), PASSES, "first fragment, udp dport 9" },
 	{ FRAG4(S4, 0, true, IPPROTO_TCP), PASSES, "first fragment, tcp dport 22" },
-	{ FRAG4(S4, 1480, false, IPPROTO_UDP), PASSES, "last fragment, udp" },
-	{ FRAG4(S4, 8, true, IPPROTO_UDP), PASSES, "middle fragment, udp" },
-	{ FRAG4(S4, 8, true, IPPROTO_TCP), PASSES, "middle fragment, tcp" },
+	{ FRAG4(S4, 1480, false, IPPROTO_UDP), PASSES_FRAG, "last fragment, udp" },
+	{ FRAG4(S4, 8, true, IPPROTO_UDP), PASSES_FRAG, "middle fragment, udp" },
+	{ FRAG4(S4, 8, true, IPPROTO_TCP), PASSES_FRAG, "middle fragment, tcp" },
 };
 
 /* Network-layer fields hold for every fragment (nft_set_pktinfo_ipv4
- * sets tprot from iph->protocol whatever the offset). */
+ * sets tprot from iph->protocol whatever the offset); only a first fragment
+ * is decided on them. */
 static const struct row rows_ipv4_fragments_l3[] = {
 	{ FRAG4(S4, 0, true, IPPROTO_UDP), DROPS(0), "first fragment: meta l4proto udp" },
-	{ FRAG4(S4, 1480, false, IPPROTO_UDP), DROPS(0), "last fragment: meta l4proto udp" },
+	{ FRAG4(S4, 1480, false, IPPROTO_UDP), PASSES_FRAG, "last fragment: meta l4proto udp" },
 	{ FRAG4("10.0.0.1", 0, true, IPPROTO_TCP), DROPS(1), "first fragment from 10/8" },
-	{ FRAG4("10.0.0.1", 8, true, IPPROTO_TCP), DROPS(1), "middle fragment from 10/8" },
-	{ FRAG4(S4, 8, false, IPPROTO_TCP), PASSES, "last fragment, tcp, other source" },
+	{ FRAG4("10.0.0.1", 8, true, IPPROTO_TCP), PASSES_FRAG, "middle fragment from 10/8" },
+	{ FRAG4(S4, 8, false, IPPROTO_TCP), PASSES_FRAG, "last fragment, tcp, other source" },
 };
 
 static const struct row rows_ipv6_fragments[] = {
 	{ FRAG6(S6, 0, true, IPPROTO_UDP), PASSES, "first fragment, udp dport 9" },
 	{ FRAG6(S6, 0, true, IPPROTO_TCP), PASSES, "first fragment, tcp dport 22" },
-	{ FRAG6(S6, 1448, false, IPPROTO_UDP), PASSES, "last fragment, udp" },
-	{ FRAG6(S6, 8, true, IPPROTO_TCP), PASSES, "middle fragment, tcp" },
+	{ FRAG6(S6, 1448, false, IPPROTO_UDP), PASSES_FRAG, "last fragment, udp" },
+	{ FRAG6(S6, 8, true, IPPROTO_TCP), PASSES_FRAG, "middle fragment, tcp" },
 };
 
 static const struct row rows_ipv6_fragments_l3[] = {
 	{ FRAG6("2001:db9::1", 0, true, IPPROTO_UDP), DROPS(0),
 	  "first fragment: meta l4proto udp" },
-	{ FRAG6("2001:db9::1", 1448, false, IPPROTO_UDP), DROPS(0),
+	{ FRAG6("2001:db9::1", 1448, false, IPPROTO_UDP), PASSES_FRAG,
 	  "last fragment: meta l4proto udp" },
 	{ FRAG6(S6, 0, true, IPPROTO_TCP), DROPS(2), "first fragment from 2001:db8::/32" },
-	{ FRAG6(S6, 8, true, IPPROTO_TCP), DROPS(2), "middle fragment from 2001:db8::/32" },
-	{ FRAG6("2001:db9::1", 8, true, IPPROTO_TCP), PASSES,
+	{ FRAG6(S6, 8, true, IPPROTO_TCP), PASSES_FRAG, "middle fragment from 2001:db8::/32" },
+	{ FRAG6("2001:db9::1", 8, true, IPPROTO_TCP), PASSES_FRAG,
 	  "middle fragment, tcp, other source" },
 	/* A non-first fragment whose next header is an extension header:
 	 * ipv6_find_hdr() fails (-ENOENT), nftables has no l4proto. */
-	{ FRAG6("2001:db9::1", 8, true, EH_DST), PASSES, "middle fragment, next header dstopts" },
+	{ FRAG6("2001:db9::1", 8, true, EH_DST), PASSES_FRAG, "middle fragment, next header dstopts" },
 };
 
 #define VLAN_TAGGED(tpid)                                                                     \
