@@ -8,10 +8,12 @@
 # read later carry their expiry (a lower bound of the kernel's: the clock
 # is read before each dump request), so a short ban stops being dropped in
 # the fast path no later than nftables lets it go; an element added once
-# the set is read drops at once.
+# the set is read drops at once. A second such set (NB elements) gets an
+# element while it loads: it is read whole then, and its stream ends.
 . "$(dirname "$0")/lib.sh"
 
 N=${NFO_STREAM_ELEMENTS:-200000}
+NB=${NFO_STREAM_ELEMENTS_B:-60000}
 # Short bans: long enough for the set to be read on a loaded machine, short
 # enough to expire within the test.
 TMO=${NFO_STREAM_SHORT_S:-60}
@@ -20,20 +22,25 @@ SHORT=(10.99.0.1 11.250.0.1 11.250.0.2 11.250.0.3)
 nfo_init
 nfo_pair
 
-python3 - "$N" "$TMO" "${SHORT[@]}" >"$NFO_T/big.nft" <<'EOF'
+python3 - "$N" "$NB" "$TMO" "${SHORT[@]}" >"$NFO_T/big.nft" <<'EOF'
 import ipaddress, sys
-n, tmo, short = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+n, nb, tmo, short = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 print("""table inet bl {
 	set v4 { type ipv4_addr; flags timeout; timeout 1h; }
+	set v4b { type ipv4_addr; flags timeout; timeout 1h; }
 	chain pre {
 		type filter hook prerouting priority -10; policy accept;
 		ip saddr @v4 counter drop comment "v4"
+		ip saddr @v4b counter drop comment "v4b"
 	}
 }""")
-b = int(ipaddress.IPv4Address("11.0.0.0"))
-for i in range(0, n, 10000):
-    print("add element inet bl v4 { %s }" % ", ".join(
-        str(ipaddress.IPv4Address(b + j)) for j in range(i, min(n, i + 10000))))
+def adds(name, base, count):
+    b = int(ipaddress.IPv4Address(base))
+    for i in range(0, count, 10000):
+        print("add element inet bl %s { %s }" % (name, ", ".join(
+            str(ipaddress.IPv4Address(b + j)) for j in range(i, min(count, i + 10000)))))
+adds("v4", "11.0.0.0", n)
+adds("v4b", "13.0.0.0", nb)
 print("add element inet bl v4 { %s }" % ", ".join("%s timeout %ds" % (a, tmo) for a in short))
 EOF
 ip netns exec "$NS_R" nft -f "$NFO_T/big.nft" || die "nft -f of the set failed"
@@ -97,11 +104,21 @@ if not v4["loading"] or v4["elements"] >= n or v4["fast_path"] != "maps":
     sys.exit(1)
 EOF
 
+# An element added to v4b while the sets load (one is read at a time).
+[ "$(nfo_get "nset('v4b')['loading']")" = true ] || log "v4b was read before the add: not the case meant"
+GEN=$(nfo_get 'st["generation"]')
+echo "add element inet bl v4b { 12.0.0.2 }" | nfo_nft
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 120 ||
+	{ nfo_daemon_log; die "the daemon did not follow the add during the load"; }
+nfo_case "during the load: an element added to a loading set drops" \
+	"drop=v4b --dport 9 --src 12.0.0.2" "drop=v4b --dport 9 --src 13.0.200.1"
+
 nfo_wait "st['fast_path'] == 'enabled' and not any(s.get('loading') for s in st['sets'])" 300 ||
 	{ nfo_daemon_log; die "the set did not finish loading"; }
 log "v4 read whole $(secs) s after nft -f"
 # no notification came: the daemon holds every element the dump returned
 nfo_assert "nset('v4')['elements'] == $N + ${#SHORT[@]}" "v4 loaded: all $((N + ${#SHORT[@]})) elements"
+nfo_assert "nset('v4b')['elements'] == $NB + 1" "v4b read whole at the add: all $((NB + 1)) elements"
 nfo_case "after the load: banned for 1h" "drop=v4 --dport 9 --src 11.0.3.7" \
 	"drop=v4 --dport 9 --src 11.2.191.63"
 DT=$(secs)
@@ -121,11 +138,13 @@ nfo_case "expired in nftables: delivered, by the fast path's own clock" \
 	"pass --why decided_by_nftables --dport 9" "drop=v4 --dport 9 --src 11.0.3.7"
 nfo_case "the other short bans too" "pass --dport 9 --src 11.250.0.2"
 
-# A notified element on the set: read whole again, then dropped.
+# A notified element on a set read whole: read whole again (the smaller
+# set: that read blocks the event loop, and the watchdog turns the fast
+# path off when it lasts a second), then dropped.
 GEN=$(nfo_get 'st["generation"]')
-echo "add element inet bl v4 { 12.0.0.1 }" | nfo_nft
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 120 ||
+echo "add element inet bl v4b { 12.0.0.1 }" | nfo_nft
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled' and not any(s.get('loading') for s in st['sets'])" 120 ||
 	{ nfo_daemon_log; die "the daemon did not follow the add"; }
-nfo_case "added after the load: dropped" "drop=v4 --dport 9 --src 12.0.0.1"
+nfo_case "added after the load: dropped" "drop=v4b --dport 9 --src 12.0.0.1"
 nfo_daemon_stop
 nfo_done
