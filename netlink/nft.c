@@ -707,13 +707,14 @@ struct elem_ctx {
 };
 
 /* Sets whose elements can be streamed: exact, plain keys, changed only by
- * notified transactions (what nfo_set_apply_ops() follows). */
+ * notified transactions or by expiring (what the daemon follows while it
+ * reads on: daemon-stream.c). */
 static bool streamable(struct nftnl_set *s)
 {
 	uint32_t flags = nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0;
 
-	return !(flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_TIMEOUT |
-			  NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_CONCAT));
+	return !(flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_EVAL |
+			  NFT_SET_OBJECT | NFT_SET_CONCAT));
 }
 
 static int nft_open(struct mnl_socket **ret);
@@ -735,6 +736,9 @@ static int leave_to_stream(struct nfo_nft_dump *d, struct nftnl_set *s, struct m
 	st->read = read;
 	st->interrupted = intr;
 	st->pass = 1;
+	/* read before the dump's first element request: every message of
+	 * this one is built after it */
+	st->at = d->at;
 	p = realloc(d->streams, (d->nstreams + 1) * sizeof(*p));
 	if (!st->table || !st->name || !st->rbuf || !p)
 		goto fail;
@@ -982,6 +986,8 @@ int nfo_nft_stream_restart(struct nfo_nft_stream *st)
 				    next_seq());
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
+	/* before the request: a lower bound of when each message is built */
+	read_clock(&st->at);
 	if (mnl_socket_sendto(st->nl, nlh, nlh->nlmsg_len) < 0)
 		r = -errno;
 	if (r == 0) {

@@ -119,8 +119,8 @@ int nfo_nft_dump_parse(struct nfo_nft_dump *d, const void *buf, size_t len);
 int nfo_nft_read_ruleset(struct nfo_nft_dump **ret, bool capture, uint64_t *progress);
 
 /*
- * The same, but the element dump of a plain set (no interval, map, timeout,
- * or packet-path updates) that has more than stream_after elements is not
+ * The same, but the element dump of a plain set (no interval, map, or
+ * packet-path updates; timeouts allowed) that has more than stream_after elements is not
  * read to its end: the dump stays running on a socket of its own, a
  * struct nfo_nft_stream in ret's streams, to be read on with
  * nfo_nft_stream_read(). The kernel's element dump is quadratic (each
@@ -141,6 +141,10 @@ struct nfo_nft_stream {
 			    * was checked): it may have skipped elements */
 	bool done;
 	unsigned pass;     /* dumps of the set started (1: the first) */
+	/* The clock read before this pass's request (hz 0: none): every
+	 * expiration it returns is the time left at a later moment, so
+	 * at + expiration is a lower bound of the kernel's expiry. */
+	struct nfo_nft_jiffies at;
 	struct mnl_socket *nl;
 	uint8_t *rbuf;
 	uint32_t seq;

@@ -112,6 +112,9 @@ void daemon_streams_clear(struct daemon *d);
 /* Notified operations on set (tombstones for deletes while it loads). */
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops);
+/* set was read whole (a notification on a set whose elements expire):
+ * its stream, if any, ends. */
+void daemon_streams_end_set(struct daemon *d, const struct nfo_set *set);
 /* Whether a stream can be read on now (the event loop then does not block). */
 bool daemon_streams_ready(const struct daemon *d);
 /* Reads and applies the next batch: true while more are to come. */
@@ -120,9 +123,11 @@ bool daemon_streams_step(struct daemon *d);
 uint64_t daemon_stream_read(const struct daemon *d, const struct nfo_set *set);
 
 /* daemon-update.c */
-/* Elements a stream read, applied in place like a notified transaction's. */
+/* Elements a stream read, applied in place like a notified transaction's;
+ * expires: per op, a lower bound of the kernel's expiry (0: never), for a
+ * set whose elements expire (NULL otherwise). */
 int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
-			    const struct nfo_nft_elem *ops, size_t nops);
+			    const struct nfo_nft_elem *ops, size_t nops, const uint64_t *expires);
 void daemon_disable(struct daemon *d, const char *why);
 void daemon_arm_retry(struct daemon *d, unsigned ms);
 /* Reads links and addresses, plans for the current model, applies it. */

@@ -21,6 +21,12 @@
  * the walk's position shifts the rest); so a pass during which the set
  * changed is followed by another, up to STREAM_PASSES: re-adding what is
  * there is a no-op.
+ *
+ * A set with timeouts streams too: each element read carries its expiry,
+ * a lower bound of the kernel's from the clock read before the pass's
+ * request (nfo_nft_stream.at), merged with the keys (nfo_set_add_read()).
+ * A notification on it makes the daemon read it whole (update_expiring()),
+ * which ends its stream: a later batch could predate the change.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -178,7 +184,10 @@ int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
 								 st->name);
 		int r;
 
-		if (set && set->usable && set->drop_only) {
+		/* elements that expire: only with the clock their expiry
+		 * is placed by */
+		if (set && set->usable && set->drop_only &&
+		    (!(set->flags & NFT_SET_TIMEOUT) || dump->at.hz)) {
 			i++;
 			continue;
 		}
@@ -258,6 +267,31 @@ static void stream_done(struct daemon *d, size_t i)
 	daemon_unlock(d);
 }
 
+void daemon_streams_end_set(struct daemon *d, const struct nfo_set *set)
+{
+	for (size_t i = 0; i < d->nstreams; i++)
+		if (d->streams[i].set == set) {
+			stream_done(d, i);
+			return;
+		}
+}
+
+/* A lower bound of the kernel's expiry of element k of es, read by a dump
+ * whose request was sent at at (nfo_elem_expiry). 0: never expires. */
+static uint64_t chunk_expiry(const struct nfo_nft_elems *es, size_t k,
+			     const struct nfo_nft_jiffies *at)
+{
+	struct nfo_elem life = {};
+
+	if (!(es->flags[k] & (NFO_NFT_ELEM_TIMEOUT | NFO_NFT_ELEM_EXPIRATION)))
+		return 0;
+	life.has_timeout = es->timeouts && (es->flags[k] & NFO_NFT_ELEM_TIMEOUT);
+	life.timeout_ms = life.has_timeout ? es->timeouts[k] : 0;
+	life.has_expiration = es->expirations && (es->flags[k] & NFO_NFT_ELEM_EXPIRATION);
+	life.expiration_ms = life.has_expiration ? es->expirations[k] : 0;
+	return nfo_elem_expiry(&life, at->jiffies, at->hz);
+}
+
 bool daemon_streams_ready(const struct daemon *d)
 {
 	/* not while disabled (a resync replaces the streams) or while
@@ -268,6 +302,7 @@ bool daemon_streams_ready(const struct daemon *d)
 bool daemon_streams_step(struct daemon *d)
 {
 	_cleanup_free_ struct nfo_nft_elem *ops = NULL;
+	_cleanup_free_ uint64_t *expires = NULL;
 	struct nfo_nft_elems *chunk = NULL;
 	struct daemon_stream *s;
 	struct timespec t0;
@@ -299,7 +334,9 @@ bool daemon_streams_step(struct daemon *d)
 			return false;
 		}
 		ops = calloc(chunk->n, sizeof(*ops));
-		if (!ops) {
+		if (s->set->flags & NFT_SET_TIMEOUT)
+			expires = calloc(chunk->n, sizeof(*expires));
+		if (!ops || ((s->set->flags & NFT_SET_TIMEOUT) && !expires)) {
 			nfo_nft_elems_free(&chunk);
 			d->need_resync = true;
 			return false;
@@ -311,12 +348,14 @@ bool daemon_streams_step(struct daemon *d)
 				continue; /* deleted since the kernel built the message */
 			memcpy(ops[nops].key, key, chunk->key_len);
 			ops[nops].klen = (uint8_t)chunk->key_len;
+			if (expires)
+				expires[nops] = chunk_expiry(chunk, k, &s->st->at);
 			nops++;
 		}
 		nfo_nft_elems_free(&chunk);
 		if (d->st.loader)
 			(void)nfo_loader_beat(d->st.loader);
-		r = daemon_apply_stream_ops(d, s->set, ops, nops);
+		r = daemon_apply_stream_ops(d, s->set, ops, nops, expires);
 		if (r < 0) {
 			log_error_errno(r, "set %s %s: applying the elements read: %m; reading the "
 					   "ruleset again", s->set->table, s->set->name);

@@ -665,6 +665,10 @@ static int update_expiring(struct daemon *d, struct set_ops *v, size_t n, uint32
 	s->rs->genid = genid;
 	s->set_rereads += n;
 	daemon_unlock(d);
+	/* read whole now: a batch of a stream still running could predate
+	 * the notified change (an expiry of an element since deleted) */
+	for (size_t i = 0; i < n; i++)
+		daemon_streams_end_set(d, v[i].set);
 
 	r = apply_whole(d, genid, ifs, &t0);
 	if (r < 0)
@@ -828,7 +832,7 @@ out:
 }
 
 int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
-			    const struct nfo_nft_elem *ops, size_t nops)
+			    const struct nfo_nft_elem *ops, size_t nops, const uint64_t *expires)
 {
 	struct nfo_daemon_state *s = &d->st;
 	struct nfo_slot_change ch[NFO_MAX_SETS];
@@ -843,9 +847,23 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 	if ((nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set)) ||
 	    set_in_rules(s->rs, set))
 		return -EAGAIN; /* not for a set that changes alone: cannot happen */
-	daemon_lock(d);
-	r = nfo_set_apply_ops(set, ops, nops, &change);
-	daemon_unlock(d);
+	if (set->flags & NFT_SET_TIMEOUT) {
+		/* elements that expire: added with their expiry, which
+		 * notified operations do not carry as a lower bound */
+		_cleanup_free_ uint8_t *keys = malloc(nops ? nops * set->key_len : 1);
+
+		if (!keys)
+			return -ENOMEM;
+		for (size_t k = 0; k < nops; k++)
+			memcpy(keys + k * set->key_len, ops[k].key, set->key_len);
+		daemon_lock(d);
+		r = nfo_set_add_read(set, keys, expires, nops, &change);
+		daemon_unlock(d);
+	} else {
+		daemon_lock(d);
+		r = nfo_set_apply_ops(set, ops, nops, &change);
+		daemon_unlock(d);
+	}
 	if (r < 0)
 		return r;
 	__atomic_fetch_add(&s->busy_elements, nops, __ATOMIC_RELAXED);

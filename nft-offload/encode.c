@@ -511,15 +511,15 @@ static int ranges_entries(const struct nfo_set *set, const struct nfo_ival *iv, 
 	return r;
 }
 
-static int keys_entries(const struct nfo_set *set, const uint8_t *keys, size_t n,
-			struct nfo_image_set *s)
+static int keys_entries(const struct nfo_set *set, const uint8_t *keys, const uint64_t *expires,
+			size_t n, struct nfo_image_set *s)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		/* never expires: sets whose elements do are read again
-		 * instead (daemon-update.c) */
-		struct nfo_image_setkey e = {};
+		/* expires NULL: never (deletes, and sets whose elements do
+		 * not expire) */
+		struct nfo_image_setkey e = { .expires = expires ? expires[i] : 0 };
 
 		memcpy(e.key.key, keys + i * set->key_len, set->key_len);
 		r = set_push(s, &e);
@@ -536,9 +536,10 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	struct nfo_image_set add = { .lpm = set->interval }, del = { .lpm = set->interval };
 	int r;
 
-	/* entries carry no expiry here: a set whose elements expire is
-	 * written whole (the caller reads it again) */
-	if (set->expires)
+	/* entries carry an expiry only from nfo_set_add_read(): otherwise
+	 * a set whose elements expire is written whole (the caller reads it
+	 * again) */
+	if (set->expires && (set->interval || c->ndel_keys || (c->nadd_keys && !c->add_expires)))
 		return -EINVAL;
 
 	if (set->interval) {
@@ -549,9 +550,9 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 		if (r == 0)
 			cancel_common(&add, &del);
 	} else {
-		r = keys_entries(set, c->add_keys, c->nadd_keys, &add);
+		r = keys_entries(set, c->add_keys, c->add_expires, c->nadd_keys, &add);
 		if (r == 0)
-			r = keys_entries(set, c->del_keys, c->ndel_keys, &del);
+			r = keys_entries(set, c->del_keys, NULL, c->ndel_keys, &del);
 	}
 	if (r < 0) {
 		free(add.entries);

@@ -23,6 +23,7 @@ void nfo_set_change_clear(struct nfo_set_change *c)
 {
 	free(c->add_keys);
 	free(c->del_keys);
+	free(c->add_expires);
 	free(c->add_iv);
 	free(c->del_iv);
 	*c = (struct nfo_set_change){};
@@ -301,6 +302,97 @@ int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t 
 	}
 	*ret = c;
 	return 0;
+}
+
+struct rop {
+	const uint8_t *key;
+	uint64_t expires;
+};
+
+static int cmp_rop(const void *a, const void *b, void *len)
+{
+	return memcmp(((const struct rop *)a)->key, ((const struct rop *)b)->key, *(size_t *)len);
+}
+
+int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *expires,
+		     size_t nkeys, struct nfo_set_change *ret)
+{
+	struct nfo_set_change c = {};
+	_cleanup_free_ struct rop *x = NULL;
+	uint8_t *nk = NULL;
+	uint64_t *ne = NULL;
+	size_t len = s->key_len, nadd = 0, n, i = 0, j = 0, o = 0;
+	bool expiring = s->expires != NULL;
+	int r;
+
+	if (!s->usable || s->is_map || s->interval || (s->flags & NFT_SET_EVAL) || !len)
+		return -EINVAL;
+	*ret = c;
+	if (!nkeys)
+		return 0;
+	/* the keys and their expiries change together: nothing pending */
+	if (s->expires && (s->kpend.nadd || s->kpend.ndel))
+		return -EINVAL;
+	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, true);
+	if (r < 0)
+		return r;
+	x = malloc(nkeys * sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	for (size_t k = 0; k < nkeys; k++) {
+		x[k] = (struct rop){ .key = keys + k * len, .expires = expires ? expires[k] : 0 };
+		expiring |= x[k].expires != 0;
+	}
+	qsort_r(x, nkeys, sizeof(*x), cmp_rop, &len);
+	c.add_keys = malloc(nkeys * len);
+	c.add_expires = expiring ? malloc(nkeys * sizeof(*c.add_expires)) : NULL;
+	n = s->nkeys + nkeys;
+	nk = malloc(n * len);
+	ne = expiring ? malloc(n * sizeof(*ne)) : NULL;
+	if (!c.add_keys || !nk || (expiring && (!c.add_expires || !ne))) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	while (i < s->nkeys || j < nkeys) {
+		int cmp;
+
+		if (j < nkeys && o && !memcmp(nk + (o - 1) * len, x[j].key, len)) {
+			j++; /* read twice, or held: keeps the expiry it has */
+			continue;
+		}
+		cmp = i >= s->nkeys ? 1 : j >= nkeys ? -1 : memcmp(s->keys + i * len, x[j].key, len);
+		if (cmp <= 0) {
+			memcpy(nk + o * len, s->keys + i * len, len);
+			if (ne)
+				ne[o] = s->expires ? s->expires[i] : 0;
+			o++, i++;
+			continue;
+		}
+		memcpy(nk + o * len, x[j].key, len);
+		memcpy(c.add_keys + nadd * len, x[j].key, len);
+		if (ne) {
+			ne[o] = x[j].expires;
+			c.add_expires[nadd] = x[j].expires;
+		}
+		o++, j++, nadd++;
+	}
+	c.nadd_keys = nadd;
+	free(s->keys);
+	s->keys = nk;
+	s->nkeys = o;
+	if (ne) {
+		free(s->expires);
+		s->expires = ne;
+	}
+	/* single fields also have elems; rebuilt when a plan needs them */
+	s->elems_stale = nadd && s->key_len <= 16;
+	*ret = c;
+	return 0;
+fail:
+	free(nk);
+	free(ne);
+	nfo_set_change_clear(&c);
+	return r;
 }
 
 static int diff_keys(const struct nfo_set *old, const struct nfo_set *new, struct nfo_set_change *c)

@@ -25,6 +25,9 @@ struct nfo_set_change {
 	size_t nadd_keys;
 	uint8_t *del_keys;
 	size_t ndel_keys;
+	/* per add_keys, the kernel's expiry (nfo_elem.expires; 0: never), a
+	 * lower bound; NULL: none expires (nfo_set_add_read()) */
+	uint64_t *add_expires;
 	/* interval sets: maximal ranges of elems that appeared and that
 	 * disappeared (ranges present, unchanged, in both are in neither) */
 	struct nfo_ival *add_iv;
@@ -49,6 +52,18 @@ static inline size_t nfo_set_change_size(const struct nfo_set_change *c)
  */
 int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
 		      struct nfo_set_change *ret);
+
+/*
+ * Adds keys a dump of exact set s read (nkeys of s->key_len bytes, any
+ * order), each with its expiry (a lower bound of the kernel's, 0: never;
+ * expires NULL: none expires), to s: for a set whose elements expire,
+ * which nfo_set_apply_ops() refuses. Keys s holds already keep theirs (the
+ * caller reads them again only while no notification changed the set, so
+ * either reading is a lower bound). ret: the keys added, with add_expires.
+ * O(s's elements): s->keys and s->expires are merged at once.
+ */
+int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *expires,
+		     size_t nkeys, struct nfo_set_change *ret);
 
 /*
  * s takes the elements of fresh (the same set read again, e.g. with

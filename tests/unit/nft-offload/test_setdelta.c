@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/netfilter/nf_tables.h>
+
 #include "netlink/nft.h"
 #include "nft-offload/encode.h"
 #include "nft-offload/import.h"
@@ -380,6 +382,59 @@ static void test_pending(void **state)
 	nfo_sorted_pending_free(&p);
 }
 
+/* Keys a dump of a set with timeouts read, in batches (daemon-stream.c):
+ * merged with their expiries, held keys keep theirs, duplicates once; the
+ * slot entries of the change carry the expiries. */
+static void test_add_read(void **state)
+{
+	struct nfo_set s = { .key_len = 4, .usable = true, .flags = NFT_SET_TIMEOUT };
+	struct nfo_plan_set ps = { .set = &s };
+	struct nfo_image_set add = {}, del = {};
+	struct nfo_set_change c = {};
+	/* 10.0.0.3 twice, 10.0.0.1 again with another expiry */
+	const uint8_t b1[] = { 10, 0, 0, 3, 10, 0, 0, 1, 10, 0, 0, 3 };
+	const uint64_t e1[] = { 500, 0, 500 };
+	const uint8_t b2[] = { 10, 0, 0, 2, 10, 0, 0, 1 };
+	const uint64_t e2[] = { 700, 9999 };
+	const uint8_t want[] = { 10, 0, 0, 1, 10, 0, 0, 2, 10, 0, 0, 3 };
+	const uint64_t want_exp[] = { 0, 700, 500 };
+
+	(void)state;
+	assert_int_equal(nfo_set_add_read(&s, b1, e1, 3, &c), 0);
+	assert_int_equal(c.nadd_keys, 2);
+	assert_non_null(c.add_expires);
+	assert_memory_equal(c.add_keys, ((const uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 3 }), 8);
+	assert_int_equal(c.add_expires[0], 0);
+	assert_int_equal(c.add_expires[1], 500);
+	nfo_set_change_clear(&c);
+	assert_int_equal(nfo_set_add_read(&s, b2, e2, 2, &c), 0);
+	assert_int_equal(c.nadd_keys, 1);
+	assert_int_equal(s.nkeys, 3);
+	assert_memory_equal(s.keys, want, sizeof(want));
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(s.expires[i], want_exp[i]);
+	assert_true(s.elems_stale);
+	/* the slot entry of the added key carries its expiry */
+	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
+	assert_int_equal(add.n, 1);
+	assert_int_equal(del.n, 0);
+	assert_int_equal(nfo_image_set_expires(&add, add.entries), 700);
+	free(add.entries);
+	free(del.entries);
+	/* a notified delete on a set whose elements expire is refused: that
+	 * set is read whole instead */
+	nfo_set_change_clear(&c);
+	c.del_keys = malloc(4);
+	memcpy(c.del_keys, want, 4);
+	c.ndel_keys = 1;
+	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), -EINVAL);
+	nfo_set_change_clear(&c);
+	/* nothing read: nothing changes */
+	assert_int_equal(nfo_set_add_read(&s, NULL, NULL, 0, &c), 0);
+	assert_int_equal(nfo_set_change_size(&c), 0);
+	nfo_set_clear_elems(&s);
+}
+
 /* Rule transactions: which ones can only make nftables drop more. */
 static void test_rule_txns(void **state)
 {
@@ -446,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_add_read),
 		cmocka_unit_test(test_rule_txns),
 		cmocka_unit_test(test_polarity),
 	};
