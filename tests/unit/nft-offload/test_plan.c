@@ -1508,6 +1508,7 @@ static void test_reject_leaves(void **state)
 	EXPECT_REJECT(&s, 2, tcp6("2001:db8::1", 25), RULE(&s, c, 0), c);
 	EXPECT_DROP(&s, 2, tcp4("10.0.0.1", 23), RULE(&s, c, 1), c);
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 24));
+	scen_free(&s);
 
 	/* An UNKNOWN reject ahead of a certain drop: dropped either way, but
 	 * maybe answered: a reject leaf, crediting the reject. */
