@@ -83,7 +83,16 @@ def tcp(fam, addr):
     l.bind((addr, 8000)); l.listen(8)
     while True:
         c, _ = l.accept()
-        c.sendall(c.recv(65536)); c.close()
+        # echo until the client closes: one recv may return part of what
+        # it sent, and closing with data unread would reset the connection
+        threading.Thread(target=echo, args=(c,), daemon=True).start()
+def echo(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
 def udp(fam, addr):
     u = sock(fam, socket.SOCK_DGRAM); u.bind((addr, 5300))
     while True:
@@ -105,7 +114,12 @@ def tcp(fam, addr, port):
     l.bind((addr, port)); l.listen(8)
     while True:
         c, _ = l.accept()
-        data = c.recv(65536)
+        data = b""
+        while len(data) < 1000:  # the client sends 1000 bytes
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
         c.sendall(data * 100); c.close()
 for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
     for port in (22, 443):
