@@ -156,10 +156,10 @@ else
 	fail "tcpdump cannot read the pcap-ng file"
 fi
 # to standard output, into tcpdump
-ip netns exec "$NS_R" "$NFO_BIN" trace --run-dir "$NFO_RUN" --count 5 --pcap - 2>/dev/null |
+ip netns exec "$NS_R" "$NFO_BIN" trace --run-dir "$NFO_RUN" --count 5 --pcap - 2>"$NFO_T/pipe.err" |
 	tcpdump -nr - >"$NFO_T/pipe.txt" 2>/dev/null &
 PIPE=$!
-sleep 1
+nfo_poll 5 grep -q 'tracing' "$NFO_T/pipe.err" || { cat "$NFO_T/pipe.err"; die "the tracer did not start"; }
 send --proto udp --dport 9 --count 5 >/dev/null
 wait "$PIPE" || true
 [ "$(grep -c "IP $S4.40000 > $R4.9: UDP" "$NFO_T/pipe.txt")" = 5 ] &&
