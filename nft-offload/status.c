@@ -340,6 +340,12 @@ static const char *reject_text(const struct nfo_daemon_state *s, const struct nf
 		 "prerouting and input)", NFO_REJECT_SLACK,
 		 c->flags & NFO_REJECT_UNLIMITED4 ? "; IPv4 not limited: passed" : "",
 		 c->flags & NFO_REJECT_UNLIMITED6 ? "; IPv6 not limited: passed" : "");
+	if (r->limit_at) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, "; its limit statement only decides which blocked "
+			 "packets are answered: the chain drops the others");
+	}
 	return buf;
 }
 
