@@ -1323,7 +1323,7 @@ static const struct expr_parser {
 	{ "osf", do_opaque_load },      { "xfrm", do_opaque_load },    { "rt", do_opaque_load },
 	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
 	/* statements with an effect */
-	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_limit },  
+	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_limit },
 	{ "quota", do_effect },         { "connlimit", do_effect },    { "reject", do_reject },
 	{ "nat", do_effect },           { "masq", do_effect },         { "redir", do_effect },
 	{ "queue", do_effect },         { "dup", do_effect },          { "fwd", do_effect },
