@@ -997,6 +997,70 @@ static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
 	return 0;
 }
 
+/* ---- limit statements ------------------------------------------------------------------ */
+
+/*
+ * Whether every packet that reaches rule k of c is blocked whether its
+ * limit holds or not: the rule drops or rejects (an ICMP reject; a TCP
+ * reset is an effect), and so does the rest of the chain, a base chain
+ * with a drop policy (nothing jumps to a base chain, so its end is its
+ * policy), through rules without effects, jumps or verdict maps. The
+ * limit then only decides which blocked packets nftables answers, which
+ * is what a reject leaf bounds (SEMANTICS.md section 4.1).
+ */
+static bool blocked_either_way(const struct nfo_chain *c, size_t k)
+{
+	const struct nfo_rule *r = &c->rules[k];
+
+	if (!c->base || !c->policy_drop || r->effect || r->nalts || r->verdict != NFO_VERDICT_DROP)
+		return false;
+	for (size_t i = k + 1; i < c->nrules; i++) {
+		const struct nfo_rule *n = &c->rules[i];
+
+		if (n->effect || n->nalts ||
+		    (n->verdict != NFO_VERDICT_CONTINUE && n->verdict != NFO_VERDICT_DROP))
+			return false;
+	}
+	return true;
+}
+
+/* The translator made each limit an UNKNOWN predicate; where it may
+ * decide more than an answer it is the effect it is, from that statement
+ * on. Last rules first: a limit settled as an effect disqualifies the
+ * limits before it. */
+static int settle_limits(struct nfo_ruleset *rs)
+{
+	for (size_t ci = 0; ci < rs->nchains; ci++) {
+		struct nfo_chain *c = &rs->chains[ci];
+
+		for (size_t k = c->nrules; k-- > 0;) {
+			struct nfo_rule *r = &c->rules[k];
+			size_t at;
+			int e;
+
+			if (!r->limit_at || blocked_either_way(c, k))
+				continue;
+			/* as the translator makes any effect: the statement
+			 * leaves no predicate, the ones after it follow it */
+			at = r->limit_at - 1;
+			nfo_vset_free(&r->preds[at].set);
+			free(r->preds[at].reason);
+			memmove(&r->preds[at], &r->preds[at + 1],
+				(r->npreds - at - 1) * sizeof(*r->preds));
+			r->npreds--;
+			for (size_t i = at; i < r->npreds; i++)
+				r->preds[i].before_effect = false;
+			r->limit_at = 0;
+			r->effect = true;
+			r->offload = NFO_OFFLOAD_NONE;
+			e = set_reason(&r->reason, "limit statement");
+			if (e < 0)
+				return e;
+		}
+	}
+	return 0;
+}
+
 int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 {
 	struct build b = { .dump = dump };
@@ -1030,7 +1094,9 @@ int nfo_ruleset_new(struct nfo_ruleset **ret, const struct nfo_nft_dump *dump)
 		goto out;
 	}
 	link_targets(b.rs);
-	r = restrict_sets_changing_alone(b.rs);
+	r = settle_limits(b.rs);
+	if (r >= 0)
+		r = restrict_sets_changing_alone(b.rs);
 	if (r < 0)
 		goto out;
 	*ret = TAKE_PTR(b.rs);

@@ -122,6 +122,11 @@ struct nfo_rule {
 	/* NFO_REJECT_ICMP: the verdict DROP is a reject that answers with an
 	 * ICMP error the kernel rate-limits (SEMANTICS.md section 4.1) */
 	uint8_t reject;
+	/* 1 + the index of the UNKNOWN predicate that stands for the rule's
+	 * first limit statement, 0 if none: a limit is a predicate only where
+	 * the packet is blocked whether or not it holds (import.c
+	 * settle_limits), else the rule has an effect from there on. */
+	size_t limit_at;
 	bool expectations; /* may make conntrack expect connections (helpers):
 			    * then unknown flows may be RELATED */
 	int verdict;

@@ -340,7 +340,30 @@ static const char *reject_text(const struct nfo_daemon_state *s, const struct nf
 		 "prerouting and input)", NFO_REJECT_SLACK,
 		 c->flags & NFO_REJECT_UNLIMITED4 ? "; IPv4 not limited: passed" : "",
 		 c->flags & NFO_REJECT_UNLIMITED6 ? "; IPv6 not limited: passed" : "");
+	if (r->limit_at) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, "; its limit statement only decides which blocked "
+			 "packets are answered: the chain drops the others");
+	}
 	return buf;
+}
+
+/* What a rule testing ct state or ct status leaves undecided, NULL if it
+ * tests neither: the kernel's conntrack lookups for BPF (bpf_xdp_ct_lookup,
+ * bpf_skb_ct_lookup, nf_conntrack_bpf.c) take TCP and UDP tuples only, so
+ * for any other packet every state is possible (SEMANTICS.md 3.1). */
+static const char *conntrack_text(const struct nfo_rule *r, int lvl)
+{
+	if (lvl == NFO_OFFLOAD_NONE)
+		return NULL;
+	for (size_t i = 0; i < r->npreds; i++)
+		if (r->preds[i].dim == NFO_DIM_CTSTATE || r->preds[i].dim == NFO_PDIM_CTSTATUS)
+			return "ct state and ct status are known for TCP and UDP only (the fast "
+			       "path's conntrack lookup takes ports): for ICMP and other "
+			       "protocols every state is possible, so this rule and the ones after "
+			       "it are not decided for them";
+	return NULL;
 }
 
 /* The ICMP limits reject rules follow, one line. */
@@ -942,6 +965,8 @@ static void explain_text(const struct nfo_daemon_state *s, const struct nfo_rule
 				nfo_buf_printf(out, "%23s^ %s\n", "", reason);
 			if (lvl != NFO_OFFLOAD_NONE && reject_text(s, r, rej, sizeof(rej)))
 				nfo_buf_printf(out, "%23s^ %s\n", "", rej);
+			if (conntrack_text(r, lvl))
+				nfo_buf_printf(out, "%23s^ %s\n", "", conntrack_text(r, lvl));
 			if (r->note)
 				nfo_buf_printf(out, "%23s^ note: %s\n", "", r->note);
 		}
@@ -1023,6 +1048,7 @@ void nfo_explain_render(const struct nfo_daemon_state *s, bool json,
 			nfo_json_kstr(&j, "reason", reason[0] ? reason : NULL);
 			nfo_json_kstr(&j, "reject", lvl == NFO_OFFLOAD_NONE ? NULL :
 						    reject_text(s, r, rej, sizeof(rej)));
+			nfo_json_kstr(&j, "conntrack", conntrack_text(r, lvl));
 			nfo_json_kstr(&j, "note", r->note);
 			nfo_json_obj_end(&j);
 		}

@@ -1240,6 +1240,32 @@ static int do_effect(struct tstate *st, struct nftnl_expr *e)
 }
 
 /*
+ * limit (nft_limit.c): a token bucket per rule instance; the rule goes on
+ * while it holds a token ("limit rate over": while it does not), and every
+ * packet that reaches the statement takes part in it. Taking tokens is an
+ * effect, but one that only decides which of the packets reaching it take
+ * which branch: where both branches block the packet, the limit only
+ * decides which ones nftables answers (SEMANTICS.md section 4.1). That
+ * depends on the rules after it, so it becomes an UNKNOWN predicate here
+ * and import.c (settle_limits) turns it back into an effect where the
+ * branches may differ.
+ */
+static int do_limit(struct tstate *st, struct nftnl_expr *e)
+{
+	struct nfo_vset empty = {};
+	char *reason;
+
+	if (st->after_effect)
+		return do_effect(st, e);
+	reason = strdup("limit statement");
+	if (!reason)
+		return -ENOMEM;
+	if (!st->out->limit_at)
+		st->out->limit_at = st->out->npreds + 1;
+	return nfo_rule_add_pred(st->out, NFO_PDIM_UNKNOWN, true, &empty, reason);
+}
+
+/*
  * reject: in the ip, ip6 and inet families an ICMP error goes through
  * nf_send_unreach[6] -> icmp_send / icmpv6_send, rate-limited by the
  * kernel: a drop the fast path may make beyond those limits (SEMANTICS.md
@@ -1297,7 +1323,7 @@ static const struct expr_parser {
 	{ "osf", do_opaque_load },      { "xfrm", do_opaque_load },    { "rt", do_opaque_load },
 	{ "hash", do_opaque_load },     { "numgen", do_opaque_load },  { "inner", do_opaque_load },
 	/* statements with an effect */
-	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_effect },
+	{ "target", do_xt_target },     { "log", do_effect },          { "limit", do_limit },
 	{ "quota", do_effect },         { "connlimit", do_effect },    { "reject", do_reject },
 	{ "nat", do_effect },           { "masq", do_effect },         { "redir", do_effect },
 	{ "queue", do_effect },         { "dup", do_effect },          { "fwd", do_effect },

@@ -112,6 +112,12 @@ for text, (state, why) in want.items():
     elif r["offload"] != state or (why and why not in (r["reason"] or "")):
         print("%r: %s (%s), want %s (%s)" % (text, r["offload"], r["reason"], state, why))
         bad += 1
+# a ct test is decided for TCP and UDP only: explain says so on that rule alone
+for text, r in rules.items():
+    says = "known for TCP and UDP only" in (r.get("conntrack") or "")
+    if says != text.startswith("ct state"):
+        print("%r: conntrack note %r" % (text, r.get("conntrack")))
+        bad += 1
 chains = {(c["table"], c["chain"]): c for c in ex["chains"]}
 if not (chains[("fw", "input")]["hook"] == "input" and chains[("fw", "input")]["priority"] == 0
         and chains[("fw", "input")]["policy"] == "drop" and chains[("fw", "input")]["considered"]):

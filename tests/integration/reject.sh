@@ -6,7 +6,9 @@
 # many ICMP errors as from nftables alone. Each flood is sent twice, without
 # the daemon and with it, after the kernel's buckets refilled (a sender's
 # holds 6 s of errors at most), under the default limits (the per-sender one
-# bites) and with a global limit only. Argument: the attach mode.
+# bites) and with a global limit only. A `limit` in front of a reject whose
+# chain drops the packets over the limit is followed the same way (both of
+# its outcomes block the packet). Argument: the attach mode.
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xdp}
@@ -24,18 +26,29 @@ table inet t {
 		udp dport 7001 counter reject with icmpx type admin-prohibited comment "rjx"
 	}
 }
+table inet lim {
+	chain input {
+		type filter hook input priority 10; policy drop;
+		meta l4proto != udp accept
+		udp dport != 7002 accept
+		meta pkttype host limit rate 5/second counter reject with icmpx admin-prohibited comment "lim"
+		counter comment "limover"
+	}
+}
 EOF2
 
-# nftables' own counter of the rule with comment $1: packets
+# nftables' own counters of the rules with comments $1 ("a+b": the sum): packets
 nft_packets() {
 	ip netns exec "$NS_R" nft -j list ruleset | python3 -c '
 import json, sys
+n = 0
 for o in json.load(sys.stdin)["nftables"]:
     r = o.get("rule")
-    if r and r.get("comment") == sys.argv[1]:
+    if r and r.get("comment") in sys.argv[1].split("+"):
         for e in r["expr"]:
             if "counter" in e:
-                print(e["counter"]["packets"])' "$1"
+                n += e["counter"]["packets"]
+print(n)' "$1"
 }
 
 flood() { # -4|-6 DPORT: prints the JSON of reject_flood.py
@@ -48,9 +61,11 @@ rsysctl() {
 	ip netns exec "$NS_R" sysctl -n "$1"
 }
 
-# one scenario: NAME FAMILY DPORT COMMENT, under the receiver's limits
+# one scenario: NAME FAMILY DPORT COMMENT [NFT_COMMENTS], under the
+# receiver's limits: the fast path credits the rule COMMENT, nftables counts
+# what it was passed on the rules NFT_COMMENTS (default: COMMENT)
 scenario() {
-	local name=$1 fam=$2 port=$3 rule=$4 lim alone with k0 k1 f0 f1
+	local name=$1 fam=$2 port=$3 rule=$4 nrules=${5:-$4} lim alone with k0 k1 f0 f1
 	lim="$(rsysctl net.ipv4.icmp_msgs_per_sec) $(rsysctl net.ipv4.icmp_msgs_burst)"
 	if [ "$fam" = -6 ]; then
 		lim+=" $(rsysctl net.ipv6.icmp.ratelimit)"
@@ -62,11 +77,11 @@ scenario() {
 	echo "  $name, nftables alone: $alone"
 	sleep 7
 	nfo_daemon_start --attach "$IF_R:$MODE"
-	k0=$(nft_packets "$rule")
+	k0=$(nft_packets "$nrules")
 	f0=$(nfo_get "rule('$rule')['packets']")
 	with=$(flood "$fam" "$port")
 	echo "  $name, with the fast path: $with"
-	k1=$(nft_packets "$rule")
+	k1=$(nft_packets "$nrules")
 	f1=$(nfo_get "rule('$rule')['packets']")
 	nfo_daemon_stop
 	# shellcheck disable=SC2086
@@ -108,6 +123,10 @@ PY
 # The defaults: one error a second per sender (burst 6) bites first.
 scenario "IPv4, default limits" -4 7000 rj
 scenario "IPv6, default limits" -6 7001 rjx
+# Under the rule's limit (5/s, burst 5) nftables rejects, over it the chain
+# drops: the per-sender ICMP limit still bites first.
+scenario "IPv4, limit in front of the reject" -4 7002 lim lim+limover
+scenario "IPv6, limit in front of the reject" -6 7002 lim lim+limover
 
 # No per-sender limit: the global one (shared by IPv4 and IPv6) bites.
 ip netns exec "$NS_R" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
@@ -124,6 +143,15 @@ if grep -q "reject with an ICMP error: dropped here only beyond" "$NFO_T/explain
 else
 	cat "$NFO_T/explain.txt"
 	echo "FAIL: explain does not describe the reject"
+	NFO_FAILED=$((NFO_FAILED + 1))
+fi
+nfo_assert "rule('lim')['offload'] == 'full'" "lim: the limit in front of the reject is decided"
+if grep -q "its limit statement only decides which blocked packets are answered" \
+	"$NFO_T/explain.txt"; then
+	ok "explain says what the limit in front of the reject decides"
+else
+	cat "$NFO_T/explain.txt"
+	echo "FAIL: explain does not describe the limit"
 	NFO_FAILED=$((NFO_FAILED + 1))
 fi
 "$NFO_BIN" status --run-dir "$NFO_RUN" >"$NFO_T/status.txt" 2>&1 || true

@@ -45,7 +45,7 @@
 
 static const char *const captures[] = {
 	"addrs", "family", "fib", "icmp", "iface", "l4proto", "ports", "sets", "tcpflags",
-	"tcpopt", "unsupported", "verdicts",
+	"tcpopt", "unsupported", "verdicts", "limits",
 };
 
 struct fixture {
@@ -99,6 +99,7 @@ CAPTURE(fib)
 CAPTURE(icmp)
 CAPTURE(iface)
 CAPTURE(l4proto)
+CAPTURE(limits)
 CAPTURE(ports)
 CAPTURE(merged)
 CAPTURE(sets)
@@ -1318,6 +1319,55 @@ static void test_netdev_chains(void **state)
 	assert_true(c->rules[0].counter);
 }
 
+/*
+ * limit: an UNKNOWN predicate where the packet is blocked whether it holds
+ * or not (then only which packets nftables answers depends on it:
+ * SEMANTICS.md 4.1), else an effect from the statement on, as any other.
+ */
+static void test_limits(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "lim", "in", 6);
+	const struct nfo_rule *r = c->rules;
+
+	/* tcp dport 23 limit rate 5/second accept: over the limit the
+	 * packet goes on, under it is accepted */
+	expect_rule(&r[1], NFO_VERDICT_ACCEPT, true, NFO_OFFLOAD_NONE, "limit", 2);
+	expect_tcp_dport(&r[1], 23);
+	assert_int_equal(r[1].limit_at, 0);
+	/* meta pkttype host limit rate 5/second counter reject: rejected
+	 * under the limit, dropped by the rules after it and the policy */
+	expect_rule(&r[2], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
+	assert_int_equal(r[2].reject, NFO_REJECT_ICMP);
+	assert_int_equal(r[2].limit_at, 2);
+	expect_unknown(&r[2], 1, true, "limit");
+	/* limit rate over 10/second drop */
+	expect_rule(&r[3], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	expect_unknown(&r[3], 0, true, "limit");
+	assert_int_equal(r[3].limit_at, 1);
+
+	/* policy accept */
+	c = chain(state, NFPROTO_INET, "lim", "pre", 1);
+	expect_rule(&c->rules[0], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "limit", 0);
+	/* a jump after it */
+	c = chain(state, NFPROTO_INET, "lim", "in2", 2);
+	expect_rule(&c->rules[0], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "limit", 0);
+	/* predicates after the limit; a bytes limit */
+	c = chain(state, NFPROTO_INET, "lim", "in3", 2);
+	expect_rule(&c->rules[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
+	expect_unknown(&c->rules[0], 0, true, "limit");
+	PRED(&c->rules[0], 1, NFO_DIM_L4PROTO, true, pt(IPPROTO_TCP));
+	PRED(&c->rules[0], 2, NFO_DIM_TH2, true, pt(25));
+	expect_rule(&c->rules[1], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	/* a rule with an effect after it (its predicates then follow the
+	 * effect: the limit takes tokens whatever the port), one in the
+	 * rule, a TCP reset after it */
+	c = chain(state, NFPROTO_INET, "lim", "in4", 3);
+	expect_rule(&c->rules[0], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "limit", 2);
+	PRED(&c->rules[0], 0, NFO_DIM_L4PROTO, false, pt(IPPROTO_TCP));
+	PRED(&c->rules[0], 1, NFO_DIM_TH2, false, pt(26));
+	expect_rule(&c->rules[1], NFO_VERDICT_DROP, true, NFO_OFFLOAD_NONE, "limit", 0);
+}
+
 /* What the fast path must not evaluate. */
 
 static void test_unsupported(void **state)
@@ -1988,6 +2038,7 @@ int main(void)
 		T(test_vmaps, vmaps),
 		T(test_base_chains, verdicts),
 		T(test_netdev_chains, verdicts),
+		T(test_limits, limits),
 		T(test_unsupported, unsupported),
 		T(test_log_before_match, unsupported),
 		T(test_effects_in_other_chains, unsupported),
