@@ -564,16 +564,22 @@ static bool set_expiring(const struct nfo_set *set)
 /*
  * Sets whose elements are written whole from a read (update_expiring()):
  * the packet path changes them without a notification; or their elements
- * expire and they are still streamed (a batch read before a notified
- * change could bring back what it changed), their keys do not fit a bucket
- * table (an expiry cannot be rewritten in place), or no clock places
- * expiries.
+ * expire and their keys do not fit a bucket table (an expiry cannot be
+ * rewritten in place), no clock places expiries, or they are still
+ * streamed and lost operations (the deletes among them cannot be kept
+ * from later batches). A set with timeouts that streams otherwise follows
+ * notifications in place like the others: a later batch skips the keys
+ * deleted since (tombstones) and leaves the keys it finds held with the
+ * expiry they have (nfo_set_add_read()), which is at least as recent a
+ * lower bound as the batch's.
  */
-static bool set_written_whole(const struct daemon *d, const struct nfo_set *set)
+static bool set_written_whole(const struct daemon *d, const struct set_ops *o)
 {
+	const struct nfo_set *set = o->set;
+
 	return set->pp_add || set->pp_delete ||
-	       (set_expiring(set) &&
-		(set->loading || set->key_len > NFO_TABLE_MAX_KEY || !d->clock));
+	       (set_expiring(set) && (set->key_len > NFO_TABLE_MAX_KEY || !d->clock ||
+				      (set->loading && o->overflow)));
 }
 
 /* Reads set o->set again at genid and diffs it against the model (the
@@ -800,7 +806,7 @@ int daemon_update_sets(struct daemon *d)
 	 * their expiries cannot be followed in place (set_written_whole()):
 	 * the sets are read and written whole. */
 	for (size_t i = 0; i < n; i++)
-		if (set_written_whole(d, v[i].set)) {
+		if (set_written_whole(d, &v[i])) {
 			r = update_expiring(d, v, n, genid);
 			goto out;
 		}
