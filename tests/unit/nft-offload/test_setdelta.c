@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
 
 #include "common/util.h"
 #include "netlink/nft.h"
@@ -504,6 +505,37 @@ static void test_expiring(void **state)
 	/* no timeout of its own and none by default: never expires */
 	assert_true(st[1].present && !st[1].has_timeout && !st[1].has_expiration);
 	assert_false(st[2].present);
+	{
+		/* the same answers read in two parts (two recv() calls), and
+		 * an answer naming another key than asked: refused */
+		uint8_t *buf = NULL, other[12];
+		size_t len = 0, first;
+		bool answered[3] = {};
+		struct nfo_nft_elem_state st2[3] = {};
+		const struct nlmsghdr *nlh;
+
+		assert_int_equal(nfo_test_read_capture("elements/getelem-tmo", &buf, &len), 0);
+		nlh = (const void *)buf;
+		first = NLMSG_ALIGN(nlh->nlmsg_len);
+		assert_int_equal(nfo_nft_get_elems_parse(buf, first, 1000, 3, ask, 4, st2, answered),
+				 0);
+		assert_false(answered[0]); /* the element came, its acknowledgement not yet */
+		assert_true(st2[0].present);
+		assert_int_equal(nfo_nft_get_elems_parse(buf + first, len - first, 1000, 3, ask, 4,
+							 st2, answered), 0);
+		assert_true(answered[0] && answered[1] && answered[2]);
+		for (size_t i = 0; i < 3; i++) {
+			assert_int_equal(st2[i].present, st[i].present);
+			assert_int_equal(st2[i].has_expiration, st[i].has_expiration);
+			assert_int_equal(st2[i].expiration_ms, st[i].expiration_ms);
+			assert_int_equal(st2[i].timeout_ms, st[i].timeout_ms);
+		}
+		memcpy(other, ask, sizeof(other));
+		other[3] = 9;
+		assert_int_equal(nfo_nft_get_elems_parse(buf, len, 1000, 3, other, 4, st2, answered),
+				 -EINVAL);
+		free(buf);
+	}
 
 	/* asked at jiffies 1000, HZ 250 */
 	for (size_t i = 0; i < 3; i++) {
