@@ -591,7 +591,12 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 	struct nfo_set fresh = {};
 	int r;
 
+	/* a large set takes seconds to read (status says so meanwhile) */
+	daemon_busy(d, "reading sets", true);
 	r = fetch_set(o->set, genid, &fresh);
+	if (r == 0)
+		__atomic_fetch_add(&d->st.busy_elements, fresh.nkeys + fresh.elems.n,
+				   __ATOMIC_RELAXED);
 	/* changed by the packet path: written whole (never here) */
 	if (r == 0 && (fresh.pp_add || fresh.pp_delete))
 		r = -EINVAL;

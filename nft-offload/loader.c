@@ -1611,8 +1611,9 @@ static size_t work_size(const struct store_work *w)
 	return w->add.n + w->del.n + w->sooner.n + w->later.n;
 }
 
-/* What makes the store's elements present for longer (added keys, later
- * expiries): one group of update_in_place()'s order. */
+/* The two groups of update_in_place()'s order: what makes a store's
+ * elements present for longer (added keys, later expiries), and for less
+ * time (sooner expiries, removed keys). */
 static int write_grow(struct progset *ps, struct store_work *w);
 static int write_shrink(struct progset *ps, struct store_work *w);
 
