@@ -1222,6 +1222,156 @@ out:
 	return r;
 }
 
+/* ---- elements asked for one by one ------------------------------------------- */
+
+/* Requests per sendmsg: each answer is a NEWSETELEM of its own skb (a page
+ * or so of receive buffer) and an acknowledgement, all queued before the
+ * first is read. */
+#define GETELEM_WINDOW 64
+
+size_t nfo_nft_getelem_request(void *buf, uint32_t family, const char *table, const char *name,
+			       const uint8_t *key, uint32_t key_len, uint32_t seq)
+{
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family,
+						     NLM_F_ACK, seq);
+	struct nlattr *list, *elem, *k;
+
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, key_len, key);
+	mnl_attr_nest_end(nlh, k);
+	mnl_attr_nest_end(nlh, elem);
+	mnl_attr_nest_end(nlh, list);
+	return nlh->nlmsg_len;
+}
+
+int nfo_nft_get_elems_parse(const void *buf, size_t len, uint32_t seq0, size_t n,
+			    const uint8_t *keys, uint32_t key_len, struct nfo_nft_elem_state *ret,
+			    bool *answered)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		size_t i = nlh->nlmsg_seq - seq0;
+
+		if (nlh->nlmsg_seq < seq0 || i >= n)
+			continue; /* not ours (an answer to an earlier call) */
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+				return -EINVAL;
+			if (e->error && e->error != -ENOENT)
+				return e->error < 0 ? e->error : -EIO;
+			if (e->error)
+				ret[i] = (struct nfo_nft_elem_state){};
+			answered[i] = true;
+			continue;
+		}
+		if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM &&
+		    NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES) {
+			const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+			struct elem_msg em = {};
+			const struct nlattr *a;
+			size_t found = 0;
+
+			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*g) ||
+			    mnl_attr_parse(nlh, sizeof(*g), elem_list_cb, &em) < 0 || !em.elems)
+				return -EINVAL;
+			mnl_attr_for_each_nested(a, em.elems) {
+				struct nfo_nft_elem e = {};
+
+				if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+					continue;
+				if (parse_elem(a, &e, NULL) < 0 || e.klen != key_len ||
+				    memcmp(e.key, keys + i * key_len, key_len) || found++)
+					return -EINVAL;
+				ret[i] = (struct nfo_nft_elem_state){
+					.present = true,
+					.has_timeout = e.has_timeout,
+					.has_expiration = e.has_expiration,
+					.timeout_ms = e.timeout_ms,
+					.expiration_ms = e.expiration_ms,
+				};
+			}
+			if (!found)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int nfo_nft_get_elems(uint32_t family, const char *table, const char *name, const uint8_t *keys,
+		      size_t nkeys, uint32_t key_len, struct nfo_nft_elem_state *ret,
+		      struct nfo_nft_jiffies *ret_at)
+{
+	uint8_t *sbuf = malloc(GETELEM_WINDOW * NFO_NFT_GETELEM_MAX);
+	uint8_t *rbuf = malloc(NFO_NFT_RECV_SIZE);
+	bool *answered = calloc(nkeys ? nkeys : 1, sizeof(*answered));
+	struct mnl_socket *nl = NULL;
+	int big = 8 << 20, r = 0;
+
+	if (!sbuf || !rbuf || !answered)
+		r = -ENOMEM;
+	else if (key_len == 0 || key_len > NFO_NFT_KEY_MAX ||
+		 strlen(table) + strlen(name) + key_len + 128 > NFO_NFT_GETELEM_MAX)
+		r = -EINVAL;
+	if (r == 0)
+		r = nft_open(&nl);
+	if (r < 0) {
+		free(sbuf);
+		free(rbuf);
+		free(answered);
+		return r;
+	}
+	/* room for a window's answers (root may exceed rmem_max) */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	/* before the first request: every expiration answered counts from
+	 * a moment no earlier than this reading */
+	read_clock(ret_at);
+	for (size_t done = 0; done < nkeys && r == 0;) {
+		size_t m = nkeys - done < GETELEM_WINDOW ? nkeys - done : GETELEM_WINDOW;
+		uint32_t seq0 = next_seq();
+		size_t off = 0, got = 0;
+
+		for (size_t i = 1; i < m; i++)
+			(void)next_seq(); /* seq0 .. seq0 + m - 1 are this window's */
+		for (size_t i = 0; i < m; i++)
+			off += NLMSG_ALIGN(nfo_nft_getelem_request(sbuf + off, family, table, name,
+								   keys + (done + i) * key_len,
+								   key_len, seq0 + (uint32_t)i));
+		if (mnl_socket_sendto(nl, sbuf, off) < 0) {
+			r = -errno;
+			break;
+		}
+		while (got < m && r == 0) {
+			ssize_t len = mnl_socket_recvfrom(nl, rbuf, NFO_NFT_RECV_SIZE);
+
+			if (len < 0) {
+				r = errno == EINTR ? 0 : -errno;
+				continue;
+			}
+			r = nfo_nft_get_elems_parse(rbuf, (size_t)len, seq0, m,
+						    keys + done * key_len, key_len, ret + done,
+						    answered + done);
+			got = 0;
+			for (size_t i = 0; i < m; i++)
+				got += answered[done + i];
+		}
+		done += m;
+	}
+	mnl_socket_close(nl);
+	free(sbuf);
+	free(rbuf);
+	free(answered);
+	return r;
+}
+
 struct nfo_nft_monitor {
 	struct mnl_socket *nl; /* NULL: offline (nfo_nft_monitor_parse only) */
 	uint8_t *buf;
@@ -1411,8 +1561,15 @@ static int note_elems(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh, boo
 		}
 		e = &sd->ops[sd->nops];
 		*e = (struct nfo_nft_elem){ .del = del };
-		if (parse_elem(a, e, NULL) < 0)
-			return -EINVAL;
+		if (parse_elem(a, e, NULL) < 0) {
+			/* an element we cannot read, of a set we know: the
+			 * set is read again, as after too many operations */
+			sd->overflow = true;
+			free(sd->ops);
+			sd->ops = NULL;
+			sd->nops = sd->cap = 0;
+			continue;
+		}
 		sd->nops++;
 		m->txn_ops++;
 	}
@@ -1517,7 +1674,8 @@ static void note_change(struct nfo_nft_monitor *m, const struct nlmsghdr *nlh)
 	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 
 	if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) {
-		/* an element we cannot read: the set is no longer known */
+		/* a message we cannot read (not even its set): the ruleset
+		 * is no longer known */
 		if (note_elems(m, nlh, type == NFT_MSG_DELSETELEM) < 0)
 			m->txn.structural = true;
 		/* a removed element may have made the old fast path drop */

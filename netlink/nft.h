@@ -182,6 +182,46 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
 		     struct nfo_nft_jiffies *ret_at);
 
+/* What GETSETELEM said of one key (nfo_nft_get_elems). */
+struct nfo_nft_elem_state {
+	bool present;            /* false: ENOENT, the set does not hold it now */
+	bool has_timeout;
+	bool has_expiration;
+	uint64_t timeout_ms;     /* NFTA_SET_ELEM_TIMEOUT */
+	uint64_t expiration_ms;  /* NFTA_SET_ELEM_EXPIRATION: time left when answered */
+};
+
+/*
+ * Asks the kernel for nkeys keys (key_len bytes each) of one set, one
+ * element per GETSETELEM request (the kernel answers each with the element
+ * or its own error: an ENOENT tells only of that key), many requests per
+ * sendmsg. ret[i]: key i's state now. ret_at: the clock read before the
+ * first request, so that ret_at + expiration is a lower bound of each
+ * element's expiry. A set or table gone answers ENOENT for every key: all
+ * absent (its deletion is a notification of its own). Errors: the answers
+ * cannot be trusted.
+ */
+int nfo_nft_get_elems(uint32_t family, const char *table, const char *name, const uint8_t *keys,
+		      size_t nkeys, uint32_t key_len, struct nfo_nft_elem_state *ret,
+		      struct nfo_nft_jiffies *ret_at);
+
+/*
+ * The answers in buf (what recv() returned) to requests seq0 .. seq0 + n - 1
+ * of nfo_nft_get_elems() for keys (key_len bytes each): fills ret[i] and
+ * sets answered[i] when request i's acknowledgement or error came. Pure
+ * (unit-tested with captured replies). -EINVAL: an answer does not parse or
+ * names another key; -errno: an error other than ENOENT.
+ */
+int nfo_nft_get_elems_parse(const void *buf, size_t len, uint32_t seq0, size_t n,
+			    const uint8_t *keys, uint32_t key_len, struct nfo_nft_elem_state *ret,
+			    bool *answered);
+
+/* One GETSETELEM request for key into buf (room for
+ * NFO_NFT_GETELEM_MAX bytes): its length. */
+#define NFO_NFT_GETELEM_MAX 512
+size_t nfo_nft_getelem_request(void *buf, uint32_t family, const char *table, const char *name,
+			       const uint8_t *key, uint32_t key_len, uint32_t seq);
+
 /* Notifications. */
 struct nfo_nft_monitor;
 
@@ -217,7 +257,9 @@ struct nfo_nft_setdelta {
 	struct nfo_nft_elem *ops;
 	size_t nops;
 	size_t cap;
-	bool overflow; /* more than NFO_NFT_TXN_MAX_OPS: ops dropped, read the set */
+	/* more than NFO_NFT_TXN_MAX_OPS, or one that does not parse: ops
+	 * dropped, read the set */
+	bool overflow;
 };
 
 /* A completed transaction (its NEWGEN came). */

@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "ruleset.h"
 #include "setdelta.h"
+#include "bpf/nfo_store.h"
 
 /* A new fast path (built since t0) is live: the times status reports.
  * Called with the lock held. */
@@ -553,22 +554,51 @@ static int fetch_set(const struct nfo_set *set, uint32_t genid, struct nfo_set *
 
 static bool set_expiring(const struct nfo_set *set)
 {
-	/* (drop_only of a set loaded while live says nothing of expiry) */
-	return set->expires || (set->flags & NFT_SET_TIMEOUT) || set->timeout_ms ||
-	       (set->drop_only && !set->streamed) || set->pp_add || set->pp_delete;
+	/* (drop_only adds nothing: import.c sets it only for sets that expire,
+	 * that the packet path changes, or that were streamed, and a
+	 * streamed set without timeouts takes notified operations as they
+	 * come: daemon-stream.c) */
+	return set->expires || (set->flags & NFT_SET_TIMEOUT) || set->timeout_ms;
+}
+
+/*
+ * Sets whose elements are written whole from a read (update_expiring()):
+ * the packet path changes them without a notification; or their elements
+ * expire and their keys do not fit a bucket table (an expiry cannot be
+ * rewritten in place), no clock places expiries, or they are still
+ * streamed and lost operations (the deletes among them cannot be kept
+ * from later batches). A set with timeouts that streams otherwise follows
+ * notifications in place like the others: a later batch skips the keys
+ * deleted since (tombstones) and leaves the keys it finds held with the
+ * expiry they have (nfo_set_add_read()), which is at least as recent a
+ * lower bound as the batch's.
+ */
+static bool set_written_whole(const struct daemon *d, const struct set_ops *o)
+{
+	const struct nfo_set *set = o->set;
+
+	return set->pp_add || set->pp_delete ||
+	       (set_expiring(set) && (set->key_len > NFO_TABLE_MAX_KEY || !d->clock ||
+				      (set->loading && o->overflow)));
 }
 
 /* Reads set o->set again at genid and diffs it against the model (the
- * model changes under the lock: status renders it). */
+ * model changes under the lock: status renders it). For a set whose
+ * elements expire, the read's expiries (lower bounds from a clock read
+ * before the request) replace the model's where they differ. */
 static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 {
 	struct nfo_set fresh = {};
 	int r;
 
+	/* a large set takes seconds to read (status says so meanwhile) */
+	daemon_busy(d, "reading sets", true);
 	r = fetch_set(o->set, genid, &fresh);
-	/* elements that expire now: the caller resyncs (their values are
-	 * written whole, never from a change) */
-	if (r == 0 && set_expiring(&fresh))
+	if (r == 0)
+		__atomic_fetch_add(&d->st.busy_elements, fresh.nkeys + fresh.elems.n,
+				   __ATOMIC_RELAXED);
+	/* changed by the packet path: written whole (never here) */
+	if (r == 0 && (fresh.pp_add || fresh.pp_delete))
 		r = -EINVAL;
 	if (r == 0) {
 		daemon_lock(d);
@@ -581,16 +611,78 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 }
 
 /*
- * Elements that expire (a timeout) or that the packet path changes without
- * a notification. A notification's expiration is the time left when the
- * kernel built the message, before it was received: an expiry computed from
- * it is an upper bound, and would let the fast path drop after nftables
- * expired the element. So a transaction touching such a set takes the path
- * that reads: every set of the transaction is read into a copy with a
- * jiffies64 reading taken before the request (nfo_elem_expiry: a lower
- * bound), the copies are swapped in under the lock, and the same plan is
- * written into the other half and switched to (nfo_loader_apply passes
- * everything while it writes: a deleted element is never live).
+ * The notified operations on a set whose elements expire, netted per key.
+ * A NEWSETELEM's expiration is the time left when the kernel built the
+ * message, before it was received: an expiry from it is an upper bound. So
+ * the keys the transaction leaves added are asked for again, one GETSETELEM
+ * each, after a jiffies64 reading T: an answer's expiration E means the
+ * kernel expires the element no earlier than T + E (nfo_elem_expiry), and
+ * ENOENT that it is gone now. Keys deleted last need no question.
+ * -EINVAL: the operations or the answers cannot be used (read the set).
+ */
+static int expiring_ops(struct daemon *d, struct set_ops *o)
+{
+	struct nfo_set *set = o->set;
+	_cleanup_free_ uint8_t *keys = NULL, *ask = NULL;
+	_cleanup_free_ bool *add = NULL, *present = NULL;
+	_cleanup_free_ uint64_t *exp = NULL;
+	_cleanup_free_ struct nfo_nft_elem_state *st = NULL;
+	struct nfo_nft_jiffies at = {};
+	size_t n = 0, nask = 0, len = set->key_len;
+	int r;
+
+	r = nfo_set_net_ops(set, o->ops, o->nops, &keys, &add, &n);
+	if (r < 0)
+		return r;
+	present = calloc(n + 1, sizeof(*present));
+	exp = calloc(n + 1, sizeof(*exp));
+	ask = malloc((n + 1) * len);
+	st = calloc(n + 1, sizeof(*st));
+	if (!present || !exp || !ask || !st)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (add[i])
+			memcpy(ask + nask++ * len, keys + i * len, len);
+	if (nask) {
+		r = nfo_nft_get_elems((uint32_t)set->family, set->table, set->name, ask, nask,
+				      (uint32_t)len, st, &at);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0 || !at.hz) {
+			log_debug("set %s %s: asking for %zu element(s) failed: %s", set->table,
+				  set->name, nask, r < 0 ? strerror(-r) : "no clock");
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0, j = 0; i < n; i++) {
+		struct nfo_elem life;
+
+		if (!add[i])
+			continue;
+		present[i] = st[j].present;
+		life = (struct nfo_elem){ .has_timeout = st[j].has_timeout,
+					  .has_expiration = st[j].has_expiration,
+					  .timeout_ms = st[j].timeout_ms,
+					  .expiration_ms = st[j].expiration_ms };
+		exp[i] = present[i] ? nfo_elem_expiry(&life, at.jiffies, at.hz) : 0;
+		j++;
+	}
+	daemon_lock(d);
+	r = nfo_set_apply_expiring(set, keys, present, exp, n, &o->change);
+	d->st.set_expiry_reads += nask;
+	daemon_unlock(d);
+	return r;
+}
+
+/*
+ * Elements that the packet path changes without a notification, or that
+ * expire where expiring_ops() cannot follow them (set_written_whole()). A
+ * transaction touching such a set takes the path that reads: every set of
+ * the transaction is read into a copy with a jiffies64 reading taken before
+ * the request (nfo_elem_expiry: a lower bound), the copies are swapped in
+ * under the lock, and the same plan is written into the other half and
+ * switched to (nfo_loader_apply passes everything while it writes: a
+ * deleted element is never live).
  */
 
 /*
@@ -715,12 +807,11 @@ int daemon_update_sets(struct daemon *d)
 			r = why(d, "set %s: a service reads it", v[i].set->name);
 			goto out;
 		}
-	/* Elements that expire or change without a notification (see
-	 * update_expiring()), or more operations than the notifications
-	 * carried: the sets are read and written whole, as one read costs no
-	 * more than diffing it. */
+	/* Elements that change without a notification, or that expire where
+	 * their expiries cannot be followed in place (set_written_whole()):
+	 * the sets are read and written whole. */
 	for (size_t i = 0; i < n; i++)
-		if (set_expiring(v[i].set) || v[i].overflow) {
+		if (set_written_whole(d, &v[i])) {
 			r = update_expiring(d, v, n, genid);
 			goto out;
 		}
@@ -743,9 +834,15 @@ int daemon_update_sets(struct daemon *d)
 		}
 		if (o->set->loading)
 			daemon_streams_note_ops(d, o->set, o->ops, o->nops);
-		daemon_lock(d);
-		r = o->overflow ? -EINVAL : nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
-		daemon_unlock(d);
+		if (o->overflow) {
+			r = -EINVAL;
+		} else if (set_expiring(o->set)) {
+			r = expiring_ops(d, o);
+		} else {
+			daemon_lock(d);
+			r = nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
+			daemon_unlock(d);
+		}
 		if (r == -EINVAL) {
 			/* more than the notifications could carry, or an element
 			 * the model cannot take from them: read the set */
@@ -816,6 +913,7 @@ int daemon_update_sets(struct daemon *d)
 	s->genid = genid;
 	s->rs->genid = genid;
 	s->set_updates++;
+	s->set_updates_in_place++;
 	s->updates++;
 	s->set_entries_written += st.writes;
 	s->set_grace_periods += st.grace_periods;

@@ -536,10 +536,10 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	struct nfo_image_set add = { .lpm = set->interval }, del = { .lpm = set->interval };
 	int r;
 
-	/* entries carry an expiry only from nfo_set_add_read(): otherwise
-	 * a set whose elements expire is written whole (the caller reads it
-	 * again) */
-	if (set->expires && (set->interval || c->ndel_keys || (c->nadd_keys && !c->add_expires)))
+	/* an added key of a set whose elements expire needs its expiry
+	 * (nfo_set_add_read(), nfo_set_apply_expiring(), nfo_set_replace());
+	 * a deleted one none */
+	if (set->expires && (set->interval || (c->nadd_keys && !c->add_expires)))
 		return -EINVAL;
 
 	if (set->interval) {
@@ -561,6 +561,34 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	}
 	*ret_add = add;
 	*ret_del = del;
+	return 0;
+}
+
+/* An expiry as a time: 0 is never, later than any. */
+static bool sooner(uint64_t a, uint64_t b)
+{
+	return a && (!b || a < b);
+}
+
+int nfo_image_set_updates(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
+			  struct nfo_image_set *ret_sooner, struct nfo_image_set *ret_later)
+{
+	const struct nfo_set *set = ps->set;
+	struct nfo_image_set a = {}, b = {};
+	int r = 0;
+
+	if (c->nupd_keys && set->interval)
+		return -EINVAL;
+	for (size_t i = 0; i < c->nupd_keys && r == 0; i++)
+		r = keys_entries(set, c->upd_keys + i * set->key_len, c->upd_expires + i, 1,
+				 sooner(c->upd_expires[i], c->upd_old[i]) ? &a : &b);
+	if (r < 0) {
+		free(a.entries);
+		free(b.entries);
+		return r;
+	}
+	*ret_sooner = a;
+	*ret_later = b;
 	return 0;
 }
 

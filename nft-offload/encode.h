@@ -202,6 +202,15 @@ struct nfo_set_change;
 int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
 			struct nfo_image_set *ret_add, struct nfo_image_set *ret_del);
 
+/*
+ * The entries of keys change c keeps whose expiry changed (c->upd_*): those
+ * that now expire sooner (ret_sooner: the element is present for less time,
+ * like a removal) and later (ret_later: like an addition). Written over the
+ * entries the store holds for the same keys (one store of the expiry).
+ */
+int nfo_image_set_updates(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
+			  struct nfo_image_set *ret_sooner, struct nfo_image_set *ret_later);
+
 /* *entries (n sorted entries of esz bytes) minus del plus add (both sorted). */
 int nfo_image_entries_merge(uint8_t **entries, size_t *n, size_t esz, const uint8_t *add,
 			    size_t nadd, const uint8_t *del, size_t ndel);

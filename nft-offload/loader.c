@@ -1601,8 +1601,21 @@ struct store_work {
 	bool guarded;  /* its slots are unknown to packets while it changes */
 	struct nfo_setspec spec[NFO_MAX_SETS]; /* of its live slots, while guarded */
 	struct nfo_image_set add, del;
-	size_t add_done, del_done;
+	/* expiries of held keys: sooner (removal-like), later (addition-like) */
+	struct nfo_image_set sooner, later;
+	size_t add_done, del_done, sooner_done, later_done;
 };
+
+static size_t work_size(const struct store_work *w)
+{
+	return w->add.n + w->del.n + w->sooner.n + w->later.n;
+}
+
+/* The two groups of update_in_place()'s order: what makes a store's
+ * elements present for longer (added keys, later expiries), and for less
+ * time (sooner expiries, removed keys). */
+static int write_grow(struct progset *ps, struct store_work *w);
+static int write_shrink(struct progset *ps, struct store_work *w);
 
 /* Writes entries [*done, n) of s into store id. */
 static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image_set *s, bool del,
@@ -1692,18 +1705,20 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	/* what counts is how often a packet may read a changing store: once
 	 * per slot (a set looked up with two keys is read twice) */
 	for (size_t i = 0; i < n; i++)
-		if (w[i].add.n + w[i].del.n > 0)
+		if (work_size(&w[i]) > 0)
 			changed += live_slots_of(ps, w[i].store);
 	if (changed <= 1) {
 		for (size_t i = 0; i < n && r == 0; i++) {
-			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+			r = write_grow(ps, &w[i]);
 			if (r == 0)
-				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+				r = write_shrink(ps, &w[i]);
 		}
-		return r;
+		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (w[i].add.n + w[i].del.n == 0)
+		size_t grow = w[i].add.n + w[i].later.n, shrink = w[i].del.n + w[i].sooner.n;
+
+		if (work_size(&w[i]) == 0)
 			continue;
 		if (w[i].polarity == NFO_POL_BOTH) {
 			r = guard_slots(ps, &w[i], true);
@@ -1714,11 +1729,11 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 		}
 		free_slots += live_slots_of(ps, w[i].store);
 		if (w[i].polarity == NFO_POL_ACCEPT) {
-			g1 += w[i].add.n;
-			g2 += w[i].del.n;
+			g1 += grow;
+			g2 += shrink;
 		} else {
-			g1 += w[i].del.n;
-			g2 += w[i].add.n;
+			g1 += shrink;
+			g2 += grow;
 		}
 	}
 	/* a walk that read a slot's spec before it became unknown has ended */
@@ -1729,9 +1744,8 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded)
 			continue;
-		r = w[i].polarity == NFO_POL_ACCEPT ?
-			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done) :
-			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+		r = w[i].polarity == NFO_POL_ACCEPT ? write_grow(ps, &w[i]) :
+						      write_shrink(ps, &w[i]);
 	}
 	if (r == 0 && free_slots >= 2 && g1 && g2) {
 		/* no walk mixes the two groups */
@@ -1740,20 +1754,38 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded) {
-			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+			r = write_grow(ps, &w[i]);
 			if (r == 0)
-				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+				r = write_shrink(ps, &w[i]);
 			continue;
 		}
-		r = w[i].polarity == NFO_POL_ACCEPT ?
-			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done) :
-			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+		r = w[i].polarity == NFO_POL_ACCEPT ? write_shrink(ps, &w[i]) :
+						      write_grow(ps, &w[i]);
 	}
 	/* a store whose writes failed stays unknown: the caller rebuilds */
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (w[i].guarded)
 			r = guard_slots(ps, &w[i], false);
+out:
+	/* The stores above are plain stores through mmap: every one of them
+	 * (a sooner expiry above all) is visible to every CPU before the
+	 * caller counts the change live. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return r;
+}
+
+static int write_grow(struct progset *ps, struct store_work *w)
+{
+	int r = write_entries(ps, w->store, &w->add, false, &w->add_done);
+
+	return r < 0 ? r : write_entries(ps, w->store, &w->later, false, &w->later_done);
+}
+
+static int write_shrink(struct progset *ps, struct store_work *w)
+{
+	int r = write_entries(ps, w->store, &w->sooner, false, &w->sooner_done);
+
+	return r < 0 ? r : write_entries(ps, w->store, &w->del, true, &w->del_done);
 }
 
 /* Whether the entries w adds fit the shared set maps (tables grow). */
@@ -1816,7 +1848,16 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		w[nw].store = id;
 		w[nw].polarity = c[i].polarity;
 		r = nfo_image_set_delta(&plan->sets[k], c[i].change, &w[nw].add, &w[nw].del);
-		st.writes += w[nw].add.n + w[nw].del.n;
+		if (r == 0)
+			r = nfo_image_set_updates(&plan->sets[k], c[i].change, &w[nw].sooner,
+						  &w[nw].later);
+		/* an expiry changed in place: one store of a table's slot; the
+		 * other stores keep entries with their expiry (the caller
+		 * writes those sets whole) */
+		if (r == 0 && w[nw].sooner.n + w[nw].later.n &&
+		    ps->stores[id].kind != NFO_STORE_TABLE)
+			r = -EINVAL;
+		st.writes += work_size(&w[nw]);
 		nw++;
 	}
 	/* The shared maps are sized to the plan: additions that cannot fit
@@ -1845,6 +1886,8 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		}
 		free(w[i].add.entries);
 		free(w[i].del.entries);
+		free(w[i].sooner.entries);
+		free(w[i].later.entries);
 	}
 	if (r < 0)
 		return seterr_errno(err, errlen, r, "updating the set maps failed");

@@ -10,6 +10,7 @@
  * neighbouring elements).
  */
 #include <errno.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ void nfo_set_change_clear(struct nfo_set_change *c)
 	free(c->add_keys);
 	free(c->del_keys);
 	free(c->add_expires);
+	free(c->upd_keys);
+	free(c->upd_expires);
+	free(c->upd_old);
 	free(c->add_iv);
 	free(c->del_iv);
 	*c = (struct nfo_set_change){};
@@ -304,6 +308,190 @@ int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t 
 	return 0;
 }
 
+/* ---- exact sets whose elements expire ------------------------------------------ */
+
+int nfo_set_net_ops(const struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
+		    uint8_t **ret_keys, bool **ret_add, size_t *ret_n)
+{
+	_cleanup_free_ struct xop *x = malloc((nops ? nops : 1) * sizeof(*x));
+	uint32_t len = s->key_len;
+	uint8_t *keys;
+	bool *add;
+	size_t n = 0;
+
+	if (!x)
+		return -ENOMEM;
+	if (!s->usable || s->is_map || s->interval || (s->flags & NFT_SET_EVAL) || !len)
+		return -EINVAL;
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].klen != len || ops[i].kelen || ops[i].end)
+			return -EINVAL;
+		x[i] = (struct xop){ .key = ops[i].key, .idx = i, .present = !ops[i].del };
+	}
+	qsort_r(x, nops, sizeof(*x), cmp_xop, &len);
+	keys = malloc((nops ? nops : 1) * len);
+	add = malloc((nops ? nops : 1) * sizeof(*add));
+	if (!keys || !add) {
+		free(keys);
+		free(add);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nops; i++) {
+		if (i + 1 < nops && !memcmp(x[i].key, x[i + 1].key, len))
+			continue; /* a later operation on the same key decides */
+		memcpy(keys + n * len, x[i].key, len);
+		add[n++] = x[i].present;
+	}
+	*ret_keys = keys;
+	*ret_add = add;
+	*ret_n = n;
+	return 0;
+}
+
+/* Index of key in sorted keys[0..n), or -1. */
+static ssize_t sorted_index(const uint8_t *keys, size_t n, size_t len, const uint8_t *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(keys + mid * len, key, len);
+
+		if (!c)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *present,
+			   const uint64_t *expires, size_t n, struct nfo_set_change *ret)
+{
+	struct nfo_set_change c = {};
+	size_t *upd_at = NULL;
+	size_t len = s->key_len;
+	bool expiring = s->expires != NULL;
+	uint8_t *nk = NULL;
+	uint64_t *ne = NULL;
+	bool fresh_expires = false;
+	int r;
+
+	if (!s->usable || s->is_map || s->interval || (s->flags & NFT_SET_EVAL) || !len)
+		return -EINVAL;
+	/* the keys and their expiries change together: nothing pending */
+	if (s->expires && (s->kpend.nadd || s->kpend.ndel))
+		return -EINVAL;
+	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, true);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		expiring |= present[i] && expires[i];
+	c.add_keys = malloc((n ? n : 1) * len);
+	c.del_keys = malloc((n ? n : 1) * len);
+	c.upd_keys = malloc((n ? n : 1) * len);
+	c.add_expires = malloc((n ? n : 1) * sizeof(*c.add_expires));
+	c.upd_expires = malloc((n ? n : 1) * sizeof(*c.upd_expires));
+	c.upd_old = malloc((n ? n : 1) * sizeof(*c.upd_old));
+	upd_at = malloc((n ? n : 1) * sizeof(*upd_at));
+	if (!c.add_keys || !c.del_keys || !c.upd_keys || !c.add_expires || !c.upd_expires ||
+	    !c.upd_old || !upd_at) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *k = keys + i * len;
+		ssize_t at = sorted_index(s->keys, s->nkeys, len, k);
+		uint64_t want = present[i] ? expires[i] : 0;
+
+		if (present[i] && at < 0) {
+			memcpy(c.add_keys + c.nadd_keys * len, k, len);
+			c.add_expires[c.nadd_keys++] = want;
+		} else if (!present[i] && at >= 0) {
+			memcpy(c.del_keys + c.ndel_keys++ * len, k, len);
+		} else if (present[i] && (s->expires ? s->expires[at] : 0) != want) {
+			memcpy(c.upd_keys + c.nupd_keys * len, k, len);
+			c.upd_expires[c.nupd_keys] = want;
+			c.upd_old[c.nupd_keys] = s->expires ? s->expires[at] : 0;
+			upd_at[c.nupd_keys++] = (size_t)at;
+		}
+	}
+	if (expiring && !s->expires) {
+		/* the first element that expires: the others never do */
+		s->expires = calloc(s->nkeys ? s->nkeys : 1, sizeof(*s->expires));
+		if (!s->expires) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		fresh_expires = true;
+	}
+	if (c.nadd_keys || c.ndel_keys) {
+		size_t nn = s->nkeys + c.nadd_keys - c.ndel_keys;
+
+		nk = malloc((nn ? nn : 1) * len);
+		ne = s->expires ? malloc((nn ? nn : 1) * sizeof(*ne)) : NULL;
+		if (!nk || (s->expires && !ne)) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	/* nothing fails from here on; the keys stay where they are: O(change) */
+	for (size_t i = 0; i < c.nupd_keys; i++)
+		s->expires[upd_at[i]] = c.upd_expires[i];
+	if (nk) {
+		size_t i = 0, a = 0, d = 0, o = 0;
+
+		while (i < s->nkeys || a < c.nadd_keys) {
+			if (i < s->nkeys && d < c.ndel_keys &&
+			    !memcmp(s->keys + i * len, c.del_keys + d * len, len)) {
+				i++;
+				d++;
+			} else if (a < c.nadd_keys &&
+				   (i >= s->nkeys ||
+				    memcmp(c.add_keys + a * len, s->keys + i * len, len) < 0)) {
+				memcpy(nk + o * len, c.add_keys + a * len, len);
+				if (ne)
+					ne[o] = c.add_expires[a];
+				o++, a++;
+			} else {
+				memcpy(nk + o * len, s->keys + i * len, len);
+				if (ne)
+					ne[o] = s->expires[i];
+				o++, i++;
+			}
+		}
+		free(s->keys);
+		s->keys = nk;
+		s->nkeys = o;
+		if (ne) {
+			free(s->expires);
+			s->expires = ne;
+		}
+		/* single fields also have elems; rebuilt when a plan needs them */
+		s->elems_stale = s->key_len <= 16;
+	}
+	if (!expiring) {
+		/* nothing expires: entries carry no expiry, as from a dump */
+		free(c.add_expires);
+		c.add_expires = NULL;
+	}
+	free(upd_at);
+	*ret = c;
+	return 0;
+fail:
+	if (fresh_expires) {
+		free(s->expires);
+		s->expires = NULL;
+	}
+	free(upd_at);
+	free(nk);
+	free(ne);
+	nfo_set_change_clear(&c);
+	return r;
+}
+
 struct rop {
 	const uint8_t *key;
 	uint64_t expires;
@@ -398,21 +586,44 @@ fail:
 static int diff_keys(const struct nfo_set *old, const struct nfo_set *new, struct nfo_set_change *c)
 {
 	size_t len = old->key_len, i = 0, j = 0;
+	bool expiring = old->expires || new->expires;
 
 	c->del_keys = malloc((old->nkeys ? old->nkeys : 1) * len);
 	c->add_keys = malloc((new->nkeys ? new->nkeys : 1) * len);
 	if (!c->del_keys || !c->add_keys)
 		return -ENOMEM;
+	if (expiring) {
+		size_t m = old->nkeys < new->nkeys ? old->nkeys : new->nkeys;
+
+		c->add_expires = malloc((new->nkeys ? new->nkeys : 1) * sizeof(*c->add_expires));
+		c->upd_keys = malloc((m ? m : 1) * len);
+		c->upd_expires = malloc((m ? m : 1) * sizeof(*c->upd_expires));
+		c->upd_old = malloc((m ? m : 1) * sizeof(*c->upd_old));
+		if (!c->add_expires || !c->upd_keys || !c->upd_expires || !c->upd_old)
+			return -ENOMEM;
+	}
 	while (i < old->nkeys || j < new->nkeys) {
 		int cmp = i >= old->nkeys ? 1 : j >= new->nkeys ? -1 :
 			  memcmp(old->keys + i * len, new->keys + j * len, len);
+		uint64_t oe = old->expires && cmp <= 0 ? old->expires[i] : 0;
+		uint64_t ne = new->expires && cmp >= 0 ? new->expires[j] : 0;
 
-		if (cmp < 0)
+		if (cmp < 0) {
 			memcpy(c->del_keys + c->ndel_keys++ * len, old->keys + i++ * len, len);
-		else if (cmp > 0)
+		} else if (cmp > 0) {
+			if (expiring)
+				c->add_expires[c->nadd_keys] = ne;
 			memcpy(c->add_keys + c->nadd_keys++ * len, new->keys + j++ * len, len);
-		else
+		} else {
+			/* the reading now is a lower bound of the expiry a
+			 * re-add (another timeout) gave it */
+			if (expiring && oe != ne) {
+				memcpy(c->upd_keys + c->nupd_keys * len, new->keys + j * len, len);
+				c->upd_expires[c->nupd_keys] = ne;
+				c->upd_old[c->nupd_keys++] = oe;
+			}
 			i++, j++;
+		}
 	}
 	return 0;
 }
@@ -435,6 +646,8 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 	s->keys = TAKE_PTR(fresh->keys);
 	s->nkeys = fresh->nkeys;
 	fresh->nkeys = 0;
+	free(s->expires);
+	s->expires = TAKE_PTR(fresh->expires);
 	free(s->bounds);
 	s->bounds = TAKE_PTR(fresh->bounds);
 	s->nbounds = fresh->nbounds;

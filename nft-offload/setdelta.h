@@ -28,6 +28,13 @@ struct nfo_set_change {
 	/* per add_keys, the kernel's expiry (nfo_elem.expires; 0: never), a
 	 * lower bound; NULL: none expires (nfo_set_add_read()) */
 	uint64_t *add_expires;
+	/* keys held before and after whose expiry changed (a re-add with
+	 * another timeout), sorted: the expiry now and before; with
+	 * nfo_set_apply_expiring() and nfo_set_replace() only */
+	uint8_t *upd_keys;
+	uint64_t *upd_expires;
+	uint64_t *upd_old;
+	size_t nupd_keys;
 	/* interval sets: maximal ranges of elems that appeared and that
 	 * disappeared (ranges present, unchanged, in both are in neither) */
 	struct nfo_ival *add_iv;
@@ -39,7 +46,7 @@ struct nfo_set_change {
 void nfo_set_change_clear(struct nfo_set_change *c);
 static inline size_t nfo_set_change_size(const struct nfo_set_change *c)
 {
-	return c->nadd_keys + c->ndel_keys + c->nadd_iv + c->ndel_iv;
+	return c->nadd_keys + c->ndel_keys + c->nupd_keys + c->nadd_iv + c->ndel_iv;
 }
 
 /*
@@ -52,6 +59,28 @@ static inline size_t nfo_set_change_size(const struct nfo_set_change *c)
  */
 int nfo_set_apply_ops(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
 		      struct nfo_set_change *ret);
+
+/*
+ * The element operations of a set whose elements expire, netted: per key
+ * the last operation decides. ret_keys (key_len bytes each, sorted) and
+ * ret_add (whether that last operation adds): the keys an add leaves
+ * present must be asked for (nfo_nft_get_elems()) before
+ * nfo_set_apply_expiring(). -EINVAL: an operation does not fit (key length,
+ * an interval end). nops 0: *ret_n 0.
+ */
+int nfo_set_net_ops(const struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
+		    uint8_t **ret_keys, bool **ret_add, size_t *ret_n);
+
+/*
+ * Applies to exact set s (elements that expire) the state of n keys
+ * (sorted, distinct) as the kernel holds them now: present[i] with expiry
+ * expires[i] (a lower bound, nfo_elem_expiry; 0: never), or absent. ret:
+ * the keys that appeared (with add_expires), disappeared, and those held
+ * whose expiry changed (upd_*). O(n log s) when only expiries change, else
+ * one merge of s's keys.
+ */
+int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *present,
+			   const uint64_t *expires, size_t n, struct nfo_set_change *ret);
 
 /*
  * Adds keys a dump of exact set s read (nkeys of s->key_len bytes, any
@@ -67,7 +96,8 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 
 /*
  * s takes the elements of fresh (the same set read again, e.g. with
- * nfo_set_reload); ret says what changed. fresh is left empty.
+ * nfo_set_reload); ret says what changed (for exact sets whose elements
+ * expire, also the keys whose expiry changed: upd_*). fresh is left empty.
  */
 int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
 

@@ -607,6 +607,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_ku64(&j, "set_entries_written", s->set_entries_written);
 	nfo_json_ku64(&j, "set_grace_periods", s->set_grace_periods);
 	nfo_json_ku64(&j, "set_rereads", s->set_rereads);
+	nfo_json_ku64(&j, "set_updates_in_place", s->set_updates_in_place);
+	nfo_json_ku64(&j, "set_expiry_reads", s->set_expiry_reads);
 	nfo_json_ku64(&j, "set_updates_disabled", s->set_updates_disabled);
 	nfo_json_kstr(&j, "set_updates_disabled_reason",
 		      s->set_updates_disabled_reason[0] ? s->set_updates_disabled_reason : NULL);
@@ -757,10 +759,13 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	watchdog_text(s, out);
 	reject_limits_text(s, out);
 	if (s->set_updates)
-		nfo_buf_printf(out, "set elements: applied in place, last in %.2f ms; %llu map "
-			       "entries written, %llu set(s) read again\n",
-			       s->last_set_update_ms, (unsigned long long)s->set_entries_written,
-			       (unsigned long long)s->set_rereads);
+		nfo_buf_printf(out, "set elements: %llu change(s) applied in place, last in "
+			       "%.2f ms; %llu map entries written, %llu set(s) read again, %llu "
+			       "expiries asked for\n",
+			       (unsigned long long)s->set_updates_in_place, s->last_set_update_ms,
+			       (unsigned long long)s->set_entries_written,
+			       (unsigned long long)s->set_rereads,
+			       (unsigned long long)s->set_expiry_reads);
 	if (s->set_updates_disabled)
 		nfo_buf_printf(out, "set elements: %llu change(s) passed everything until a full "
 			       "resync; last: %s\n",

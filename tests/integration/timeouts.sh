@@ -8,7 +8,10 @@
 # arrive again, although nothing was notified and no generation was built:
 # the fast path lets each element go a margin before the kernel's expiry.
 # Elements the packet path adds are nftables' to drop; those nft adds are
-# the fast path's too, and explain says so.
+# the fast path's too, and explain says so. Adds, re-adds with a shorter
+# timeout and deletes on a set with timeouts are applied in place (no
+# pass-everything window, checked with a flood) and a shortened expiry
+# counts at once.
 #
 # The short timeout adapts to the machine: it is a few times what adding and
 # checking one element took, so a loaded machine does not see the element
@@ -127,6 +130,70 @@ nfo_case "expired in nftables: delivered, by the fast path's own clock" \
 	"pass --why decided_by_nftables --src $BAN_A" "drop=ban --src $BAN_B"
 nfo_assert "st['updates'] == $UPDATES and st['fast_path'] == 'enabled'" \
 	"no new generation and no pass-everything window for the expiry"
+
+# --- in place: an add, a re-add with a shorter timeout and a delete on a
+# set with timeouts go live from the notification and one GETSETELEM per
+# added key, while a flood (from a source no rule drops) arrives: not one
+# of its packets passes because the fast path was off. The flood runs only
+# while the daemon follows (the cases count packets exactly).
+FLOOD_SRC=192.0.2.99
+flood_start() {
+	python3 "$PKT" send -i "$IF_S" --netns "$NS_S" --src "$FLOOD_SRC" --dst "$R4" \
+		--dst-mac "$MAC_R" --count 1000000 --rate 2000 >/dev/null 2>&1 &
+	FLOOD=$!
+	sleep 0.2
+}
+flood_stop() {
+	kill "$FLOOD" 2>/dev/null || true
+	wait "$FLOOD" 2>/dev/null || true
+	sleep 0.2 # what the veth still holds
+}
+# inplace CMD...: an element-only transaction applied in place, with the
+# expiry of each added key asked for; LIVE: seconds from nft's return.
+inplace() {
+	local su sip sx gen dis t0
+	su=$(nfo_get 'st["set_updates"]')
+	sip=$(nfo_get 'st["set_updates_in_place"]')
+	sx=$(nfo_get 'st["set_expiry_reads"]')
+	gen=$(nfo_get 'st["generation"]')
+	dis=$(nfo_get 'st["totals"]["passed_by_reason"]["fast_path_disabled"]')
+	flood_start
+	ip netns exec "$NS_R" nft "$@"
+	t0=$(mono)
+	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
+	LIVE=$(secs "$t0")
+	flood_stop
+	nfo_assert "st['set_updates'] == $su + 1 and st['set_updates_in_place'] == $sip + 1" \
+		"applied in place, live $LIVE s after nft returned: nft $*"
+	nfo_assert "st['totals']['passed_by_reason']['fast_path_disabled'] == $dis and \
+st['totals']['passed_by_reason']['decided_by_nftables'] > 0" \
+		"the flood meanwhile: not one packet passed because the fast path was off"
+	if [[ "$*" == "add "* ]]; then
+		nfo_assert "st['set_expiry_reads'] > $sx" "the added keys' expiries were asked for"
+	fi
+}
+SUD0=$(nfo_get 'st["set_updates_disabled"]')
+inplace add element inet bl ban "{ 192.0.2.30 timeout 30s, 192.0.2.31 timeout 30s }"
+nfo_case "added with a 30s timeout: dropped in the fast path" \
+	"drop=ban --src 192.0.2.30" "drop=ban --src 192.0.2.31"
+python3 -c "import sys; sys.exit(0 if $LIVE < 5 else 1)" ||
+	fail "the add took $LIVE s to go live"
+T0=$(mono)
+inplace add element inet bl ban "{ 192.0.2.30 timeout ${TMO}s }"
+nfo_case "re-added with a ${TMO}s timeout: still dropped" "drop=ban --src 192.0.2.30"
+for _ in $(seq 1200); do
+	in_set ban 192.0.2.30 || break
+	sleep 0.05
+done
+in_set ban 192.0.2.30 && die "nftables still holds 192.0.2.30 a minute after its ${TMO}s timeout"
+ok "nftables expired 192.0.2.30 $(secs "$T0") s after the re-add"
+nfo_case "the shorter timeout counts: the fast path lets go no later than nftables" \
+	"pass --why decided_by_nftables --src 192.0.2.30" "drop=ban --src 192.0.2.31"
+inplace delete element inet bl ban "{ 192.0.2.31 }"
+nfo_case "deleted: delivered" "pass --why decided_by_nftables --src 192.0.2.31" \
+	"drop=ban --src $BAN_B"
+nfo_assert "st['set_updates_disabled'] == $SUD0" "no element change disabled the fast path"
 
 # The packet path adds the sender to @meter4: nftables drops it from then
 # on, the fast path does not know it (it drops less, never more).

@@ -22,7 +22,8 @@ trap cleanup EXIT
 echo "$(nft --version), kernel $(uname -r)"
 ip netns add "$ns"
 ip netns exec "$ns" nft -f "$dir/base.nft"
-rm -f "$dir"/*.nlmsg
+# (getelem-tmo.nlmsg is getelem.sh's, not rewritten here)
+rm -f "$dir"/[0-9][0-9]-*.nlmsg
 ip netns exec "$ns" "$capture" "$dir/00-base.nlmsg"
 i=0
 while IFS=$'\t' read -r name cmds; do

@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
 
+#include "common/util.h"
 #include "netlink/nft.h"
 #include "nft-offload/encode.h"
 #include "nft-offload/import.h"
@@ -421,17 +423,207 @@ static void test_add_read(void **state)
 	assert_int_equal(nfo_image_set_expires(&add, add.entries), 700);
 	free(add.entries);
 	free(del.entries);
-	/* a notified delete on a set whose elements expire is refused: that
-	 * set is read whole instead */
+	/* a notified delete on a set whose elements expire is a delete entry
+	 * (it needs no expiry); an added key without its expiry is refused */
 	nfo_set_change_clear(&c);
 	c.del_keys = malloc(4);
 	memcpy(c.del_keys, want, 4);
 	c.ndel_keys = 1;
+	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
+	assert_int_equal(add.n, 0);
+	assert_int_equal(del.n, 1);
+	free(add.entries);
+	free(del.entries);
+	c.add_keys = malloc(4);
+	memcpy(c.add_keys, want + 4, 4);
+	c.nadd_keys = 1;
 	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), -EINVAL);
 	nfo_set_change_clear(&c);
 	/* nothing read: nothing changes */
 	assert_int_equal(nfo_set_add_read(&s, NULL, NULL, 0, &c), 0);
 	assert_int_equal(nfo_set_change_size(&c), 0);
+	nfo_set_clear_elems(&s);
+}
+
+/* The answers to GETSETELEM of captured element.nlmsg-style files. */
+static void answers_of(const char *name, uint32_t seq0, const uint8_t *keys, size_t n,
+		       struct nfo_nft_elem_state *st)
+{
+	_cleanup_free_ bool *answered = calloc(n, sizeof(*answered));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(nfo_test_read_capture(name, &buf, &len), 0);
+	assert_int_equal(nfo_nft_get_elems_parse(buf, len, seq0, n, keys, 4, st, answered), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_true(answered[i]);
+	free(buf);
+}
+
+/*
+ * A set with timeouts followed from notifications (daemon-update.c
+ * expiring_ops()): the real transaction of step "timeout" netted, the keys
+ * it added asked for (the kernel's real answers, tests/data/elements/
+ * getelem.sh, with an absent key), each expiry placed from a clock reading
+ * before the question; then a re-add with a shorter and one with a longer
+ * timeout change the expiry in place (sooner / later entries), a delete
+ * needs no answer, and an added key the kernel no longer holds is not added.
+ */
+static void test_expiring(void **state)
+{
+	struct nfo_set s = { .key_len = 4, .usable = true, .flags = NFT_SET_TIMEOUT };
+	struct nfo_plan_set ps = { .set = &s, .ndims = 1 };
+	const struct nfo_nft_setdelta *tmo = NULL;
+	struct nfo_image_set sooner = {}, later = {}, add = {}, del = {};
+	struct nfo_nft_elem_state st[3] = {};
+	struct nfo_nft_events ev;
+	struct nfo_set_change c = {};
+	const uint8_t ask[] = { 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3 };
+	uint8_t *keys = NULL;
+	bool *isadd = NULL, present[3];
+	uint64_t exp[3];
+	size_t n = 0;
+
+	(void)state;
+	events_of("elements/12-timeout-notify", &ev);
+	for (size_t k = 0; k < ev.txns[0].nsets; k++)
+		if (!strcmp(ev.txns[0].sets[k].name, "tmo"))
+			tmo = &ev.txns[0].sets[k];
+	assert_non_null(tmo);
+	assert_int_equal(nfo_set_net_ops(&s, tmo->ops, tmo->nops, &keys, &isadd, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(keys, ask, 8);
+	assert_true(isadd[0] && isadd[1]);
+	/* the notification's expiration is there, but only an upper bound:
+	 * what counts is the answer */
+	assert_true(tmo->ops[0].has_expiration);
+
+	answers_of("elements/getelem-tmo", 1000, ask, 3, st);
+	assert_true(st[0].present && st[0].has_timeout && st[0].has_expiration);
+	assert_int_equal(st[0].timeout_ms, 30000);
+	assert_true(st[0].expiration_ms > 29000 && st[0].expiration_ms <= 30000);
+	/* no timeout of its own and none by default: never expires */
+	assert_true(st[1].present && !st[1].has_timeout && !st[1].has_expiration);
+	assert_false(st[2].present);
+	{
+		/* the same answers read in two parts (two recv() calls), and
+		 * an answer naming another key than asked: refused */
+		uint8_t *buf = NULL, other[12];
+		size_t len = 0, first;
+		bool answered[3] = {};
+		struct nfo_nft_elem_state st2[3] = {};
+		const struct nlmsghdr *nlh;
+
+		assert_int_equal(nfo_test_read_capture("elements/getelem-tmo", &buf, &len), 0);
+		nlh = (const void *)buf;
+		first = NLMSG_ALIGN(nlh->nlmsg_len);
+		assert_int_equal(nfo_nft_get_elems_parse(buf, first, 1000, 3, ask, 4, st2, answered),
+				 0);
+		assert_false(answered[0]); /* the element came, its acknowledgement not yet */
+		assert_true(st2[0].present);
+		assert_int_equal(nfo_nft_get_elems_parse(buf + first, len - first, 1000, 3, ask, 4,
+							 st2, answered), 0);
+		assert_true(answered[0] && answered[1] && answered[2]);
+		for (size_t i = 0; i < 3; i++) {
+			assert_int_equal(st2[i].present, st[i].present);
+			assert_int_equal(st2[i].has_expiration, st[i].has_expiration);
+			assert_int_equal(st2[i].expiration_ms, st[i].expiration_ms);
+			assert_int_equal(st2[i].timeout_ms, st[i].timeout_ms);
+		}
+		memcpy(other, ask, sizeof(other));
+		other[3] = 9;
+		assert_int_equal(nfo_nft_get_elems_parse(buf, len, 1000, 3, other, 4, st2, answered),
+				 -EINVAL);
+		free(buf);
+	}
+
+	/* asked at jiffies 1000, HZ 250 */
+	for (size_t i = 0; i < 3; i++) {
+		struct nfo_elem life = { .has_timeout = st[i].has_timeout,
+					 .has_expiration = st[i].has_expiration,
+					 .timeout_ms = st[i].timeout_ms,
+					 .expiration_ms = st[i].expiration_ms };
+
+		present[i] = st[i].present;
+		exp[i] = present[i] ? nfo_elem_expiry(&life, 1000, 250) : 0;
+	}
+	assert_int_equal(exp[0], 1000 + st[0].expiration_ms * 250 / 1000);
+	assert_int_equal(exp[1], 0);
+	assert_int_equal(nfo_set_apply_expiring(&s, keys, present, exp, 2, &c), 0);
+	assert_int_equal(c.nadd_keys, 2);
+	assert_int_equal(c.ndel_keys + c.nupd_keys, 0);
+	assert_non_null(c.add_expires);
+	assert_int_equal(c.add_expires[0], exp[0]);
+	assert_int_equal(c.add_expires[1], 0);
+	assert_int_equal(s.nkeys, 2);
+	assert_int_equal(s.expires[0], exp[0]);
+	nfo_set_change_clear(&c);
+	free(keys);
+	free(isadd);
+	nfo_nft_events_clear(&ev);
+
+	/* 1.1.1.1 shorter, 1.1.1.2 now expiring (sooner than never), 1.1.1.3
+	 * added but gone when asked (ENOENT): not added */
+	{
+		const uint64_t e2[] = { 2000, 5000, 0 };
+		const bool p2[] = { true, true, false };
+
+		assert_int_equal(nfo_set_apply_expiring(&s, ask, p2, e2, 3, &c), 0);
+		assert_int_equal(c.nadd_keys + c.ndel_keys, 0);
+		assert_int_equal(c.nupd_keys, 2);
+		assert_int_equal(c.upd_old[0], exp[0]);
+		assert_int_equal(c.upd_expires[0], 2000);
+		assert_int_equal(s.expires[0], 2000);
+		assert_int_equal(s.expires[1], 5000);
+		assert_int_equal(nfo_image_set_updates(&ps, &c, &sooner, &later), 0);
+		assert_int_equal(sooner.n, 2);
+		assert_int_equal(later.n, 0);
+		assert_int_equal(nfo_image_set_expires(&sooner, sooner.entries), 2000);
+		free(sooner.entries);
+		nfo_set_change_clear(&c);
+	}
+	/* 1.1.1.1 longer again, 1.1.1.2 deleted (no answer needed) */
+	{
+		const uint64_t e3[] = { 9000, 0 };
+		const bool p3[] = { true, false };
+
+		assert_int_equal(nfo_set_apply_expiring(&s, ask, p3, e3, 2, &c), 0);
+		assert_int_equal(c.nupd_keys, 1);
+		assert_int_equal(c.ndel_keys, 1);
+		assert_memory_equal(c.del_keys, ask + 4, 4);
+		assert_int_equal(nfo_image_set_updates(&ps, &c, &sooner, &later), 0);
+		assert_int_equal(sooner.n, 0);
+		assert_int_equal(later.n, 1);
+		assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
+		assert_int_equal(del.n, 1);
+		free(later.entries);
+		free(add.entries);
+		free(del.entries);
+		nfo_set_change_clear(&c);
+		assert_int_equal(s.nkeys, 1);
+		assert_int_equal(s.expires[0], 9000);
+	}
+	/* the set read again (overflow): its expiries replace the model's */
+	{
+		struct nfo_set fresh = { .key_len = 4, .usable = true, .flags = NFT_SET_TIMEOUT };
+
+		fresh.keys = malloc(8);
+		fresh.expires = malloc(2 * sizeof(*fresh.expires));
+		memcpy(fresh.keys, ask, 8);
+		fresh.nkeys = 2;
+		fresh.expires[0] = 8000;
+		fresh.expires[1] = 0;
+		assert_int_equal(nfo_set_replace(&s, &fresh, &c), 0);
+		assert_int_equal(c.nadd_keys, 1);
+		assert_non_null(c.add_expires);
+		assert_int_equal(c.add_expires[0], 0);
+		assert_int_equal(c.nupd_keys, 1);
+		assert_int_equal(c.upd_expires[0], 8000);
+		assert_int_equal(c.upd_old[0], 9000);
+		assert_int_equal(s.expires[0], 8000);
+		nfo_set_change_clear(&c);
+		nfo_set_clear_elems(&fresh);
+	}
 	nfo_set_clear_elems(&s);
 }
 
@@ -502,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_add_read),
+		cmocka_unit_test(test_expiring),
 		cmocka_unit_test(test_rule_txns),
 		cmocka_unit_test(test_polarity),
 	};
