@@ -293,6 +293,7 @@ int daemon_rebuild(struct daemon *d)
 		.routes = routes,
 		.nroutes = nroutes,
 		.have_routes = true,
+		.bcast_input = d->bc_forwarding == 0,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);

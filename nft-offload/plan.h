@@ -48,6 +48,11 @@ struct nfo_plan_input {
 	const struct nfo_route *routes;
 	size_t nroutes;
 	bool have_routes;
+	/* IPv4 subnet broadcasts (the local table's broadcast routes) are
+	 * delivered locally: net.ipv4.conf.all.bc_forwarding is known to be
+	 * 0 (ip_route_input_slow forwards them only when the input device's
+	 * and all's are both set). 255.255.255.255 always is. */
+	bool bcast_input;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*

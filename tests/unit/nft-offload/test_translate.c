@@ -1171,37 +1171,37 @@ static void test_vmaps(void **state)
 	expect_rule(&r[0], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	assert_int_equal(r[0].nalts, 4);
 	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
-	EXPECT_VSET(&a->set, "22: accept", pt(22));
+	EXPECT_VSET(&a->keys[0].set, "22: accept", pt(22));
 	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
-	EXPECT_VSET(&a->set, "23, 1000-2000: drop", pt(23), iv(1000, 2000));
+	EXPECT_VSET(&a->keys[0].set, "23, 1000-2000: drop", pt(23), iv(1000, 2000));
 	a = alt_with(&r[0], NFO_VERDICT_JUMP, "web");
-	EXPECT_VSET(&a->set, "80: jump web", pt(80));
+	EXPECT_VSET(&a->keys[0].set, "80: jump web", pt(80));
 	assert_ptr_equal(a->target_chain, web);
 	a = alt_with(&r[0], NFO_VERDICT_GOTO, "web");
-	EXPECT_VSET(&a->set, "3000-3001: goto web", iv(3000, 3001));
-	assert_int_equal(a->dim, NFO_DIM_TH2);
+	EXPECT_VSET(&a->keys[0].set, "3000-3001: goto web", iv(3000, 3001));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_TH2);
 
 	/* anonymous map: continue and return are verdicts too */
 	expect_rule(&r[1], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	assert_int_equal(r[1].nalts, 4);
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_ACCEPT, NULL)->set, "53", pt(53));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_DROP, NULL)->set, "54", pt(54));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_CONTINUE, NULL)->set, "55", pt(55));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_RETURN, NULL)->set, "56", pt(56));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_ACCEPT, NULL)->keys[0].set, "53", pt(53));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_DROP, NULL)->keys[0].set, "54", pt(54));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_CONTINUE, NULL)->keys[0].set, "55", pt(55));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_RETURN, NULL)->keys[0].set, "56", pt(56));
 
 	/* addresses: prefixes and ranges */
 	expect_rule(&r[2], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	a = alt_with(&r[2], NFO_VERDICT_DROP, NULL);
-	assert_int_equal(a->dim, NFO_DIM_SADDR4);
-	EXPECT_VSET(&a->set, "10/8", iv(0x0a000000, 0x0affffff));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_SADDR4);
+	EXPECT_VSET(&a->keys[0].set, "10/8", iv(0x0a000000, 0x0affffff));
 	a = alt_with(&r[2], NFO_VERDICT_ACCEPT, NULL);
-	EXPECT_VSET(&a->set, "192.168.0.0-9", iv(0xc0a80000, 0xc0a80009));
+	EXPECT_VSET(&a->keys[0].set, "192.168.0.0-9", iv(0xc0a80000, 0xc0a80009));
 
 	/* meta l4proto vmap */
 	assert_int_equal(r[3].nalts, 1);
 	a = alt_with(&r[3], NFO_VERDICT_JUMP, "web");
-	assert_int_equal(a->dim, NFO_DIM_L4PROTO);
-	EXPECT_VSET(&a->set, "udp", pt(IPPROTO_UDP));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_L4PROTO);
+	EXPECT_VSET(&a->keys[0].set, "udp", pt(IPPROTO_UDP));
 }
 
 
@@ -1350,9 +1350,9 @@ static void test_unsupported(void **state)
 	expect_rule(&r[5], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[5], 22);
 	assert_int_equal(r[5].nalts, 1);
-	assert_int_equal(r[5].alts[0].dim, NFO_DIM_TH2);
+	assert_int_equal(r[5].alts[0].keys[0].dim, NFO_DIM_TH2);
 	assert_int_equal(r[5].alts[0].verdict, NFO_VERDICT_ACCEPT);
-	EXPECT_VSET(&r[5].alts[0].set, "vmap alternative", pt(22));
+	EXPECT_VSET(&r[5].alts[0].keys[0].set, "vmap alternative", pt(22));
 	/* ip saddr & 0.0.0.255 == 0.0.0.1: not a prefix mask */
 	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "masked", 2);
 	PRED(&r[6], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
