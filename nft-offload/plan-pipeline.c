@@ -206,6 +206,11 @@ static int broadcast_set(const struct nfo_plan_input *in, struct nfo_vset *out)
 	r = nfo_vset_add(out, 0xffffffffu, 0xffffffffu);
 	if (r < 0 || !in->bcast_input)
 		return r;
+	/* the input route's flow carries the packet's TOS, which
+	 * plan_fib4_set() (the flow of `fib daddr type`) leaves out */
+	for (size_t i = 0; i < in->nroutes; i++)
+		if (in->routes[i].family == AF_INET && in->routes[i].tos)
+			return 0;
 	memcpy(t, &brd, 4); /* the register value: host byte order */
 	r = nfo_vset_push(&types, nfo_u128_from_be(t, 4), nfo_u128_from_be(t, 4));
 	if (r == 0)

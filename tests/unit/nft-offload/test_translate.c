@@ -107,6 +107,7 @@ CAPTURE(tcpopt)
 CAPTURE(unsupported)
 CAPTURE(verdicts)
 CAPTURE(vmaps)
+CAPTURE(concat)
 
 /* Values. */
 
@@ -1205,6 +1206,78 @@ static void test_vmaps(void **state)
 }
 
 
+/* One field of a concatenated alternative: dim and exactly the values. */
+static void expect_key(const struct nfo_alt *a, size_t k, int dim, nfo_u128 lo, nfo_u128 hi)
+{
+	assert_true(k < a->nkeys);
+	assert_int_equal(a->keys[k].dim, dim);
+	assert_int_equal(a->keys[k].set.n, 1);
+	assert_true(a->keys[k].set.iv[0].lo == lo && a->keys[k].set.iv[0].hi == hi);
+}
+
+/* Verdict maps keyed by concatenations (kube-proxy's nftables mode): one
+ * alternative per element, each the product of its fields' values;
+ * elements of one verdict that differ in one field share one. */
+static void test_concat_vmaps(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_IPV4, "kp", "input", 3);
+	const struct nfo_chain *svc = chain(state, NFPROTO_IPV4, "kp", "svc", 2);
+	const struct nfo_chain *c6 = chain(state, NFPROTO_IPV6, "kp6", "input", 1);
+	const struct nfo_rule *r = c->rules;
+	const struct nfo_alt *a;
+	nfo_u128 a6 = (nfo_u128)0x20010db8u << 96;
+
+	/* ip daddr . meta l4proto . th dport vmap @service-ips */
+	expect_rule(&r[0], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 0);
+	assert_non_null(r[0].vmap_set);
+	assert_int_equal(r[0].nalts, 3);
+	a = alt_with(&r[0], NFO_VERDICT_GOTO, "svc");
+	assert_ptr_equal(a->target_chain, svc);
+	assert_int_equal(a->nkeys, 3);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000001, 0x0a000001);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	EXPECT_VSET(&a->keys[2].set, "80 and 443: goto svc", pt(80), pt(443));
+	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000002, 0x0a000002);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_UDP, IPPROTO_UDP);
+	expect_key(a, 2, NFO_DIM_TH2, 53, 53);
+	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000003, 0x0a000003);
+	expect_key(a, 2, NFO_DIM_TH2, 22, 22);
+
+	/* ip daddr 10.0.0.1 meta l4proto . th dport vmap @nodeports */
+	assert_int_equal(r[1].nalts, 2);
+	a = alt_with(&r[1], NFO_VERDICT_GOTO, "svc");
+	assert_int_equal(a->nkeys, 2);
+	expect_key(a, 0, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	expect_key(a, 1, NFO_DIM_TH2, 30080, 30080);
+	a = alt_with(&r[1], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_L4PROTO, IPPROTO_UDP, IPPROTO_UDP);
+	expect_key(a, 1, NFO_DIM_TH2, 30081, 30081);
+
+	/* anonymous: ip saddr . tcp dport vmap { ... } */
+	assert_int_equal(r[2].offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r[2].nalts, 2);
+	a = alt_with(&r[2], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_SADDR4, 0xc0000201, 0xc0000201);
+	expect_key(a, 1, NFO_DIM_TH2, 22, 22);
+	a = alt_with(&r[2], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_SADDR4, 0xc0000202, 0xc0000202);
+
+	/* a key longer than 16 bytes: ip6 daddr . meta l4proto . th dport */
+	r = c6->rules;
+	assert_int_equal(r[0].offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r[0].nalts, 2);
+	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR6, a6 | 1, a6 | 1);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	expect_key(a, 2, NFO_DIM_TH2, 443, 443);
+	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR6, a6 | 2, a6 | 2);
+	expect_key(a, 2, NFO_DIM_TH2, 80, 80);
+}
+
+
 static void test_verdicts(void **state)
 {
 	const struct nfo_chain *c = chain(state, NFPROTO_INET, "verd", "pre", 10);
@@ -1986,6 +2059,7 @@ int main(void)
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
 		T(test_vmaps, vmaps),
+		T(test_concat_vmaps, concat),
 		T(test_base_chains, verdicts),
 		T(test_netdev_chains, verdicts),
 		T(test_unsupported, unsupported),
