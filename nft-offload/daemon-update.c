@@ -294,6 +294,7 @@ int daemon_rebuild(struct daemon *d)
 		.nroutes = nroutes,
 		.have_routes = true,
 		.bcast_input = d->bc_forwarding == 0,
+		.l2_group = s->config.decide_broadcast,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);

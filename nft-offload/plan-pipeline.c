@@ -380,9 +380,11 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	if (!nh && !nin)
 		goto out; /* nothing at the IP layer can drop */
 	/* ip_rcv_core() and ipv6_rcv() drop only frames for another host;
-	 * broadcast and multicast frames meet prerouting like the host's own
-	 * (docs/SEMANTICS.md 3.2) */
-	r = nfo_vset_push(&one, NFO_L2_HOST, NFO_L2_MULTICAST);
+	 * broadcast and multicast frames meet prerouting like the host's own,
+	 * but a macvlan or ipvlan in another namespace may take a copy of
+	 * them first (docs/SEMANTICS.md 3.2): only where the user says there
+	 * is none */
+	r = nfo_vset_push(&one, NFO_L2_HOST, x->in->l2_group ? NFO_L2_MULTICAST : NFO_L2_HOST);
 	if (r == 0)
 		r = add_gate(x, p, NFO_DIM_L2HOST, &one);
 	nfo_vset_free(&one);

@@ -53,6 +53,11 @@ struct nfo_plan_input {
 	 * 0 (ip_route_input_slow forwards them only when the input device's
 	 * and all's are both set). 255.255.255.255 always is. */
 	bool bcast_input;
+	/* Broadcast and multicast frames are decided at prerouting and input
+	 * too, not only frames for the interface's MAC: the user says no
+	 * upper device the daemon cannot see (macvlan, ipvlan in another
+	 * namespace) takes copies of them after the ingress chains. */
+	bool l2_group;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*

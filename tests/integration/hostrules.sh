@@ -28,11 +28,13 @@
 #    in the fast path; elements moved between the maps while the daemon
 #    runs (endpoints gone, back, a new service on a dropped port) change
 #    what is dropped, and nothing accepted is ever dropped.
-#  - broadcast frames at input: a subnet broadcast and 255.255.255.255 in
-#    ff:ff:ff:ff:ff:ff frames are decided by the input chains (`meta
-#    pkttype host` false for them, `meta pkttype broadcast` true); a
-#    multicast destination is left to nftables, and so are subnet
-#    broadcasts while net.ipv4.conf.all.bc_forwarding is set.
+#  - broadcast frames at input: with `decide-broadcast yes`, a subnet
+#    broadcast and 255.255.255.255 in ff:ff:ff:ff:ff:ff frames are decided
+#    by the input chains (`meta pkttype host` false for them, `meta pkttype
+#    broadcast` true); a multicast destination is left to nftables, and so
+#    are subnet broadcasts while net.ipv4.conf.all.bc_forwarding is set.
+#    Without the setting such frames pass; broadcast addresses in frames
+#    for the interface's MAC are decided either way.
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xdp}
@@ -248,13 +250,24 @@ table inet bc {
 		meta pkttype host udp dport 137 accept
 		udp dport 137 counter drop comment "netbios"
 		meta pkttype broadcast udp dport 5678 counter drop comment "smurf"
+		udp dport 139 counter drop comment "nb139"
 	}
 }
 EOF2
 BC_FWD=$(ip netns exec "$NS_R" sysctl -n net.ipv4.conf.all.bc_forwarding)
 ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.all.bc_forwarding=0
-nfo_daemon_start --attach "$IF_R:$MODE"
 BCAST=ff:ff:ff:ff:ff:ff
+# By default only frames for the interface's MAC meet the IP-layer chains
+# in the fast path (a macvlan elsewhere may take copies of the others); a
+# subnet broadcast address in such a frame is delivered locally.
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_case "broadcast frames, by default" \
+	"kdrop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \
+	"drop=nb139 --dst 10.99.0.255 --proto udp --dport 139" \
+	"drop=nb139 --dst 255.255.255.255 --proto udp --dport 139"
+nfo_daemon_stop
+printf 'decide-broadcast yes\n' >"$NFO_T/bcast.conf"
+nfo_daemon_start --config "$NFO_T/bcast.conf" --attach "$IF_R:$MODE"
 nfo_case "broadcast frames" \
 	"drop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \
 	"drop=netbios --dst 255.255.255.255 --dst-mac $BCAST --proto udp --dport 137" \

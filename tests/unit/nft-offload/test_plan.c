@@ -238,6 +238,7 @@ struct env {
 	size_t nroutes;
 	bool have_routes;
 	bool bcast_input; /* bc_forwarding known off */
+	bool l2_group;    /* decide-broadcast yes */
 };
 
 /* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
@@ -998,7 +999,8 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 	/* The IP layer: only an L3 device, and not a frame for another host
 	 * (ip_rcv_core drops those; broadcast and multicast go on). */
 	if (cls == CLS_OTHER || !ifc->l3 || !(k->have & DBIT(NFO_DIM_L2HOST)) ||
-	    k->v[NFO_DIM_L2HOST] < NFO_L2_HOST || k->v[NFO_DIM_L2HOST] > NFO_L2_MULTICAST)
+	    k->v[NFO_DIM_L2HOST] < NFO_L2_HOST ||
+	    k->v[NFO_DIM_L2HOST] > (e->l2_group ? NFO_L2_MULTICAST : NFO_L2_HOST))
 		goto out;
 	nat = ref_nat(rs, cls);
 	n = 0;
@@ -1089,6 +1091,7 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.nroutes = e->nroutes,
 		.have_routes = e->have_routes,
 		.bcast_input = e->bcast_input,
+		.l2_group = e->l2_group,
 		.max_edges = max_edges,
 	};
 
@@ -1303,8 +1306,9 @@ static void print_env(FILE *f, const struct env *e)
 		if (a->flags)
 			fprintf(f, "(flags 0x%x)", a->flags);
 	}
-	fprintf(f, "\n  local table:%s%s", e->have_routes ? "" : " (none)",
-		e->bcast_input ? " (bc_forwarding off)" : "");
+	fprintf(f, "\n  local table:%s%s%s", e->have_routes ? "" : " (none)",
+		e->bcast_input ? " (bc_forwarding off)" : "",
+		e->l2_group ? " (decide-broadcast)" : "");
 	for (size_t i = 0; i < e->nroutes; i++) {
 		const struct nfo_route *rt = &e->routes[i];
 
@@ -1799,6 +1803,7 @@ static void test_broadcast_input(void **state)
 	scen_std_env(&s);
 	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
 	env_route(&s.env, "10.0.0.255/32", RTN_BROADCAST, 0);
+	s.env.l2_group = true;
 	c = rs_chain(s.rs, NFPROTO_INET, "input", NFO_HOOK_INPUT, 0, "filter", true);
 	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
 	pred_tcp_dport(r, 22);
@@ -2130,7 +2135,12 @@ static void test_drop_policy(void **state)
 		EXPECT_PASS(&s, 2, k);
 		k.v[NFO_DIM_L2HOST] = 0;
 		EXPECT_PASS(&s, 2, k);
+		/* not without decide-broadcast: a macvlan in another
+		 * namespace may take a copy */
 		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_PASS(&s, 2, k);
+		s.env.l2_group = true;
+		scen_build(&s);
 		EXPECT_POLICY(&s, 2, k, c);
 		k.v[NFO_DIM_L2HOST] = NFO_L2_MULTICAST;
 		EXPECT_POLICY(&s, 2, k, c);
@@ -2641,6 +2651,9 @@ static void test_not_l3(void **state)
 		k.v[NFO_DIM_L2HOST] = NFO_L2_OTHERHOST;
 		EXPECT_PASS(&s, 3, k);
 		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_PASS(&s, 3, k);
+		s.env.l2_group = true;
+		scen_build(&s);
 		EXPECT_POLICY(&s, 3, k, pre);
 	}
 	scen_free(&s);
@@ -3346,6 +3359,9 @@ static void gen_env(struct rng *g, struct env *e)
 		if (chance(g, 40))
 			env_route(e, extra[rnd(g, NELEM(extra))], types[rnd(g, NELEM(types))],
 				  chance(g, 15) ? RTNH_F_DEAD : 0);
+		/* from what was drawn, not a draw of its own: the seeds keep
+		 * the scenarios they had */
+		e->l2_group = e->nroutes & 1;
 	}
 }
 
