@@ -364,6 +364,10 @@ int nfo_config_parse(struct nfo_config *c, const char *text, size_t len, const c
 				return fail(err, errlen, file, line,
 					    "invalid number of milliseconds '%s' for timeout-margin", w[1]);
 			c->timeout_margin_ms = (uint32_t)v;
+		} else if (!strcmp(w[0], "decide-broadcast")) {
+			if (n != 2 || (strcmp(w[1], "yes") && strcmp(w[1], "no")))
+				return fail(err, errlen, file, line, "expected: decide-broadcast yes|no");
+			c->decide_broadcast = !strcmp(w[1], "yes");
 		} else {
 			return fail(err, errlen, file, line, "unknown setting '%s'", w[0]);
 		}

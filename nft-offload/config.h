@@ -59,6 +59,10 @@ struct nfo_config {
 	size_t max_edges;
 	char metrics_listen[64]; /* ADDR:PORT, "": no metrics endpoint */
 	uint32_t timeout_margin_ms;
+	/* decide-broadcast yes: prerouting and input decide broadcast and
+	 * multicast frames too (no macvlan/ipvlan on the attached interfaces
+	 * in other namespaces: docs/SEMANTICS.md 3.2) */
+	bool decide_broadcast;
 };
 
 void nfo_config_init(struct nfo_config *c);

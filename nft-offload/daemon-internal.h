@@ -60,6 +60,9 @@ struct daemon {
 	uint64_t wd_trips_seen;
 	bool need_resync;
 	bool need_rebuild;
+	/* net.ipv4.conf.all.bc_forwarding as last read, -1: unreadable
+	 * (subnet broadcasts are decided at input only while it reads 0) */
+	int bc_forwarding;
 	/* Element-only transactions not applied yet, in generation order;
 	 * txq_genid: the generation of the last one (or the model's). */
 	struct nfo_nft_txn *txq;

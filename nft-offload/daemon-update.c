@@ -294,6 +294,8 @@ int daemon_rebuild(struct daemon *d)
 		.routes = routes,
 		.nroutes = nroutes,
 		.have_routes = true,
+		.bcast_input = d->bc_forwarding == 0,
+		.l2_group = s->config.decide_broadcast,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);

@@ -176,6 +176,29 @@ static void follow_icmp_limits(struct daemon *d)
 	pthread_mutex_unlock(&d->st.lock);
 }
 
+/*
+ * Whether subnet broadcasts may be forwarded (ip_route_input_slow: a
+ * RTN_BROADCAST route goes to make_route when the device's and all's
+ * bc_forwarding are set), read with the ICMP limits: a change rebuilds.
+ */
+static int read_bc_forwarding(void)
+{
+	int64_t v;
+
+	return nfo_sysctl_int("/proc/sys", "net/ipv4/conf/all/bc_forwarding", &v) < 0 ? -1 : v != 0;
+}
+
+static void follow_bc_forwarding(struct daemon *d)
+{
+	int now = read_bc_forwarding();
+
+	if (now == d->bc_forwarding)
+		return;
+	d->bc_forwarding = now;
+	daemon_disable(d, "bc_forwarding changed");
+	d->need_rebuild = true;
+}
+
 /* tcx programs attached by other tools raise no notification: look. */
 static void on_poll(struct daemon *d)
 {
@@ -183,6 +206,7 @@ static void on_poll(struct daemon *d)
 
 	(void)!read(d->pollfd, &x, sizeof(x));
 	follow_icmp_limits(d);
+	follow_bc_forwarding(d);
 	daemon_metrics_expire(d);
 	daemon_trace_expire(d);
 	for (size_t i = 0; i < d->st.nifaces; i++) {
@@ -481,6 +505,7 @@ static int setup_kernel(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 	follow_icmp_limits(d);
+	d->bc_forwarding = read_bc_forwarding();
 	return 0;
 }
 

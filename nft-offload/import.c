@@ -262,19 +262,19 @@ static uint32_t *sorted_order(const struct nfo_nft_elems *es)
 	return order;
 }
 
-static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
-		    const struct nfo_nft_elems *es, size_t i)
+/* A verdict map's element i, keys [key, key_end] (key_end NULL: key). */
+static int add_vmap_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
+			 const struct nfo_nft_elems *es, size_t i, const uint8_t *key_end)
 {
+	size_t kl = s->key_len;
 	struct nfo_vmap_elem *m;
 
-	if (nfo_vset_push(&s->elems, lo, hi) < 0)
-		return -ENOMEM;
-	if (!s->verdict_map)
-		return 0;
 	if (nfo_grow(&s->vmap, vcap, s->nvmap + 1, sizeof(*s->vmap)) < 0)
 		return -ENOMEM;
 	m = &s->vmap[s->nvmap++];
 	*m = (struct nfo_vmap_elem){ .lo = lo, .hi = hi, .verdict = NFO_VERDICT_STOP };
+	memcpy(m->key, es->keys + i * kl, kl);
+	memcpy(m->key_end, key_end ? key_end : m->key, kl);
 	if (!(es->flags[i] & NFO_NFT_ELEM_VERDICT))
 		return 0;
 	m->verdict = nfo_translate_verdict(es->verdicts[i]);
@@ -283,6 +283,31 @@ static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
 		if (!m->chain)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+static int add_elem(struct nfo_set *s, size_t *vcap, nfo_u128 lo, nfo_u128 hi,
+		    const struct nfo_nft_elems *es, size_t i)
+{
+	uint8_t end[16];
+
+	if (nfo_vset_push(&s->elems, lo, hi) < 0)
+		return -ENOMEM;
+	if (!s->verdict_map)
+		return 0;
+	nfo_u128_to_be(hi, end, s->key_len);
+	return add_vmap_elem(s, vcap, lo, hi, es, i, end);
+}
+
+/* A verdict map whose key is longer than 16 bytes (a concatenation; never
+ * of ranges, load_elems() refuses those): its elements by their bytes. */
+static int collect_long_vmap(struct elem_acc *a)
+{
+	size_t vcap = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (add_vmap_elem(a->set, &vcap, 0, 0, a->es, i, NULL) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -336,6 +361,8 @@ static int collect_elems(struct elem_acc *a, bool interval)
 
 	if (!interval && a->n && collect_keys(a) < 0)
 		return -ENOMEM;
+	if (kl > 16 && a->n && s->verdict_map)
+		return collect_long_vmap(a);
 	if (kl > 16 || !a->n)
 		return 0; /* a concatenation: no values of one field; or empty */
 	if (!interval && !es->key_ends && !s->verdict_map) {

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
 #include <linux/netfilter.h>
+#include <linux/rtnetlink.h>
 
 #include "netlink/rtnl.h"
 #include "plan-internal.h"
@@ -187,6 +188,46 @@ static int local_set(const struct nfo_plan_input *in, const struct nfo_plan_ifac
 	return 0;
 }
 
+/*
+ * IPv4 broadcast destinations delivered locally (docs/SEMANTICS.md 3.2):
+ * ip_route_input_slow() sends 255.255.255.255 to brd_input without a
+ * lookup, and a destination whose route is RTN_BROADCAST (the local
+ * table's broadcast routes, which rule 0 looks up first) there too, unless
+ * bc_forwarding forwards it. Added to out; nothing but 255.255.255.255
+ * when the local table is not known.
+ */
+static int broadcast_set(const struct nfo_plan_input *in, struct nfo_vset *out)
+{
+	struct nfo_vset types = {}, bc = {};
+	uint8_t t[4];
+	uint32_t brd = RTN_BROADCAST;
+	int r;
+
+	r = nfo_vset_add(out, 0xffffffffu, 0xffffffffu);
+	if (r < 0 || !in->bcast_input)
+		return r;
+	/* the input route's flow carries the packet's TOS, which
+	 * plan_fib4_set() (the flow of `fib daddr type`) leaves out */
+	for (size_t i = 0; i < in->nroutes; i++)
+		if (in->routes[i].family == AF_INET && in->routes[i].tos)
+			return 0;
+	memcpy(t, &brd, 4); /* the register value: host byte order */
+	r = nfo_vset_push(&types, nfo_u128_from_be(t, 4), nfo_u128_from_be(t, 4));
+	if (r == 0)
+		r = plan_fib4_set(in, &types, &bc);
+	nfo_vset_free(&types);
+	/* 0.0.0.0/8 is broadcast to inet_dev_addr_type() but a martian
+	 * destination to the input route */
+	for (size_t i = 0; r > 0 && i < bc.n; i++) {
+		nfo_u128 lo = bc.iv[i].lo < 0x01000000u ? 0x01000000u : bc.iv[i].lo;
+
+		if (lo <= bc.iv[i].hi)
+			r = nfo_vset_add(out, lo, bc.iv[i].hi) < 0 ? -ENOMEM : 1;
+	}
+	nfo_vset_free(&bc);
+	return r < 0 ? r : 0;
+}
+
 /* Every chain a jump or goto can reach, however deep: eval_chain applies
  * the depth bound itself. (A cut here would hide a chain first met too deep
  * and met again shallower.) The visited bits stop loops. */
@@ -338,7 +379,12 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	nh = prerouting_hooks(x, cls, h, &nin);
 	if (!nh && !nin)
 		goto out; /* nothing at the IP layer can drop */
-	r = nfo_vset_push(&one, NFO_L2_HOST, NFO_L2_HOST);
+	/* ip_rcv_core() and ipv6_rcv() drop only frames for another host;
+	 * broadcast and multicast frames meet prerouting like the host's own,
+	 * but a macvlan or ipvlan in another namespace may take a copy of
+	 * them first (docs/SEMANTICS.md 3.2): only where the user says there
+	 * is none */
+	r = nfo_vset_push(&one, NFO_L2_HOST, x->in->l2_group ? NFO_L2_MULTICAST : NFO_L2_HOST);
 	if (r == 0)
 		r = add_gate(x, p, NFO_DIM_L2HOST, &one);
 	nfo_vset_free(&one);
@@ -352,6 +398,8 @@ int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int c
 	if (r < 0 || !nin)
 		goto out;
 	r = local_set(x->in, iface, cls, &local);
+	if (r == 0 && cls == CLS_IPV4)
+		r = broadcast_set(x->in, &local);
 	if (r == 0)
 		r = add_gate(x, p, cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6, &local);
 	nfo_vset_free(&local);

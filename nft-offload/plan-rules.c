@@ -227,15 +227,20 @@ static int compile_one(struct ctx *x, int chain, const struct nfo_rule *rule, in
 	}
 	if (alt >= 0) {
 		const struct nfo_alt *a = &rule->alts[alt];
-		/* A verdict map is the rule's last statement: any effect in the
-		 * rule comes before its lookup and happens whatever the key. */
-		struct nfo_pred key = { .dim = a->dim, .before_effect = !rule->effect, .set = a->set };
 
 		c->verdict = a->verdict;
 		c->target_chain = a->target_chain;
-		r = crule_add_packet_pred(c, &key);
-		if (r < 0)
-			return r;
+		for (size_t k = 0; k < a->nkeys; k++) {
+			/* A verdict map is the rule's last statement: any effect
+			 * in the rule comes before its lookup and happens
+			 * whatever the key. */
+			struct nfo_pred key = { .dim = a->keys[k].dim, .before_effect = !rule->effect,
+						.set = a->keys[k].set };
+
+			r = crule_add_packet_pred(c, &key);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -325,8 +330,9 @@ static void note_rule_dims(struct ctx *x, const struct nfo_rule *rule)
 			note_dim(x, d);
 	}
 	for (size_t a = 0; a < rule->nalts; a++)
-		if (rule->alts[a].dim != NFO_DIM_CTSTATE) /* `ct state vmap { ... }` */
-			note_dim(x, rule->alts[a].dim);
+		for (size_t k = 0; k < rule->alts[a].nkeys; k++)
+			if (rule->alts[a].keys[k].dim != NFO_DIM_CTSTATE) /* `ct state vmap {...}` */
+				note_dim(x, rule->alts[a].keys[k].dim);
 }
 
 static int compile_chain(struct ctx *x, const struct nfo_chain *c)

@@ -48,6 +48,16 @@ struct nfo_plan_input {
 	const struct nfo_route *routes;
 	size_t nroutes;
 	bool have_routes;
+	/* IPv4 subnet broadcasts (the local table's broadcast routes) are
+	 * delivered locally: net.ipv4.conf.all.bc_forwarding is known to be
+	 * 0 (ip_route_input_slow forwards them only when the input device's
+	 * and all's are both set). 255.255.255.255 always is. */
+	bool bcast_input;
+	/* Broadcast and multicast frames are decided at prerouting and input
+	 * too, not only frames for the interface's MAC: the user says no
+	 * upper device the daemon cannot see (macvlan, ipvlan in another
+	 * namespace) takes copies of them after the ingress chains. */
+	bool l2_group;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*

@@ -52,7 +52,7 @@ static int read_line(const char *root, const char *name, char *buf, size_t len)
 	return r;
 }
 
-static int read_int(const char *root, const char *name, int64_t *ret)
+int nfo_sysctl_int(const char *root, const char *name, int64_t *ret)
 {
 	char buf[64], *end;
 	long long v;
@@ -103,13 +103,13 @@ int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret)
 	char buf[1024];
 	int r;
 
-	if ((r = read_int(root, "net/ipv4/icmp_msgs_per_sec", &lim.msgs_per_sec)) < 0 ||
-	    (r = read_int(root, "net/ipv4/icmp_msgs_burst", &lim.msgs_burst)) < 0 ||
-	    (r = read_int(root, "net/ipv4/icmp_ratelimit", &lim.ratelimit4_ms)) < 0 ||
-	    (r = read_int(root, "net/ipv4/icmp_ratemask", &lim.ratemask4)) < 0)
+	if ((r = nfo_sysctl_int(root, "net/ipv4/icmp_msgs_per_sec", &lim.msgs_per_sec)) < 0 ||
+	    (r = nfo_sysctl_int(root, "net/ipv4/icmp_msgs_burst", &lim.msgs_burst)) < 0 ||
+	    (r = nfo_sysctl_int(root, "net/ipv4/icmp_ratelimit", &lim.ratelimit4_ms)) < 0 ||
+	    (r = nfo_sysctl_int(root, "net/ipv4/icmp_ratemask", &lim.ratemask4)) < 0)
 		return r;
 	/* Without IPv6 there is nothing to answer IPv6 packets with. */
-	r = read_int(root, "net/ipv6/icmp/ratelimit", &lim.ratelimit6_ms);
+	r = nfo_sysctl_int(root, "net/ipv6/icmp/ratelimit", &lim.ratelimit6_ms);
 	if (r == -ENOENT) {
 		lim.ratelimit6_ms = 0;
 		lim.limited6 = false;

@@ -26,6 +26,8 @@ struct nfo_icmp_limits {
 
 /* Reads the limits under root ("/proc/sys" but for tests); 0 or -errno. */
 int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret);
+/* One integer sysctl, root/name ("/proc/sys", "net/ipv4/..."); 0 or -errno. */
+int nfo_sysctl_int(const char *root, const char *name, int64_t *ret);
 
 /* Whether a ratemask list (proc_do_large_bitmap: "0-1,3-127") has bit;
  * -EINVAL if it does not parse. */

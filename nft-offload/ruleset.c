@@ -162,7 +162,8 @@ void nfo_rule_clear(struct nfo_rule *r)
 	free(r->note);
 	r->note = NULL;
 	for (size_t i = 0; i < r->nalts; i++) {
-		nfo_vset_free(&r->alts[i].set);
+		for (size_t k = 0; k < r->alts[i].nkeys; k++)
+			nfo_vset_free(&r->alts[i].keys[k].set);
 		free(r->alts[i].target);
 	}
 	free(r->alts);

@@ -101,10 +101,17 @@ enum nfo_offload {
 
 struct nfo_chain;
 
-/* One verdict of a verdict map: the keys (values of dim) that select it. */
-struct nfo_alt {
+/* One field of a verdict map's key: the values of dim that select it. */
+struct nfo_altkey {
 	int dim;
 	struct nfo_vset set;
+};
+
+/* One verdict of a verdict map: the keys that select it, the product of
+ * its fields' values (one field, or each field of a concatenation). */
+struct nfo_alt {
+	struct nfo_altkey keys[NFO_SET_MAX_FIELDS];
+	uint8_t nkeys;
 	int verdict;
 	char *target;
 	struct nfo_chain *target_chain;
@@ -174,12 +181,17 @@ struct nfo_chain {
 	size_t nrules;
 };
 
-/* One element of a verdict map: keys [lo, hi] map to a verdict. */
+/* One element of a verdict map: keys [lo, hi] map to a verdict. Keys of
+ * up to 16 bytes are lo and hi; every key is also in key and key_end as
+ * nft holds it (equal unless the element is a range: a concatenation's
+ * ranges are per field, NFTA_SET_ELEM_KEY_END). */
 struct nfo_vmap_elem {
 	nfo_u128 lo;
 	nfo_u128 hi;
 	int verdict;  /* NFO_VERDICT_*, STOP for verdicts not followed */
 	char *chain;  /* jump/goto */
+	uint8_t key[NFO_SET_KEY_LEN];
+	uint8_t key_end[NFO_SET_KEY_LEN];
 };
 
 /*

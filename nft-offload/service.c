@@ -95,8 +95,9 @@ static const char *rule_problem(const struct nfo_rule *r)
 	for (size_t a = 0; a < r->nalts; a++) {
 		const struct nfo_alt *alt = &r->alts[a];
 
-		if (alt->dim == NFO_DIM_CTSTATE)
-			return "ct state: a service filter runs without conntrack";
+		for (size_t k = 0; k < alt->nkeys; k++)
+			if (alt->keys[k].dim == NFO_DIM_CTSTATE)
+				return "ct state: a service filter runs without conntrack";
 		if (alt->verdict == NFO_VERDICT_STOP)
 			return "a verdict map with verdicts the program cannot follow";
 		if ((alt->verdict == NFO_VERDICT_JUMP || alt->verdict == NFO_VERDICT_GOTO) &&

@@ -809,6 +809,141 @@ static int do_range(struct tstate *st, struct nftnl_expr *e)
 	return r;
 }
 
+static void alts_clear(struct nfo_rule *out)
+{
+	for (size_t i = 0; i < out->nalts; i++) {
+		for (size_t k = 0; k < out->alts[i].nkeys; k++)
+			nfo_vset_free(&out->alts[i].keys[k].set);
+		free(out->alts[i].target);
+	}
+	free(out->alts);
+	out->alts = NULL;
+	out->nalts = 0;
+}
+
+/*
+ * The fields of a lookup key starting at sreg: whole fields in consecutive
+ * registers, each starting 4-byte aligned (nft's concatenation layout),
+ * covering exactly the set's key; each field's offset in the key in
+ * ret_offs. Returns 1, or 0 if the key is not such a layout.
+ */
+static int key_fields(const struct tstate *st, uint32_t sreg, const struct nfo_set *set,
+		      struct nfo_setref *ref, unsigned ret_offs[NFO_SET_MAX_FIELDS])
+{
+	int i = reg32_index(sreg);
+	unsigned used = 0;
+
+	ref->ndims = 0;
+	if (i < 0)
+		return 0;
+	while (used < set->key_len) {
+		const struct regval *rv;
+		unsigned w;
+
+		if (i >= NREG32 || ref->ndims == NFO_SET_MAX_FIELDS)
+			return 0;
+		rv = &st->reg[i];
+		if (rv->kind != R_FIELD || rv->masked || rv->off != 0 || rv->dim < 0 ||
+		    rv->dim >= NFO_DIM_CTSTATE)
+			return 0;
+		w = nfo_dim_width(rv->dim) / 8;
+		if (rv->len != w)
+			return 0;
+		ret_offs[ref->ndims] = used;
+		ref->dims[ref->ndims++] = (uint8_t)rv->dim;
+		used += ref->ndims == 1 && set->key_len == w ? w : (w + 3) & ~3u;
+		i += (int)((w + 3) / 4);
+	}
+	return used == set->key_len;
+}
+
+/*
+ * A verdict map keyed by a concatenation (kube-proxy's `ip daddr . meta
+ * l4proto . th dport vmap @service-ips`): one alternative per element, the
+ * product of its fields' values. nft_lookup_eval compares the whole key
+ * (the fields, each padded with zeros to 4 bytes as the registers hold
+ * them: nft_payload_eval and nft_meta_get_eval zero the rest of the last
+ * register they write), so an element matches exactly when every field
+ * does; elements of an exact map have distinct keys, so at most one
+ * alternative holds. An element with non-zero padding matches no packet
+ * and is left out. Elements of one verdict that differ in one field only
+ * share an alternative (A x B u A x C = A x (B u C)). Returns 1 if
+ * followed, 0 if the key is not a concatenation of whole fields (or the
+ * map holds ranges), -ENOMEM.
+ */
+static int vmap_concat_alts(struct tstate *st, uint32_t sreg, const struct nfo_set *set)
+{
+	struct nfo_rule *out = st->out;
+	unsigned offs[NFO_SET_MAX_FIELDS];
+	struct nfo_setref ref = {};
+	size_t cap = 0;
+	int r;
+
+	if (set->interval || !key_fields(st, sreg, set, &ref, offs) || ref.ndims < 2)
+		return 0;
+	for (size_t i = 0; i < set->nvmap; i++) {
+		const struct nfo_vmap_elem *m = &set->vmap[i];
+		struct nfo_alt cur = { .nkeys = ref.ndims, .verdict = m->verdict }, *prev;
+		unsigned pos = 0, differ = 0, at = 0;
+		bool pad = false;
+
+		for (unsigned k = 0; k < ref.ndims; k++) {
+			unsigned w = nfo_dim_width(ref.dims[k]) / 8;
+			nfo_u128 v;
+
+			for (; pos < offs[k]; pos++)
+				pad |= m->key[pos] != 0;
+			v = nfo_u128_from_be(m->key + offs[k], w);
+			pos = offs[k] + w;
+			cur.keys[k].dim = ref.dims[k];
+			r = nfo_vset_push(&cur.keys[k].set, v, v);
+			if (r < 0)
+				goto fail_cur;
+		}
+		for (; pos < set->key_len; pos++)
+			pad |= m->key[pos] != 0;
+		if (pad) {
+			for (unsigned k = 0; k < ref.ndims; k++)
+				nfo_vset_free(&cur.keys[k].set);
+			continue;
+		}
+		prev = out->nalts ? &out->alts[out->nalts - 1] : NULL;
+		if (prev && prev->verdict == cur.verdict &&
+		    !strcmp(prev->target ? prev->target : "", m->chain ? m->chain : "")) {
+			for (unsigned k = 0; k < ref.ndims; k++)
+				if (!nfo_vset_equal(&prev->keys[k].set, &cur.keys[k].set)) {
+					differ++;
+					at = k;
+				}
+		}
+		if (prev && differ == 1) {
+			const struct nfo_ival *iv = &cur.keys[at].set.iv[0];
+
+			r = nfo_vset_add(&prev->keys[at].set, iv->lo, iv->hi);
+			for (unsigned k = 0; k < ref.ndims; k++)
+				nfo_vset_free(&cur.keys[k].set);
+			if (r < 0)
+				goto fail;
+			continue;
+		}
+		r = nfo_grow(&out->alts, &cap, out->nalts + 1, sizeof(*out->alts));
+		if (r == 0 && m->chain && !(cur.target = strdup(m->chain)))
+			r = -ENOMEM;
+		if (r < 0)
+			goto fail_cur;
+		out->alts[out->nalts++] = cur;
+		continue;
+fail_cur:
+		for (unsigned k = 0; k < ref.ndims; k++)
+			nfo_vset_free(&cur.keys[k].set);
+		goto fail;
+	}
+	return 1;
+fail:
+	alts_clear(out);
+	return r;
+}
+
 /*
  * A verdict map on a supported field: one alternative per distinct verdict,
  * with the keys that select it. Returns 1 if followed, 0 if not (a verdict
@@ -821,6 +956,12 @@ static int vmap_alts(struct tstate *st, uint32_t sreg, const struct nfo_set *set
 	struct regval shorter;
 	int r;
 
+	for (size_t i = 0; i < set->nvmap; i++)
+		if (set->vmap[i].verdict == NFO_VERDICT_STOP)
+			return 0;
+	r = vmap_concat_alts(st, sreg, set);
+	if (r != 0)
+		return r < 0 ? r : 1;
 	if (rv && rv->kind == R_FIELD && set->key_len < rv->len) {
 		shorter = *rv;
 		shorter.len = set->key_len;
@@ -871,7 +1012,8 @@ static int vmap_alts(struct tstate *st, uint32_t sreg, const struct nfo_set *set
 		}
 		out->alts = p;
 		alt = &out->alts[out->nalts++];
-		*alt = (struct nfo_alt){ .dim = rv->dim, .set = dimset, .verdict = m->verdict };
+		*alt = (struct nfo_alt){ .nkeys = 1, .verdict = m->verdict };
+		alt->keys[0] = (struct nfo_altkey){ .dim = rv->dim, .set = dimset };
 		if (m->chain) {
 			alt->target = strdup(m->chain);
 			if (!alt->target) {
@@ -884,13 +1026,7 @@ static int vmap_alts(struct tstate *st, uint32_t sreg, const struct nfo_set *set
 unsupported:
 	r = 0;
 fail:
-	for (size_t i = 0; i < out->nalts; i++) {
-		nfo_vset_free(&out->alts[i].set);
-		free(out->alts[i].target);
-	}
-	free(out->alts);
-	out->alts = NULL;
-	out->nalts = 0;
+	alts_clear(out);
 	return r;
 }
 
@@ -903,31 +1039,13 @@ fail:
 static int setref_pred(struct tstate *st, uint32_t sreg, const struct nfo_set *set, bool invert)
 {
 	struct nfo_setref ref = { .set = set, .invert = invert };
+	unsigned offs[NFO_SET_MAX_FIELDS];
 	struct nfo_vset one = {};
-	int i = reg32_index(sreg);
-	unsigned used = 0;
 	int r;
 
-	if (i < 0 || (set->interval && set->key_len > 16))
+	if (set->interval && set->key_len > 16)
 		return 0;
-	while (used < set->key_len) {
-		const struct regval *rv;
-		unsigned w;
-
-		if (i >= NREG32 || ref.ndims == NFO_SET_MAX_FIELDS)
-			return 0;
-		rv = &st->reg[i];
-		if (rv->kind != R_FIELD || rv->masked || rv->off != 0 || rv->dim < 0 ||
-		    rv->dim >= NFO_DIM_CTSTATE)
-			return 0;
-		w = nfo_dim_width(rv->dim) / 8;
-		if (rv->len != w)
-			return 0;
-		ref.dims[ref.ndims++] = (uint8_t)rv->dim;
-		used += ref.ndims == 1 && set->key_len == w ? w : (w + 3) & ~3u;
-		i += (int)((w + 3) / 4);
-	}
-	if (used != set->key_len || (set->interval && ref.ndims != 1))
+	if (!key_fields(st, sreg, set, &ref, offs) || (set->interval && ref.ndims != 1))
 		return 0;
 	r = nfo_vset_push(&one, 1, 1);
 	if (r < 0)
@@ -960,7 +1078,13 @@ static int do_lookup(struct tstate *st, struct nftnl_expr *e)
 	/* named sets, and concatenations (a key longer than its first field),
 	 * are looked up in maps */
 	key = reg_read(st, sreg);
-	if (set && set->usable && !set->is_map &&
+	if (set && set->usable && set->verdict_map && has_dreg &&
+	    nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT && key &&
+	    key->kind == R_FIELD && key->len < set->key_len) {
+		/* a concatenated verdict map: its alternatives are the key
+		 * condition (vmap_concat_alts) */
+		r = 0;
+	} else if (set && set->usable && !set->is_map &&
 	    (set->named || (key && key->kind == R_FIELD && key->len < set->key_len)) &&
 	    (r = setref_pred(st, sreg, set, flags & NFT_LOOKUP_F_INV)) != 0) {
 		if (r < 0)

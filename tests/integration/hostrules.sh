@@ -21,6 +21,20 @@
 #    past an end-of-options byte, IPv4 and IPv6); a normal MSS, a short
 #    option, no option pass; `missing` holds for UDP too (nft adds no
 #    protocol dependency), checked against nftables itself first.
+#  - verdict maps keyed by concatenations, as kube-proxy's nftables mode
+#    builds them (`ip daddr . meta l4proto . th dport vmap @service-ips`,
+#    `@no-endpoint-services`, an anonymous one): a published service is
+#    delivered, a service without endpoints and unknown ports are dropped
+#    in the fast path; elements moved between the maps while the daemon
+#    runs (endpoints gone, back, a new service on a dropped port) change
+#    what is dropped, and nothing accepted is ever dropped.
+#  - broadcast frames at input: with `decide-broadcast yes`, a subnet
+#    broadcast and 255.255.255.255 in ff:ff:ff:ff:ff:ff frames are decided
+#    by the input chains (`meta pkttype host` false for them, `meta pkttype
+#    broadcast` true); a multicast destination is left to nftables, and so
+#    are subnet broadcasts while net.ipv4.conf.all.bc_forwarding is set.
+#    Without the setting such frames pass; broadcast addresses in frames
+#    for the interface's MAC are decided either way.
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xdp}
@@ -162,6 +176,115 @@ nfo_case "tcp option maxseg" \
 	"pass --proto tcp --dport 82 --tcp-options 02030064" \
 	"pass --proto tcp --dport 83" \
 	"pass --proto udp --dport 97"
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+# --- verdict maps keyed by concatenations (kube-proxy) --------------------------------
+nfo_nft <<EOF2
+table ip kp {
+	map service-ips {
+		type ipv4_addr . inet_proto . inet_service : verdict
+		elements = { $R4 . tcp . 8080 : goto svc-web }
+	}
+	map no-endpoint-services {
+		type ipv4_addr . inet_proto . inet_service : verdict
+		elements = { $R4 . tcp . 8443 : goto no-endpoints }
+	}
+	chain filter-input {
+		type filter hook input priority -110; policy accept;
+		ct state new jump service-endpoints-check
+		ip daddr . meta l4proto . th dport vmap @service-ips
+		meta l4proto . th dport vmap { udp . 53 : accept, tcp . 9999 : drop } comment "anon"
+		tcp dport 8000-8999 counter drop comment "unknown"
+	}
+	chain service-endpoints-check {
+		ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+	}
+	chain no-endpoints {
+		counter drop comment "noep"
+	}
+	chain svc-web {
+		accept
+	}
+}
+EOF2
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_assert "rule('noep')['offloaded'] and rule('anon')['offloaded'] and rule('unknown')['offloaded']" \
+	"rules behind concatenated verdict maps are offloaded"
+# (the key is the whole concatenation: $R4B:8443 is no service)
+nfo_case "concatenated verdict maps" \
+	"drop=noep --proto tcp --dport 8443 --tcp-flags S --sport 7001" \
+	"drop=unknown --proto tcp --dport 8500 --tcp-flags S --sport 7002" \
+	"drop=anon --proto tcp --dport 9999 --sport 7003" \
+	"pass --proto tcp --dport 8080 --tcp-flags S --sport 7004" \
+	"pass --proto udp --dport 53" \
+	"drop=unknown --dst $R4B --proto tcp --dport 8443 --tcp-flags S --sport 7005"
+# The service loses its endpoints: kube-proxy moves it to the other map.
+nfo_nft <<EOF2
+delete element ip kp service-ips { $R4 . tcp . 8080 }
+add element ip kp no-endpoint-services { $R4 . tcp . 8080 : goto no-endpoints }
+EOF2
+nfo_settle || fail "fast path not settled after the element change"
+nfo_case "endpoints gone" \
+	"drop=noep --proto tcp --dport 8080 --tcp-flags S --sport 7011" \
+	"drop=noep --proto tcp --dport 8443 --tcp-flags S --sport 7012"
+# Endpoints back, and a new service on a port the chain drops otherwise.
+nfo_nft <<EOF2
+delete element ip kp no-endpoint-services { $R4 . tcp . 8080, $R4 . tcp . 8443 }
+add element ip kp service-ips { $R4 . tcp . 8080 : goto svc-web, $R4 . tcp . 8500 : goto svc-web }
+EOF2
+nfo_settle || fail "fast path not settled after the element change"
+nfo_case "endpoints back, a new service" \
+	"pass --proto tcp --dport 8080 --tcp-flags S --sport 7021" \
+	"pass --proto tcp --dport 8500 --tcp-flags S --sport 7022" \
+	"drop=unknown --proto tcp --dport 8443 --tcp-flags S --sport 7023" \
+	"drop=unknown --proto tcp --dport 8501 --tcp-flags S --sport 7024"
+nfo_daemon_stop
+ip netns exec "$NS_R" nft flush ruleset
+
+# --- broadcast frames at input -------------------------------------------------------
+nfo_nft <<'EOF2'
+table inet bc {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		meta pkttype host udp dport 137 accept
+		udp dport 137 counter drop comment "netbios"
+		meta pkttype broadcast udp dport 5678 counter drop comment "smurf"
+		udp dport 139 counter drop comment "nb139"
+	}
+}
+EOF2
+BC_FWD=$(ip netns exec "$NS_R" sysctl -n net.ipv4.conf.all.bc_forwarding)
+ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.all.bc_forwarding=0
+BCAST=ff:ff:ff:ff:ff:ff
+# By default only frames for the interface's MAC meet the IP-layer chains
+# in the fast path (a macvlan elsewhere may take copies of the others); a
+# subnet broadcast address in such a frame is delivered locally.
+nfo_daemon_start --attach "$IF_R:$MODE"
+nfo_case "broadcast frames, by default" \
+	"kdrop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \
+	"drop=nb139 --dst 10.99.0.255 --proto udp --dport 139" \
+	"drop=nb139 --dst 255.255.255.255 --proto udp --dport 139"
+nfo_daemon_stop
+printf 'decide-broadcast yes\n' >"$NFO_T/bcast.conf"
+nfo_daemon_start --config "$NFO_T/bcast.conf" --attach "$IF_R:$MODE"
+nfo_case "broadcast frames" \
+	"drop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \
+	"drop=netbios --dst 255.255.255.255 --dst-mac $BCAST --proto udp --dport 137" \
+	"drop=smurf --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 5678" \
+	"drop=netbios --dst-mac $BCAST --proto udp --dport 137" \
+	"pass --proto udp --dport 137" \
+	"pass --proto udp --dport 5678" \
+	"sent --dst 224.0.0.251 --dst-mac 01:00:5e:00:00:fb --proto udp --dport 137"
+# bc_forwarding set: subnet broadcasts may be forwarded (here they are not:
+# the device's own is off, so nftables still drops them).
+ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.all.bc_forwarding=1
+sleep 1.5
+nfo_settle || fail "fast path not settled after bc_forwarding changed"
+nfo_case "bc_forwarding on" \
+	"kdrop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \
+	"drop=netbios --dst 255.255.255.255 --dst-mac $BCAST --proto udp --dport 137"
+ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.all.bc_forwarding="$BC_FWD"
 nfo_daemon_stop
 ip netns exec "$NS_R" nft flush ruleset
 

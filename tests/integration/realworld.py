@@ -316,7 +316,7 @@ def _refs(x):
 
 
 NOT_FOR_MAC = ("a frame not for the interface's own MAC (broadcast, multicast): "
-              "only ingress chains are decided for it")
+              "only ingress chains are decided for it without decide-broadcast yes")
 CT_UNKNOWN = ("a ct test on its way, for a packet without a conntrack entry "
               "(the fast path knows only: new or invalid)")
 CT_NO_LOOKUP = ("a ct test on its way, for a packet the fast path makes no conntrack "

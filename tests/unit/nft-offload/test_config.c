@@ -63,7 +63,24 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_counters, NFO_DEFAULT_MAX_COUNTERS);
 	assert_int_equal(c.max_edges, NFO_DEFAULT_MAX_EDGES);
 	assert_string_equal(err, "");
+	assert_false(c.decide_broadcast);
 	nfo_config_clear(&c);
+}
+
+/* decide-broadcast yes|no: off unless said (docs/SEMANTICS.md 3.2). */
+static void test_decide_broadcast(void **state)
+{
+	struct nfo_config c;
+	char err[256] = "";
+
+	nfo_config_init(&c);
+	assert_int_equal(parse(&c, "decide-broadcast yes\n", err, sizeof(err)), 0);
+	assert_true(c.decide_broadcast);
+	assert_int_equal(parse(&c, "decide-broadcast no\n", err, sizeof(err)), 0);
+	assert_false(c.decide_broadcast);
+	nfo_config_clear(&c);
+	EXPECT_ERROR("decide-broadcast\n", "t.conf:1: expected: decide-broadcast yes|no");
+	EXPECT_ERROR("decide-broadcast on\n", "t.conf:1: expected: decide-broadcast yes|no");
 }
 
 static void test_valid(void **state)
@@ -620,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_decide_broadcast),
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_line_numbers),

@@ -237,6 +237,8 @@ struct env {
 	struct nfo_route routes[8];
 	size_t nroutes;
 	bool have_routes;
+	bool bcast_input; /* bc_forwarding known off */
+	bool l2_group;    /* decide-broadcast yes */
 };
 
 /* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
@@ -675,9 +677,13 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 
 			if (r->nalts) {
 				const struct nfo_alt *alt = &r->alts[a];
-				struct nfo_pred key = { .dim = alt->dim, .set = alt->set };
 
-				m = tv_and(m, ref_pred(x, &key));
+				for (size_t j = 0; j < alt->nkeys; j++) {
+					struct nfo_pred key = { .dim = alt->keys[j].dim,
+								.set = alt->keys[j].set };
+
+					m = tv_and(m, ref_pred(x, &key));
+				}
 				verdict = alt->verdict;
 				target = alt->target_chain;
 			}
@@ -860,6 +866,25 @@ static bool ref_local(const struct env *e, const struct nfo_plan_iface *ifc, int
 	return false;
 }
 
+/* An IPv4 broadcast the input route delivers locally: 255.255.255.255,
+ * or, while bc_forwarding is off, an address whose route in the local
+ * table is certainly a broadcast one (not 0.0.0.0/8: martian). */
+static bool ref_broadcast(const struct rctx *x, nfo_u128 daddr)
+{
+	struct nfo_pred p = { .dim = NFO_PDIM_FIB_DADDR };
+	bool yes;
+
+	if (daddr == 0xffffffffu)
+		return true;
+	if (!x->env->bcast_input || daddr < 0x01000000u)
+		return false;
+	assert_int_equal(nfo_vset_push(&p.set, fib_type_value(RTN_BROADCAST),
+				       fib_type_value(RTN_BROADCAST)), 0);
+	yes = ref_fib(x, &p) == TV_T;
+	nfo_vset_free(&p.set);
+	return yes;
+}
+
 static bool ref_nat(const struct nfo_ruleset *rs, int cls)
 {
 	for (size_t i = 0; i < rs->nchains; i++) {
@@ -971,9 +996,11 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 	if (res != HOOK_CONTINUE)
 		goto out;
 
-	/* The IP layer: only an L3 device, only frames for its MAC. */
+	/* The IP layer: only an L3 device, and not a frame for another host
+	 * (ip_rcv_core drops those; broadcast and multicast go on). */
 	if (cls == CLS_OTHER || !ifc->l3 || !(k->have & DBIT(NFO_DIM_L2HOST)) ||
-	    k->v[NFO_DIM_L2HOST] != NFO_L2_HOST)
+	    k->v[NFO_DIM_L2HOST] < NFO_L2_HOST ||
+	    k->v[NFO_DIM_L2HOST] > (e->l2_group ? NFO_L2_MULTICAST : NFO_L2_HOST))
 		goto out;
 	nat = ref_nat(rs, cls);
 	n = 0;
@@ -998,7 +1025,7 @@ static struct verdict ref_eval_state(const struct nfo_ruleset *rs, const struct 
 	 * NAT hook the packet is the one received. */
 	daddr = cls == CLS_IPV4 ? k->v[NFO_DIM_DADDR4] : k->v[NFO_DIM_DADDR6];
 	if (!(k->have & DBIT(cls == CLS_IPV4 ? NFO_DIM_DADDR4 : NFO_DIM_DADDR6)) ||
-	    !ref_local(e, ifc, cls, daddr))
+	    !(ref_local(e, ifc, cls, daddr) || (cls == CLS_IPV4 && ref_broadcast(&x, daddr))))
 		goto out;
 	n = 0;
 	for (size_t i = 0; i < rs->nchains; i++) {
@@ -1063,6 +1090,8 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.routes = e->routes,
 		.nroutes = e->nroutes,
 		.have_routes = e->have_routes,
+		.bcast_input = e->bcast_input,
+		.l2_group = e->l2_group,
 		.max_edges = max_edges,
 	};
 
@@ -1229,10 +1258,17 @@ static void print_ruleset(FILE *f, const struct nfo_ruleset *rs)
 			if (r->effect && (r->npreds == 0 || r->preds[r->npreds - 1].before_effect))
 				fprintf(f, " EFFECT");
 			if (r->nalts) {
-				fprintf(f, " vmap %s {", nfo_dim_name(r->alts[0].dim));
+				fprintf(f, " vmap");
+				for (size_t j = 0; j < r->alts[0].nkeys; j++)
+					fprintf(f, "%s %s", j ? " ." : "", nfo_dim_name(r->alts[0].keys[j].dim));
+				fprintf(f, " {");
 				for (size_t a = 0; a < r->nalts; a++) {
 					fprintf(f, "%s ", a ? "," : "");
-					print_set(f, r->alts[a].dim, &r->alts[a].set);
+					for (size_t j = 0; j < r->alts[a].nkeys; j++) {
+						if (j)
+							fprintf(f, " . ");
+						print_set(f, r->alts[a].keys[j].dim, &r->alts[a].keys[j].set);
+					}
 					fprintf(f, " : %s", verdict_name(r->alts[a].verdict));
 					if (r->alts[a].target)
 						fprintf(f, " %s%s", r->alts[a].target,
@@ -1270,7 +1306,9 @@ static void print_env(FILE *f, const struct env *e)
 		if (a->flags)
 			fprintf(f, "(flags 0x%x)", a->flags);
 	}
-	fprintf(f, "\n  local table:%s", e->have_routes ? "" : " (none)");
+	fprintf(f, "\n  local table:%s%s%s", e->have_routes ? "" : " (none)",
+		e->bcast_input ? " (bc_forwarding off)" : "",
+		e->l2_group ? " (decide-broadcast)" : "");
 	for (size_t i = 0; i < e->nroutes; i++) {
 		const struct nfo_route *rt = &e->routes[i];
 
@@ -1685,11 +1723,12 @@ static void test_ct_state_split(void **state)
 	r->alts = calloc(2, sizeof(*r->alts));
 	assert_non_null(r->alts);
 	r->nalts = 2;
-	r->alts[0] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_ACCEPT };
-	r->alts[1] = (struct nfo_alt){ .dim = NFO_DIM_CTSTATE, .verdict = NFO_VERDICT_DROP };
-	assert_int_equal(nfo_vset_add(&r->alts[0].set, nfo_ct_state_value(NFO_CT_ESTABLISHED),
+	r->alts[0] = (struct nfo_alt){ .nkeys = 1, .verdict = NFO_VERDICT_ACCEPT };
+	r->alts[1] = (struct nfo_alt){ .nkeys = 1, .verdict = NFO_VERDICT_DROP };
+	r->alts[0].keys[0].dim = r->alts[1].keys[0].dim = NFO_DIM_CTSTATE;
+	assert_int_equal(nfo_vset_add(&r->alts[0].keys[0].set, nfo_ct_state_value(NFO_CT_ESTABLISHED),
 				      nfo_ct_state_value(NFO_CT_ESTABLISHED)), 0);
-	assert_int_equal(nfo_vset_add(&r->alts[1].set, nfo_ct_state_value(NFO_CT_INVALID),
+	assert_int_equal(nfo_vset_add(&r->alts[1].keys[0].set, nfo_ct_state_value(NFO_CT_INVALID),
 				      nfo_ct_state_value(NFO_CT_INVALID)), 0);
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, with_ct(with_flags(tcp4("10.0.0.1", 22), 0x10), none), RULE(&s, c, 1), c);
@@ -1746,6 +1785,65 @@ static void pred_fib(struct nfo_rule *r, int dim, unsigned types, bool invert)
  * type != local drop`, and `fib daddr type local` as container setups use
  * it. IPv6 packets: UNKNOWN.
  */
+/*
+ * Broadcast frames at input (docs/SEMANTICS.md 3.2): Proxmox's block-smurfs
+ * and Arch's policy drop of a NetBIOS broadcast. ip_route_input_slow()
+ * delivers 255.255.255.255 and destinations with a broadcast route locally
+ * (unless bc_forwarding forwards the latter); `meta pkttype host` is false
+ * for them.
+ */
+static void test_broadcast_input(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	struct pkt k;
+	int c;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
+	env_route(&s.env, "10.0.0.255/32", RTN_BROADCAST, 0);
+	s.env.l2_group = true;
+	c = rs_chain(s.rs, NFPROTO_INET, "input", NFO_HOOK_INPUT, 0, "filter", true);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 22);
+	/* a rejected host frame is answered: accepted here, so it passes */
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_val(r, NFO_DIM_L2HOST, NFO_L2_HOST);
+	scen_build(&s);
+	k = tcp4("10.0.0.255", 137);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	/* bc_forwarding not known to be off: it may be forwarded */
+	EXPECT_PASS(&s, 2, k);
+	s.env.bcast_input = true;
+	scen_build(&s);
+	EXPECT_POLICY(&s, 2, k, c);
+	/* the same destination in a frame for the host's MAC: input too */
+	k.v[NFO_DIM_L2HOST] = NFO_L2_HOST;
+	EXPECT_PASS(&s, 2, k);
+	k = tcp4("10.0.0.255", 22);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	EXPECT_PASS(&s, 2, k);
+	k = tcp4("255.255.255.255", 137);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	EXPECT_POLICY(&s, 2, k, c);
+	/* a broadcast destination without a broadcast route: forwarded */
+	k = tcp4("192.168.7.255", 137);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	EXPECT_PASS(&s, 2, k);
+	/* 0.0.0.0/8: broadcast to fib type, a martian to the input route */
+	k = tcp4("0.0.0.0", 137);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	EXPECT_PASS(&s, 2, k);
+	/* the route may be skipped (link down): not certain */
+	s.env.routes[1].nh_flags = RTNH_F_LINKDOWN;
+	scen_build(&s);
+	k = tcp4("10.0.0.255", 137);
+	k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+	EXPECT_PASS(&s, 2, k);
+	scen_free(&s);
+}
+
 static void test_fib_type(void **state)
 {
 	struct scen s;
@@ -2027,11 +2125,36 @@ static void test_drop_policy(void **state)
 	/* Forwarded: not decided. */
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.9", 23));
 	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
-	/* Broadcast/multicast frames: not known to reach the IP layer as ours. */
+	/* Frames for another host never reach the IP layer; broadcast and
+	 * multicast frames do, and are routed by their destination: to a
+	 * local address or 255.255.255.255, input; else not decided. */
 	{
 		struct pkt k = tcp4("10.0.0.1", 23);
 
+		k.v[NFO_DIM_L2HOST] = NFO_L2_OTHERHOST;
+		EXPECT_PASS(&s, 2, k);
 		k.v[NFO_DIM_L2HOST] = 0;
+		EXPECT_PASS(&s, 2, k);
+		/* not without decide-broadcast: a macvlan in another
+		 * namespace may take a copy */
+		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_PASS(&s, 2, k);
+		s.env.l2_group = true;
+		scen_build(&s);
+		EXPECT_POLICY(&s, 2, k, c);
+		k.v[NFO_DIM_L2HOST] = NFO_L2_MULTICAST;
+		EXPECT_POLICY(&s, 2, k, c);
+		k = tcp4("255.255.255.255", 23);
+		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_POLICY(&s, 2, k, c);
+		/* a subnet broadcast only with the local table and
+		 * bc_forwarding known off */
+		k = tcp4("10.0.0.255", 23);
+		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_PASS(&s, 2, k);
+		/* 224/4: delivered only to the groups joined */
+		k = tcp4("224.0.0.251", 23);
+		k.v[NFO_DIM_L2HOST] = NFO_L2_MULTICAST;
 		EXPECT_PASS(&s, 2, k);
 	}
 	/* A fragment to a local address may be port 22. */
@@ -2521,12 +2644,17 @@ static void test_not_l3(void **state)
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 22));
 	EXPECT_PASS(&s, 2, pkt6(1, "2001:db8::7", "2001:db8::2", 6));
 	EXPECT_POLICY(&s, 3, tcp4("10.0.0.1", 22), pre);
-	/* The frame must be for eth1's MAC. */
+	/* The frame must not be for another host's MAC. */
 	{
 		struct pkt k = tcp4("10.0.0.1", 22);
 
-		k.v[NFO_DIM_L2HOST] = 0;
+		k.v[NFO_DIM_L2HOST] = NFO_L2_OTHERHOST;
 		EXPECT_PASS(&s, 3, k);
+		k.v[NFO_DIM_L2HOST] = NFO_L2_BROADCAST;
+		EXPECT_PASS(&s, 3, k);
+		s.env.l2_group = true;
+		scen_build(&s);
+		EXPECT_POLICY(&s, 3, k, pre);
 	}
 	scen_free(&s);
 }
@@ -3224,12 +3352,16 @@ static void gen_env(struct rng *g, struct env *e)
 			strcat(buf, "/32");
 			env_route(e, buf, RTN_LOCAL, 0);
 		}
+		e->bcast_input = chance(g, 60);
 		if (chance(g, 50))
 			env_route(e, "10.0.0.255/32", RTN_BROADCAST,
 				  chance(g, 30) ? RTNH_F_LINKDOWN : 0);
 		if (chance(g, 40))
 			env_route(e, extra[rnd(g, NELEM(extra))], types[rnd(g, NELEM(types))],
 				  chance(g, 15) ? RTNH_F_DEAD : 0);
+		/* from what was drawn, not a draw of its own: the seeds keep
+		 * the scenarios they had */
+		e->l2_group = e->nroutes & 1;
 	}
 }
 
@@ -3348,12 +3480,13 @@ static struct nfo_ruleset *spec_ruleset(const struct spec *s)
 					const struct salt *sa = &sr->alt[a];
 					struct nfo_alt *na = &r->alts[a];
 
-					na->dim = sr->altdim;
+					na->nkeys = 1;
+					na->keys[0].dim = sr->altdim;
 					na->verdict = sa->verdict;
 					for (int q = 0; q < sa->n; q++)
-						assert_int_equal(nfo_vset_push(&na->set, sa->iv[q].lo,
+						assert_int_equal(nfo_vset_push(&na->keys[0].set, sa->iv[q].lo,
 									       sa->iv[q].hi), 0);
-					nfo_vset_normalize(&na->set);
+					nfo_vset_normalize(&na->keys[0].set);
 					if (sa->verdict == NFO_VERDICT_JUMP || sa->verdict == NFO_VERDICT_GOTO) {
 						snprintf(target, sizeof(target),
 							 sa->target < 0 ? "missing" : "c%d", sa->target);
@@ -3409,7 +3542,8 @@ static void cands_from(struct cands *c, const struct nfo_ruleset *rs)
 			for (size_t p = 0; p < rule->npreds; p++)
 				cands_set(c, rule->preds[p].dim, &rule->preds[p].set);
 			for (size_t a = 0; a < rule->nalts; a++)
-				cands_set(c, rule->alts[a].dim, &rule->alts[a].set);
+				for (size_t j = 0; j < rule->alts[a].nkeys; j++)
+					cands_set(c, rule->alts[a].keys[j].dim, &rule->alts[a].keys[j].set);
 		}
 }
 
@@ -3843,6 +3977,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
 		cmocka_unit_test_teardown(test_fib_type, scen_teardown),
+		cmocka_unit_test_teardown(test_broadcast_input, scen_teardown),
 		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_reject_leaves, scen_teardown),

@@ -108,6 +108,7 @@ CAPTURE(tcpopt)
 CAPTURE(unsupported)
 CAPTURE(verdicts)
 CAPTURE(vmaps)
+CAPTURE(concat)
 
 /* Values. */
 
@@ -1172,37 +1173,109 @@ static void test_vmaps(void **state)
 	expect_rule(&r[0], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	assert_int_equal(r[0].nalts, 4);
 	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
-	EXPECT_VSET(&a->set, "22: accept", pt(22));
+	EXPECT_VSET(&a->keys[0].set, "22: accept", pt(22));
 	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
-	EXPECT_VSET(&a->set, "23, 1000-2000: drop", pt(23), iv(1000, 2000));
+	EXPECT_VSET(&a->keys[0].set, "23, 1000-2000: drop", pt(23), iv(1000, 2000));
 	a = alt_with(&r[0], NFO_VERDICT_JUMP, "web");
-	EXPECT_VSET(&a->set, "80: jump web", pt(80));
+	EXPECT_VSET(&a->keys[0].set, "80: jump web", pt(80));
 	assert_ptr_equal(a->target_chain, web);
 	a = alt_with(&r[0], NFO_VERDICT_GOTO, "web");
-	EXPECT_VSET(&a->set, "3000-3001: goto web", iv(3000, 3001));
-	assert_int_equal(a->dim, NFO_DIM_TH2);
+	EXPECT_VSET(&a->keys[0].set, "3000-3001: goto web", iv(3000, 3001));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_TH2);
 
 	/* anonymous map: continue and return are verdicts too */
 	expect_rule(&r[1], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	assert_int_equal(r[1].nalts, 4);
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_ACCEPT, NULL)->set, "53", pt(53));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_DROP, NULL)->set, "54", pt(54));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_CONTINUE, NULL)->set, "55", pt(55));
-	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_RETURN, NULL)->set, "56", pt(56));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_ACCEPT, NULL)->keys[0].set, "53", pt(53));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_DROP, NULL)->keys[0].set, "54", pt(54));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_CONTINUE, NULL)->keys[0].set, "55", pt(55));
+	EXPECT_VSET(&alt_with(&r[1], NFO_VERDICT_RETURN, NULL)->keys[0].set, "56", pt(56));
 
 	/* addresses: prefixes and ranges */
 	expect_rule(&r[2], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	a = alt_with(&r[2], NFO_VERDICT_DROP, NULL);
-	assert_int_equal(a->dim, NFO_DIM_SADDR4);
-	EXPECT_VSET(&a->set, "10/8", iv(0x0a000000, 0x0affffff));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_SADDR4);
+	EXPECT_VSET(&a->keys[0].set, "10/8", iv(0x0a000000, 0x0affffff));
 	a = alt_with(&r[2], NFO_VERDICT_ACCEPT, NULL);
-	EXPECT_VSET(&a->set, "192.168.0.0-9", iv(0xc0a80000, 0xc0a80009));
+	EXPECT_VSET(&a->keys[0].set, "192.168.0.0-9", iv(0xc0a80000, 0xc0a80009));
 
 	/* meta l4proto vmap */
 	assert_int_equal(r[3].nalts, 1);
 	a = alt_with(&r[3], NFO_VERDICT_JUMP, "web");
-	assert_int_equal(a->dim, NFO_DIM_L4PROTO);
-	EXPECT_VSET(&a->set, "udp", pt(IPPROTO_UDP));
+	assert_int_equal(a->keys[0].dim, NFO_DIM_L4PROTO);
+	EXPECT_VSET(&a->keys[0].set, "udp", pt(IPPROTO_UDP));
+}
+
+
+/* One field of a concatenated alternative: dim and exactly the values. */
+static void expect_key(const struct nfo_alt *a, size_t k, int dim, nfo_u128 lo, nfo_u128 hi)
+{
+	assert_true(k < a->nkeys);
+	assert_int_equal(a->keys[k].dim, dim);
+	assert_int_equal(a->keys[k].set.n, 1);
+	assert_true(a->keys[k].set.iv[0].lo == lo && a->keys[k].set.iv[0].hi == hi);
+}
+
+/* Verdict maps keyed by concatenations (kube-proxy's nftables mode): one
+ * alternative per element, each the product of its fields' values;
+ * elements of one verdict that differ in one field share one. */
+static void test_concat_vmaps(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_IPV4, "kp", "input", 3);
+	const struct nfo_chain *svc = chain(state, NFPROTO_IPV4, "kp", "svc", 2);
+	const struct nfo_chain *c6 = chain(state, NFPROTO_IPV6, "kp6", "input", 1);
+	const struct nfo_rule *r = c->rules;
+	const struct nfo_alt *a;
+	nfo_u128 a6 = (nfo_u128)0x20010db8u << 96;
+
+	/* ip daddr . meta l4proto . th dport vmap @service-ips */
+	expect_rule(&r[0], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 0);
+	assert_non_null(r[0].vmap_set);
+	assert_int_equal(r[0].nalts, 3);
+	a = alt_with(&r[0], NFO_VERDICT_GOTO, "svc");
+	assert_ptr_equal(a->target_chain, svc);
+	assert_int_equal(a->nkeys, 3);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000001, 0x0a000001);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	EXPECT_VSET(&a->keys[2].set, "80 and 443: goto svc", pt(80), pt(443));
+	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000002, 0x0a000002);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_UDP, IPPROTO_UDP);
+	expect_key(a, 2, NFO_DIM_TH2, 53, 53);
+	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR4, 0x0a000003, 0x0a000003);
+	expect_key(a, 2, NFO_DIM_TH2, 22, 22);
+
+	/* ip daddr 10.0.0.1 meta l4proto . th dport vmap @nodeports */
+	assert_int_equal(r[1].nalts, 2);
+	a = alt_with(&r[1], NFO_VERDICT_GOTO, "svc");
+	assert_int_equal(a->nkeys, 2);
+	expect_key(a, 0, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	expect_key(a, 1, NFO_DIM_TH2, 30080, 30080);
+	a = alt_with(&r[1], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_L4PROTO, IPPROTO_UDP, IPPROTO_UDP);
+	expect_key(a, 1, NFO_DIM_TH2, 30081, 30081);
+
+	/* anonymous: ip saddr . tcp dport vmap { ... } */
+	assert_int_equal(r[2].offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r[2].nalts, 2);
+	a = alt_with(&r[2], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_SADDR4, 0xc0000201, 0xc0000201);
+	expect_key(a, 1, NFO_DIM_TH2, 22, 22);
+	a = alt_with(&r[2], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_SADDR4, 0xc0000202, 0xc0000202);
+
+	/* a key longer than 16 bytes: ip6 daddr . meta l4proto . th dport */
+	r = c6->rules;
+	assert_int_equal(r[0].offload, NFO_OFFLOAD_FULL);
+	assert_int_equal(r[0].nalts, 2);
+	a = alt_with(&r[0], NFO_VERDICT_ACCEPT, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR6, a6 | 1, a6 | 1);
+	expect_key(a, 1, NFO_DIM_L4PROTO, IPPROTO_TCP, IPPROTO_TCP);
+	expect_key(a, 2, NFO_DIM_TH2, 443, 443);
+	a = alt_with(&r[0], NFO_VERDICT_DROP, NULL);
+	expect_key(a, 0, NFO_DIM_DADDR6, a6 | 2, a6 | 2);
+	expect_key(a, 2, NFO_DIM_TH2, 80, 80);
 }
 
 
@@ -1400,9 +1473,9 @@ static void test_unsupported(void **state)
 	expect_rule(&r[5], NFO_VERDICT_CONTINUE, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[5], 22);
 	assert_int_equal(r[5].nalts, 1);
-	assert_int_equal(r[5].alts[0].dim, NFO_DIM_TH2);
+	assert_int_equal(r[5].alts[0].keys[0].dim, NFO_DIM_TH2);
 	assert_int_equal(r[5].alts[0].verdict, NFO_VERDICT_ACCEPT);
-	EXPECT_VSET(&r[5].alts[0].set, "vmap alternative", pt(22));
+	EXPECT_VSET(&r[5].alts[0].keys[0].set, "vmap alternative", pt(22));
 	/* ip saddr & 0.0.0.255 == 0.0.0.1: not a prefix mask */
 	expect_rule(&r[6], NFO_VERDICT_DROP, false, NFO_OFFLOAD_PARTIAL, "masked", 2);
 	PRED(&r[6], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
@@ -2036,6 +2109,7 @@ int main(void)
 		T(test_icmp, icmp),
 		T(test_verdicts, verdicts),
 		T(test_vmaps, vmaps),
+		T(test_concat_vmaps, concat),
 		T(test_base_chains, verdicts),
 		T(test_netdev_chains, verdicts),
 		T(test_limits, limits),
