@@ -1008,6 +1008,12 @@ static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
 			 "elements nft added%s; it may pass packets nftables drops",
 			 s->name, s->pp_rule ? s->pp_rule : "a rule",
 			 (s->flags & NFT_SET_TIMEOUT) ? ", each until shortly before it expires" : "");
+	else if ((s->flags & NFT_SET_TIMEOUT) && s->interval)
+		snprintf(note, sizeof(note),
+			 "ranges of set %s expire: the fast path drops on each until shortly "
+			 "before nftables expires it%s", s->name,
+			 s->timeout_ms ? " (the first address of a range after no other: "
+					 "nftables decides)" : "");
 	else if (s->flags & NFT_SET_TIMEOUT)
 		snprintf(note, sizeof(note),
 			 "elements of set %s expire: the fast path drops on each until shortly "
