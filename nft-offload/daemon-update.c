@@ -765,8 +765,9 @@ int daemon_update_sets(struct daemon *d)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &o->change };
 		}
 	}
-	if (nch > 1) {
-		/* several slots change together: their order matters */
+	if (nch) {
+		/* several slots change together: their order matters; one
+		 * alone: a drop-ward table may move a key to make room */
 		for (size_t i = 0; i < nch; i++) {
 			int k = ch[i].slot;
 
@@ -870,11 +871,12 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
 		if (s->plan->sets[k].set == set)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
-	for (size_t i = 0; nch > 1 && i < nch; i++) {
+	for (size_t i = 0; i < nch; i++) {
 		int k = ch[i].slot;
 
 		/* only additions: every order is sound, but the loader wants
-		 * each slot's polarity when several change */
+		 * each slot's polarity (a drop-ward table may move a key to
+		 * make room instead of doubling) */
 		if (d->slot_pol[k] < 0)
 			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
 		if (d->slot_pol[k] < 0) {

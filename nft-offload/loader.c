@@ -563,7 +563,18 @@ static int table_new(struct store *st, uint32_t nbuckets, int *ret_fd, void **re
 
 static int copy_key(const uint32_t *key, uint64_t until, void *data)
 {
-	return nfo_table_insert(data, key, until) < 0 ? -ENOSPC : 0;
+	struct nfo_table *t = data;
+	int r = nfo_table_insert(t, key, until);
+
+	/* No packet reads a table being filled aside: a key may move to
+	 * its other bucket, and the slot it left is free at once. Without
+	 * that, two-choice buckets of three IPv6 keys overflow now and then
+	 * from a quarter full, and the table would double once more. */
+	if (r == -ENOSPC && nfo_table_make_room(t, key) == 1) {
+		nfo_table_release(t);
+		r = nfo_table_insert(t, key, until);
+	}
+	return r < 0 ? -ENOSPC : 0;
 }
 
 /*
@@ -625,7 +636,15 @@ static int table_grow(struct progset *ps, uint32_t id, size_t n)
 }
 
 /* Adds key bytes e (image entry) to store id's table. */
-static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, uint64_t until)
+/*
+ * Puts key into store id's table. may_move: a key the fast path misses for
+ * a moment only makes it drop less (a drop-ward store, or one no packet
+ * reads): when key's two buckets are full, another key moves out of one
+ * (nfo_table_make_room) and, after a grace period frees the slot it left,
+ * key goes in, instead of the whole table doubling.
+ */
+static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, uint64_t until,
+		     bool may_move)
 {
 	struct store *st = &ps->stores[id];
 	uint32_t key[NFO_TABLE_MAX_KW];
@@ -638,6 +657,15 @@ static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, 
 			return r;
 	}
 	r = nfo_table_insert(&st->t, key, until);
+	if (r == -ENOSPC && may_move && nfo_table_make_room(&st->t, key) == 1) {
+		r = wait_grace(ps);
+		if (r < 0)
+			return r;
+		for (int x = 0; x < NFO_MAX_STORES; x++)
+			if (ps->stores[x].used && ps->stores[x].kind == NFO_STORE_TABLE)
+				nfo_table_release(&ps->stores[x].t);
+		r = nfo_table_insert(&st->t, key, until);
+	}
 	if (r == -ENOSPC) {
 		r = table_grow(ps, id, 1);
 		if (r == 0)
@@ -796,7 +824,9 @@ static int store_write(struct progset *ps, uint32_t id, const struct nfo_image_s
 		for (size_t x = 0; r == 0 && x < want->n; x++) {
 			const struct nfo_image_setkey *e = (const void *)(want->entries + x * esz);
 
-			r = table_put(ps, id, e->key.key, nfo_set_until_of(e->expires, ps->margin_j));
+			/* no packet reads a store being rewritten (write_sets) */
+			r = table_put(ps, id, e->key.key, nfo_set_until_of(e->expires, ps->margin_j),
+				      true);
 		}
 		return r;
 	}
@@ -1604,9 +1634,9 @@ struct store_work {
 	size_t add_done, del_done;
 };
 
-/* Writes entries [*done, n) of s into store id. */
+/* Writes entries [*done, n) of s into store id (may_move: table_put). */
 static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image_set *s, bool del,
-			 size_t *done)
+			 size_t *done, bool may_move)
 {
 	struct store *st = &ps->stores[id];
 	size_t esz = nfo_image_set_entry_size(s);
@@ -1628,7 +1658,7 @@ static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image
 				nfo_table_key(k->key.key, st->key_len, key);
 				(void)nfo_table_delete(&st->t, key);
 			} else {
-				r = table_put(ps, id, k->key.key, until);
+				r = table_put(ps, id, k->key.key, until, may_move);
 				if (r < 0)
 					return r;
 			}
@@ -1696,9 +1726,11 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 			changed += live_slots_of(ps, w[i].store);
 	if (changed <= 1) {
 		for (size_t i = 0; i < n && r == 0; i++) {
-			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+			bool mv = w[i].polarity == NFO_POL_DROP;
+
+			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done, mv);
 			if (r == 0)
-				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done, mv);
 		}
 		return r;
 	}
@@ -1730,8 +1762,8 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 		if (w[i].guarded)
 			continue;
 		r = w[i].polarity == NFO_POL_ACCEPT ?
-			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done) :
-			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done, false) :
+			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done, false);
 	}
 	if (r == 0 && free_slots >= 2 && g1 && g2) {
 		/* no walk mixes the two groups */
@@ -1740,14 +1772,16 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded) {
-			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+			/* unknown to packets while written */
+			r = write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done, true);
 			if (r == 0)
-				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done);
+				r = write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done, true);
 			continue;
 		}
 		r = w[i].polarity == NFO_POL_ACCEPT ?
-			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done) :
-			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done);
+			    write_entries(ps, w[i].store, &w[i].del, true, &w[i].del_done, false) :
+			    write_entries(ps, w[i].store, &w[i].add, false, &w[i].add_done,
+					  w[i].polarity == NFO_POL_DROP);
 	}
 	/* a store whose writes failed stays unknown: the caller rebuilds */
 	for (size_t i = 0; i < n && r == 0; i++)
