@@ -639,7 +639,8 @@ static int table_grow(struct progset *ps, uint32_t id, size_t n)
 /*
  * Puts key into store id's table. may_move: a key the fast path misses for
  * a moment only makes it drop less (a drop-ward store, or one no packet
- * reads): when key's two buckets are full, another key moves out of one
+ * reads): when key's two buckets are full while the table holds no more
+ * than it is sized for, another key moves out of one
  * (nfo_table_make_room) and, after a grace period frees the slot it left,
  * key goes in, instead of the whole table doubling.
  */
@@ -657,7 +658,11 @@ static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, 
 			return r;
 	}
 	r = nfo_table_insert(&st->t, key, until);
-	if (r == -ENOSPC && may_move && nfo_table_make_room(&st->t, key) == 1) {
+	/* only below the load the table is sized for: beyond it, moves
+	 * (a grace period each) would come often, and growing is due */
+	if (r == -ENOSPC && may_move &&
+	    nfo_table_buckets_for(st->t.count + 1, st->t.kw, st->has_exp) <= st->t.nbuckets &&
+	    nfo_table_make_room(&st->t, key) == 1) {
 		r = wait_grace(ps);
 		if (r < 0)
 			return r;
