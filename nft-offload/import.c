@@ -367,7 +367,7 @@ static int collect_timed(struct elem_acc *a, const uint32_t *order)
 				continue; /* cannot happen: two starts at one key */
 			hi = next - 1;
 		}
-		if (s->timeout_ms && v) {
+		if (s->timeout_ms) {
 			size_t p = i ? order[i - 1] : 0;
 
 			if (i && (es->flags[p] & NFO_NFT_ELEM_END) &&
