@@ -47,6 +47,7 @@ struct daemon {
 	int timerfd;  /* retry after a failed resync or rebuild */
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int beatfd;   /* periodic: the watchdog's heartbeat */
+	int streamfd; /* eventfd: a stream's reader thread has a batch or ended */
 	int ctlfd;
 	struct daemon_metrics *metrics; /* NULL: no metrics endpoint */
 	struct daemon_trace *trace;
@@ -118,8 +119,10 @@ void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 /* set was read whole (a notification on a set whose elements expire):
  * its stream, if any, ends. */
 void daemon_streams_end_set(struct daemon *d, const struct nfo_set *set);
-/* Whether a stream can be read on now (the event loop then does not block). */
-bool daemon_streams_ready(const struct daemon *d);
+/* Whether a stream has work for the event loop now (it then does not block). */
+bool daemon_streams_ready(struct daemon *d);
+/* The reader thread of a stream signalled d->streamfd. */
+void daemon_streams_wake(struct daemon *d);
 /* Reads and applies the next batch: true while more are to come. */
 bool daemon_streams_step(struct daemon *d);
 /* Elements read so far of set (0: it is not being read). Under the lock. */

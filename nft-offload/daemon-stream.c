@@ -22,6 +22,14 @@
  * changed is followed by another, up to STREAM_PASSES: re-adding what is
  * there is a no-op.
  *
+ * The kernel builds each dump message inside the recvmsg() that takes the
+ * one before, walking the set from its start: late in a large set that is
+ * tens of milliseconds per message, during which the event loop would not
+ * see a notification. So a thread of the stream's own receives the
+ * messages, a few ahead, and hands the batches to the event loop through
+ * d->streamfd; it stops at the end of each pass, and the event loop, which
+ * alone parses, applies and decides on another pass, joins it first.
+ *
  * A set with timeouts streams too: each element read carries its expiry,
  * a lower bound of the kernel's from the clock read before the pass's
  * request (nfo_nft_stream.at), merged with the keys (nfo_set_add_read()).
@@ -34,9 +42,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -51,8 +61,23 @@
 /* Passes over a set that keeps changing while it is read. */
 #define STREAM_PASSES 3
 
+/* Batches the reader thread holds at most before the event loop takes them. */
+#define STREAM_AHEAD 4
+
 struct daemon_stream {
+	/* owned by the reader thread while it runs (reader_on) */
 	struct nfo_nft_stream *st;
+	pthread_t reader;
+	bool reader_on;
+	/* under mu: batches read (oldest first), and how the pass ended (0:
+	 * still reading, 1: read to its end, -errno) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct nfo_nft_elems *ahead[STREAM_AHEAD];
+	size_t nahead;
+	int end;
+	bool stop;
+	int wakefd;
 	struct nfo_set *set;
 	/* tombstones: open addressing, slots of 1 state byte + key_len */
 	uint8_t *tomb;
@@ -153,8 +178,70 @@ static bool tomb_has(struct daemon_stream *s, const uint8_t *key)
 	return found;
 }
 
+static void *reader_main(void *data)
+{
+	struct daemon_stream *s = data;
+	const uint64_t one = 1;
+
+	for (;;) {
+		struct nfo_nft_elems *chunk = NULL;
+		int r;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->nahead == STREAM_AHEAD && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stop) {
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&s->mu);
+		r = nfo_nft_stream_read(s->st, 1, &chunk);
+		pthread_mutex_lock(&s->mu);
+		if (chunk)
+			s->ahead[s->nahead++] = chunk;
+		if (r != 0)
+			s->end = r;
+		pthread_mutex_unlock(&s->mu);
+		(void)!write(s->wakefd, &one, sizeof(one));
+		if (r != 0)
+			return NULL;
+	}
+}
+
+/* Starts the reader of the pass; false: no thread (the event loop reads). */
+static bool reader_start(struct daemon_stream *s, int wakefd)
+{
+	if (s->reader_on)
+		return true;
+	s->nahead = 0;
+	s->end = 0;
+	s->stop = false;
+	s->wakefd = wakefd;
+	s->reader_on = pthread_create(&s->reader, NULL, reader_main, s) == 0;
+	return s->reader_on;
+}
+
+/* Stops and joins the reader (at most one message it is receiving). */
+static void reader_stop(struct daemon_stream *s)
+{
+	if (!s->reader_on)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->reader, NULL);
+	s->reader_on = false;
+	for (size_t i = 0; i < s->nahead; i++)
+		nfo_nft_elems_free(&s->ahead[i]);
+	s->nahead = 0;
+}
+
 static void stream_free(struct daemon_stream *s)
 {
+	reader_stop(s);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	nfo_nft_stream_free(&s->st);
 	free(s->tomb);
 	*s = (struct daemon_stream){};
@@ -221,6 +308,8 @@ int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
 
 		v[i].set = nfo_ruleset_find_set(d->st.rs, (int)st->family, st->table, st->name);
 		v[i].st = st;
+		pthread_mutex_init(&v[i].mu, NULL);
+		pthread_cond_init(&v[i].cv, NULL);
 		dump->streams[i] = NULL;
 		log_info("set %s %s: %" PRIu64 " elements read, the rest is read while the fast "
 			 "path runs", st->table, st->name, st->read);
@@ -296,11 +385,56 @@ static uint64_t chunk_expiry(const struct nfo_nft_elems *es, size_t k,
 	return nfo_elem_expiry(&life, at->jiffies, at->hz);
 }
 
-bool daemon_streams_ready(const struct daemon *d)
+bool daemon_streams_ready(struct daemon *d)
 {
+	struct daemon_stream *s = &d->streams[0];
+	bool ready;
+
 	/* not while disabled (a resync replaces the streams) or while
 	 * notified changes wait: those are applied first */
-	return d->nstreams && d->st.enabled && !d->need_resync && !d->ntxq;
+	if (!d->nstreams || !d->st.enabled || d->need_resync || d->ntxq)
+		return false;
+	if (!s->reader_on)
+		return true;
+	/* the reader wakes the loop through streamfd when it has more */
+	pthread_mutex_lock(&s->mu);
+	ready = s->nahead || s->end;
+	pthread_mutex_unlock(&s->mu);
+	return ready;
+}
+
+void daemon_streams_wake(struct daemon *d)
+{
+	uint64_t x;
+
+	(void)!read(d->streamfd, &x, sizeof(x));
+}
+
+/* The next batch of stream s: from its reader (*ret NULL: none yet), or read
+ * here when there is no thread. 1: the pass has ended (and its batches are
+ * all taken), -errno. */
+static int next_batch(struct daemon *d, struct daemon_stream *s, struct nfo_nft_elems **ret)
+{
+	int r = 0;
+
+	*ret = NULL;
+	if (!reader_start(s, d->streamfd))
+		return nfo_nft_stream_read(s->st, STREAM_MSGS_PER_TURN, ret);
+	pthread_mutex_lock(&s->mu);
+	if (s->nahead) {
+		*ret = s->ahead[0];
+		memmove(s->ahead, s->ahead + 1, --s->nahead * sizeof(*s->ahead));
+		pthread_cond_signal(&s->cv);
+	}
+	if (!s->nahead && s->end)
+		r = s->end;
+	pthread_mutex_unlock(&s->mu);
+	if (r != 0) {
+		/* the reader has returned: the stream is the loop's again */
+		pthread_join(s->reader, NULL);
+		s->reader_on = false;
+	}
+	return r;
 }
 
 bool daemon_streams_step(struct daemon *d)
@@ -322,7 +456,7 @@ bool daemon_streams_step(struct daemon *d)
 		return d->nstreams > 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = nfo_nft_stream_read(s->st, STREAM_MSGS_PER_TURN, &chunk);
+	r = next_batch(d, s, &chunk);
 	read_ms = daemon_ms_since(&t0);
 	if (r < 0) {
 		log_error_errno(r, "reading set %s %s: %m; reading the ruleset again",

@@ -566,8 +566,10 @@ static bool set_expiring(const struct nfo_set *set)
 /*
  * Sets whose elements are written whole from a read (update_expiring()):
  * the packet path changes them without a notification; or their elements
- * expire and their keys do not fit a bucket table (an expiry cannot be
- * rewritten in place), no clock places expiries, or they are still
+ * expire and they are ranges (a range's expiry lives in the LPM trie's
+ * value, which the range diff does not carry), their keys do not fit a
+ * bucket table (an expiry cannot be rewritten in place), no clock places
+ * expiries, or they are still
  * streamed and lost operations (the deletes among them cannot be kept
  * from later batches). A set with timeouts that streams otherwise follows
  * notifications in place like the others: a later batch skips the keys
@@ -580,7 +582,7 @@ static bool set_written_whole(const struct daemon *d, const struct set_ops *o)
 	const struct nfo_set *set = o->set;
 
 	return set->pp_add || set->pp_delete ||
-	       (set_expiring(set) && (set->key_len > NFO_TABLE_MAX_KEY || !d->clock ||
+	       (set_expiring(set) && (set->interval || set->key_len > NFO_TABLE_MAX_KEY || !d->clock ||
 				      (set->loading && o->overflow)));
 }
 
@@ -864,8 +866,9 @@ int daemon_update_sets(struct daemon *d)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &o->change };
 		}
 	}
-	if (nch > 1) {
-		/* several slots change together: their order matters */
+	if (nch) {
+		/* several slots change together: their order matters; one
+		 * alone: a drop-ward table may move a key to make room */
 		for (size_t i = 0; i < nch; i++) {
 			int k = ch[i].slot;
 
@@ -970,11 +973,12 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
 		if (s->plan->sets[k].set == set)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
-	for (size_t i = 0; nch > 1 && i < nch; i++) {
+	for (size_t i = 0; i < nch; i++) {
 		int k = ch[i].slot;
 
 		/* only additions: every order is sound, but the loader wants
-		 * each slot's polarity when several change */
+		 * each slot's polarity (a drop-ward table may move a key to
+		 * make room instead of doubling) */
 		if (d->slot_pol[k] < 0)
 			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
 		if (d->slot_pol[k] < 0) {

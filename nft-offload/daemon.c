@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -287,7 +288,7 @@ static void on_signal(struct daemon *d)
 
 /* What the event loop waits on; the epoll tag is the index. */
 enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_POLL, EV_BEAT, EV_METRICS, EV_TRACE, EV_TRACEQ,
-       _EV_MAX };
+       EV_STREAM, _EV_MAX };
 _Static_assert(_EV_MAX <= DAEMON_EV_METRICS_CONN, "epoll tags overlap");
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
@@ -300,6 +301,7 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_METRICS] = daemon_metrics_accept,
 	[EV_TRACE] = daemon_trace_consume,
 	[EV_TRACEQ] = daemon_ctl_take_traces,
+	[EV_STREAM] = daemon_streams_wake,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -526,8 +528,10 @@ static int setup_event_loop(struct daemon *d)
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->pollfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->beatfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->streamfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sigfd < 0 || d->timerfd < 0 || d->pollfd < 0 || d->beatfd < 0 || d->epfd < 0 ||
+	    d->streamfd < 0 ||
 	    timerfd_settime(d->pollfd, 0, &every_second, NULL) < 0 ||
 	    timerfd_settime(d->beatfd, 0, &every_beat, NULL) < 0)
 		return log_error_errno(-errno, "event loop setup: %m");
@@ -538,6 +542,7 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_TIMER] = d->timerfd;
 	fds[EV_POLL] = d->pollfd;
 	fds[EV_BEAT] = d->beatfd;
+	fds[EV_STREAM] = d->streamfd;
 	fds[EV_METRICS] = d->metrics ? daemon_metrics_fd(d) : -1;
 	fds[EV_TRACE] = daemon_trace_new(d);
 	if (fds[EV_TRACE] < 0)
@@ -691,12 +696,14 @@ static void teardown(struct daemon *d, bool unpin)
 		close(d->pollfd);
 	if (d->beatfd >= 0)
 		close(d->beatfd);
+	if (d->streamfd >= 0)
+		close(d->streamfd);
 }
 
 int nfo_daemon_main(const struct nfo_daemon_opts *o)
 {
 	struct daemon d = { .opts = o, .epfd = -1, .sigfd = -1, .timerfd = -1, .pollfd = -1,
-			    .beatfd = -1, .ctlfd = -1, .ctl_stopfd = -1,
+			    .beatfd = -1, .streamfd = -1, .ctlfd = -1, .ctl_stopfd = -1,
 			    .traceq = { -1, -1 } };
 
 	pthread_mutex_init(&d.st.lock, NULL);

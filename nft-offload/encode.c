@@ -420,6 +420,59 @@ static int set_prefix_emit(nfo_u128 v, unsigned plen, void *data)
 	return set_push(c->s, &e);
 }
 
+struct timed_ctx {
+	struct nfo_image_set *s;
+	unsigned width;
+	uint64_t expires;
+	nfo_u128 lo;
+	uint64_t lo_expires;
+};
+
+static int timed_prefix_emit(nfo_u128 v, unsigned plen, void *data)
+{
+	struct timed_ctx *c = data;
+	struct nfo_image_setlpm e = { .key.prefixlen = 32 + plen, .expires = c->expires };
+
+	/* a range's first prefix that is its start key alone carries the
+	 * start key's expiry itself */
+	if (plen == c->width && v == c->lo)
+		e.expires = c->lo_expires;
+	nfo_u128_to_be(v << (128 - c->width), e.key.key, 16);
+	return set_push(c->s, &e);
+}
+
+static int cmp_setlpm(const void *a, const void *b);
+
+int nfo_image_timed_ranges(const struct nfo_tival *iv, size_t n, unsigned width,
+			   struct nfo_image_set *s)
+{
+	int r = 0;
+
+	s->lpm = true;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct timed_ctx c = { .s = s, .width = width, .expires = iv[i].expires,
+				       .lo = iv[i].lo, .lo_expires = iv[i].lo_expires };
+
+		/* The ranges are disjoint, so are their prefixes: a longest
+		 * match finds the one range holding the key. The start key
+		 * alone may expire earlier (import.c, collect_timed): one
+		 * longer prefix, nested in the range's first, says so; the
+		 * lookup finds it for that key only. */
+		r = for_each_prefix(iv[i].lo, iv[i].hi, width, timed_prefix_emit, &c);
+		if (r == 0 && iv[i].lo_expires != iv[i].expires && (iv[i].lo & 1) == 0 &&
+		    iv[i].hi != iv[i].lo) {
+			struct nfo_image_setlpm e = { .key.prefixlen = 32 + width,
+						      .expires = iv[i].lo_expires };
+
+			nfo_u128_to_be(iv[i].lo << (128 - width), e.key.key, 16);
+			r = set_push(s, &e);
+		}
+	}
+	if (r == 0 && s->n)
+		qsort(s->entries, s->n, sizeof(struct nfo_image_setlpm), cmp_setlpm);
+	return r;
+}
+
 static int cmp_setkey(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct nfo_setkey));
@@ -440,7 +493,7 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	/* ruleset.c keeps no keys of a set whose key does not fit */
 	assert(ps->ndims >= 1 && ps->ndims <= NFO_SET_MAX_FIELDS);
 	assert(set->key_len <= (set->interval ? 16 : NFO_SET_KEY_LEN) || set->nkeys == 0);
-	/* import.c refuses ranges that expire: LPM entries never do */
+	/* ranges that expire come as tivals, never as expires */
 	assert(!set->expires || !set->interval);
 	s->spec.nfields = ps->ndims;
 	s->spec.kind = nfo_image_store_kind(set->interval, set->key_len);
@@ -448,6 +501,8 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	s->spec.has_exp = set->expires || (set->flags & NFT_SET_TIMEOUT);
 	memcpy(s->spec.dims, ps->dims, ps->ndims);
 	s->lpm = set->interval;
+	if (set->interval && (set->flags & NFT_SET_TIMEOUT))
+		return nfo_image_timed_ranges(set->tivals, set->ntivals, set->key_len * 8, s);
 	if (set->interval) {
 		struct lpm_set_ctx c = { .s = s, .width = set->key_len * 8 };
 
@@ -540,6 +595,8 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	 * (nfo_set_add_read(), nfo_set_apply_expiring(), nfo_set_replace());
 	 * a deleted one none */
 	if (set->expires && (set->interval || (c->nadd_keys && !c->add_expires)))
+		return -EINVAL;
+	if (set->interval && (set->flags & NFT_SET_TIMEOUT))
 		return -EINVAL;
 
 	if (set->interval) {

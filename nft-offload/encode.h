@@ -189,6 +189,16 @@ int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int hal
 		     uint32_t node_base, uint32_t table_base, struct nfo_image *ret);
 void nfo_image_clear(struct nfo_image *img);
 
+struct nfo_tival;
+
+/*
+ * The LPM entries (sorted, store 0) of the ranges iv of an interval set whose
+ * elements expire, for a field of width bits: each range's prefixes carry its
+ * expiry, its start key its own (struct nfo_tival). Appended to s.
+ */
+int nfo_image_timed_ranges(const struct nfo_tival *iv, size_t n, unsigned width,
+			   struct nfo_image_set *s);
+
 struct nfo_plan_set;
 struct nfo_set_change;
 

@@ -342,6 +342,74 @@ static int collect_keys(struct elem_acc *a)
 	return 0;
 }
 
+/* The earlier of two expiries, 0 being never. */
+static uint64_t expiry_min(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/*
+ * The ranges of an interval set whose elements expire, each with the
+ * expiry of its start element (order: the elements sorted, cmp_order).
+ * nft_rbtree_lookup matches a key when the greatest element below it on
+ * the search path is a live start, so a range's start element decides its
+ * keys after the start: nothing else sits inside a range (an insert
+ * garbage-collects the expired elements its overlap walk meets, and live
+ * ones would overlap). At the start key itself the lookup fails on any
+ * expired element of exactly that key, and an end element of the range
+ * before may sit there: end elements take no timeout of their own
+ * (nft_add_set_elem) but the set's default one. So when the set has a
+ * default timeout, the start key counts until the earlier of the start's
+ * and that end's expiry, and not at all when no live end was read there:
+ * an expired one, which a dump leaves out (nft_rbtree_walk), may still
+ * be in the tree until garbage collection.
+ */
+static int collect_timed(struct elem_acc *a, const uint32_t *order)
+{
+	const struct nfo_nft_elems *es = a->es;
+	struct nfo_set *s = a->set;
+	nfo_u128 max = nfo_u128_max(s->key_len * 8);
+	size_t kl = s->key_len;
+
+	s->tivals = malloc(a->n * sizeof(*s->tivals));
+	if (!s->tivals)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t k = order[i];
+		nfo_u128 v = nfo_u128_from_be(es->keys + k * kl, kl), hi = max;
+		uint64_t exp = a->expires ? a->expires[k] : 0, lo_exp = exp;
+
+		if (es->flags[k] & NFO_NFT_ELEM_END)
+			continue;
+		if (es->flags[k] & NFO_NFT_ELEM_KEY_END) {
+			hi = nfo_u128_from_be(es->key_ends + k * kl, kl);
+			if (hi < v)
+				continue;
+		} else if (i + 1 < a->n) {
+			nfo_u128 next = nfo_u128_from_be(es->keys + (size_t)order[i + 1] * kl, kl);
+
+			if (next == v)
+				continue; /* cannot happen: two starts at one key */
+			hi = next - 1;
+		}
+		if (s->timeout_ms) {
+			size_t p = i ? order[i - 1] : 0;
+
+			if (i && (es->flags[p] & NFO_NFT_ELEM_END) &&
+			    nfo_u128_from_be(es->keys + p * kl, kl) == v)
+				lo_exp = expiry_min(exp, a->expires ? a->expires[p] : 0);
+			else
+				lo_exp = 1; /* gone at jiffies64 1: never counts */
+		}
+		s->tivals[s->ntivals++] = (struct nfo_tival){ .lo = v, .hi = hi, .expires = exp,
+							      .lo_expires = lo_exp };
+		if (nfo_vset_push(&s->elems, v, hi) < 0)
+			return -ENOMEM;
+	}
+	nfo_vset_normalize(&s->elems);
+	return 0;
+}
+
 /*
  * Elements to value intervals. Interval sets (nft_set_rbtree) hold start
  * elements (carrying the map data) and end elements; a lookup takes the
@@ -379,6 +447,12 @@ static int collect_elems(struct elem_acc *a, bool interval)
 	order = sorted_order(es);
 	if (!order)
 		return -ENOMEM;
+	if (interval && (s->flags & NFT_SET_TIMEOUT)) {
+		/* ranges that expire change by reading the set again
+		 * (daemon-update.c): no bounds to apply notifications to */
+		r = collect_timed(a, order);
+		goto out;
+	}
 	if (interval && !(es->flags[order[0]] & NFO_NFT_ELEM_KEY_END)) {
 		/* what element notifications change (setdelta.c) */
 		s->bounds = malloc(a->n * sizeof(*s->bounds));
@@ -486,6 +560,8 @@ void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret)
 	ret->why = NULL;
 	ret->bounds = NULL;
 	ret->nbounds = 0;
+	ret->tivals = NULL;
+	ret->ntivals = 0;
 	ret->kpend = (struct nfo_sorted_pending){};
 	ret->elems_stale = false;
 	/* kept: nfo_set_reload() tells a set that stopped being usable */
@@ -502,6 +578,9 @@ void nfo_set_clear_elems(struct nfo_set *s)
 	free(s->bounds);
 	s->bounds = NULL;
 	s->nbounds = 0;
+	free(s->tivals);
+	s->tivals = NULL;
+	s->ntivals = 0;
 	free(s->kpend.add);
 	free(s->kpend.del);
 	s->kpend = (struct nfo_sorted_pending){};
@@ -529,8 +608,8 @@ static int load_elems(struct nfo_set *s, const struct nfo_nft_elems *es,
 
 	if (nfo_set_changes_alone(s) && s->is_map)
 		acc.why = "a map whose elements expire or the packet path changes";
-	else if (nfo_set_changes_alone(s) && (s->flags & NFT_SET_INTERVAL))
-		acc.why = "ranges that expire or the packet path changes";
+	else if ((s->flags & NFT_SET_INTERVAL) && (s->pp_add || s->pp_delete))
+		acc.why = "ranges the packet path changes";
 	else if ((s->flags & NFT_SET_CONCAT) && (s->flags & NFT_SET_INTERVAL))
 		acc.why = "concatenation of ranges";
 	else if (s->key_len == 0 || s->key_len > NFO_SET_KEY_LEN ||
@@ -557,6 +636,9 @@ static int load_elems(struct nfo_set *s, const struct nfo_nft_elems *es,
 		free(s->bounds);
 		s->bounds = NULL;
 		s->nbounds = 0;
+		free(s->tivals);
+		s->tivals = NULL;
+		s->ntivals = 0;
 		s->why = strdup(acc.why);
 		if (!s->why)
 			goto out;
@@ -953,6 +1035,12 @@ static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
 			 "elements nft added%s; it may pass packets nftables drops",
 			 s->name, s->pp_rule ? s->pp_rule : "a rule",
 			 (s->flags & NFT_SET_TIMEOUT) ? ", each until shortly before it expires" : "");
+	else if ((s->flags & NFT_SET_TIMEOUT) && s->interval)
+		snprintf(note, sizeof(note),
+			 "ranges of set %s expire: the fast path drops on each until shortly "
+			 "before nftables expires it%s", s->name,
+			 s->timeout_ms ? " (the first address of a range after no other: "
+					 "nftables decides)" : "");
 	else if (s->flags & NFT_SET_TIMEOUT)
 		snprintf(note, sizeof(note),
 			 "elements of set %s expire: the fast path drops on each until shortly "

@@ -563,7 +563,18 @@ static int table_new(struct store *st, uint32_t nbuckets, int *ret_fd, void **re
 
 static int copy_key(const uint32_t *key, uint64_t until, void *data)
 {
-	return nfo_table_insert(data, key, until) < 0 ? -ENOSPC : 0;
+	struct nfo_table *t = data;
+	int r = nfo_table_insert(t, key, until);
+
+	/* No packet reads a table being filled aside: a key may move to
+	 * its other bucket, and the slot it left is free at once. Without
+	 * that, two-choice buckets of three IPv6 keys overflow now and then
+	 * from a quarter full, and the table would double once more. */
+	if (r == -ENOSPC && nfo_table_make_room(t, key) == 1) {
+		nfo_table_release(t);
+		r = nfo_table_insert(t, key, until);
+	}
+	return r < 0 ? -ENOSPC : 0;
 }
 
 /*
@@ -625,7 +636,16 @@ static int table_grow(struct progset *ps, uint32_t id, size_t n)
 }
 
 /* Adds key bytes e (image entry) to store id's table. */
-static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, uint64_t until)
+/*
+ * Puts key into store id's table. may_move: a key the fast path misses for
+ * a moment only makes it drop less (a drop-ward store, or one no packet
+ * reads): when key's two buckets are full while the table holds no more
+ * than it is sized for, another key moves out of one
+ * (nfo_table_make_room) and, after a grace period frees the slot it left,
+ * key goes in, instead of the whole table doubling.
+ */
+static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, uint64_t until,
+		     bool may_move)
 {
 	struct store *st = &ps->stores[id];
 	uint32_t key[NFO_TABLE_MAX_KW];
@@ -638,6 +658,19 @@ static int table_put(struct progset *ps, uint32_t id, const uint8_t *key_bytes, 
 			return r;
 	}
 	r = nfo_table_insert(&st->t, key, until);
+	/* only below the load the table is sized for: beyond it, moves
+	 * (a grace period each) would come often, and growing is due */
+	if (r == -ENOSPC && may_move &&
+	    nfo_table_buckets_for(st->t.count + 1, st->t.kw, st->has_exp) <= st->t.nbuckets &&
+	    nfo_table_make_room(&st->t, key) == 1) {
+		r = wait_grace(ps);
+		if (r < 0)
+			return r;
+		for (int x = 0; x < NFO_MAX_STORES; x++)
+			if (ps->stores[x].used && ps->stores[x].kind == NFO_STORE_TABLE)
+				nfo_table_release(&ps->stores[x].t);
+		r = nfo_table_insert(&st->t, key, until);
+	}
 	if (r == -ENOSPC) {
 		r = table_grow(ps, id, 1);
 		if (r == 0)
@@ -796,7 +829,9 @@ static int store_write(struct progset *ps, uint32_t id, const struct nfo_image_s
 		for (size_t x = 0; r == 0 && x < want->n; x++) {
 			const struct nfo_image_setkey *e = (const void *)(want->entries + x * esz);
 
-			r = table_put(ps, id, e->key.key, nfo_set_until_of(e->expires, ps->margin_j));
+			/* no packet reads a store being rewritten (write_sets) */
+			r = table_put(ps, id, e->key.key, nfo_set_until_of(e->expires, ps->margin_j),
+				      true);
 		}
 		return r;
 	}
@@ -1614,12 +1649,12 @@ static size_t work_size(const struct store_work *w)
 /* The two groups of update_in_place()'s order: what makes a store's
  * elements present for longer (added keys, later expiries), and for less
  * time (sooner expiries, removed keys). */
-static int write_grow(struct progset *ps, struct store_work *w);
-static int write_shrink(struct progset *ps, struct store_work *w);
+static int write_grow(struct progset *ps, struct store_work *w, bool may_move);
+static int write_shrink(struct progset *ps, struct store_work *w, bool may_move);
 
-/* Writes entries [*done, n) of s into store id. */
+/* Writes entries [*done, n) of s into store id (may_move: table_put). */
 static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image_set *s, bool del,
-			 size_t *done)
+			 size_t *done, bool may_move)
 {
 	struct store *st = &ps->stores[id];
 	size_t esz = nfo_image_set_entry_size(s);
@@ -1641,7 +1676,7 @@ static int write_entries(struct progset *ps, uint32_t id, const struct nfo_image
 				nfo_table_key(k->key.key, st->key_len, key);
 				(void)nfo_table_delete(&st->t, key);
 			} else {
-				r = table_put(ps, id, k->key.key, until);
+				r = table_put(ps, id, k->key.key, until, may_move);
 				if (r < 0)
 					return r;
 			}
@@ -1709,9 +1744,11 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 			changed += live_slots_of(ps, w[i].store);
 	if (changed <= 1) {
 		for (size_t i = 0; i < n && r == 0; i++) {
-			r = write_grow(ps, &w[i]);
+			bool mv = w[i].polarity == NFO_POL_DROP;
+
+			r = write_grow(ps, &w[i], mv);
 			if (r == 0)
-				r = write_shrink(ps, &w[i]);
+				r = write_shrink(ps, &w[i], mv);
 		}
 		goto out;
 	}
@@ -1744,8 +1781,8 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded)
 			continue;
-		r = w[i].polarity == NFO_POL_ACCEPT ? write_grow(ps, &w[i]) :
-						      write_shrink(ps, &w[i]);
+		r = w[i].polarity == NFO_POL_ACCEPT ? write_grow(ps, &w[i], false) :
+						      write_shrink(ps, &w[i], false);
 	}
 	if (r == 0 && free_slots >= 2 && g1 && g2) {
 		/* no walk mixes the two groups */
@@ -1754,13 +1791,15 @@ static int update_in_place(struct progset *ps, struct store_work *w, size_t n, s
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (w[i].guarded) {
-			r = write_grow(ps, &w[i]);
+			/* unknown to packets while written */
+			r = write_grow(ps, &w[i], true);
 			if (r == 0)
-				r = write_shrink(ps, &w[i]);
+				r = write_shrink(ps, &w[i], true);
 			continue;
 		}
-		r = w[i].polarity == NFO_POL_ACCEPT ? write_shrink(ps, &w[i]) :
-						      write_grow(ps, &w[i]);
+		r = w[i].polarity == NFO_POL_ACCEPT ?
+			    write_shrink(ps, &w[i], false) :
+			    write_grow(ps, &w[i], w[i].polarity == NFO_POL_DROP);
 	}
 	/* a store whose writes failed stays unknown: the caller rebuilds */
 	for (size_t i = 0; i < n && r == 0; i++)
@@ -1774,18 +1813,18 @@ out:
 	return r;
 }
 
-static int write_grow(struct progset *ps, struct store_work *w)
+static int write_grow(struct progset *ps, struct store_work *w, bool may_move)
 {
-	int r = write_entries(ps, w->store, &w->add, false, &w->add_done);
+	int r = write_entries(ps, w->store, &w->add, false, &w->add_done, may_move);
 
-	return r < 0 ? r : write_entries(ps, w->store, &w->later, false, &w->later_done);
+	return r < 0 ? r : write_entries(ps, w->store, &w->later, false, &w->later_done, may_move);
 }
 
-static int write_shrink(struct progset *ps, struct store_work *w)
+static int write_shrink(struct progset *ps, struct store_work *w, bool may_move)
 {
-	int r = write_entries(ps, w->store, &w->sooner, false, &w->sooner_done);
+	int r = write_entries(ps, w->store, &w->sooner, false, &w->sooner_done, may_move);
 
-	return r < 0 ? r : write_entries(ps, w->store, &w->del, true, &w->del_done);
+	return r < 0 ? r : write_entries(ps, w->store, &w->del, true, &w->del_done, may_move);
 }
 
 /* Whether the entries w adds fit the shared set maps (tables grow). */

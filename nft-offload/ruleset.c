@@ -208,6 +208,7 @@ static void set_clear(struct nfo_set *s)
 	free(s->kpend.add);
 	free(s->kpend.del);
 	free(s->bounds);
+	free(s->tivals);
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);
 	free(s->vmap);

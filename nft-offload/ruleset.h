@@ -229,6 +229,21 @@ struct nfo_bound {
 	bool end;
 };
 
+/*
+ * A range of an interval set whose elements expire: its start element's
+ * expiry (nfo_elem.expires, a lower bound; 0: never), which decides every
+ * key after the start (nft_rbtree_lookup takes the greatest element below
+ * the key), and the expiry of the start key itself, where an end element
+ * of another range may sit too: a lookup that meets an expired element of
+ * exactly its key fails whatever else is there (import.c, collect_timed).
+ */
+struct nfo_tival {
+	nfo_u128 lo;
+	nfo_u128 hi;
+	uint64_t expires;
+	uint64_t lo_expires;
+};
+
 /* Changes of a sorted array of entries not folded into it yet (folding
  * costs a pass over the array): the content is (array minus del) plus add;
  * add is disjoint from the array, del within it. setdelta.c. */
@@ -286,6 +301,10 @@ struct nfo_set {
 	 * here and elems derived from them (setdelta.c). */
 	struct nfo_bound *bounds;
 	size_t nbounds;
+	/* Interval sets with timeouts: each range with its expiries, sorted,
+	 * disjoint and never merged (elems holds their union). */
+	struct nfo_tival *tivals;
+	size_t ntivals;
 	/* elems lags behind keys (updated from notifications): refreshed
 	 * before planning (nfo_set_refresh_elems) */
 	bool elems_stale;

@@ -652,6 +652,10 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 	s->bounds = TAKE_PTR(fresh->bounds);
 	s->nbounds = fresh->nbounds;
 	fresh->nbounds = 0;
+	free(s->tivals);
+	s->tivals = TAKE_PTR(fresh->tivals);
+	s->ntivals = fresh->ntivals;
+	fresh->ntivals = 0;
 	nfo_vset_free(&s->elems);
 	s->elems = fresh->elems;
 	fresh->elems = (struct nfo_vset){};

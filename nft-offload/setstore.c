@@ -174,6 +174,54 @@ int nfo_table_insert(struct nfo_table *t, const uint32_t *key, uint64_t until)
 	return 1;
 }
 
+/* A slot of entry bi that is neither held nor quarantined, -1: none. */
+static int free_slot(const struct nfo_table *t, uint32_t bi)
+{
+	uint32_t used = t->b[bi].occ | t->quar[bi - 1];
+
+	for (uint32_t i = 0; i < t->nslots; i++)
+		if (!(used & (1u << i)))
+			return (int)i;
+	return -1;
+}
+
+int nfo_table_make_room(struct nfo_table *t, const uint32_t *key)
+{
+	uint32_t h = nfo_table_hash(key, t->kw, hdr(t)->seed);
+	uint32_t cand[2] = { nfo_table_b1(h, hdr(t)->mask), nfo_table_b2(h, hdr(t)->mask) };
+
+	for (int c = 0; c < 2; c++) {
+		uint32_t bi = cand[c], occ = t->b[bi].occ;
+
+		for (uint32_t s = 0; s < t->nslots; s++) {
+			uint32_t other[NFO_TABLE_MAX_KW] = {}, h2, alt;
+			int f;
+
+			if (!(occ & (1u << s)))
+				continue;
+			memcpy(other, slot_key(t, bi, s), t->kw * 4);
+			h2 = nfo_table_hash(other, t->kw, hdr(t)->seed);
+			alt = nfo_table_b1(h2, hdr(t)->mask);
+			if (alt == bi)
+				alt = nfo_table_b2(h2, hdr(t)->mask);
+			if (alt == bi || (f = free_slot(t, alt)) < 0)
+				continue;
+			/* the copy is published before the original goes: a
+			 * reader finds the key in one place or the other,
+			 * unless it looks at the new place before the copy
+			 * and at the old one after (the caller's to allow) */
+			memcpy(slot_key(t, alt, (uint32_t)f), other, t->kw * 4);
+			publish(t, alt, (uint32_t)f, nfo_bucket_until(&t->b[bi], hdr(t), (int)s));
+			__atomic_store_n(&t->b[bi].occ, t->b[bi].occ & ~(1u << s), __ATOMIC_RELEASE);
+			t->quar[bi - 1] |= 1u << s;
+			t->nquar++;
+			t->count--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int nfo_table_delete(struct nfo_table *t, const uint32_t *key)
 {
 	uint32_t bi;

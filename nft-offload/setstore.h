@@ -57,6 +57,16 @@ bool nfo_table_find(const struct nfo_table *t, const uint32_t *key, uint64_t *re
  */
 int nfo_table_insert(struct nfo_table *t, const uint32_t *key, uint64_t until);
 
+/*
+ * Both buckets of key are full: moves one key of them to its other bucket
+ * (1), 0: none can move. The slot it leaves is quarantined like a deleted
+ * one, so key goes in only after nfo_table_release(). A concurrent reader
+ * may miss the moved key for the moment (it may look at the new place
+ * before the move and at the old one after): for a set where a missing
+ * key only makes the fast path drop less, or one no packet reads.
+ */
+int nfo_table_make_room(struct nfo_table *t, const uint32_t *key);
+
 /* 1: removed, 0: was absent. */
 int nfo_table_delete(struct nfo_table *t, const uint32_t *key);
 

@@ -479,6 +479,96 @@ static void test_set_interval(void **state)
 	nfo_vset_free(&set.elems);
 }
 
+/* The expiry a longest-prefix match over entries (width-bit keys) finds for
+ * v: -1 when no prefix covers it. */
+static int64_t lpm_expiry(const struct nfo_image_set *s, unsigned width, unsigned v)
+{
+	const struct nfo_image_setlpm *e = (const void *)s->entries;
+	int64_t best = -1;
+	unsigned best_len = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		unsigned plen = e[i].key.prefixlen - 32, p = e[i].key.key[0];
+
+		assert_true(plen <= width);
+		if (plen && (p >> (width - plen)) != (v >> (width - plen)))
+			continue;
+		if (best < 0 || plen > best_len) {
+			best = (int64_t)e[i].expires;
+			best_len = plen;
+		}
+	}
+	return best;
+}
+
+/*
+ * Ranges that expire, each on its own (never merged with a neighbour), the
+ * start key with an expiry of its own: a longest match must find, for every
+ * key of 8 bits, the expiry of the one range holding it (its start key's at
+ * the start), and nothing outside the ranges. Checked on fixed cases
+ * (adjacent ranges with different expiries, single keys, a start key that
+ * expires first, which must not hide the rest of its range) and random ones.
+ */
+static void test_timed_ranges(void **state)
+{
+	const struct nfo_tival fixed[] = {
+		{ .lo = 0, .hi = 15, .expires = 100, .lo_expires = 100 },
+		{ .lo = 16, .hi = 31, .expires = 300, .lo_expires = 200 }, /* adjacent, a /28 */
+		{ .lo = 32, .hi = 32, .expires = 50, .lo_expires = 40 },   /* one key */
+		{ .lo = 33, .hi = 40, .expires = 0, .lo_expires = 1 },     /* never, start gone */
+		{ .lo = 64, .hi = 127, .expires = 500, .lo_expires = 500 },
+	};
+	struct nfo_tival iv[64];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int round = 0; round < 201; round++) {
+		struct nfo_image_set s = {};
+		const struct nfo_tival *t = iv;
+		size_t n = 0;
+
+		if (round == 0) {
+			t = fixed;
+			n = sizeof(fixed) / sizeof(fixed[0]);
+		} else {
+			/* disjoint random ranges, adjacent ones often */
+			for (unsigned lo = (unsigned)rand_r(&seed) % 8; lo < 256 && n < 64;) {
+				unsigned len = 1 + (unsigned)rand_r(&seed) % 40, hi = lo + len - 1;
+				uint64_t exp = (uint64_t)(rand_r(&seed) % 4) * 100;
+
+				if (hi > 255)
+					hi = 255;
+				iv[n++] = (struct nfo_tival){
+					.lo = lo, .hi = hi, .expires = exp,
+					.lo_expires = rand_r(&seed) % 3 ? exp : 1 + (uint64_t)(rand_r(&seed) % 50),
+				};
+				lo = hi + 1 + (rand_r(&seed) % 2 ? 0 : (unsigned)rand_r(&seed) % 20);
+			}
+		}
+		assert_int_equal(nfo_image_timed_ranges(t, n, 8, &s), 0);
+		assert_true(s.lpm);
+		/* sorted and no key twice: one map entry each */
+		for (size_t i = 1; i < s.n; i++)
+			assert_true(memcmp(s.entries + (i - 1) * sizeof(struct nfo_image_setlpm),
+					   s.entries + i * sizeof(struct nfo_image_setlpm),
+					   sizeof(struct nfo_setlpm_key)) < 0);
+		for (unsigned v = 0; v < 256; v++) {
+			int64_t want = -1;
+
+			for (size_t i = 0; i < n; i++)
+				if (v >= t[i].lo && v <= t[i].hi)
+					want = (int64_t)(v == t[i].lo ? t[i].lo_expires : t[i].expires);
+			assert_int_equal(lpm_expiry(&s, 8, v), want);
+		}
+		if (round == 0) {
+			/* 0-15: /4; 16-31: /4 + the start alone; 32: /8; 33-40:
+			 * /8 /7 /6 /8; 64-127: /2 */
+			assert_int_equal(s.n, 9);
+		}
+		free(s.entries);
+	}
+}
+
 /* ---- capacities ------------------------------------------------------------------ */
 
 static void test_caps(void **state)
@@ -1209,6 +1299,7 @@ int main(void)
 		cmocka_unit_test(test_set_concat),
 		cmocka_unit_test(test_set_expires),
 		cmocka_unit_test(test_set_interval),
+		cmocka_unit_test(test_timed_ranges),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_small4_ref_ip),
 		cmocka_unit_test(test_exact4_limits),

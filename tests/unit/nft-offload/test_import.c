@@ -441,6 +441,93 @@ static void test_set_timeouts(void **state)
 	nfo_ruleset_free(&rs);
 }
 
+/* A port set with flags interval,timeout: elements (port, end?, expiration
+ * ms or -1: none sent). */
+struct bound_life {
+	uint16_t port;
+	bool end;
+	int64_t expiration_ms;
+};
+
+static struct nftnl_set *timed_interval_set(uint64_t set_timeout_ms, const struct bound_life *l,
+					    size_t n)
+{
+	struct nftnl_set *s = port_set("t", "r", NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NULL, NULL, 0);
+
+	if (set_timeout_ms)
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, set_timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint16_t key = htons(l[i].port);
+
+		assert_non_null(e);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
+		if (l[i].end)
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		if (l[i].expiration_ms >= 0) {
+			if (!l[i].end)
+				nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, 600000);
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION,
+					       (uint64_t)l[i].expiration_ms);
+		}
+		nftnl_set_elem_add(s, e);
+	}
+	return s;
+}
+
+/*
+ * Ranges that expire are offloaded one by one, each with its start
+ * element's expiry, adjacent ones not merged. A start key where an end
+ * element may sit gets the earlier of both expiries when the set has a
+ * default timeout (the only way an end element expires), and counts as
+ * gone when no end element was read there (an expired one may still be in
+ * the kernel's tree, and a lookup meeting it fails).
+ */
+static void test_set_timed_ranges(void **state)
+{
+	/* 10-19 (1 s), 20-29 (2 s, adjacent), 40-40 (never), as nft adds them */
+	const struct bound_life l[] = {
+		{ 0, true, -1 },   { 10, false, 1000 }, { 20, true, -1 }, { 20, false, 2000 },
+		{ 30, true, -1 },  { 40, false, -1 },   { 41, true, -1 },
+	};
+	/* the same with a default timeout: end elements expire too */
+	const struct bound_life d[] = {
+		{ 0, true, 5000 }, { 10, false, 1000 }, { 20, true, 500 }, { 20, false, 2000 },
+		{ 30, true, 5000 }, { 40, false, 3000 }, { 41, true, 5000 },
+	};
+	const struct nfo_nft_jiffies at = { .jiffies = 1000000, .hz = 1000 };
+	struct nfo_ruleset *rs;
+	const struct nfo_set *s;
+
+	(void)state;
+	rs = timeout_ruleset(timed_interval_set(0, l, 7), &at, UINT32_MAX, 0);
+	s = &rs->sets[0];
+	assert_true(s->usable);
+	assert_true(s->drop_only);
+	assert_int_equal(s->ntivals, 3);
+	assert_true(s->tivals[0].lo == 10 && s->tivals[0].hi == 19);
+	assert_true(s->tivals[1].lo == 20 && s->tivals[1].hi == 29);
+	assert_true(s->tivals[2].lo == 40 && s->tivals[2].hi == 40);
+	assert_int_equal(s->tivals[0].expires, at.jiffies + 1000);
+	assert_int_equal(s->tivals[1].expires, at.jiffies + 2000);
+	assert_int_equal(s->tivals[2].expires, 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(s->tivals[i].lo_expires, s->tivals[i].expires);
+	/* the union, merged, for everything but the stores */
+	assert_int_equal(s->elems.n, 2);
+	nfo_ruleset_free(&rs);
+
+	rs = timeout_ruleset(timed_interval_set(5000, d, 7), &at, UINT32_MAX, 0);
+	s = &rs->sets[0];
+	assert_true(s->usable);
+	assert_int_equal(s->ntivals, 3);
+	assert_int_equal(s->tivals[0].lo_expires, 1);               /* no end read at 10 */
+	assert_int_equal(s->tivals[1].lo_expires, at.jiffies + 500); /* the end at 20 first */
+	assert_int_equal(s->tivals[1].expires, at.jiffies + 2000);
+	assert_int_equal(s->tivals[2].lo_expires, 1);
+	nfo_ruleset_free(&rs);
+}
+
 /* The packet path: add keeps an element's expiry, update may move it to
  * now + its timeout (which must cover what any element had left), delete
  * removes elements without a notification. */
@@ -623,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_set_not_usable),
 		cmocka_unit_test(test_elem_expiry),
 		cmocka_unit_test(test_set_timeouts),
+		cmocka_unit_test(test_set_timed_ranges),
 		cmocka_unit_test(test_set_packet_path),
 		cmocka_unit_test(test_set_polarity),
 	};

@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Interval sets with timeouts (flags interval,timeout): each range is dropped
+# in the fast path until a margin before nftables expires it, adjacent ranges
+# keep their own expiries, and once nftables has let a range go (nft list
+# set no longer shows it) its packets arrive again with no notification and
+# no new generation, while the range next to it is still dropped. In a set
+# with a default timeout, end elements expire too, and a lookup that meets
+# an expired element at exactly its key fails: the first address of a range
+# with no live end element there is left to nftables.
+#
+#   timeouts-interval.sh [xdp|tc]
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-xdp}
+
+nfo_init
+nfo_pair
+
+nfo_nft <<'RULESET'
+table inet bl {
+	set nets {
+		type ipv4_addr
+		flags interval, timeout
+	}
+	set nets2 {
+		type ipv4_addr
+		flags interval, timeout
+		timeout 1h
+	}
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr @nets counter drop comment "nets"
+		ip saddr @nets2 counter drop comment "nets2"
+	}
+}
+RULESET
+nfo_daemon_start --attach "$IF_R:$MODE"
+
+nfo_assert "nset('nets')['fast_path'] == 'maps' and nset('nets2')['fast_path'] == 'maps'" \
+	"interval sets with timeouts: in the set maps"
+nfo_assert "rule('nets')['offloaded'] and 'expire' in rule('nets')['note']" \
+	"their rule is offloaded, with a note"
+
+# elements CMD...: an element-only transaction on sets whose elements expire
+# (read again whole, no new plan).
+elements() {
+	local su gen
+	su=$(nfo_get 'st["set_updates"]')
+	gen=$(nfo_get 'st["generation"]')
+	ip netns exec "$NS_R" nft "$@"
+	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
+	nfo_assert "st['set_updates'] == $su + 1" "element update: nft $*"
+}
+
+in_set() {
+	local out
+	out=$(ip netns exec "$NS_R" nft list set inet bl "$1") || die "nft list set $1 failed"
+	grep -qF -- "$2" <<<"$out"
+}
+
+mono() {
+	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"
+}
+secs() { # since $1 (mono)
+	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
+}
+
+# A long range, and how long adding one and checking it takes here: the
+# short timeout must outlive that.
+T0=$(mono)
+elements add element inet bl nets "{ 198.51.100.0/28 timeout 1h }"
+nfo_case "a /28 banned for 1h" "drop=nets --src 198.51.100.5" "pass --src 198.51.100.16"
+D=$(secs "$T0")
+TMO=$(python3 -c "import math; print(max(5, math.ceil(3 * $D + 2)))")
+log "adding and checking a range took $D s: the short timeout is $TMO s"
+
+# The /28 right after it expires first; a range that is no prefix, for 1h.
+T0=$(mono)
+elements add element inet bl nets \
+	"{ 198.51.100.16/28 timeout ${TMO}s, 198.51.100.40-198.51.100.50 timeout 1h }"
+nfo_case "adjacent ranges, their own expiries" \
+	"drop=nets --src 198.51.100.15" "drop=nets --src 198.51.100.16" \
+	"drop=nets --src 198.51.100.20" "drop=nets --src 198.51.100.40" \
+	"drop=nets --src 198.51.100.50" "pass --src 198.51.100.51" "pass --src 198.51.100.32"
+DT=$(secs "$T0")
+python3 -c "import sys; sys.exit(0 if $DT < $TMO - 0.5 else 1)" ||
+	fail "the banned case ended $DT s after the add, of the $TMO s timeout: too slow to tell"
+UPDATES=$(nfo_get 'st["updates"]')
+
+for _ in $(seq 1200); do
+	in_set nets "198.51.100.16/28" || break
+	sleep 0.05
+done
+in_set nets "198.51.100.16/28" && die "nftables still holds 198.51.100.16/28 a minute after its timeout"
+ok "nftables expired 198.51.100.16/28 $(secs "$T0") s after the add"
+nfo_case "expired in nftables: delivered, by the fast path's own clock" \
+	"pass --why decided_by_nftables --src 198.51.100.20" \
+	"pass --why decided_by_nftables --src 198.51.100.16" \
+	"pass --why decided_by_nftables --src 198.51.100.31" \
+	"drop=nets --src 198.51.100.15" "drop=nets --src 198.51.100.0" \
+	"drop=nets --src 198.51.100.45"
+nfo_assert "st['updates'] == $UPDATES and st['fast_path'] == 'enabled'" \
+	"no new generation and no pass-everything window for the expiry"
+
+# The set's default timeout gives end elements an expiry: the start key of a
+# range with no end element read there is nftables' to drop, the rest of
+# the range the fast path's.
+elements add element inet bl nets2 "{ 203.0.113.0/28, 203.0.113.16/28 timeout 2h }"
+nfo_case "a default timeout: start keys to nftables" \
+	"kdrop=nets2 --src 203.0.113.0" "drop=nets2 --src 203.0.113.1" \
+	"drop=nets2 --src 203.0.113.15" "drop=nets2 --src 203.0.113.16" \
+	"drop=nets2 --src 203.0.113.31"
+
+nfo_daemon_stop
+nfo_done
