@@ -143,8 +143,8 @@ static __always_inline int nfo_lowest_bit(__u32 x)
 /*
  * nfo_bucket_find() for one-word keys (ports, IPv4 addresses: most sets):
  * every slot's word compared in an unrolled sequence without branches, then
- * masked with the bitmap read before them. A loop over the slots with its bound and bitmap
- * tests cost the fast path more than the rest of the lookup.
+ * masked with the bitmap read before them. A loop over the slots, with its
+ * bound and bitmap tests, cost more than the rest of the lookup.
  */
 static __always_inline int nfo_bucket_find1(const struct nfo_bucket *b, __u32 occ, __u32 nslots,
 					    __u32 base, __u32 k0)
