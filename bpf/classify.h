@@ -459,12 +459,10 @@ __noinline int nfo_set_member(const struct nfo_pkt *p, __u32 slot, __u32 half)
 		off += (len + 3) & ~3u;
 	}
 	if (spec->kind == NFO_STORE_TABLE) {
-		__u32 words[NFO_TABLE_MAX_KW];
-
 		if (off > NFO_TABLE_MAX_KEY)
 			return -1;
-		__builtin_memcpy(words, k.key, sizeof(words));
-		return nfo_table_member(spec->store, words, off / 4);
+		/* k.key follows a __u32: 4-byte aligned, read in place */
+		return nfo_table_member(spec->store, (const __u32 *)k.key, off / 4);
 	}
 	if (spec->kind != NFO_STORE_HASH)
 		return -1;

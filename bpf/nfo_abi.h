@@ -263,8 +263,16 @@ struct nfo_root {
 	__u32 ref_ip6[NFO_HALVES];
 	__u8 mac[NFO_HALVES][6];
 	__u8 bcast[NFO_HALVES][6]; /* the device's broadcast address (pkttype) */
+	__u32 pad;     /* see below */
 	__u32 ifindex; /* in nfo_rootcache: the owner of the slot, 0: none; last */
 };
+
+/* A BPF array lays its values out every round_up(value_size, 8) bytes, and
+ * the loader writes nfo_rootcache through mmap as an array of struct
+ * nfo_root: with another size, slot s of the program would read the bytes
+ * of other slots (the owner check then fails, or worse, passes on another
+ * slot's bytes). */
+_Static_assert(sizeof(struct nfo_root) % 8 == 0, "struct nfo_root: a multiple of 8 bytes");
 
 /*
  * A direct-mapped copy of nfo_roots, slot ifindex % NFO_ROOT_CACHE: an

@@ -57,6 +57,13 @@ struct nfo_table_hdr {
 	__u32 pad[11];
 };
 
+/* clang unrolls (the BPF programs); gcc builds the loader's copy as it is */
+#ifdef __clang__
+#define NFO_STORE_UNROLL _Pragma("unroll")
+#else
+#define NFO_STORE_UNROLL
+#endif
+
 #define NFO_STORE_BARRIER() __asm__ __volatile__("" ::: "memory")
 /* The compiler forgets what it knew of x: a bounds check on x is then the
  * one the verifier sees on the access (no copy made before the check). */
@@ -109,6 +116,73 @@ static __always_inline __u32 nfo_table_key_word(const struct nfo_table_hdr *h, _
 	return (h->has_exp ? h->nslots * 2 : 0) + i * h->kw + j;
 }
 
+/* The index of the lowest bit set in x (x != 0): no loop, no table. */
+static __always_inline int nfo_lowest_bit(__u32 x)
+{
+	int i = 0;
+
+	if (!(x & 0xffff)) {
+		i += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xff)) {
+		i += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		i += 4;
+		x >>= 4;
+	}
+	if (!(x & 3)) {
+		i += 2;
+		x >>= 2;
+	}
+	return x & 1 ? i : i + 1;
+}
+
+/*
+ * nfo_bucket_find() for one-word keys (ports, IPv4 addresses: most sets):
+ * every slot's word compared in an unrolled sequence without branches, then
+ * masked with the bitmap read before them. A loop over the slots, with its
+ * bound and bitmap tests, cost more than the rest of the lookup.
+ */
+static __always_inline int nfo_bucket_find1(const struct nfo_bucket *b, __u32 occ, __u32 nslots,
+					    __u32 base, __u32 k0)
+{
+	__u32 hit = 0;
+	__u64 t;
+	int i;
+
+	if (!occ)
+		return -1;
+	/* Without a branch (14 of them would make 2^14 paths for the
+	 * verifier): bit 63 of d - 1 is set only for d == 0. Without expiries
+	 * the keys start at word 0: constant offsets, no bounds check. */
+	if (!base) {
+		NFO_STORE_UNROLL
+		for (i = 0; i < NFO_BUCKET_MAX_SLOTS; i++) {
+			t = (__u64)(b->w[i] ^ k0) - 1;
+			NFO_STORE_OPAQUE(t);
+			hit |= (__u32)(t >> 63) << i;
+		}
+	} else {
+		NFO_STORE_UNROLL
+		for (i = 0; i < NFO_BUCKET_MAX_SLOTS; i++) {
+			__u32 x = base + i;
+
+			NFO_STORE_OPAQUE(x);
+			if (x >= NFO_BUCKET_DATA / 4)
+				break;
+			t = (__u64)(b->w[x] ^ k0) - 1;
+			NFO_STORE_OPAQUE(t);
+			hit |= (__u32)(t >> 63) << i;
+		}
+	}
+	hit &= occ & (nslots < NFO_BUCKET_MAX_SLOTS ? (1U << nslots) - 1 :
+						      (1U << NFO_BUCKET_MAX_SLOTS) - 1);
+	return hit ? nfo_lowest_bit(hit) : -1;
+}
+
 /*
  * The slot of b that holds key (kw words), -1: none. The bitmap is read once,
  * before the keys: a slot whose bit is set holds a whole key (see above).
@@ -120,6 +194,8 @@ static __always_inline int nfo_bucket_find(const struct nfo_bucket *b, const str
 	__u32 kw = h->kw, nslots = h->nslots, base = h->has_exp ? h->nslots * 2 : 0, i, j;
 
 	NFO_STORE_BARRIER();
+	if (kw == 1)
+		return nfo_bucket_find1(b, occ, nslots, base, key[0]);
 	for (i = 0; i < NFO_BUCKET_MAX_SLOTS; i++) {
 		int match = 1;
 

@@ -317,19 +317,28 @@ static bool encode_small(const struct enc *x, const struct nfo_plan_node *nd, un
 }
 
 /* Whether nd fits an nfo_exact4 whose default reference is dflt (the plan's:
- * every address no other edge names goes there); fills xe. */
+ * every address no other edge names goes there); fills xe. An edge of a few
+ * addresses takes one entry each: a host's adjacent addresses (10.0.0.1 and
+ * 10.0.0.2) make one edge of the local-address gate, which would otherwise
+ * cost every packet a trie lookup. */
 static bool encode_exact4(const struct enc *x, const struct nfo_plan_node *nd, uint32_t dflt,
 			  struct nfo_exact4 *xe)
 {
 	memset(xe, 0, sizeof(*xe));
 	xe->dflt = conv(x, dflt);
 	for (size_t k = 0; k < nd->nedges; k++) {
-		if (nd->edges[k].ref == dflt)
+		const struct nfo_plan_edge *e = &nd->edges[k];
+
+		if (e->ref == dflt)
 			continue;
-		if (nd->edges[k].lo != nd->edges[k].hi || xe->n == NFO_EXACT_MAX)
+		if (e->hi < e->lo || e->hi - e->lo >= NFO_EXACT_MAX - xe->n)
 			return false;
-		nfo_u128_to_be(nd->edges[k].lo, (uint8_t *)&xe->addr[xe->n], 4);
-		xe->ref[xe->n++] = conv(x, nd->edges[k].ref);
+		for (nfo_u128 a = e->lo;; a++) {
+			nfo_u128_to_be(a, (uint8_t *)&xe->addr[xe->n], 4);
+			xe->ref[xe->n++] = conv(x, e->ref);
+			if (a == e->hi)
+				break;
+		}
 	}
 	return true;
 }

@@ -2814,6 +2814,49 @@ static const struct row rows_other_device_t0[] = {
 	{ U4(S4, LOC4, 40, 10), PASSES_WHY(NFO_STAT_PASS_DISABLED), "nfo-t0 (no root): udp 10" },
 };
 
+/* The fd of the XDP program's map called name (the caller closes it). */
+static int prog_map_fd(const struct fx *f, const char *name)
+{
+	uint32_t ids[64] = {}, n = ARRAY_SIZE(ids);
+	struct bpf_prog_info pi = { .nr_map_ids = n, .map_ids = (uint64_t)(uintptr_t)ids };
+	uint32_t len = sizeof(pi);
+	int pfd = nfo_loader_prog_fd(f->l, NFO_MODE_XDP);
+
+	assert_true(pfd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(pfd, &pi, &len), 0);
+	assert_true(pi.nr_map_ids <= n);
+	for (uint32_t i = 0; i < pi.nr_map_ids; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &mi, &mlen), 0);
+		if (strcmp(mi.name, name) == 0)
+			return fd;
+		close(fd);
+	}
+	fail_msg("no map %s", name);
+	return -1;
+}
+
+/* The program reads an interface's root from its nfo_rootcache slot (the
+ * loader writes the slots through mmap): the slot the program sees holds
+ * that interface as its owner and the same refs as nfo_roots. */
+static void assert_rootcache(const struct fx *f, uint32_t ifindex)
+{
+	int roots = prog_map_fd(f, "nfo_roots"), cache = prog_map_fd(f, "nfo_rootcache");
+	uint32_t slot = ifindex % NFO_ROOT_CACHE;
+	struct nfo_root r, c;
+
+	assert_int_equal(bpf_map_lookup_elem(roots, &ifindex, &r), 0);
+	assert_int_equal(bpf_map_lookup_elem(cache, &slot, &c), 0);
+	assert_int_equal(c.ifindex, ifindex);
+	assert_memory_equal(&c, &r, offsetof(struct nfo_root, ifindex));
+	close(roots);
+	close(cache);
+}
+
 static void test_other_device(void **state)
 {
 	struct fx *f;
@@ -2830,6 +2873,7 @@ static void test_other_device(void **state)
 		"  }\n"
 		"}\n"
 		INET_T_C("    udp dport 10 drop\n"));
+	assert_rootcache(f, LO_IFINDEX);
 	RUN_ROWS(f, rows_other_device_lo, ARRAY_SIZE(rows_other_device_lo));
 	rx_ifindex = other;
 	RUN_ROWS(f, rows_other_device_t0, ARRAY_SIZE(rows_other_device_t0));

@@ -285,23 +285,24 @@ static void test_lpm6_range(void **state)
 	assert_memory_equal(img.lpm6[1].key.addr, want, 16);
 	assert_int_equal(img.lpm6[1].ref, NFO_REF_DROP(1));
 
-	/* [10.0.0.1, 10.0.0.6]: .1/32 .2/31 .4/31 .6/32 */
+	/* [10.0.0.1, 10.0.0.22]: .1/32 .2/31 .4/30 .8/29 .16/30 .20/31 .22/32
+	 * (more addresses than nfo_exact4 holds one by one) */
 	nfo_image_clear(&img);
 	nfo_plan_free(&p);
 	p = plan_new(2, 1);
 	plan_node(p, 1, NFO_DIM_DADDR4, NFO_REF_PASS);
 	plan_edge(p, 1, 0, ip4("10.0.0.0"), NFO_REF_PASS);
-	plan_edge(p, 1, ip4("10.0.0.1"), ip4("10.0.0.6"), DROP_TARGET(0));
-	plan_edge(p, 1, ip4("10.0.0.7"), 0xffffffff, NFO_REF_PASS);
+	plan_edge(p, 1, ip4("10.0.0.1"), ip4("10.0.0.22"), DROP_TARGET(0));
+	plan_edge(p, 1, ip4("10.0.0.23"), 0xffffffff, NFO_REF_PASS);
 	plan_root(p, 2, NODE(1));
 	assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
-	assert_int_equal(img.nlpm4, 5);
+	assert_int_equal(img.nlpm4, 8);
 	{
 		static const struct { uint8_t last; unsigned plen; } w[] = {
-			{ 1, 32 }, { 2, 31 }, { 4, 31 }, { 6, 32 },
+			{ 1, 32 }, { 2, 31 }, { 4, 30 }, { 8, 29 }, { 16, 30 }, { 20, 31 }, { 22, 32 },
 		};
 
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; i < 7; i++) {
 			assert_int_equal(img.lpm4[1 + i].key.prefixlen, 32 + w[i].plen);
 			assert_memory_equal(img.lpm4[1 + i].key.addr,
 					    ((uint8_t[]){ 10, 0, 0, w[i].last }), 4);
@@ -824,6 +825,42 @@ static void test_exact4_limits(void **state)
 	}
 }
 
+/* Edges of a few adjacent addresses (a host's 10.0.0.1 and 10.0.0.2 in the
+ * local-address gate) take one nfo_exact4 entry per address; an edge of
+ * more addresses than nfo_exact4 holds keeps the node in the trie. */
+static void test_exact4_ranges(void **state)
+{
+	const uint32_t slots[] = { 1 };
+
+	(void)state;
+	for (int len = 2; len <= NFO_EXACT_MAX; len++) {
+		struct nfo_plan *p = plan_new(2, 1);
+		nfo_u128 a = ip4("10.0.0.1"), b = ip4("127.0.0.1");
+		/* one more single address: len + 1 entries in all */
+		bool exact = len + 1 <= NFO_EXACT_MAX;
+		struct nfo_image img = {};
+		char what[48];
+
+		plan_node(p, 1, NFO_DIM_DADDR4, NFO_REF_PASS);
+		plan_edge(p, 1, 0, a - 1, NFO_REF_PASS);
+		plan_edge(p, 1, a, a + (nfo_u128)len - 1, DROP_TARGET(0));
+		plan_edge(p, 1, a + (nfo_u128)len, b - 1, NFO_REF_PASS);
+		plan_edge(p, 1, b, b, DROP_TARGET(0));
+		plan_edge(p, 1, b + 1, nfo_u128_max(32), NFO_REF_PASS);
+		plan_root(p, 2, NODE(1));
+		assert_int_equal(nfo_image_encode(p, slots, 0, 0, 0, &img), 0);
+		assert_int_equal(img.nodes[1].flags, exact ? NFO_NODE_EXACT : 0);
+		assert_int_equal(img.exact4[1].n, exact ? (uint32_t)len + 1 : 0);
+		assert_int_equal(img.nlpm4 == 0, exact);
+		nfo_image_clear(&img);
+		snprintf(what, sizeof(what), "%d adjacent addresses", len);
+		memset(&walked, 0, sizeof(walked));
+		assert_true(check_walks(p, what) > 0);
+		assert_true(exact ? walked.exact4 > 0 : walked.lpm4 > 0);
+		nfo_plan_free(&p);
+	}
+}
+
 /* ---- walking the images like the fast path ----------------------------------- */
 
 static uint32_t radix_at(const struct nfo_image *img, uint32_t table, uint32_t byte)
@@ -1303,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_small4_ref_ip),
 		cmocka_unit_test(test_exact4_limits),
+		cmocka_unit_test(test_exact4_ranges),
 		cmocka_unit_test(test_walk_hand),
 		cmocka_unit_test(test_guards_chain),
 		cmocka_unit_test(test_walk_local4),
