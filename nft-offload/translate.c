@@ -1246,7 +1246,13 @@ static int do_effect(struct tstate *st, struct nftnl_expr *e)
  * section 4.1). A TCP reset is sent without limit, so is anything the netdev
  * and bridge families send (nft_reject_netdev, nft_reject_bridge build and
  * transmit the reply themselves), and ICMP "fragmentation needed" is never
- * rate-limited (icmpv4_mask_allow): effects.
+ * rate-limited (icmpv4_mask_allow): effects. In the inet family,
+ * nft_reject_inet_eval() hands NFT_REJECT_ICMP_UNREACH's code to
+ * nf_send_unreach() for IPv4 packets and to nf_send_unreach6() for IPv6
+ * ones: code 4 is frag-needed only for IPv4, for IPv6 it is port
+ * unreachable (nft writes `ip6 ... reject` in inet that way), so a rule
+ * whose packets are IPv6 only (meta nfproto ipv6) rejects with a limited
+ * error.
  */
 static int do_reject(struct tstate *st, struct nftnl_expr *e)
 {
@@ -1259,7 +1265,8 @@ static int do_reject(struct tstate *st, struct nftnl_expr *e)
 		return do_effect(st, e);
 	icmp = type == NFT_REJECT_ICMPX_UNREACH ||
 	       (type == NFT_REJECT_ICMP_UNREACH &&
-		(family == NFPROTO_IPV6 || code != 4 /* ICMP_FRAG_NEEDED */));
+		(family == NFPROTO_IPV6 || code != 4 /* ICMP_FRAG_NEEDED */ ||
+		 (family == NFPROTO_INET && st->l3 == 6)));
 	if (!icmp)
 		return do_effect(st, e);
 	st->out->reject = NFO_REJECT_ICMP;
