@@ -327,6 +327,11 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 nfo_hook_name(nat->hook));
 		return NFO_OFFLOAD_PARTIAL;
 	}
+	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET) {
+		snprintf(buf, len, "reject with tcp reset: IPv6 packets left to nftables (the fast "
+			 "path answers IPv4 only)");
+		return NFO_OFFLOAD_PARTIAL;
+	}
 	return NFO_OFFLOAD_FULL;
 }
 
