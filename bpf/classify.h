@@ -978,7 +978,6 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 			return 1;
 		if (is_xdp ? nfo_rst_send_xdp(ctx, &out) : nfo_rst_send_tc(ctx, &out, ifindex))
 			return 1;
-		nfo_count(&nfo_stats, NFO_STAT_RESET_SENT, NFO_RST_LEN - NFO_ETH_HLEN);
 		return 2;
 	}
 	if ((ref & NFO_REF_REJECT_BIT) && (ref & NFO_REF_DROP_BIT) &&

@@ -382,7 +382,6 @@ enum nfo_stat {
 	NFO_STAT_PASS_REJECT,    /* rejected, within the kernel's ICMP limits: nftables answers */
 	NFO_STAT_PASS_FRAGMENT,  /* a fragment other than the first (parser.h) */
 	NFO_STAT_PASS_RESET,     /* reject with tcp reset the fast path cannot answer */
-	NFO_STAT_RESET_SENT,     /* reject with tcp reset answered here (also DROPPED) */
 	_NFO_STAT_MAX,
 };
 

@@ -24,6 +24,8 @@
  *   plan-state.c     simplification and memo of the alive list
  *   plan-eval.c      three-valued evaluation of chains and groups
  *   plan-diagram.c   nodes (stored once when equal), walking, freeing
+ *   plan-fib.c       `fib ... type` as a set of addresses
+ *   plan-rst.c       whether a TCP reset the host sends could be stopped
  * and plan-internal.h for what they share.
  *
  * Service mode (nfo_plan_input.service_chain) builds one root for one chain

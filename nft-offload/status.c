@@ -26,8 +26,7 @@ static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_PASS_EXTHDRS] = "ipv6_extension_headers",
 	[NFO_STAT_PASS_REJECT] = "rejected_within_icmp_limits",
 	[NFO_STAT_PASS_FRAGMENT] = "non_first_fragment",
-	[NFO_STAT_PASS_RESET] = "tcp_reset_passed",
-	[NFO_STAT_RESET_SENT] = "tcp_resets_sent",
+	[NFO_STAT_PASS_RESET] = "tcp_reset_not_answerable",
 };
 
 static const char *offload_name(int o)
