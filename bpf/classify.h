@@ -538,6 +538,19 @@ static __always_inline __u32 nfo_guards_walk(const struct nfo_pkt *p, const stru
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
+/* The RST a reset leaf answers with (nfo_rst_build). */
+struct nfo_rst_frame {
+	__u8 b[NFO_ETH_HLEN + 20 + 20];
+};
+/* A reset leaf: NFO_RST_*, out filled for NFO_RST_SEND; the frame is not
+ * changed yet; p's conntrack class is known if a lookup could tell it. Then nfo_rst_send_*() turns the frame into out (0, or
+ * -errno: dropped), the tc one calling bpf_redirect() to ifindex. */
+int nfo_reset_xdp(struct xdp_md *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+		  struct nfo_rst_frame *out);
+int nfo_reset_tc(struct __sk_buff *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+		 struct nfo_rst_frame *out);
+int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out);
+int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex);
 /* nfo_parse_tcpopt on the frame again (global: verified once). */
 int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
@@ -736,8 +749,157 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 	return 0;
 }
 
+/* What a reset leaf does with the packet (nfo_reset_leaf). */
+#define NFO_RST_PASS 0 /* to nftables, which sends the RST */
+#define NFO_RST_DROP 1 /* silently: the kernel sends nothing either */
+#define NFO_RST_SEND 2 /* the frame is now the kernel's RST: transmit it */
+#define NFO_RST_LEN (NFO_ETH_HLEN + 20 + 20) /* sizeof(struct nfo_rst_frame) */
+
+static __always_inline __u16 nfo_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
 /*
- * The whole fast path for one frame. Returns 1 to drop, 0 to pass.
+ * A reset leaf (docs/SEMANTICS.md section 4.1): nftables certainly drops the
+ * packet with `reject with tcp reset`. What nf_send_reset() does with it
+ * (net/ipv4/netfilter/nf_reject_ipv4.c): nf_reject_ip_tcphdr_get() gives up,
+ * and the packet is dropped silently, for a later fragment, anything but
+ * TCP, a TCP header shorter than 20 bytes, a RST, and a bad checksum
+ * (nf_ip_checksum); else nf_reject_iphdr_put() and
+ * nf_reject_ip_tcphdr_put() build the RST: IPv4 without options, TOS 0,
+ * ID 0, DF, the TTL of the route (rst_ttl), addresses and ports swapped;
+ * seq = the packet's ack_seq if it has ACK, else 0 with ACK set and ack_seq
+ * = seq + SYN + FIN + the payload length (the IP length less the IP and
+ * TCP headers, doff as written: modulo 2^32); RST; doff 5, window 0, no
+ * urgent pointer. Writes that frame (Ethernet addresses swapped) to out and
+ * returns NFO_RST_SEND, or says to pass or drop. IPv6 passes.
+ */
+static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const struct nfo_pkt *p,
+					 __u8 ttl, __u8 *out)
+{
+	__u8 seg[NFO_SYN_MAXSEG], eth[12];
+	__u32 seglen, seq = 0, ack = 0, sum = 0;
+	__u16 c;
+	__u8 flags;
+	int i;
+
+	if (p->ethtype != NFO_ETH_P_IP || !(p->have & NFO_HAVE(NFO_DIM_TH0)) || !p->thoff)
+		return NFO_RST_PASS; /* IPv6; a first fragment, truncated */
+	if (p->l4proto != NFO_IPPROTO_TCP)
+		return NFO_RST_DROP;
+	if (p->l4end < p->thoff)
+		return NFO_RST_PASS;
+	seglen = p->l4end - p->thoff;
+	if (seglen < 20)
+		return NFO_RST_DROP;
+	/* (the checksum of longer segments is not computed here) */
+	if (seglen > NFO_SYN_MAXSEG)
+		return NFO_RST_PASS;
+	__builtin_memset(seg, 0, sizeof(seg));
+	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
+		return NFO_RST_PASS;
+	if (seg[13] & 0x04)
+		return NFO_RST_DROP; /* no RST for a RST */
+	/* A sum bad to us may be good to the kernel (CHECKSUM_UNNECESSARY,
+	 * e.g. a veth peer's CHECKSUM_PARTIAL): it decides. */
+	if (!nfo_tcp_csum_ok(seg, seglen, p))
+		return NFO_RST_PASS;
+
+	if (seg[13] & 0x10) {
+		seq = ((__u32)seg[8] << 24) | ((__u32)seg[9] << 16) | ((__u32)seg[10] << 8) | seg[11];
+		flags = 0x04;
+	} else {
+		ack = ((__u32)seg[4] << 24) | ((__u32)seg[5] << 16) | ((__u32)seg[6] << 8) | seg[7];
+		ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen - (__u32)(seg[12] >> 4) * 4;
+		flags = 0x14;
+	}
+
+	__builtin_memset(out, 0, NFO_RST_LEN);
+	for (i = 0; i < 6; i++) {
+		out[i] = eth[6 + i];
+		out[6 + i] = eth[i];
+	}
+	out[12] = 0x08;
+	out[14] = 0x45;
+	out[17] = 40;
+	out[20] = 0x40; /* DF */
+	out[22] = ttl;
+	out[23] = NFO_IPPROTO_TCP;
+	for (i = 0; i < 4; i++) {
+		out[26 + i] = p->daddr[i];
+		out[30 + i] = p->saddr[i];
+	}
+	for (i = 0; i < 10; i++)
+		sum += ((__u32)out[14 + 2 * i] << 8) | out[15 + 2 * i];
+	c = nfo_csum_fold(sum);
+	out[24] = c >> 8;
+	out[25] = c;
+
+	out[34] = seg[2];
+	out[35] = seg[3];
+	out[36] = seg[0];
+	out[37] = seg[1];
+	out[38] = seq >> 24;
+	out[39] = seq >> 16;
+	out[40] = seq >> 8;
+	out[41] = seq;
+	out[42] = ack >> 24;
+	out[43] = ack >> 16;
+	out[44] = ack >> 8;
+	out[45] = ack;
+	out[46] = 0x50;
+	out[47] = flags;
+	sum = NFO_IPPROTO_TCP + 20;
+	for (i = 0; i < 4; i++)
+		sum += ((__u32)out[26 + 2 * i] << 8) | out[27 + 2 * i];
+	for (i = 0; i < 10; i++)
+		sum += ((__u32)out[34 + 2 * i] << 8) | out[35 + 2 * i];
+	c = nfo_csum_fold(sum);
+	out[50] = c >> 8;
+	out[51] = c;
+	return NFO_RST_SEND;
+}
+
+/*
+ * Whether the kernel would send the RST in out through ifindex to the
+ * sender's MAC (the frame's source): the route from the interface
+ * (bpf_fib_lookup, an input lookup: the planner checked that no fib rule
+ * selects on iif or oif, so it finds what ip_route_me_harder's output
+ * lookup finds, mark 0 as IP4_REPLY_MARK gives without fwmark_reflect, TOS
+ * 0) is a unicast one out of the same interface, with the sender's MAC as
+ * the neighbour's. BPF_FIB_LKUP_RET_FWD_DISABLED (forwarding off on the
+ * interface: bpf_fib_lookup answers nothing then) passes.
+ */
+static __always_inline int nfo_rst_route_ok(void *ctx, const struct nfo_pkt *p, __u32 ifindex,
+					    const __u8 *out)
+{
+	struct bpf_fib_lookup f = {};
+	int i;
+
+	f.family = 2; /* AF_INET */
+	f.l4_protocol = NFO_IPPROTO_TCP;
+	f.sport = (__u16)out[34] | ((__u16)out[35] << 8);
+	f.dport = (__u16)out[36] | ((__u16)out[37] << 8);
+	f.tot_len = 40;
+	f.ifindex = ifindex;
+	__builtin_memcpy(&f.ipv4_src, p->daddr, 4);
+	__builtin_memcpy(&f.ipv4_dst, p->saddr, 4);
+	if (bpf_fib_lookup(ctx, &f, sizeof(f), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return 0;
+	if (f.ifindex != ifindex)
+		return 0;
+	for (i = 0; i < 6; i++)
+		if (f.dmac[i] != out[i] || f.smac[i] != out[6 + i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The whole fast path for one frame. Returns 1 to drop, 0 to pass, 2 to
+ * transmit the frame back out of ifindex (a RST it has become).
  * l2host < 0: compare the destination MAC with the interface's own.
  */
 static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
@@ -780,6 +942,42 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	ref = p.ethtype == NFO_ETH_P_IP ? root->ref_ip[half] :
 	      p.ethtype == NFO_ETH_P_IPV6 ? root->ref_ip6[half] : root->ref[half];
 	ref = nfo_classify(&p, ref, half, ctx, is_xdp);
+	if ((ref & NFO_REF_RESET_BIT) && (ref & NFO_REF_DROP_BIT)) {
+		__u32 flags = ctl ? *(volatile __u32 *)&ctl->reject.flags : 0;
+		struct nfo_rst_frame out;
+
+		__builtin_memset(&out, 0, sizeof(out));
+		r = NFO_RST_PASS;
+		if (ctl && (flags & NFO_REJECT_RST4)) {
+			__u32 ttl = ctl->reject.rst_ttl;
+
+			/* (here, not in nfo_reset_*: the stack of three calls) */
+			if (!(p.have & NFO_HAVE(NFO_DIM_CTSTATE))) {
+				if (is_xdp)
+					nfo_ct_lookup_xdp(ctx, &p);
+				else
+					nfo_ct_lookup_tc(ctx, &p);
+			}
+			r = is_xdp ? nfo_reset_xdp(ctx, &p, ifindex, ttl, &out) :
+				     nfo_reset_tc(ctx, &p, ifindex, ttl, &out);
+		}
+		if (r != NFO_RST_DROP && r != NFO_RST_SEND) {
+			nfo_count(&nfo_stats, NFO_STAT_PASS_RESET, p.l3len);
+			if (trace)
+				nfo_trace(dp, len, ifindex, 0, NFO_STAT_PASS_RESET);
+			return 0;
+		}
+		nfo_count(&nfo_counters, ref & NFO_REF_SLOT_MASK, p.l3len);
+		nfo_count(&nfo_stats, NFO_STAT_DROPPED, p.l3len);
+		/* (traced before the frame becomes the RST) */
+		if (trace)
+			nfo_trace(dp, len, ifindex, 1, ref & NFO_REF_SLOT_MASK);
+		if (r == NFO_RST_DROP)
+			return 1;
+		if (is_xdp ? nfo_rst_send_xdp(ctx, &out) : nfo_rst_send_tc(ctx, &out, ifindex))
+			return 1;
+		return 2;
+	}
 	if ((ref & NFO_REF_REJECT_BIT) && (ref & NFO_REF_DROP_BIT) &&
 	    (!ctl || !nfo_reject_drop(&p, ifindex, &ctl->reject))) {
 		nfo_count(&nfo_stats, NFO_STAT_PASS_REJECT, p.l3len);

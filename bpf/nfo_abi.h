@@ -154,7 +154,7 @@ struct nfo_clock_args {
  * path never sees it (to it, any verdict without the drop bit passes). */
 #define NFO_REF_ACCEPT_BIT  0x10000000u
 #define NFO_REF_ACCEPT(slot) (NFO_REF_VERDICT | NFO_REF_ACCEPT_BIT | (slot))
-#define NFO_REF_SLOT_MASK   0x0fffffffu
+#define NFO_REF_SLOT_MASK   0x07ffffffu
 /* The fast path only, with the drop bit: nftables certainly drops the packet
  * but may answer it with an ICMP error (reject), which the kernel rate-limits
  * (docs/SEMANTICS.md section 4.1). The packet is dropped only when the buckets
@@ -163,6 +163,12 @@ struct nfo_clock_args {
  * service programs see and never with the drop bit. */
 #define NFO_REF_REJECT_BIT  0x10000000u
 #define NFO_REF_REJECT(slot) (NFO_REF_DROP(slot) | NFO_REF_REJECT_BIT)
+/* With the drop and reject bits: nftables certainly drops the packet with
+ * `reject with tcp reset` (nf_send_reset, sent without any limit). The fast
+ * path answers it itself where it can send the kernel's RST byte for byte
+ * (nfo_reset_leaf, docs/SEMANTICS.md section 4.1), else it passes. */
+#define NFO_REF_RESET_BIT   0x08000000u
+#define NFO_REF_RESET(slot) (NFO_REF_REJECT(slot) | NFO_REF_RESET_BIT)
 
 /* A path visits each dimension at most once. */
 #define NFO_MAX_DEPTH _NFO_DIM_MAX
@@ -301,10 +307,12 @@ _Static_assert(sizeof(struct nfo_root) % 8 == 0, "struct nfo_root: a multiple of
 #define NFO_REJECT_ON 0x01          /* the rest is valid; else reject leaves pass */
 #define NFO_REJECT_UNLIMITED4 0x02  /* ICMP dest-unreach not rate-limited (ratemask) */
 #define NFO_REJECT_UNLIMITED6 0x04  /* ICMPv6 dest-unreach not rate-limited */
+#define NFO_REJECT_RST4 0x08        /* rst_ttl is valid: IPv4 TCP resets may be sent */
 
 struct nfo_reject_cfg {
 	__u32 flags;
-	__u32 pad;
+	__u8 rst_ttl;   /* net.ipv4.ip_default_ttl: the TTL of the kernel's RST */
+	__u8 pad[3];
 	__u64 global_cost_ns;
 	__u64 global_burst_ns;
 	__u64 peer_cost_ns[2];  /* [0] IPv4, [1] IPv6; 0: no per-sender limit */
@@ -381,6 +389,7 @@ enum nfo_stat {
 	NFO_STAT_PASS_EXTHDRS,   /* too many IPv6 extension headers */
 	NFO_STAT_PASS_REJECT,    /* rejected, within the kernel's ICMP limits: nftables answers */
 	NFO_STAT_PASS_FRAGMENT,  /* a fragment other than the first (parser.h) */
+	NFO_STAT_PASS_RESET,     /* reject with tcp reset the fast path cannot answer */
 	_NFO_STAT_MAX,
 };
 

@@ -195,32 +195,17 @@ none:
 #define NFO_SYN_MAXSEG 64 /* longer SYNs (data, TFO) are not checked */
 
 /*
- * A TCP SYN conntrack cannot call invalid (docs/SEMANTICS.md, conntrack):
- * tcp_error() rejects a data offset below 5 or past the segment, a bad
- * checksum (nf_conntrack_checksum, at prerouting: nf_checksum) and flag
- * combinations outside tcp_valid_flags (every SYN with only SYN of FIN,
- * SYN, RST, ACK is in). The checksum is computed here over the pseudo
- * header and the segment: a good sum is good whatever ip_summed says
- * (CHECKSUM_UNNECESSARY is trusted, COMPLETE and NONE are this sum).
+ * Whether the TCP checksum of a segment of seglen bytes (at most
+ * NFO_SYN_MAXSEG, in buf zero-filled past seglen) is good with p's pseudo
+ * header. A good sum is good whatever ip_summed says: CHECKSUM_UNNECESSARY
+ * is trusted, CHECKSUM_COMPLETE and CHECKSUM_NONE check this same sum
+ * (nf_ip_checksum, nf_checksum).
  */
-static __always_inline int nfo_syn_clean(const struct bpf_dynptr *dp, const struct nfo_pkt *p)
+static __always_inline int nfo_tcp_csum_ok(const __u8 *buf, __u32 seglen, const struct nfo_pkt *p)
 {
-	__u8 buf[NFO_SYN_MAXSEG];
-	__u32 seglen, hl, sum = 0;
+	__u32 sum = 0;
 	int i;
 
-	if (p->l4proto != NFO_IPPROTO_TCP_ || !p->thoff ||
-	    !(p->have & NFO_HAVE(NFO_DIM_TCPFLAGS)) || (p->tcpflags & 0x17) != 0x02)
-		return 0;
-	seglen = p->l4end - p->thoff;
-	if (p->l4end < p->thoff || seglen > NFO_SYN_MAXSEG || seglen < 20)
-		return 0;
-	__builtin_memset(buf, 0, sizeof(buf));
-	if (bpf_dynptr_read(buf, seglen, dp, p->thoff, 0))
-		return 0;
-	hl = (__u32)(buf[12] >> 4) * 4;
-	if (hl < 20 || hl > seglen)
-		return 0;
 	for (i = 0; i < NFO_SYN_MAXSEG / 2; i++)
 		sum += ((__u32)buf[2 * i] << 8) | buf[2 * i + 1];
 	if (p->have & NFO_HAVE(NFO_DIM_SADDR4)) {
@@ -238,6 +223,35 @@ static __always_inline int nfo_syn_clean(const struct bpf_dynptr *dp, const stru
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return sum == 0xffff;
+}
+
+/*
+ * A TCP SYN conntrack cannot call invalid (docs/SEMANTICS.md, conntrack):
+ * tcp_error() rejects a data offset below 5 or past the segment, a bad
+ * checksum (nf_conntrack_checksum, at prerouting: nf_checksum) and flag
+ * combinations outside tcp_valid_flags (every SYN with only SYN of FIN,
+ * SYN, RST, ACK is in). The checksum is computed here over the pseudo
+ * header and the segment: a good sum is good whatever ip_summed says
+ * (CHECKSUM_UNNECESSARY is trusted, COMPLETE and NONE are this sum).
+ */
+static __always_inline int nfo_syn_clean(const struct bpf_dynptr *dp, const struct nfo_pkt *p)
+{
+	__u8 buf[NFO_SYN_MAXSEG];
+	__u32 seglen, hl;
+
+	if (p->l4proto != NFO_IPPROTO_TCP_ || !p->thoff ||
+	    !(p->have & NFO_HAVE(NFO_DIM_TCPFLAGS)) || (p->tcpflags & 0x17) != 0x02)
+		return 0;
+	seglen = p->l4end - p->thoff;
+	if (p->l4end < p->thoff || seglen > NFO_SYN_MAXSEG || seglen < 20)
+		return 0;
+	__builtin_memset(buf, 0, sizeof(buf));
+	if (bpf_dynptr_read(buf, seglen, dp, p->thoff, 0))
+		return 0;
+	hl = (__u32)(buf[12] >> 4) * 4;
+	if (hl < 20 || hl > seglen)
+		return 0;
+	return nfo_tcp_csum_ok(buf, seglen, p);
 }
 
 /* iph: the header at NFO_ETH_HLEN; th: NFO_TH_HEAD bytes after a 20-byte

@@ -12,6 +12,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <netlink/route/tc.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -28,6 +29,7 @@ struct nfo_rtnl {
 	struct nl_cache *addrs;
 	struct nl_cache *qdiscs;
 	struct nl_cache *routes;
+	struct nl_cache *rules;
 	bool changed;
 	bool removed;   /* a link went away, or notifications were lost */
 };
@@ -53,7 +55,7 @@ static void teardown(struct nfo_rtnl *r)
 		nl_socket_free(r->sock);
 	r->mngr = NULL;
 	r->sock = NULL;
-	r->links = r->addrs = r->qdiscs = r->routes = NULL;
+	r->links = r->addrs = r->qdiscs = r->routes = r->rules = NULL;
 }
 
 static int setup(struct nfo_rtnl *r)
@@ -77,6 +79,9 @@ static int setup(struct nfo_rtnl *r)
 	if (e < 0)
 		goto fail;
 	e = nl_cache_mngr_add(r->mngr, "route/route", change_cb, r, &r->routes);
+	if (e < 0)
+		goto fail;
+	e = nl_cache_mngr_add(r->mngr, "route/rule", change_cb, r, &r->rules);
 	if (e < 0)
 		goto fail;
 	return 0;
@@ -306,6 +311,7 @@ static void route_cb(struct nl_object *obj, void *data)
 	struct rtnl_route *rt = (struct rtnl_route *)obj;
 	struct nl_addr *dst = rtnl_route_get_dst(rt);
 	struct nfo_route *x;
+	uint32_t hop = 0;
 	unsigned len;
 
 	if (a->error || rtnl_route_get_table(rt) != RT_TABLE_LOCAL || !dst)
@@ -325,6 +331,8 @@ static void route_cb(struct nl_object *obj, void *data)
 	x->type = rtnl_route_get_type(rt);
 	x->tos = rtnl_route_get_tos(rt);
 	x->priority = rtnl_route_get_priority(rt);
+	if (rtnl_route_get_metric(rt, RTAX_HOPLIMIT, &hop) == 0)
+		x->hoplimit = hop;
 	for (int i = 0; i < rtnl_route_get_nnexthops(rt); i++)
 		x->nh_flags |= rtnl_route_nh_get_flags(rtnl_route_nexthop_n(rt, i));
 }
@@ -364,4 +372,29 @@ const struct nfo_link *nfo_link_by_index(const struct nfo_link *links, size_t n,
 		if (links[i].ifindex == ifindex)
 			return &links[i];
 	return NULL;
+}
+
+struct rules_acc {
+	bool plain;
+};
+
+static void rule_cb(struct nl_object *obj, void *data)
+{
+	struct rules_acc *a = data;
+	struct rtnl_rule *rule = (struct rtnl_rule *)obj;
+
+	if (rtnl_rule_get_family(rule) != AF_INET)
+		return;
+	if (rtnl_rule_get_iif(rule) || rtnl_rule_get_oif(rule))
+		a->plain = false;
+}
+
+int nfo_rtnl_rules4_plain(struct nfo_rtnl *r)
+{
+	struct rules_acc a = { .plain = true };
+
+	if (!r->rules)
+		return -ENOENT;
+	nl_cache_foreach(r->rules, rule_cb, &a);
+	return a.plain;
 }

@@ -47,6 +47,7 @@ struct nfo_route {
 	unsigned tos;
 	unsigned priority;
 	unsigned nh_flags;  /* RTNH_F_* of its nexthops, or'ed */
+	unsigned hoplimit;  /* RTAX_HOPLIMIT, 0: none (the TTL of a TCP reset) */
 };
 
 struct nfo_rtnl;
@@ -64,6 +65,10 @@ int nfo_rtnl_process(struct nfo_rtnl *r, bool *ret_changed, bool *ret_removed);
  * zero-filled (comparable with memcmp); the caller frees *ret. */
 int nfo_rtnl_links(struct nfo_rtnl *r, struct nfo_link **ret, size_t *ret_n);
 int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n);
+/* 1 when no IPv4 policy routing rule selects on iif or oif (an input
+ * lookup from the interface then finds the route an output lookup finds),
+ * 0 when one does, -errno. */
+int nfo_rtnl_rules4_plain(struct nfo_rtnl *r);
 /* The routes of the local table, sorted bytewise. */
 int nfo_rtnl_local_routes(struct nfo_rtnl *r, struct nfo_route **ret, size_t *ret_n);
 

@@ -176,6 +176,7 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
 	memcpy(p->bcast, lk->bcast, 6);
 	describe_l3(lk, links, nlinks, ifc->l3_note, sizeof(ifc->l3_note));
 	p->l3 = ifc->l3_note[0] == '\0';
+	p->no_xmit = ifc->mode == NFO_MODE_XDP && !strcmp(lk->kind, "veth");
 	return true;
 }
 
@@ -242,6 +243,7 @@ int daemon_rebuild(struct daemon *d)
 	size_t nlinks = 0, naddrs = 0, nroutes = 0, npif = 0, nup = 0;
 	struct nfo_plan_input in;
 	struct timespec t0;
+	bool rules4_plain;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -256,6 +258,7 @@ int daemon_rebuild(struct daemon *d)
 		r = nfo_rtnl_local_routes(d->rtnl, &routes, &nroutes);
 	if (r < 0)
 		return log_error_errno(r, "reading links, addresses and routes: %m");
+	rules4_plain = nfo_rtnl_rules4_plain(d->rtnl) > 0;
 	pif = calloc(s->nifaces + 1, sizeof(*pif));
 	up = calloc(nlinks + 1, sizeof(*up));
 	ifs = ifaces_copy(d);
@@ -296,6 +299,7 @@ int daemon_rebuild(struct daemon *d)
 		.have_routes = true,
 		.bcast_input = d->bc_forwarding == 0,
 		.l2_group = s->config.decide_broadcast,
+		.rules4_plain = rules4_plain,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);
@@ -335,6 +339,7 @@ int daemon_rebuild(struct daemon *d)
 	free(d->built_routes);
 	d->built_routes = TAKE_PTR(routes);
 	d->nbuilt_routes = nroutes;
+	d->built_rules4_plain = rules4_plain;
 	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
 		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
 	return 0;
@@ -1026,6 +1031,7 @@ bool daemon_links_unchanged(struct daemon *d)
 		return false;
 	return nlinks == d->nbuilt_links && naddrs == d->nbuilt_addrs &&
 	       nroutes == d->nbuilt_routes &&
+	       (nfo_rtnl_rules4_plain(d->rtnl) > 0) == d->built_rules4_plain &&
 	       (!nlinks || !memcmp(links, d->built_links, nlinks * sizeof(*links))) &&
 	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs))) &&
 	       (!nroutes || !memcmp(routes, d->built_routes, nroutes * sizeof(*routes)));

@@ -31,7 +31,7 @@ static uint32_t conv(const struct enc *x, uint32_t ref)
 
 		assert(t < x->plan->ntargets);
 		assert(x->slots[t] <= NFO_REF_SLOT_MASK);
-		return NFO_REF_DROP(x->slots[t]) | (ref & NFO_REF_REJECT_BIT);
+		return NFO_REF_DROP(x->slots[t]) | (ref & (NFO_REF_REJECT_BIT | NFO_REF_RESET_BIT));
 	}
 	/* Only service plans (bpf/cgroup) accept with a rule to credit; their
 	 * slots are few (service-loader.c), well within the accept's mask. */
@@ -828,7 +828,7 @@ int nfo_image_encode(const struct nfo_plan *plan, const uint32_t *slots, int hal
 	assert(half >= 0 && half < NFO_HALVES);
 	if (plan->nnodes && (uint64_t)node_base + plan->nnodes - 1 > NFO_REF_VALUE_MASK)
 		return -E2BIG;
-	/* (a reject's reference carries its slot beside the reject bit) */
+	/* (a reject's reference carries its slot beside the reject and reset bits) */
 	for (size_t t = 0; t < plan->ntargets; t++)
 		if (slots[t] > NFO_REF_SLOT_MASK)
 			return -E2BIG;

@@ -1114,6 +1114,7 @@ static int reuse_trace_maps(const struct nfo_loader *l, struct bpf_object *obj)
 static void write_reject(struct nfo_ctl *ctl, const struct nfo_reject_cfg *cfg)
 {
 	__atomic_store_n(&ctl->reject.flags, 0, __ATOMIC_SEQ_CST);
+	ctl->reject.rst_ttl = cfg->rst_ttl;
 	ctl->reject.global_cost_ns = cfg->global_cost_ns;
 	ctl->reject.global_burst_ns = cfg->global_burst_ns;
 	for (int i = 0; i < 2; i++) {

@@ -205,9 +205,10 @@ static bool is_drop(uint32_t ref)
 	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT && (ref & NFO_REF_DROP_BIT);
 }
 
-static bool is_reject(uint32_t ref)
+/* The kind of a drop leaf: silent, ICMP error, TCP reset. */
+static uint32_t drop_kind(uint32_t ref)
 {
-	return is_drop(ref) && (ref & NFO_REF_REJECT_BIT);
+	return ref & (NFO_REF_REJECT_BIT | NFO_REF_RESET_BIT);
 }
 
 static uint8_t *pol_slot(struct pol *m, uint64_t key)
@@ -305,7 +306,7 @@ static bool contained(struct pol *m, uint32_t a, uint32_t b)
 	 * only: either side may be the one the kernel is at, and a silent
 	 * drop must not stand for an answered one (SEMANTICS.md section 4.1). */
 	if (is_drop(b) && (!p->rejects || !is_node(p, a)))
-		return is_node(p, a) || is_reject(a) == is_reject(b);
+		return is_node(p, a) || drop_kind(a) == drop_kind(b);
 	if (a == b)
 		return true;
 	memo = pol_slot(m, ((uint64_t)a << 32 | b) + 1);

@@ -17,6 +17,7 @@ enum {
 	O_STOP = 4,
 	O_RET = 8, /* falls off the end / returns */
 	O_REJECT = 16, /* dropped with an ICMP error (SEMANTICS.md section 4.1) */
+	O_RESET = 32,  /* dropped with a TCP reset (section 4.1) */
 };
 
 #define NFO_JUMP_DEPTH 16 /* NFT_JUMP_STACK_SIZE */
@@ -121,12 +122,15 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 		case NFO_VERDICT_DROP:
 			/* A reject is followed only at the hooks where its
 			 * error goes through icmp_send (prerouting, input). */
-			if (c->rule && c->rule->reject && !x->reject_ok) {
+			if (c->rule && c->rule->reject &&
+			    !(c->rule->reject == NFO_REJECT_TCP_RST ? x->reset_ok : x->reject_ok)) {
 				v.bits = O_STOP;
 				v.nom = NOM_UNKNOWN;
 				break;
 			}
-			v.bits = c->rule && c->rule->reject ? O_REJECT : O_DROP;
+			v.bits = !c->rule || !c->rule->reject		    ? O_DROP :
+				 c->rule->reject == NFO_REJECT_TCP_RST ? O_RESET :
+									 O_REJECT;
 			v.drop = rule_target(x, c);
 			v.nom = NOM_DONE;
 			v.nom_drop = v.drop;
@@ -149,7 +153,7 @@ static void eval_chain(struct ctx *x, int ci, const struct aentry *a, size_t n, 
 			v.nom = NOM_UNKNOWN;
 			break;
 		}
-		if ((v.bits & (O_DROP | O_REJECT)) && o->drop < 0)
+		if ((v.bits & (O_DROP | O_REJECT | O_RESET)) && o->drop < 0)
 			o->drop = v.drop;
 		if ((v.bits & O_ACCEPT) && o->accept < 0)
 			o->accept = v.accept;
@@ -184,7 +188,7 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		    int32_t *ret_drop)
 {
 	int32_t drop = -1;
-	bool reject = false;
+	bool reject = false, reset = false, other = false;
 
 	if (g->kind == G_STOP)
 		return RES_PASS;
@@ -200,6 +204,10 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 
 		x->reject_ok = cc->chain->hook == NFO_HOOK_PREROUTING ||
 			       cc->chain->hook == NFO_HOOK_INPUT;
+		/* At input the destination is a local unicast address (the
+		 * gate before it): nf_send_reset answers it (no broadcast or
+		 * multicast route) and the RST's source is that address. */
+		x->reset_ok = cc->chain->hook == NFO_HOOK_INPUT && x->rst4_ok;
 		eval_chain(x, g->chains[k], a, n, 0, &o);
 		if (o.bits & O_RET) {
 			/* End of a base chain (or return from it): its policy. */
@@ -234,6 +242,21 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		}
 		if (o.bits & O_STOP)
 			return RES_PASS;
+		/* A TCP reset is sent by the fast path itself: only where it
+		 * is certain, exactly once (one chain of the group certainly
+		 * resets, every other one certainly lets the packet go on),
+		 * never where a silent drop or an ICMP error could be the
+		 * kernel's answer instead. */
+		if (o.bits & O_RESET) {
+			if (o.bits != O_RESET)
+				return RES_PASS;
+			if (!reset)
+				drop = o.nom == NOM_DONE && o.nom_drop >= 0 ? o.nom_drop : o.drop;
+			reset = true;
+			continue;
+		}
+		if (o.bits & ~O_ACCEPT)
+			other = true;
 		/* A reject that may happen or not: the packet may get an
 		 * error and go on (later groups would have to remember it):
 		 * nftables decides. */
@@ -245,6 +268,12 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		/* Certainly dropped: credit the likely rule if there is one. */
 		if (!(o.bits & ~(O_DROP | O_REJECT)) && drop < 0)
 			drop = o.nom == NOM_DONE && o.nom_drop >= 0 ? o.nom_drop : o.drop;
+	}
+	if (reset) {
+		if (other || drop < 0)
+			return RES_PASS;
+		*ret_drop = drop;
+		return RES_RESET;
 	}
 	if (drop >= 0) {
 		*ret_drop = drop;

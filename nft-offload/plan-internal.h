@@ -151,6 +151,9 @@ struct ctx {
 	bool ct_related;   /* some rule may create expectations (helpers) */
 	bool inexact;      /* exact mode: some leaf is not one certain verdict */
 	bool reject_ok;    /* the chain evaluated is at a hook rejects are followed at */
+	bool reset_ok;     /* ... and TCP resets (input, with rst4_ok) */
+	bool rst4_ok;      /* an IPv4 RST the host sends meets nothing that may drop or
+			    * change it, and takes the default TTL (plan-rst.c) */
 	/* Service mode (in->service_chain): every leaf must be a certain
 	 * verdict, a missing field makes its predicates FALSE, and accepting
 	 * leaves credit their rule. */
@@ -203,6 +206,11 @@ bool plan_chain_is_nat(const struct nfo_chain *c);
 int plan_fib4_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
 		  struct nfo_vset *out);
 
+/* plan-rst.c: whether an IPv4 TCP reset the kernel sends in answer to a
+ * packet received meets no chain that may drop or change it, and takes
+ * net.ipv4.ip_default_ttl as its TTL (no local route with a hoplimit). */
+bool plan_rst4_path_clear(const struct nfo_plan_input *in);
+
 /* plan-pipeline.c: the groups a packet class meets on one interface. */
 int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,
 			struct pipeline *p);
@@ -212,7 +220,7 @@ int plan_finish_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, stru
 void plan_pipeline_clear(struct pipeline *p);
 
 /* plan-eval.c: three-valued evaluation of a group on an alive list. */
-enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT, RES_REJECT };
+enum { RES_CONTINUE, RES_PASS, RES_DROP, RES_ACCEPT, RES_REJECT, RES_RESET };
 int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *a, size_t n,
 		    int32_t *ret_drop);
 unsigned plan_ct_possible(const struct ctx *x, unsigned code, int *ret_nominal);

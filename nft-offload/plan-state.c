@@ -134,9 +134,10 @@ int plan_simplify(struct ctx *x, const struct pipeline *p, int level, int *gpos,
 			*ret = NFO_REF_PASS;
 			return 1;
 		}
-		if (res == RES_DROP || res == RES_REJECT) {
-			x->plan->rejects |= res == RES_REJECT && drop >= 0;
+		if (res == RES_DROP || res == RES_REJECT || res == RES_RESET) {
+			x->plan->rejects |= res != RES_DROP && drop >= 0;
 			*ret = drop < 0		    ? NFO_REF_PASS :
+			       res == RES_RESET	    ? NFO_REF_RESET((uint32_t)drop) :
 			       res == RES_REJECT ? NFO_REF_REJECT((uint32_t)drop) :
 						   NFO_REF_DROP((uint32_t)drop);
 			return 1;
@@ -170,7 +171,7 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 	if (!group_resolved(x, g, a, o, level))
 		return REGION_OPEN;
 	res = plan_eval_group(x, g, a, o, &drop);
-	x->plan->rejects |= res == RES_REJECT && drop >= 0;
+	x->plan->rejects |= (res == RES_REJECT || res == RES_RESET) && drop >= 0;
 	if (res == RES_CONTINUE) {
 		if ((size_t)gpos + 1 >= p->ngroups) {
 			*ret = NFO_REF_PASS;
@@ -180,6 +181,7 @@ int plan_region_decided(struct ctx *x, const struct pipeline *p, int level, int 
 	}
 	*ret = res == RES_DROP && drop >= 0	? NFO_REF_DROP((uint32_t)drop) :
 	       res == RES_REJECT && drop >= 0 ? NFO_REF_REJECT((uint32_t)drop) :
+	       res == RES_RESET && drop >= 0  ? NFO_REF_RESET((uint32_t)drop) :
 	       res == RES_ACCEPT && drop >= 0 ? NFO_REF_ACCEPT((uint32_t)drop) :
 						NFO_REF_PASS;
 	return REGION_DECIDED;

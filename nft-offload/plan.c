@@ -24,6 +24,8 @@
  *   plan-state.c     simplification and memo of the alive list
  *   plan-eval.c      three-valued evaluation of chains and groups
  *   plan-diagram.c   nodes (stored once when equal), walking, freeing
+ *   plan-fib.c       `fib ... type` as a set of addresses
+ *   plan-rst.c       whether a TCP reset the host sends could be stopped
  * and plan-internal.h for what they share.
  *
  * Service mode (nfo_plan_input.service_chain) builds one root for one chain
@@ -86,6 +88,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 {
 	struct ctx x = { .in = in };
 	struct nfo_plan *p;
+	bool rst4;
 	int r;
 
 	p = calloc(1, sizeof(*p));
@@ -133,6 +136,9 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 	r = plan_compile_ruleset(&x);
 	if (r < 0)
 		goto out;
+	rst4 = plan_rst4_path_clear(in);
+	for (size_t i = 0; i < in->nifaces; i++)
+		p->resets4 |= rst4 && !in->ifaces[i].no_xmit;
 	x.pl = calloc(in->nifaces * _CLS_MAX + 1, sizeof(*x.pl));
 	if (!x.pl) {
 		r = -ENOMEM;
@@ -157,6 +163,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		root->ifindex = in->ifaces[i].ifindex;
 		memcpy(root->mac, in->ifaces[i].mac, 6);
 		memcpy(root->bcast, in->ifaces[i].bcast, 6);
+		x.rst4_ok = rst4 && !in->ifaces[i].no_xmit;
 		r = plan_build_root(&x, &in->ifaces[i], (int)(i * _CLS_MAX), &root->ref);
 		if (r < 0)
 			goto out;

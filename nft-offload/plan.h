@@ -31,6 +31,10 @@ struct nfo_plan_iface {
 	 * chains are decided. */
 	bool l3;
 	const char *why_not_l3;
+	/* The fast path cannot send a frame back out of it: native XDP on a
+	 * veth (XDP_TX reaches the peer only when the peer runs NAPI, which
+	 * this side cannot see). TCP resets are then left to nftables. */
+	bool no_xmit;
 };
 
 struct nfo_plan_input {
@@ -58,6 +62,10 @@ struct nfo_plan_input {
 	 * upper device the daemon cannot see (macvlan, ipvlan in another
 	 * namespace) takes copies of them after the ingress chains. */
 	bool l2_group;
+	/* No IPv4 fib rule selects on iif or oif (nfo_rtnl_rules4_plain):
+	 * bpf_fib_lookup from the interface then finds the route of a packet
+	 * the host sends (TCP resets, plan-rst.c). */
+	bool rules4_plain;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*
@@ -117,6 +125,10 @@ struct nfo_plan {
 	struct nfo_plan_target *targets;
 	size_t ntargets;
 	bool rejects; /* some leaf is a reject leaf (NFO_REF_REJECT) */
+	/* TCP resets of input chains are followed on some interface
+	 * (plan-rst.c): an IPv4 RST the host sends meets nothing that may
+	 * drop or change it */
+	bool resets4;
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

@@ -15,6 +15,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include "common/util.h"
@@ -37,6 +38,8 @@ static const struct {
 				     "CONFIG_NF_CONNTRACK with BTF (Linux 6.0 or newer)" },
 	[NFO_FEAT_SKB_CT_LOOKUP] = { "bpf_skb_ct_lookup",
 				     "CONFIG_NF_CONNTRACK with BTF (Linux 6.0 or newer)" },
+	[NFO_FEAT_FIB_LOOKUP] = { "bpf_fib_lookup", "CONFIG_INET (Linux 4.18 or newer)" },
+	[NFO_FEAT_XDP_STORE] = { "bpf_xdp_store_bytes", "Linux 5.18 or newer" },
 	[NFO_FEAT_TCX] = { "tcx", "Linux 6.6 or newer; use xdp mode" },
 	[NFO_FEAT_PROG_CGROUP_SKB] = { "cgroup_skb programs", "CONFIG_CGROUP_BPF" },
 	[NFO_FEAT_DYNPTR_CGROUP_SKB] = { "bpf_dynptr_from_skb in cgroup_skb programs",
@@ -253,6 +256,13 @@ int nfo_probe(struct nfo_probe *ret)
 		p.have |= NFO_FEAT_MASK(NFO_FEAT_PROG_SCHED_CLS);
 	if (probe_tcx())
 		p.have |= NFO_FEAT_MASK(NFO_FEAT_TCX);
+	/* The programs call these helpers at reset leaves (bpf/classify.h):
+	 * without them they would not load at all. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_fib_lookup, NULL) == 1 &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_fib_lookup, NULL) == 1)
+		p.have |= NFO_FEAT_MASK(NFO_FEAT_FIB_LOOKUP);
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_store_bytes, NULL) == 1)
+		p.have |= NFO_FEAT_MASK(NFO_FEAT_XDP_STORE);
 	if (load(&c, BPF_PROG_TYPE_CGROUP_SKB, ret1, ARRAY_SIZE(ret1)) == 0)
 		p.have |= NFO_FEAT_MASK(NFO_FEAT_PROG_CGROUP_SKB);
 

@@ -20,6 +20,8 @@ enum nfo_feature {
 	NFO_FEAT_DYNPTR_SLICE,
 	NFO_FEAT_XDP_CT_LOOKUP,
 	NFO_FEAT_SKB_CT_LOOKUP,
+	NFO_FEAT_FIB_LOOKUP,    /* bpf_fib_lookup in XDP and tc: TCP resets (reset leaves) */
+	NFO_FEAT_XDP_STORE,     /* bpf_xdp_store_bytes: XDP writes the RST */
 	NFO_FEAT_TCX,           /* tcx ingress links: tc mode only */
 	NFO_FEAT_PROG_CGROUP_SKB,    /* per-service filters only */
 	NFO_FEAT_DYNPTR_CGROUP_SKB,  /* bpf_dynptr_from_skb in cgroup_skb programs */

@@ -108,6 +108,10 @@ int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret)
 	    (r = nfo_sysctl_int(root, "net/ipv4/icmp_ratelimit", &lim.ratelimit4_ms)) < 0 ||
 	    (r = nfo_sysctl_int(root, "net/ipv4/icmp_ratemask", &lim.ratemask4)) < 0)
 		return r;
+	if (nfo_sysctl_int(root, "net/ipv4/ip_default_ttl", &lim.default_ttl) < 0)
+		lim.default_ttl = 0;
+	if (nfo_sysctl_int(root, "net/ipv4/fwmark_reflect", &lim.fwmark_reflect) < 0)
+		lim.fwmark_reflect = -1;
 	/* Without IPv6 there is nothing to answer IPv6 packets with. */
 	r = nfo_sysctl_int(root, "net/ipv6/icmp/ratelimit", &lim.ratelimit6_ms);
 	if (r == -ENOENT) {
@@ -140,6 +144,14 @@ void nfo_reject_cfg_from_limits(const struct nfo_icmp_limits *lim, struct nfo_re
 		c.flags |= NFO_REJECT_UNLIMITED4;
 	if (!lim->limited6)
 		c.flags |= NFO_REJECT_UNLIMITED6;
+	/* nf_send_reset: ttl ip4_dst_hoplimit() (ip_default_ttl unless the
+	 * route has a hoplimit, which the fast path's lookup cannot see: the
+	 * planner looks for one), mark IP4_REPLY_MARK() (0 unless
+	 * fwmark_reflect, which would make the RST's route depend on it). */
+	if (lim->default_ttl >= 1 && lim->default_ttl <= 255 && lim->fwmark_reflect == 0) {
+		c.flags |= NFO_REJECT_RST4;
+		c.rst_ttl = (uint8_t)lim->default_ttl;
+	}
 	/* A refill of icmp_msgs_per_sec per second; at 0 the kernel never
 	 * refills (only the burst is ever sent), at least one a second here. */
 	if (rate < 1)

@@ -19,6 +19,11 @@ struct nfo_icmp_limits {
 	int64_t ratemask4;     /* net.ipv4.icmp_ratemask */
 	int64_t ratelimit6_ms; /* net.ipv6.icmp.ratelimit */
 	bool limited6;         /* net.ipv6.icmp.ratemask has type 1 (dest unreach) */
+	/* For `reject with tcp reset` (nf_send_reset): the RST's TTL
+	 * (ip4_dst_hoplimit without a route hoplimit) and whether its mark
+	 * is the rejected packet's; 0 / -1 when they could not be read. */
+	int64_t default_ttl;   /* net.ipv4.ip_default_ttl */
+	int64_t fwmark_reflect; /* net.ipv4.fwmark_reflect */
 };
 
 /* How much more the fast path lets through than the kernel answers. */

@@ -91,6 +91,7 @@ enum nfo_verdict {
 enum nfo_reject {
 	NFO_REJECT_NONE,
 	NFO_REJECT_ICMP, /* ICMP/ICMPv6 destination unreachable, through icmp_send */
+	NFO_REJECT_TCP_RST, /* reject with tcp reset (nf_send_reset), IPv4 only */
 };
 
 enum nfo_offload {
@@ -127,7 +128,8 @@ struct nfo_rule {
 	bool effect;      /* has a statement whose effect the fast path would lose */
 	bool counter;     /* has a counter statement (the fast path keeps its own) */
 	/* NFO_REJECT_ICMP: the verdict DROP is a reject that answers with an
-	 * ICMP error the kernel rate-limits (SEMANTICS.md section 4.1) */
+	 * ICMP error the kernel rate-limits; NFO_REJECT_TCP_RST: with a TCP
+	 * reset (SEMANTICS.md section 4.1) */
 	uint8_t reject;
 	/* 1 + the index of the UNKNOWN predicate that stands for the rule's
 	 * first limit statement, 0 if none: a limit is a predicate only where

@@ -26,6 +26,7 @@ static const char *const stat_names[_NFO_STAT_MAX] = {
 	[NFO_STAT_PASS_EXTHDRS] = "ipv6_extension_headers",
 	[NFO_STAT_PASS_REJECT] = "rejected_within_icmp_limits",
 	[NFO_STAT_PASS_FRAGMENT] = "non_first_fragment",
+	[NFO_STAT_PASS_RESET] = "tcp_reset_not_answerable",
 };
 
 static const char *offload_name(int o)
@@ -287,6 +288,18 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 r->reason ? r->reason : "?");
 		return NFO_OFFLOAD_NONE;
 	}
+	if (r->reject == NFO_REJECT_TCP_RST && r->chain->base && r->chain->hook != NFO_HOOK_INPUT) {
+		snprintf(buf, len, "reject with tcp reset at the %s hook: left to nftables "
+			 "(followed at input only)", nfo_hook_name(r->chain->hook));
+		return NFO_OFFLOAD_NONE;
+	}
+	if (r->reject == NFO_REJECT_TCP_RST && (!s->plan || !s->plan->resets4)) {
+		snprintf(buf, len, "reject with tcp reset: left to nftables (an output, postrouting "
+			 "or egress chain could drop or change the RST, a fib rule selects on "
+			 "iif or oif, a local route sets a hoplimit, or no interface can send "
+			 "it: native XDP on a veth)");
+		return NFO_OFFLOAD_NONE;
+	}
 	if (r->reject && r->chain->base && r->chain->hook != NFO_HOOK_PREROUTING &&
 	    r->chain->hook != NFO_HOOK_INPUT) {
 		snprintf(buf, len, "reject at the %s hook: left to nftables (followed at prerouting "
@@ -313,6 +326,11 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 nfo_hook_name(nat->hook));
 		return NFO_OFFLOAD_PARTIAL;
 	}
+	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET) {
+		snprintf(buf, len, "reject with tcp reset: IPv6 packets left to nftables (the fast "
+			 "path answers IPv4 only)");
+		return NFO_OFFLOAD_PARTIAL;
+	}
 	return NFO_OFFLOAD_FULL;
 }
 
@@ -325,6 +343,17 @@ static const char *reject_text(const struct nfo_daemon_state *s, const struct nf
 
 	if (!r->reject || r->effect)
 		return NULL;
+	if (r->reject == NFO_REJECT_TCP_RST) {
+		if (!(c->flags & NFO_REJECT_RST4))
+			snprintf(buf, len, "reject with tcp reset: every packet passed to nftables "
+				 "(net.ipv4.ip_default_ttl unread, or net.ipv4.fwmark_reflect set)");
+		else
+			snprintf(buf, len, "reject with tcp reset: IPv4 answered here with the "
+				 "kernel's RST (no conntrack entry, TCP checksum verified, segment "
+				 "of at most 64 bytes, routed back out of this interface to the "
+				 "sender's MAC, forwarding on); everything else passed to nftables");
+		return buf;
+	}
 	if (!(c->flags & NFO_REJECT_ON)) {
 		snprintf(buf, len, "reject: every packet passed to nftables to answer (%s)",
 			 s->icmp_error[0] ? s->icmp_error : "ICMP rate limits not read yet");

@@ -1393,10 +1393,19 @@ static int do_limit(struct tstate *st, struct nftnl_expr *e)
  * reject: in the ip, ip6 and inet families an ICMP error goes through
  * nf_send_unreach[6] -> icmp_send / icmpv6_send, rate-limited by the
  * kernel: a drop the fast path may make beyond those limits (SEMANTICS.md
- * section 4.1). A TCP reset is sent without limit, so is anything the netdev
- * and bridge families send (nft_reject_netdev, nft_reject_bridge build and
- * transmit the reply themselves), and ICMP "fragmentation needed" is never
- * rate-limited (icmpv4_mask_allow): effects.
+ * section 4.1). A TCP reset (nf_send_reset) is sent without limit: in the
+ * ip and inet families the fast path may send it itself, for IPv4 (the
+ * planner decides where: NFO_REJECT_TCP_RST). A reset of the ip6 family,
+ * anything the netdev and bridge families send (nft_reject_netdev,
+ * nft_reject_bridge build and transmit the reply themselves), and ICMP
+ * "fragmentation needed" (never rate-limited: icmpv4_mask_allow) are
+ * effects. In the inet family,
+ * nft_reject_inet_eval() hands NFT_REJECT_ICMP_UNREACH's code to
+ * nf_send_unreach() for IPv4 packets and to nf_send_unreach6() for IPv6
+ * ones: code 4 is frag-needed only for IPv4, for IPv6 it is port
+ * unreachable (nft writes `ip6 ... reject` in inet that way), so a rule
+ * whose packets are IPv6 only (meta nfproto ipv6) rejects with a limited
+ * error.
  */
 static int do_reject(struct tstate *st, struct nftnl_expr *e)
 {
@@ -1407,9 +1416,15 @@ static int do_reject(struct tstate *st, struct nftnl_expr *e)
 
 	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 && family != NFPROTO_INET)
 		return do_effect(st, e);
+	if (type == NFT_REJECT_TCP_RST && family != NFPROTO_IPV6) {
+		st->out->reject = NFO_REJECT_TCP_RST;
+		st->out->verdict = NFO_VERDICT_DROP;
+		return 0;
+	}
 	icmp = type == NFT_REJECT_ICMPX_UNREACH ||
 	       (type == NFT_REJECT_ICMP_UNREACH &&
-		(family == NFPROTO_IPV6 || code != 4 /* ICMP_FRAG_NEEDED */));
+		(family == NFPROTO_IPV6 || code != 4 /* ICMP_FRAG_NEEDED */ ||
+		 (family == NFPROTO_INET && st->l3 == 6)));
 	if (!icmp)
 		return do_effect(st, e);
 	st->out->reject = NFO_REJECT_ICMP;

@@ -42,6 +42,38 @@ __noinline int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p)
 	return 0;
 }
 
+__noinline int nfo_reset_tc(struct __sk_buff *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+			   struct nfo_rst_frame *out)
+{
+	struct bpf_dynptr dp;
+	int r;
+
+	if (!ctx || !p || !out || bpf_dynptr_from_skb(ctx, 0, &dp))
+		return NFO_RST_PASS;
+	r = nfo_rst_build(&dp, p, ttl, out->b);
+	if (r != NFO_RST_SEND)
+		return r;
+	/* nf_send_reset() closes the rejected packet's conntrack entry
+	 * (nf_ct_set_closing): only a packet without one is answered here
+	 * (nfo_run looked it up). */
+	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
+		return NFO_RST_PASS;
+	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+}
+
+__noinline int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex)
+{
+	if (!ctx || !out)
+		return -1;
+	if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST_LEN, 0) ||
+	    bpf_skb_change_tail(ctx, NFO_RST_LEN, 0))
+		return -1;
+	/* The checksums are in the frame: whatever the received skb's
+	 * ip_summed said (a CHECKSUM_COMPLETE sum of the old bytes) is gone. */
+	bpf_csum_level(ctx, BPF_CSUM_LEVEL_RESET);
+	return bpf_redirect(ifindex, 0) == TCX_REDIRECT ? 0 : -1;
+}
+
 SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {
@@ -59,8 +91,14 @@ int nfo_tc(struct __sk_buff *skb)
 	}
 	/* At tc ingress skb->data is the MAC header and pkt_type is set by
 	 * eth_type_trans(): NFO_DIM_L2HOST is pkt_type + 1. */
-	return nfo_run(&dp, skb->len, skb->ingress_ifindex, (int)skb->pkt_type + 1, skb, 0) ?
-		       TCX_DROP : TCX_NEXT;
+	switch (nfo_run(&dp, skb->len, skb->ingress_ifindex, (int)skb->pkt_type + 1, skb, 0)) {
+	case 0:
+		return TCX_NEXT;
+	case 2:
+		return TCX_REDIRECT; /* bpf_redirect() to the same interface's egress */
+	default:
+		return TCX_DROP;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

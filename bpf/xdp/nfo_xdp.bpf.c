@@ -40,6 +40,38 @@ __noinline int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p)
 	return 0;
 }
 
+__noinline int nfo_reset_xdp(struct xdp_md *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+			    struct nfo_rst_frame *out)
+{
+	struct bpf_dynptr dp;
+	int r;
+
+	if (!ctx || !p || !out || bpf_dynptr_from_xdp(ctx, 0, &dp))
+		return NFO_RST_PASS;
+	r = nfo_rst_build(&dp, p, ttl, out->b);
+	if (r != NFO_RST_SEND)
+		return r;
+	/* nf_send_reset() closes the rejected packet's conntrack entry
+	 * (nf_ct_set_closing): only a packet without one is answered here
+	 * (nfo_run looked it up). */
+	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
+		return NFO_RST_PASS;
+	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+}
+
+__noinline int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out)
+{
+	int len;
+
+	if (!ctx || !out)
+		return -1;
+	len = ctx->data_end - ctx->data;
+	/* The frame holds at least the RST's 54 bytes (nfo_rst_build). */
+	if (len < NFO_RST_LEN || bpf_xdp_store_bytes(ctx, 0, out->b, NFO_RST_LEN))
+		return -1;
+	return bpf_xdp_adjust_tail(ctx, NFO_RST_LEN - len) ? -1 : 0;
+}
+
 SEC("xdp")
 int nfo_xdp(struct xdp_md *ctx)
 {
@@ -56,7 +88,14 @@ int nfo_xdp(struct xdp_md *ctx)
 	}
 	/* XDP cannot tell whether the frame is for this host: the destination
 	 * MAC is compared with the interface's address (-1). */
-	return nfo_run(&dp, len, ctx->ingress_ifindex, -1, ctx, 1) ? XDP_DROP : XDP_PASS;
+	switch (nfo_run(&dp, len, ctx->ingress_ifindex, -1, ctx, 1)) {
+	case 0:
+		return XDP_PASS;
+	case 2:
+		return XDP_TX;
+	default:
+		return XDP_DROP;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -573,6 +573,7 @@ struct fx {
 	bool none_up; /* plan with no interface up: no local addresses */
 	size_t max_edges; /* 0: large */
 	bool plan_error_ok; /* apply even a plan that could not be built */
+	bool resets;  /* plan with the local routes and fib rules: TCP resets followed */
 };
 
 static void nft_run(const char *text)
@@ -678,6 +679,7 @@ static void fx_apply_current(struct fx *f)
 	struct nfo_ruleset *rs = NULL;
 	struct nfo_link *links = NULL;
 	struct nfo_addr *addrs = NULL;
+	struct nfo_route *routes = NULL;
 	size_t nlinks = 0, naddrs = 0, nup = 0;
 	const struct nfo_link *lo;
 	struct nfo_plan_iface pif = { .ifindex = LO_IFINDEX, .name = "lo", .l3 = true };
@@ -728,9 +730,17 @@ static void fx_apply_current(struct fx *f)
 		.nup = nup,
 		.max_edges = f->max_edges ? f->max_edges : 1u << 20,
 	};
+	if (f->resets) {
+		assert_int_equal(nfo_rtnl_local_routes(rtnl, &routes, &in.nroutes), 0);
+		in.routes = routes;
+		in.have_routes = true;
+		in.rules4_plain = nfo_rtnl_rules4_plain(rtnl) > 0;
+		assert_true(in.rules4_plain);
+	}
 	r = nfo_plan_build(&in, &plan);
 	free(links);
 	free(addrs);
+	free(routes);
 	if (r < 0)
 		fail_msg("nfo_plan_build: %s", strerror(-r));
 	if (plan->error && !f->plan_error_ok)
@@ -898,6 +908,7 @@ static const char *stat_name(int s)
 		[NFO_STAT_PASS_EXTHDRS] = "PASS_EXTHDRS",
 		[NFO_STAT_PASS_REJECT] = "PASS_REJECT",
 		[NFO_STAT_PASS_FRAGMENT] = "PASS_FRAGMENT",
+		[NFO_STAT_PASS_RESET] = "PASS_RESET",
 	};
 
 	return s >= 0 && s < _NFO_STAT_MAX ? names[s] : "?";
@@ -1348,6 +1359,7 @@ struct fp_case {
 	bool not_l3;        /* plan lo as a port (a bridge's, say) */
 	bool none_up;       /* plan with no interface up */
 	bool plan_too_big;  /* max_edges 2: the plan cannot be built */
+	bool resets;        /* TCP resets followed (fx.resets) */
 };
 
 static void run_case(void **state)
@@ -1358,6 +1370,7 @@ static void run_case(void **state)
 	*state = f;
 	f->not_l3 = c->not_l3;
 	f->none_up = c->none_up;
+	f->resets = c->resets;
 	if (c->plan_too_big) {
 		f->max_edges = 2;
 		f->plan_error_ok = true;
@@ -1869,6 +1882,47 @@ static const struct row rows_reject_peer[] = {
 	{ U4("192.0.2.7", LOC4, 40, 29), REJECTED, "input" },
 	{ U4("192.0.2.7", LOC4, 41, 29), DROPS_IN("inet t i", 0), "input, bucket empty" },
 	{ U4("192.0.2.8", LOC4, 40, 30), PASSES, "netdev: sent without limit" },
+};
+
+/*
+ * Reset leaves (docs/SEMANTICS.md section 4.1): what the kernel answers
+ * with nothing is dropped, what the fast path cannot answer as the kernel
+ * would passes. lo does not forward, so bpf_fib_lookup finds no route back
+ * (BPF_FIB_LKUP_RET_FWD_DISABLED) and every RST is left to nftables here;
+ * tests/integration/reset.sh compares the RSTs sent with the kernel's.
+ */
+static const struct nfo_reject_cfg RESET_ON = {
+	.flags = NFO_REJECT_ON | NFO_REJECT_RST4,
+	.rst_ttl = 64,
+};
+
+#define RESET_PASSED PASSES_WHY(NFO_STAT_PASS_RESET)
+
+static const char RULES_RESET[] =
+	"table inet t {\n"
+	"  chain c {\n"
+	"    type filter hook input priority 0;\n"
+	"    tcp dport 28 counter reject with tcp reset\n"
+	"  }\n"
+	"}\n";
+
+static const struct row rows_reset[] = {
+	{ T4(S4, LOC4, 40, 28, TH_RST), DROPS(0), "no RST for a RST: dropped" },
+	{ T4(S4, LOC4, 40, 28, TH_RST | TH_ACK), DROPS(0), "RST|ACK too" },
+	{ T4(S4, LOC4, 40, 28, TH_SYN), RESET_PASSED, "a SYN: no route back found (lo)" },
+	{ T4(S4, LOC4, 41, 28, TH_SYN, .fix = fix_tcp_csum), RESET_PASSED,
+	  "a bad checksum: the kernel may trust the device" },
+	{ T4(S4, LOC4, 42, 28, TH_ACK, .fix = fix_tcp_payload, .v = 100), RESET_PASSED,
+	  "120 bytes of segment: its checksum is not computed" },
+	{ T6(S6, LOC6, 40, 28, TH_SYN), RESET_PASSED, "IPv6: nftables answers" },
+	{ FRAG4(S4, 0, true, IPPROTO_TCP), PASSES, "a first fragment: no ports, no leaf" },
+	{ T4(S4, LOC4, 40, 29, TH_SYN), PASSES, "another port" },
+};
+
+/* ip_default_ttl unread (or fwmark_reflect): every reset passes. */
+static const struct row rows_reset_off[] = {
+	{ T4(S4, LOC4, 40, 28, TH_RST), RESET_PASSED, "even a RST" },
+	{ T4(S4, LOC4, 40, 28, TH_SYN), RESET_PASSED, "a SYN" },
 };
 
 /* A global bucket of 4 answers, no per-sender limit. */
@@ -2411,6 +2465,10 @@ static const struct fp_case cases[] = {
 		"}\n", NULL, rows_policy_drop_prerouting) } },
 	{ "reject", { PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_peer, &REJECT_PEER2),
 		      PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_global, &REJECT_GLOBAL4) } },
+	{ "reset", { PHASE_REJECT(RULES_RESET, CHAIN_C, rows_reset, &RESET_ON),
+		     PHASE_REJECT(RULES_RESET, CHAIN_C, rows_reset_off,
+				  &(struct nfo_reject_cfg){ .flags = NFO_REJECT_ON }) },
+	  .resets = true },
 	{ "reject_unlimited", { PHASE_REJECT(RULES_REJECT, CHAIN_C, rows_reject_unlimited4,
 					     &REJECT_UNLIMITED4) } },
 	{ "chain_semantics", { PHASE(

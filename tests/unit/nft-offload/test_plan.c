@@ -239,6 +239,7 @@ struct env {
 	bool have_routes;
 	bool bcast_input; /* bc_forwarding known off */
 	bool l2_group;    /* decide-broadcast yes */
+	bool rules4_plain; /* no fib rule on iif/oif: TCP resets may be followed */
 };
 
 /* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
@@ -698,8 +699,13 @@ static void ref_chain(const struct rctx *x, const struct nfo_chain *c, int depth
 				break;
 			case NFO_VERDICT_DROP:
 				/* an ICMP reject: followed at prerouting and
-				 * input, where icmp_send answers */
-				v.bits = !r->reject ? O_DROP : x->reject_ok ? O_REJECT : O_STOP;
+				 * input, where icmp_send answers; a TCP reset
+				 * is not modelled here (test_reset_leaves
+				 * reads the plan's reset leaves itself) */
+				v.bits = !r->reject			     ? O_DROP :
+					 r->reject == NFO_REJECT_TCP_RST ? O_STOP :
+					 x->reject_ok			     ? O_REJECT :
+									       O_STOP;
 				v.first_drop = r;
 				break;
 			case NFO_VERDICT_RETURN:
@@ -1092,6 +1098,7 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.have_routes = e->have_routes,
 		.bcast_input = e->bcast_input,
 		.l2_group = e->l2_group,
+		.rules4_plain = e->rules4_plain,
 		.max_edges = max_edges,
 	};
 
@@ -1607,6 +1614,144 @@ static void test_reject_leaves(void **state)
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 25));
 	EXPECT_POLICY(&s, 2, tcp4("10.0.0.1", 26), in);
 	scen_free(&s);
+}
+
+/* The plan's reference for the packet (a reset leaf is no verdict the
+ * reference evaluator knows). */
+static uint32_t scen_ref_at(const struct scen *s, int ifindex, struct pkt k)
+{
+	for (size_t i = 0; i < s->plan->nroots; i++)
+		if (s->plan->roots[i].ifindex == ifindex)
+			return nfo_plan_eval(s->plan, s->plan->roots[i].ref, k.v, k.have);
+	fail_msg("no root for ifindex %d", ifindex);
+	return 0;
+}
+
+static bool scen_reset_at(const struct scen *s, int ifindex, struct pkt k)
+{
+	uint32_t ref = scen_ref_at(s, ifindex, k);
+	const uint32_t bits = NFO_REF_DROP_BIT | NFO_REF_REJECT_BIT | NFO_REF_RESET_BIT;
+
+	return (ref & NFO_REF_KIND_MASK) == NFO_REF_VERDICT && (ref & bits) == bits;
+}
+
+/* A host whose TCP resets the fast path may send: an input chain with
+ * `tcp dport 23 reject with tcp reset`, the local table without
+ * hoplimits, no fib rule on iif/oif. Returns the input chain. */
+static int reset_scen(struct scen *s)
+{
+	struct nfo_rule *r;
+	int in;
+
+	scen_init(s);
+	scen_std_env(s);
+	env_route(&s->env, "10.0.0.1/32", RTN_LOCAL, 0);
+	s->env.rules4_plain = true;
+	in = rs_chain(s->rs, NFPROTO_INET, "in", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s->rs, in, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_TCP_RST;
+	pred_tcp_dport(r, 23);
+	return in;
+}
+
+/*
+ * `reject with tcp reset` (SEMANTICS.md section 4.1): a reset leaf only at
+ * input, where the reset is certain and the only possible outcome, and
+ * where the RST the host sends meets nothing that could drop or change it.
+ */
+static void test_reset_leaves(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	int c, in;
+
+	(void)state;
+	in = reset_scen(&s);
+	scen_build(&s);
+	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+	assert_true(s.plan->resets4);
+	/* (IPv6 gets the same leaf: the fast path passes it, section 4.1) */
+	assert_true(scen_reset_at(&s, 2, tcp6("2001:db8::1", 23)));
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 24));
+	scen_free(&s);
+
+	/* An output chain that only counts and accepts: still a reset. */
+	in = reset_scen(&s);
+	c = rs_chain(s.rs, NFPROTO_IPV4, "out", NFO_HOOK_OUTPUT, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_tcp_dport(r, 80);
+	scen_build(&s);
+	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+	/* one that may drop, or a NAT chain at postrouting: nftables decides */
+	rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	assert_false(s.plan->resets4);
+	scen_free(&s);
+	in = reset_scen(&s);
+	rs_chain(s.rs, NFPROTO_INET, "snat", NFO_HOOK_POSTROUTING, 100, "nat", false);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	scen_free(&s);
+
+	/* A fib rule on iif or oif, a local route with a hoplimit, an
+	 * interface that cannot transmit: nftables decides. */
+	in = reset_scen(&s);
+	s.env.rules4_plain = false;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	s.env.rules4_plain = true;
+	s.env.routes[0].hoplimit = 32;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	s.env.routes[0].hoplimit = 0;
+	s.env.ifaces[0].no_xmit = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	s.env.ifaces[0].no_xmit = false;
+	scen_build(&s);
+	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+	scen_free(&s);
+
+	/* Another input chain of the same priority that drops port 23: either
+	 * may run first, RST or not: nftables decides. One that accepts
+	 * everything lets the reset happen whatever the order. */
+	in = reset_scen(&s);
+	c = rs_chain(s.rs, NFPROTO_INET, "in2", NFO_HOOK_INPUT, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 23);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	s.rs->chains[c].rules[0].verdict = NFO_VERDICT_ACCEPT;
+	scen_build(&s);
+	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+	scen_free(&s);
+
+	/* A reset that may or may not happen (an UNKNOWN ahead of it) before a
+	 * drop: dropped either way, but the RST is not certain: pass. */
+	in = reset_scen(&s);
+	r = &s.rs->chains[in].rules[0];
+	pred_marker(r, NFO_PDIM_UNKNOWN, true);
+	r = rs_rule(s.rs, in, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_L4PROTO, 6);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	scen_free(&s);
+
+	/* Not followed at prerouting (the RST's source would be any address
+	 * the packet was sent to). */
+	scen_init(&s);
+	scen_std_env(&s);
+	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
+	s.env.rules4_plain = true;
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	r->reject = NFO_REJECT_TCP_RST;
+	pred_tcp_dport(r, 23);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	scen_free(&s);
+	(void)in;
 }
 
 static struct pkt with_ct(struct pkt k, unsigned code)
@@ -3981,6 +4126,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),
 		cmocka_unit_test_teardown(test_reject_leaves, scen_teardown),
+		cmocka_unit_test_teardown(test_reset_leaves, scen_teardown),
 		cmocka_unit_test_teardown(test_ct_status_dnat, scen_teardown),
 		cmocka_unit_test_teardown(test_log_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_effect_without_verdict, scen_teardown),

@@ -848,6 +848,70 @@ static size_t put_pkttype_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uin
 	return NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+/*
+ * reject type 0 (NFT_REJECT_ICMP_UNREACH) code 4 in an inet chain, after
+ * meta nfproto ipv6 (nfproto 0: no such test): what nft 1.0.6 writes for
+ * `tcp dport 22 ip6 saddr @s reject` in inet (icmpv6 port-unreachable);
+ * for IPv4 packets the same code is frag-needed.
+ */
+static size_t put_reject_rule(char *buf, uint32_t seq, uint8_t nfproto)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+	struct nlmsghdr *nlh;
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	if (nfproto) {
+		e = nftnl_expr_alloc("meta");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+		nftnl_rule_add_expr(r, e);
+		e = nftnl_expr_alloc("cmp");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &nfproto, 1);
+		nftnl_rule_add_expr(r, e);
+	}
+	e = nftnl_expr_alloc("reject");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 4);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static int setup_reject_code(void **state)
+{
+	static char buf[8192];
+	size_t off = put_hand_chain(buf);
+
+	off += put_reject_rule(buf + off, 3, NFPROTO_IPV6);
+	off += put_reject_rule(buf + off, 4, NFPROTO_IPV4);
+	off += put_reject_rule(buf + off, 5, 0);
+	return hand_fixture(state, buf, off);
+}
+
+static void test_reject_code(void **state)
+{
+	const struct nfo_chain *c = chain(state, NFPROTO_INET, "hand", "in", 3);
+	const struct nfo_rule *r = c->rules;
+
+	/* IPv6 only: an ICMPv6 port unreachable, rate-limited by the kernel */
+	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
+	PRED(&r[0], 0, NFO_DIM_ETHTYPE, true, pt(0x86dd));
+	assert_int_equal(r[0].reject, NFO_REJECT_ICMP);
+	/* IPv4, or either family: frag-needed for IPv4, never rate-limited */
+	for (int i = 1; i < 3; i++) {
+		expect_rule(&r[i], NFO_VERDICT_CONTINUE, true, NFO_OFFLOAD_NONE, "reject", i == 1);
+		assert_int_equal(r[i].reject, NFO_REJECT_NONE);
+	}
+}
+
 static int setup_ct_status(void **state)
 {
 	static char buf[16384];
@@ -1539,11 +1603,12 @@ static void test_unsupported(void **state)
 	PRED(&r[18], 0, NFO_DIM_ETHTYPE, true, pt(0x0800));
 	PRED(&r[18], 1, NFO_DIM_SADDR4, true, pt(v4("192.0.2.9")));
 	/* tcp dport 25 counter reject with tcp reset */
-	expect_rule(&r[19], NFO_VERDICT_CONTINUE, true, NFO_OFFLOAD_NONE, "reject", 2);
+	expect_rule(&r[19], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 2);
 	expect_tcp_dport(&r[19], 25);
 	assert_true(r[19].counter);
-	/* a TCP reset is sent without limit: an effect */
-	assert_int_equal(r[19].reject, NFO_REJECT_NONE);
+	/* a TCP reset is sent without limit: a drop with the RST the fast
+	 * path sends itself where the planner allows it (reset leaves) */
+	assert_int_equal(r[19].reject, NFO_REJECT_TCP_RST);
 	/* ip saddr . tcp dport { 192.0.2.1 . 22 }: a concatenation, looked up as
 	 * a whole key in the anonymous set's slot */
 	expect_rule(&r[20], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 3);
@@ -2096,6 +2161,7 @@ int main(void)
 		T(test_merged, merged),
 		T(test_merged_addrs, merged_addrs),
 		T(test_ct_status, ct_status),
+		T(test_reject_code, reject_code),
 		T(test_sets_model, sets),
 		T(test_sets_lookup, sets),
 		T(test_addrs_ip, addrs),
