@@ -237,6 +237,7 @@ struct bl_result {
 	double start_s;        /* daemon started -> fast path live */
 	char where[2][24];     /* status' "fast_path" of the address set, the prefix set */
 	double idle_share;     /* flood dropped in the fast path, nothing changing */
+	uint64_t idle_sent, idle_lost; /* meanwhile: sent, lost before the fast path */
 	double add_ms[MAX_RUNS], del_ms[MAX_RUNS];
 	unsigned nadd, ndel;
 	bool upd_off_seen;     /* status showed the fast path disabled during those */
@@ -247,7 +248,12 @@ struct bl_result {
 	double batch_ms_med, batch_ms_max;
 	uint64_t flood_sent, flood_dropped, passed, passed_off;
 	uint64_t updates, set_updates;
-	uint64_t probe_sent, probe_seen;
+	uint64_t fp_seen;       /* frames the fast path ran on (its own totals) */
+	uint64_t xdp_packets;   /* the veth's count of the same */
+	uint64_t flood_reached; /* flood frames among them */
+	uint64_t probe_sent, probe_reached, probe_seen;
+	uint64_t probe_fp_dropped;  /* by the fast path: must be 0 */
+	uint64_t probe_nft_dropped; /* by nftables itself */
 	uint64_t veth_lost;     /* frames lost between generator and receiver */
 	/* memory */
 	uint64_t rss_kb, rss_after_kb;

@@ -140,6 +140,15 @@ static int ruleset_write(const struct bench_opts *o, const struct bl_result *res
 		fprintf(f, " }\n\t}\n");
 	}
 	fprintf(f, "\tchain pre {\n\t\ttype filter hook prerouting priority -10; policy accept;\n");
+	/* the probe port first, with the same sets and verdict: what is
+	 * dropped does not change, but the fast path's per-rule counters
+	 * (status rules[]) tell probe drops from flood drops */
+	if (res->addrs)
+		fprintf(f, "\t\tudp dport %d %s saddr @%s counter drop\n", PROBE_PORT, l3,
+			set_name(fam, false));
+	if (res->nets)
+		fprintf(f, "\t\tudp dport %d %s saddr @%s counter drop\n", PROBE_PORT, l3,
+			set_name(fam, true));
 	if (res->addrs)
 		fprintf(f, "\t\t%s saddr @%s counter drop\n", l3, set_name(fam, false));
 	if (res->nets)
@@ -366,13 +375,11 @@ static int one_element(struct env *e, struct bl_result *res, bool add, uint32_t 
 static int single_updates(struct env *e, struct bl_result *res)
 {
 	struct dstatus s0, s1;
-	uint64_t sent0;
 	int r;
 
 	r = status_patient(e, &s0);
 	if (r < 0)
 		return r;
-	sent0 = gen_sent(e) - gen_probe_sent(e);
 	for (unsigned i = 0; i < e->o->runs; i++) {
 		r = sleep_s(0.2);
 		if (r == 0)
@@ -390,7 +397,8 @@ static int single_updates(struct env *e, struct bl_result *res)
 	r = status_patient(e, &s1);
 	if (r < 0)
 		return r;
-	res->upd_sent = gen_sent(e) - gen_probe_sent(e) - sent0;
+	/* no probes here: every frame the fast path ran on is the flood's */
+	res->upd_sent = (s1.dropped + s1.passed) - (s0.dropped + s0.passed);
 	res->upd_dropped = s1.dropped - s0.dropped;
 	res->upd_passed_off = s1.passed_disabled - s0.passed_disabled;
 	return 0;
@@ -400,11 +408,13 @@ static int single_updates(struct env *e, struct bl_result *res)
  * Frames the veth lost between the generator and the receiver's XDP
  * program: its ring full (xdp_xmit_errors) or dropped on receive
  * (rx_queue_N_drops; not xdp_drops, which are the fast path's), on both
- * ends (drivers/net/veth.c, veth_get_ethtool_stats).
+ * ends; and in ret_xdp the frames the receiving end ran its XDP program on
+ * (rx_queue_N_xdp_packets: every frame taken off its ring while a program
+ * is attached) (drivers/net/veth.c, veth_get_ethtool_stats).
  */
-static uint64_t veth_lost(struct env *e)
+static uint64_t veth_lost(struct env *e, uint64_t *ret_xdp)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, xdp = 0;
 
 	for (int i = 0; i < 2; i++) {
 		struct nfo_buf out = {};
@@ -414,14 +424,97 @@ static uint64_t veth_lost(struct env *e)
 			for (char *l = strtok(out.s, "\n"); l; l = strtok(NULL, "\n")) {
 				char *colon = strchr(l, ':');
 
-				if (colon && (strstr(l, "xdp_xmit_errors") ||
-					      (strstr(l, "_drops") && !strstr(l, "xdp_drops"))))
+				if (!colon)
+					continue;
+				if (strstr(l, "xdp_xmit_errors") ||
+				    (strstr(l, "_drops") && !strstr(l, "xdp_drops")))
 					sum += strtoull(colon + 1, NULL, 10);
+				else if (i && strstr(l, "rx_queue_") && strstr(l, "_xdp_packets"))
+					xdp += strtoull(colon + 1, NULL, 10);
 			}
 		}
 		nfo_buf_free(&out);
 	}
+	if (ret_xdp)
+		*ret_xdp = xdp;
 	return sum;
+}
+
+/*
+ * Everything the churn's accounting needs, read at one moment: what the
+ * generator sent, what the veth lost and ran XDP on, the fast path's own
+ * totals and its per-rule drops in bl/pre (the probe rules come first, see
+ * ruleset_write), nftables' counters of the probe rules (probes nftables
+ * itself dropped) and blprobe's (probes neither dropped).
+ */
+struct blcount {
+	uint64_t sent, probe_sent;
+	uint64_t veth_lost, xdp_packets;
+	uint64_t fp_dropped, fp_passed, fp_passed_off;
+	uint64_t fp_probe_drops, fp_flood_drops;
+	uint64_t nft_probe_drops, probe_seen;
+};
+
+static int bl_count(struct env *e, const struct bl_result *res, struct blcount *ret)
+{
+	unsigned nprobe = !!res->addrs + !!res->nets, k = 0;
+	uint64_t probe_handles[2] = {};
+	struct nfo_nft_rule_counter c;
+	struct nfo_buf b = {};
+	struct blcount x = {};
+	const char *p, *end, *t;
+	int r;
+
+	x.sent = gen_sent(e);
+	x.probe_sent = gen_probe_sent(e);
+	x.veth_lost = veth_lost(e, &x.xdp_packets);
+	r = nfo_ctl_request(e->daemon_dir, NFO_CTL_STATUS " " NFO_CTL_JSON, NULL,
+			    e->status_timeout_ms ? e->status_timeout_ms : 10000, &b);
+	if (r < 0)
+		goto out;
+	r = -EBADMSG;
+	t = b.s ? json_at(b.s, "totals") : NULL;
+	if (json_u64(t, "dropped", &x.fp_dropped) < 0 || json_u64(t, "passed", &x.fp_passed) < 0)
+		goto out;
+	(void)json_u64(t, "fast_path_disabled", &x.fp_passed_off);
+	/* rules[] comes before sets[]; its objects are flat */
+	p = json_at(b.s, "rules");
+	end = p ? json_at(p, "sets") : NULL;
+	if (!p || !end)
+		goto out;
+	while ((p = json_at(p, "family")) && p < end) {
+		const char *tb = json_at(p, "table"), *ch = json_at(p, "chain");
+		uint64_t handle, packets;
+
+		if (!tb || !ch || json_u64(p, "handle", &handle) < 0 ||
+		    json_u64(p, "packets", &packets) < 0)
+			goto out;
+		if (strncmp(tb, "\"bl\"", 4) || strncmp(ch, "\"pre\"", 5))
+			continue;
+		if (k < nprobe) {
+			probe_handles[k] = handle;
+			x.fp_probe_drops += packets;
+		} else {
+			x.fp_flood_drops += packets;
+		}
+		k++;
+	}
+	if (k != nprobe * 2)
+		goto out;
+	for (unsigned i = 0; i < nprobe; i++) {
+		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "bl", "pre", probe_handles[i], &c);
+		if (r < 0)
+			goto out;
+		x.nft_probe_drops += c.packets;
+	}
+	r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &c);
+	if (r < 0)
+		goto out;
+	x.probe_seen = c.packets;
+	*ret = x;
+out:
+	nfo_buf_free(&b);
+	return r;
 }
 
 /* ---- churn ------------------------------------------------------------------------ */
@@ -492,10 +585,12 @@ static int batch_write(const struct bench_opts *o, struct churn *c, const char *
 /*
  * Points the generator at the sources of now: the flood from the stable
  * sources and the latest churn adds banned BANNED_FOR_S ago (unless the
- * churn deletes them within the next second), the probes from the latest
- * deleted UNBANNED_FOR_S ago.
+ * coming batch of next deletes or the churn of the second after it deletes
+ * them), the probes from the latest deleted UNBANNED_FOR_S ago. A source
+ * counts as banned (unbanned) from the moment the `nft -f` that added
+ * (deleted) it returned.
  */
-static void publish(struct env *e, struct churn *c, double rate)
+static void publish(struct env *e, struct churn *c, double rate, uint32_t next)
 {
 	double now = now_s();
 	size_t nf = c->nstable, np = 0;
@@ -504,7 +599,8 @@ static void publish(struct env *e, struct churn *c, double rate)
 	memcpy(c->srcs, c->stable, c->nstable * sizeof(*c->stable));
 	for (size_t k = c->nlog; k-- > 0;) {
 		const struct stamp *b = &c->log[k];
-		uint64_t soon = c->dels + (uint64_t)rate; /* deleted within a second */
+		/* deleted by the coming batch or within a second after it */
+		uint64_t soon = c->dels + next + (uint64_t)rate;
 
 		if (now - b->t < UNBANNED_FOR_S)
 			continue;
@@ -521,6 +617,33 @@ static void publish(struct env *e, struct churn *c, double rate)
 	gen_srcs_set(e, true, (const uint8_t(*)[16])probes, np);
 }
 
+/*
+ * The churn's figures from two readings. Exact, frame by frame: the fast
+ * path ran on fp_seen frames (its own totals; the rest the veth lost); of
+ * the probes that reached it, it dropped fp_probe_drops (its counters of
+ * the probe rules), nftables nft_probe_drops and blprobe counted the rest
+ * (nothing drops between XDP_PASS and prerouting); the flood that reached
+ * it is everything else it saw.
+ */
+static void bl_account(struct bl_result *res, const struct blcount *a, const struct blcount *b)
+{
+	uint64_t seen = (b->fp_dropped + b->fp_passed) - (a->fp_dropped + a->fp_passed);
+
+	res->flood_sent = (b->sent - b->probe_sent) - (a->sent - a->probe_sent);
+	res->probe_sent = b->probe_sent - a->probe_sent;
+	res->fp_seen = seen;
+	res->xdp_packets = b->xdp_packets - a->xdp_packets;
+	res->veth_lost = b->veth_lost - a->veth_lost;
+	res->passed = b->fp_passed - a->fp_passed;
+	res->passed_off = b->fp_passed_off - a->fp_passed_off;
+	res->probe_fp_dropped = b->fp_probe_drops - a->fp_probe_drops;
+	res->probe_nft_dropped = b->nft_probe_drops - a->nft_probe_drops;
+	res->probe_seen = b->probe_seen - a->probe_seen;
+	res->probe_reached = res->probe_fp_dropped + res->probe_nft_dropped + res->probe_seen;
+	res->flood_reached = seen > res->probe_reached ? seen - res->probe_reached : 0;
+	res->flood_dropped = b->fp_flood_drops - a->fp_flood_drops;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -534,9 +657,8 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	double rate = o->bl_churn, t0, dur = o->duration;
 	size_t maxb = (size_t)(dur / BATCH_S) + 2, nb = 0;
 	_cleanup_free_ double *bms = calloc(maxb, sizeof(*bms));
-	struct nfo_nft_rule_counter p0, p1;
+	struct blcount b0, b1;
 	struct dstatus s0, s1;
-	uint64_t sent0, probe0, sent1, probe1, lost0;
 	char path[PATH_MAX];
 	int r;
 
@@ -549,12 +671,9 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	snprintf(path, sizeof(path), "%s/batch.nft", e->tmp);
 	r = status_patient(e, &s0);
 	if (r == 0)
-		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p0);
+		r = bl_count(e, res, &b0);
 	if (r < 0)
 		return log_error_errno(r, "bench: reading the counters: %s", strerror(-r));
-	lost0 = veth_lost(e);
-	sent0 = gen_sent(e);
-	probe0 = gen_probe_sent(e);
 	t0 = now_s();
 	/* every 10 ms, or as soon as the previous `nft -f` returned if it took
 	 * longer, a batch of what is due by now (a bouncer batches what came
@@ -564,7 +683,6 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 		uint64_t want;
 		uint32_t n;
 
-		publish(e, c, rate);
 		if (now_s() < ts && (r = sleep_s(ts - now_s())) < 0)
 			return r;
 		now = now_s();
@@ -574,6 +692,8 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 			k = (uint64_t)((now - t0) / BATCH_S);
 		want = (uint64_t)(rate * (now - t0 + BATCH_S));
 		n = (uint32_t)(want - c->adds);
+		/* right before the batch: its deletes leave the flood first */
+		publish(e, c, rate, n);
 		if (!n)
 			continue;
 		r = batch_write(o, c, path, n);
@@ -600,28 +720,20 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	 * after a long update, and counts what its fast path dropped until
 	 * then; the frames sent last need a moment to cross the veth */
 	r = gen_stop(e);
-	sent1 = gen_sent(e);
-	probe1 = gen_probe_sent(e);
 	if (r == 0)
 		r = sleep_s(0.1);
-	if (r == 0)
-		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p1);
 	if (r < 0)
 		return r;
 	r = status_patient(e, &s1);
+	if (r == 0)
+		r = bl_count(e, res, &b1);
 	if (r < 0)
 		return log_error_errno(r, "bench: status after the churn: %s", strerror(-r));
 	res->churn_adds = c->adds;
 	res->churn_dels = c->dels;
-	res->flood_sent = (sent1 - probe1) - (sent0 - probe0);
-	res->flood_dropped = s1.dropped - s0.dropped;
-	res->passed = s1.passed - s0.passed;
-	res->passed_off = s1.passed_disabled - s0.passed_disabled;
 	res->updates = s1.updates - s0.updates;
 	res->set_updates = s1.set_updates - s0.set_updates;
-	res->probe_sent = probe1 - probe0;
-	res->probe_seen = p1.packets - p0.packets;
-	res->veth_lost = veth_lost(e) - lost0;
+	bl_account(res, &b0, &b1);
 	if (nb) {
 		qsort(bms, nb, sizeof(*bms), cmp_double);
 		res->batch_ms_med = bms[nb / 2];
@@ -680,23 +792,29 @@ static void churn_free(struct churn *c)
 	free(c->srcs);
 }
 
-/* The flood's share the fast path dropped over a second of nothing changing. */
-static int idle_share(struct env *e, double *ret)
+/* The flood's share the fast path dropped over a second of nothing
+ * changing, of the frames it ran on (no probes yet), and what the veth
+ * lost before it meanwhile. */
+static int idle_share(struct env *e, double *ret, uint64_t *ret_sent, uint64_t *ret_lost)
 {
 	struct dstatus s0, s1;
-	uint64_t f0, f1;
+	uint64_t f0, f1, seen;
 	int r;
 
 	r = status_patient(e, &s0);
-	f0 = gen_sent(e) - gen_probe_sent(e);
+	f0 = gen_sent(e);
 	if (r == 0)
 		r = sleep_s(1);
 	if (r == 0)
 		r = status_patient(e, &s1);
-	f1 = gen_sent(e) - gen_probe_sent(e);
+	f1 = gen_sent(e);
 	if (r < 0)
 		return r;
-	*ret = f1 > f0 ? (double)(s1.dropped - s0.dropped) / (double)(f1 - f0) : 0;
+	seen = (s1.dropped + s1.passed) - (s0.dropped + s0.passed);
+	*ret = seen ? (double)(s1.dropped - s0.dropped) / (double)seen : 0;
+	*ret_sent = f1 - f0;
+	/* approximate at the edges: frames in flight at either reading */
+	*ret_lost = f1 - f0 > seen ? f1 - f0 - seen : 0;
 	return 0;
 }
 
@@ -758,7 +876,7 @@ static int family_run(struct env *e, struct bl_result *res)
 		goto out;
 	r = sleep_s(0.3);
 	if (r == 0)
-		r = idle_share(e, &res->idle_share);
+		r = idle_share(e, &res->idle_share, &res->idle_sent, &res->idle_lost);
 	if (r == 0 && res->addrs)
 		r = single_updates(e, res);
 	if (r == 0 && res->addrs && o->bl_churn > 0)
@@ -824,7 +942,6 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		const struct bl_result *x = &r[i];
 		struct summary a = ms_of(x->add_ms, x->nadd), d = ms_of(x->del_ms, x->ndel);
 		size_t elems = x->addrs + x->nets;
-		double probe_lost;
 		char buf[128];
 
 		if (!x->ran)
@@ -838,8 +955,9 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		printf(ROW "%s: %s, %s: %s\n", "sets in the fast path (status)",
 		       set_name(x->family, false), x->addrs ? x->where[0] : "-",
 		       set_name(x->family, true), x->nets ? x->where[1] : "-");
-		printf(ROW "%.1f%%\n", "flood dropped in the fast path, no changes",
-		       100 * x->idle_share);
+		printf(ROW "%.1f%% (of frames it ran on; %" PRIu64 " of %" PRIu64 " sent lost "
+		       "before it)\n", "flood dropped in the fast path, no changes",
+		       100 * x->idle_share, x->idle_lost, x->idle_sent);
 		if (x->nadd) {
 			printf(ROW "%.1f ms median (%.1f-%.1f) of %u\n",
 			       "one element added: nft returned -> live", a.med, a.min, a.max, x->nadd);
@@ -849,7 +967,7 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 				 x->upd_off_seen ? "yes, status showed it" : "not seen in status",
 				 x->upd_passed_off);
 			printf(ROW "%s\n", "fast path off during those updates", buf);
-			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 ")\n",
+			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 " it ran on)\n",
 			       "flood dropped in the fast path meanwhile", pct(x->upd_dropped, x->upd_sent),
 			       x->upd_dropped, x->upd_sent);
 		}
@@ -860,22 +978,24 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			       x->churn_s);
 			printf(ROW "%" PRIu64 ", nft -f %.1f ms median, %.1f max\n", "  batches",
 			       x->batches, x->batch_ms_med, x->batch_ms_max);
-			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 ")\n",
-			       "  flood dropped in the fast path", pct(x->flood_dropped, x->flood_sent),
-			       x->flood_dropped, x->flood_sent);
+			printf(ROW "%" PRIu64 " of %" PRIu64 " sent (%.2f%%; veth: %" PRIu64 " lost, "
+			       "%" PRIu64 " run through XDP)\n", "  frames lost before the fast path",
+			       x->flood_sent + x->probe_sent - x->fp_seen, x->flood_sent + x->probe_sent,
+			       pct(x->flood_sent + x->probe_sent - x->fp_seen, x->flood_sent + x->probe_sent),
+			       x->veth_lost, x->xdp_packets);
+			printf(ROW "%.2f%% (%" PRIu64 " of %" PRIu64 " that reached it; %" PRIu64 " "
+			       "sent)\n", "  flood dropped in the fast path",
+			       pct(x->flood_dropped, x->flood_reached), x->flood_dropped,
+			       x->flood_reached, x->flood_sent);
 			printf(ROW "%" PRIu64 " (%" PRIu64 " as \"disabled\")\n",
-			       "  packets the fast path passed to nftables", x->passed, x->passed_off);
+			       "  flood the fast path passed to nftables",
+			       x->flood_reached - x->flood_dropped, x->passed_off);
 			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only)\n",
 			       "  fast path updates completed", x->updates, x->set_updates);
-			/* the veth loses frames of both streams alike */
-			probe_lost = x->flood_sent + x->probe_sent ?
-				(double)x->veth_lost * (double)x->probe_sent /
-				(double)(x->flood_sent + x->probe_sent) : 0;
-			snprintf(buf, sizeof(buf), "%" PRIu64 " of %" PRIu64 " sent (the veth lost about "
-				 "%.0f)", x->probe_sent > x->probe_seen ? x->probe_sent - x->probe_seen : 0,
-				 x->probe_sent, probe_lost);
-			printf(ROW "%s\n", "  probes (unbanned >1 ms earlier) dropped", buf);
-			printf(ROW "%" PRIu64 "\n", "  frames the veth lost (any stream)", x->veth_lost);
+			printf(ROW "%" PRIu64 " of %" PRIu64 " that reached it (%" PRIu64 " sent); "
+			       "nftables dropped %" PRIu64 "\n",
+			       "  probes (unbanned >1 ms) dropped in the fast path", x->probe_fp_dropped,
+			       x->probe_reached, x->probe_sent, x->probe_nft_dropped);
 		}
 		printf(ROW "%.1f MB (%.1f MB at the end)\n", "daemon RSS (VmRSS)",
 		       (double)x->rss_kb / 1024, (double)x->rss_after_kb / 1024);
@@ -884,8 +1004,11 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		       elems ? (double)x->map_bytes / (double)elems : 0);
 	}
 	printf("\nlive: status --json shows a newer generation with the fast path enabled, polled\n"
-	       "every ms through the control socket; probes dropped: sent minus counted by a\n"
-	       "later prerouting chain (what the veth lost is shown apart).\n");
+	       "every ms through the control socket. Banned (unbanned): from the moment the\n"
+	       "`nft -f` that added (deleted) the source returned. Churn shares are of the\n"
+	       "frames the fast path ran on (its own totals); probe and flood drops apart by\n"
+	       "its per-rule counters (the probe port has rules of its own, same sets, same\n"
+	       "verdict).\n");
 }
 
 static void json_ms(struct nfo_json *j, const char *key, const double *v, unsigned n)
@@ -961,12 +1084,18 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_ku64(&j, "flood_sent", x->flood_sent);
 			nfo_json_ku64(&j, "flood_dropped", x->flood_dropped);
 			nfo_json_kdouble(&j, "flood_dropped_share",
-					 x->flood_sent ? (double)x->flood_dropped / (double)x->flood_sent : 0);
+					 x->flood_reached ? (double)x->flood_dropped / (double)x->flood_reached : 0);
 			nfo_json_ku64(&j, "passed", x->passed);
 			nfo_json_ku64(&j, "passed_disabled", x->passed_off);
 			nfo_json_ku64(&j, "updates", x->updates);
 			nfo_json_ku64(&j, "set_updates", x->set_updates);
+			nfo_json_ku64(&j, "fast_path_seen", x->fp_seen);
+			nfo_json_ku64(&j, "xdp_packets", x->xdp_packets);
+			nfo_json_ku64(&j, "flood_reached", x->flood_reached);
 			nfo_json_ku64(&j, "probes_sent", x->probe_sent);
+			nfo_json_ku64(&j, "probes_reached", x->probe_reached);
+			nfo_json_ku64(&j, "probes_dropped_fast_path", x->probe_fp_dropped);
+			nfo_json_ku64(&j, "probes_dropped_nftables", x->probe_nft_dropped);
 			nfo_json_ku64(&j, "probes_delivered", x->probe_seen);
 			nfo_json_ku64(&j, "veth_lost", x->veth_lost);
 			nfo_json_obj_end(&j);
