@@ -292,6 +292,36 @@ static int status_patient(struct env *e, struct dstatus *ret)
 
 /* ---- the daemon's view ------------------------------------------------------------ */
 
+/*
+ * Waits until no set is being read any more: the fast path is live before
+ * the sets are read whole (stream), and the elements not read yet pass.
+ * Returns how long it took.
+ */
+static int wait_loaded(struct env *e, double *ret_s)
+{
+	double t0 = now_s();
+	int r;
+
+	for (;;) {
+		struct nfo_buf b = {};
+		bool loading;
+
+		r = nfo_ctl_request(e->daemon_dir, NFO_CTL_STATUS " " NFO_CTL_JSON, NULL, 60000, &b);
+		loading = r < 0 || !b.s || strstr(b.s, "\"loading\":true");
+		nfo_buf_free(&b);
+		if (!loading)
+			break;
+		if (now_s() - t0 > e->daemon_wait_s)
+			return log_error_errno(-ETIMEDOUT, "bench: the sets were still being read "
+					       "after %.0f s", e->daemon_wait_s);
+		r = sleep_s(0.01);
+		if (r < 0)
+			return r;
+	}
+	*ret_s = now_s() - t0;
+	return 0;
+}
+
 /* What status says of set name's place in the fast path ("maps",
  * "diagram", "not offloaded", "unused"). */
 static void set_where(struct env *e, const char *name, char *buf, size_t len)
@@ -452,6 +482,7 @@ struct blcount {
 	uint64_t veth_lost, xdp_packets;
 	uint64_t fp_dropped, fp_passed, fp_passed_off;
 	uint64_t fp_probe_drops, fp_flood_drops;
+	uint64_t fp_flood_by[2]; /* of those: by the rule of the address set, the prefix set */
 	uint64_t nft_probe_drops, probe_seen;
 };
 
@@ -496,6 +527,7 @@ static int bl_count(struct env *e, const struct bl_result *res, struct blcount *
 			x.fp_probe_drops += packets;
 		} else {
 			x.fp_flood_drops += packets;
+			x.fp_flood_by[res->addrs && k == nprobe ? 0 : 1] += packets;
 		}
 		k++;
 	}
@@ -642,6 +674,8 @@ static void bl_account(struct bl_result *res, const struct blcount *a, const str
 	res->probe_reached = res->probe_fp_dropped + res->probe_nft_dropped + res->probe_seen;
 	res->flood_reached = seen > res->probe_reached ? seen - res->probe_reached : 0;
 	res->flood_dropped = b->fp_flood_drops - a->fp_flood_drops;
+	for (int i = 0; i < 2; i++)
+		res->flood_dropped_by[i] = b->fp_flood_by[i] - a->fp_flood_by[i];
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -649,6 +683,61 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * Where the daemon's time went per element update during the churn: its
+ * log lines from offset off on (daemon-update.c: total from the first
+ * notification read to live, then queued, model (GETSETELEM included),
+ * maps); and how often it lost notifications or read a set again.
+ */
+static void daemon_phases(struct env *e, long off, struct bl_result *res)
+{
+	double v[5][4096];
+	size_t n = 0;
+	char line[1024];
+	FILE *f = fopen(e->daemon_log, "re");
+
+	if (!f || off < 0 || fseek(f, off, SEEK_SET) < 0)
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "updated in place:");
+		double t[5];
+
+		if (strstr(line, "notifications were lost"))
+			res->d_lost++;
+		if (strstr(line, "set(s) read"))
+			res->d_rereads++;
+		p = p ? strstr(p, " map entries, ") : NULL;
+		if (!p || n == ARRAY_SIZE(v[0]) ||
+		    sscanf(p, " map entries, %lf ms (queued %lf, model %lf of which GETSETELEM %lf, "
+			      "maps %lf)", &t[0], &t[1], &t[2], &t[3], &t[4]) != 5)
+			continue;
+		for (int k = 0; k < 5; k++)
+			v[k][n] = t[k];
+		n++;
+	}
+	res->d_updates = n;
+	for (int k = 0; n && k < 5; k++) {
+		qsort(v[k], n, sizeof(double), cmp_double);
+		res->d_med[k] = v[k][n / 2];
+		res->d_max[k] = v[k][n - 1];
+	}
+out:
+	if (f)
+		fclose(f);
 }
 
 static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
@@ -660,6 +749,7 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	struct blcount b0, b1;
 	struct dstatus s0, s1;
 	char path[PATH_MAX];
+	long log_off;
 	int r;
 
 	c->log = calloc(maxb, sizeof(*c->log));
@@ -674,6 +764,7 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 		r = bl_count(e, res, &b0);
 	if (r < 0)
 		return log_error_errno(r, "bench: reading the counters: %s", strerror(-r));
+	log_off = file_size(e->daemon_log);
 	t0 = now_s();
 	/* every 10 ms, or as soon as the previous `nft -f` returned if it took
 	 * longer, a batch of what is due by now (a bouncer batches what came
@@ -734,6 +825,7 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	res->updates = s1.updates - s0.updates;
 	res->set_updates = s1.set_updates - s0.set_updates;
 	bl_account(res, &b0, &b1);
+	daemon_phases(e, log_off, res);
 	if (nb) {
 		qsort(bms, nb, sizeof(*bms), cmp_double);
 		res->batch_ms_med = bms[nb / 2];
@@ -850,6 +942,11 @@ static int family_run(struct env *e, struct bl_result *res)
 		return r;
 	res->start_s = e->daemon_live_s;
 	log_info("bench: daemon start -> fast path live: %.2f s", res->start_s);
+	/* the figures below are of the whole sets */
+	r = wait_loaded(e, &res->loaded_s);
+	if (r < 0)
+		goto out;
+	log_info("bench: sets read whole %.2f s later", res->loaded_s);
 	if (res->addrs)
 		set_where(e, set_name(res->family, false), res->where[0], sizeof(res->where[0]));
 	if (res->nets)
@@ -951,7 +1048,8 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		       x->addrs, set_name(x->family, true), x->nets, x->family == AF_INET ? 28 : 64,
 		       o->bl_timeout ? ", both flags timeout" : "");
 		printf(ROW "%.2f s\n", "nft -f of the ruleset", x->nft_load_s);
-		printf(ROW "%.2f s\n", "daemon start -> fast path live", x->start_s);
+		printf(ROW "%.2f s (sets read whole %.2f s later)\n", "daemon start -> fast path live",
+		       x->start_s, x->loaded_s);
 		printf(ROW "%s: %s, %s: %s\n", "sets in the fast path (status)",
 		       set_name(x->family, false), x->addrs ? x->where[0] : "-",
 		       set_name(x->family, true), x->nets ? x->where[1] : "-");
@@ -987,11 +1085,22 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			       "sent)\n", "  flood dropped in the fast path",
 			       pct(x->flood_dropped, x->flood_reached), x->flood_dropped,
 			       x->flood_reached, x->flood_sent);
+			printf(ROW "%" PRIu64 " by @%s, %" PRIu64 " by @%s\n", "    of which",
+			       x->flood_dropped_by[0], set_name(x->family, false),
+			       x->flood_dropped_by[1], set_name(x->family, true));
 			printf(ROW "%" PRIu64 " (%" PRIu64 " as \"disabled\")\n",
 			       "  flood the fast path passed to nftables",
 			       x->flood_reached - x->flood_dropped, x->passed_off);
 			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only)\n",
 			       "  fast path updates completed", x->updates, x->set_updates);
+			if (x->d_updates)
+				printf(ROW "%.2f ms median, %.2f max (queued %.2f/%.2f, model %.2f/%.2f, "
+				       "of it GETSETELEM %.2f/%.2f, maps %.2f/%.2f) over %zu; "
+				       "notifications lost %u times, sets read again %u times\n",
+				       "  daemon: notification read -> live",
+				       x->d_med[0], x->d_max[0], x->d_med[1], x->d_max[1], x->d_med[2],
+				       x->d_max[2], x->d_med[3], x->d_max[3], x->d_med[4], x->d_max[4],
+				       x->d_updates, x->d_lost, x->d_rereads);
 			printf(ROW "%" PRIu64 " of %" PRIu64 " that reached it (%" PRIu64 " sent); "
 			       "nftables dropped %" PRIu64 "\n",
 			       "  probes (unbanned >1 ms) dropped in the fast path", x->probe_fp_dropped,
@@ -1063,6 +1172,7 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 		nfo_json_ku64(&j, "prefixes", x->nets);
 		nfo_json_kdouble(&j, "nft_load_s", x->nft_load_s);
 		nfo_json_kdouble(&j, "start_to_live_s", x->start_s);
+		nfo_json_kdouble(&j, "live_to_loaded_s", x->loaded_s);
 		nfo_json_kstr(&j, "addresses_fast_path", x->addrs ? x->where[0] : NULL);
 		nfo_json_kstr(&j, "prefixes_fast_path", x->nets ? x->where[1] : NULL);
 		nfo_json_kdouble(&j, "idle_dropped_share", x->idle_share);
@@ -1089,9 +1199,20 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_ku64(&j, "passed_disabled", x->passed_off);
 			nfo_json_ku64(&j, "updates", x->updates);
 			nfo_json_ku64(&j, "set_updates", x->set_updates);
+			nfo_json_ku64(&j, "daemon_updates", x->d_updates);
+			nfo_json_kdouble(&j, "daemon_update_ms_median", x->d_med[0]);
+			nfo_json_kdouble(&j, "daemon_update_ms_max", x->d_max[0]);
+			nfo_json_kdouble(&j, "daemon_queued_ms_median", x->d_med[1]);
+			nfo_json_kdouble(&j, "daemon_model_ms_median", x->d_med[2]);
+			nfo_json_kdouble(&j, "daemon_getsetelem_ms_median", x->d_med[3]);
+			nfo_json_kdouble(&j, "daemon_maps_ms_median", x->d_med[4]);
+			nfo_json_ku64(&j, "daemon_notifications_lost", x->d_lost);
+			nfo_json_ku64(&j, "daemon_set_rereads", x->d_rereads);
 			nfo_json_ku64(&j, "fast_path_seen", x->fp_seen);
 			nfo_json_ku64(&j, "xdp_packets", x->xdp_packets);
 			nfo_json_ku64(&j, "flood_reached", x->flood_reached);
+			nfo_json_ku64(&j, "flood_dropped_addresses", x->flood_dropped_by[0]);
+			nfo_json_ku64(&j, "flood_dropped_prefixes", x->flood_dropped_by[1]);
 			nfo_json_ku64(&j, "probes_sent", x->probe_sent);
 			nfo_json_ku64(&j, "probes_reached", x->probe_reached);
 			nfo_json_ku64(&j, "probes_dropped_fast_path", x->probe_fp_dropped);
