@@ -252,6 +252,7 @@ struct bl_result {
 	uint64_t fp_seen;       /* frames the fast path ran on (its own totals) */
 	uint64_t xdp_packets;   /* the veth's count of the same */
 	uint64_t flood_reached; /* flood frames among them */
+	uint64_t flood_nft_dropped, flood_seen; /* of those the fast path passed */
 	uint64_t flood_dropped_by[2]; /* by the address set's rule, the prefix set's */
 	uint64_t probe_sent, probe_reached, probe_seen;
 	uint64_t probe_fp_dropped;  /* by the fast path: must be 0 */

@@ -153,9 +153,12 @@ static int ruleset_write(const struct bench_opts *o, const struct bl_result *res
 		fprintf(f, "\t\t%s saddr @%s counter drop\n", l3, set_name(fam, false));
 	if (res->nets)
 		fprintf(f, "\t\t%s saddr @%s counter drop\n", l3, set_name(fam, true));
+	/* the probe port's counter last: the chain's last rule is read by
+	 * position (nfo_nft_rule_counter) */
 	fprintf(f, "\t}\n}\ntable inet blprobe {\n\tchain pre {\n"
 		   "\t\ttype filter hook prerouting priority 10; policy accept;\n"
-		   "\t\tudp dport %d counter\n\t}\n}\n", PROBE_PORT);
+		   "\t\tudp dport %d counter\n\t\tudp dport %d counter\n\t}\n}\n", DROP_PORT,
+		PROBE_PORT);
 	return fclose(f) != 0 ? -errno : 0;
 }
 
@@ -474,8 +477,8 @@ static uint64_t veth_lost(struct env *e, uint64_t *ret_xdp)
  * Everything the churn's accounting needs, read at one moment: what the
  * generator sent, what the veth lost and ran XDP on, the fast path's own
  * totals and its per-rule drops in bl/pre (the probe rules come first, see
- * ruleset_write), nftables' counters of the probe rules (probes nftables
- * itself dropped) and blprobe's (probes neither dropped).
+ * ruleset_write), nftables' counters of the same rules (what it dropped of
+ * what the fast path passed) and blprobe's (what neither dropped).
  */
 struct blcount {
 	uint64_t sent, probe_sent;
@@ -484,12 +487,13 @@ struct blcount {
 	uint64_t fp_probe_drops, fp_flood_drops;
 	uint64_t fp_flood_by[2]; /* of those: by the rule of the address set, the prefix set */
 	uint64_t nft_probe_drops, probe_seen;
+	uint64_t nft_flood_drops, flood_seen; /* the flood the fast path passed */
 };
 
 static int bl_count(struct env *e, const struct bl_result *res, struct blcount *ret)
 {
 	unsigned nprobe = !!res->addrs + !!res->nets, k = 0;
-	uint64_t probe_handles[2] = {};
+	uint64_t handles[4] = {}, flood_seen_handle = 0;
 	struct nfo_nft_rule_counter c;
 	struct nfo_buf b = {};
 	struct blcount x = {};
@@ -520,10 +524,12 @@ static int bl_count(struct env *e, const struct bl_result *res, struct blcount *
 		if (!tb || !ch || json_u64(p, "handle", &handle) < 0 ||
 		    json_u64(p, "packets", &packets) < 0)
 			goto out;
-		if (strncmp(tb, "\"bl\"", 4) || strncmp(ch, "\"pre\"", 5))
+		if (!strncmp(tb, "\"blprobe\"", 9) && !flood_seen_handle)
+			flood_seen_handle = handle;
+		if (strncmp(tb, "\"bl\"", 4) || strncmp(ch, "\"pre\"", 5) || k == 2 * nprobe)
 			continue;
+		handles[k] = handle;
 		if (k < nprobe) {
-			probe_handles[k] = handle;
 			x.fp_probe_drops += packets;
 		} else {
 			x.fp_flood_drops += packets;
@@ -531,14 +537,18 @@ static int bl_count(struct env *e, const struct bl_result *res, struct blcount *
 		}
 		k++;
 	}
-	if (k != nprobe * 2)
+	if (k != nprobe * 2 || !flood_seen_handle)
 		goto out;
-	for (unsigned i = 0; i < nprobe; i++) {
-		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "bl", "pre", probe_handles[i], &c);
+	for (unsigned i = 0; i < k; i++) {
+		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "bl", "pre", handles[i], &c);
 		if (r < 0)
 			goto out;
-		x.nft_probe_drops += c.packets;
+		*(i < nprobe ? &x.nft_probe_drops : &x.nft_flood_drops) += c.packets;
 	}
+	r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", flood_seen_handle, &c);
+	if (r < 0)
+		goto out;
+	x.flood_seen = c.packets;
 	r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &c);
 	if (r < 0)
 		goto out;
@@ -651,11 +661,12 @@ static void publish(struct env *e, struct churn *c, double rate, uint32_t next)
 
 /*
  * The churn's figures from two readings. Exact, frame by frame: the fast
- * path ran on fp_seen frames (its own totals; the rest the veth lost); of
- * the probes that reached it, it dropped fp_probe_drops (its counters of
- * the probe rules), nftables nft_probe_drops and blprobe counted the rest
- * (nothing drops between XDP_PASS and prerouting); the flood that reached
- * it is everything else it saw.
+ * path ran on fp_seen frames (its own totals; the rest of what was sent the
+ * veth lost); of each stream that reached it, it dropped what its counters
+ * of that stream's rules say, and nftables' counters of the same rules and
+ * blprobe's say what became of the rest (nothing drops between XDP_PASS
+ * and prerouting). What else it saw is not the generator's (IPv6 neighbour
+ * discovery and the like).
  */
 static void bl_account(struct bl_result *res, const struct blcount *a, const struct blcount *b)
 {
@@ -672,8 +683,10 @@ static void bl_account(struct bl_result *res, const struct blcount *a, const str
 	res->probe_nft_dropped = b->nft_probe_drops - a->nft_probe_drops;
 	res->probe_seen = b->probe_seen - a->probe_seen;
 	res->probe_reached = res->probe_fp_dropped + res->probe_nft_dropped + res->probe_seen;
-	res->flood_reached = seen > res->probe_reached ? seen - res->probe_reached : 0;
 	res->flood_dropped = b->fp_flood_drops - a->fp_flood_drops;
+	res->flood_nft_dropped = b->nft_flood_drops - a->nft_flood_drops;
+	res->flood_seen = b->flood_seen - a->flood_seen;
+	res->flood_reached = res->flood_dropped + res->flood_nft_dropped + res->flood_seen;
 	for (int i = 0; i < 2; i++)
 		res->flood_dropped_by[i] = b->fp_flood_by[i] - a->fp_flood_by[i];
 }
@@ -1088,9 +1101,13 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			printf(ROW "%" PRIu64 " by @%s, %" PRIu64 " by @%s\n", "    of which",
 			       x->flood_dropped_by[0], set_name(x->family, false),
 			       x->flood_dropped_by[1], set_name(x->family, true));
-			printf(ROW "%" PRIu64 " (%" PRIu64 " as \"disabled\")\n",
+			printf(ROW "%" PRIu64 ": nftables dropped %" PRIu64 ", passed %" PRIu64 " "
+			       "(%" PRIu64 " of all frames passed as \"disabled\")\n",
 			       "  flood the fast path passed to nftables",
-			       x->flood_reached - x->flood_dropped, x->passed_off);
+			       x->flood_nft_dropped + x->flood_seen, x->flood_nft_dropped, x->flood_seen,
+			       x->passed_off);
+			printf(ROW "%" PRIu64 "\n", "  other frames the fast path saw",
+			       x->fp_seen - x->flood_reached - x->probe_reached);
 			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only)\n",
 			       "  fast path updates completed", x->updates, x->set_updates);
 			if (x->d_updates)
@@ -1211,6 +1228,8 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_ku64(&j, "fast_path_seen", x->fp_seen);
 			nfo_json_ku64(&j, "xdp_packets", x->xdp_packets);
 			nfo_json_ku64(&j, "flood_reached", x->flood_reached);
+			nfo_json_ku64(&j, "flood_passed_nft_dropped", x->flood_nft_dropped);
+			nfo_json_ku64(&j, "flood_passed_delivered", x->flood_seen);
 			nfo_json_ku64(&j, "flood_dropped_addresses", x->flood_dropped_by[0]);
 			nfo_json_ku64(&j, "flood_dropped_prefixes", x->flood_dropped_by[1]);
 			nfo_json_ku64(&j, "probes_sent", x->probe_sent);
