@@ -259,8 +259,8 @@ struct bl_result {
 	uint64_t probe_nft_dropped; /* by nftables itself */
 	uint64_t veth_lost;     /* frames lost between generator and receiver */
 	/* the daemon's log of the churn's element updates: total, queued,
-	 * model, GETSETELEM, maps (ms) */
-	double d_med[5], d_max[5];
+	 * model, GETSETELEM, maps, GETSETELEM's CPU time (ms) */
+	double d_med[6], d_max[6];
 	size_t d_updates;
 	unsigned d_lost, d_rereads;
 	/* memory */

@@ -718,7 +718,7 @@ static long file_size(const char *path)
  */
 static void daemon_phases(struct env *e, long off, struct bl_result *res)
 {
-	double v[5][4096];
+	double v[6][4096];
 	size_t n = 0;
 	char line[1024];
 	FILE *f = fopen(e->daemon_log, "re");
@@ -727,7 +727,7 @@ static void daemon_phases(struct env *e, long off, struct bl_result *res)
 		goto out;
 	while (fgets(line, sizeof(line), f)) {
 		const char *p = strstr(line, "updated in place:");
-		double t[5];
+		double t[6];
 
 		if (strstr(line, "notifications were lost"))
 			res->d_lost++;
@@ -736,14 +736,15 @@ static void daemon_phases(struct env *e, long off, struct bl_result *res)
 		p = p ? strstr(p, " map entries, ") : NULL;
 		if (!p || n == ARRAY_SIZE(v[0]) ||
 		    sscanf(p, " map entries, %lf ms (queued %lf, model %lf of which GETSETELEM %lf, "
-			      "maps %lf)", &t[0], &t[1], &t[2], &t[3], &t[4]) != 5)
+			      "%lf of it on the CPU, maps %lf)", &t[0], &t[1], &t[2], &t[3], &t[5],
+			   &t[4]) != 6)
 			continue;
-		for (int k = 0; k < 5; k++)
+		for (int k = 0; k < 6; k++)
 			v[k][n] = t[k];
 		n++;
 	}
 	res->d_updates = n;
-	for (int k = 0; n && k < 5; k++) {
+	for (int k = 0; n && k < 6; k++) {
 		qsort(v[k], n, sizeof(double), cmp_double);
 		res->d_med[k] = v[k][n / 2];
 		res->d_max[k] = v[k][n - 1];
@@ -1112,12 +1113,12 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			       "  fast path updates completed", x->updates, x->set_updates);
 			if (x->d_updates)
 				printf(ROW "%.2f ms median, %.2f max (queued %.2f/%.2f, model %.2f/%.2f, "
-				       "of it GETSETELEM %.2f/%.2f, maps %.2f/%.2f) over %zu; "
-				       "notifications lost %u times, sets read again %u times\n",
-				       "  daemon: notification read -> live",
+				       "of it GETSETELEM %.2f/%.2f, %.2f/%.2f on the CPU, maps "
+				       "%.2f/%.2f) over %zu; notifications lost %u times, sets read "
+				       "again %u times\n", "  daemon: notification read -> live",
 				       x->d_med[0], x->d_max[0], x->d_med[1], x->d_max[1], x->d_med[2],
-				       x->d_max[2], x->d_med[3], x->d_max[3], x->d_med[4], x->d_max[4],
-				       x->d_updates, x->d_lost, x->d_rereads);
+				       x->d_max[2], x->d_med[3], x->d_max[3], x->d_med[5], x->d_max[5],
+				       x->d_med[4], x->d_max[4], x->d_updates, x->d_lost, x->d_rereads);
 			printf(ROW "%" PRIu64 " of %" PRIu64 " that reached it (%" PRIu64 " sent); "
 			       "nftables dropped %" PRIu64 "\n",
 			       "  probes (unbanned >1 ms) dropped in the fast path", x->probe_fp_dropped,
@@ -1222,6 +1223,7 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_kdouble(&j, "daemon_queued_ms_median", x->d_med[1]);
 			nfo_json_kdouble(&j, "daemon_model_ms_median", x->d_med[2]);
 			nfo_json_kdouble(&j, "daemon_getsetelem_ms_median", x->d_med[3]);
+			nfo_json_kdouble(&j, "daemon_getsetelem_cpu_ms_median", x->d_med[5]);
 			nfo_json_kdouble(&j, "daemon_maps_ms_median", x->d_med[4]);
 			nfo_json_ku64(&j, "daemon_notifications_lost", x->d_lost);
 			nfo_json_ku64(&j, "daemon_set_rereads", x->d_rereads);
