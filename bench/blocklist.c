@@ -500,9 +500,11 @@ static int bl_count(struct env *e, const struct bl_result *res, struct blcount *
 	const char *p, *end, *t;
 	int r;
 
+	/* ethtool first (a process of its own): the generator's count and the
+	 * fast path's totals as close together as can be */
+	x.veth_lost = veth_lost(e, &x.xdp_packets);
 	x.sent = gen_sent(e);
 	x.probe_sent = gen_probe_sent(e);
-	x.veth_lost = veth_lost(e, &x.xdp_packets);
 	r = nfo_ctl_request(e->daemon_dir, NFO_CTL_STATUS " " NFO_CTL_JSON, NULL,
 			    e->status_timeout_ms ? e->status_timeout_ms : 10000, &b);
 	if (r < 0)
