@@ -258,6 +258,7 @@ struct bl_result {
 	uint64_t probe_fp_dropped;  /* by the fast path: must be 0 */
 	uint64_t probe_nft_dropped; /* by nftables itself */
 	uint64_t veth_lost;     /* frames lost between generator and receiver */
+	uint64_t wd_trips;      /* the watchdog turned the fast path off */
 	/* the daemon's log of the churn's element updates: total, queued,
 	 * model, GETSETELEM, maps, GETSETELEM's CPU time (ms) */
 	double d_med[6], d_max[6];

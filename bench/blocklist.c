@@ -488,6 +488,7 @@ struct blcount {
 	uint64_t fp_flood_by[2]; /* of those: by the rule of the address set, the prefix set */
 	uint64_t nft_probe_drops, probe_seen;
 	uint64_t nft_flood_drops, flood_seen; /* the flood the fast path passed */
+	uint64_t wd_trips;       /* the watchdog turned the fast path off */
 };
 
 static int bl_count(struct env *e, const struct bl_result *res, struct blcount *ret)
@@ -514,6 +515,7 @@ static int bl_count(struct env *e, const struct bl_result *res, struct blcount *
 	if (json_u64(t, "dropped", &x.fp_dropped) < 0 || json_u64(t, "passed", &x.fp_passed) < 0)
 		goto out;
 	(void)json_u64(t, "fast_path_disabled", &x.fp_passed_off);
+	(void)json_u64(json_at(b.s, "watchdog"), "trips", &x.wd_trips);
 	/* rules[] comes before sets[]; its objects are flat */
 	p = json_at(b.s, "rules");
 	end = p ? json_at(p, "sets") : NULL;
@@ -681,6 +683,7 @@ static void bl_account(struct bl_result *res, const struct blcount *a, const str
 	res->veth_lost = b->veth_lost - a->veth_lost;
 	res->passed = b->fp_passed - a->fp_passed;
 	res->passed_off = b->fp_passed_off - a->fp_passed_off;
+	res->wd_trips = b->wd_trips - a->wd_trips;
 	res->probe_fp_dropped = b->fp_probe_drops - a->fp_probe_drops;
 	res->probe_nft_dropped = b->nft_probe_drops - a->nft_probe_drops;
 	res->probe_seen = b->probe_seen - a->probe_seen;
@@ -1111,8 +1114,8 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			       x->passed_off);
 			printf(ROW "%" PRIu64 "\n", "  other frames the fast path saw",
 			       x->fp_seen - x->flood_reached - x->probe_reached);
-			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only)\n",
-			       "  fast path updates completed", x->updates, x->set_updates);
+			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only); watchdog trips %" PRIu64 "\n",
+			       "  fast path updates completed", x->updates, x->set_updates, x->wd_trips);
 			if (x->d_updates)
 				printf(ROW "%.2f ms median, %.2f max (queued %.2f/%.2f, model %.2f/%.2f, "
 				       "of it GETSETELEM %.2f/%.2f, %.2f/%.2f on the CPU, maps "
@@ -1219,6 +1222,7 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_ku64(&j, "passed_disabled", x->passed_off);
 			nfo_json_ku64(&j, "updates", x->updates);
 			nfo_json_ku64(&j, "set_updates", x->set_updates);
+			nfo_json_ku64(&j, "watchdog_trips", x->wd_trips);
 			nfo_json_ku64(&j, "daemon_updates", x->d_updates);
 			nfo_json_kdouble(&j, "daemon_update_ms_median", x->d_med[0]);
 			nfo_json_kdouble(&j, "daemon_update_ms_max", x->d_max[0]);
