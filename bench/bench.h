@@ -235,8 +235,10 @@ struct bl_result {
 	bool ran;
 	double nft_load_s;     /* `nft -f` of the whole ruleset */
 	double start_s;        /* daemon started -> fast path live */
+	double loaded_s;       /* then -> no set being read any more */
 	char where[2][24];     /* status' "fast_path" of the address set, the prefix set */
 	double idle_share;     /* flood dropped in the fast path, nothing changing */
+	uint64_t idle_sent, idle_lost; /* meanwhile: sent, lost before the fast path */
 	double add_ms[MAX_RUNS], del_ms[MAX_RUNS];
 	unsigned nadd, ndel;
 	bool upd_off_seen;     /* status showed the fast path disabled during those */
@@ -247,8 +249,21 @@ struct bl_result {
 	double batch_ms_med, batch_ms_max;
 	uint64_t flood_sent, flood_dropped, passed, passed_off;
 	uint64_t updates, set_updates;
-	uint64_t probe_sent, probe_seen;
+	uint64_t fp_seen;       /* frames the fast path ran on (its own totals) */
+	uint64_t xdp_packets;   /* the veth's count of the same */
+	uint64_t flood_reached; /* flood frames among them */
+	uint64_t flood_nft_dropped, flood_seen; /* of those the fast path passed */
+	uint64_t flood_dropped_by[2]; /* by the address set's rule, the prefix set's */
+	uint64_t probe_sent, probe_reached, probe_seen;
+	uint64_t probe_fp_dropped;  /* by the fast path: must be 0 */
+	uint64_t probe_nft_dropped; /* by nftables itself */
 	uint64_t veth_lost;     /* frames lost between generator and receiver */
+	uint64_t wd_trips;      /* the watchdog turned the fast path off */
+	/* the daemon's log of the churn's element updates: total, queued,
+	 * model, GETSETELEM, maps, GETSETELEM's CPU time (ms) */
+	double d_med[6], d_max[6];
+	size_t d_updates;
+	unsigned d_lost, d_rereads;
 	/* memory */
 	uint64_t rss_kb, rss_after_kb;
 	uint64_t map_bytes;

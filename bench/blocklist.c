@@ -140,13 +140,25 @@ static int ruleset_write(const struct bench_opts *o, const struct bl_result *res
 		fprintf(f, " }\n\t}\n");
 	}
 	fprintf(f, "\tchain pre {\n\t\ttype filter hook prerouting priority -10; policy accept;\n");
+	/* the probe port first, with the same sets and verdict: what is
+	 * dropped does not change, but the fast path's per-rule counters
+	 * (status rules[]) tell probe drops from flood drops */
+	if (res->addrs)
+		fprintf(f, "\t\tudp dport %d %s saddr @%s counter drop\n", PROBE_PORT, l3,
+			set_name(fam, false));
+	if (res->nets)
+		fprintf(f, "\t\tudp dport %d %s saddr @%s counter drop\n", PROBE_PORT, l3,
+			set_name(fam, true));
 	if (res->addrs)
 		fprintf(f, "\t\t%s saddr @%s counter drop\n", l3, set_name(fam, false));
 	if (res->nets)
 		fprintf(f, "\t\t%s saddr @%s counter drop\n", l3, set_name(fam, true));
+	/* the probe port's counter last: the chain's last rule is read by
+	 * position (nfo_nft_rule_counter) */
 	fprintf(f, "\t}\n}\ntable inet blprobe {\n\tchain pre {\n"
 		   "\t\ttype filter hook prerouting priority 10; policy accept;\n"
-		   "\t\tudp dport %d counter\n\t}\n}\n", PROBE_PORT);
+		   "\t\tudp dport %d counter\n\t\tudp dport %d counter\n\t}\n}\n", DROP_PORT,
+		PROBE_PORT);
 	return fclose(f) != 0 ? -errno : 0;
 }
 
@@ -283,6 +295,36 @@ static int status_patient(struct env *e, struct dstatus *ret)
 
 /* ---- the daemon's view ------------------------------------------------------------ */
 
+/*
+ * Waits until no set is being read any more: the fast path is live before
+ * the sets are read whole (stream), and the elements not read yet pass.
+ * Returns how long it took.
+ */
+static int wait_loaded(struct env *e, double *ret_s)
+{
+	double t0 = now_s();
+	int r;
+
+	for (;;) {
+		struct nfo_buf b = {};
+		bool loading;
+
+		r = nfo_ctl_request(e->daemon_dir, NFO_CTL_STATUS " " NFO_CTL_JSON, NULL, 60000, &b);
+		loading = r < 0 || !b.s || strstr(b.s, "\"loading\":true");
+		nfo_buf_free(&b);
+		if (!loading)
+			break;
+		if (now_s() - t0 > e->daemon_wait_s)
+			return log_error_errno(-ETIMEDOUT, "bench: the sets were still being read "
+					       "after %.0f s", e->daemon_wait_s);
+		r = sleep_s(0.01);
+		if (r < 0)
+			return r;
+	}
+	*ret_s = now_s() - t0;
+	return 0;
+}
+
 /* What status says of set name's place in the fast path ("maps",
  * "diagram", "not offloaded", "unused"). */
 static void set_where(struct env *e, const char *name, char *buf, size_t len)
@@ -366,13 +408,11 @@ static int one_element(struct env *e, struct bl_result *res, bool add, uint32_t 
 static int single_updates(struct env *e, struct bl_result *res)
 {
 	struct dstatus s0, s1;
-	uint64_t sent0;
 	int r;
 
 	r = status_patient(e, &s0);
 	if (r < 0)
 		return r;
-	sent0 = gen_sent(e) - gen_probe_sent(e);
 	for (unsigned i = 0; i < e->o->runs; i++) {
 		r = sleep_s(0.2);
 		if (r == 0)
@@ -390,7 +430,8 @@ static int single_updates(struct env *e, struct bl_result *res)
 	r = status_patient(e, &s1);
 	if (r < 0)
 		return r;
-	res->upd_sent = gen_sent(e) - gen_probe_sent(e) - sent0;
+	/* no probes here: every frame the fast path ran on is the flood's */
+	res->upd_sent = (s1.dropped + s1.passed) - (s0.dropped + s0.passed);
 	res->upd_dropped = s1.dropped - s0.dropped;
 	res->upd_passed_off = s1.passed_disabled - s0.passed_disabled;
 	return 0;
@@ -400,11 +441,13 @@ static int single_updates(struct env *e, struct bl_result *res)
  * Frames the veth lost between the generator and the receiver's XDP
  * program: its ring full (xdp_xmit_errors) or dropped on receive
  * (rx_queue_N_drops; not xdp_drops, which are the fast path's), on both
- * ends (drivers/net/veth.c, veth_get_ethtool_stats).
+ * ends; and in ret_xdp the frames the receiving end ran its XDP program on
+ * (rx_queue_N_xdp_packets: every frame taken off its ring while a program
+ * is attached) (drivers/net/veth.c, veth_get_ethtool_stats).
  */
-static uint64_t veth_lost(struct env *e)
+static uint64_t veth_lost(struct env *e, uint64_t *ret_xdp)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, xdp = 0;
 
 	for (int i = 0; i < 2; i++) {
 		struct nfo_buf out = {};
@@ -414,14 +457,110 @@ static uint64_t veth_lost(struct env *e)
 			for (char *l = strtok(out.s, "\n"); l; l = strtok(NULL, "\n")) {
 				char *colon = strchr(l, ':');
 
-				if (colon && (strstr(l, "xdp_xmit_errors") ||
-					      (strstr(l, "_drops") && !strstr(l, "xdp_drops"))))
+				if (!colon)
+					continue;
+				if (strstr(l, "xdp_xmit_errors") ||
+				    (strstr(l, "_drops") && !strstr(l, "xdp_drops")))
 					sum += strtoull(colon + 1, NULL, 10);
+				else if (i && strstr(l, "rx_queue_") && strstr(l, "_xdp_packets"))
+					xdp += strtoull(colon + 1, NULL, 10);
 			}
 		}
 		nfo_buf_free(&out);
 	}
+	if (ret_xdp)
+		*ret_xdp = xdp;
 	return sum;
+}
+
+/*
+ * Everything the churn's accounting needs, read at one moment: what the
+ * generator sent, what the veth lost and ran XDP on, the fast path's own
+ * totals and its per-rule drops in bl/pre (the probe rules come first, see
+ * ruleset_write), nftables' counters of the same rules (what it dropped of
+ * what the fast path passed) and blprobe's (what neither dropped).
+ */
+struct blcount {
+	uint64_t sent, probe_sent;
+	uint64_t veth_lost, xdp_packets;
+	uint64_t fp_dropped, fp_passed, fp_passed_off;
+	uint64_t fp_probe_drops, fp_flood_drops;
+	uint64_t fp_flood_by[2]; /* of those: by the rule of the address set, the prefix set */
+	uint64_t nft_probe_drops, probe_seen;
+	uint64_t nft_flood_drops, flood_seen; /* the flood the fast path passed */
+	uint64_t wd_trips;       /* the watchdog turned the fast path off */
+};
+
+static int bl_count(struct env *e, const struct bl_result *res, struct blcount *ret)
+{
+	unsigned nprobe = !!res->addrs + !!res->nets, k = 0;
+	uint64_t handles[4] = {}, flood_seen_handle = 0;
+	struct nfo_nft_rule_counter c;
+	struct nfo_buf b = {};
+	struct blcount x = {};
+	const char *p, *end, *t;
+	int r;
+
+	/* ethtool first (a process of its own): the generator's count and the
+	 * fast path's totals as close together as can be */
+	x.veth_lost = veth_lost(e, &x.xdp_packets);
+	x.sent = gen_sent(e);
+	x.probe_sent = gen_probe_sent(e);
+	r = nfo_ctl_request(e->daemon_dir, NFO_CTL_STATUS " " NFO_CTL_JSON, NULL,
+			    e->status_timeout_ms ? e->status_timeout_ms : 10000, &b);
+	if (r < 0)
+		goto out;
+	r = -EBADMSG;
+	t = b.s ? json_at(b.s, "totals") : NULL;
+	if (json_u64(t, "dropped", &x.fp_dropped) < 0 || json_u64(t, "passed", &x.fp_passed) < 0)
+		goto out;
+	(void)json_u64(t, "fast_path_disabled", &x.fp_passed_off);
+	(void)json_u64(json_at(b.s, "watchdog"), "trips", &x.wd_trips);
+	/* rules[] comes before sets[]; its objects are flat */
+	p = json_at(b.s, "rules");
+	end = p ? json_at(p, "sets") : NULL;
+	if (!p || !end)
+		goto out;
+	while ((p = json_at(p, "family")) && p < end) {
+		const char *tb = json_at(p, "table"), *ch = json_at(p, "chain");
+		uint64_t handle, packets;
+
+		if (!tb || !ch || json_u64(p, "handle", &handle) < 0 ||
+		    json_u64(p, "packets", &packets) < 0)
+			goto out;
+		if (!strncmp(tb, "\"blprobe\"", 9) && !flood_seen_handle)
+			flood_seen_handle = handle;
+		if (strncmp(tb, "\"bl\"", 4) || strncmp(ch, "\"pre\"", 5) || k == 2 * nprobe)
+			continue;
+		handles[k] = handle;
+		if (k < nprobe) {
+			x.fp_probe_drops += packets;
+		} else {
+			x.fp_flood_drops += packets;
+			x.fp_flood_by[res->addrs && k == nprobe ? 0 : 1] += packets;
+		}
+		k++;
+	}
+	if (k != nprobe * 2 || !flood_seen_handle)
+		goto out;
+	for (unsigned i = 0; i < k; i++) {
+		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "bl", "pre", handles[i], &c);
+		if (r < 0)
+			goto out;
+		*(i < nprobe ? &x.nft_probe_drops : &x.nft_flood_drops) += c.packets;
+	}
+	r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", flood_seen_handle, &c);
+	if (r < 0)
+		goto out;
+	x.flood_seen = c.packets;
+	r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &c);
+	if (r < 0)
+		goto out;
+	x.probe_seen = c.packets;
+	*ret = x;
+out:
+	nfo_buf_free(&b);
+	return r;
 }
 
 /* ---- churn ------------------------------------------------------------------------ */
@@ -492,10 +631,12 @@ static int batch_write(const struct bench_opts *o, struct churn *c, const char *
 /*
  * Points the generator at the sources of now: the flood from the stable
  * sources and the latest churn adds banned BANNED_FOR_S ago (unless the
- * churn deletes them within the next second), the probes from the latest
- * deleted UNBANNED_FOR_S ago.
+ * coming batch of next deletes or the churn of the second after it deletes
+ * them), the probes from the latest deleted UNBANNED_FOR_S ago. A source
+ * counts as banned (unbanned) from the moment the `nft -f` that added
+ * (deleted) it returned.
  */
-static void publish(struct env *e, struct churn *c, double rate)
+static void publish(struct env *e, struct churn *c, double rate, uint32_t next)
 {
 	double now = now_s();
 	size_t nf = c->nstable, np = 0;
@@ -504,7 +645,8 @@ static void publish(struct env *e, struct churn *c, double rate)
 	memcpy(c->srcs, c->stable, c->nstable * sizeof(*c->stable));
 	for (size_t k = c->nlog; k-- > 0;) {
 		const struct stamp *b = &c->log[k];
-		uint64_t soon = c->dels + (uint64_t)rate; /* deleted within a second */
+		/* deleted by the coming batch or within a second after it */
+		uint64_t soon = c->dels + next + (uint64_t)rate;
 
 		if (now - b->t < UNBANNED_FOR_S)
 			continue;
@@ -521,11 +663,100 @@ static void publish(struct env *e, struct churn *c, double rate)
 	gen_srcs_set(e, true, (const uint8_t(*)[16])probes, np);
 }
 
+/*
+ * The churn's figures from two readings. Exact, frame by frame: the fast
+ * path ran on fp_seen frames (its own totals; the rest of what was sent the
+ * veth lost); of each stream that reached it, it dropped what its counters
+ * of that stream's rules say, and nftables' counters of the same rules and
+ * blprobe's say what became of the rest (nothing drops between XDP_PASS
+ * and prerouting). What else it saw is not the generator's (IPv6 neighbour
+ * discovery and the like).
+ */
+static void bl_account(struct bl_result *res, const struct blcount *a, const struct blcount *b)
+{
+	uint64_t seen = (b->fp_dropped + b->fp_passed) - (a->fp_dropped + a->fp_passed);
+
+	res->flood_sent = (b->sent - b->probe_sent) - (a->sent - a->probe_sent);
+	res->probe_sent = b->probe_sent - a->probe_sent;
+	res->fp_seen = seen;
+	res->xdp_packets = b->xdp_packets - a->xdp_packets;
+	res->veth_lost = b->veth_lost - a->veth_lost;
+	res->passed = b->fp_passed - a->fp_passed;
+	res->passed_off = b->fp_passed_off - a->fp_passed_off;
+	res->wd_trips = b->wd_trips - a->wd_trips;
+	res->probe_fp_dropped = b->fp_probe_drops - a->fp_probe_drops;
+	res->probe_nft_dropped = b->nft_probe_drops - a->nft_probe_drops;
+	res->probe_seen = b->probe_seen - a->probe_seen;
+	res->probe_reached = res->probe_fp_dropped + res->probe_nft_dropped + res->probe_seen;
+	res->flood_dropped = b->fp_flood_drops - a->fp_flood_drops;
+	res->flood_nft_dropped = b->nft_flood_drops - a->nft_flood_drops;
+	res->flood_seen = b->flood_seen - a->flood_seen;
+	res->flood_reached = res->flood_dropped + res->flood_nft_dropped + res->flood_seen;
+	for (int i = 0; i < 2; i++)
+		res->flood_dropped_by[i] = b->fp_flood_by[i] - a->fp_flood_by[i];
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * Where the daemon's time went per element update during the churn: its
+ * log lines from offset off on (daemon-update.c: total from the first
+ * notification read to live, then queued, model (GETSETELEM included),
+ * maps); and how often it lost notifications or read a set again.
+ */
+static void daemon_phases(struct env *e, long off, struct bl_result *res)
+{
+	double v[6][4096];
+	size_t n = 0;
+	char line[1024];
+	FILE *f = fopen(e->daemon_log, "re");
+
+	if (!f || off < 0 || fseek(f, off, SEEK_SET) < 0)
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "updated in place:");
+		double t[6];
+
+		if (strstr(line, "notifications were lost"))
+			res->d_lost++;
+		if (strstr(line, "set(s) read"))
+			res->d_rereads++;
+		p = p ? strstr(p, " map entries, ") : NULL;
+		if (!p || n == ARRAY_SIZE(v[0]) ||
+		    sscanf(p, " map entries, %lf ms (queued %lf, model %lf of which GETSETELEM %lf, "
+			      "%lf of it on the CPU, maps %lf)", &t[0], &t[1], &t[2], &t[3], &t[5],
+			   &t[4]) != 6)
+			continue;
+		for (int k = 0; k < 6; k++)
+			v[k][n] = t[k];
+		n++;
+	}
+	res->d_updates = n;
+	for (int k = 0; n && k < 6; k++) {
+		qsort(v[k], n, sizeof(double), cmp_double);
+		res->d_med[k] = v[k][n / 2];
+		res->d_max[k] = v[k][n - 1];
+	}
+out:
+	if (f)
+		fclose(f);
 }
 
 static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
@@ -534,10 +765,10 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	double rate = o->bl_churn, t0, dur = o->duration;
 	size_t maxb = (size_t)(dur / BATCH_S) + 2, nb = 0;
 	_cleanup_free_ double *bms = calloc(maxb, sizeof(*bms));
-	struct nfo_nft_rule_counter p0, p1;
+	struct blcount b0, b1;
 	struct dstatus s0, s1;
-	uint64_t sent0, probe0, sent1, probe1, lost0;
 	char path[PATH_MAX];
+	long log_off;
 	int r;
 
 	c->log = calloc(maxb, sizeof(*c->log));
@@ -549,12 +780,10 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	snprintf(path, sizeof(path), "%s/batch.nft", e->tmp);
 	r = status_patient(e, &s0);
 	if (r == 0)
-		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p0);
+		r = bl_count(e, res, &b0);
 	if (r < 0)
 		return log_error_errno(r, "bench: reading the counters: %s", strerror(-r));
-	lost0 = veth_lost(e);
-	sent0 = gen_sent(e);
-	probe0 = gen_probe_sent(e);
+	log_off = file_size(e->daemon_log);
 	t0 = now_s();
 	/* every 10 ms, or as soon as the previous `nft -f` returned if it took
 	 * longer, a batch of what is due by now (a bouncer batches what came
@@ -564,7 +793,6 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 		uint64_t want;
 		uint32_t n;
 
-		publish(e, c, rate);
 		if (now_s() < ts && (r = sleep_s(ts - now_s())) < 0)
 			return r;
 		now = now_s();
@@ -574,6 +802,8 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 			k = (uint64_t)((now - t0) / BATCH_S);
 		want = (uint64_t)(rate * (now - t0 + BATCH_S));
 		n = (uint32_t)(want - c->adds);
+		/* right before the batch: its deletes leave the flood first */
+		publish(e, c, rate, n);
 		if (!n)
 			continue;
 		r = batch_write(o, c, path, n);
@@ -600,28 +830,21 @@ static int churn_run(struct env *e, struct bl_result *res, struct churn *c)
 	 * after a long update, and counts what its fast path dropped until
 	 * then; the frames sent last need a moment to cross the veth */
 	r = gen_stop(e);
-	sent1 = gen_sent(e);
-	probe1 = gen_probe_sent(e);
 	if (r == 0)
 		r = sleep_s(0.1);
-	if (r == 0)
-		r = nfo_nft_rule_counter(e->nl, NFPROTO_INET, "blprobe", "pre", 0, &p1);
 	if (r < 0)
 		return r;
 	r = status_patient(e, &s1);
+	if (r == 0)
+		r = bl_count(e, res, &b1);
 	if (r < 0)
 		return log_error_errno(r, "bench: status after the churn: %s", strerror(-r));
 	res->churn_adds = c->adds;
 	res->churn_dels = c->dels;
-	res->flood_sent = (sent1 - probe1) - (sent0 - probe0);
-	res->flood_dropped = s1.dropped - s0.dropped;
-	res->passed = s1.passed - s0.passed;
-	res->passed_off = s1.passed_disabled - s0.passed_disabled;
 	res->updates = s1.updates - s0.updates;
 	res->set_updates = s1.set_updates - s0.set_updates;
-	res->probe_sent = probe1 - probe0;
-	res->probe_seen = p1.packets - p0.packets;
-	res->veth_lost = veth_lost(e) - lost0;
+	bl_account(res, &b0, &b1);
+	daemon_phases(e, log_off, res);
 	if (nb) {
 		qsort(bms, nb, sizeof(*bms), cmp_double);
 		res->batch_ms_med = bms[nb / 2];
@@ -680,23 +903,29 @@ static void churn_free(struct churn *c)
 	free(c->srcs);
 }
 
-/* The flood's share the fast path dropped over a second of nothing changing. */
-static int idle_share(struct env *e, double *ret)
+/* The flood's share the fast path dropped over a second of nothing
+ * changing, of the frames it ran on (no probes yet), and what the veth
+ * lost before it meanwhile. */
+static int idle_share(struct env *e, double *ret, uint64_t *ret_sent, uint64_t *ret_lost)
 {
 	struct dstatus s0, s1;
-	uint64_t f0, f1;
+	uint64_t f0, f1, seen;
 	int r;
 
 	r = status_patient(e, &s0);
-	f0 = gen_sent(e) - gen_probe_sent(e);
+	f0 = gen_sent(e);
 	if (r == 0)
 		r = sleep_s(1);
 	if (r == 0)
 		r = status_patient(e, &s1);
-	f1 = gen_sent(e) - gen_probe_sent(e);
+	f1 = gen_sent(e);
 	if (r < 0)
 		return r;
-	*ret = f1 > f0 ? (double)(s1.dropped - s0.dropped) / (double)(f1 - f0) : 0;
+	seen = (s1.dropped + s1.passed) - (s0.dropped + s0.passed);
+	*ret = seen ? (double)(s1.dropped - s0.dropped) / (double)seen : 0;
+	*ret_sent = f1 - f0;
+	/* approximate at the edges: frames in flight at either reading */
+	*ret_lost = f1 - f0 > seen ? f1 - f0 - seen : 0;
 	return 0;
 }
 
@@ -732,6 +961,11 @@ static int family_run(struct env *e, struct bl_result *res)
 		return r;
 	res->start_s = e->daemon_live_s;
 	log_info("bench: daemon start -> fast path live: %.2f s", res->start_s);
+	/* the figures below are of the whole sets */
+	r = wait_loaded(e, &res->loaded_s);
+	if (r < 0)
+		goto out;
+	log_info("bench: sets read whole %.2f s later", res->loaded_s);
 	if (res->addrs)
 		set_where(e, set_name(res->family, false), res->where[0], sizeof(res->where[0]));
 	if (res->nets)
@@ -758,7 +992,7 @@ static int family_run(struct env *e, struct bl_result *res)
 		goto out;
 	r = sleep_s(0.3);
 	if (r == 0)
-		r = idle_share(e, &res->idle_share);
+		r = idle_share(e, &res->idle_share, &res->idle_sent, &res->idle_lost);
 	if (r == 0 && res->addrs)
 		r = single_updates(e, res);
 	if (r == 0 && res->addrs && o->bl_churn > 0)
@@ -824,7 +1058,6 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		const struct bl_result *x = &r[i];
 		struct summary a = ms_of(x->add_ms, x->nadd), d = ms_of(x->del_ms, x->ndel);
 		size_t elems = x->addrs + x->nets;
-		double probe_lost;
 		char buf[128];
 
 		if (!x->ran)
@@ -834,12 +1067,14 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		       x->addrs, set_name(x->family, true), x->nets, x->family == AF_INET ? 28 : 64,
 		       o->bl_timeout ? ", both flags timeout" : "");
 		printf(ROW "%.2f s\n", "nft -f of the ruleset", x->nft_load_s);
-		printf(ROW "%.2f s\n", "daemon start -> fast path live", x->start_s);
+		printf(ROW "%.2f s (sets read whole %.2f s later)\n", "daemon start -> fast path live",
+		       x->start_s, x->loaded_s);
 		printf(ROW "%s: %s, %s: %s\n", "sets in the fast path (status)",
 		       set_name(x->family, false), x->addrs ? x->where[0] : "-",
 		       set_name(x->family, true), x->nets ? x->where[1] : "-");
-		printf(ROW "%.1f%%\n", "flood dropped in the fast path, no changes",
-		       100 * x->idle_share);
+		printf(ROW "%.1f%% (of frames it ran on; %" PRIu64 " of %" PRIu64 " sent lost "
+		       "before it)\n", "flood dropped in the fast path, no changes",
+		       100 * x->idle_share, x->idle_lost, x->idle_sent);
 		if (x->nadd) {
 			printf(ROW "%.1f ms median (%.1f-%.1f) of %u\n",
 			       "one element added: nft returned -> live", a.med, a.min, a.max, x->nadd);
@@ -849,7 +1084,7 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 				 x->upd_off_seen ? "yes, status showed it" : "not seen in status",
 				 x->upd_passed_off);
 			printf(ROW "%s\n", "fast path off during those updates", buf);
-			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 ")\n",
+			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 " it ran on)\n",
 			       "flood dropped in the fast path meanwhile", pct(x->upd_dropped, x->upd_sent),
 			       x->upd_dropped, x->upd_sent);
 		}
@@ -860,22 +1095,39 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 			       x->churn_s);
 			printf(ROW "%" PRIu64 ", nft -f %.1f ms median, %.1f max\n", "  batches",
 			       x->batches, x->batch_ms_med, x->batch_ms_max);
-			printf(ROW "%.1f%% (%" PRIu64 " of %" PRIu64 ")\n",
-			       "  flood dropped in the fast path", pct(x->flood_dropped, x->flood_sent),
-			       x->flood_dropped, x->flood_sent);
-			printf(ROW "%" PRIu64 " (%" PRIu64 " as \"disabled\")\n",
-			       "  packets the fast path passed to nftables", x->passed, x->passed_off);
-			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only)\n",
-			       "  fast path updates completed", x->updates, x->set_updates);
-			/* the veth loses frames of both streams alike */
-			probe_lost = x->flood_sent + x->probe_sent ?
-				(double)x->veth_lost * (double)x->probe_sent /
-				(double)(x->flood_sent + x->probe_sent) : 0;
-			snprintf(buf, sizeof(buf), "%" PRIu64 " of %" PRIu64 " sent (the veth lost about "
-				 "%.0f)", x->probe_sent > x->probe_seen ? x->probe_sent - x->probe_seen : 0,
-				 x->probe_sent, probe_lost);
-			printf(ROW "%s\n", "  probes (unbanned >1 ms earlier) dropped", buf);
-			printf(ROW "%" PRIu64 "\n", "  frames the veth lost (any stream)", x->veth_lost);
+			printf(ROW "%" PRIu64 " of %" PRIu64 " sent (%.2f%%; veth: %" PRIu64 " lost, "
+			       "%" PRIu64 " run through XDP)\n", "  frames lost before the fast path",
+			       x->flood_sent + x->probe_sent - x->fp_seen, x->flood_sent + x->probe_sent,
+			       pct(x->flood_sent + x->probe_sent - x->fp_seen, x->flood_sent + x->probe_sent),
+			       x->veth_lost, x->xdp_packets);
+			printf(ROW "%.2f%% (%" PRIu64 " of %" PRIu64 " that reached it; %" PRIu64 " "
+			       "sent)\n", "  flood dropped in the fast path",
+			       pct(x->flood_dropped, x->flood_reached), x->flood_dropped,
+			       x->flood_reached, x->flood_sent);
+			printf(ROW "%" PRIu64 " by @%s, %" PRIu64 " by @%s\n", "    of which",
+			       x->flood_dropped_by[0], set_name(x->family, false),
+			       x->flood_dropped_by[1], set_name(x->family, true));
+			printf(ROW "%" PRIu64 ": nftables dropped %" PRIu64 ", passed %" PRIu64 " "
+			       "(%" PRIu64 " of all frames passed as \"disabled\")\n",
+			       "  flood the fast path passed to nftables",
+			       x->flood_nft_dropped + x->flood_seen, x->flood_nft_dropped, x->flood_seen,
+			       x->passed_off);
+			printf(ROW "%" PRIu64 "\n", "  other frames the fast path saw",
+			       x->fp_seen - x->flood_reached - x->probe_reached);
+			printf(ROW "%" PRIu64 " (%" PRIu64 " element-only); watchdog trips %" PRIu64 "\n",
+			       "  fast path updates completed", x->updates, x->set_updates, x->wd_trips);
+			if (x->d_updates)
+				printf(ROW "%.2f ms median, %.2f max (queued %.2f/%.2f, model %.2f/%.2f, "
+				       "of it GETSETELEM %.2f/%.2f, %.2f/%.2f on the CPU, maps "
+				       "%.2f/%.2f) over %zu; notifications lost %u times, sets read "
+				       "again %u times\n", "  daemon: notification read -> live",
+				       x->d_med[0], x->d_max[0], x->d_med[1], x->d_max[1], x->d_med[2],
+				       x->d_max[2], x->d_med[3], x->d_max[3], x->d_med[5], x->d_max[5],
+				       x->d_med[4], x->d_max[4], x->d_updates, x->d_lost, x->d_rereads);
+			printf(ROW "%" PRIu64 " of %" PRIu64 " that reached it (%" PRIu64 " sent); "
+			       "nftables dropped %" PRIu64 "\n",
+			       "  probes (unbanned >1 ms) dropped in the fast path", x->probe_fp_dropped,
+			       x->probe_reached, x->probe_sent, x->probe_nft_dropped);
 		}
 		printf(ROW "%.1f MB (%.1f MB at the end)\n", "daemon RSS (VmRSS)",
 		       (double)x->rss_kb / 1024, (double)x->rss_after_kb / 1024);
@@ -884,8 +1136,11 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 		       elems ? (double)x->map_bytes / (double)elems : 0);
 	}
 	printf("\nlive: status --json shows a newer generation with the fast path enabled, polled\n"
-	       "every ms through the control socket; probes dropped: sent minus counted by a\n"
-	       "later prerouting chain (what the veth lost is shown apart).\n");
+	       "every ms through the control socket. Banned (unbanned): from the moment the\n"
+	       "`nft -f` that added (deleted) the source returned. Churn shares are of the\n"
+	       "frames the fast path ran on (its own totals); probe and flood drops apart by\n"
+	       "its per-rule counters (the probe port has rules of its own, same sets, same\n"
+	       "verdict).\n");
 }
 
 static void json_ms(struct nfo_json *j, const char *key, const double *v, unsigned n)
@@ -940,6 +1195,7 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 		nfo_json_ku64(&j, "prefixes", x->nets);
 		nfo_json_kdouble(&j, "nft_load_s", x->nft_load_s);
 		nfo_json_kdouble(&j, "start_to_live_s", x->start_s);
+		nfo_json_kdouble(&j, "live_to_loaded_s", x->loaded_s);
 		nfo_json_kstr(&j, "addresses_fast_path", x->addrs ? x->where[0] : NULL);
 		nfo_json_kstr(&j, "prefixes_fast_path", x->nets ? x->where[1] : NULL);
 		nfo_json_kdouble(&j, "idle_dropped_share", x->idle_share);
@@ -961,12 +1217,33 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_ku64(&j, "flood_sent", x->flood_sent);
 			nfo_json_ku64(&j, "flood_dropped", x->flood_dropped);
 			nfo_json_kdouble(&j, "flood_dropped_share",
-					 x->flood_sent ? (double)x->flood_dropped / (double)x->flood_sent : 0);
+					 x->flood_reached ? (double)x->flood_dropped / (double)x->flood_reached : 0);
 			nfo_json_ku64(&j, "passed", x->passed);
 			nfo_json_ku64(&j, "passed_disabled", x->passed_off);
 			nfo_json_ku64(&j, "updates", x->updates);
 			nfo_json_ku64(&j, "set_updates", x->set_updates);
+			nfo_json_ku64(&j, "watchdog_trips", x->wd_trips);
+			nfo_json_ku64(&j, "daemon_updates", x->d_updates);
+			nfo_json_kdouble(&j, "daemon_update_ms_median", x->d_med[0]);
+			nfo_json_kdouble(&j, "daemon_update_ms_max", x->d_max[0]);
+			nfo_json_kdouble(&j, "daemon_queued_ms_median", x->d_med[1]);
+			nfo_json_kdouble(&j, "daemon_model_ms_median", x->d_med[2]);
+			nfo_json_kdouble(&j, "daemon_getsetelem_ms_median", x->d_med[3]);
+			nfo_json_kdouble(&j, "daemon_getsetelem_cpu_ms_median", x->d_med[5]);
+			nfo_json_kdouble(&j, "daemon_maps_ms_median", x->d_med[4]);
+			nfo_json_ku64(&j, "daemon_notifications_lost", x->d_lost);
+			nfo_json_ku64(&j, "daemon_set_rereads", x->d_rereads);
+			nfo_json_ku64(&j, "fast_path_seen", x->fp_seen);
+			nfo_json_ku64(&j, "xdp_packets", x->xdp_packets);
+			nfo_json_ku64(&j, "flood_reached", x->flood_reached);
+			nfo_json_ku64(&j, "flood_passed_nft_dropped", x->flood_nft_dropped);
+			nfo_json_ku64(&j, "flood_passed_delivered", x->flood_seen);
+			nfo_json_ku64(&j, "flood_dropped_addresses", x->flood_dropped_by[0]);
+			nfo_json_ku64(&j, "flood_dropped_prefixes", x->flood_dropped_by[1]);
 			nfo_json_ku64(&j, "probes_sent", x->probe_sent);
+			nfo_json_ku64(&j, "probes_reached", x->probe_reached);
+			nfo_json_ku64(&j, "probes_dropped_fast_path", x->probe_fp_dropped);
+			nfo_json_ku64(&j, "probes_dropped_nftables", x->probe_nft_dropped);
 			nfo_json_ku64(&j, "probes_delivered", x->probe_seen);
 			nfo_json_ku64(&j, "veth_lost", x->veth_lost);
 			nfo_json_obj_end(&j);

@@ -629,6 +629,23 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
  * ENOENT that it is gone now. Keys deleted last need no question.
  * -EINVAL: the operations or the answers cannot be used (read the set).
  */
+/* Where the last element update's time went (its log line says): the
+ * GETSETELEM round trip of expiring_ops(), netting and merging into the
+ * model (that included), the map writes. */
+static struct {
+	double get_ms, get_cpu_ms, model_ms, write_ms;
+} phase;
+
+/* The calling thread's CPU time: against the wall clock, how much of a
+ * phase the daemon waited (for the CPU, on a loaded machine). */
+static double thread_cpu_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static int expiring_ops(struct daemon *d, struct set_ops *o)
 {
 	struct nfo_set *set = o->set;
@@ -653,8 +670,14 @@ static int expiring_ops(struct daemon *d, struct set_ops *o)
 		if (add[i])
 			memcpy(ask + nask++ * len, keys + i * len, len);
 	if (nask) {
+		struct timespec tg;
+		double cpu0 = thread_cpu_ms();
+
+		clock_gettime(CLOCK_MONOTONIC, &tg);
 		r = nfo_nft_get_elems((uint32_t)set->family, set->table, set->name, ask, nask,
 				      (uint32_t)len, st, &at);
+		phase.get_ms += daemon_ms_since(&tg);
+		phase.get_cpu_ms += thread_cpu_ms() - cpu0;
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0 || !at.hz) {
@@ -801,11 +824,15 @@ int daemon_update_sets(struct daemon *d)
 	struct set_ops *v = NULL;
 	size_t n = 0, nch = 0, ops = 0;
 	uint32_t genid = d->txq_genid;
+	/* from the first notification read to here: the wait in the event loop */
+	double queued_ms = daemon_ms_since(&d->txq_t0);
+	struct timespec tp;
 	char err[256];
 	int r;
 
 	if (!s->rs || !s->plan || s->plan->error || !s->enabled_once || !s->enabled)
 		return -EAGAIN; /* a resync is due anyway */
+	phase.get_ms = phase.get_cpu_ms = phase.model_ms = phase.write_ms = 0;
 	r = gather(d, &v, &n);
 	if (r < 0)
 		return why(d, "out of memory applying element changes");
@@ -843,6 +870,7 @@ int daemon_update_sets(struct daemon *d)
 		}
 		if (o->set->loading)
 			daemon_streams_note_ops(d, o->set, o->ops, o->nops);
+		clock_gettime(CLOCK_MONOTONIC, &tp);
 		if (o->overflow) {
 			r = -EINVAL;
 		} else if (set_expiring(o->set)) {
@@ -852,6 +880,7 @@ int daemon_update_sets(struct daemon *d)
 			r = nfo_set_apply_ops(o->set, o->ops, o->nops, &o->change);
 			daemon_unlock(d);
 		}
+		phase.model_ms += daemon_ms_since(&tp);
 		if (r == -EINVAL) {
 			/* more than the notifications could carry, or an element
 			 * the model cannot take from them: read the set */
@@ -888,7 +917,9 @@ int daemon_update_sets(struct daemon *d)
 		}
 	}
 	if (nch) {
+		clock_gettime(CLOCK_MONOTONIC, &tp);
 		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
+		phase.write_ms = daemon_ms_since(&tp);
 		if (r == -E2BIG) {
 			/* The set outgrew its map: what was written in place
 			 * is sound (every step is); the model holds the new
@@ -931,8 +962,10 @@ int daemon_update_sets(struct daemon *d)
 	s->last_update_ms = s->last_set_update_ms;
 	daemon_unlock(d);
 	log_info("fast path updated in place: nftables generation %u, %zu element operation(s) "
-		 "on %zu set(s), %zu map entries, %.2f ms", genid, ops, n, st.writes,
-		 s->last_set_update_ms);
+		 "on %zu set(s), %zu map entries, %.2f ms (queued %.2f, model %.2f of which "
+		 "GETSETELEM %.2f, %.2f of it on the CPU, maps %.2f)", genid, ops, n, st.writes,
+		 s->last_set_update_ms, queued_ms, phase.model_ms, phase.get_ms, phase.get_cpu_ms,
+		 phase.write_ms);
 	r = 0;
 out:
 	set_ops_free(v, n);

@@ -159,6 +159,16 @@ def blocklist(bench, nfo):
                   "%s: flood (%d, %.1f%% dropped in the fast path) and probes (%d, %d "
                   "delivered) sent" % (name, c["flood_sent"], 100 * c["flood_dropped_share"],
                                        c["probes_sent"], c["probes_delivered"]))
+            # counted frame by frame: what reached the fast path, per stream
+            check(0 < c["flood_reached"] + c["probes_reached"] <= c["fast_path_seen"]
+                  <= c["flood_sent"] + c["probes_sent"]
+                  and c["probes_reached"] == c["probes_dropped_fast_path"]
+                  + c["probes_dropped_nftables"] + c["probes_delivered"]
+                  and c["flood_dropped"] <= c["flood_reached"],
+                  "%s: the fast path ran on %d frames: flood %d (%d dropped there), probes %d "
+                  "(%d dropped there)" % (name, c["fast_path_seen"], c["flood_reached"],
+                                          c["flood_dropped"], c["probes_reached"],
+                                          c["probes_dropped_fast_path"]))
         check(r["rss_kb"] > 0 and r["map_bytes"] > 0 and r["maps"] > 0,
               "%s: RSS %d kB, %d maps of %d bytes" % (name, r["rss_kb"], r["maps"],
                                                       r["map_bytes"]))

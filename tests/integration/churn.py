@@ -8,11 +8,14 @@ One nfo-setelem (tests/tools: element batches over netlink, as a bouncer
 sends them) in the receiver namespace gets a line every 10 ms (each line
 is one transaction; it answers "ok" once the kernel committed it): 4 new
 addresses added to @v4, 4 added earlier deleted.
-Meanwhile a flood from sources whose addition was committed at least 50 ms
-earlier (and whose deletion is not written yet) goes to the receiver, and
-every second the sender's own address is banned, then unbanned, and 100
-packets from it are sent 50 ms after the unban was committed. Prints one JSON line: what was sent, what
-arrived, the status totals before and after, the transactions written.
+Meanwhile a flood from sources whose addition was committed more than
+BANNED_S earlier (and whose deletion is not written yet) goes to port 9 of
+the receiver, and every second the sender's own address is banned, then
+unbanned, and 100 packets from it (the probes) are sent to port 10 starting
+UNBANNED_S after the unban was committed. Prints one JSON line: what was sent,
+what arrived, the status and the rule counters (the fast path's and
+nftables', by comment: "probe", "bl", "probe-seen") before and after, the
+transactions written.
 
 Environment (lib.sh exports it): NFO_BIN, NFO_RUN, NFO_NS_S, NFO_NS_R,
 NFO_IF_S, NFO_MAC_S, NFO_MAC_R, NFO_S4, NFO_R4; NFO_SETELEM (meson).
@@ -28,14 +31,23 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import pkt  # noqa: E402
+import nfo_check  # noqa: E402
 
 E = os.environ
+BANNED_S = 0.010    # the flood: sources banned more than this long ago
+UNBANNED_S = 0.002  # the probes: from this long after the unban on (> 1 ms)
+PROBE_PORT = 10
 
 
 def status():
-    r = subprocess.run([E["NFO_BIN"], "status", "--json", "--run-dir", E["NFO_RUN"]],
-                       capture_output=True, text=True, timeout=10, check=True)
-    return json.loads(r.stdout)
+    """status --json, with "counts": per rule comment its fast-path packets
+    ("packets") and nftables' ("nft_packets")."""
+    st = nfo_check.status()
+    view = nfo_check.View(st, nfo_check.nft_rules())
+    st["counts"] = {c: {"packets": view.rule(c)["packets"],
+                        "nft_packets": view.rule(c)["nft_packets"] or 0}
+                    for c in ("probe", "bl", "probe-seen")}
+    return st
 
 
 def main():
@@ -110,8 +122,8 @@ def main():
         while not stop.is_set():
             now = time.monotonic()
             with lock:
-                # banned >= 50 ms ago; deletion starts at 400 live, ~1 s
-                ok = [a for t, a in live if t is not None and now - t >= 0.05]
+                # banned > BANNED_S ago; deletion starts at 400 live, ~1 s
+                ok = [a for t, a in live if t is not None and now - t > BANNED_S]
             if not ok:
                 time.sleep(0.01)
                 continue
@@ -155,9 +167,10 @@ def unban_cycles(res, rcv, snd, write, wait_committed, end, s4):
         write("+" + s4)
         time.sleep(0.3)
         wait_committed(write("-" + s4))
-        time.sleep(0.05)
+        time.sleep(UNBANNED_S)
         tag = "unban%d" % res["cycles"]
-        spec = pkt.PacketSpec(s4, E["NFO_R4"], "udp", dport=9, payload=("nfo:%s:x" % tag).encode())
+        spec = pkt.PacketSpec(s4, E["NFO_R4"], "udp", dport=PROBE_PORT,
+                              payload=("nfo:%s:x" % tag).encode())
         res["unban_sent"] += snd.send(pkt.build_frames(spec, E["NFO_MAC_S"], E["NFO_MAC_R"]),
                                       count=100, rate=5000)
         rcv.wait_for({"tag/" + tag: 100}, 1.0)
