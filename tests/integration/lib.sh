@@ -257,7 +257,9 @@ nfo_daemon_start() {
 	NFO_PIDS+=("$DAEMON_PID")
 	export NFO_RUN=$run
 	if [ "$wait" = 1 ]; then
-		nfo_wait 'st["fast_path"] == "enabled" and st["interfaces"] and all(i["attached"] and i["prog_id"] > 0 for i in st["interfaces"])' ||
+		# 30 s: loading and verifying the programs is CPU-bound, and a
+		# CI machine running two suites at once may be slow at it
+		nfo_wait 'st["fast_path"] == "enabled" and st["interfaces"] and all(i["attached"] and i["prog_id"] > 0 for i in st["interfaces"])' 30 ||
 			{ nfo_daemon_log; die "daemon did not become ready"; }
 	fi
 }
