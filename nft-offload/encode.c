@@ -495,6 +495,7 @@ static int cmp_setlpm(const void *a, const void *b)
 /* Slot k of the image: the spec and the sorted entries for plan set ps. */
 static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int k)
 {
+	static const struct nfo_sorted_pending none;
 	const struct nfo_set *set = ps->set;
 	struct nfo_image_set *s = &img->sets[k];
 	int r = 0;
@@ -522,14 +523,32 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 			qsort(s->entries, s->n, sizeof(struct nfo_image_setlpm), cmp_setlpm);
 		return r;
 	}
+	/* Operations applied in place are kept aside (kpend) and folded into
+	 * keys later: the model's keys are keys minus kpend.del plus
+	 * kpend.add. A generation written whole with the same plan (an
+	 * element update that reads a set, or outgrew the maps) must write
+	 * those, or a key deleted in place comes back into the shared store.
+	 * Keys and their expiries change together (nothing pending). */
+	if (set->expires && (set->kpend.nadd || set->kpend.ndel))
+		return -EINVAL;
 	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
 		struct nfo_image_setkey e = {};
+		const uint8_t *key = set->keys + i * set->key_len;
 
+		if (set->kpend.ndel && nfo_sorted_has(set->kpend.del, set->kpend.ndel, &none,
+						      set->key_len, key))
+			continue;
 		/* nft's key bytes are already in the concatenation layout; a
 		 * single field shorter than 4 bytes is zero-padded, as the fast
 		 * path builds it */
-		memcpy(e.key.key, set->keys + i * set->key_len, set->key_len);
+		memcpy(e.key.key, key, set->key_len);
 		e.expires = set->expires ? set->expires[i] : 0;
+		r = set_push(s, &e);
+	}
+	for (size_t i = 0; i < set->kpend.nadd && r == 0; i++) {
+		struct nfo_image_setkey e = {};
+
+		memcpy(e.key.key, set->kpend.add + i * set->key_len, set->key_len);
 		r = set_push(s, &e);
 	}
 	if (r == 0 && s->n)

@@ -296,7 +296,9 @@ struct nfo_set {
 	 * make the fast path drop less (import.c). */
 	bool drop_only;
 	/* changes from notifications not folded into keys yet
-	 * (nfo_set_refresh_elems folds them) */
+	 * (nfo_set_refresh_elems folds them): the elements are keys with
+	 * them, and whatever reads keys reads these too (encode.c: a
+	 * generation written whole is not planned again) */
 	struct nfo_sorted_pending kpend;
 	/* Interval sets of one field: the elements, sorted by value, an end
 	 * before a start at equal values; element notifications are applied

@@ -30,6 +30,7 @@
 #include "nft-offload/encode.h"
 #include "nft-offload/import.h"
 #include "nft-offload/plan.h"
+#include "nft-offload/setdelta.h"
 
 /* ---- plans by hand ------------------------------------------------------------ */
 
@@ -370,6 +371,50 @@ static void test_set_exact(void **state)
 		assert_int_equal(img.sets[s].spec.nfields, 0);
 	nfo_image_clear(&img);
 	nfo_plan_free(&p);
+}
+
+/* Element operations applied in place wait in kpend before they are folded
+ * into keys (setdelta.c). A generation written whole with the same plan
+ * (apply_whole in the daemon) encodes the model as it is: a key deleted in
+ * place must not come back into the shared store, an added one is there.
+ * udp dport { 7, 9, 11 }, then delete { 9, 11 } and add { 5 } in place. */
+static void test_set_exact_pending(void **state)
+{
+	uint8_t *keys = malloc(6);
+	const uint8_t del[] = { 0x00, 0x09, 0x00, 0x0b }, add[] = { 0x00, 0x05 };
+	struct nfo_set set = { .key_len = 2, .keys = keys, .nkeys = 3 };
+	const uint8_t dims[] = { NFO_DIM_TH2 };
+	struct nfo_plan *p = plan_with_set(&set, 1, dims);
+	const uint32_t slots[] = { 1 };
+	const struct nfo_image_setkey *k;
+	struct nfo_image img = {};
+
+	(void)state;
+	assert_non_null(keys);
+	memcpy(keys, ((uint8_t[]){ 0x00, 0x07, 0x00, 0x09, 0x00, 0x0b }), 6);
+	assert_int_equal(nfo_sorted_pending_update(&set.kpend, 2, add, 1, del, 2), 0);
+	/* small against the keys: not folded yet */
+	assert_int_equal(nfo_sorted_pending_fold(&set.keys, &set.nkeys, &set.kpend, 2, false), 0);
+	assert_int_equal(set.nkeys, 3);
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.sets[0].n, 2);
+	k = (const struct nfo_image_setkey *)img.sets[0].entries;
+	assert_memory_equal(k[0].key.key, ((uint8_t[]){ 0x00, 0x05 }), 2);
+	assert_memory_equal(k[1].key.key, ((uint8_t[]){ 0x00, 0x07 }), 2);
+	assert_int_equal(k[0].expires, 0);
+	assert_int_equal(k[1].expires, 0);
+	nfo_image_clear(&img);
+	/* folded: the same image */
+	assert_int_equal(nfo_sorted_pending_fold(&set.keys, &set.nkeys, &set.kpend, 2, true), 0);
+	assert_int_equal(nfo_image_encode(p, slots, 1, 4096, 512, &img), 0);
+	assert_int_equal(img.sets[0].n, 2);
+	k = (const struct nfo_image_setkey *)img.sets[0].entries;
+	assert_memory_equal(k[0].key.key, ((uint8_t[]){ 0x00, 0x05 }), 2);
+	assert_memory_equal(k[1].key.key, ((uint8_t[]){ 0x00, 0x07 }), 2);
+	nfo_image_clear(&img);
+	nfo_plan_free(&p);
+	nfo_sorted_pending_free(&set.kpend);
+	free(set.keys);
 }
 
 /* ip saddr . tcp dport: nft's concatenation layout (each field from a
@@ -1333,6 +1378,7 @@ int main(void)
 		cmocka_unit_test(test_lpm4),
 		cmocka_unit_test(test_lpm6_range),
 		cmocka_unit_test(test_set_exact),
+		cmocka_unit_test(test_set_exact_pending),
 		cmocka_unit_test(test_set_concat),
 		cmocka_unit_test(test_set_expires),
 		cmocka_unit_test(test_set_interval),
