@@ -568,9 +568,9 @@ static bool set_expiring(const struct nfo_set *set)
  * the packet path changes them without a notification; or their elements
  * expire and they are exact sets whose keys do not fit a bucket table (an
  * expiry cannot be rewritten in place), no clock places expiries, or they
- * are still
- * streamed and lost operations (the deletes among them cannot be kept
- * from later batches). A set with timeouts that streams otherwise follows
+ * are still streamed and lost operations (the deletes among them cannot be
+ * kept from later batches). Ranges that expire are read again and diffed
+ * with their expiries, in place (daemon_update_sets()). A set with timeouts that streams otherwise follows
  * notifications in place like the others: a later batch skips the keys
  * deleted since (tombstones) and leaves the keys it finds held with the
  * expiry they have (nfo_set_add_read()), which is at least as recent a
