@@ -571,12 +571,11 @@ static bool set_expiring(const struct nfo_set *set)
 /*
  * Sets whose elements are written whole from a read (update_expiring()):
  * the packet path changes them without a notification; or their elements
- * expire and they are ranges (a range's expiry lives in the LPM trie's
- * value, which the range diff does not carry), their keys do not fit a
- * bucket table (an expiry cannot be rewritten in place), no clock places
- * expiries, or they are still
- * streamed and lost operations (the deletes among them cannot be kept
- * from later batches). A set with timeouts that streams otherwise follows
+ * expire and they are exact sets whose keys do not fit a bucket table (an
+ * expiry cannot be rewritten in place), no clock places expiries, or they
+ * are still streamed and lost operations (the deletes among them cannot be
+ * kept from later batches). Ranges that expire are read again and diffed
+ * with their expiries, in place (daemon_update_sets()). A set with timeouts that streams otherwise follows
  * notifications in place like the others: a later batch skips the keys
  * deleted since (tombstones) and leaves the keys it finds held with the
  * expiry they have (nfo_set_add_read()), which is at least as recent a
@@ -587,8 +586,9 @@ static bool set_written_whole(const struct daemon *d, const struct set_ops *o)
 	const struct nfo_set *set = o->set;
 
 	return set->pp_add || set->pp_delete ||
-	       (set_expiring(set) && (set->interval || set->key_len > NFO_TABLE_MAX_KEY || !d->clock ||
-				      (set->loading && o->overflow)));
+	       (set_expiring(set) &&
+		((!set->interval && set->key_len > NFO_TABLE_MAX_KEY) || !d->clock ||
+		 (set->loading && o->overflow)));
 }
 
 /* Reads set o->set again at genid and diffs it against the model (the
@@ -871,7 +871,10 @@ int daemon_update_sets(struct daemon *d)
 		if (o->set->loading)
 			daemon_streams_note_ops(d, o->set, o->ops, o->nops);
 		clock_gettime(CLOCK_MONOTONIC, &tp);
-		if (o->overflow) {
+		if (o->overflow || (set_expiring(o->set) && o->set->interval)) {
+			/* ranges that expire: read again with a clock reading
+			 * before the dump (lower bounds), diffed with their
+			 * expiries (nfo_set_replace) and written in place */
 			r = -EINVAL;
 		} else if (set_expiring(o->set)) {
 			r = expiring_ops(d, o);

@@ -612,6 +612,83 @@ static int keys_entries(const struct nfo_set *set, const uint8_t *keys, const ui
 	return r;
 }
 
+/* An expiry as a time: 0 is never, later than any. */
+static bool sooner(uint64_t a, uint64_t b)
+{
+	return a && (!b || a < b);
+}
+
+/*
+ * A change of an interval set whose elements expire (c->*_tiv), as LPM
+ * entries: those of the ranges before (deleted, updated) and after (added,
+ * updated), compared by key. A key only before is deleted, only after
+ * added; a key on both sides with another expiry is rewritten in place (one
+ * update of the trie node, which a concurrent lookup sees whole), sooner
+ * (present for less time, like a removal) or later (like an addition):
+ * never deleted and added again, which would leave the key absent in
+ * between, or, in update_in_place()'s order (adds first), absent after.
+ * Any of the results may be NULL.
+ */
+static int timed_delta(const struct nfo_set *set, const struct nfo_set_change *c,
+		       struct nfo_image_set *ret_add, struct nfo_image_set *ret_del,
+		       struct nfo_image_set *ret_sooner, struct nfo_image_set *ret_later)
+{
+	struct nfo_image_set o = {}, n = {}, add = { .lpm = true }, del = { .lpm = true },
+			     sn = { .lpm = true }, lt = { .lpm = true };
+	const size_t esz = sizeof(struct nfo_image_setlpm), ksz = sizeof(struct nfo_setlpm_key);
+	unsigned width = set->key_len * 8;
+	size_t i = 0, j = 0;
+	int r;
+
+	r = nfo_image_timed_ranges(c->del_tiv, c->ndel_tiv, width, &o);
+	if (r == 0)
+		r = nfo_image_timed_ranges(c->upd_tiv_old, c->nupd_tiv, width, &o);
+	if (r == 0)
+		r = nfo_image_timed_ranges(c->add_tiv, c->nadd_tiv, width, &n);
+	if (r == 0)
+		r = nfo_image_timed_ranges(c->upd_tiv, c->nupd_tiv, width, &n);
+	/* the ranges of each side are disjoint, so are their keys */
+	while (r == 0 && (i < o.n || j < n.n)) {
+		const struct nfo_image_setlpm *a = (const void *)(o.entries + i * esz),
+					      *b = (const void *)(n.entries + j * esz);
+		int cmp = i >= o.n ? 1 : j >= n.n ? -1 : memcmp(&a->key, &b->key, ksz);
+
+		if (cmp < 0) {
+			r = set_push(&del, a);
+			i++;
+		} else if (cmp > 0) {
+			r = set_push(&add, b);
+			j++;
+		} else {
+			if (a->expires != b->expires)
+				r = set_push(sooner(b->expires, a->expires) ? &sn : &lt, b);
+			i++;
+			j++;
+		}
+	}
+	free(o.entries);
+	free(n.entries);
+	if (r < 0 || !ret_add)
+		free(add.entries);
+	if (r < 0 || !ret_del)
+		free(del.entries);
+	if (r < 0 || !ret_sooner)
+		free(sn.entries);
+	if (r < 0 || !ret_later)
+		free(lt.entries);
+	if (r < 0)
+		return r;
+	if (ret_add)
+		*ret_add = add;
+	if (ret_del)
+		*ret_del = del;
+	if (ret_sooner)
+		*ret_sooner = sn;
+	if (ret_later)
+		*ret_later = lt;
+	return 0;
+}
+
 int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
 			struct nfo_image_set *ret_add, struct nfo_image_set *ret_del)
 {
@@ -625,6 +702,8 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	if (set->expires && (set->interval || (c->nadd_keys && !c->add_expires)))
 		return -EINVAL;
 	if (set->interval && (set->flags & NFT_SET_TIMEOUT))
+		return c->nadd_iv + c->ndel_iv ? -EINVAL : timed_delta(set, c, ret_add, ret_del, NULL, NULL);
+	if (c->nadd_tiv + c->ndel_tiv + c->nupd_tiv)
 		return -EINVAL;
 
 	if (set->interval) {
@@ -649,12 +728,6 @@ int nfo_image_set_delta(const struct nfo_plan_set *ps, const struct nfo_set_chan
 	return 0;
 }
 
-/* An expiry as a time: 0 is never, later than any. */
-static bool sooner(uint64_t a, uint64_t b)
-{
-	return a && (!b || a < b);
-}
-
 int nfo_image_set_updates(const struct nfo_plan_set *ps, const struct nfo_set_change *c,
 			  struct nfo_image_set *ret_sooner, struct nfo_image_set *ret_later)
 {
@@ -663,6 +736,10 @@ int nfo_image_set_updates(const struct nfo_plan_set *ps, const struct nfo_set_ch
 	int r = 0;
 
 	if (c->nupd_keys && set->interval)
+		return -EINVAL;
+	if (set->interval && (set->flags & NFT_SET_TIMEOUT))
+		return timed_delta(set, c, NULL, NULL, ret_sooner, ret_later);
+	if (c->nupd_tiv)
 		return -EINVAL;
 	for (size_t i = 0; i < c->nupd_keys && r == 0; i++)
 		r = keys_entries(set, c->upd_keys + i * set->key_len, c->upd_expires + i, 1,

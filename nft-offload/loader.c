@@ -1842,6 +1842,43 @@ static bool adds_fit(const struct progset *ps, const struct store_work *w, size_
 	       held.setlpm + add[1] <= bpf_map__max_entries(ps->xdp->maps.nfo_setlpm);
 }
 
+/* The first n entries of s were written over entries of store st with
+ * the same keys (their expiries changed): so its record says, for the diff
+ * when it is written next. The record is folded first (O(store): this
+ * follows a read of the whole set). */
+static int store_note_expiries(struct store *st, const struct nfo_image_set *s, size_t n)
+{
+	size_t esz = store_esz(st), ksz = st->lpm ? sizeof(struct nfo_setlpm_key) :
+						     sizeof(struct nfo_setkey);
+	int r;
+
+	if (!n)
+		return 0;
+	r = nfo_sorted_pending_fold(&st->entries, &st->n, &st->pend, esz, true);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *e = s->entries + i * esz;
+		size_t lo = 0, hi = st->n;
+
+		/* keys are distinct in a store: sorted by key */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = memcmp(st->entries + mid * esz, e, ksz);
+
+			if (!c) {
+				memcpy(st->entries + mid * esz, e, esz);
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return 0;
+}
+
 static int join_polarity(int a, int b)
 {
 	return a == b ? a : a == NFO_POL_NONE ? b : b == NFO_POL_NONE ? a : NFO_POL_BOTH;
@@ -1891,11 +1928,12 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		if (r == 0)
 			r = nfo_image_set_updates(&plan->sets[k], c[i].change, &w[nw].sooner,
 						  &w[nw].later);
-		/* an expiry changed in place: one store of a table's slot; the
-		 * other stores keep entries with their expiry (the caller
-		 * writes those sets whole) */
+		/* an expiry changed in place: one store of a table's slot, or
+		 * a prefix of a range (the trie node is replaced whole); a
+		 * hash store's entries keep their expiry (the caller writes
+		 * those sets whole) */
 		if (r == 0 && w[nw].sooner.n + w[nw].later.n &&
-		    ps->stores[id].kind != NFO_STORE_TABLE)
+		    ps->stores[id].kind == NFO_STORE_HASH)
 			r = -EINVAL;
 		st.writes += work_size(&w[nw]);
 		nw++;
@@ -1921,6 +1959,13 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 			if (r2 == 0)
 				r2 = nfo_sorted_pending_fold(&ss->entries, &ss->n, &ss->pend, esz,
 							     false);
+			if (r2 < 0 && r == 0)
+				r = r2;
+		}
+		if (ss->kind != NFO_STORE_TABLE && (w[i].sooner_done || w[i].later_done)) {
+			r2 = store_note_expiries(ss, &w[i].sooner, w[i].sooner_done);
+			if (r2 == 0)
+				r2 = store_note_expiries(ss, &w[i].later, w[i].later_done);
 			if (r2 < 0 && r == 0)
 				r = r2;
 		}

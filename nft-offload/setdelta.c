@@ -30,6 +30,10 @@ void nfo_set_change_clear(struct nfo_set_change *c)
 	free(c->upd_old);
 	free(c->add_iv);
 	free(c->del_iv);
+	free(c->add_tiv);
+	free(c->del_tiv);
+	free(c->upd_tiv);
+	free(c->upd_tiv_old);
 	*c = (struct nfo_set_change){};
 }
 
@@ -208,6 +212,46 @@ static int diff_ranges(const struct nfo_vset *old, const struct nfo_vset *new,
 			if (old->iv[i].hi != new->iv[j].hi) {
 				c->del_iv[c->ndel_iv++] = old->iv[i];
 				c->add_iv[c->nadd_iv++] = new->iv[j];
+			}
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Ranges of an interval set whose elements expire (never merged: each is one
+ * start element's) of old not in new and of new not in old, by bounds, and
+ * those in both whose expiries differ: the reading now is a lower bound of
+ * the expiry a re-add gave the start, and the start key's own expiry
+ * (lo_expires) follows the end element of the range before it, which an
+ * add or delete next to it changes (import.c, collect_timed).
+ */
+static int diff_tivals(const struct nfo_tival *old, size_t nold, const struct nfo_tival *new,
+		       size_t nnew, struct nfo_set_change *c)
+{
+	size_t i = 0, j = 0, m = nold < nnew ? nold : nnew;
+
+	c->del_tiv = malloc((nold ? nold : 1) * sizeof(*c->del_tiv));
+	c->add_tiv = malloc((nnew ? nnew : 1) * sizeof(*c->add_tiv));
+	c->upd_tiv = malloc((m ? m : 1) * sizeof(*c->upd_tiv));
+	c->upd_tiv_old = malloc((m ? m : 1) * sizeof(*c->upd_tiv_old));
+	if (!c->del_tiv || !c->add_tiv || !c->upd_tiv || !c->upd_tiv_old)
+		return -ENOMEM;
+	while (i < nold || j < nnew) {
+		if (j >= nnew || (i < nold && old[i].lo < new[j].lo)) {
+			c->del_tiv[c->ndel_tiv++] = old[i++];
+		} else if (i >= nold || new[j].lo < old[i].lo) {
+			c->add_tiv[c->nadd_tiv++] = new[j++];
+		} else {
+			if (old[i].hi != new[j].hi) {
+				c->del_tiv[c->ndel_tiv++] = old[i];
+				c->add_tiv[c->nadd_tiv++] = new[j];
+			} else if (old[i].expires != new[j].expires ||
+				   old[i].lo_expires != new[j].lo_expires) {
+				c->upd_tiv_old[c->nupd_tiv] = old[i];
+				c->upd_tiv[c->nupd_tiv++] = new[j];
 			}
 			i++;
 			j++;
@@ -636,7 +680,9 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 	if (s->key_len != fresh->key_len || s->interval != fresh->interval)
 		return -EINVAL;
 	r = nfo_set_refresh_elems(s);
-	if (r == 0)
+	if (r == 0 && s->interval && (s->flags & NFT_SET_TIMEOUT))
+		r = diff_tivals(s->tivals, s->ntivals, fresh->tivals, fresh->ntivals, &c);
+	else if (r == 0)
 		r = s->interval ? diff_ranges(&s->elems, &fresh->elems, &c) : diff_keys(s, fresh, &c);
 	if (r < 0) {
 		nfo_set_change_clear(&c);

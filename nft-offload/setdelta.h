@@ -41,12 +41,26 @@ struct nfo_set_change {
 	size_t nadd_iv;
 	struct nfo_ival *del_iv;
 	size_t ndel_iv;
+	/* interval sets whose elements expire (struct nfo_tival), from
+	 * nfo_set_replace(): ranges that appeared, that disappeared (one whose
+	 * bounds changed is both), and ranges held before and after with the
+	 * same bounds whose expiries changed (a re-add with another timeout, a
+	 * range before it added or deleted: its start key's expiry): now and
+	 * before, sorted by lo. add_iv and del_iv stay empty for these sets. */
+	struct nfo_tival *add_tiv;
+	size_t nadd_tiv;
+	struct nfo_tival *del_tiv;
+	size_t ndel_tiv;
+	struct nfo_tival *upd_tiv;
+	struct nfo_tival *upd_tiv_old;
+	size_t nupd_tiv;
 };
 
 void nfo_set_change_clear(struct nfo_set_change *c);
 static inline size_t nfo_set_change_size(const struct nfo_set_change *c)
 {
-	return c->nadd_keys + c->ndel_keys + c->nupd_keys + c->nadd_iv + c->ndel_iv;
+	return c->nadd_keys + c->ndel_keys + c->nupd_keys + c->nadd_iv + c->ndel_iv +
+	       c->nadd_tiv + c->ndel_tiv + c->nupd_tiv;
 }
 
 /*
@@ -97,7 +111,9 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 /*
  * s takes the elements of fresh (the same set read again, e.g. with
  * nfo_set_reload); ret says what changed (for exact sets whose elements
- * expire, also the keys whose expiry changed: upd_*). fresh is left empty.
+ * expire, also the keys whose expiry changed: upd_*; for interval sets
+ * whose elements expire, the ranges with their expiries: *_tiv). fresh is
+ * left empty.
  */
 int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
 

@@ -627,6 +627,192 @@ static void test_expiring(void **state)
 	nfo_set_clear_elems(&s);
 }
 
+/* Entries e applied by key to the LPM entries of img (sorted): del
+ * removes, the others add or rewrite. */
+static void lpm_apply(struct nfo_image_set *img, const struct nfo_image_set *e, bool del)
+{
+	const size_t esz = sizeof(struct nfo_image_setlpm), ksz = sizeof(struct nfo_setlpm_key);
+
+	for (size_t i = 0; i < e->n; i++) {
+		const uint8_t *x = e->entries + i * esz;
+		size_t at = 0;
+
+		while (at < img->n && memcmp(img->entries + at * esz, x, ksz) < 0)
+			at++;
+		if (del) {
+			/* deleted: held with just that expiry */
+			assert_true(at < img->n);
+			assert_memory_equal(img->entries + at * esz, x, esz);
+			memmove(img->entries + at * esz, img->entries + (at + 1) * esz,
+				(img->n - at - 1) * esz);
+			img->n--;
+		} else if (at < img->n && !memcmp(img->entries + at * esz, x, ksz)) {
+			/* rewritten in place: a different expiry */
+			assert_memory_not_equal(img->entries + at * esz, x, esz);
+			memcpy(img->entries + at * esz, x, esz);
+		} else {
+			img->entries = realloc(img->entries, (img->n + 1) * esz);
+			assert_non_null(img->entries);
+			memmove(img->entries + (at + 1) * esz, img->entries + at * esz,
+				(img->n - at) * esz);
+			memcpy(img->entries + at * esz, x, esz);
+			img->n++;
+		}
+	}
+}
+
+/* One replace of timed ranges: the change's entries, written over the
+ * entries of before, give the entries of after; added keys are new, sooner
+ * and later ones held, each in its polarity. */
+static void timed_step(struct nfo_set *s, const struct nfo_tival *after, size_t n,
+		       struct nfo_set_change *ret)
+{
+	struct nfo_plan_set ps = { .set = s, .ndims = 1 };
+	struct nfo_set fresh = { .key_len = s->key_len, .interval = true, .usable = true,
+				 .flags = s->flags, .timeout_ms = s->timeout_ms };
+	struct nfo_image_set before = {}, want = {}, add = {}, del = {}, sn = {}, lt = {};
+	const size_t esz = sizeof(struct nfo_image_setlpm);
+
+	assert_int_equal(nfo_image_timed_ranges(s->tivals, s->ntivals, 32, &before), 0);
+	assert_int_equal(nfo_image_timed_ranges(after, n, 32, &want), 0);
+	fresh.tivals = malloc((n ? n : 1) * sizeof(*fresh.tivals));
+	assert_non_null(fresh.tivals);
+	memcpy(fresh.tivals, after, n * sizeof(*after));
+	fresh.ntivals = n;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(nfo_vset_push(&fresh.elems, after[i].lo, after[i].hi), 0);
+	nfo_vset_normalize(&fresh.elems);
+	assert_int_equal(nfo_set_replace(s, &fresh, ret), 0);
+	assert_int_equal(ret->nadd_iv + ret->ndel_iv, 0);
+	assert_int_equal(nfo_image_set_delta(&ps, ret, &add, &del), 0);
+	assert_int_equal(nfo_image_set_updates(&ps, ret, &sn, &lt), 0);
+	for (size_t i = 0; i < sn.n; i++) {
+		const struct nfo_image_setlpm *e = (const void *)(sn.entries + i * esz);
+
+		assert_true(e->expires);
+	}
+	/* update_in_place()'s order for one slot: grow, then shrink */
+	lpm_apply(&before, &add, false);
+	lpm_apply(&before, &lt, false);
+	lpm_apply(&before, &sn, false);
+	lpm_apply(&before, &del, true);
+	assert_int_equal(before.n, want.n);
+	assert_memory_equal(before.entries, want.entries, want.n * esz);
+	free(before.entries);
+	free(want.entries);
+	free(add.entries);
+	free(del.entries);
+	free(sn.entries);
+	free(lt.entries);
+	nfo_set_clear_elems(&fresh);
+}
+
+/* Interval sets whose elements expire, read again (nfo_set_replace): the
+ * diff carries the ranges' expiries, a changed expiry of an unchanged range
+ * is an update (sooner or later), and the start key's own expiry follows
+ * the end element of the range before (import.c, collect_timed). */
+static void test_timed_ranges(void **state)
+{
+	const nfo_u128 net = 0x0a000000; /* 10.0.0.0 */
+	struct nfo_set s = { .key_len = 4, .interval = true, .usable = true,
+			     .flags = NFT_SET_TIMEOUT | NFT_SET_INTERVAL, .timeout_ms = 60000 };
+	/* A, B adjacent (A's end element sits at B's start), C apart; with
+	 * a default timeout a start key with no end element before it
+	 * never counts (lo_expires 1) */
+	const struct nfo_tival t0[] = {
+		{ net + 0, net + 15, 5000, 1 },
+		{ net + 16, net + 31, 6000, 5000 },
+		{ net + 256, net + 511, 7000, 1 },
+	};
+	/* A re-added with a shorter timeout (its end element too: B's start
+	 * key follows), C deleted, D added */
+	const struct nfo_tival t1[] = {
+		{ net + 0, net + 15, 3000, 1 },
+		{ net + 16, net + 31, 6000, 3000 },
+		{ net + 512, net + 519, 8000, 1 },
+	};
+	/* A re-added with a longer timeout; B shrinks: its bounds change */
+	const struct nfo_tival t2[] = {
+		{ net + 0, net + 15, 9000, 1 },
+		{ net + 16, net + 23, 6000, 3000 },
+		{ net + 512, net + 519, 8000, 1 },
+	};
+	/* A deleted: B's start key loses the end element before it */
+	const struct nfo_tival t3[] = {
+		{ net + 16, net + 23, 6000, 1 },
+		{ net + 512, net + 519, 8000, 1 },
+	};
+	struct nfo_set_change c = {};
+
+	(void)state;
+	s.tivals = malloc(sizeof(t0));
+	assert_non_null(s.tivals);
+	memcpy(s.tivals, t0, sizeof(t0));
+	s.ntivals = 3;
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(nfo_vset_push(&s.elems, t0[i].lo, t0[i].hi), 0);
+	nfo_vset_normalize(&s.elems);
+
+	timed_step(&s, t1, 3, &c);
+	assert_int_equal(c.nupd_tiv, 2);
+	assert_true(c.upd_tiv[0].lo == net && c.upd_tiv[0].expires == 3000);
+	assert_int_equal(c.upd_tiv_old[0].expires, 5000);
+	assert_true(c.upd_tiv[1].lo == net + 16 && c.upd_tiv[1].lo_expires == 3000);
+	assert_int_equal(c.upd_tiv_old[1].lo_expires, 5000);
+	assert_int_equal(c.ndel_tiv, 1);
+	assert_true(c.del_tiv[0].lo == net + 256 && c.del_tiv[0].expires == 7000);
+	assert_int_equal(c.nadd_tiv, 1);
+	assert_true(c.add_tiv[0].lo == net + 512 && c.add_tiv[0].expires == 8000);
+	assert_int_equal(nfo_set_change_size(&c), 4);
+	{
+		/* A's /28 and B's start key expire sooner: rewritten, never
+		 * deleted and added */
+		struct nfo_plan_set ps = { .set = &s, .ndims = 1 };
+		struct nfo_image_set sn = {}, lt = {}, add = {}, del = {};
+
+		assert_int_equal(nfo_image_set_updates(&ps, &c, &sn, &lt), 0);
+		assert_int_equal(sn.n, 2);
+		assert_int_equal(lt.n, 0);
+		assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
+		assert_int_equal(add.n, 2); /* D's /29 and its start key */
+		assert_int_equal(del.n, 2); /* C's /24 and its start key */
+		free(sn.entries);
+		free(lt.entries);
+		free(add.entries);
+		free(del.entries);
+	}
+	nfo_set_change_clear(&c);
+
+	timed_step(&s, t2, 3, &c);
+	assert_int_equal(c.nupd_tiv, 1);
+	assert_int_equal(c.upd_tiv[0].expires, 9000);
+	assert_int_equal(c.ndel_tiv, 1);
+	assert_int_equal(c.nadd_tiv, 1);
+	{
+		struct nfo_plan_set ps = { .set = &s, .ndims = 1 };
+		struct nfo_image_set sn = {}, lt = {};
+
+		assert_int_equal(nfo_image_set_updates(&ps, &c, &sn, &lt), 0);
+		assert_int_equal(sn.n, 0);
+		assert_int_equal(lt.n, 1);
+		free(sn.entries);
+		free(lt.entries);
+	}
+	nfo_set_change_clear(&c);
+
+	timed_step(&s, t3, 2, &c);
+	assert_int_equal(c.ndel_tiv, 1);
+	assert_int_equal(c.nupd_tiv, 1);
+	assert_int_equal(c.upd_tiv[0].lo_expires, 1);
+	nfo_set_change_clear(&c);
+
+	/* unchanged: no change */
+	timed_step(&s, t3, 2, &c);
+	assert_int_equal(nfo_set_change_size(&c), 0);
+	nfo_set_change_clear(&c);
+	nfo_set_clear_elems(&s);
+}
+
 /* Rule transactions: which ones can only make nftables drop more. */
 static void test_rule_txns(void **state)
 {
@@ -695,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_add_read),
 		cmocka_unit_test(test_expiring),
+		cmocka_unit_test(test_timed_ranges),
 		cmocka_unit_test(test_rule_txns),
 		cmocka_unit_test(test_polarity),
 	};
