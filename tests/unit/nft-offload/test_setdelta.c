@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -686,6 +687,129 @@ static void test_polarity(void **state)
 	nfo_ruleset_free(&rs);
 }
 
+
+/* ---- microbenchmark (NFO_SETDELTA_BENCH=1 test_setdelta: printed, not a test) ---- */
+
+static uint64_t bench_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_report(const char *what, double *t, size_t n)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, n, sizeof(*t), cmp_double);
+	fprintf(stderr, "%-58s median %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us\n",
+		what, t[n / 2], t[n * 99 / 100], t[n - 1], sum / n);
+}
+
+/* One transaction's model update at 1M elements: a timeout set (1 add +
+ * 1 delete, nfo_set_apply_expiring), a plain set (nfo_set_apply_ops), and
+ * streamed batches of 1000 into a timeout set near 1M (nfo_set_add_read). */
+static void bench(void)
+{
+	enum { N = 1000000, TX = 1000, B = 1000, NB = 200 };
+	uint64_t seed = 88172645463325252ULL;
+	uint8_t *keys = malloc((size_t)N * 4);
+	uint64_t *exp = malloc((size_t)N * sizeof(*exp));
+	double *t = malloc(TX * sizeof(*t));
+
+	assert_non_null(keys);
+	for (int plain = 0; plain < 2; plain++) {
+		struct nfo_set s = { .key_len = 4, .usable = true,
+				     .flags = plain ? 0 : NFT_SET_TIMEOUT };
+		struct nfo_set_change c = {};
+
+		for (size_t i = 0; i < N; i++) {
+			uint32_t v = (uint32_t)(bench_rand(&seed) | 1); /* odd keys held */
+
+			memcpy(keys + i * 4, &v, 4);
+			exp[i] = plain ? 0 : 1000000 + i;
+		}
+		assert_int_equal(nfo_set_add_read(&s, keys, plain ? NULL : exp, N, &c), 0);
+		nfo_set_change_clear(&c);
+		assert_int_equal(nfo_set_refresh_elems(&s), 0);
+		for (size_t k = 0; k < TX; k++) {
+			uint32_t a = (uint32_t)(bench_rand(&seed) & ~1ULL); /* even: new */
+			uint8_t nk[4], hk[4], two[8];
+			struct nfo_nft_elem ops[2] = { { .klen = 4 }, { .klen = 4, .del = true } };
+			bool present[2];
+			uint64_t e2[2];
+			bool first = false;
+			double t0;
+
+			/* a new (even) key added, a held (odd) one deleted */
+			memcpy(nk, &a, 4);
+			memcpy(hk, keys + (k % N) * 4, 4);
+			memcpy(ops[0].key, nk, 4);
+			memcpy(ops[1].key, hk, 4);
+			first = memcmp(nk, hk, 4) < 0;
+			memcpy(two, first ? nk : hk, 4);
+			memcpy(two + 4, first ? hk : nk, 4);
+			present[0] = first;
+			present[1] = !first;
+			e2[0] = present[0] ? 5000000 + k : 0;
+			e2[1] = present[1] ? 5000000 + k : 0;
+			t0 = now_us();
+			if (plain)
+				assert_int_equal(nfo_set_apply_ops(&s, ops, 2, &c), 0);
+			else
+				assert_int_equal(nfo_set_apply_expiring(&s, two, present, e2, 2, &c), 0);
+			t[k] = now_us() - t0;
+			assert_int_equal(c.nadd_keys + c.ndel_keys, 2);
+			nfo_set_change_clear(&c);
+		}
+		bench_report(plain ? "plain set 1M IPv4, 1 add + 1 delete (apply_ops)" :
+				     "timeout set 1M IPv4, 1 add + 1 delete (apply_expiring)",
+			     t, TX);
+		nfo_set_clear_elems(&s);
+	}
+	{
+		/* streamed: 1M - NB*B read at once, then NB batches of B */
+		struct nfo_set s = { .key_len = 4, .usable = true, .flags = NFT_SET_TIMEOUT };
+		struct nfo_set_change c = {};
+		size_t first = N - (size_t)NB * B;
+
+		assert_int_equal(nfo_set_add_read(&s, keys, exp, first, &c), 0);
+		nfo_set_change_clear(&c);
+		for (size_t b = 0; b < NB; b++) {
+			double t0 = now_us();
+
+			assert_int_equal(nfo_set_add_read(&s, keys + (first + b * B) * 4,
+							  exp + first + b * B, B, &c),
+					 0);
+			t[b] = now_us() - t0;
+			nfo_set_change_clear(&c);
+		}
+		bench_report("timeout set streamed to 1M IPv4, batch of 1000 (add_read)", t, NB);
+		nfo_set_clear_elems(&s);
+	}
+	free(keys);
+	free(exp);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,5 +823,9 @@ int main(void)
 		cmocka_unit_test(test_polarity),
 	};
 
+	if (getenv("NFO_SETDELTA_BENCH")) {
+		bench();
+		return 0;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
