@@ -582,6 +582,7 @@ void nfo_set_clear_elems(struct nfo_set *s)
 	s->tivals = NULL;
 	s->ntivals = 0;
 	free(s->kpend.add);
+	free(s->kpend.add_exp);
 	free(s->kpend.del);
 	s->kpend = (struct nfo_sorted_pending){};
 	s->elems_stale = false;

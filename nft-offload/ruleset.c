@@ -206,6 +206,7 @@ static void set_clear(struct nfo_set *s)
 	free(s->expires);
 	free(s->pp_rule);
 	free(s->kpend.add);
+	free(s->kpend.add_exp);
 	free(s->kpend.del);
 	free(s->bounds);
 	free(s->tivals);

@@ -249,9 +249,15 @@ struct nfo_tival {
  * add is disjoint from the array, del within it. setdelta.c. */
 struct nfo_sorted_pending {
 	uint8_t *add;
+	/* per add, its expiry (0: never), as the base's expiries: with a set
+	 * whose elements expire (nfo_set.expires), else NULL */
+	uint64_t *add_exp;
 	size_t nadd;
 	uint8_t *del;
 	size_t ndel;
+	/* entries allocated (add_exp has as many as add) */
+	size_t cap_add;
+	size_t cap_del;
 };
 
 struct nfo_set {

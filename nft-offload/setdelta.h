@@ -101,7 +101,12 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
  */
 int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
 
-/* Folds what nfo_set_apply_ops() left pending into s->keys and brings
+/* Whether exact set s holds key (with what nfo_set_apply_ops() and the
+ * others left pending), and then its expiry (0: never) in ret_expires
+ * (may be NULL). O(log s). */
+bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_expires);
+
+/* Folds what nfo_set_apply_ops() and the others left pending into s->keys and brings
  * s->elems up to date: before anything reads them (planning, encoding). */
 int nfo_set_refresh_elems(struct nfo_set *s);
 

@@ -412,11 +412,19 @@ static void test_add_read(void **state)
 	nfo_set_change_clear(&c);
 	assert_int_equal(nfo_set_add_read(&s, b2, e2, 2, &c), 0);
 	assert_int_equal(c.nadd_keys, 1);
+	assert_true(s.elems_stale);
+	/* held with those expiries, pending or folded */
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t e = 1;
+
+		assert_true(nfo_set_has_key(&s, want + i * 4, &e));
+		assert_int_equal(e, want_exp[i]);
+	}
+	assert_int_equal(nfo_set_refresh_elems(&s), 0);
 	assert_int_equal(s.nkeys, 3);
 	assert_memory_equal(s.keys, want, sizeof(want));
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(s.expires[i], want_exp[i]);
-	assert_true(s.elems_stale);
 	/* the slot entry of the added key carries its expiry */
 	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
 	assert_int_equal(add.n, 1);
@@ -482,7 +490,7 @@ static void test_expiring(void **state)
 	const uint8_t ask[] = { 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3 };
 	uint8_t *keys = NULL;
 	bool *isadd = NULL, present[3];
-	uint64_t exp[3];
+	uint64_t exp[3], got = 0;
 	size_t n = 0;
 
 	(void)state;
@@ -556,8 +564,11 @@ static void test_expiring(void **state)
 	assert_non_null(c.add_expires);
 	assert_int_equal(c.add_expires[0], exp[0]);
 	assert_int_equal(c.add_expires[1], 0);
-	assert_int_equal(s.nkeys, 2);
-	assert_int_equal(s.expires[0], exp[0]);
+	assert_true(nfo_set_has_key(&s, ask, &got));
+	assert_int_equal(got, exp[0]);
+	assert_true(nfo_set_has_key(&s, ask + 4, &got));
+	assert_int_equal(got, 0);
+	assert_false(nfo_set_has_key(&s, ask + 8, NULL));
 	nfo_set_change_clear(&c);
 	free(keys);
 	free(isadd);
@@ -574,8 +585,10 @@ static void test_expiring(void **state)
 		assert_int_equal(c.nupd_keys, 2);
 		assert_int_equal(c.upd_old[0], exp[0]);
 		assert_int_equal(c.upd_expires[0], 2000);
-		assert_int_equal(s.expires[0], 2000);
-		assert_int_equal(s.expires[1], 5000);
+		assert_true(nfo_set_has_key(&s, ask, &got));
+		assert_int_equal(got, 2000);
+		assert_true(nfo_set_has_key(&s, ask + 4, &got));
+		assert_int_equal(got, 5000);
 		assert_int_equal(nfo_image_set_updates(&ps, &c, &sooner, &later), 0);
 		assert_int_equal(sooner.n, 2);
 		assert_int_equal(later.n, 0);
@@ -601,8 +614,9 @@ static void test_expiring(void **state)
 		free(add.entries);
 		free(del.entries);
 		nfo_set_change_clear(&c);
-		assert_int_equal(s.nkeys, 1);
-		assert_int_equal(s.expires[0], 9000);
+		assert_true(nfo_set_has_key(&s, ask, &got));
+		assert_int_equal(got, 9000);
+		assert_false(nfo_set_has_key(&s, ask + 4, NULL));
 	}
 	/* the set read again (overflow): its expiries replace the model's */
 	{
