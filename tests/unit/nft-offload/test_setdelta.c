@@ -385,6 +385,269 @@ static void test_pending(void **state)
 	nfo_sorted_pending_free(&p);
 }
 
+/*
+ * The model of an exact set (pending adds, deletes and expiries folded now
+ * and then) against a naive one, a flag and an expiry per key of a small
+ * key space, after every step of a random sequence: notified operations
+ * (plain sets), netted states with expiries (expiring_ops()), re-adds with
+ * another expiry, streamed reads (held keys keep theirs) and rereads
+ * (nfo_set_replace()); steps of 1 to 60 keys, so that changes are applied
+ * both in place and merged, and folds happen on the way.
+ */
+enum { REF_KEYS = 1500 };
+
+struct ref {
+	bool held[REF_KEYS];
+	uint64_t exp[REF_KEYS];
+};
+
+static uint32_t ref_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x >> 11);
+}
+
+static void ref_key(size_t i, uint8_t *key)
+{
+	/* big endian: memcmp order is i's order */
+	key[0] = (uint8_t)(i >> 24);
+	key[1] = (uint8_t)(i >> 16);
+	key[2] = (uint8_t)(i >> 8);
+	key[3] = (uint8_t)i;
+}
+
+/* n distinct random key indexes, sorted */
+static size_t ref_pick(uint64_t *seed, size_t n, size_t *out)
+{
+	bool taken[REF_KEYS] = {};
+	size_t m = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = ref_rand(seed) % REF_KEYS;
+
+		if (!taken[i])
+			taken[i] = true;
+	}
+	for (size_t i = 0; i < REF_KEYS; i++)
+		if (taken[i])
+			out[m++] = i;
+	return m;
+}
+
+static uint64_t ref_expiry(uint64_t *seed)
+{
+	uint32_t r = ref_rand(seed) % 4;
+
+	return r == 0 ? 0 : 1000 + ref_rand(seed) % 50; /* collisions: unchanged expiries */
+}
+
+static void ref_check(const struct nfo_set *s, const struct ref *ref, bool expiring)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+		uint64_t e = 7;
+
+		ref_key(i, key);
+		assert_int_equal(nfo_set_has_key(s, key, &e), ref->held[i]);
+		assert_int_equal(nfo_sorted_has(s->keys, s->nkeys, &s->kpend, 4, key), ref->held[i]);
+		if (ref->held[i]) {
+			assert_int_equal(e, expiring ? ref->exp[i] : 0);
+			count++;
+		}
+	}
+	/* as status counts them */
+	assert_int_equal(s->nkeys + s->kpend.nadd - s->kpend.ndel, count);
+}
+
+/* s folded: its arrays are the reference, sorted, expiries alongside */
+static void ref_check_folded(struct nfo_set *s, const struct ref *ref, bool expiring)
+{
+	size_t j = 0;
+
+	assert_int_equal(nfo_set_refresh_elems(s), 0);
+	assert_int_equal(s->kpend.nadd + s->kpend.ndel, 0);
+	assert_false(s->elems_stale);
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+
+		if (!ref->held[i])
+			continue;
+		ref_key(i, key);
+		assert_true(j < s->nkeys);
+		assert_memory_equal(s->keys + j * 4, key, 4);
+		if (expiring)
+			assert_int_equal(s->expires[j], ref->exp[i]);
+		else
+			assert_true(!s->expires || s->expires[j] == 0);
+		j++;
+	}
+	assert_int_equal(j, s->nkeys);
+}
+
+/* The change c: exactly the keys whose presence or expiry differs from
+ * before to after. */
+static void ref_check_change(const struct nfo_set_change *c, const struct ref *before,
+			     const struct ref *after, bool expiring, bool upd)
+{
+	size_t a = 0, d = 0, u = 0;
+
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+
+		ref_key(i, key);
+		if (!before->held[i] && after->held[i]) {
+			assert_true(a < c->nadd_keys);
+			assert_memory_equal(c->add_keys + a * 4, key, 4);
+			if (expiring)
+				assert_int_equal(c->add_expires[a], after->exp[i]);
+			a++;
+		} else if (before->held[i] && !after->held[i]) {
+			assert_true(d < c->ndel_keys);
+			assert_memory_equal(c->del_keys + d * 4, key, 4);
+			d++;
+		} else if (upd && before->held[i] && after->exp[i] != before->exp[i]) {
+			assert_true(u < c->nupd_keys);
+			assert_memory_equal(c->upd_keys + u * 4, key, 4);
+			assert_int_equal(c->upd_expires[u], after->exp[i]);
+			assert_int_equal(c->upd_old[u], before->exp[i]);
+			u++;
+		}
+	}
+	assert_int_equal(a, c->nadd_keys);
+	assert_int_equal(d, c->ndel_keys);
+	assert_int_equal(u, c->nupd_keys);
+}
+
+static void test_model_random(void **state)
+{
+	(void)state;
+	for (int expiring = 0; expiring < 2; expiring++) {
+		struct nfo_set s = { .key_len = 4, .usable = true,
+				     .flags = expiring ? NFT_SET_TIMEOUT : 0 };
+		struct ref *ref = calloc(1, sizeof(*ref)), *before = calloc(1, sizeof(*before));
+		size_t *pick = malloc(REF_KEYS * sizeof(*pick));
+		uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)expiring;
+		/* until the first element that expires, the set's keys carry none */
+		bool expiring_now = false;
+
+		for (int step = 0; step < 2500; step++) {
+			struct nfo_set_change c = {};
+			size_t n = ref_pick(&seed, 1 + ref_rand(&seed) % (step % 5 == 0 ? 60 : 6),
+					    pick);
+			uint32_t kind = ref_rand(&seed) % 100;
+			uint8_t *keys = malloc(n * 4 + 1);
+
+			*before = *ref;
+			for (size_t k = 0; k < n; k++)
+				ref_key(pick[k], keys + k * 4);
+			if (kind < 2) {
+				/* reread: fresh holds what the kernel holds (some of
+				 * the model's keys, others, expiries changed) */
+				struct nfo_set fresh = { .key_len = 4, .usable = true,
+							 .flags = s.flags };
+				size_t m = 0;
+
+				fresh.keys = malloc(REF_KEYS * 4);
+				fresh.expires = expiring ? malloc(REF_KEYS * sizeof(uint64_t)) : NULL;
+				for (size_t i = 0; i < REF_KEYS; i++) {
+					bool h = ref_rand(&seed) % 8 ? ref->held[i] : !ref->held[i];
+
+					ref->held[i] = h;
+					if (!h)
+						continue;
+					if (expiring && ref_rand(&seed) % 8 == 0)
+						ref->exp[i] = ref_expiry(&seed);
+					else if (!before->held[i])
+						ref->exp[i] = expiring ? ref_expiry(&seed) : 0;
+					ref_key(i, fresh.keys + m * 4);
+					if (expiring)
+						fresh.expires[m] = ref->exp[i];
+					m++;
+				}
+				fresh.nkeys = m;
+				assert_int_equal(nfo_set_replace(&s, &fresh, &c), 0);
+				expiring_now = expiring;
+				ref_check_change(&c, before, ref, expiring, expiring);
+				nfo_set_clear_elems(&fresh);
+			} else if (!expiring && kind < 60) {
+				/* notified operations: several on a key, the last wins */
+				struct nfo_nft_elem *ops = calloc(2 * n + 1, sizeof(*ops));
+				size_t nops = 0;
+
+				for (size_t k = 0; k < 2 * n; k++) {
+					size_t i = pick[ref_rand(&seed) % n];
+
+					ops[nops] = (struct nfo_nft_elem){ .klen = 4 };
+					ref_key(i, ops[nops].key);
+					ops[nops].del = ref_rand(&seed) % 2;
+					ref->held[i] = !ops[nops].del;
+					nops++;
+				}
+				assert_int_equal(nfo_set_apply_ops(&s, ops, nops, &c), 0);
+				ref_check_change(&c, before, ref, false, false);
+				free(ops);
+			} else if (kind < 60) {
+				/* the state of the keys asked for: present with an
+				 * expiry (a re-add with a new one), or gone */
+				bool *present = malloc(n + 1);
+				uint64_t *e = malloc((n + 1) * sizeof(*e));
+
+				for (size_t k = 0; k < n; k++) {
+					present[k] = ref_rand(&seed) % 3 != 0;
+					e[k] = present[k] ? ref_expiry(&seed) : 0;
+					ref->held[pick[k]] = present[k];
+					if (present[k])
+						ref->exp[pick[k]] = e[k];
+					expiring_now |= e[k] != 0;
+				}
+				assert_int_equal(nfo_set_apply_expiring(&s, keys, present, e, n, &c), 0);
+				ref_check_change(&c, before, ref, expiring_now, true);
+				free(present);
+				free(e);
+			} else {
+				/* a streamed batch: any order, held keys keep theirs */
+				uint64_t *e = malloc((n + 1) * sizeof(*e));
+
+				for (size_t k = 0; k < n; k++) {
+					size_t j = ref_rand(&seed) % (k + 1);
+					uint8_t t[4];
+
+					e[k] = expiring ? ref_expiry(&seed) : 0;
+					memcpy(t, keys + k * 4, 4);
+					memcpy(keys + k * 4, keys + j * 4, 4);
+					memcpy(keys + j * 4, t, 4);
+				}
+				for (size_t k = 0; k < n; k++) {
+					size_t i = ((size_t)keys[k * 4 + 2] << 8) | keys[k * 4 + 3];
+
+					if (!ref->held[i]) {
+						ref->held[i] = true;
+						ref->exp[i] = e[k];
+					}
+					expiring_now |= e[k] != 0;
+				}
+				assert_int_equal(nfo_set_add_read(&s, keys, expiring ? e : NULL, n,
+								  &c), 0);
+				ref_check_change(&c, before, ref, expiring_now, false);
+				free(e);
+			}
+			nfo_set_change_clear(&c);
+			free(keys);
+			ref_check(&s, ref, expiring_now);
+			if (step % 97 == 0)
+				ref_check_folded(&s, ref, expiring_now);
+		}
+		nfo_set_clear_elems(&s);
+		free(ref);
+		free(before);
+		free(pick);
+	}
+}
+
 /* Keys a dump of a set with timeouts read, in batches (daemon-stream.c):
  * merged with their expiries, held keys keep theirs, duplicates once; the
  * slot entries of the change carry the expiries. */
@@ -831,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_model_random),
 		cmocka_unit_test(test_add_read),
 		cmocka_unit_test(test_expiring),
 		cmocka_unit_test(test_rule_txns),
