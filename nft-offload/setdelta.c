@@ -10,6 +10,7 @@
  * neighbouring elements).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,12 @@ static int cmp_xop(const void *x, const void *y, void *len)
 /* Pending changes of s's keys, and their lookups (below). */
 static int pending_update(struct nfo_set *s, const uint8_t *add, const uint64_t *add_exp,
 			  size_t nadd, const uint8_t *del, size_t ndel);
-static int pending_fold(struct nfo_set *s, bool force);
+static int pending_fold(struct nfo_set *s, bool force, size_t change);
 static int expiring_begin(struct nfo_set *s, bool expiring, bool *ret_fresh);
 static void expiring_undo(struct nfo_set *s, bool fresh);
 static void set_key_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires);
+static void set_content_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires);
+static void fold_step(struct nfo_set *s, size_t budget);
 
 static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
 		       struct nfo_set_change *c)
@@ -99,7 +102,7 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 	if (r < 0)
 		return r;
 	/* a fold that fails is tried again with the next change */
-	(void)pending_fold(s, false);
+	(void)pending_fold(s, false, nfo_set_change_size(c));
 	/* single fields also have elems; rebuilt when a plan needs them */
 	s->elems_stale = s->key_len <= 16;
 	return 0;
@@ -389,7 +392,7 @@ int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *p
 		set_key_expiry(s, c.upd_keys + i * len, c.upd_expires[i]);
 	if (c.nadd_keys || c.ndel_keys) {
 		/* a fold that fails is tried again with the next change */
-		(void)pending_fold(s, false);
+		(void)pending_fold(s, false, c.nadd_keys + c.ndel_keys);
 		/* single fields also have elems; rebuilt when a plan needs them */
 		if (s->key_len <= 16)
 			s->elems_stale = true;
@@ -464,7 +467,7 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 	}
 	if (nadd) {
 		/* a fold that fails is tried again with the next change */
-		(void)pending_fold(s, false);
+		(void)pending_fold(s, false, nadd);
 		/* single fields also have elems; rebuilt when a plan needs them */
 		if (s->key_len <= 16)
 			s->elems_stale = true;
@@ -537,7 +540,7 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 	}
 	/* folded by nfo_set_refresh_elems(): the allocations go too (the
 	 * pending expiries follow fresh's) */
-	nfo_sorted_pending_free(&s->kpend);
+	nfo_set_pending_free(s);
 	free(s->keys);
 	s->keys = TAKE_PTR(fresh->keys);
 	s->nkeys = fresh->nkeys;
@@ -566,7 +569,7 @@ int nfo_set_refresh_elems(struct nfo_set *s)
 	struct nfo_vset v = {};
 	int r;
 
-	r = pending_fold(s, true);
+	r = pending_fold(s, true, 0);
 	if (r < 0)
 		return r;
 	if (!s->elems_stale)
@@ -596,11 +599,11 @@ void nfo_sorted_pending_free(struct nfo_sorted_pending *p)
 	*p = (struct nfo_sorted_pending){};
 }
 
-/* Where key is, or would go, in sorted a[0..n); ret_found whether it is. */
-static size_t lower_bound(const uint8_t *a, size_t n, size_t esz, const uint8_t *key,
-			  bool *ret_found)
+/* Where key is, or would go, in sorted a[from..n); ret_found whether it is. */
+static size_t lower_bound_from(const uint8_t *a, size_t from, size_t n, size_t esz,
+			       const uint8_t *key, bool *ret_found)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = from, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -619,6 +622,12 @@ static size_t lower_bound(const uint8_t *a, size_t n, size_t esz, const uint8_t 
 	return lo;
 }
 
+static size_t lower_bound(const uint8_t *a, size_t n, size_t esz, const uint8_t *key,
+			  bool *ret_found)
+{
+	return lower_bound_from(a, 0, n, esz, key, ret_found);
+}
+
 static bool sorted_find(const uint8_t *a, size_t n, size_t esz, const uint8_t *key)
 {
 	bool found;
@@ -635,24 +644,67 @@ bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pendi
 	return sorted_find(base, n, esz, key) && !sorted_find(p->del, p->ndel, esz, key);
 }
 
-bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_expires)
+/*
+ * Whether key is among s's elements but for its own pending changes (kpend):
+ * in its keys, or in a fold under way (kfold); ret_slot: where its expiry is
+ * then (NULL: s's elements do not expire).
+ */
+static bool content_find(const struct nfo_set *s, const uint8_t *key, uint64_t **ret_slot)
 {
-	const struct nfo_sorted_pending *p = &s->kpend;
+	const struct nfo_sorted_fold *f = &s->kfold;
+	const struct nfo_sorted_pending *z = &f->frozen;
 	size_t len = s->key_len, at;
 	bool found;
 
+	*ret_slot = NULL;
+	if (!f->active) {
+		at = lower_bound(s->keys, s->nkeys, len, key, &found);
+		if (found && s->expires)
+			*ret_slot = &s->expires[at];
+		return found;
+	}
+	/* folded already: in out; else still to merge */
+	if (f->nout && memcmp(key, f->out + (f->nout - 1) * len, len) <= 0) {
+		at = lower_bound(f->out, f->nout, len, key, &found);
+		if (found && f->out_exp)
+			*ret_slot = &f->out_exp[at];
+		return found;
+	}
+	at = lower_bound_from(z->add, f->a, z->nadd, len, key, &found);
+	if (found) {
+		if (z->add_exp)
+			*ret_slot = &z->add_exp[at];
+		return true;
+	}
+	at = lower_bound_from(s->keys, f->i, s->nkeys, len, key, &found);
+	if (!found)
+		return false;
+	(void)lower_bound_from(z->del, f->d, z->ndel, len, key, &found);
+	if (found)
+		return false;
+	if (s->expires)
+		*ret_slot = &s->expires[at];
+	return true;
+}
+
+bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_expires)
+{
+	const struct nfo_sorted_pending *p = &s->kpend;
+	uint64_t *slot;
+	size_t at;
+	bool found;
+
 	/* the pending adds first: they hold the newest expiries */
-	at = lower_bound(p->add, p->nadd, len, key, &found);
+	at = lower_bound(p->add, p->nadd, s->key_len, key, &found);
 	if (found) {
 		if (ret_expires)
 			*ret_expires = p->add_exp ? p->add_exp[at] : 0;
 		return true;
 	}
-	at = lower_bound(s->keys, s->nkeys, len, key, &found);
-	if (!found || sorted_find(p->del, p->ndel, len, key))
+	if (sorted_find(p->del, p->ndel, s->key_len, key) || !content_find(s, key, &slot))
 		return false;
 	if (ret_expires)
-		*ret_expires = s->expires ? s->expires[at] : 0;
+		*ret_expires = slot ? *slot : 0;
 	return true;
 }
 
@@ -660,17 +712,23 @@ bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_
 static void set_key_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires)
 {
 	struct nfo_sorted_pending *p = &s->kpend;
-	size_t len = s->key_len, at;
+	size_t at;
 	bool found;
 
-	at = lower_bound(p->add, p->nadd, len, key, &found);
-	if (found) {
-		p->add_exp[at] = expires;
-		return;
-	}
-	at = lower_bound(s->keys, s->nkeys, len, key, &found);
+	at = lower_bound(p->add, p->nadd, s->key_len, key, &found);
 	if (found)
-		s->expires[at] = expires;
+		p->add_exp[at] = expires;
+	else
+		set_content_expiry(s, key, expires);
+}
+
+/* The expiry of key, among s's elements but for kpend, becomes expires. */
+static void set_content_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires)
+{
+	uint64_t *slot;
+
+	if (content_find(s, key, &slot) && slot)
+		*slot = expires;
 }
 
 /*
@@ -684,6 +742,9 @@ static int expiring_begin(struct nfo_set *s, bool expiring, bool *ret_fresh)
 	struct nfo_sorted_pending *p = &s->kpend;
 
 	*ret_fresh = false;
+	/* (a fold under way carries no expiries: finished first, once) */
+	if (expiring && !s->expires && s->kfold.active)
+		fold_step(s, SIZE_MAX);
 	if (expiring && !s->expires) {
 		s->expires = calloc(s->nkeys ? s->nkeys : 1, sizeof(*s->expires));
 		if (!s->expires)
@@ -754,14 +815,14 @@ static int pending_reserve(struct nfo_sorted_pending *p, size_t esz, size_t nadd
  * The content (base with p) gains add (with add_exp when p carries
  * expiries; NULL: they never expire) and loses del: sorted, esz bytes each,
  * add not in the content, del in it, disjoint. A re-added key of the base
- * leaves del and takes its new expiry in base_exp; a deleted pending add
+ * (s's elements, NULL: none expire) leaves del and takes its new expiry; a deleted pending add
  * leaves add; the others join add and del. A few keys are inserted in place
  * (one memmove of p each: O(change log p) comparisons), many merged
  * (O(p + change)). Fails (-ENOMEM) with p unchanged.
  */
 static int pending_apply(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
 			 const uint64_t *add_exp, size_t nadd, const uint8_t *del, size_t ndel,
-			 const uint8_t *base, size_t nbase, uint64_t *base_exp)
+			 struct nfo_set *s)
 {
 	bool exp = p->add_exp != NULL;
 	int r;
@@ -799,9 +860,8 @@ static int pending_apply(struct nfo_sorted_pending *p, size_t esz, const uint8_t
 				memmove(p->del + at * esz, p->del + (at + 1) * esz,
 					(p->ndel - at - 1) * esz);
 				p->ndel--;
-				at = lower_bound(base, nbase, esz, k, &found);
-				if (exp && base_exp && found)
-					base_exp[at] = e;
+				if (exp && s)
+					set_content_expiry(s, k, e);
 				continue;
 			}
 			at = lower_bound(p->add, p->nadd, esz, k, &found);
@@ -842,18 +902,14 @@ static int pending_apply(struct nfo_sorted_pending *p, size_t esz, const uint8_t
 				i++;
 			} else {
 				uint64_t e = add_exp ? add_exp[j] : 0;
-				bool found;
-				size_t at;
 
 				if (!sorted_find(p->del, p->ndel, esz, ak)) {
 					memcpy(oa + o * esz, ak, esz);
 					if (exp)
 						oe[o] = e;
 					o++;
-				} else if (exp && base_exp) {
-					at = lower_bound(base, nbase, esz, ak, &found);
-					if (found)
-						base_exp[at] = e;
+				} else if (exp && s) {
+					set_content_expiry(s, ak, e);
 				}
 				j++;
 			}
@@ -892,14 +948,13 @@ static int pending_apply(struct nfo_sorted_pending *p, size_t esz, const uint8_t
 int nfo_sorted_pending_update(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
 			      size_t nadd, const uint8_t *del, size_t ndel)
 {
-	return pending_apply(p, esz, add, NULL, nadd, del, ndel, NULL, 0, NULL);
+	return pending_apply(p, esz, add, NULL, nadd, del, ndel, NULL);
 }
 
 static int pending_update(struct nfo_set *s, const uint8_t *add, const uint64_t *add_exp,
 			  size_t nadd, const uint8_t *del, size_t ndel)
 {
-	return pending_apply(&s->kpend, s->key_len, add, add_exp, nadd, del, ndel, s->keys,
-			     s->nkeys, s->expires);
+	return pending_apply(&s->kpend, s->key_len, add, add_exp, nadd, del, ndel, s);
 }
 
 /* Whether p is worth folding into a base of n entries: once it is larger
@@ -956,11 +1011,84 @@ static int fold(uint8_t **base, uint64_t **base_exp, size_t *n, struct nfo_sorte
 	return 0;
 }
 
-static int pending_fold(struct nfo_set *s, bool force)
+/* Advances s's fold by up to budget entries (SIZE_MAX: to its end); at its
+ * end the folded arrays replace s's keys and expiries. Never fails: out has
+ * room for every entry. */
+static void fold_step(struct nfo_set *s, size_t budget)
 {
-	if (!fold_due(&s->kpend, s->nkeys, force))
-		return 0;
-	return fold(&s->keys, &s->expires, &s->nkeys, &s->kpend, s->key_len);
+	struct nfo_sorted_fold *f = &s->kfold;
+	struct nfo_sorted_pending *z = &f->frozen;
+	size_t len = s->key_len;
+
+	for (; budget && (f->i < s->nkeys || f->a < z->nadd); budget--) {
+		if (f->i < s->nkeys && f->d < z->ndel &&
+		    !memcmp(s->keys + f->i * len, z->del + f->d * len, len)) {
+			f->i++;
+			f->d++;
+		} else if (f->a < z->nadd &&
+			   (f->i >= s->nkeys ||
+			    memcmp(z->add + f->a * len, s->keys + f->i * len, len) < 0)) {
+			memcpy(f->out + f->nout * len, z->add + f->a * len, len);
+			if (f->out_exp)
+				f->out_exp[f->nout] = z->add_exp ? z->add_exp[f->a] : 0;
+			f->nout++, f->a++;
+		} else {
+			memcpy(f->out + f->nout * len, s->keys + f->i * len, len);
+			if (f->out_exp)
+				f->out_exp[f->nout] = s->expires[f->i];
+			f->nout++, f->i++;
+		}
+	}
+	if (f->i < s->nkeys || f->a < z->nadd)
+		return;
+	free(s->keys);
+	s->keys = f->out;
+	s->nkeys = f->nout;
+	if (f->out_exp) {
+		free(s->expires);
+		s->expires = f->out_exp;
+	}
+	free(z->add);
+	free(z->add_exp);
+	free(z->del);
+	s->kfold = (struct nfo_sorted_fold){};
+}
+
+/*
+ * Folds s's pending changes into its keys once they are larger than a
+ * sixteenth of them (or with force: all, now). Not at once: a fold takes
+ * what is pending aside (kfold.frozen) and merges a slice per change,
+ * about 1/64 of the set plus 32 entries per key changed, so a fold ends
+ * well before the next is due and no transaction stalls for the whole set.
+ */
+static int pending_fold(struct nfo_set *s, bool force, size_t change)
+{
+	size_t budget = force ? SIZE_MAX : s->nkeys / 64 + 32 * change + 64;
+
+	for (;;) {
+		size_t cap;
+		uint8_t *out;
+		uint64_t *oute;
+
+		if (s->kfold.active) {
+			fold_step(s, budget);
+			if (s->kfold.active || !force)
+				return 0;
+		}
+		if (!fold_due(&s->kpend, s->nkeys, force))
+			return 0;
+		cap = s->nkeys + s->kpend.nadd + 1;
+		out = malloc(cap * s->key_len);
+		oute = s->expires ? malloc(cap * sizeof(*oute)) : NULL;
+		if (!out || (s->expires && !oute)) {
+			free(out);
+			free(oute);
+			return -ENOMEM;
+		}
+		s->kfold = (struct nfo_sorted_fold){ .active = true, .out = out, .out_exp = oute,
+						     .frozen = s->kpend };
+		s->kpend = (struct nfo_sorted_pending){};
+	}
 }
 
 int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz,

@@ -391,10 +391,10 @@ static void test_pending(void **state)
  * key space, after every step of a random sequence: notified operations
  * (plain sets), netted states with expiries (expiring_ops()), re-adds with
  * another expiry, streamed reads (held keys keep theirs) and rereads
- * (nfo_set_replace()); steps of 1 to 60 keys, so that changes are applied
+ * (nfo_set_replace()); steps of 1 to 400 keys, so that changes are applied
  * both in place and merged, and folds happen on the way.
  */
-enum { REF_KEYS = 1500 };
+enum { REF_KEYS = 12000 };
 
 struct ref {
 	bool held[REF_KEYS];
@@ -436,9 +436,13 @@ static size_t ref_pick(uint64_t *seed, size_t n, size_t *out)
 	return m;
 }
 
+/* the first steps add no element that expires: a set holding keys (and a
+ * fold under way) gets its first expiry later */
+static int ref_step;
+
 static uint64_t ref_expiry(uint64_t *seed)
 {
-	uint32_t r = ref_rand(seed) % 4;
+	uint32_t r = ref_step < 200 ? 0 : ref_rand(seed) % 4;
 
 	return r == 0 ? 0 : 1000 + ref_rand(seed) % 50; /* collisions: unchanged expiries */
 }
@@ -453,14 +457,13 @@ static void ref_check(const struct nfo_set *s, const struct ref *ref, bool expir
 
 		ref_key(i, key);
 		assert_int_equal(nfo_set_has_key(s, key, &e), ref->held[i]);
-		assert_int_equal(nfo_sorted_has(s->keys, s->nkeys, &s->kpend, 4, key), ref->held[i]);
 		if (ref->held[i]) {
 			assert_int_equal(e, expiring ? ref->exp[i] : 0);
 			count++;
 		}
 	}
 	/* as status counts them */
-	assert_int_equal(s->nkeys + s->kpend.nadd - s->kpend.ndel, count);
+	assert_int_equal(nfo_set_nkeys_held(s), count);
 }
 
 /* s folded: its arrays are the reference, sorted, expiries alongside */
@@ -470,6 +473,7 @@ static void ref_check_folded(struct nfo_set *s, const struct ref *ref, bool expi
 
 	assert_int_equal(nfo_set_refresh_elems(s), 0);
 	assert_int_equal(s->kpend.nadd + s->kpend.ndel, 0);
+	assert_false(s->kfold.active);
 	assert_false(s->elems_stale);
 	for (size_t i = 0; i < REF_KEYS; i++) {
 		uint8_t key[4];
@@ -529,22 +533,40 @@ static void test_model_random(void **state)
 		struct nfo_set s = { .key_len = 4, .usable = true,
 				     .flags = expiring ? NFT_SET_TIMEOUT : 0 };
 		struct ref *ref = calloc(1, sizeof(*ref)), *before = calloc(1, sizeof(*before));
+		size_t folding = 0;
 		size_t *pick = malloc(REF_KEYS * sizeof(*pick));
 		uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)expiring;
 		/* until the first element that expires, the set's keys carry none */
 		bool expiring_now = false;
 
-		for (int step = 0; step < 2500; step++) {
+		for (int step = 0; step < 1500; step++) {
 			struct nfo_set_change c = {};
-			size_t n = ref_pick(&seed, 1 + ref_rand(&seed) % (step % 5 == 0 ? 60 : 6),
+			size_t n = ref_pick(&seed, 1 + ref_rand(&seed) % (step % 5 == 0 ? 400 : 6),
 					    pick);
 			uint32_t kind = ref_rand(&seed) % 100;
 			uint8_t *keys = malloc(n * 4 + 1);
 
+			ref_step = step;
+			if (expiring && step == 200) {
+				/* the first expiry while a fold is under way */
+				for (size_t i = 0; i < REF_KEYS && !s.kfold.active; i++) {
+					uint8_t key[4];
+
+					if (ref->held[i])
+						continue;
+					ref_key(i, key);
+					assert_int_equal(nfo_set_add_read(&s, key, NULL, 1, &c), 0);
+					nfo_set_change_clear(&c);
+					ref->held[i] = true;
+					ref->exp[i] = 0;
+				}
+				assert_true(s.kfold.active);
+				assert_false(expiring_now);
+			}
 			*before = *ref;
 			for (size_t k = 0; k < n; k++)
 				ref_key(pick[k], keys + k * 4);
-			if (kind < 2) {
+			if (kind < 1) {
 				/* reread: fresh holds what the kernel holds (some of
 				 * the model's keys, others, expiries changed) */
 				struct nfo_set fresh = { .key_len = 4, .usable = true,
@@ -552,7 +574,9 @@ static void test_model_random(void **state)
 				size_t m = 0;
 
 				fresh.keys = malloc(REF_KEYS * 4);
-				fresh.expires = expiring ? malloc(REF_KEYS * sizeof(uint64_t)) : NULL;
+				/* (none expire in the first steps) */
+				fresh.expires = expiring && step >= 200 ?
+						malloc(REF_KEYS * sizeof(uint64_t)) : NULL;
 				for (size_t i = 0; i < REF_KEYS; i++) {
 					bool h = ref_rand(&seed) % 8 ? ref->held[i] : !ref->held[i];
 
@@ -564,14 +588,14 @@ static void test_model_random(void **state)
 					else if (!before->held[i])
 						ref->exp[i] = expiring ? ref_expiry(&seed) : 0;
 					ref_key(i, fresh.keys + m * 4);
-					if (expiring)
+					if (fresh.expires)
 						fresh.expires[m] = ref->exp[i];
 					m++;
 				}
 				fresh.nkeys = m;
+				expiring_now = fresh.expires != NULL;
 				assert_int_equal(nfo_set_replace(&s, &fresh, &c), 0);
-				expiring_now = expiring;
-				ref_check_change(&c, before, ref, expiring, expiring);
+				ref_check_change(&c, before, ref, expiring_now, expiring_now);
 				nfo_set_clear_elems(&fresh);
 			} else if (!expiring && kind < 60) {
 				/* notified operations: several on a key, the last wins */
@@ -638,9 +662,12 @@ static void test_model_random(void **state)
 			nfo_set_change_clear(&c);
 			free(keys);
 			ref_check(&s, ref, expiring_now);
-			if (step % 97 == 0)
+			folding += s.kfold.active;
+			if (step % 499 == 0)
 				ref_check_folded(&s, ref, expiring_now);
 		}
+		/* folds were under way across steps */
+		assert_true(folding > 10);
 		nfo_set_clear_elems(&s);
 		free(ref);
 		free(before);
