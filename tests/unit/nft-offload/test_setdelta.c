@@ -1030,10 +1030,11 @@ static void bench_report(const char *what, double *t, size_t n)
 
 /* One transaction's model update at 1M elements: a timeout set (1 add +
  * 1 delete, nfo_set_apply_expiring), a plain set (nfo_set_apply_ops), and
- * streamed batches of 1000 into a timeout set near 1M (nfo_set_add_read). */
-static void bench(void)
+ * streamed batches of 1000 into a timeout set near 1M (nfo_set_add_read).
+ * More than 31,000 transactions include a fold of the pending changes. */
+static void bench(size_t TX)
 {
-	enum { N = 1000000, TX = 1000, B = 1000, NB = 200 };
+	enum { N = 1000000, B = 1000, NB = 400 };
 	uint64_t seed = 88172645463325252ULL;
 	uint8_t *keys = malloc((size_t)N * 4);
 	uint64_t *exp = malloc((size_t)N * sizeof(*exp));
@@ -1129,7 +1130,9 @@ int main(void)
 	};
 
 	if (getenv("NFO_SETDELTA_BENCH")) {
-		bench();
+		/* NFO_SETDELTA_BENCH=n: n transactions (at least 1000) */
+		bench(strtoul(getenv("NFO_SETDELTA_BENCH"), NULL, 10) > 1000 ?
+			      strtoul(getenv("NFO_SETDELTA_BENCH"), NULL, 10) : 1000);
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
