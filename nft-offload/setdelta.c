@@ -966,46 +966,30 @@ static bool fold_due(const struct nfo_sorted_pending *p, size_t n, bool force)
 	return force || (p->nadd + p->ndel) * 16 >= n + 4096;
 }
 
-/* *base (with *base_exp, NULL: none) minus p's deletes plus its adds: one
- * merge into new arrays; p is emptied (its allocations kept). */
-static int fold(uint8_t **base, uint64_t **base_exp, size_t *n, struct nfo_sorted_pending *p,
-		size_t esz)
+/* *base minus p's deletes plus its adds: one merge into a new array (sets
+ * fold a slice at a time instead: fold_step()). */
+static int fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz)
 {
 	size_t nn = *n + p->nadd - p->ndel, i = 0, a = 0, d = 0, o = 0;
 	const uint8_t *old = *base;
-	const uint64_t *oldexp = base_exp ? *base_exp : NULL;
 	uint8_t *out = malloc((nn ? nn : 1) * esz);
-	uint64_t *oute = oldexp ? malloc((nn ? nn : 1) * sizeof(*oute)) : NULL;
 
-	if (!out || (oldexp && !oute)) {
-		free(out);
-		free(oute);
+	if (!out)
 		return -ENOMEM;
-	}
 	while (i < *n || a < p->nadd) {
 		if (i < *n && d < p->ndel && !memcmp(old + i * esz, p->del + d * esz, esz)) {
 			i++;
 			d++;
 		} else if (a < p->nadd &&
 			   (i >= *n || memcmp(p->add + a * esz, old + i * esz, esz) < 0)) {
-			memcpy(out + o * esz, p->add + a * esz, esz);
-			if (oute)
-				oute[o] = p->add_exp ? p->add_exp[a] : 0;
-			o++, a++;
+			memcpy(out + o++ * esz, p->add + a++ * esz, esz);
 		} else {
-			memcpy(out + o * esz, old + i * esz, esz);
-			if (oute)
-				oute[o] = oldexp[i];
-			o++, i++;
+			memcpy(out + o++ * esz, old + i++ * esz, esz);
 		}
 	}
 	free(*base);
 	*base = out;
 	*n = o;
-	if (oute) {
-		free(*base_exp);
-		*base_exp = oute;
-	}
 	p->nadd = 0;
 	p->ndel = 0;
 	return 0;
@@ -1098,7 +1082,7 @@ int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending
 
 	if (!fold_due(p, *n, force))
 		return 0;
-	r = fold(base, NULL, n, p, esz);
+	r = fold(base, n, p, esz);
 	/* (callers used to getting the memory back) */
 	if (r == 0)
 		nfo_sorted_pending_free(p);
