@@ -1056,7 +1056,9 @@ static void bench(size_t TX)
 		nfo_set_change_clear(&c);
 		assert_int_equal(nfo_set_refresh_elems(&s), 0);
 		for (size_t k = 0; k < TX; k++) {
-			uint32_t a = (uint32_t)(bench_rand(&seed) & ~1ULL); /* even: new */
+			/* even: new, and distinct (the held keys are odd; the
+			 * first byte spreads them) */
+			uint32_t a = (uint32_t)k * 2;
 			uint8_t nk[4], hk[4], two[8];
 			struct nfo_nft_elem ops[2] = { { .klen = 4 }, { .klen = 4, .del = true } };
 			bool present[2];
@@ -1082,7 +1084,9 @@ static void bench(size_t TX)
 			else
 				assert_int_equal(nfo_set_apply_expiring(&s, two, present, e2, 2, &c), 0);
 			t[k] = now_us() - t0;
-			assert_int_equal(c.nadd_keys + c.ndel_keys, 2);
+			/* (a key read twice at first is deleted once) */
+			assert_int_equal(c.nadd_keys, 1);
+			assert_true(c.ndel_keys <= 1);
 			nfo_set_change_clear(&c);
 		}
 		bench_report(plain ? "plain set 1M IPv4, 1 add + 1 delete (apply_ops)" :
