@@ -350,7 +350,7 @@ static void stream_done(struct daemon *d, size_t i)
 	if (s->set) {
 		s->set->loading = false;
 		log_info("set %s %s: all %zu elements read (%u pass%s)%s", s->set->table,
-			 s->set->name, s->set->nkeys + s->set->kpend.nadd - s->set->kpend.ndel,
+			 s->set->name, nfo_set_nkeys_held(s->set),
 			 s->st->pass, s->st->pass > 1 ? "es" : "",
 			 s->changes ? "; it changed while read: an element may be missing until "
 				      "added again" : "");

@@ -563,6 +563,7 @@ void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret)
 	ret->tivals = NULL;
 	ret->ntivals = 0;
 	ret->kpend = (struct nfo_sorted_pending){};
+	ret->kfold = (struct nfo_sorted_fold){};
 	ret->elems_stale = false;
 	/* kept: nfo_set_reload() tells a set that stopped being usable */
 }
@@ -581,9 +582,7 @@ void nfo_set_clear_elems(struct nfo_set *s)
 	free(s->tivals);
 	s->tivals = NULL;
 	s->ntivals = 0;
-	free(s->kpend.add);
-	free(s->kpend.del);
-	s->kpend = (struct nfo_sorted_pending){};
+	nfo_set_pending_free(s);
 	s->elems_stale = false;
 	for (size_t i = 0; i < s->nvmap; i++)
 		free(s->vmap[i].chain);

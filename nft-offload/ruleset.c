@@ -205,8 +205,7 @@ static void set_clear(struct nfo_set *s)
 	free(s->keys);
 	free(s->expires);
 	free(s->pp_rule);
-	free(s->kpend.add);
-	free(s->kpend.del);
+	nfo_set_pending_free(s);
 	free(s->bounds);
 	free(s->tivals);
 	for (size_t i = 0; i < s->nvmap; i++)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <linux/netfilter/nf_tables.h> /* NFT_SET_* of nfo_set.flags */
 
 #include "bpf/nfo_abi.h"
@@ -251,9 +252,33 @@ struct nfo_tival {
  * add is disjoint from the array, del within it. setdelta.c. */
 struct nfo_sorted_pending {
 	uint8_t *add;
+	/* per add, its expiry (0: never), as the base's expiries: with a set
+	 * whose elements expire (nfo_set.expires), else NULL */
+	uint64_t *add_exp;
 	size_t nadd;
 	uint8_t *del;
 	size_t ndel;
+	/* entries allocated (add_exp has as many as add) */
+	size_t cap_add;
+	size_t cap_del;
+};
+
+/*
+ * A fold of a set's pending changes into its sorted keys under way, a slice
+ * per change (setdelta.c), so no transaction pays for the whole set: the
+ * set's elements are out[0..nout) (with out_exp when the set's expire), then
+ * the merge of its keys from i with frozen's adds from a minus frozen's
+ * deletes from d; the set's own pending changes apply on top.
+ */
+struct nfo_sorted_fold {
+	bool active;
+	uint8_t *out;
+	uint64_t *out_exp;
+	size_t nout;
+	size_t i;
+	size_t a;
+	size_t d;
+	struct nfo_sorted_pending frozen;
 };
 
 struct nfo_set {
@@ -300,6 +325,7 @@ struct nfo_set {
 	 * them, and whatever reads keys reads these too (encode.c: a
 	 * generation written whole is not planned again) */
 	struct nfo_sorted_pending kpend;
+	struct nfo_sorted_fold kfold;
 	/* Interval sets of one field: the elements, sorted by value, an end
 	 * before a start at equal values; element notifications are applied
 	 * here and elems derived from them (setdelta.c). */
@@ -320,6 +346,31 @@ struct nfo_set {
 	bool loading;
 	bool streamed; /* was loaded that way (drop_only stays from it) */
 };
+
+/* How many keys an exact set holds, with what is pending (kpend, kfold). */
+static inline size_t nfo_set_nkeys_held(const struct nfo_set *s)
+{
+	size_t n = s->nkeys + s->kpend.nadd - s->kpend.ndel;
+
+	if (s->kfold.active)
+		n += s->kfold.frozen.nadd - s->kfold.frozen.ndel;
+	return n;
+}
+
+/* Frees what a set's keys have pending (kpend, kfold). */
+static inline void nfo_set_pending_free(struct nfo_set *s)
+{
+	free(s->kpend.add);
+	free(s->kpend.add_exp);
+	free(s->kpend.del);
+	s->kpend = (struct nfo_sorted_pending){};
+	free(s->kfold.out);
+	free(s->kfold.out_exp);
+	free(s->kfold.frozen.add);
+	free(s->kfold.frozen.add_exp);
+	free(s->kfold.frozen.del);
+	s->kfold = (struct nfo_sorted_fold){};
+}
 
 /* A flowtable forwards packets of offloaded flows right at the ingress of
  * its devices, before prerouting: what it takes, later chains never see. */

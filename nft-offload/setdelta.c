@@ -10,6 +10,7 @@
  * neighbouring elements).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,29 +56,15 @@ static int cmp_xop(const void *x, const void *y, void *len)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* old minus del plus add, all sorted (add disjoint from old, del within). */
-static int merge_keys(const uint8_t *old, size_t nold, const uint8_t *add, size_t nadd,
-		      const uint8_t *del, size_t ndel, size_t len, uint8_t **ret, size_t *ret_n)
-{
-	size_t n = nold + nadd - ndel, i = 0, a = 0, d = 0, o = 0;
-	uint8_t *out = malloc((n ? n : 1) * len);
-
-	if (!out)
-		return -ENOMEM;
-	while (i < nold || a < nadd) {
-		if (i < nold && d < ndel && !memcmp(old + i * len, del + d * len, len)) {
-			i++;
-			d++;
-		} else if (a < nadd && (i >= nold || memcmp(add + a * len, old + i * len, len) < 0)) {
-			memcpy(out + o++ * len, add + a++ * len, len);
-		} else {
-			memcpy(out + o++ * len, old + i++ * len, len);
-		}
-	}
-	*ret = out;
-	*ret_n = o;
-	return 0;
-}
+/* Pending changes of s's keys, and their lookups (below). */
+static int pending_update(struct nfo_set *s, const uint8_t *add, const uint64_t *add_exp,
+			  size_t nadd, const uint8_t *del, size_t ndel);
+static int pending_fold(struct nfo_set *s, bool force, size_t change);
+static int expiring_begin(struct nfo_set *s, bool expiring, bool *ret_fresh);
+static void expiring_undo(struct nfo_set *s, bool fresh);
+static void set_key_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires);
+static void set_content_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires);
+static void fold_step(struct nfo_set *s, size_t budget);
 
 static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t nops,
 		       struct nfo_set_change *c)
@@ -103,7 +90,7 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 
 		if (i + 1 < nops && !memcmp(x[i].key, x[i + 1].key, len))
 			continue; /* a later operation on the same key decides */
-		held = nfo_sorted_has(s->keys, s->nkeys, &s->kpend, len, x[i].key);
+		held = nfo_set_has_key(s, x[i].key, NULL);
 		if (x[i].present && !held)
 			memcpy(c->add_keys + c->nadd_keys++ * len, x[i].key, len);
 		else if (!x[i].present && held)
@@ -111,13 +98,15 @@ static int apply_exact(struct nfo_set *s, const struct nfo_nft_elem *ops, size_t
 	}
 	if (!c->nadd_keys && !c->ndel_keys)
 		return 0;
+	/* (a set holding expiries from a dump: the added keys never expire) */
+	r = expiring_begin(s, false, &(bool){ false });
 	/* the keys array is folded later, amortized: O(change) here */
-	r = nfo_sorted_pending_update(&s->kpend, len, c->add_keys, c->nadd_keys, c->del_keys,
-				      c->ndel_keys);
 	if (r == 0)
-		r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, false);
+		r = pending_update(s, c->add_keys, NULL, c->nadd_keys, c->del_keys, c->ndel_keys);
 	if (r < 0)
 		return r;
+	/* a fold that fails is tried again with the next change */
+	(void)pending_fold(s, false, nfo_set_change_size(c));
 	/* single fields also have elems; rebuilt when a plan needs them */
 	s->elems_stale = s->key_len <= 16;
 	return 0;
@@ -392,45 +381,16 @@ int nfo_set_net_ops(const struct nfo_set *s, const struct nfo_nft_elem *ops, siz
 	return 0;
 }
 
-/* Index of key in sorted keys[0..n), or -1. */
-static ssize_t sorted_index(const uint8_t *keys, size_t n, size_t len, const uint8_t *key)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(keys + mid * len, key, len);
-
-		if (!c)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *present,
 			   const uint64_t *expires, size_t n, struct nfo_set_change *ret)
 {
 	struct nfo_set_change c = {};
-	size_t *upd_at = NULL;
 	size_t len = s->key_len;
-	bool expiring = s->expires != NULL;
-	uint8_t *nk = NULL;
-	uint64_t *ne = NULL;
-	bool fresh_expires = false;
+	bool expiring = s->expires != NULL, fresh = false;
 	int r;
 
 	if (!s->usable || s->is_map || s->interval || (s->flags & NFT_SET_EVAL) || !len)
 		return -EINVAL;
-	/* the keys and their expiries change together: nothing pending */
-	if (s->expires && (s->kpend.nadd || s->kpend.ndel))
-		return -EINVAL;
-	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, true);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < n; i++)
 		expiring |= present[i] && expires[i];
 	c.add_keys = malloc((n ? n : 1) * len);
@@ -439,99 +399,56 @@ int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *p
 	c.add_expires = malloc((n ? n : 1) * sizeof(*c.add_expires));
 	c.upd_expires = malloc((n ? n : 1) * sizeof(*c.upd_expires));
 	c.upd_old = malloc((n ? n : 1) * sizeof(*c.upd_old));
-	upd_at = malloc((n ? n : 1) * sizeof(*upd_at));
 	if (!c.add_keys || !c.del_keys || !c.upd_keys || !c.add_expires || !c.upd_expires ||
-	    !c.upd_old || !upd_at) {
+	    !c.upd_old) {
 		r = -ENOMEM;
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *k = keys + i * len;
-		ssize_t at = sorted_index(s->keys, s->nkeys, len, k);
-		uint64_t want = present[i] ? expires[i] : 0;
+		uint64_t had = 0, want = present[i] ? expires[i] : 0;
+		bool held = nfo_set_has_key(s, k, &had);
 
-		if (present[i] && at < 0) {
+		if (present[i] && !held) {
 			memcpy(c.add_keys + c.nadd_keys * len, k, len);
 			c.add_expires[c.nadd_keys++] = want;
-		} else if (!present[i] && at >= 0) {
+		} else if (!present[i] && held) {
 			memcpy(c.del_keys + c.ndel_keys++ * len, k, len);
-		} else if (present[i] && (s->expires ? s->expires[at] : 0) != want) {
+		} else if (present[i] && had != want) {
 			memcpy(c.upd_keys + c.nupd_keys * len, k, len);
 			c.upd_expires[c.nupd_keys] = want;
-			c.upd_old[c.nupd_keys] = s->expires ? s->expires[at] : 0;
-			upd_at[c.nupd_keys++] = (size_t)at;
+			c.upd_old[c.nupd_keys++] = had;
 		}
 	}
-	if (expiring && !s->expires) {
-		/* the first element that expires: the others never do */
-		s->expires = calloc(s->nkeys ? s->nkeys : 1, sizeof(*s->expires));
-		if (!s->expires) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		fresh_expires = true;
+	/* the first element that expires: the others never do */
+	r = expiring_begin(s, expiring, &fresh);
+	/* the keys and their expiries go to the pending changes, folded
+	 * later, amortized: O(change log set) here */
+	if (r == 0 && (c.nadd_keys || c.ndel_keys))
+		r = pending_update(s, c.add_keys, s->expires ? c.add_expires : NULL, c.nadd_keys,
+				   c.del_keys, c.ndel_keys);
+	if (r < 0) {
+		expiring_undo(s, fresh);
+		goto fail;
 	}
-	if (c.nadd_keys || c.ndel_keys) {
-		size_t nn = s->nkeys + c.nadd_keys - c.ndel_keys;
-
-		nk = malloc((nn ? nn : 1) * len);
-		ne = s->expires ? malloc((nn ? nn : 1) * sizeof(*ne)) : NULL;
-		if (!nk || (s->expires && !ne)) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	/* nothing fails from here on; the keys stay where they are: O(change) */
+	/* nothing fails from here on: a held key's expiry changes in place */
 	for (size_t i = 0; i < c.nupd_keys; i++)
-		s->expires[upd_at[i]] = c.upd_expires[i];
-	if (nk) {
-		size_t i = 0, a = 0, d = 0, o = 0;
-
-		while (i < s->nkeys || a < c.nadd_keys) {
-			if (i < s->nkeys && d < c.ndel_keys &&
-			    !memcmp(s->keys + i * len, c.del_keys + d * len, len)) {
-				i++;
-				d++;
-			} else if (a < c.nadd_keys &&
-				   (i >= s->nkeys ||
-				    memcmp(c.add_keys + a * len, s->keys + i * len, len) < 0)) {
-				memcpy(nk + o * len, c.add_keys + a * len, len);
-				if (ne)
-					ne[o] = c.add_expires[a];
-				o++, a++;
-			} else {
-				memcpy(nk + o * len, s->keys + i * len, len);
-				if (ne)
-					ne[o] = s->expires[i];
-				o++, i++;
-			}
-		}
-		free(s->keys);
-		s->keys = nk;
-		s->nkeys = o;
-		if (ne) {
-			free(s->expires);
-			s->expires = ne;
-		}
+		set_key_expiry(s, c.upd_keys + i * len, c.upd_expires[i]);
+	if (c.nadd_keys || c.ndel_keys) {
+		/* a fold that fails is tried again with the next change */
+		(void)pending_fold(s, false, c.nadd_keys + c.ndel_keys);
 		/* single fields also have elems; rebuilt when a plan needs them */
-		s->elems_stale = s->key_len <= 16;
+		if (s->key_len <= 16)
+			s->elems_stale = true;
 	}
 	if (!expiring) {
 		/* nothing expires: entries carry no expiry, as from a dump */
 		free(c.add_expires);
 		c.add_expires = NULL;
 	}
-	free(upd_at);
 	*ret = c;
 	return 0;
 fail:
-	if (fresh_expires) {
-		free(s->expires);
-		s->expires = NULL;
-	}
-	free(upd_at);
-	free(nk);
-	free(ne);
 	nfo_set_change_clear(&c);
 	return r;
 }
@@ -551,10 +468,8 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 {
 	struct nfo_set_change c = {};
 	_cleanup_free_ struct rop *x = NULL;
-	uint8_t *nk = NULL;
-	uint64_t *ne = NULL;
-	size_t len = s->key_len, nadd = 0, n, i = 0, j = 0, o = 0;
-	bool expiring = s->expires != NULL;
+	size_t len = s->key_len, nadd = 0;
+	bool expiring = s->expires != NULL, fresh = false;
 	int r;
 
 	if (!s->usable || s->is_map || s->interval || (s->flags & NFT_SET_EVAL) || !len)
@@ -562,12 +477,6 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 	*ret = c;
 	if (!nkeys)
 		return 0;
-	/* the keys and their expiries change together: nothing pending */
-	if (s->expires && (s->kpend.nadd || s->kpend.ndel))
-		return -EINVAL;
-	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, len, true);
-	if (r < 0)
-		return r;
 	x = malloc(nkeys * sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -578,51 +487,38 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
 	qsort_r(x, nkeys, sizeof(*x), cmp_rop, &len);
 	c.add_keys = malloc(nkeys * len);
 	c.add_expires = expiring ? malloc(nkeys * sizeof(*c.add_expires)) : NULL;
-	n = s->nkeys + nkeys;
-	nk = malloc(n * len);
-	ne = expiring ? malloc(n * sizeof(*ne)) : NULL;
-	if (!c.add_keys || !nk || (expiring && (!c.add_expires || !ne))) {
+	if (!c.add_keys || (expiring && !c.add_expires)) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	while (i < s->nkeys || j < nkeys) {
-		int cmp;
-
-		if (j < nkeys && o && !memcmp(nk + (o - 1) * len, x[j].key, len)) {
-			j++; /* read twice, or held: keeps the expiry it has */
+	for (size_t k = 0; k < nkeys; k++) {
+		/* read twice, or held: keeps the expiry it has */
+		if ((k && !memcmp(x[k - 1].key, x[k].key, len)) || nfo_set_has_key(s, x[k].key, NULL))
 			continue;
-		}
-		cmp = i >= s->nkeys ? 1 : j >= nkeys ? -1 : memcmp(s->keys + i * len, x[j].key, len);
-		if (cmp <= 0) {
-			memcpy(nk + o * len, s->keys + i * len, len);
-			if (ne)
-				ne[o] = s->expires ? s->expires[i] : 0;
-			o++, i++;
-			continue;
-		}
-		memcpy(nk + o * len, x[j].key, len);
-		memcpy(c.add_keys + nadd * len, x[j].key, len);
-		if (ne) {
-			ne[o] = x[j].expires;
-			c.add_expires[nadd] = x[j].expires;
-		}
-		o++, j++, nadd++;
+		memcpy(c.add_keys + nadd * len, x[k].key, len);
+		if (c.add_expires)
+			c.add_expires[nadd] = x[k].expires;
+		nadd++;
 	}
 	c.nadd_keys = nadd;
-	free(s->keys);
-	s->keys = nk;
-	s->nkeys = o;
-	if (ne) {
-		free(s->expires);
-		s->expires = ne;
+	r = expiring_begin(s, expiring, &fresh);
+	/* folded later, amortized: O(read log set) here */
+	if (r == 0 && nadd)
+		r = pending_update(s, c.add_keys, c.add_expires, nadd, NULL, 0);
+	if (r < 0) {
+		expiring_undo(s, fresh);
+		goto fail;
 	}
-	/* single fields also have elems; rebuilt when a plan needs them */
-	s->elems_stale = nadd && s->key_len <= 16;
+	if (nadd) {
+		/* a fold that fails is tried again with the next change */
+		(void)pending_fold(s, false, nadd);
+		/* single fields also have elems; rebuilt when a plan needs them */
+		if (s->key_len <= 16)
+			s->elems_stale = true;
+	}
 	*ret = c;
 	return 0;
 fail:
-	free(nk);
-	free(ne);
 	nfo_set_change_clear(&c);
 	return r;
 }
@@ -688,6 +584,9 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 		nfo_set_change_clear(&c);
 		return r;
 	}
+	/* folded by nfo_set_refresh_elems(): the allocations go too (the
+	 * pending expiries follow fresh's) */
+	nfo_set_pending_free(s);
 	free(s->keys);
 	s->keys = TAKE_PTR(fresh->keys);
 	s->nkeys = fresh->nkeys;
@@ -716,7 +615,7 @@ int nfo_set_refresh_elems(struct nfo_set *s)
 	struct nfo_vset v = {};
 	int r;
 
-	r = nfo_sorted_pending_fold(&s->keys, &s->nkeys, &s->kpend, s->key_len, true);
+	r = pending_fold(s, true, 0);
 	if (r < 0)
 		return r;
 	if (!s->elems_stale)
@@ -741,26 +640,46 @@ int nfo_set_refresh_elems(struct nfo_set *s)
 void nfo_sorted_pending_free(struct nfo_sorted_pending *p)
 {
 	free(p->add);
+	free(p->add_exp);
 	free(p->del);
 	*p = (struct nfo_sorted_pending){};
 }
 
-static bool sorted_find(const uint8_t *a, size_t n, size_t esz, const uint8_t *key)
+/* Where key is, or would go, in sorted a[from..n); ret_found whether it is. */
+static size_t lower_bound_from(const uint8_t *a, size_t from, size_t n, size_t esz,
+			       const uint8_t *key, bool *ret_found)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = from, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = memcmp(a + mid * esz, key, esz);
 
-		if (!c)
-			return true;
+		if (!c) {
+			*ret_found = true;
+			return mid;
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return false;
+	*ret_found = false;
+	return lo;
+}
+
+static size_t lower_bound(const uint8_t *a, size_t n, size_t esz, const uint8_t *key,
+			  bool *ret_found)
+{
+	return lower_bound_from(a, 0, n, esz, key, ret_found);
+}
+
+static bool sorted_find(const uint8_t *a, size_t n, size_t esz, const uint8_t *key)
+{
+	bool found;
+
+	(void)lower_bound(a, n, esz, key, &found);
+	return found;
 }
 
 bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pending *p, size_t esz,
@@ -771,90 +690,447 @@ bool nfo_sorted_has(const uint8_t *base, size_t n, const struct nfo_sorted_pendi
 	return sorted_find(base, n, esz, key) && !sorted_find(p->del, p->ndel, esz, key);
 }
 
-/* out := a minus b (sorted); out has room for na. Returns its count. */
-static size_t sorted_minus(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, size_t esz,
-			   uint8_t *out)
+/*
+ * Whether key is among s's elements but for its own pending changes (kpend):
+ * in its keys, or in a fold under way (kfold); ret_slot: where its expiry is
+ * then (NULL: s's elements do not expire).
+ */
+static bool content_find(const struct nfo_set *s, const uint8_t *key, uint64_t **ret_slot)
 {
-	size_t i = 0, j = 0, o = 0;
+	const struct nfo_sorted_fold *f = &s->kfold;
+	const struct nfo_sorted_pending *z = &f->frozen;
+	size_t len = s->key_len, at;
+	bool found;
 
-	while (i < na) {
-		int c = j >= nb ? -1 : memcmp(a + i * esz, b + j * esz, esz);
-
-		if (c < 0)
-			memcpy(out + o++ * esz, a + i++ * esz, esz);
-		else if (c > 0)
-			j++;
-		else
-			i++, j++;
+	*ret_slot = NULL;
+	if (!f->active) {
+		at = lower_bound(s->keys, s->nkeys, len, key, &found);
+		if (found && s->expires)
+			*ret_slot = &s->expires[at];
+		return found;
 	}
-	return o;
+	/* folded already: in out; else still to merge */
+	if (f->nout && memcmp(key, f->out + (f->nout - 1) * len, len) <= 0) {
+		at = lower_bound(f->out, f->nout, len, key, &found);
+		if (found && f->out_exp)
+			*ret_slot = &f->out_exp[at];
+		return found;
+	}
+	at = lower_bound_from(z->add, f->a, z->nadd, len, key, &found);
+	if (found) {
+		if (z->add_exp)
+			*ret_slot = &z->add_exp[at];
+		return true;
+	}
+	at = lower_bound_from(s->keys, f->i, s->nkeys, len, key, &found);
+	if (!found)
+		return false;
+	(void)lower_bound_from(z->del, f->d, z->ndel, len, key, &found);
+	if (found)
+		return false;
+	if (s->expires)
+		*ret_slot = &s->expires[at];
+	return true;
 }
 
-/* out := a union b (sorted, disjoint); out has room for na + nb. */
-static size_t sorted_union(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, size_t esz,
-			   uint8_t *out)
+bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_expires)
 {
-	size_t i = 0, j = 0, o = 0;
+	const struct nfo_sorted_pending *p = &s->kpend;
+	uint64_t *slot;
+	size_t at;
+	bool found;
 
-	while (i < na || j < nb) {
-		if (j >= nb || (i < na && memcmp(a + i * esz, b + j * esz, esz) < 0))
-			memcpy(out + o++ * esz, a + i++ * esz, esz);
-		else
-			memcpy(out + o++ * esz, b + j++ * esz, esz);
+	/* the pending adds first: they hold the newest expiries */
+	at = lower_bound(p->add, p->nadd, s->key_len, key, &found);
+	if (found) {
+		if (ret_expires)
+			*ret_expires = p->add_exp ? p->add_exp[at] : 0;
+		return true;
 	}
-	return o;
+	if (sorted_find(p->del, p->ndel, s->key_len, key) || !content_find(s, key, &slot))
+		return false;
+	if (ret_expires)
+		*ret_expires = slot ? *slot : 0;
+	return true;
+}
+
+/* The expiry of key, which s holds (with expiries), becomes expires. */
+static void set_key_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires)
+{
+	struct nfo_sorted_pending *p = &s->kpend;
+	size_t at;
+	bool found;
+
+	at = lower_bound(p->add, p->nadd, s->key_len, key, &found);
+	if (found)
+		p->add_exp[at] = expires;
+	else
+		set_content_expiry(s, key, expires);
+}
+
+/* The expiry of key, among s's elements but for kpend, becomes expires. */
+static void set_content_expiry(struct nfo_set *s, const uint8_t *key, uint64_t expires)
+{
+	uint64_t *slot;
+
+	if (content_find(s, key, &slot) && slot)
+		*slot = expires;
+}
+
+/*
+ * s->expires and s->kpend.add_exp go together (both or neither): a set
+ * whose first element that expires comes (expiring) gets both, every key
+ * held so far never expiring. ret_fresh: they were made here
+ * (expiring_undo() takes them back).
+ */
+static int expiring_begin(struct nfo_set *s, bool expiring, bool *ret_fresh)
+{
+	struct nfo_sorted_pending *p = &s->kpend;
+
+	*ret_fresh = false;
+	/* (a fold under way carries no expiries: finished first, once) */
+	if (expiring && !s->expires && s->kfold.active)
+		fold_step(s, SIZE_MAX);
+	if (expiring && !s->expires) {
+		s->expires = calloc(s->nkeys ? s->nkeys : 1, sizeof(*s->expires));
+		if (!s->expires)
+			return -ENOMEM;
+		*ret_fresh = true;
+	}
+	if (s->expires && !p->add_exp) {
+		p->add_exp = calloc(p->cap_add ? p->cap_add : 1, sizeof(*p->add_exp));
+		if (!p->add_exp) {
+			expiring_undo(s, *ret_fresh);
+			*ret_fresh = false;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void expiring_undo(struct nfo_set *s, bool fresh)
+{
+	if (!fresh)
+		return;
+	free(s->expires);
+	s->expires = NULL;
+	free(s->kpend.add_exp);
+	s->kpend.add_exp = NULL;
+}
+
+/* Room for nadd more adds (and their expiries) and ndel more deletes. */
+static int pending_reserve(struct nfo_sorted_pending *p, size_t esz, size_t nadd, size_t ndel)
+{
+	size_t want = p->nadd + nadd + 1, c = p->cap_add ? p->cap_add : 16;
+
+	if (want > p->cap_add) {
+		uint8_t *a;
+
+		while (c < want)
+			c *= 2;
+		a = realloc(p->add, c * esz);
+		if (!a)
+			return -ENOMEM;
+		p->add = a;
+		if (p->add_exp) {
+			uint64_t *e = realloc(p->add_exp, c * sizeof(*e));
+
+			if (!e)
+				return -ENOMEM; /* add is larger than cap_add says: harmless */
+			p->add_exp = e;
+		}
+		p->cap_add = c;
+	}
+	want = p->ndel + ndel + 1;
+	c = p->cap_del ? p->cap_del : 16;
+	if (want > p->cap_del) {
+		uint8_t *d;
+
+		while (c < want)
+			c *= 2;
+		d = realloc(p->del, c * esz);
+		if (!d)
+			return -ENOMEM;
+		p->del = d;
+		p->cap_del = c;
+	}
+	return 0;
+}
+
+/*
+ * The content (base with p) gains add (with add_exp when p carries
+ * expiries; NULL: they never expire) and loses del: sorted, esz bytes each,
+ * add not in the content, del in it, disjoint. A re-added key of the base
+ * (s's elements, NULL: none expire) leaves del and takes its new expiry; a deleted pending add
+ * leaves add; the others join add and del. A few keys are inserted in place
+ * (one memmove of p each: O(change log p) comparisons), many merged
+ * (O(p + change)). Fails (-ENOMEM) with p unchanged.
+ */
+static int pending_apply(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
+			 const uint64_t *add_exp, size_t nadd, const uint8_t *del, size_t ndel,
+			 struct nfo_set *s)
+{
+	bool exp = p->add_exp != NULL;
+	int r;
+
+	r = pending_reserve(p, esz, nadd, ndel);
+	if (r < 0)
+		return r;
+	if ((nadd + ndel) * 16 < p->nadd + p->ndel + 256) {
+		for (size_t i = 0; i < ndel; i++) {
+			const uint8_t *k = del + i * esz;
+			bool found;
+			size_t at = lower_bound(p->add, p->nadd, esz, k, &found);
+
+			if (found) {
+				memmove(p->add + at * esz, p->add + (at + 1) * esz,
+					(p->nadd - at - 1) * esz);
+				if (exp)
+					memmove(p->add_exp + at, p->add_exp + at + 1,
+						(p->nadd - at - 1) * sizeof(*p->add_exp));
+				p->nadd--;
+				continue;
+			}
+			at = lower_bound(p->del, p->ndel, esz, k, &found);
+			memmove(p->del + (at + 1) * esz, p->del + at * esz, (p->ndel - at) * esz);
+			memcpy(p->del + at * esz, k, esz);
+			p->ndel++;
+		}
+		for (size_t i = 0; i < nadd; i++) {
+			const uint8_t *k = add + i * esz;
+			uint64_t e = add_exp ? add_exp[i] : 0;
+			bool found;
+			size_t at = lower_bound(p->del, p->ndel, esz, k, &found);
+
+			if (found) {
+				memmove(p->del + at * esz, p->del + (at + 1) * esz,
+					(p->ndel - at - 1) * esz);
+				p->ndel--;
+				if (exp && s)
+					set_content_expiry(s, k, e);
+				continue;
+			}
+			at = lower_bound(p->add, p->nadd, esz, k, &found);
+			memmove(p->add + (at + 1) * esz, p->add + at * esz, (p->nadd - at) * esz);
+			memcpy(p->add + at * esz, k, esz);
+			if (exp) {
+				memmove(p->add_exp + at + 1, p->add_exp + at,
+					(p->nadd - at) * sizeof(*p->add_exp));
+				p->add_exp[at] = e;
+			}
+			p->nadd++;
+		}
+		return 0;
+	}
+	{
+		size_t ca = p->nadd + nadd + 1, cd = p->ndel + ndel + 1, na, i = 0, j = 0, o = 0;
+		uint8_t *oa = malloc(ca * esz), *od = malloc(cd * esz);
+		uint64_t *oe = exp ? malloc(ca * sizeof(*oe)) : NULL;
+
+		if (!oa || !od || (exp && !oe)) {
+			free(oa);
+			free(od);
+			free(oe);
+			return -ENOMEM;
+		}
+		/* adds: p->add not deleted, then merged with add not re-added */
+		while (i < p->nadd || j < nadd) {
+			const uint8_t *pk = i < p->nadd ? p->add + i * esz : NULL;
+			const uint8_t *ak = j < nadd ? add + j * esz : NULL;
+
+			if (pk && (!ak || memcmp(pk, ak, esz) < 0)) {
+				if (!sorted_find(del, ndel, esz, pk)) {
+					memcpy(oa + o * esz, pk, esz);
+					if (exp)
+						oe[o] = p->add_exp[i];
+					o++;
+				}
+				i++;
+			} else {
+				uint64_t e = add_exp ? add_exp[j] : 0;
+
+				if (!sorted_find(p->del, p->ndel, esz, ak)) {
+					memcpy(oa + o * esz, ak, esz);
+					if (exp)
+						oe[o] = e;
+					o++;
+				} else if (exp && s) {
+					set_content_expiry(s, ak, e);
+				}
+				j++;
+			}
+		}
+		na = o;
+		/* deletes: p->del not re-added, merged with del not pending adds */
+		i = j = o = 0;
+		while (i < p->ndel || j < ndel) {
+			const uint8_t *pk = i < p->ndel ? p->del + i * esz : NULL;
+			const uint8_t *dk = j < ndel ? del + j * esz : NULL;
+
+			if (pk && (!dk || memcmp(pk, dk, esz) < 0)) {
+				if (!sorted_find(add, nadd, esz, pk))
+					memcpy(od + o++ * esz, pk, esz);
+				i++;
+			} else {
+				if (!sorted_find(p->add, p->nadd, esz, dk))
+					memcpy(od + o++ * esz, dk, esz);
+				j++;
+			}
+		}
+		free(p->add);
+		free(p->add_exp);
+		free(p->del);
+		p->add = oa;
+		p->add_exp = oe;
+		p->nadd = na;
+		p->cap_add = ca;
+		p->del = od;
+		p->ndel = o;
+		p->cap_del = cd;
+	}
+	return 0;
 }
 
 int nfo_sorted_pending_update(struct nfo_sorted_pending *p, size_t esz, const uint8_t *add,
 			      size_t nadd, const uint8_t *del, size_t ndel)
 {
-	/* a re-added key of the base leaves del; a deleted pending add
-	 * leaves add; the others join add and del */
-	size_t cap = p->nadd + p->ndel + nadd + ndel + 1;
-	_cleanup_free_ uint8_t *t1 = malloc(cap * esz), *t2 = malloc(cap * esz);
-	uint8_t *na = malloc((p->nadd + nadd + 1) * esz), *nd = malloc((p->ndel + ndel + 1) * esz);
-	size_t n1, n2;
+	return pending_apply(p, esz, add, NULL, nadd, del, ndel, NULL);
+}
 
-	if (!t1 || !t2 || !na || !nd) {
-		free(na);
-		free(nd);
+static int pending_update(struct nfo_set *s, const uint8_t *add, const uint64_t *add_exp,
+			  size_t nadd, const uint8_t *del, size_t ndel)
+{
+	return pending_apply(&s->kpend, s->key_len, add, add_exp, nadd, del, ndel, s);
+}
+
+/* Whether p is worth folding into a base of n entries: once it is larger
+ * than a sixteenth of it, O(n) then, so O(change) amortized per update. */
+static bool fold_due(const struct nfo_sorted_pending *p, size_t n, bool force)
+{
+	if (!p->nadd && !p->ndel)
+		return false;
+	return force || (p->nadd + p->ndel) * 16 >= n + 4096;
+}
+
+/* *base minus p's deletes plus its adds: one merge into a new array (sets
+ * fold a slice at a time instead: fold_step()). */
+static int fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz)
+{
+	size_t nn = *n + p->nadd - p->ndel, i = 0, a = 0, d = 0, o = 0;
+	const uint8_t *old = *base;
+	uint8_t *out = malloc((nn ? nn : 1) * esz);
+
+	if (!out)
 		return -ENOMEM;
+	while (i < *n || a < p->nadd) {
+		if (i < *n && d < p->ndel && !memcmp(old + i * esz, p->del + d * esz, esz)) {
+			i++;
+			d++;
+		} else if (a < p->nadd &&
+			   (i >= *n || memcmp(p->add + a * esz, old + i * esz, esz) < 0)) {
+			memcpy(out + o++ * esz, p->add + a++ * esz, esz);
+		} else {
+			memcpy(out + o++ * esz, old + i++ * esz, esz);
+		}
 	}
-	n1 = sorted_minus(p->add, p->nadd, del, ndel, esz, t1); /* pending adds still there */
-	n2 = sorted_minus(add, nadd, p->del, p->ndel, esz, t2); /* new adds not re-adds */
-	n1 = sorted_union(t1, n1, t2, n2, esz, na);
-	n2 = sorted_minus(p->del, p->ndel, add, nadd, esz, t1); /* pending dels not re-added */
-	{
-		size_t n3 = sorted_minus(del, ndel, p->add, p->nadd, esz, t2); /* dels of the base */
-
-		n2 = sorted_union(t1, n2, t2, n3, esz, nd);
-	}
-	free(p->add);
-	free(p->del);
-	p->add = na;
-	p->nadd = n1;
-	p->del = nd;
-	p->ndel = n2;
+	free(*base);
+	*base = out;
+	*n = o;
+	p->nadd = 0;
+	p->ndel = 0;
 	return 0;
+}
+
+/* Advances s's fold by up to budget entries (SIZE_MAX: to its end); at its
+ * end the folded arrays replace s's keys and expiries. Never fails: out has
+ * room for every entry. */
+static void fold_step(struct nfo_set *s, size_t budget)
+{
+	struct nfo_sorted_fold *f = &s->kfold;
+	struct nfo_sorted_pending *z = &f->frozen;
+	size_t len = s->key_len;
+
+	for (; budget && (f->i < s->nkeys || f->a < z->nadd); budget--) {
+		if (f->i < s->nkeys && f->d < z->ndel &&
+		    !memcmp(s->keys + f->i * len, z->del + f->d * len, len)) {
+			f->i++;
+			f->d++;
+		} else if (f->a < z->nadd &&
+			   (f->i >= s->nkeys ||
+			    memcmp(z->add + f->a * len, s->keys + f->i * len, len) < 0)) {
+			memcpy(f->out + f->nout * len, z->add + f->a * len, len);
+			if (f->out_exp)
+				f->out_exp[f->nout] = z->add_exp ? z->add_exp[f->a] : 0;
+			f->nout++, f->a++;
+		} else {
+			memcpy(f->out + f->nout * len, s->keys + f->i * len, len);
+			if (f->out_exp)
+				f->out_exp[f->nout] = s->expires[f->i];
+			f->nout++, f->i++;
+		}
+	}
+	if (f->i < s->nkeys || f->a < z->nadd)
+		return;
+	free(s->keys);
+	s->keys = f->out;
+	s->nkeys = f->nout;
+	if (f->out_exp) {
+		free(s->expires);
+		s->expires = f->out_exp;
+	}
+	free(z->add);
+	free(z->add_exp);
+	free(z->del);
+	s->kfold = (struct nfo_sorted_fold){};
+}
+
+/*
+ * Folds s's pending changes into its keys once they are larger than a
+ * sixteenth of them (or with force: all, now). Not at once: a fold takes
+ * what is pending aside (kfold.frozen) and merges a slice per change,
+ * about 1/64 of the set plus 32 entries per key changed, so a fold ends
+ * well before the next is due and no transaction stalls for the whole set.
+ */
+static int pending_fold(struct nfo_set *s, bool force, size_t change)
+{
+	size_t budget = force ? SIZE_MAX : s->nkeys / 64 + 32 * change + 64;
+
+	for (;;) {
+		size_t cap;
+		uint8_t *out;
+		uint64_t *oute;
+
+		if (s->kfold.active) {
+			fold_step(s, budget);
+			if (s->kfold.active || !force)
+				return 0;
+		}
+		if (!fold_due(&s->kpend, s->nkeys, force))
+			return 0;
+		cap = s->nkeys + s->kpend.nadd + 1;
+		out = malloc(cap * s->key_len);
+		oute = s->expires ? malloc(cap * sizeof(*oute)) : NULL;
+		if (!out || (s->expires && !oute)) {
+			free(out);
+			free(oute);
+			return -ENOMEM;
+		}
+		s->kfold = (struct nfo_sorted_fold){ .active = true, .out = out, .out_exp = oute,
+						     .frozen = s->kpend };
+		s->kpend = (struct nfo_sorted_pending){};
+	}
 }
 
 int nfo_sorted_pending_fold(uint8_t **base, size_t *n, struct nfo_sorted_pending *p, size_t esz,
 			    bool force)
 {
-	uint8_t *out = NULL;
-	size_t nout = 0;
 	int r;
 
-	if (!p->nadd && !p->ndel)
+	if (!fold_due(p, *n, force))
 		return 0;
-	if (!force && (p->nadd + p->ndel) * 16 < *n + 4096)
-		return 0;
-	r = merge_keys(*base, *n, p->add, p->nadd, p->del, p->ndel, esz, &out, &nout);
-	if (r < 0)
-		return r;
-	free(*base);
-	*base = out;
-	*n = nout;
-	nfo_sorted_pending_free(p);
-	return 0;
+	r = fold(base, n, p, esz);
+	/* (callers used to getting the memory back) */
+	if (r == 0)
+		nfo_sorted_pending_free(p);
+	return r;
 }

@@ -90,8 +90,9 @@ int nfo_set_net_ops(const struct nfo_set *s, const struct nfo_nft_elem *ops, siz
  * (sorted, distinct) as the kernel holds them now: present[i] with expiry
  * expires[i] (a lower bound, nfo_elem_expiry; 0: never), or absent. ret:
  * the keys that appeared (with add_expires), disappeared, and those held
- * whose expiry changed (upd_*). O(n log s) when only expiries change, else
- * one merge of s's keys.
+ * whose expiry changed (upd_*). O(n log s): keys added and deleted go to
+ * s's pending changes with their expiries (folded a slice at a time), an
+ * expiry changes in place.
  */
 int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *present,
 			   const uint64_t *expires, size_t n, struct nfo_set_change *ret);
@@ -103,7 +104,8 @@ int nfo_set_apply_expiring(struct nfo_set *s, const uint8_t *keys, const bool *p
  * which nfo_set_apply_ops() refuses. Keys s holds already keep theirs (the
  * caller reads them again only while no notification changed the set, so
  * either reading is a lower bound). ret: the keys added, with add_expires.
- * O(s's elements): s->keys and s->expires are merged at once.
+ * O(nkeys log(nkeys + s's elements)): the keys added go to s's pending
+ * changes with their expiries, as with nfo_set_apply_expiring().
  */
 int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *expires,
 		     size_t nkeys, struct nfo_set_change *ret);
@@ -117,8 +119,14 @@ int nfo_set_add_read(struct nfo_set *s, const uint8_t *keys, const uint64_t *exp
  */
 int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_change *ret);
 
-/* Folds what nfo_set_apply_ops() left pending into s->keys and brings
- * s->elems up to date: before anything reads them (planning, encoding). */
+/* Whether exact set s holds key (with what nfo_set_apply_ops() and the
+ * others left pending), and then its expiry (0: never) in ret_expires
+ * (may be NULL). O(log s). */
+bool nfo_set_has_key(const struct nfo_set *s, const uint8_t *key, uint64_t *ret_expires);
+
+/* Folds what nfo_set_apply_ops() and the others left pending into s->keys
+ * (and s->expires), all at once, and brings s->elems up to date: before
+ * anything reads them (planning, encoding). */
 int nfo_set_refresh_elems(struct nfo_set *s);
 
 /* ---- sorted arrays with pending changes (struct nfo_sorted_pending) ---- */

@@ -57,8 +57,8 @@ static size_t set_elements(const struct nfo_set *set)
 {
 	if (set->verdict_map)
 		return set->nvmap;
-	if (set->keys || set->kpend.nadd)
-		return set->nkeys + set->kpend.nadd - set->kpend.ndel;
+	if (set->keys || set->kpend.nadd || set->kfold.active)
+		return nfo_set_nkeys_held(set);
 	return set->elems.n;
 }
 

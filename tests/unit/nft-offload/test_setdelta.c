@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -384,6 +385,296 @@ static void test_pending(void **state)
 	nfo_sorted_pending_free(&p);
 }
 
+/*
+ * The model of an exact set (pending adds, deletes and expiries folded now
+ * and then) against a naive one, a flag and an expiry per key of a small
+ * key space, after every step of a random sequence: notified operations
+ * (plain sets), netted states with expiries (expiring_ops()), re-adds with
+ * another expiry, streamed reads (held keys keep theirs) and rereads
+ * (nfo_set_replace()); steps of 1 to 400 keys, so that changes are applied
+ * both in place and merged, and folds happen on the way.
+ */
+enum { REF_KEYS = 12000 };
+
+struct ref {
+	bool held[REF_KEYS];
+	uint64_t exp[REF_KEYS];
+};
+
+static uint32_t ref_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x >> 11);
+}
+
+static void ref_key(size_t i, uint8_t *key)
+{
+	/* big endian: memcmp order is i's order */
+	key[0] = (uint8_t)(i >> 24);
+	key[1] = (uint8_t)(i >> 16);
+	key[2] = (uint8_t)(i >> 8);
+	key[3] = (uint8_t)i;
+}
+
+/* n distinct random key indexes, sorted */
+static size_t ref_pick(uint64_t *seed, size_t n, size_t *out)
+{
+	bool taken[REF_KEYS] = {};
+	size_t m = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = ref_rand(seed) % REF_KEYS;
+
+		if (!taken[i])
+			taken[i] = true;
+	}
+	for (size_t i = 0; i < REF_KEYS; i++)
+		if (taken[i])
+			out[m++] = i;
+	return m;
+}
+
+/* the first steps add no element that expires: a set holding keys (and a
+ * fold under way) gets its first expiry later */
+static int ref_step;
+
+static uint64_t ref_expiry(uint64_t *seed)
+{
+	uint32_t r = ref_step < 200 ? 0 : ref_rand(seed) % 4;
+
+	return r == 0 ? 0 : 1000 + ref_rand(seed) % 50; /* collisions: unchanged expiries */
+}
+
+static void ref_check(const struct nfo_set *s, const struct ref *ref, bool expiring)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+		uint64_t e = 7;
+
+		ref_key(i, key);
+		assert_int_equal(nfo_set_has_key(s, key, &e), ref->held[i]);
+		if (ref->held[i]) {
+			assert_int_equal(e, expiring ? ref->exp[i] : 0);
+			count++;
+		}
+	}
+	/* as status counts them */
+	assert_int_equal(nfo_set_nkeys_held(s), count);
+}
+
+/* s folded: its arrays are the reference, sorted, expiries alongside */
+static void ref_check_folded(struct nfo_set *s, const struct ref *ref, bool expiring)
+{
+	size_t j = 0;
+
+	assert_int_equal(nfo_set_refresh_elems(s), 0);
+	assert_int_equal(s->kpend.nadd + s->kpend.ndel, 0);
+	assert_false(s->kfold.active);
+	assert_false(s->elems_stale);
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+
+		if (!ref->held[i])
+			continue;
+		ref_key(i, key);
+		assert_true(j < s->nkeys);
+		assert_memory_equal(s->keys + j * 4, key, 4);
+		if (expiring)
+			assert_int_equal(s->expires[j], ref->exp[i]);
+		else
+			assert_true(!s->expires || s->expires[j] == 0);
+		j++;
+	}
+	assert_int_equal(j, s->nkeys);
+}
+
+/* The change c: exactly the keys whose presence or expiry differs from
+ * before to after. */
+static void ref_check_change(const struct nfo_set_change *c, const struct ref *before,
+			     const struct ref *after, bool expiring, bool upd)
+{
+	size_t a = 0, d = 0, u = 0;
+
+	for (size_t i = 0; i < REF_KEYS; i++) {
+		uint8_t key[4];
+
+		ref_key(i, key);
+		if (!before->held[i] && after->held[i]) {
+			assert_true(a < c->nadd_keys);
+			assert_memory_equal(c->add_keys + a * 4, key, 4);
+			if (expiring)
+				assert_int_equal(c->add_expires[a], after->exp[i]);
+			a++;
+		} else if (before->held[i] && !after->held[i]) {
+			assert_true(d < c->ndel_keys);
+			assert_memory_equal(c->del_keys + d * 4, key, 4);
+			d++;
+		} else if (upd && before->held[i] && after->exp[i] != before->exp[i]) {
+			assert_true(u < c->nupd_keys);
+			assert_memory_equal(c->upd_keys + u * 4, key, 4);
+			assert_int_equal(c->upd_expires[u], after->exp[i]);
+			assert_int_equal(c->upd_old[u], before->exp[i]);
+			u++;
+		}
+	}
+	assert_int_equal(a, c->nadd_keys);
+	assert_int_equal(d, c->ndel_keys);
+	assert_int_equal(u, c->nupd_keys);
+}
+
+static void test_model_random(void **state)
+{
+	(void)state;
+	for (int expiring = 0; expiring < 2; expiring++) {
+		struct nfo_set s = { .key_len = 4, .usable = true,
+				     .flags = expiring ? NFT_SET_TIMEOUT : 0 };
+		struct ref *ref = calloc(1, sizeof(*ref)), *before = calloc(1, sizeof(*before));
+		size_t folding = 0;
+		size_t *pick = malloc(REF_KEYS * sizeof(*pick));
+		uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)expiring;
+		/* until the first element that expires, the set's keys carry none */
+		bool expiring_now = false;
+
+		for (int step = 0; step < 1500; step++) {
+			struct nfo_set_change c = {};
+			size_t n = ref_pick(&seed, 1 + ref_rand(&seed) % (step % 5 == 0 ? 400 : 6),
+					    pick);
+			uint32_t kind = ref_rand(&seed) % 100;
+			uint8_t *keys = malloc(n * 4 + 1);
+
+			ref_step = step;
+			if (expiring && step == 200) {
+				/* the first expiry while a fold is under way */
+				for (size_t i = 0; i < REF_KEYS && !s.kfold.active; i++) {
+					uint8_t key[4];
+
+					if (ref->held[i])
+						continue;
+					ref_key(i, key);
+					assert_int_equal(nfo_set_add_read(&s, key, NULL, 1, &c), 0);
+					nfo_set_change_clear(&c);
+					ref->held[i] = true;
+					ref->exp[i] = 0;
+				}
+				assert_true(s.kfold.active);
+				assert_false(expiring_now);
+			}
+			*before = *ref;
+			for (size_t k = 0; k < n; k++)
+				ref_key(pick[k], keys + k * 4);
+			if (kind < 1) {
+				/* reread: fresh holds what the kernel holds (some of
+				 * the model's keys, others, expiries changed) */
+				struct nfo_set fresh = { .key_len = 4, .usable = true,
+							 .flags = s.flags };
+				size_t m = 0;
+
+				fresh.keys = malloc(REF_KEYS * 4);
+				/* (none expire in the first steps) */
+				fresh.expires = expiring && step >= 200 ?
+						malloc(REF_KEYS * sizeof(uint64_t)) : NULL;
+				for (size_t i = 0; i < REF_KEYS; i++) {
+					bool h = ref_rand(&seed) % 8 ? ref->held[i] : !ref->held[i];
+
+					ref->held[i] = h;
+					if (!h)
+						continue;
+					if (expiring && ref_rand(&seed) % 8 == 0)
+						ref->exp[i] = ref_expiry(&seed);
+					else if (!before->held[i])
+						ref->exp[i] = expiring ? ref_expiry(&seed) : 0;
+					ref_key(i, fresh.keys + m * 4);
+					if (fresh.expires)
+						fresh.expires[m] = ref->exp[i];
+					m++;
+				}
+				fresh.nkeys = m;
+				expiring_now = fresh.expires != NULL;
+				assert_int_equal(nfo_set_replace(&s, &fresh, &c), 0);
+				ref_check_change(&c, before, ref, expiring_now, expiring_now);
+				nfo_set_clear_elems(&fresh);
+			} else if (!expiring && kind < 60) {
+				/* notified operations: several on a key, the last wins */
+				struct nfo_nft_elem *ops = calloc(2 * n + 1, sizeof(*ops));
+				size_t nops = 0;
+
+				for (size_t k = 0; k < 2 * n; k++) {
+					size_t i = pick[ref_rand(&seed) % n];
+
+					ops[nops] = (struct nfo_nft_elem){ .klen = 4 };
+					ref_key(i, ops[nops].key);
+					ops[nops].del = ref_rand(&seed) % 2;
+					ref->held[i] = !ops[nops].del;
+					nops++;
+				}
+				assert_int_equal(nfo_set_apply_ops(&s, ops, nops, &c), 0);
+				ref_check_change(&c, before, ref, false, false);
+				free(ops);
+			} else if (kind < 60) {
+				/* the state of the keys asked for: present with an
+				 * expiry (a re-add with a new one), or gone */
+				bool *present = malloc(n + 1);
+				uint64_t *e = malloc((n + 1) * sizeof(*e));
+
+				for (size_t k = 0; k < n; k++) {
+					present[k] = ref_rand(&seed) % 3 != 0;
+					e[k] = present[k] ? ref_expiry(&seed) : 0;
+					ref->held[pick[k]] = present[k];
+					if (present[k])
+						ref->exp[pick[k]] = e[k];
+					expiring_now |= e[k] != 0;
+				}
+				assert_int_equal(nfo_set_apply_expiring(&s, keys, present, e, n, &c), 0);
+				ref_check_change(&c, before, ref, expiring_now, true);
+				free(present);
+				free(e);
+			} else {
+				/* a streamed batch: any order, held keys keep theirs */
+				uint64_t *e = malloc((n + 1) * sizeof(*e));
+
+				for (size_t k = 0; k < n; k++) {
+					size_t j = ref_rand(&seed) % (k + 1);
+					uint8_t t[4];
+
+					e[k] = expiring ? ref_expiry(&seed) : 0;
+					memcpy(t, keys + k * 4, 4);
+					memcpy(keys + k * 4, keys + j * 4, 4);
+					memcpy(keys + j * 4, t, 4);
+				}
+				for (size_t k = 0; k < n; k++) {
+					size_t i = ((size_t)keys[k * 4 + 2] << 8) | keys[k * 4 + 3];
+
+					if (!ref->held[i]) {
+						ref->held[i] = true;
+						ref->exp[i] = e[k];
+					}
+					expiring_now |= e[k] != 0;
+				}
+				assert_int_equal(nfo_set_add_read(&s, keys, expiring ? e : NULL, n,
+								  &c), 0);
+				ref_check_change(&c, before, ref, expiring_now, false);
+				free(e);
+			}
+			nfo_set_change_clear(&c);
+			free(keys);
+			ref_check(&s, ref, expiring_now);
+			folding += s.kfold.active;
+			if (step % 499 == 0)
+				ref_check_folded(&s, ref, expiring_now);
+		}
+		/* folds were under way across steps */
+		assert_true(folding > 10);
+		nfo_set_clear_elems(&s);
+		free(ref);
+		free(before);
+		free(pick);
+	}
+}
+
 /* Keys a dump of a set with timeouts read, in batches (daemon-stream.c):
  * merged with their expiries, held keys keep theirs, duplicates once; the
  * slot entries of the change carry the expiries. */
@@ -411,11 +702,19 @@ static void test_add_read(void **state)
 	nfo_set_change_clear(&c);
 	assert_int_equal(nfo_set_add_read(&s, b2, e2, 2, &c), 0);
 	assert_int_equal(c.nadd_keys, 1);
+	assert_true(s.elems_stale);
+	/* held with those expiries, pending or folded */
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t e = 1;
+
+		assert_true(nfo_set_has_key(&s, want + i * 4, &e));
+		assert_int_equal(e, want_exp[i]);
+	}
+	assert_int_equal(nfo_set_refresh_elems(&s), 0);
 	assert_int_equal(s.nkeys, 3);
 	assert_memory_equal(s.keys, want, sizeof(want));
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(s.expires[i], want_exp[i]);
-	assert_true(s.elems_stale);
 	/* the slot entry of the added key carries its expiry */
 	assert_int_equal(nfo_image_set_delta(&ps, &c, &add, &del), 0);
 	assert_int_equal(add.n, 1);
@@ -481,7 +780,7 @@ static void test_expiring(void **state)
 	const uint8_t ask[] = { 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3 };
 	uint8_t *keys = NULL;
 	bool *isadd = NULL, present[3];
-	uint64_t exp[3];
+	uint64_t exp[3], got = 0;
 	size_t n = 0;
 
 	(void)state;
@@ -555,8 +854,11 @@ static void test_expiring(void **state)
 	assert_non_null(c.add_expires);
 	assert_int_equal(c.add_expires[0], exp[0]);
 	assert_int_equal(c.add_expires[1], 0);
-	assert_int_equal(s.nkeys, 2);
-	assert_int_equal(s.expires[0], exp[0]);
+	assert_true(nfo_set_has_key(&s, ask, &got));
+	assert_int_equal(got, exp[0]);
+	assert_true(nfo_set_has_key(&s, ask + 4, &got));
+	assert_int_equal(got, 0);
+	assert_false(nfo_set_has_key(&s, ask + 8, NULL));
 	nfo_set_change_clear(&c);
 	free(keys);
 	free(isadd);
@@ -573,8 +875,10 @@ static void test_expiring(void **state)
 		assert_int_equal(c.nupd_keys, 2);
 		assert_int_equal(c.upd_old[0], exp[0]);
 		assert_int_equal(c.upd_expires[0], 2000);
-		assert_int_equal(s.expires[0], 2000);
-		assert_int_equal(s.expires[1], 5000);
+		assert_true(nfo_set_has_key(&s, ask, &got));
+		assert_int_equal(got, 2000);
+		assert_true(nfo_set_has_key(&s, ask + 4, &got));
+		assert_int_equal(got, 5000);
 		assert_int_equal(nfo_image_set_updates(&ps, &c, &sooner, &later), 0);
 		assert_int_equal(sooner.n, 2);
 		assert_int_equal(later.n, 0);
@@ -600,8 +904,9 @@ static void test_expiring(void **state)
 		free(add.entries);
 		free(del.entries);
 		nfo_set_change_clear(&c);
-		assert_int_equal(s.nkeys, 1);
-		assert_int_equal(s.expires[0], 9000);
+		assert_true(nfo_set_has_key(&s, ask, &got));
+		assert_int_equal(got, 9000);
+		assert_false(nfo_set_has_key(&s, ask + 4, NULL));
 	}
 	/* the set read again (overflow): its expiries replace the model's */
 	{
@@ -872,6 +1177,134 @@ static void test_polarity(void **state)
 	nfo_ruleset_free(&rs);
 }
 
+
+/* ---- microbenchmark (NFO_SETDELTA_BENCH=1 test_setdelta: printed, not a test) ---- */
+
+static uint64_t bench_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_report(const char *what, double *t, size_t n)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, n, sizeof(*t), cmp_double);
+	fprintf(stderr, "%-58s median %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us\n",
+		what, t[n / 2], t[n * 99 / 100], t[n - 1], sum / n);
+}
+
+/* One transaction's model update at 1M elements: a timeout set (1 add +
+ * 1 delete, nfo_set_apply_expiring), a plain set (nfo_set_apply_ops), and
+ * streamed batches of 1000 into a timeout set near 1M (nfo_set_add_read).
+ * More than 31,000 transactions include a fold of the pending changes. */
+static void bench(size_t TX)
+{
+	enum { N = 1000000, B = 1000, NB = 400 };
+	uint64_t seed = 88172645463325252ULL;
+	uint8_t *keys = malloc((size_t)N * 4);
+	uint64_t *exp = malloc((size_t)N * sizeof(*exp));
+	double *t = malloc(TX * sizeof(*t));
+
+	assert_non_null(keys);
+	for (int plain = 0; plain < 2; plain++) {
+		struct nfo_set s = { .key_len = 4, .usable = true,
+				     .flags = plain ? 0 : NFT_SET_TIMEOUT };
+		struct nfo_set_change c = {};
+
+		for (size_t i = 0; i < N; i++) {
+			uint32_t v = (uint32_t)(bench_rand(&seed) | 1); /* odd keys held */
+
+			memcpy(keys + i * 4, &v, 4);
+			exp[i] = plain ? 0 : 1000000 + i;
+		}
+		assert_int_equal(nfo_set_add_read(&s, keys, plain ? NULL : exp, N, &c), 0);
+		nfo_set_change_clear(&c);
+		assert_int_equal(nfo_set_refresh_elems(&s), 0);
+		for (size_t k = 0; k < TX; k++) {
+			/* even: new, and distinct (the held keys are odd; the
+			 * first byte spreads them) */
+			uint32_t a = (uint32_t)k * 2;
+			uint8_t nk[4], hk[4], two[8];
+			struct nfo_nft_elem ops[2] = { { .klen = 4 }, { .klen = 4, .del = true } };
+			bool present[2];
+			uint64_t e2[2];
+			bool first = false;
+			double t0;
+
+			/* a new (even) key added, a held (odd) one deleted */
+			memcpy(nk, &a, 4);
+			memcpy(hk, keys + (k % N) * 4, 4);
+			memcpy(ops[0].key, nk, 4);
+			memcpy(ops[1].key, hk, 4);
+			first = memcmp(nk, hk, 4) < 0;
+			memcpy(two, first ? nk : hk, 4);
+			memcpy(two + 4, first ? hk : nk, 4);
+			present[0] = first;
+			present[1] = !first;
+			e2[0] = present[0] ? 5000000 + k : 0;
+			e2[1] = present[1] ? 5000000 + k : 0;
+			t0 = now_us();
+			if (plain)
+				assert_int_equal(nfo_set_apply_ops(&s, ops, 2, &c), 0);
+			else
+				assert_int_equal(nfo_set_apply_expiring(&s, two, present, e2, 2, &c), 0);
+			t[k] = now_us() - t0;
+			/* (a key read twice at first is deleted once) */
+			assert_int_equal(c.nadd_keys, 1);
+			assert_true(c.ndel_keys <= 1);
+			nfo_set_change_clear(&c);
+		}
+		bench_report(plain ? "plain set 1M IPv4, 1 add + 1 delete (apply_ops)" :
+				     "timeout set 1M IPv4, 1 add + 1 delete (apply_expiring)",
+			     t, TX);
+		nfo_set_clear_elems(&s);
+	}
+	{
+		/* streamed: 1M - NB*B read at once, then NB batches of B */
+		struct nfo_set s = { .key_len = 4, .usable = true, .flags = NFT_SET_TIMEOUT };
+		struct nfo_set_change c = {};
+		size_t first = N - (size_t)NB * B;
+
+		assert_int_equal(nfo_set_add_read(&s, keys, exp, first, &c), 0);
+		nfo_set_change_clear(&c);
+		for (size_t b = 0; b < NB; b++) {
+			double t0 = now_us();
+
+			assert_int_equal(nfo_set_add_read(&s, keys + (first + b * B) * 4,
+							  exp + first + b * B, B, &c),
+					 0);
+			t[b] = now_us() - t0;
+			nfo_set_change_clear(&c);
+		}
+		bench_report("timeout set streamed to 1M IPv4, batch of 1000 (add_read)", t, NB);
+		nfo_set_clear_elems(&s);
+	}
+	free(keys);
+	free(exp);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +1312,7 @@ int main(void)
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_model_random),
 		cmocka_unit_test(test_add_read),
 		cmocka_unit_test(test_expiring),
 		cmocka_unit_test(test_timed_ranges),
@@ -886,5 +1320,11 @@ int main(void)
 		cmocka_unit_test(test_polarity),
 	};
 
+	if (getenv("NFO_SETDELTA_BENCH")) {
+		/* NFO_SETDELTA_BENCH=n: n transactions (at least 1000) */
+		bench(strtoul(getenv("NFO_SETDELTA_BENCH"), NULL, 10) > 1000 ?
+			      strtoul(getenv("NFO_SETDELTA_BENCH"), NULL, 10) : 1000);
+		return 0;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
