@@ -730,6 +730,17 @@ static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
 	char err[256];
 	int r;
 
+	/* the images are encoded from keys alone: changes applied in place
+	 * and not folded into them yet (kpend, a fold under way) are folded
+	 * first, or a key deleted in place would come back into a store
+	 * both halves share */
+	daemon_lock(d);
+	for (size_t i = 0; s->rs && i < s->rs->nsets; i++)
+		if (nfo_set_refresh_elems(&s->rs->sets[i]) < 0) {
+			daemon_unlock(d);
+			return why(d, "out of memory applying element changes");
+		}
+	daemon_unlock(d);
 	daemon_busy(d, "writing maps", true);
 	r = nfo_loader_apply(s->loader, s->plan, s->keys, genid, ifs, s->nifaces, err,
 			     sizeof(err));

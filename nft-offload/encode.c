@@ -528,8 +528,9 @@ static int encode_set(struct nfo_image *img, const struct nfo_plan_set *ps, int 
 	 * kpend.add. A generation written whole with the same plan (an
 	 * element update that reads a set, or outgrew the maps) must write
 	 * those, or a key deleted in place comes back into the shared store.
-	 * Keys and their expiries change together (nothing pending). */
-	if (set->expires && (set->kpend.nadd || set->kpend.ndel))
+	 * Keys and their expiries change together, and a fold under way has
+	 * keys set aside: the daemon folds those first (nothing pending). */
+	if (set->kfold.active || (set->expires && (set->kpend.nadd || set->kpend.ndel)))
 		return -EINVAL;
 	for (size_t i = 0; i < set->nkeys && r == 0; i++) {
 		struct nfo_image_setkey e = {};
