@@ -289,6 +289,28 @@ nfo_assert() {
 	fi
 }
 
+# nfo_elements CMD...: an element-only `nft CMD...` transaction; waits until
+# the daemon counted it applied with the fast path on (set_updates moves once
+# the new elements are live; the generation is published before a whole
+# write starts) and asserts it took one update.
+nfo_elements() {
+	local su
+	su=$(nfo_get 'st["set_updates"]')
+	ip netns exec "$NS_R" nft "$@"
+	nfo_wait "st['set_updates'] > $su and st['fast_path'] == 'enabled'" 30 ||
+		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
+	nfo_assert "st['set_updates'] == $su + 1" \
+		"element update: nft $* ($(nfo_get 'st["last_update_ms"]') ms)"
+}
+
+# nfo_mono: CLOCK_MONOTONIC in seconds; nfo_secs T: seconds since nfo_mono T.
+nfo_mono() {
+	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"
+}
+nfo_secs() {
+	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
+}
+
 # nfo_get EXPR: prints EXPR's value.
 nfo_get() {
 	python3 "$CHECK" get "$1"

@@ -41,18 +41,7 @@ nfo_assert "nset('ports')['fast_path'] == 'maps' and nset('meter4')['fast_path']
 	"ports and the packet-path set: in the set maps"
 nfo_case "initial" "drop=ports --dport 7" "pass --dport 9"
 
-# elements CMD...: an element-only transaction; waits until the daemon has
-# counted it applied (set_updates moves after the new maps are live; the
-# generation is published before a whole write starts).
-elements() {
-	local su
-	su=$(nfo_get 'st["set_updates"]')
-	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['set_updates'] == $su + 1 and st['fast_path'] == 'enabled'" 30 ||
-		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-}
-
-elements add element inet fw ports "{ 9 }"
+nfo_elements add element inet fw ports "{ 9 }"
 nfo_case "port 9 added in place" "drop=ports --dport 9" "drop=ports --dport 7"
 
 # A full update: the model's ports are read again, 9 among its keys.
@@ -63,14 +52,14 @@ nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 30 ||
 nfo_case "after a full update" "drop=ports --dport 9" "drop=d12 --dport 12"
 
 IP=$(nfo_get 'st["set_updates_in_place"]')
-elements delete element inet fw ports "{ 9 }"
+nfo_elements delete element inet fw ports "{ 9 }"
 nfo_assert "st['set_updates_in_place'] == $IP + 1" "port 9 deleted in place"
 nfo_case "port 9 deleted in place" "pass --dport 9" "drop=ports --dport 7"
 
 # The packet-path set changes: every set of the plan written whole.
 RR=$(nfo_get 'st["set_rereads"]')
 IP=$(nfo_get 'st["set_updates_in_place"]')
-elements add element inet fw meter4 "{ 192.0.2.50 }"
+nfo_elements add element inet fw meter4 "{ 192.0.2.50 }"
 nfo_assert "st['set_rereads'] == $RR + 1 and st['set_updates_in_place'] == $IP" \
 	"the packet-path set was read and the sets written whole"
 nfo_case "after the whole write" "pass --dport 9" "drop=ports --dport 7" \
@@ -78,7 +67,7 @@ nfo_case "after the whole write" "pass --dport 9" "drop=ports --dport 7" \
 
 # The same after a resync the watchdog asks for (the daemon stopped for over
 # a second, as a loaded machine may stop it): what sets.sh once saw.
-elements add element inet fw ports "{ 11 }"
+nfo_elements add element inet fw ports "{ 11 }"
 nfo_case "port 11 added in place" "drop=ports --dport 11"
 U=$(nfo_get 'st["updates"]')
 kill -STOP "$DAEMON_PID"
@@ -87,10 +76,10 @@ kill -CONT "$DAEMON_PID"
 nfo_wait "st['watchdog']['trips'] == 1 and st['updates'] > $U and st['fast_path'] == 'enabled'" 30 ||
 	{ nfo_daemon_log; die "no resync after the watchdog tripped"; }
 IP=$(nfo_get 'st["set_updates_in_place"]')
-elements delete element inet fw ports "{ 11 }"
+nfo_elements delete element inet fw ports "{ 11 }"
 nfo_assert "st['set_updates_in_place'] == $IP + 1" "port 11 deleted in place"
 RR=$(nfo_get 'st["set_rereads"]')
-elements add element inet fw meter4 "{ 192.0.2.51 }"
+nfo_elements add element inet fw meter4 "{ 192.0.2.51 }"
 nfo_assert "st['set_rereads'] == $RR + 1" "the sets written whole again"
 nfo_case "after a watchdog resync and the whole write" "pass --dport 11" "pass --dport 9" \
 	"drop=ports --dport 7"

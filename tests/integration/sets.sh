@@ -63,46 +63,34 @@ nfo_assert "rule('bl')['offloaded'] and rule('pairs')['offloaded'] and rule('tmp
 nfo_case "initial" "drop=ports --dport 7" "drop=pairs --dport 5000" "pass --dport 5001" \
 	"pass --dport 9" "pass -6 --dport 9"
 
-# elements CMD...: an element-only transaction; waits until the daemon
-# applied it as one (set_updates moves, the diagram is not rebuilt).
-elements() {
-	local su gen nodes
-	su=$(nfo_get 'st["set_updates"]')
-	gen=$(nfo_get 'st["generation"]')
-	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
-		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	nfo_assert "st['set_updates'] == $su + 1" "element update in place: nft $* ($(nfo_get 'st["last_update_ms"]') ms)"
-}
-
-elements add element inet fw blocklist "{ $S4 }"
+nfo_elements add element inet fw blocklist "{ $S4 }"
 nfo_case "address added to the blocklist" "drop=bl --dport 9" "drop=bl --dport 7"
 nfo_assert "nset('blocklist')['elements'] == 2" "blocklist: 2 elements"
-elements delete element inet fw blocklist "{ $S4 }"
+nfo_elements delete element inet fw blocklist "{ $S4 }"
 nfo_case "address deleted again" "pass --dport 9" "drop=ports --dport 7"
 nfo_assert "rule('bl')['packets'] == 10 and rule('ports')['packets'] == 10" \
 	"counters kept across element updates (bl 10, ports 10)"
 
-elements add element inet fw ports "{ 9, 11 }"
+nfo_elements add element inet fw ports "{ 9, 11 }"
 nfo_case "ports added" "drop=ports --dport 9" "drop=ports -6 --dport 11" "pass --dport 10"
-elements add element inet fw pairs "{ $S4 . 5001 }"
+nfo_elements add element inet fw pairs "{ $S4 . 5001 }"
 nfo_case "pair added" "drop=pairs --dport 5001" "pass --dport 5002"
-elements add element inet fw block6 "{ fd00:99::/64 }"
+nfo_elements add element inet fw block6 "{ fd00:99::/64 }"
 nfo_case "IPv6 prefix added" "drop=bl6 -6 --dport 10" "pass --dport 10"
 
 # One transaction, several sets.
-elements -f - <<EOF
+nfo_elements -f - <<EOF
 delete element inet fw ports { 9, 11 }
 delete element inet fw block6 { fd00:99::/64 }
 add element inet fw blocklist { $S4 }
 EOF
 nfo_case "three sets in one transaction" "drop=bl --dport 9" "pass -6 --dport 11"
-elements flush set inet fw blocklist
+nfo_elements flush set inet fw blocklist
 nfo_assert "nset('blocklist')['elements'] == 0" "blocklist flushed"
 nfo_case "blocklist flushed" "pass --dport 9" "drop=pairs --dport 5000"
 
 # A set with timeouts: its elements are applied in place like any other.
-elements add element inet fw tmp "{ $S4 timeout 1h }"
+nfo_elements add element inet fw tmp "{ $S4 timeout 1h }"
 nfo_case "tmp element dropped in the fast path" "drop=tmp --dport 8" "pass --dport 9"
 
 # A named verdict map lives in the diagram: changing its elements is a full
@@ -126,7 +114,7 @@ with open(sys.argv[1], "w") as f:
     f.write(", ".join("10.%d.%d.0/24" % (i // 128, 2 * (i % 128)) for i in range(100, 10100)))
     f.write(", 10.99.0.1 }\n")
 EOF
-elements -f "$NFO_T/many.nft"
+nfo_elements -f "$NFO_T/many.nft"
 nfo_assert "nset('blocklist')['elements'] >= 10001" "blocklist holds $(nfo_get "nset('blocklist')['elements']") elements"
 nfo_case "after 10001 elements" "drop=bl --dport 9" "pass -6 --dport 9"
 

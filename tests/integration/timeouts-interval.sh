@@ -43,49 +43,30 @@ nfo_assert "nset('nets')['fast_path'] == 'maps' and nset('nets2')['fast_path'] =
 nfo_assert "rule('nets')['offloaded'] and 'expire' in rule('nets')['note']" \
 	"their rule is offloaded, with a note"
 
-# elements CMD...: an element-only transaction on sets whose elements expire
-# (no new plan).
-elements() {
-	local su gen
-	su=$(nfo_get 'st["set_updates"]')
-	gen=$(nfo_get 'st["generation"]')
-	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
-		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	nfo_assert "st['set_updates'] == $su + 1" "element update: nft $*"
-}
-
 in_set() {
 	local out
 	out=$(ip netns exec "$NS_R" nft list set inet bl "$1") || die "nft list set $1 failed"
 	grep -qF -- "$2" <<<"$out"
 }
 
-mono() {
-	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"
-}
-secs() { # since $1 (mono)
-	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
-}
-
 # A long range, and how long adding one and checking it takes here: the
 # short timeout must outlive that.
-T0=$(mono)
-elements add element inet bl nets "{ 198.51.100.0/28 timeout 1h }"
+T0=$(nfo_mono)
+nfo_elements add element inet bl nets "{ 198.51.100.0/28 timeout 1h }"
 nfo_case "a /28 banned for 1h" "drop=nets --src 198.51.100.5" "pass --src 198.51.100.16"
-D=$(secs "$T0")
+D=$(nfo_secs "$T0")
 TMO=$(python3 -c "import math; print(max(5, math.ceil(3 * $D + 2)))")
 log "adding and checking a range took $D s: the short timeout is $TMO s"
 
 # The /28 right after it expires first; a range that is no prefix, for 1h.
-T0=$(mono)
-elements add element inet bl nets \
+T0=$(nfo_mono)
+nfo_elements add element inet bl nets \
 	"{ 198.51.100.16/28 timeout ${TMO}s, 198.51.100.40-198.51.100.50 timeout 1h }"
 nfo_case "adjacent ranges, their own expiries" \
 	"drop=nets --src 198.51.100.15" "drop=nets --src 198.51.100.16" \
 	"drop=nets --src 198.51.100.20" "drop=nets --src 198.51.100.40" \
 	"drop=nets --src 198.51.100.50" "pass --src 198.51.100.51" "pass --src 198.51.100.32"
-DT=$(secs "$T0")
+DT=$(nfo_secs "$T0")
 python3 -c "import sys; sys.exit(0 if $DT < $TMO - 0.5 else 1)" ||
 	fail "the banned case ended $DT s after the add, of the $TMO s timeout: too slow to tell"
 UPDATES=$(nfo_get 'st["updates"]')
@@ -95,7 +76,7 @@ for _ in $(seq 1200); do
 	sleep 0.05
 done
 in_set nets "198.51.100.16/28" && die "nftables still holds 198.51.100.16/28 a minute after its timeout"
-ok "nftables expired 198.51.100.16/28 $(secs "$T0") s after the add"
+ok "nftables expired 198.51.100.16/28 $(nfo_secs "$T0") s after the add"
 nfo_case "expired in nftables: delivered, by the fast path's own clock" \
 	"pass --why decided_by_nftables --src 198.51.100.20" \
 	"pass --why decided_by_nftables --src 198.51.100.16" \
@@ -108,7 +89,7 @@ nfo_assert "st['updates'] == $UPDATES and st['fast_path'] == 'enabled'" \
 # The set's default timeout gives end elements an expiry: the start key of a
 # range with no end element read there is nftables' to drop, the rest of
 # the range the fast path's.
-elements add element inet bl nets2 "{ 203.0.113.0/28, 203.0.113.16/28 timeout 2h }"
+nfo_elements add element inet bl nets2 "{ 203.0.113.0/28, 203.0.113.16/28 timeout 2h }"
 nfo_case "a default timeout: start keys to nftables" \
 	"kdrop=nets2 --src 203.0.113.0" "drop=nets2 --src 203.0.113.1" \
 	"drop=nets2 --src 203.0.113.15" "drop=nets2 --src 203.0.113.16" \
@@ -140,10 +121,10 @@ inplace() {
 	dis=$(nfo_get 'st["totals"]["passed_by_reason"]["fast_path_disabled"]')
 	flood_start
 	ip netns exec "$NS_R" nft "$@"
-	t0=$(mono)
+	t0=$(nfo_mono)
 	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
 		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	LIVE=$(secs "$t0")
+	LIVE=$(nfo_secs "$t0")
 	flood_stop
 	nfo_assert "st['set_updates'] == $su + 1 and st['set_updates_in_place'] == $sip + 1" \
 		"applied in place, live $LIVE s after nft returned: nft $*"
@@ -158,7 +139,7 @@ nfo_case "ranges added with a 30s timeout: dropped in the fast path" \
 	"drop=nets --src 192.0.2.144" "drop=nets --src 192.0.2.150" "pass --src 192.0.2.151"
 python3 -c "import sys; sys.exit(0 if $LIVE < 5 else 1)" ||
 	fail "the add took $LIVE s to go live"
-T0=$(mono)
+T0=$(nfo_mono)
 inplace add element inet bl nets "{ 192.0.2.128/28 timeout ${TMO}s }"
 nfo_case "re-added with a ${TMO}s timeout: still dropped" "drop=nets --src 192.0.2.130"
 for _ in $(seq 1200); do
@@ -166,7 +147,7 @@ for _ in $(seq 1200); do
 	sleep 0.05
 done
 in_set nets "192.0.2.128/28" && die "nftables still holds 192.0.2.128/28 a minute after its ${TMO}s timeout"
-ok "nftables expired 192.0.2.128/28 $(secs "$T0") s after the re-add"
+ok "nftables expired 192.0.2.128/28 $(nfo_secs "$T0") s after the re-add"
 nfo_case "the shorter timeout counts: the fast path lets go no later than nftables" \
 	"pass --why decided_by_nftables --src 192.0.2.130" "drop=nets --src 192.0.2.144"
 nfo_assert "st['set_updates_disabled'] == $SUD0" "no element change disabled the fast path"

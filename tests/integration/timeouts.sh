@@ -63,17 +63,6 @@ else
 	fail "explain has no note on meter4"
 fi
 
-# elements CMD...: an element-only transaction, applied in place.
-elements() {
-	local su gen
-	su=$(nfo_get 'st["set_updates"]')
-	gen=$(nfo_get 'st["generation"]')
-	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
-		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	nfo_assert "st['set_updates'] == $su + 1" "element update in place: nft $*"
-}
-
 # in_set SET ADDR: nftables still holds ADDR in SET (the listing is read
 # whole first: grep -q leaving early would fail nft with SIGPIPE).
 in_set() {
@@ -82,19 +71,12 @@ in_set() {
 	grep -qw -- "$2" <<<"$out"
 }
 
-mono() {
-	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"
-}
-secs() { # since $1 (mono)
-	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
-}
-
 # An element with its own timeout (1h), and how long adding one and
 # checking it takes here: the short timeout below must outlive that.
-T0=$(mono)
-elements add element inet bl ban "{ $BAN_B timeout 1h }"
+T0=$(nfo_mono)
+nfo_elements add element inet bl ban "{ $BAN_B timeout 1h }"
 nfo_case "banned for 1h" "drop=ban --src $BAN_B" "pass --src 192.0.2.12"
-D=$(secs "$T0")
+D=$(nfo_secs "$T0")
 TMO=$(python3 -c "import math; print(max(4, math.ceil(2.5 * $D + 2)))")
 log "adding and checking an element took $D s: the short timeout is $TMO s"
 
@@ -107,10 +89,10 @@ add rule inet bl input ip saddr @ban2 counter drop comment "ban2"
 RULES
 nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 30 ||
 	{ nfo_daemon_log; die "the daemon did not follow the new set"; }
-T0=$(mono)
-elements add element inet bl ban2 "{ $BAN_A }"
+T0=$(nfo_mono)
+nfo_elements add element inet bl ban2 "{ $BAN_A }"
 nfo_case "banned for ${TMO}s (the set's default)" "drop=ban2 --src $BAN_A" "drop=ban --src $BAN_B"
-DT=$(secs "$T0")
+DT=$(nfo_secs "$T0")
 python3 -c "import sys; sys.exit(0 if $DT < $TMO - 0.5 else 1)" ||
 	fail "the banned case ended $DT s after the add, of the $TMO s timeout: too slow to tell"
 UPDATES=$(nfo_get 'st["updates"]')
@@ -121,7 +103,7 @@ for _ in $(seq 1200); do
 	sleep 0.05
 done
 in_set ban2 "$BAN_A" && die "nftables still holds $BAN_A a minute after its $TMO s timeout"
-DT=$(secs "$T0")
+DT=$(nfo_secs "$T0")
 python3 -c "import sys; sys.exit(0 if $DT >= $TMO - 0.1 else 1)" ||
 	fail "nftables expired $BAN_A after $DT s, expected $TMO s"
 ok "nftables expired $BAN_A $DT s after the add"
@@ -159,10 +141,10 @@ inplace() {
 	dis=$(nfo_get 'st["totals"]["passed_by_reason"]["fast_path_disabled"]')
 	flood_start
 	ip netns exec "$NS_R" nft "$@"
-	t0=$(mono)
+	t0=$(nfo_mono)
 	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
 		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	LIVE=$(secs "$t0")
+	LIVE=$(nfo_secs "$t0")
 	flood_stop
 	nfo_assert "st['set_updates'] == $su + 1 and st['set_updates_in_place'] == $sip + 1" \
 		"applied in place, live $LIVE s after nft returned: nft $*"
@@ -179,7 +161,7 @@ SUD0=$(nfo_get 'st["set_updates_disabled"]')
 inplace add element inet bl ban "{ 192.0.2.30 timeout 300s, 192.0.2.31 timeout 300s }"
 nfo_case "added with a 300s timeout: dropped in the fast path" \
 	"drop=ban --src 192.0.2.30" "drop=ban --src 192.0.2.31"
-T0=$(mono)
+T0=$(nfo_mono)
 inplace add element inet bl ban "{ 192.0.2.30 timeout ${TMO}s }"
 nfo_case "re-added with a ${TMO}s timeout: still dropped" "drop=ban --src 192.0.2.30"
 for _ in $(seq 1200); do
@@ -187,7 +169,7 @@ for _ in $(seq 1200); do
 	sleep 0.05
 done
 in_set ban 192.0.2.30 && die "nftables still holds 192.0.2.30 a minute after its ${TMO}s timeout"
-ok "nftables expired 192.0.2.30 $(secs "$T0") s after the re-add"
+ok "nftables expired 192.0.2.30 $(nfo_secs "$T0") s after the re-add"
 nfo_case "the shorter timeout counts: the fast path lets go no later than nftables" \
 	"pass --why decided_by_nftables --src 192.0.2.30" "drop=ban --src 192.0.2.31"
 inplace delete element inet bl ban "{ 192.0.2.31 }"
@@ -202,7 +184,7 @@ in_set meter4 "$S4" || die "the packet path did not add $S4 to meter4"
 nfo_case "added by the packet path: nftables drops" "kdrop=meter --dport 9"
 # An element nft adds is the fast path's, and reading the set again for it
 # takes in what the packet path added meanwhile: the kernel holds it then.
-elements add element inet bl meter4 "{ $NFT_BAN }"
+nfo_elements add element inet bl meter4 "{ $NFT_BAN }"
 nfo_case "added by nft: the fast path drops" "drop=meter --src $NFT_BAN" "drop=meter --dport 9"
 
 nfo_daemon_stop
