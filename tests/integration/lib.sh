@@ -303,6 +303,38 @@ nfo_elements() {
 		"element update: nft $* ($(nfo_get 'st["last_update_ms"]') ms)"
 }
 
+# nfo_inplace CMD...: an element-only `nft CMD...` transaction that must be
+# applied in place, sent while a flood from $NFO_FLOOD_SRC (default
+# 192.0.2.99: a source no rule drops) arrives: asserts one update, in place,
+# and not one flood packet passed because the fast path was off. The flood
+# runs only while the daemon follows (cases count packets exactly). LIVE:
+# seconds from nft's return to the new generation live.
+nfo_inplace() {
+	local src=${NFO_FLOOD_SRC:-192.0.2.99} su sip gen dis t0 flood
+	su=$(nfo_get 'st["set_updates"]')
+	sip=$(nfo_get 'st["set_updates_in_place"]')
+	gen=$(nfo_get 'st["generation"]')
+	dis=$(nfo_get 'st["totals"]["passed_by_reason"]["fast_path_disabled"]')
+	python3 "$PKT" send -i "$IF_S" --netns "$NS_S" --src "$src" --dst "$R4" \
+		--dst-mac "$MAC_R" --count 1000000 --rate 2000 >/dev/null 2>&1 &
+	flood=$!
+	NFO_PIDS+=("$flood")
+	sleep 0.2
+	ip netns exec "$NS_R" nft "$@"
+	t0=$(nfo_mono)
+	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
+	LIVE=$(nfo_secs "$t0")
+	kill "$flood" 2>/dev/null || true
+	wait "$flood" 2>/dev/null || true
+	sleep 0.2 # what the veth still holds
+	nfo_assert "st['set_updates'] == $su + 1 and st['set_updates_in_place'] == $sip + 1" \
+		"applied in place, live $LIVE s after nft returned: nft $*"
+	nfo_assert "st['totals']['passed_by_reason']['fast_path_disabled'] == $dis and \
+st['totals']['passed_by_reason']['decided_by_nftables'] > 0" \
+		"the flood meanwhile: not one packet passed because the fast path was off"
+}
+
 # nfo_mono: CLOCK_MONOTONIC in seconds; nfo_secs T: seconds since nfo_mono T.
 nfo_mono() {
 	python3 -c "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"

@@ -118,39 +118,11 @@ nfo_assert "st['updates'] == $UPDATES and st['fast_path'] == 'enabled'" \
 # added key, while a flood (from a source no rule drops) arrives: not one
 # of its packets passes because the fast path was off. The flood runs only
 # while the daemon follows (the cases count packets exactly).
-FLOOD_SRC=192.0.2.99
-flood_start() {
-	python3 "$PKT" send -i "$IF_S" --netns "$NS_S" --src "$FLOOD_SRC" --dst "$R4" \
-		--dst-mac "$MAC_R" --count 1000000 --rate 2000 >/dev/null 2>&1 &
-	FLOOD=$!
-	sleep 0.2
-}
-flood_stop() {
-	kill "$FLOOD" 2>/dev/null || true
-	wait "$FLOOD" 2>/dev/null || true
-	sleep 0.2 # what the veth still holds
-}
-# inplace CMD...: an element-only transaction applied in place, with the
-# expiry of each added key asked for; LIVE: seconds from nft's return.
+# inplace CMD...: nfo_inplace, and an add asked for the added keys' expiries.
 inplace() {
-	local su sip sx gen dis t0
-	su=$(nfo_get 'st["set_updates"]')
-	sip=$(nfo_get 'st["set_updates_in_place"]')
+	local sx
 	sx=$(nfo_get 'st["set_expiry_reads"]')
-	gen=$(nfo_get 'st["generation"]')
-	dis=$(nfo_get 'st["totals"]["passed_by_reason"]["fast_path_disabled"]')
-	flood_start
-	ip netns exec "$NS_R" nft "$@"
-	t0=$(nfo_mono)
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
-		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
-	LIVE=$(nfo_secs "$t0")
-	flood_stop
-	nfo_assert "st['set_updates'] == $su + 1 and st['set_updates_in_place'] == $sip + 1" \
-		"applied in place, live $LIVE s after nft returned: nft $*"
-	nfo_assert "st['totals']['passed_by_reason']['fast_path_disabled'] == $dis and \
-st['totals']['passed_by_reason']['decided_by_nftables'] > 0" \
-		"the flood meanwhile: not one packet passed because the fast path was off"
+	nfo_inplace "$@"
 	if [[ "$*" == "add "* ]]; then
 		nfo_assert "st['set_expiry_reads'] > $sx" "the added keys' expiries were asked for"
 	fi
