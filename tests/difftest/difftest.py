@@ -24,10 +24,13 @@ real kernel as the reference.
     an ICMP error (decided where the kernel would not answer: the lanes turn
     the kernel's ICMP limits off, so the fast path passes nearly all of
     them, but drops what the kernel never answers, such as ICMP errors). And
-    what the fast path does not decide: ct state/status/mark/direction, log,
-    limit, quota, reject with tcp reset, meta mark and meta mark set, ct mark
-    set, notrack, ip ttl, ip6 hoplimit, masked address compares, fib (type
-    of saddr/daddr, which it decides for IPv4, and the route lookups),
+    what the fast path decides only in some places or not at all: ct
+    state/status (TCP and UDP only)/mark/direction, log, limit (decided in
+    front of a block), quota, reject with tcp reset (answered by the fast
+    path at input where it can send the kernel's RST: the outcome compared
+    is the RST itself), meta mark and meta mark set, ct mark set, notrack,
+    ip ttl, ip6 hoplimit, masked address compares, fib (type of
+    saddr/daddr, which it decides for IPv4, and the route lookups),
     pkttype, meta length, set updates from the packet path, NAT chains.
     One ruleset in five also gets a stateful server table (established
     accepted, a few services open, policy drop) so that conntrack state
