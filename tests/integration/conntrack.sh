@@ -131,7 +131,7 @@ listening() { # NS PORT...: every port has a TCP listener
 	local ns=$1 p
 	shift
 	for p in "$@"; do
-		ip netns exec "$ns" ss -Hltn "sport = :$p" | grep -q . || return 1
+		ip netns exec "$ns" ss -Hltn "sport = :$p" | nfo_has . || return 1
 	done
 }
 nfo_poll 5 listening "$NS_S" 8000 && nfo_poll 5 listening "$NS_R" 22 443 ||

@@ -92,7 +92,7 @@ xdp-generic)
 	fi ;;
 tc)
 	# bpftool 7.1 predates tcx: it lists the link as "type 11" (BPF_LINK_TYPE_TCX).
-	if bpftool link show | grep -Eq "^[0-9]+: (tcx|type 11) +prog $PROG_ID( |\$)" &&
+	if bpftool link show | nfo_has -E "^[0-9]+: (tcx|type 11) +prog $PROG_ID( |\$)" &&
 		! grep -q 'prog/xdp' <<<"$LINK"; then
 		ok "bpftool link: tcx link of program $PROG_ID, no XDP"
 	else

@@ -73,7 +73,7 @@ while True:
 ' >/dev/null 2>&1 &
 NFO_PIDS+=($!)
 for _ in $(seq 50); do
-	ip netns exec "$NS_R" ss -Hltn "sport = :22" | grep -q . && break
+	ip netns exec "$NS_R" ss -Hltn "sport = :22" | nfo_has . && break
 	sleep 0.1
 done
 if ip netns exec "$NS_S" python3 -c '

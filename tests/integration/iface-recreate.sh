@@ -62,7 +62,7 @@ recreate first
 
 # 2. the same again: this time the deleted interface was learned from a
 # notification (it appeared while the daemon ran).
-if nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+if nfo_get "iface('$IF_R')['attached']" | nfo_has true; then
 	recreate second
 else
 	fail "second: not run, $IF_R is not attached after the first re-creation"
@@ -73,7 +73,7 @@ fi
 # after it is a marker: once the marker's generation is live, the MTU
 # notification (sent before it) has been handled, and exactly one update
 # (the marker's) must have happened.
-if ! nfo_get "iface('$IF_R')['attached']" | grep -q true; then
+if ! nfo_get "iface('$IF_R')['attached']" | nfo_has true; then
 	fail "MTU and same-ifindex checks not run: $IF_R is not attached"
 else
 	u=$(nfo_get "st['updates']")

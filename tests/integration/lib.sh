@@ -32,6 +32,11 @@
 
 set -Eeuo pipefail
 
+# nfo_has GREP-ARGS...: the input matches. Reads all of it: with pipefail,
+# `cmd | grep -q` fails at random when grep exits at the first match and the
+# writer, still writing, dies of SIGPIPE (seen: bpftool map show).
+nfo_has() { grep "$@" >/dev/null; }
+
 : "${NFO_BIN:?NFO_BIN: path of the built nft-offload binary}"
 : "${NFO_SRC:?NFO_SRC: path of the source tree}"
 PKT="$NFO_SRC/tests/tools/pkt.py"
@@ -106,7 +111,7 @@ _nfo_cleanup() {
 		umount "$NFO_BPFFS" 2>/dev/null || umount -l "$NFO_BPFFS"
 	fi
 	[ -n "$NFO_T" ] && rm -rf "$NFO_T"
-	if [ -n "$NFO_ID" ] && ip netns list | grep -q -- "$NFO_ID"; then
+	if [ -n "$NFO_ID" ] && ip netns list | nfo_has -- "$NFO_ID"; then
 		printf 'FAIL: namespaces left behind: %s\n' "$(ip netns list | grep -- "$NFO_ID" | tr '\n' ' ')"
 		rc=1
 	fi
@@ -439,7 +444,7 @@ nfo_settle() {
 
 # nfo_has_addr NS IFACE ADDR: ADDR is configured on IFACE.
 nfo_has_addr() {
-	ip -n "$1" addr show dev "$2" | grep -qw "${3%%/*}"
+	ip -n "$1" addr show dev "$2" | nfo_has -w "${3%%/*}"
 }
 
 # Nothing of ours attached to IFACE in NS: no XDP program on the link, no tc
@@ -447,17 +452,17 @@ nfo_has_addr() {
 nfo_nothing_attached() { # NS IFACE [PROG_ID...]
 	local ns=$1 ifc=$2 id
 	shift 2
-	if ip -n "$ns" -d link show dev "$ifc" | grep -Eq 'prog/xdp|xdpgeneric|xdpdrv| xdp '; then
+	if ip -n "$ns" -d link show dev "$ifc" | nfo_has -E 'prog/xdp|xdpgeneric|xdpdrv| xdp '; then
 		return 1
 	fi
-	if ip netns exec "$ns" bpftool net show dev "$ifc" 2>/dev/null | grep -Eq 'nfo_|id [0-9]'; then
+	if ip netns exec "$ns" bpftool net show dev "$ifc" 2>/dev/null | nfo_has -E 'nfo_|id [0-9]'; then
 		return 1
 	fi
 	for id in "$@"; do
 		if bpftool prog show id "$id" >/dev/null 2>&1; then
 			return 1
 		fi
-		if bpftool link show 2>/dev/null | grep -Eq "prog $id( |$)"; then
+		if bpftool link show 2>/dev/null | nfo_has -E "prog $id( |$)"; then
 			return 1
 		fi
 	done

@@ -31,7 +31,7 @@ attached_check() { # MODE PROG_ID
 	case $1 in
 	xdp) grep -q "prog/xdp id $2" <<<"$link" && ! grep -q xdpgeneric <<<"$link" ;;
 	xdp-generic) grep -q "xdpgeneric" <<<"$link" && grep -q "prog/xdp id $2" <<<"$link" ;;
-	tc) bpftool link show | grep -Eq "^[0-9]+: (tcx|type 11) +prog $2( |\$)" ;;
+	tc) bpftool link show | nfo_has -E "^[0-9]+: (tcx|type 11) +prog $2( |\$)" ;;
 	esac
 }
 
@@ -84,7 +84,7 @@ for MODE in xdp xdp-generic tc; do
 done
 
 # Nothing of ours anywhere: no nfo_ program attached in the namespace.
-if ip netns exec "$NS_R" bpftool net show | grep -q nfo_; then
+if ip netns exec "$NS_R" bpftool net show | nfo_has nfo_; then
 	fail "bpftool net shows a program of ours: $(ip netns exec "$NS_R" bpftool net show)"
 else
 	ok "bpftool net show lists nothing of ours"

@@ -74,7 +74,7 @@ while True:
     c.sendall(("from %s:" % a[0]).encode() + c.recv(1000) * 50); c.close()
 PY
 NFO_PIDS+=($!)
-listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
+listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | nfo_has .; }
 nfo_poll 5 listening "$NS_R" 80 && nfo_poll 5 listening "$NS_S" 8000 ||
 	die "the test's listeners did not start: $(cat "$NFO_T"/listen-*.log)"
 

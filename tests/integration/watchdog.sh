@@ -37,7 +37,7 @@ WD_MAPS=()
 for f in /proc/"$DAEMON_PID"/fdinfo/*; do
 	id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f" 2>/dev/null) || continue
 	[ -n "$id" ] || continue
-	bpftool map show id "$id" 2>/dev/null | grep -q 'name nfo_wd_timers' && WD_MAPS+=("$id")
+	bpftool map show id "$id" 2>/dev/null | nfo_has 'name nfo_wd_timers' && WD_MAPS+=("$id")
 done
 [ "${#WD_MAPS[@]}" -eq 1 ] && ok "the daemon holds one watchdog timer map (id ${WD_MAPS[0]})" ||
 	fail "expected one nfo_wd_timers map held by the daemon, found ${#WD_MAPS[@]}"
