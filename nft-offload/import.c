@@ -311,21 +311,45 @@ static int collect_long_vmap(struct elem_acc *a)
 	return 0;
 }
 
-/* Exact sets: the keys, sorted, with their expiries in the same order. */
+/* The earlier of two expiries, 0 being never. */
+static uint64_t expiry_min(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/*
+ * Exact sets: the keys, sorted and distinct, with their expiries in the
+ * same order. A dump may send an element twice: nf_tables walks a set from
+ * its start for every message and skips the elements sent before
+ * (nf_tables_dump_set, iter.skip), so an element inserted ahead of the
+ * walk's position between two messages shifts the rest by one, and the
+ * element at the boundary comes again. That happens in the part of a
+ * streamed set read after the generation check (netlink/nft.c
+ * fill_streams). The model holds each key once (setdelta.c: a delete takes
+ * one copy away, a fold or a diff would keep the other, and the fast path
+ * would miss the key or get it back after nftables deleted it). Both
+ * readings of a key's expiry are lower bounds of the kernel's at the time
+ * each was taken (the clock was read before the request), and a re-add in
+ * between may have made it sooner: the earlier of the two is a lower bound
+ * of the kernel's expiry now, whichever reading came first.
+ */
 static int collect_keys(struct elem_acc *a)
 {
 	const struct nfo_nft_elems *es = a->es;
 	struct nfo_set *s = a->set;
-	size_t kl = s->key_len;
+	size_t kl = s->key_len, n = 0;
 	uint32_t *order;
 
 	s->keys = malloc(a->n * kl);
 	if (!s->keys)
 		return -ENOMEM;
-	s->nkeys = a->n;
 	if (!a->expiring) {
 		memcpy(s->keys, es->keys, a->n * kl);
-		qsort_r(s->keys, s->nkeys, kl, cmp_key, &s->key_len);
+		qsort_r(s->keys, a->n, kl, cmp_key, &s->key_len);
+		for (size_t i = 0; i < a->n; i++)
+			if (!n || memcmp(s->keys + (n - 1) * kl, s->keys + i * kl, kl))
+				memmove(s->keys + n++ * kl, s->keys + i * kl, kl);
+		s->nkeys = n;
 		return 0;
 	}
 	s->expires = malloc(a->n * sizeof(*s->expires));
@@ -335,17 +359,18 @@ static int collect_keys(struct elem_acc *a)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		memcpy(s->keys + i * kl, es->keys + (size_t)order[i] * kl, kl);
-		s->expires[i] = a->expires[order[i]];
+		const uint8_t *k = es->keys + (size_t)order[i] * kl;
+
+		if (n && !memcmp(s->keys + (n - 1) * kl, k, kl)) {
+			s->expires[n - 1] = expiry_min(s->expires[n - 1], a->expires[order[i]]);
+			continue;
+		}
+		memcpy(s->keys + n * kl, k, kl);
+		s->expires[n++] = a->expires[order[i]];
 	}
+	s->nkeys = n;
 	free(order);
 	return 0;
-}
-
-/* The earlier of two expiries, 0 being never. */
-static uint64_t expiry_min(uint64_t a, uint64_t b)
-{
-	return !a ? b : !b ? a : a < b ? a : b;
 }
 
 /*

@@ -299,7 +299,9 @@ struct nfo_set {
 	bool usable;       /* elements known exactly and static */
 	char *why;         /* why not usable */
 	/* Exact (non-interval) sets: the keys as nft holds them, key_len bytes
-	 * each, sorted. Single-field sets also have elems. */
+	 * each, sorted and distinct (setdelta.c's deletes, folds and diffs
+	 * count on one copy of a key; import.c collect_keys). Single-field
+	 * sets also have elems. */
 	uint8_t *keys;
 	size_t nkeys;
 	/* Element timeouts: the set's default (NFTA_SET_TIMEOUT, ms, 0: none),

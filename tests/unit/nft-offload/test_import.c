@@ -27,6 +27,7 @@
 #include "netlink/nft.h"
 #include "nft-offload/import.h"
 #include "nft-offload/ruleset.h"
+#include "nft-offload/setdelta.h"
 
 static void add_table(struct nfo_nft_dump *d, uint32_t family, const char *name, uint32_t flags)
 {
@@ -441,6 +442,89 @@ static void test_set_timeouts(void **state)
 	nfo_ruleset_free(&rs);
 }
 
+/*
+ * A dump that spans transactions may send an element twice (nf_tables
+ * walks the set from its start for every message and skips what it sent:
+ * an element inserted ahead of that position shifts the rest by one): the
+ * part of a streamed set read after the generation check. The model holds
+ * each key once, or a delete folded into the keys would keep the other
+ * copy (the fast path then misses the key when nftables adds it again, or
+ * gets it back in a whole write after nftables deleted it), and a set read
+ * again would lose a key it holds.
+ */
+static void test_set_read_twice(void **state)
+{
+	const uint16_t ports[] = { 80, 22, 443, 22, 8080, 443, 443 };
+	struct nfo_ruleset *rs = one_set(port_set("t", "s", 0, ports, NULL, 7));
+	struct nfo_set *s = &rs->sets[0], fresh = {};
+	struct nfo_nft_elem del = { .klen = 2, .del = true };
+	struct nfo_set_change c = {};
+	uint16_t k = htons(443);
+	struct nftnl_set *ns;
+
+	(void)state;
+	assert_true(s->usable);
+	assert_int_equal(s->nkeys, 4);
+	assert_memory_equal(s->keys, "\x00\x16\x00\x50\x01\xbb\x1f\x90", 8);
+	assert_int_equal(nfo_set_nkeys_held(s), 4);
+
+	/* deleted, folded (as a rebuild does before it writes the maps) */
+	memcpy(del.key, &k, 2);
+	assert_int_equal(nfo_set_apply_ops(s, &del, 1, &c), 0);
+	assert_int_equal(c.ndel_keys, 1);
+	nfo_set_change_clear(&c);
+	assert_int_equal(nfo_set_refresh_elems(s), 0);
+	assert_false(nfo_set_has_key(s, (const uint8_t *)&k, NULL));
+	assert_int_equal(s->nkeys, 3);
+	assert_memory_equal(s->keys, "\x00\x16\x00\x50\x1f\x90", 6);
+	/* added again: a change the maps must get */
+	del.del = false;
+	assert_int_equal(nfo_set_apply_ops(s, &del, 1, &c), 0);
+	assert_int_equal(c.nadd_keys, 1);
+	nfo_set_change_clear(&c);
+
+	/* read again, twice over too: nothing changed */
+	nfo_set_copy_type(s, &fresh);
+	ns = port_set("t", "s", 0, ports, NULL, 7);
+	assert_int_equal(nfo_set_reload(&fresh, ns, NULL), 0);
+	nftnl_set_free(ns);
+	assert_int_equal(nfo_set_replace(s, &fresh, &c), 0);
+	assert_int_equal(nfo_set_change_size(&c), 0);
+	assert_int_equal(s->nkeys, 4);
+	nfo_set_change_clear(&c);
+	nfo_set_clear_elems(&fresh);
+	nfo_ruleset_free(&rs);
+}
+
+/* A key a dump sent twice (test_set_read_twice) with two readings of its
+ * expiry, both lower bounds when they were taken: a re-add between them may
+ * have made it sooner, so the earlier one stays; never (0) is later than
+ * any. */
+static void test_set_timeouts_read_twice(void **state)
+{
+	const struct life l[] = {
+		{ 22, 30000, 29996 }, { 80, -1, 3600000 }, { 22, 10000, 8000 },
+		{ 443, 0, -1 },       { 443, 2000, 1999 },  { 80, -1, 3600000 },
+	};
+	const struct nfo_nft_jiffies at = { .jiffies = 1000, .hz = 250 };
+	struct nfo_ruleset *rs = timeout_ruleset(timeout_set("s", 3600000, l, 6), &at, UINT32_MAX, 0);
+	struct nfo_set *s = &rs->sets[0];
+	const uint16_t want_port[] = { 22, 80, 443 };
+	const uint64_t want_exp[] = { 1000 + 2000, 1000 + 900000, 1000 + 499 };
+
+	(void)state;
+	assert_true(s->usable);
+	assert_int_equal(s->nkeys, 3);
+	for (size_t i = 0; i < 3; i++) {
+		uint16_t k;
+
+		memcpy(&k, s->keys + 2 * i, 2);
+		assert_int_equal(ntohs(k), want_port[i]);
+		assert_int_equal(s->expires[i], want_exp[i]);
+	}
+	nfo_ruleset_free(&rs);
+}
+
 /* A port set with flags interval,timeout: elements (port, end?, expiration
  * ms or -1: none sent). */
 struct bound_life {
@@ -710,6 +794,8 @@ int main(void)
 		cmocka_unit_test(test_set_not_usable),
 		cmocka_unit_test(test_elem_expiry),
 		cmocka_unit_test(test_set_timeouts),
+		cmocka_unit_test(test_set_read_twice),
+		cmocka_unit_test(test_set_timeouts_read_twice),
 		cmocka_unit_test(test_set_timed_ranges),
 		cmocka_unit_test(test_set_packet_path),
 		cmocka_unit_test(test_set_polarity),
