@@ -25,6 +25,7 @@
 #include "setstore.h"
 #include "slots.h"
 #include "strmap.h"
+#include "common/errbuf.h"
 #include "common/log.h"
 #include "watchdog.h"
 #include "common/fs.h"
@@ -126,46 +127,6 @@ struct nfo_loader {
 	uint64_t *progress;
 };
 
-/*
- * The loader's one error style: a function that fails writes one line into
- * err and returns r (a negative errno), in one statement. seterr_errno
- * appends what r means.
- */
-static int seterr_va(char *err, size_t len, int r, bool with_errno, const char *fmt, va_list ap)
-{
-	int n;
-
-	assert(r < 0);
-	if (!err || !len)
-		return r;
-	n = vsnprintf(err, len, fmt, ap);
-	if (with_errno && n >= 0 && (size_t)n < len)
-		snprintf(err + n, len - (size_t)n, ": %s", strerror(-r));
-	return r;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = seterr_va(err, len, r, false, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int seterr_errno(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = seterr_va(err, len, r, true, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* ---- pinned, generation-independent maps ---------------------------------- */
 
 static int pinned_map(const char *dir, const char *name, enum bpf_map_type type,
@@ -212,7 +173,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
 	pthread_mutex_init(&l->slots_mu, NULL);
@@ -222,18 +183,18 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
-		r = seterr(err, errlen, -EINVAL, "cannot count possible CPUs");
+		r = nfo_seterr(err, errlen, -EINVAL, "cannot count possible CPUs");
 		goto fail;
 	}
 	r = nfo_slots_init(&l->slots, opts->max_slots ? opts->max_slots : 16384, l->ncpus,
 			   &l->slots_mu);
 	if (r < 0) {
-		r = seterr(err, errlen, r, "out of memory");
+		r = nfo_seterr(err, errlen, r, "out of memory");
 		goto fail;
 	}
 	r = nfo_mkdir_p(l->pin_dir, 0700, true);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
+		r = nfo_seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
 		goto fail;
 	}
 	l->counters_fd = pinned_map(l->pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
@@ -244,7 +205,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 				sizeof(struct nfo_slot_key), l->slots.max, &reused_k);
 	if (l->counters_fd < 0 || l->stats_fd < 0 || l->keys_fd < 0) {
 		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
-		r = seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
+		r = nfo_seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
 		goto fail;
 	}
 	l->slots.counters_fd = l->counters_fd;
@@ -256,7 +217,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	l->trace_pcpu_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nfo_trace_pcpu",
 					  sizeof(uint32_t), sizeof(struct nfo_trace_pcpu), 1, NULL);
 	if (l->trace_ring_fd < 0 || l->trace_cfg_fd < 0 || l->trace_pcpu_fd < 0) {
-		r = seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
+		r = nfo_seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
 		goto fail;
 	}
 	/* Counters of a previous daemon (it crashed, or was killed): keep
@@ -264,7 +225,7 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	if (reused_c && reused_k) {
 		r = nfo_slots_restore(&l->slots);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "cannot restore the counter slots");
+			r = nfo_seterr_errno(err, errlen, r, "cannot restore the counter slots");
 			goto fail;
 		}
 	}
@@ -925,7 +886,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	int r;
 
 	if (!ps)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&ps->mu, NULL);
 	pthread_cond_init(&ps->cv, NULL);
 	ps->grace = (struct nfo_grace)NFO_GRACE_INIT;
@@ -938,13 +899,13 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 
 	r = nfo_grace_new(&ps->grace);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "cannot create maps");
+		r = nfo_seterr_errno(err, errlen, r, "cannot create maps");
 		goto fail;
 	}
 
 	ps->xdp = nfo_xdp__open();
 	if (!ps->xdp) {
-		r = seterr_errno(err, errlen, -errno, "cannot open the XDP object");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot open the XDP object");
 		goto fail;
 	}
 	/* nfo_image_caps() keeps these products within a u32 */
@@ -960,12 +921,12 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->xdp->obj) < 0) {
-		r = seterr_errno(err, errlen, -errno, "cannot share the counter maps");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot share the counter maps");
 		goto fail;
 	}
 	r = nfo_xdp__load(ps->xdp);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "loading the XDP program failed");
+		r = nfo_seterr_errno(err, errlen, r, "loading the XDP program failed");
 		goto fail;
 	}
 	ps->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
@@ -973,7 +934,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		       bpf_map__fd(ps->xdp->maps.nfo_ctl), 0);
 	if (ps->ctl == MAP_FAILED) {
 		ps->ctl = NULL;
-		r = seterr_errno(err, errlen, -errno, "cannot map the control map");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
 	ps->ctl->trace = l->trace_on;
@@ -983,7 +944,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 			     bpf_map__fd(ps->xdp->maps.nfo_rootcache), 0);
 	if (ps->rootcache == MAP_FAILED) {
 		ps->rootcache = NULL;
-		r = seterr_errno(err, errlen, -errno, "cannot map the root cache");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the root cache");
 		goto fail;
 	}
 	/* Without a watchdog the fast path still works: status says why. */
@@ -995,7 +956,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
-		r = seterr_errno(err, errlen, -errno, "cannot open the TC object");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot open the TC object");
 		goto fail;
 	}
 	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
@@ -1017,18 +978,18 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->tc->obj) < 0) {
-		r = seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
 		goto fail;
 	}
 	r = nfo_tc__load(ps->tc);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "loading the TC program failed");
+		r = nfo_seterr_errno(err, errlen, r, "loading the TC program failed");
 		goto fail;
 	}
 
 	r = -pthread_create(&ps->cleaner, NULL, cleaner_main, ps);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "cannot start a thread");
+		r = nfo_seterr_errno(err, errlen, r, "cannot start a thread");
 		goto fail;
 	}
 	ps->cleaner_started = true;
@@ -1332,14 +1293,14 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 
 	r = resolve_slots(l, plan, keys, &slots);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "counter slots");
+		r = nfo_seterr_errno(err, errlen, r, "counter slots");
 		goto out;
 	}
 	h = ps && ps->active >= 0 ? 1 - ps->active : 0;
 	r = nfo_image_encode(plan, slots, h, ps ? (uint32_t)h * ps->caps.nodes : 0,
 			     ps ? (uint32_t)h * ps->caps.tables : 0, &img);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "encoding the decision diagram failed");
+		r = nfo_seterr_errno(err, errlen, r, "encoding the decision diagram failed");
 		goto out;
 	}
 
@@ -1352,7 +1313,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		 * are written into the new set's maps. */
 		r = nfo_image_caps(&img, &caps);
 		if (r < 0) {
-			r = seterr(err, errlen, r, "the decision diagram is too large for the maps");
+			r = nfo_seterr(err, errlen, r, "the decision diagram is too large for the maps");
 			goto out;
 		}
 		r = progset_new(l, &caps, &fresh, err, errlen);
@@ -1364,7 +1325,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		if (r == 0)
 			r = write_half(fresh, &img, plan, l->progress);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
+			r = nfo_seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		fresh->active = h;
@@ -1393,7 +1354,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 
 		r = write_half(ps, &img, plan, l->progress);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
+			r = nfo_seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		set_state(ps, NFO_STATE_HALF(h), genid);
@@ -1684,10 +1645,10 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 	int r = 0, r2;
 
 	if (!ps || ps->active < 0)
-		return seterr(err, errlen, -EAGAIN, "no generation is live");
+		return nfo_seterr(err, errlen, -EAGAIN, "no generation is live");
 	w = calloc(n ? n : 1, sizeof(*w));
 	if (!w)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	/* The stores are shared with the other half: packets still walking it
 	 * (a generation just retired) must be done first. */
 	pthread_mutex_lock(&ps->mu);
@@ -1764,7 +1725,7 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		free(w[i].later.entries);
 	}
 	if (r < 0)
-		return seterr_errno(err, errlen, r, "updating the set maps failed");
+		return nfo_seterr_errno(err, errlen, r, "updating the set maps failed");
 	*ret_stats = st;
 	return 0;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "setstore.h"
 #include "slots.h"
 #include "strmap.h"
+#include "common/errbuf.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -60,21 +60,6 @@ struct nfo_svc_prog {
 	struct nfo_grace grace;
 	struct nfo_slots slots;    /* counters: fd[M_COUNTERS], keys: keys_fd */
 };
-
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static void keys_pin_path(const char *pin, char *buf, size_t len)
 {
@@ -163,8 +148,7 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	int r;
 
 	if (!obj)
-		return seterr(err, errlen, -errno, "cannot open the service program: %s",
-			      strerror(errno));
+		return nfo_seterr_errno(err, errlen, -errno, "cannot open the service program");
 	maps[M_CTL] = obj->maps.nfo_ctl;
 	maps[M_ROOTS] = obj->maps.nfo_roots;
 	maps[M_NODES] = obj->maps.nfo_nodes;
@@ -195,14 +179,14 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	r = nfo_cgroup__load(obj);
 	if (r < 0) {
 		nfo_cgroup__destroy(obj);
-		return seterr(err, errlen, r, "loading the service program failed: %s", strerror(-r));
+		return nfo_seterr_errno(err, errlen, r, "loading the service program failed");
 	}
 	r = nfo_mkdir_p(p->pin, 0700, false);
 	if (r == 0 && bpf_obj_pin(bpf_program__fd(prog), p->pin) < 0)
 		r = -errno;
 	if (r < 0) {
 		nfo_cgroup__destroy(obj);
-		return seterr(err, errlen, r, "cannot pin %s: %s", p->pin, strerror(-r));
+		return nfo_seterr_errno(err, errlen, r, "cannot pin %s", p->pin);
 	}
 	p->prog_fd = dup(bpf_program__fd(prog));
 	for (int m = 0; m < _M_MAX; m++)
@@ -210,8 +194,8 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	nfo_cgroup__destroy(obj);
 	for (int m = 0; m < _M_MAX; m++)
 		if (p->fd[m] < 0)
-			return seterr(err, errlen, -EMFILE, "out of file descriptors");
-	return p->prog_fd < 0 ? seterr(err, errlen, -EMFILE, "out of file descriptors") : 0;
+			return nfo_seterr(err, errlen, -EMFILE, "out of file descriptors");
+	return p->prog_fd < 0 ? nfo_seterr(err, errlen, -EMFILE, "out of file descriptors") : 0;
 }
 
 static uint32_t max_entries(int fd)
@@ -292,7 +276,7 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 	int fd, r;
 
 	if (!p)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	p->prog_fd = p->keys_fd = -1;
 	p->grace = (struct nfo_grace)NFO_GRACE_INIT;
 	for (int m = 0; m < _M_MAX; m++)
@@ -329,13 +313,13 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 	r = nfo_slots_init(&p->slots, max_entries(p->fd[M_COUNTERS]), libbpf_num_possible_cpus(),
 			   NULL);
 	if (r < 0 || !p->cap_nodes || !p->cap_tables) {
-		r = seterr(err, errlen, -ENOMEM, "out of memory");
+		r = nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	p->slots.counters_fd = p->fd[M_COUNTERS];
 	r = open_keys(p);
 	if (r < 0) {
-		seterr(err, errlen, r, "cannot pin the rule map beside %s: %s", pin, strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "cannot pin the rule map beside %s", pin);
 		goto fail;
 	}
 	mark_owner(p);
@@ -343,12 +327,12 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 	p->ctl = mmap(NULL, p->ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd[M_CTL], 0);
 	if (p->ctl == MAP_FAILED) {
 		p->ctl = NULL;
-		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
 	r = nfo_grace_new(&p->grace);
 	if (r < 0) {
-		seterr(err, errlen, r, "cannot create maps: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "cannot create maps");
 		goto fail;
 	}
 	state = __atomic_load_n(&p->ctl->state, __ATOMIC_SEQ_CST);
@@ -566,28 +550,27 @@ int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char
 	if (p->dirty[h]) {
 		r = clean_half(p, h);
 		if (r < 0)
-			return seterr(err, errlen, r, "cannot empty the program's maps: %s",
-				      strerror(-r));
+			return nfo_seterr_errno(err, errlen, r, "cannot empty the program's maps");
 	}
 	slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*slots));
 	if (!slots)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	for (size_t t = 0; t < plan->ntargets; t++) {
 		r = nfo_slots_get(&p->slots, keys[t], &slots[t]);
 		if (r < 0) {
-			seterr(err, errlen, r, "counter slots: %s", strerror(-r));
+			nfo_seterr_errno(err, errlen, r, "counter slots");
 			goto out;
 		}
 	}
 	r = nfo_image_encode(plan, slots, h, (uint32_t)h * p->cap_nodes,
 			     (uint32_t)h * p->cap_tables, &img);
 	if (r < 0) {
-		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "encoding the decision diagram failed");
 		goto out;
 	}
 	ntables = nfo_image_ntables(&img);
 	if (plan->nnodes > p->cap_nodes || ntables > p->cap_tables) {
-		r = seterr(err, errlen, -E2BIG,
+		r = nfo_seterr(err, errlen, -E2BIG,
 			   "the chain needs %zu nodes and %zu tables, the program holds %u and %u",
 			   plan->nnodes, ntables, p->cap_nodes, p->cap_tables);
 		goto out;
@@ -618,7 +601,7 @@ int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char
 			r = -errno;
 	}
 	if (r < 0) {
-		seterr(err, errlen, r, "filling the program's maps failed: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "filling the program's maps failed");
 		goto out;
 	}
 	p->ctl->generation = genid;
