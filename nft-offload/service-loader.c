@@ -149,19 +149,15 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 
 	if (!obj)
 		return nfo_seterr_errno(err, errlen, -errno, "cannot open the service program");
-	maps[M_CTL] = obj->maps.nfo_ctl;
-	maps[M_ROOTS] = obj->maps.nfo_roots;
-	maps[M_NODES] = obj->maps.nfo_nodes;
-	maps[M_RADIX] = obj->maps.nfo_radix;
-	maps[M_LPM4] = obj->maps.nfo_lpm4;
-	maps[M_LPM6] = obj->maps.nfo_lpm6;
-	maps[M_SETSPECS] = obj->maps.nfo_setspecs;
-	maps[M_SETKEYS] = obj->maps.nfo_setkeys;
-	maps[M_SETLPM] = obj->maps.nfo_setlpm;
-	maps[M_COUNTERS] = obj->maps.nfo_counters;
-	maps[M_STATS] = obj->maps.nfo_stats;
-	maps[M_EXACT4] = obj->maps.nfo_exact4;
-	maps[M_XSTORES] = obj->maps.nfo_xstores;
+	/* by the names reuse() finds them by after a restart */
+	for (int m = 0; m < _M_MAX; m++) {
+		maps[m] = bpf_object__find_map_by_name(obj->obj, map_names[m]);
+		if (!maps[m]) {
+			nfo_cgroup__destroy(obj);
+			return nfo_seterr(err, errlen, -ENOENT, "the service program has no map %s",
+					  map_names[m]);
+		}
+	}
 	prog = p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_ingress : obj->progs.nfo_cg_egress;
 	bpf_program__set_autoload(p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_egress :
 								   obj->progs.nfo_cg_ingress, false);
