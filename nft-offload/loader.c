@@ -17,12 +17,15 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "bpfmap.h"
 #include "encode.h"
 #include "loader.h"
 #include "plan.h"
 #include "setdelta.h"
 #include "setstore.h"
+#include "slots.h"
 #include "strmap.h"
+#include "common/errbuf.h"
 #include "common/log.h"
 #include "watchdog.h"
 #include "common/fs.h"
@@ -89,10 +92,7 @@ struct progset {
 	int active; /* live half, -1 before the first generation */
 	struct half half[NFO_HALVES];
 	struct store stores[NFO_MAX_STORES];
-	/* Waiting for an RCU grace period: updating an ARRAY_OF_MAPS makes the
-	 * kernel wait for running BPF programs (maybe_wait_bpf_programs). */
-	int sync_fd;
-	int sync_inner_fd;
+	struct nfo_grace grace;
 	pthread_t cleaner;
 	bool cleaner_started;
 	pthread_mutex_t mu;
@@ -104,7 +104,6 @@ struct progset {
 
 struct nfo_loader {
 	char pin_dir[PATH_MAX];
-	uint32_t max_slots;
 	uint32_t watchdog_ms;
 	uint64_t wd_trips_retired; /* of program sets already freed */
 	char wd_error[256];
@@ -118,90 +117,27 @@ struct nfo_loader {
 	bool trace_on;
 	/* the ICMP limits reject leaves follow, kept for new program sets */
 	struct nfo_reject_cfg reject;
-	/* slots is read by nfo_loader_counter() and ps by
+	/* slots.map is read by nfo_loader_counter() and ps by
 	 * nfo_loader_watchdog() from the daemon's control thread: changed
 	 * only under slots_mu (the main thread, the only writer, reads them
 	 * without it) */
 	pthread_mutex_t slots_mu;
-	struct nfo_strmap slots;
-	uint8_t *slot_used;
+	struct nfo_slots slots;
 	struct progset *ps;
 	uint64_t *progress;
 };
-
-/*
- * The loader's one error style: a function that fails writes one line into
- * err and returns r (a negative errno), in one statement. seterr_errno
- * appends what r means.
- */
-static int seterr_va(char *err, size_t len, int r, bool with_errno, const char *fmt, va_list ap)
-{
-	int n;
-
-	assert(r < 0);
-	if (!err || !len)
-		return r;
-	n = vsnprintf(err, len, fmt, ap);
-	if (with_errno && n >= 0 && (size_t)n < len)
-		snprintf(err + n, len - (size_t)n, ": %s", strerror(-r));
-	return r;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = seterr_va(err, len, r, false, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int seterr_errno(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = seterr_va(err, len, r, true, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 /* ---- pinned, generation-independent maps ---------------------------------- */
 
 static int pinned_map(const char *dir, const char *name, enum bpf_map_type type,
 		      uint32_t value_size, uint32_t max_entries, bool *ret_reused)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
 	char path[PATH_MAX];
-	int fd;
 
 	*ret_reused = false;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == (uint32_t)type &&
-		    info.value_size == value_size && info.max_entries == max_entries) {
-			*ret_reused = true;
-			return fd;
-		}
-		close(fd);
-		unlink(path);
-	}
-	fd = bpf_map_create(type, name, sizeof(uint32_t), value_size, max_entries, NULL);
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_pin(fd, path) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
+	return nfo_map_pinned(path, name, type, value_size, max_entries, ret_reused);
 }
 
 static void unpin_all(struct nfo_loader *l)
@@ -228,24 +164,6 @@ static void unpin_all(struct nfo_loader *l)
 	}
 }
 
-static int restore_slots(struct nfo_loader *l)
-{
-	struct nfo_slot_key k;
-
-	for (uint32_t s = 1; s < l->max_slots; s++) {
-		int r;
-
-		if (bpf_map_lookup_elem(l->keys_fd, &s, &k) < 0 || !k.key[0])
-			continue;
-		k.key[sizeof(k.key) - 1] = '\0';
-		r = nfo_strmap_put(&l->slots, k.key, s);
-		if (r < 0)
-			return r;
-		l->slot_used[s] = 1;
-	}
-	return 0;
-}
-
 int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, char *err,
 		   size_t errlen)
 {
@@ -255,41 +173,43 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	l->counters_fd = l->stats_fd = l->keys_fd = -1;
 	l->trace_ring_fd = l->trace_cfg_fd = l->trace_pcpu_fd = -1;
 	pthread_mutex_init(&l->slots_mu, NULL);
 	l->progress = opts->progress;
-	l->max_slots = opts->max_slots ? opts->max_slots : 16384;
 	l->watchdog_ms = opts->watchdog_ms;
 	l->margin_j = opts->margin_j;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", opts->pin_dir);
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
-		r = seterr(err, errlen, -EINVAL, "cannot count possible CPUs");
+		r = nfo_seterr(err, errlen, -EINVAL, "cannot count possible CPUs");
 		goto fail;
 	}
-	l->slot_used = calloc(l->max_slots, 1);
-	if (!l->slot_used) {
-		r = seterr(err, errlen, -ENOMEM, "out of memory");
+	r = nfo_slots_init(&l->slots, opts->max_slots ? opts->max_slots : 16384, l->ncpus,
+			   &l->slots_mu);
+	if (r < 0) {
+		r = nfo_seterr(err, errlen, r, "out of memory");
 		goto fail;
 	}
 	r = nfo_mkdir_p(l->pin_dir, 0700, true);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
+		r = nfo_seterr_errno(err, errlen, r, "cannot create %s", l->pin_dir);
 		goto fail;
 	}
 	l->counters_fd = pinned_map(l->pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
-				    sizeof(struct nfo_counter), l->max_slots, &reused_c);
+				    sizeof(struct nfo_counter), l->slots.max, &reused_c);
 	l->stats_fd = pinned_map(l->pin_dir, "stats", BPF_MAP_TYPE_PERCPU_ARRAY,
 				 sizeof(struct nfo_counter), _NFO_STAT_MAX, &reused_s);
 	l->keys_fd = pinned_map(l->pin_dir, "slot_keys", BPF_MAP_TYPE_ARRAY,
-				sizeof(struct nfo_slot_key), l->max_slots, &reused_k);
+				sizeof(struct nfo_slot_key), l->slots.max, &reused_k);
 	if (l->counters_fd < 0 || l->stats_fd < 0 || l->keys_fd < 0) {
 		r = l->counters_fd < 0 ? l->counters_fd : l->stats_fd < 0 ? l->stats_fd : l->keys_fd;
-		r = seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
+		r = nfo_seterr_errno(err, errlen, r, "cannot create counter maps in %s", l->pin_dir);
 		goto fail;
 	}
+	l->slots.counters_fd = l->counters_fd;
+	l->slots.keys_fd = l->keys_fd;
 	l->trace_ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nfo_trace_ring", 0, 0,
 					  NFO_TRACE_RING_SIZE, NULL);
 	l->trace_cfg_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_trace_cfg", sizeof(uint32_t),
@@ -297,19 +217,18 @@ int nfo_loader_new(struct nfo_loader **ret, const struct nfo_loader_opts *opts, 
 	l->trace_pcpu_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nfo_trace_pcpu",
 					  sizeof(uint32_t), sizeof(struct nfo_trace_pcpu), 1, NULL);
 	if (l->trace_ring_fd < 0 || l->trace_cfg_fd < 0 || l->trace_pcpu_fd < 0) {
-		r = seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
+		r = nfo_seterr(err, errlen, -errno, "cannot create the trace maps: %s", strerror(errno));
 		goto fail;
 	}
 	/* Counters of a previous daemon (it crashed, or was killed): keep
 	 * them only if both maps survived. */
 	if (reused_c && reused_k) {
-		r = restore_slots(l);
+		r = nfo_slots_restore(&l->slots);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "cannot restore the counter slots");
+			r = nfo_seterr_errno(err, errlen, r, "cannot restore the counter slots");
 			goto fail;
 		}
 	}
-	l->slot_used[0] = 1; /* slot 0: drops not credited to a rule */
 	*ret = l;
 	return 0;
 fail:
@@ -348,132 +267,25 @@ void nfo_loader_free(struct nfo_loader **lp, bool unpin)
 		close(l->trace_pcpu_fd);
 	if (unpin)
 		unpin_all(l);
-	nfo_strmap_clear(&l->slots);
+	nfo_slots_fini(&l->slots);
 	pthread_mutex_destroy(&l->slots_mu);
-	free(l->slot_used);
 	free(l);
 	*lp = NULL;
 }
 
 /* ---- counter slots ------------------------------------------------------- */
 
-static int zero_slot(struct nfo_loader *l, uint32_t slot)
-{
-	struct nfo_counter *zero = calloc((size_t)l->ncpus, sizeof(*zero));
-	int r = 0;
-
-	if (!zero)
-		return -ENOMEM;
-	if (bpf_map_update_elem(l->counters_fd, &slot, zero, BPF_ANY) < 0)
-		r = -errno;
-	free(zero);
-	return r;
-}
-
-static int slot_for(struct nfo_loader *l, const char *key, uint32_t *ret)
-{
-	struct nfo_slot_key k = {};
-	uint32_t s;
-	int r;
-
-	if (nfo_strmap_get(&l->slots, key, &s)) {
-		assert(s < l->max_slots && l->slot_used[s]);
-		*ret = s;
-		return 0;
-	}
-	for (s = 1; s < l->max_slots && l->slot_used[s]; s++)
-		;
-	if (s >= l->max_slots) {
-		*ret = 0; /* out of slots: counted, but not per rule */
-		return 0;
-	}
-	r = zero_slot(l, s);
-	if (r < 0)
-		return r;
-	snprintf(k.key, sizeof(k.key), "%s", key);
-	if (bpf_map_update_elem(l->keys_fd, &s, &k, BPF_ANY) < 0)
-		return -errno;
-	pthread_mutex_lock(&l->slots_mu);
-	r = nfo_strmap_put(&l->slots, key, s);
-	pthread_mutex_unlock(&l->slots_mu);
-	if (r < 0)
-		return r;
-	l->slot_used[s] = 1;
-	*ret = s;
-	return 0;
-}
-
-/* After a swap: slots of rules that no longer exist are free again. */
-static void release_slots(struct nfo_loader *l, char *const *keys, size_t nkeys)
-{
-	struct nfo_strmap keep = {};
-
-	for (size_t i = 0; i < nkeys; i++)
-		if (nfo_strmap_put(&keep, keys[i], 1) < 0)
-			goto out;
-	for (size_t i = 0; i < l->slots.cap; i++) {
-		struct nfo_strmap_ent *e = &l->slots.e[i];
-		struct nfo_slot_key empty = {};
-		uint32_t s, dummy;
-
-		if (!e->key || nfo_strmap_get(&keep, e->key, &dummy))
-			continue;
-		s = e->value;
-		assert(s > 0 && s < l->max_slots); /* slot 0 is never a rule's */
-		(void)bpf_map_update_elem(l->keys_fd, &s, &empty, BPF_ANY);
-		l->slot_used[s] = 0;
-		pthread_mutex_lock(&l->slots_mu);
-		nfo_strmap_del(&l->slots, e->key);
-		pthread_mutex_unlock(&l->slots_mu);
-	}
-out:
-	nfo_strmap_clear(&keep);
-}
-
 int nfo_loader_counter(struct nfo_loader *l, const char *key, struct nfo_counter *ret)
 {
-	struct nfo_counter *v;
-	uint32_t s;
-
-	bool found;
-
-	*ret = (struct nfo_counter){};
-	pthread_mutex_lock(&l->slots_mu);
-	found = nfo_strmap_get(&l->slots, key, &s);
-	pthread_mutex_unlock(&l->slots_mu);
-	if (!found)
-		return -ENOENT;
-	v = calloc((size_t)l->ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(l->counters_fd, &s, v) < 0) {
-		free(v);
-		return -errno;
-	}
-	for (int c = 0; c < l->ncpus; c++) {
-		ret->packets += v[c].packets;
-		ret->bytes += v[c].bytes;
-	}
-	free(v);
-	return 0;
+	return nfo_slots_counter(&l->slots, key, ret);
 }
 
 int nfo_loader_stats(struct nfo_loader *l, struct nfo_counter *ret)
 {
-	struct nfo_counter *v = calloc((size_t)l->ncpus, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	for (uint32_t s = 0; s < _NFO_STAT_MAX; s++) {
-		ret[s] = (struct nfo_counter){};
-		if (bpf_map_lookup_elem(l->stats_fd, &s, v) < 0)
-			continue;
-		for (int c = 0; c < l->ncpus; c++) {
-			ret[s].packets += v[c].packets;
-			ret[s].bytes += v[c].bytes;
-		}
-	}
-	free(v);
+	/* a stat the map cannot give reads 0 */
+	for (uint32_t s = 0; s < _NFO_STAT_MAX; s++)
+		if (nfo_percpu_sum(l->stats_fd, s, l->ncpus, &ret[s]) == -ENOMEM)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -532,33 +344,8 @@ static void table_unmap(struct store *st)
 static int table_new(struct store *st, uint32_t nbuckets, int *ret_fd, void **ret_mem,
 		     size_t *ret_len, struct nfo_table *ret)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (nfo_table_bytes(nbuckets) + page - 1) / page * page;
-	uint32_t seed = (uint32_t)random();
-	void *mem;
-	int fd, r;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_set", sizeof(uint32_t), NFO_BUCKET_SIZE,
-			    nbuckets + 1, &mo);
-	if (fd < 0)
-		return -errno;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	r = nfo_table_init(ret, mem, nbuckets, nfo_table_kw(st->key_len), st->has_exp, seed);
-	if (r < 0) {
-		munmap(mem, len);
-		close(fd);
-		return r;
-	}
-	*ret_fd = fd;
-	*ret_mem = mem;
-	*ret_len = len;
-	return 0;
+	return nfo_table_map_new("nfo_set", nbuckets, nfo_table_kw(st->key_len), st->has_exp,
+				 ret_fd, ret_mem, ret_len, ret);
 }
 
 static int copy_key(const uint32_t *key, uint64_t until, void *data)
@@ -981,38 +768,9 @@ static int write_sets(struct progset *ps, int h, const struct nfo_image *img,
 
 /* ---- program sets ----------------------------------------------------------- */
 
-static int write_array(int fd, uint32_t first, const void *values, size_t n, size_t vsz)
-{
-	uint32_t *keys = malloc((n ? n : 1) * sizeof(*keys));
-	uint32_t count = (uint32_t)n;
-	int r = 0;
-
-	assert(n <= UINT32_MAX - first);
-	if (!keys)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		keys[i] = first + i;
-	if (n && bpf_map_update_batch(fd, keys, values, &count, NULL) < 0) {
-		/* Kernels without batch operations on arrays: one by one. */
-		for (uint32_t i = 0; i < n; i++) {
-			if (bpf_map_update_elem(fd, &keys[i], (const uint8_t *)values + i * vsz,
-						BPF_ANY) < 0) {
-				r = -errno;
-				break;
-			}
-		}
-	}
-	free(keys);
-	return r;
-}
-
 static int wait_grace(struct progset *ps)
 {
-	uint32_t zero = 0;
-
-	if (bpf_map_update_elem(ps->sync_fd, &zero, &ps->sync_inner_fd, BPF_ANY) < 0)
-		return -errno;
-	return 0;
+	return nfo_grace_wait(&ps->grace);
 }
 
 /* Waits until no packet can still walk a retired half, then empties its
@@ -1075,10 +833,7 @@ static void progset_free(struct progset **psp)
 		nfo_tc__destroy(ps->tc);
 	if (ps->xdp)
 		nfo_xdp__destroy(ps->xdp);
-	if (ps->sync_fd >= 0)
-		close(ps->sync_fd);
-	if (ps->sync_inner_fd >= 0)
-		close(ps->sync_inner_fd);
+	nfo_grace_close(&ps->grace);
 	for (int h = 0; h < NFO_HALVES; h++) {
 		free(ps->half[h].k4);
 		free(ps->half[h].k6);
@@ -1127,15 +882,14 @@ static void write_reject(struct nfo_ctl *ctl, const struct nfo_reject_cfg *cfg)
 static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct progset **ret,
 		       char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo);
 	struct progset *ps = calloc(1, sizeof(*ps));
 	int r;
 
 	if (!ps)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&ps->mu, NULL);
 	pthread_cond_init(&ps->cv, NULL);
-	ps->sync_fd = ps->sync_inner_fd = -1;
+	ps->grace = (struct nfo_grace)NFO_GRACE_INIT;
 	for (int id = 0; id < NFO_MAX_STORES; id++)
 		ps->stores[id].fd = -1;
 	ps->active = -1;
@@ -1143,19 +897,15 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	ps->caps = *caps;
 	ps->margin_j = l->margin_j;
 
-	ps->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
-	if (ps->sync_inner_fd >= 0) {
-		mo.inner_map_fd = ps->sync_inner_fd;
-		ps->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nfo_sync", 4, 4, 1, &mo);
-	}
-	if (ps->sync_fd < 0) {
-		r = seterr_errno(err, errlen, -errno, "cannot create maps");
+	r = nfo_grace_new(&ps->grace);
+	if (r < 0) {
+		r = nfo_seterr_errno(err, errlen, r, "cannot create maps");
 		goto fail;
 	}
 
 	ps->xdp = nfo_xdp__open();
 	if (!ps->xdp) {
-		r = seterr_errno(err, errlen, -errno, "cannot open the XDP object");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot open the XDP object");
 		goto fail;
 	}
 	/* nfo_image_caps() keeps these products within a u32 */
@@ -1171,12 +921,12 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	if (bpf_map__reuse_fd(ps->xdp->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->xdp->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->xdp->obj) < 0) {
-		r = seterr_errno(err, errlen, -errno, "cannot share the counter maps");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot share the counter maps");
 		goto fail;
 	}
 	r = nfo_xdp__load(ps->xdp);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "loading the XDP program failed");
+		r = nfo_seterr_errno(err, errlen, r, "loading the XDP program failed");
 		goto fail;
 	}
 	ps->ctl_len = (size_t)sysconf(_SC_PAGESIZE);
@@ -1184,7 +934,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 		       bpf_map__fd(ps->xdp->maps.nfo_ctl), 0);
 	if (ps->ctl == MAP_FAILED) {
 		ps->ctl = NULL;
-		r = seterr_errno(err, errlen, -errno, "cannot map the control map");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
 	ps->ctl->trace = l->trace_on;
@@ -1194,7 +944,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 			     bpf_map__fd(ps->xdp->maps.nfo_rootcache), 0);
 	if (ps->rootcache == MAP_FAILED) {
 		ps->rootcache = NULL;
-		r = seterr_errno(err, errlen, -errno, "cannot map the root cache");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the root cache");
 		goto fail;
 	}
 	/* Without a watchdog the fast path still works: status says why. */
@@ -1206,7 +956,7 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 
 	ps->tc = nfo_tc__open();
 	if (!ps->tc) {
-		r = seterr_errno(err, errlen, -errno, "cannot open the TC object");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot open the TC object");
 		goto fail;
 	}
 	if (bpf_map__reuse_fd(ps->tc->maps.nfo_ctl, bpf_map__fd(ps->xdp->maps.nfo_ctl)) < 0 ||
@@ -1228,18 +978,18 @@ static int progset_new(struct nfo_loader *l, const struct nfo_caps *caps, struct
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_counters, l->counters_fd) < 0 ||
 	    bpf_map__reuse_fd(ps->tc->maps.nfo_stats, l->stats_fd) < 0 ||
 	    reuse_trace_maps(l, ps->tc->obj) < 0) {
-		r = seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot share maps with the TC program");
 		goto fail;
 	}
 	r = nfo_tc__load(ps->tc);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "loading the TC program failed");
+		r = nfo_seterr_errno(err, errlen, r, "loading the TC program failed");
 		goto fail;
 	}
 
 	r = -pthread_create(&ps->cleaner, NULL, cleaner_main, ps);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "cannot start a thread");
+		r = nfo_seterr_errno(err, errlen, r, "cannot start a thread");
 		goto fail;
 	}
 	ps->cleaner_started = true;
@@ -1324,13 +1074,13 @@ static int write_half(struct progset *ps, struct nfo_image *img, const struct nf
 	r = remember_keys(&ps->half[h], img);
 	if (r < 0)
 		return r;
-	r = write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), img->node_base, img->nodes,
+	r = nfo_map_write_array(bpf_map__fd(ps->xdp->maps.nfo_nodes), img->node_base, img->nodes,
 			img->nnodes, sizeof(*img->nodes));
 	if (r == 0)
-		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_exact4), img->node_base, img->exact4,
+		r = nfo_map_write_array(bpf_map__fd(ps->xdp->maps.nfo_exact4), img->node_base, img->exact4,
 				img->nnodes, sizeof(*img->exact4));
 	if (r == 0)
-		r = write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
+		r = nfo_map_write_array(bpf_map__fd(ps->xdp->maps.nfo_radix),
 				img->table_base * NFO_RADIX_FANOUT, img->radix, img->nradix,
 				sizeof(*img->radix));
 	for (size_t i = 0; r == 0 && i < img->nlpm4; i++)
@@ -1497,7 +1247,7 @@ static int resolve_slots(struct nfo_loader *l, const struct nfo_plan *plan, char
 	if (!slots)
 		return -ENOMEM;
 	for (size_t t = 0; t < plan->ntargets; t++) {
-		r = slot_for(l, keys[t], &slots[t]);
+		r = nfo_slots_get(&l->slots, keys[t], &slots[t]);
 		if (r < 0)
 			return r;
 	}
@@ -1543,14 +1293,14 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 
 	r = resolve_slots(l, plan, keys, &slots);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "counter slots");
+		r = nfo_seterr_errno(err, errlen, r, "counter slots");
 		goto out;
 	}
 	h = ps && ps->active >= 0 ? 1 - ps->active : 0;
 	r = nfo_image_encode(plan, slots, h, ps ? (uint32_t)h * ps->caps.nodes : 0,
 			     ps ? (uint32_t)h * ps->caps.tables : 0, &img);
 	if (r < 0) {
-		r = seterr_errno(err, errlen, r, "encoding the decision diagram failed");
+		r = nfo_seterr_errno(err, errlen, r, "encoding the decision diagram failed");
 		goto out;
 	}
 
@@ -1563,7 +1313,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		 * are written into the new set's maps. */
 		r = nfo_image_caps(&img, &caps);
 		if (r < 0) {
-			r = seterr(err, errlen, r, "the decision diagram is too large for the maps");
+			r = nfo_seterr(err, errlen, r, "the decision diagram is too large for the maps");
 			goto out;
 		}
 		r = progset_new(l, &caps, &fresh, err, errlen);
@@ -1575,7 +1325,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		if (r == 0)
 			r = write_half(fresh, &img, plan, l->progress);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
+			r = nfo_seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		fresh->active = h;
@@ -1604,7 +1354,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 
 		r = write_half(ps, &img, plan, l->progress);
 		if (r < 0) {
-			r = seterr_errno(err, errlen, r, "filling the fast path maps failed");
+			r = nfo_seterr_errno(err, errlen, r, "filling the fast path maps failed");
 			goto out;
 		}
 		set_state(ps, NFO_STATE_HALF(h), genid);
@@ -1619,7 +1369,7 @@ static int apply(struct nfo_loader *l, const struct nfo_plan *plan, char *const 
 		for (size_t i = 0; i < n; i++)
 			(void)swap_iface(l, &ifaces[i], ps, false);
 	}
-	release_slots(l, keys, plan->ntargets);
+	nfo_slots_release(&l->slots, keys, plan->ntargets);
 	r = 0;
 out:
 	nfo_image_clear(&img);
@@ -1895,10 +1645,10 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 	int r = 0, r2;
 
 	if (!ps || ps->active < 0)
-		return seterr(err, errlen, -EAGAIN, "no generation is live");
+		return nfo_seterr(err, errlen, -EAGAIN, "no generation is live");
 	w = calloc(n ? n : 1, sizeof(*w));
 	if (!w)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	/* The stores are shared with the other half: packets still walking it
 	 * (a generation just retired) must be done first. */
 	pthread_mutex_lock(&ps->mu);
@@ -1975,7 +1725,7 @@ int nfo_loader_update_sets(struct nfo_loader *l, const struct nfo_plan *plan,
 		free(w[i].later.entries);
 	}
 	if (r < 0)
-		return seterr_errno(err, errlen, r, "updating the set maps failed");
+		return nfo_seterr_errno(err, errlen, r, "updating the set maps failed");
 	*ret_stats = st;
 	return 0;
 }
@@ -2048,7 +1798,7 @@ int nfo_loader_slot_key(const struct nfo_loader *l, uint32_t slot, char *buf, si
 {
 	struct nfo_slot_key k = {};
 
-	if (slot == 0 || slot >= l->max_slots || !l->slot_used[slot])
+	if (slot == 0 || slot >= l->slots.max || !l->slots.used[slot])
 		return -ENOENT;
 	if (bpf_map_lookup_elem(l->keys_fd, &slot, &k) < 0)
 		return -errno;
@@ -2059,7 +1809,7 @@ int nfo_loader_slot_key(const struct nfo_loader *l, uint32_t slot, char *buf, si
 
 int nfo_loader_slot(const struct nfo_loader *l, const char *key, uint32_t *ret)
 {
-	return nfo_strmap_get(&l->slots, key, ret) ? 0 : -ENOENT;
+	return nfo_strmap_get(&l->slots.map, key, ret) ? 0 : -ENOENT;
 }
 
 int nfo_loader_prog_fd(const struct nfo_loader *l, int mode)

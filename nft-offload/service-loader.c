@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +11,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfmap.h"
 #include "config.h"
 #include "encode.h"
 #include "loader.h"
 #include "plan.h"
 #include "service-loader.h"
 #include "setstore.h"
+#include "slots.h"
 #include "strmap.h"
+#include "common/errbuf.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -52,29 +54,12 @@ struct nfo_svc_prog {
 	int keys_fd; /* slot -> rule key, pinned beside the program */
 	struct nfo_ctl *ctl;
 	size_t ctl_len;
-	uint32_t cap_nodes, cap_tables, max_slots;
+	uint32_t cap_nodes, cap_tables;
 	int active;                /* live half, -1: none (dropping everything) */
 	bool dirty[NFO_HALVES];    /* may hold entries: emptied before it is written */
-	int sync_fd, sync_inner_fd;
-	int ncpus;
-	struct nfo_strmap slots;
-	uint8_t *slot_used;
+	struct nfo_grace grace;
+	struct nfo_slots slots;    /* counters: fd[M_COUNTERS], keys: keys_fd */
 };
-
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static void keys_pin_path(const char *pin, char *buf, size_t len)
 {
@@ -97,12 +82,8 @@ void nfo_svc_prog_free(struct nfo_svc_prog **pp)
 		close(p->prog_fd);
 	if (p->keys_fd >= 0)
 		close(p->keys_fd);
-	if (p->sync_fd >= 0)
-		close(p->sync_fd);
-	if (p->sync_inner_fd >= 0)
-		close(p->sync_inner_fd);
-	nfo_strmap_clear(&p->slots);
-	free(p->slot_used);
+	nfo_grace_close(&p->grace);
+	nfo_slots_fini(&p->slots);
 	free(p);
 	*pp = NULL;
 }
@@ -167,21 +148,16 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	int r;
 
 	if (!obj)
-		return seterr(err, errlen, -errno, "cannot open the service program: %s",
-			      strerror(errno));
-	maps[M_CTL] = obj->maps.nfo_ctl;
-	maps[M_ROOTS] = obj->maps.nfo_roots;
-	maps[M_NODES] = obj->maps.nfo_nodes;
-	maps[M_RADIX] = obj->maps.nfo_radix;
-	maps[M_LPM4] = obj->maps.nfo_lpm4;
-	maps[M_LPM6] = obj->maps.nfo_lpm6;
-	maps[M_SETSPECS] = obj->maps.nfo_setspecs;
-	maps[M_SETKEYS] = obj->maps.nfo_setkeys;
-	maps[M_SETLPM] = obj->maps.nfo_setlpm;
-	maps[M_COUNTERS] = obj->maps.nfo_counters;
-	maps[M_STATS] = obj->maps.nfo_stats;
-	maps[M_EXACT4] = obj->maps.nfo_exact4;
-	maps[M_XSTORES] = obj->maps.nfo_xstores;
+		return nfo_seterr_errno(err, errlen, -errno, "cannot open the service program");
+	/* by the names reuse() finds them by after a restart */
+	for (int m = 0; m < _M_MAX; m++) {
+		maps[m] = bpf_object__find_map_by_name(obj->obj, map_names[m]);
+		if (!maps[m]) {
+			nfo_cgroup__destroy(obj);
+			return nfo_seterr(err, errlen, -ENOENT, "the service program has no map %s",
+					  map_names[m]);
+		}
+	}
 	prog = p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_ingress : obj->progs.nfo_cg_egress;
 	bpf_program__set_autoload(p->dir == NFO_SERVICE_INGRESS ? obj->progs.nfo_cg_egress :
 								   obj->progs.nfo_cg_ingress, false);
@@ -199,14 +175,14 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	r = nfo_cgroup__load(obj);
 	if (r < 0) {
 		nfo_cgroup__destroy(obj);
-		return seterr(err, errlen, r, "loading the service program failed: %s", strerror(-r));
+		return nfo_seterr_errno(err, errlen, r, "loading the service program failed");
 	}
 	r = nfo_mkdir_p(p->pin, 0700, false);
 	if (r == 0 && bpf_obj_pin(bpf_program__fd(prog), p->pin) < 0)
 		r = -errno;
 	if (r < 0) {
 		nfo_cgroup__destroy(obj);
-		return seterr(err, errlen, r, "cannot pin %s: %s", p->pin, strerror(-r));
+		return nfo_seterr_errno(err, errlen, r, "cannot pin %s", p->pin);
 	}
 	p->prog_fd = dup(bpf_program__fd(prog));
 	for (int m = 0; m < _M_MAX; m++)
@@ -214,8 +190,8 @@ static int load_new(struct nfo_svc_prog *p, char *err, size_t errlen)
 	nfo_cgroup__destroy(obj);
 	for (int m = 0; m < _M_MAX; m++)
 		if (p->fd[m] < 0)
-			return seterr(err, errlen, -EMFILE, "out of file descriptors");
-	return p->prog_fd < 0 ? seterr(err, errlen, -EMFILE, "out of file descriptors") : 0;
+			return nfo_seterr(err, errlen, -EMFILE, "out of file descriptors");
+	return p->prog_fd < 0 ? nfo_seterr(err, errlen, -EMFILE, "out of file descriptors") : 0;
 }
 
 static uint32_t max_entries(int fd)
@@ -230,46 +206,16 @@ static uint32_t max_entries(int fd)
 static int open_keys(struct nfo_svc_prog *p)
 {
 	char path[PATH_MAX + 8];
-	struct bpf_map_info mi = {};
-	uint32_t ml = sizeof(mi);
+	bool reused;
 	int fd;
 
 	keys_pin_path(p->pin, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &mi, &ml) < 0 ||
-			mi.value_size != NFO_SLOT_KEY_LEN || mi.max_entries != p->max_slots)) {
-		close(fd);
-		fd = -1;
-		unlink(path);
-	}
-	if (fd >= 0) {
-		p->keys_fd = fd;
-		for (uint32_t s = 1; s < p->max_slots; s++) {
-			char k[NFO_SLOT_KEY_LEN];
-			int r;
-
-			if (bpf_map_lookup_elem(fd, &s, k) < 0 || !k[0])
-				continue;
-			k[sizeof(k) - 1] = '\0';
-			r = nfo_strmap_put(&p->slots, k, s);
-			if (r < 0)
-				return r;
-			p->slot_used[s] = 1;
-		}
-		return 0;
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_svc_rules", sizeof(uint32_t), NFO_SLOT_KEY_LEN,
-			    p->max_slots, NULL);
+	fd = nfo_map_pinned(path, "nfo_svc_rules", BPF_MAP_TYPE_ARRAY, NFO_SLOT_KEY_LEN,
+			    p->slots.max, &reused);
 	if (fd < 0)
-		return -errno;
-	if (bpf_obj_pin(fd, path) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	p->keys_fd = fd;
-	return 0;
+		return fd;
+	p->keys_fd = p->slots.keys_fd = fd;
+	return reused ? nfo_slots_restore(&p->slots) : 0;
 }
 
 /* Slot 0 of the rule map (never a rule's) names the network namespace of
@@ -319,7 +265,6 @@ bool nfo_svc_owned_elsewhere(const char *dir_path)
 int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool *ret_reused,
 		      char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo);
 	struct nfo_svc_prog *p = calloc(1, sizeof(*p));
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info), state;
@@ -327,14 +272,14 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 	int fd, r;
 
 	if (!p)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
-	p->prog_fd = p->keys_fd = p->sync_fd = p->sync_inner_fd = -1;
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
+	p->prog_fd = p->keys_fd = -1;
+	p->grace = (struct nfo_grace)NFO_GRACE_INIT;
 	for (int m = 0; m < _M_MAX; m++)
 		p->fd[m] = -1;
 	p->dir = dir;
 	p->active = -1;
 	snprintf(p->pin, sizeof(p->pin), "%s", pin);
-	p->ncpus = libbpf_num_possible_cpus();
 
 	fd = bpf_obj_get(pin);
 	if (fd >= 0) {
@@ -361,16 +306,16 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 		p->prog_id = info.id;
 	p->cap_nodes = max_entries(p->fd[M_NODES]) / NFO_HALVES;
 	p->cap_tables = max_entries(p->fd[M_RADIX]) / (NFO_HALVES * NFO_RADIX_FANOUT);
-	p->max_slots = max_entries(p->fd[M_COUNTERS]);
-	p->slot_used = calloc(p->max_slots ? p->max_slots : 1, 1);
-	if (!p->slot_used || !p->cap_nodes || !p->cap_tables) {
-		r = seterr(err, errlen, -ENOMEM, "out of memory");
+	r = nfo_slots_init(&p->slots, max_entries(p->fd[M_COUNTERS]), libbpf_num_possible_cpus(),
+			   NULL);
+	if (r < 0 || !p->cap_nodes || !p->cap_tables) {
+		r = nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	p->slot_used[0] = 1; /* slot 0: not credited to a rule */
+	p->slots.counters_fd = p->fd[M_COUNTERS];
 	r = open_keys(p);
 	if (r < 0) {
-		seterr(err, errlen, r, "cannot pin the rule map beside %s: %s", pin, strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "cannot pin the rule map beside %s", pin);
 		goto fail;
 	}
 	mark_owner(p);
@@ -378,16 +323,12 @@ int nfo_svc_prog_open(const char *pin, int dir, struct nfo_svc_prog **ret, bool 
 	p->ctl = mmap(NULL, p->ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd[M_CTL], 0);
 	if (p->ctl == MAP_FAILED) {
 		p->ctl = NULL;
-		r = seterr(err, errlen, -errno, "cannot map the control map: %s", strerror(errno));
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot map the control map");
 		goto fail;
 	}
-	p->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_sync_in", 4, 4, 1, NULL);
-	if (p->sync_inner_fd >= 0) {
-		mo.inner_map_fd = p->sync_inner_fd;
-		p->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "nfo_sync", 4, 4, 1, &mo);
-	}
-	if (p->sync_fd < 0) {
-		r = seterr(err, errlen, -errno, "cannot create maps: %s", strerror(errno));
+	r = nfo_grace_new(&p->grace);
+	if (r < 0) {
+		nfo_seterr_errno(err, errlen, r, "cannot create maps");
 		goto fail;
 	}
 	state = __atomic_load_n(&p->ctl->state, __ATOMIC_SEQ_CST);
@@ -404,17 +345,6 @@ fail:
 }
 
 /* ---- halves ------------------------------------------------------------------- */
-
-/* Updating an ARRAY_OF_MAPS waits for running BPF programs
- * (maybe_wait_bpf_programs() -> synchronize_rcu()). */
-static int wait_grace(struct nfo_svc_prog *p)
-{
-	uint32_t zero = 0;
-
-	if (bpf_map_update_elem(p->sync_fd, &zero, &p->sync_inner_fd, BPF_ANY) < 0)
-		return -errno;
-	return 0;
-}
 
 /* Deletes the keys of hash or LPM map fd (key size ksz) that belong to
  * half h, as in_half says; collected first, as deleting while walking
@@ -481,7 +411,7 @@ static int clean_half(struct nfo_svc_prog *p, int h)
 	struct nfo_setspec none = {};
 	int r;
 
-	r = wait_grace(p);
+	r = nfo_grace_wait(&p->grace);
 	if (r == 0)
 		r = delete_half(p->fd[M_LPM4], sizeof(struct nfo_lpm4_key), h, p, lpm4_in_half);
 	if (r == 0)
@@ -511,133 +441,26 @@ int nfo_svc_prog_tidy(struct nfo_svc_prog *p)
 	return p->dirty[h] ? clean_half(p, h) : 0;
 }
 
-/* ---- counter slots ------------------------------------------------------------ */
-
-static int slot_for(struct nfo_svc_prog *p, const char *key, uint32_t *ret)
-{
-	char k[NFO_SLOT_KEY_LEN] = {};
-	struct nfo_counter *zero;
-	uint32_t s;
-	int r;
-
-	if (nfo_strmap_get(&p->slots, key, &s)) {
-		*ret = s;
-		return 0;
-	}
-	for (s = 1; s < p->max_slots && p->slot_used[s]; s++)
-		;
-	if (s >= p->max_slots) {
-		*ret = 0;
-		return 0;
-	}
-	zero = calloc((size_t)p->ncpus, sizeof(*zero));
-	if (!zero)
-		return -ENOMEM;
-	r = bpf_map_update_elem(p->fd[M_COUNTERS], &s, zero, BPF_ANY) < 0 ? -errno : 0;
-	free(zero);
-	if (r < 0)
-		return r;
-	snprintf(k, sizeof(k), "%s", key);
-	if (bpf_map_update_elem(p->keys_fd, &s, k, BPF_ANY) < 0)
-		return -errno;
-	r = nfo_strmap_put(&p->slots, key, s);
-	if (r < 0)
-		return r;
-	p->slot_used[s] = 1;
-	*ret = s;
-	return 0;
-}
-
-static void release_slots(struct nfo_svc_prog *p, char *const *keys, size_t nkeys)
-{
-	struct nfo_strmap keep = {};
-
-	for (size_t i = 0; i < nkeys; i++)
-		if (nfo_strmap_put(&keep, keys[i], 1) < 0)
-			goto out;
-	for (size_t i = 0; i < p->slots.cap; i++) {
-		struct nfo_strmap_ent *e = &p->slots.e[i];
-		char empty[NFO_SLOT_KEY_LEN] = {};
-		uint32_t s, dummy;
-
-		if (!e->key || nfo_strmap_get(&keep, e->key, &dummy))
-			continue;
-		s = e->value;
-		(void)bpf_map_update_elem(p->keys_fd, &s, empty, BPF_ANY);
-		p->slot_used[s] = 0;
-		nfo_strmap_del(&p->slots, e->key);
-	}
-out:
-	nfo_strmap_clear(&keep);
-}
-
 int nfo_svc_prog_counter(struct nfo_svc_prog *p, const char *key, struct nfo_counter *ret)
 {
-	struct nfo_counter *v;
-	uint32_t s;
-
-	*ret = (struct nfo_counter){};
-	if (!nfo_strmap_get(&p->slots, key, &s))
-		return -ENOENT;
-	v = calloc((size_t)p->ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(p->fd[M_COUNTERS], &s, v) < 0) {
-		free(v);
-		return -errno;
-	}
-	for (int c = 0; c < p->ncpus; c++) {
-		ret->packets += v[c].packets;
-		ret->bytes += v[c].bytes;
-	}
-	free(v);
-	return 0;
+	return nfo_slots_counter(&p->slots, key, ret);
 }
 
 /* ---- apply ---------------------------------------------------------------------- */
 
-/* Writes n values to array map fd at keys first..first+n-1. */
-static int write_array(int fd, uint32_t first, const void *values, size_t n, size_t vsz)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint32_t key = first + (uint32_t)i;
-
-		if (bpf_map_update_elem(fd, &key, (const uint8_t *)values + i * vsz, BPF_ANY) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
-/*
- * The named set slots of the image. Values are "never expires": the
- * service compiler (service.c) refuses chains whose sets have timeouts or
- * are updated from the packet path, so a set here changes only with the
- * ruleset and the program stays exact. An element with an expiry would mean
- * that check was bypassed: refused rather than approximated.
- */
 /* A bucket table (bpf/nfo_store.h) holding s's keys, as nfo_xstores[id]. */
 static int write_table(struct nfo_svc_prog *p, uint32_t id, const struct nfo_image_set *s)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
 	uint32_t kw = nfo_table_kw(s->spec.key_len), nb;
 	struct nfo_table t;
+	size_t len;
 	void *mem;
 	int fd, r;
 
 	for (nb = nfo_table_buckets_for(s->n, kw, false);; nb *= 2) {
-		len = (nfo_table_bytes(nb) + page - 1) / page * page;
-		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nfo_svc_set", sizeof(uint32_t),
-				    NFO_BUCKET_SIZE, nb + 1, &mo);
-		if (fd < 0)
-			return -errno;
-		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (mem == MAP_FAILED) {
-			r = -errno;
-			close(fd);
+		r = nfo_table_map_new("nfo_svc_set", nb, kw, false, &fd, &mem, &len, &t);
+		if (r < 0)
 			return r;
-		}
-		r = nfo_table_init(&t, mem, nb, kw, false, (uint32_t)random());
 		for (size_t i = 0; r == 0 && i < s->n; i++) {
 			const struct nfo_image_setkey *e =
 				(const void *)(s->entries + i * sizeof(*e));
@@ -723,40 +546,39 @@ int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char
 	if (p->dirty[h]) {
 		r = clean_half(p, h);
 		if (r < 0)
-			return seterr(err, errlen, r, "cannot empty the program's maps: %s",
-				      strerror(-r));
+			return nfo_seterr_errno(err, errlen, r, "cannot empty the program's maps");
 	}
 	slots = calloc(plan->ntargets ? plan->ntargets : 1, sizeof(*slots));
 	if (!slots)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	for (size_t t = 0; t < plan->ntargets; t++) {
-		r = slot_for(p, keys[t], &slots[t]);
+		r = nfo_slots_get(&p->slots, keys[t], &slots[t]);
 		if (r < 0) {
-			seterr(err, errlen, r, "counter slots: %s", strerror(-r));
+			nfo_seterr_errno(err, errlen, r, "counter slots");
 			goto out;
 		}
 	}
 	r = nfo_image_encode(plan, slots, h, (uint32_t)h * p->cap_nodes,
 			     (uint32_t)h * p->cap_tables, &img);
 	if (r < 0) {
-		seterr(err, errlen, r, "encoding the decision diagram failed: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "encoding the decision diagram failed");
 		goto out;
 	}
 	ntables = nfo_image_ntables(&img);
 	if (plan->nnodes > p->cap_nodes || ntables > p->cap_tables) {
-		r = seterr(err, errlen, -E2BIG,
+		r = nfo_seterr(err, errlen, -E2BIG,
 			   "the chain needs %zu nodes and %zu tables, the program holds %u and %u",
 			   plan->nnodes, ntables, p->cap_nodes, p->cap_tables);
 		goto out;
 	}
 	/* From here on half h is written: it must be emptied before reuse. */
 	p->dirty[h] = true;
-	r = write_array(p->fd[M_NODES], img.node_base, img.nodes, img.nnodes, sizeof(*img.nodes));
+	r = nfo_map_write_array(p->fd[M_NODES], img.node_base, img.nodes, img.nnodes, sizeof(*img.nodes));
 	if (r == 0)
-		r = write_array(p->fd[M_EXACT4], img.node_base, img.exact4, img.nnodes,
+		r = nfo_map_write_array(p->fd[M_EXACT4], img.node_base, img.exact4, img.nnodes,
 				sizeof(*img.exact4));
 	if (r == 0)
-		r = write_array(p->fd[M_RADIX], img.table_base * NFO_RADIX_FANOUT, img.radix,
+		r = nfo_map_write_array(p->fd[M_RADIX], img.table_base * NFO_RADIX_FANOUT, img.radix,
 				img.nradix, sizeof(*img.radix));
 	for (size_t i = 0; r == 0 && i < img.nlpm4; i++)
 		if (bpf_map_update_elem(p->fd[M_LPM4], &img.lpm4[i].key, &img.lpm4[i].ref,
@@ -775,13 +597,13 @@ int nfo_svc_prog_apply(struct nfo_svc_prog *p, const struct nfo_plan *plan, char
 			r = -errno;
 	}
 	if (r < 0) {
-		seterr(err, errlen, r, "filling the program's maps failed: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "filling the program's maps failed");
 		goto out;
 	}
 	p->ctl->generation = genid;
 	__atomic_store_n(&p->ctl->state, NFO_STATE_HALF(h), __ATOMIC_SEQ_CST);
 	p->active = h;
-	release_slots(p, keys, plan->ntargets);
+	nfo_slots_release(&p->slots, keys, plan->ntargets);
 out:
 	nfo_image_clear(&img);
 	free(slots);

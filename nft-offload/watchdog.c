@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "watchdog.h"
+#include "common/errbuf.h"
 
 #include "nfo_wd.skel.h"
 
@@ -17,18 +17,6 @@ struct nfo_watchdog {
 	struct nfo_ctl *ctl; /* the program set's, mmapped by the loader */
 	uint32_t bound_ms;
 };
-
-static int seterr(char *err, size_t len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 /* Runs nfo_wd_beat: the BPF clock's now, and with beat the heartbeat. A
  * syscall program's context is copied back into ctx_in (the kernel refuses
@@ -50,10 +38,9 @@ static int arm(struct nfo_wd *skel, char *err, size_t errlen)
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.nfo_wd_arm), &o) < 0)
-		return seterr(err, errlen, -errno, "cannot start the watchdog timer: %s",
-			      strerror(errno));
+		return nfo_seterr_errno(err, errlen, -errno, "cannot start the watchdog timer");
 	if (o.retval != 0)
-		return seterr(err, errlen, (int)o.retval < 0 ? (int)o.retval : -EINVAL,
+		return nfo_seterr(err, errlen, (int)o.retval < 0 ? (int)o.retval : -EINVAL,
 			      "the kernel refused the watchdog timer (bpf_timer: %d)", (int)o.retval);
 	return 0;
 }
@@ -65,18 +52,16 @@ static int load(struct nfo_wd **ret, int ctl_fd, char *err, size_t errlen)
 	int r;
 
 	if (!skel)
-		return seterr(err, errlen, -errno, "cannot open the watchdog object: %s",
-			      strerror(errno));
+		return nfo_seterr_errno(err, errlen, -errno, "cannot open the watchdog object");
 	if (ctl_fd >= 0 && bpf_map__reuse_fd(skel->maps.nfo_ctl, ctl_fd) < 0) {
-		r = seterr(err, errlen, -errno, "cannot share the control map with the watchdog: %s",
-			   strerror(errno));
+		r = nfo_seterr_errno(err, errlen, -errno, "cannot share the control map with the watchdog");
 		nfo_wd__destroy(skel);
 		return r;
 	}
 	r = nfo_wd__load(skel);
 	if (r < 0) {
 		nfo_wd__destroy(skel);
-		return seterr(err, errlen, r, "the kernel refused the watchdog program (bpf_timer "
+		return nfo_seterr(err, errlen, r, "the kernel refused the watchdog program (bpf_timer "
 			      "in a syscall program needs Linux 5.15 or newer): %s", strerror(-r));
 	}
 	*ret = skel;
@@ -90,10 +75,10 @@ int nfo_watchdog_new(struct nfo_watchdog **ret, int ctl_fd, struct nfo_ctl *ctl,
 	int r;
 
 	if (!bound_ms)
-		return seterr(err, errlen, -EINVAL, "watchdog bound of 0 ms");
+		return nfo_seterr(err, errlen, -EINVAL, "watchdog bound of 0 ms");
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return nfo_seterr(err, errlen, -ENOMEM, "out of memory");
 	w->ctl = ctl;
 	w->bound_ms = bound_ms;
 	r = load(&w->skel, ctl_fd, err, errlen);
@@ -102,7 +87,7 @@ int nfo_watchdog_new(struct nfo_watchdog **ret, int ctl_fd, struct nfo_ctl *ctl,
 	/* Fresh before the first check, so the new set never trips at once. */
 	r = run_beat(w->skel, true, NULL);
 	if (r < 0) {
-		seterr(err, errlen, r, "cannot run the watchdog heartbeat: %s", strerror(-r));
+		nfo_seterr_errno(err, errlen, r, "cannot run the watchdog heartbeat");
 		goto fail;
 	}
 	__atomic_store_n(&ctl->stale_ns, (uint64_t)bound_ms * 1000000, __ATOMIC_SEQ_CST);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,5 +53,44 @@ int nfo_test_read_capture(const char *name, uint8_t **ret_buf, size_t *ret_len)
 	}
 	*ret_buf = buf;
 	*ret_len = got;
+	return 0;
+}
+
+int nfo_test_capture_next(struct nfo_test_captures *it)
+{
+	const char *dir = getenv("NFO_TEST_DATA");
+	struct dirent *de;
+
+	free(it->buf);
+	it->buf = NULL;
+	it->len = 0;
+	if (!it->dir) {
+		if (!dir) {
+			fprintf(stderr, "NFO_TEST_DATA is not set: run through meson test\n");
+			return -ENOENT;
+		}
+		it->dir = opendir(dir);
+		if (!it->dir)
+			return -errno;
+	}
+	while ((de = readdir(it->dir))) {
+		size_t len = strlen(de->d_name);
+		int r;
+
+		if (len < 7 || strcmp(de->d_name + len - 6, ".nlmsg") || len >= sizeof(it->file))
+			continue;
+		snprintf(it->file, sizeof(it->file), "%s", de->d_name);
+		it->file[len - 6] = '\0';
+		r = nfo_test_read_capture(it->file, &it->buf, &it->len);
+		it->file[len - 6] = '.';
+		if (r < 0) {
+			closedir(it->dir);
+			it->dir = NULL;
+			return r;
+		}
+		return 1;
+	}
+	closedir(it->dir);
+	it->dir = NULL;
 	return 0;
 }

@@ -13,4 +13,18 @@
  * on stderr that says why. */
 int nfo_test_read_capture(const char *name, uint8_t **ret_buf, size_t *ret_len);
 
+/* Every capture of $NFO_TEST_DATA in turn:
+ *	struct nfo_test_captures it = {};
+ *	while ((r = nfo_test_capture_next(&it)) > 0)
+ *		use it.file ("NAME.nlmsg"), it.buf, it.len;
+ *	(r: 0 after the last one, which frees everything; -errno on failure) */
+struct nfo_test_captures {
+	void *dir;
+	char file[256];
+	uint8_t *buf;
+	size_t len;
+};
+
+int nfo_test_capture_next(struct nfo_test_captures *it);
+
 #endif

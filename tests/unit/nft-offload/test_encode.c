@@ -10,7 +10,6 @@
  * guards in line, IPv4 address nodes of up to NFO_EXACT_MAX addresses through
  * nfo_exact4) must reach the verdict nfo_plan_eval() reaches.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +30,7 @@
 #include "nft-offload/import.h"
 #include "nft-offload/plan.h"
 #include "nft-offload/setdelta.h"
+#include "tests/unit/capture.h"
 
 /* ---- plans by hand ------------------------------------------------------------ */
 
@@ -1297,7 +1297,7 @@ static void env_addr(struct nfo_addr *a, int ifindex, const char *addr)
 /* The planner's own diagrams from the captured nft dumps. */
 static void test_walk_captured(void **state)
 {
-	const char *dir = getenv("NFO_TEST_DATA");
+	struct nfo_test_captures it = {};
 	struct nfo_plan_iface ifaces[2] = {
 		{ .ifindex = 2, .name = "eth0", .mac = { 2, 0, 0, 0, 0, 2 }, .l3 = true },
 		{ .ifindex = 3, .name = "nfoveth0", .mac = { 2, 0, 0, 0, 0, 3 }, .l3 = true },
@@ -1306,23 +1306,16 @@ static void test_walk_captured(void **state)
 	struct nfo_addr addrs[5];
 	unsigned long drops = 0;
 	size_t nfiles = 0;
-	struct dirent *de;
-	DIR *d;
+	int r;
 
 	(void)state;
 	memset(&walked, 0, sizeof(walked));
-	if (!dir)
-		fprintf(stderr, "NFO_TEST_DATA is not set (meson test points it at tests/data)\n");
-	assert_non_null(dir);
 	env_addr(&addrs[0], 1, "127.0.0.1");
 	env_addr(&addrs[1], 2, "10.0.0.1");
 	env_addr(&addrs[2], 3, "192.0.2.2");
 	env_addr(&addrs[3], 2, "2001:db8::1");
 	env_addr(&addrs[4], 2, "fe80::1");
-	d = opendir(dir);
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name), n;
+	while ((r = nfo_test_capture_next(&it)) > 0) {
 		struct nfo_nft_dump *dump = NULL;
 		struct nfo_ruleset *rs = NULL;
 		struct nfo_plan *p = NULL;
@@ -1330,32 +1323,20 @@ static void test_walk_captured(void **state)
 			.ifaces = ifaces, .nifaces = 2, .addrs = addrs, .naddrs = 5,
 			.up_ifindexes = up, .nup = 3, .max_edges = 1u << 22,
 		};
-		char path[512], *buf;
-		FILE *f;
 
-		if (len < 7 || strcmp(de->d_name + len - 6, ".nlmsg"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "re");
-		assert_non_null(f);
-		buf = malloc(1 << 20);
-		assert_non_null(buf);
-		n = fread(buf, 1, 1 << 20, f);
-		fclose(f);
 		assert_int_equal(nfo_nft_dump_new(&dump), 0);
-		assert_int_equal(nfo_nft_dump_parse(dump, buf, n), 0);
+		assert_int_equal(nfo_nft_dump_parse(dump, it.buf, it.len), 0);
 		assert_int_equal(nfo_ruleset_new(&rs, dump), 0);
 		in.rs = rs;
 		assert_int_equal(nfo_plan_build(&in, &p), 0);
 		assert_null(p->error);
-		drops += check_walks(p, de->d_name);
+		drops += check_walks(p, it.file);
 		nfo_plan_free(&p);
 		nfo_ruleset_free(&rs);
 		nfo_nft_dump_free(&dump);
-		free(buf);
 		nfiles++;
 	}
-	closedir(d);
+	assert_int_equal(r, 0);
 	fprintf(stderr, "captured: %zu dumps, %lu drops reached; %lu in-line nodes, %lu guards, "
 			"%lu nfo_exact4 and %lu trie IPv4 address nodes, %lu frames past the "
 			"EtherType node\n",

@@ -53,30 +53,41 @@ struct fixture {
 	struct nfo_ruleset *rs;
 };
 
-static int load(void **state, const char *name)
+/* A fixture (in *state, for teardown) of the ruleset dump buf holds. */
+static int parse_fixture(void **state, const void *buf, size_t len, const char *what)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int r;
 
 	if (!f)
 		return -1;
 	*state = f;
-	r = nfo_test_read_capture(name, &buf, &len);
-	if (r < 0)
-		return -1;
 	r = nfo_nft_dump_new(&f->dump);
 	if (r == 0)
 		r = nfo_nft_dump_parse(f->dump, buf, len);
 	if (r == 0)
 		r = nfo_ruleset_new(&f->rs, f->dump);
-	free(buf);
 	if (r < 0) {
-		fprintf(stderr, "%s.nlmsg: %s\n", name, strerror(-r));
+		fprintf(stderr, "%s: %s\n", what, strerror(-r));
 		return -1;
 	}
 	return 0;
+}
+
+static int load(void **state, const char *name)
+{
+	char what[64];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*state = NULL;
+	if (nfo_test_read_capture(name, &buf, &len) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "%s.nlmsg", name);
+	r = parse_fixture(state, buf, len, what);
+	free(buf);
+	return r;
 }
 
 static int teardown(void **state)
@@ -641,6 +652,58 @@ static void test_merged(void **state)
 	PRED(&r[6], 2, NFO_DIM_DADDR4, true, pfx4("10.0.0.0", 8));
 }
 
+/* Rules of the dumps built here (table inet hand, chain in), one
+ * expression at a time, register 1 throughout. */
+static struct nftnl_rule *hand_rule(uint32_t seq)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	assert_non_null(r);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
+	return r;
+}
+
+static void add_meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void add_cmp(struct nftnl_rule *r, enum nft_cmp_ops op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void add_verdict(struct nftnl_rule *r, int verdict)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* r as a NEWRULE message at buf (its length); frees r. */
+static size_t put_hand_rule(char *buf, uint32_t seq, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
+
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
 /*
  * `ip saddr A ip daddr B` as newer nft merges it: one 8-byte load at network
  * offset 12 and one compare. nft 1.0.6 does not emit it, so the dump is
@@ -653,42 +716,20 @@ static size_t put_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint32_t le
 {
 	static const uint8_t pair[8] = { 192, 0, 2, 1, 192, 0, 2, 2 };
 	uint8_t v4 = NFPROTO_IPV4;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = hand_rule(seq);
 	struct nftnl_expr *e;
-	struct nlmsghdr *nlh;
 
-	assert_non_null(r);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
-	e = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("cmp");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v4, 1);
-	nftnl_rule_add_expr(r, e);
+	add_meta(r, NFT_META_NFPROTO);
+	add_cmp(r, NFT_CMP_EQ, &v4, 1);
 	e = nftnl_expr_alloc("payload");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 12);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
 	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("cmp");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, pair, len);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
-	nftnl_rule_add_expr(r, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	return NLMSG_ALIGN(nlh->nlmsg_len);
+	add_cmp(r, op, pair, len);
+	add_verdict(r, NF_DROP);
+	return put_hand_rule(buf, seq, r);
 }
 
 /* A built dump: table inet hand, chain in (filter input), then rules. */
@@ -723,22 +764,7 @@ static size_t put_hand_chain(char *buf)
 
 static int hand_fixture(void **state, const char *buf, size_t len)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	int r;
-
-	if (!f)
-		return -1;
-	*state = f;
-	r = nfo_nft_dump_new(&f->dump);
-	if (r == 0)
-		r = nfo_nft_dump_parse(f->dump, buf, len);
-	if (r == 0)
-		r = nfo_ruleset_new(&f->rs, f->dump);
-	if (r < 0) {
-		fprintf(stderr, "built dump: %s\n", strerror(-r));
-		return -1;
-	}
-	return 0;
+	return parse_fixture(state, buf, len, "built dump");
 }
 
 static int setup_merged_addrs(void **state)
@@ -782,14 +808,9 @@ static size_t put_ct_status_rule(char *buf, uint32_t seq, uint32_t mask, enum nf
 				 uint32_t value, int verdict)
 {
 	static const uint32_t zero;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = hand_rule(seq);
 	struct nftnl_expr *e;
-	struct nlmsghdr *nlh;
 
-	assert_non_null(r);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
 	e = nftnl_expr_alloc("ct");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
@@ -803,49 +824,20 @@ static size_t put_ct_status_rule(char *buf, uint32_t seq, uint32_t mask, enum nf
 		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
 		nftnl_rule_add_expr(r, e);
 	}
-	e = nftnl_expr_alloc("cmp");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, 4);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	nftnl_rule_add_expr(r, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	return NLMSG_ALIGN(nlh->nlmsg_len);
+	add_cmp(r, op, &value, 4);
+	add_verdict(r, verdict);
+	return put_hand_rule(buf, seq, r);
 }
 
 /* meta pkttype OP value drop (nft: an 8-bit type, a 1-byte compare) */
 static size_t put_pkttype_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uint8_t value)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_expr *e;
-	struct nlmsghdr *nlh;
+	struct nftnl_rule *r = hand_rule(seq);
 
-	assert_non_null(r);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
-	e = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_PKTTYPE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("cmp");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, 1);
-	nftnl_rule_add_expr(r, e);
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
-	nftnl_rule_add_expr(r, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	return NLMSG_ALIGN(nlh->nlmsg_len);
+	add_meta(r, NFT_META_PKTTYPE);
+	add_cmp(r, op, &value, 1);
+	add_verdict(r, NF_DROP);
+	return put_hand_rule(buf, seq, r);
 }
 
 /*
@@ -856,33 +848,18 @@ static size_t put_pkttype_rule(char *buf, uint32_t seq, enum nft_cmp_ops op, uin
  */
 static size_t put_reject_rule(char *buf, uint32_t seq, uint8_t nfproto)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = hand_rule(seq);
 	struct nftnl_expr *e;
-	struct nlmsghdr *nlh;
 
-	assert_non_null(r);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "hand");
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "in");
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, seq);
 	if (nfproto) {
-		e = nftnl_expr_alloc("meta");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-		nftnl_rule_add_expr(r, e);
-		e = nftnl_expr_alloc("cmp");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &nfproto, 1);
-		nftnl_rule_add_expr(r, e);
+		add_meta(r, NFT_META_NFPROTO);
+		add_cmp(r, NFT_CMP_EQ, &nfproto, 1);
 	}
 	e = nftnl_expr_alloc("reject");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
 	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 4);
 	nftnl_rule_add_expr(r, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, seq);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	return NLMSG_ALIGN(nlh->nlmsg_len);
+	return put_hand_rule(buf, seq, r);
 }
 
 static int setup_reject_code(void **state)
