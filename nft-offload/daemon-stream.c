@@ -331,8 +331,16 @@ void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 		if (s->set != set)
 			continue;
 		s->changes += nops;
+		/* In a set whose elements expire an added key stays a
+		 * tombstone too: its expiry comes from its question
+		 * (daemon-expiry.c), never from a batch, which may predate
+		 * a delete and re-add with a shorter timeout (or carry an
+		 * element whose question answered "gone"). */
+		bool sticky = set->flags & NFT_SET_TIMEOUT;
+
 		for (size_t k = 0; k < nops; k++)
-			if (ops[k].klen == set->key_len && tomb_set(s, ops[k].key, ops[k].del) < 0) {
+			if (ops[k].klen == set->key_len &&
+			    tomb_set(s, ops[k].key, ops[k].del || sticky) < 0) {
 				/* cannot remember it: read the whole ruleset again */
 				d->need_resync = true;
 				return;
