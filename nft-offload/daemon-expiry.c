@@ -197,11 +197,6 @@ void daemon_expiry_cancel(struct daemon *d, const struct nfo_set *set, const uin
 		nfo_expq_cancel(d->expiry->q, set, key, set->key_len);
 }
 
-bool daemon_expiry_pending(const struct daemon *d, const struct nfo_set *set, const uint8_t *key)
-{
-	return d->expiry && nfo_expq_pending(d->expiry->q, set, key, set->key_len);
-}
-
 void daemon_expiry_forget(struct daemon *d, const struct nfo_set *set)
 {
 	if (!d->expiry || !nfo_expq_count(d->expiry->q))

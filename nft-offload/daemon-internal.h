@@ -147,7 +147,6 @@ int daemon_expiry_ask(struct daemon *d, const struct nfo_set *set, const uint8_t
 		      uint32_t genid);
 /* A later operation decided key: an answer on its way no longer counts. */
 void daemon_expiry_cancel(struct daemon *d, const struct nfo_set *set, const uint8_t *key);
-bool daemon_expiry_pending(const struct daemon *d, const struct nfo_set *set, const uint8_t *key);
 /* set (NULL: every set) was read again: no answer on its way counts. */
 void daemon_expiry_forget(struct daemon *d, const struct nfo_set *set);
 /* The thread signalled: applies the answers that came. */

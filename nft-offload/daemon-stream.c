@@ -34,9 +34,10 @@
  * a lower bound of the kernel's from the clock read before the pass's
  * request (nfo_nft_stream.at), merged with the keys (nfo_set_add_read()).
  * A notification on it is applied in place like on any set with timeouts
- * (daemon-update.c expiring_ops(): the added keys' expiries asked for
- * again), and the stream goes on: later batches skip the keys deleted
- * since and leave held keys with the expiry they have. Only lost
+ * (daemon-expiry.c: the added keys' expiries asked for again), and the
+ * stream goes on: later batches skip the keys notified since (added or
+ * deleted: their expiries come from their questions) and leave held keys
+ * with the expiry they have. Only lost
  * operations make the daemon read it whole (update_expiring()), which
  * ends its stream.
  */

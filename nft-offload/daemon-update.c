@@ -629,19 +629,10 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 	return r;
 }
 
-/*
- * The notified operations on a set whose elements expire, netted per key.
- * A NEWSETELEM's expiration is the time left when the kernel built the
- * message, before it was received: an expiry from it is an upper bound. So
- * the keys the transaction leaves added are asked for again, one GETSETELEM
- * each, after a jiffies64 reading T: an answer's expiration E means the
- * kernel expires the element no earlier than T + E (nfo_elem_expiry), and
- * ENOENT that it is gone now. Keys deleted last need no question.
- * -EINVAL: the operations or the answers cannot be used (read the set).
- */
 /* Where the last element update's time went (its log line says): the
- * GETSETELEM round trip of expiring_ops(), netting and merging into the
- * model (that included), the map writes. */
+ * GETSETELEM round trip of expiring_ops() (0 when the questions are asked
+ * off the event loop: daemon_update_answered() logs theirs), netting and
+ * merging into the model (that included), the map writes. */
 static struct {
 	double get_ms, get_cpu_ms, model_ms, write_ms;
 } phase;
@@ -656,6 +647,17 @@ static double thread_cpu_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/*
+ * The notified operations on a set whose elements expire, netted per key,
+ * in line (the set is not drop-ward, or there is no expiry thread). A
+ * NEWSETELEM's expiration is the time left when the kernel built the
+ * message, before it was received: an expiry from it is an upper bound. So
+ * the keys the transaction leaves added are asked for again, one GETSETELEM
+ * each, after a jiffies64 reading T: an answer's expiration E means the
+ * kernel expires the element no earlier than T + E (nfo_elem_expiry), and
+ * ENOENT that it is gone now. Keys deleted last need no question.
+ * -EINVAL: the operations or the answers cannot be used (read the set).
+ */
 static int expiring_ops(struct daemon *d, struct set_ops *o)
 {
 	struct nfo_set *set = o->set;
