@@ -794,7 +794,7 @@ static int expiring_async(struct daemon *d, struct set_ops *o)
  * everything meanwhile, so nothing the kernel removed stays live.
  */
 static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
-		       const struct timespec *t0)
+		       const struct timespec *t0, bool count)
 {
 	struct nfo_daemon_state *s = &d->st;
 	char err[256];
@@ -823,7 +823,9 @@ static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
 		return why(d, "writing set elements failed: %.100s", err);
 	}
 	went_live(d, t0);
-	s->set_updates++;
+	/* (answers to expiry questions: their transaction counted already) */
+	if (count)
+		s->set_updates++;
 	daemon_unlock(d);
 	return 0;
 }
@@ -878,7 +880,7 @@ static int update_expiring(struct daemon *d, struct set_ops *v, size_t n, uint32
 		daemon_expiry_forget(d, v[i].set);
 	}
 
-	r = apply_whole(d, genid, ifs, &t0);
+	r = apply_whole(d, genid, ifs, &t0, true);
 	if (r < 0)
 		goto out;
 	log_info("fast path updated: nftables generation %u, elements of %zu set(s) read, %.1f ms",
@@ -1042,7 +1044,7 @@ int daemon_update_sets(struct daemon *d)
 			s->genid = genid;
 			s->rs->genid = genid;
 			daemon_unlock(d);
-			r = apply_whole(d, genid, ifs, &t0);
+			r = apply_whole(d, genid, ifs, &t0, true);
 			if (r == 0)
 				log_info("fast path updated: nftables generation %u, %zu element "
 					 "operation(s) on %zu set(s), maps outgrown, %.1f ms",
@@ -1146,7 +1148,7 @@ int daemon_update_answered(struct daemon *d, struct nfo_set *set, const uint8_t 
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		log_debug("element update: %s: writing the sets whole", err);
-		r = ifs ? apply_whole(d, s->genid, ifs, &t0) :
+		r = ifs ? apply_whole(d, s->genid, ifs, &t0, false) :
 			  why(d, "out of memory applying element changes");
 		goto out;
 	}
@@ -1232,7 +1234,7 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		log_debug("set %s %s being read: %s: writing the sets whole", set->table, set->name,
 			  err);
-		r = ifs ? apply_whole(d, s->genid, ifs, &t0) : -ENOMEM;
+		r = ifs ? apply_whole(d, s->genid, ifs, &t0, true) : -ENOMEM;
 	} else if (r < 0) {
 		log_error("set %s %s being read: %s", set->table, set->name, err);
 	} else {
