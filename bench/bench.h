@@ -210,6 +210,7 @@ struct dstatus {
 	uint64_t generation;
 	uint64_t updates;
 	uint64_t set_updates;    /* of which element-only */
+	uint64_t expiry_pending; /* elements added to sets with timeouts, not live yet */
 	uint64_t passed_disabled; /* packets passed because the fast path was off */
 	uint64_t dropped;
 	uint64_t passed;
@@ -263,6 +264,10 @@ struct bl_result {
 	 * model, GETSETELEM, maps, GETSETELEM's CPU time (ms) */
 	double d_med[6], d_max[6];
 	size_t d_updates;
+	/* the adds to sets with timeouts, live when their expiries are
+	 * answered: notification read -> live, asked after, GETSETELEM, maps */
+	double a_med[4], a_max[4];
+	size_t a_updates;
 	unsigned d_lost, d_rereads;
 	/* memory */
 	uint64_t rss_kb, rss_after_kb;

@@ -347,7 +347,8 @@ out:
 }
 
 /*
- * Waits until status shows a generation newer than s0's live, counting
+ * Waits until status shows a generation newer than s0's live (and no
+ * added element waiting for its expiry), counting
  * from t_ret (`nft` returned); notes whether it saw the fast path off.
  */
 static int wait_live(struct env *e, const struct dstatus *s0, double t_ret, double *ret_ms,
@@ -361,7 +362,10 @@ static int wait_live(struct env *e, const struct dstatus *s0, double t_ret, doub
 		if (r == 0) {
 			if (!s.enabled)
 				*off_seen = true;
-			if (s.generation > s0->generation && s.updates > s0->updates && s.enabled)
+			/* with the elements added to a set with timeouts live:
+			 * their expiries answered */
+			if (s.generation > s0->generation && s.updates > s0->updates && s.enabled &&
+			    !s.expiry_pending)
 				break;
 		}
 		if (now_s() - t_ret > e->daemon_wait_s)
@@ -723,8 +727,8 @@ static long file_size(const char *path)
  */
 static void daemon_phases(struct env *e, long off, struct bl_result *res)
 {
-	double v[6][4096];
-	size_t n = 0;
+	double v[6][4096], a[4][4096];
+	size_t n = 0, na = 0;
 	char line[1024];
 	FILE *f = fopen(e->daemon_log, "re");
 
@@ -738,6 +742,18 @@ static void daemon_phases(struct env *e, long off, struct bl_result *res)
 			res->d_lost++;
 		if (strstr(line, "set(s) read"))
 			res->d_rereads++;
+		if (p && strstr(p, "expiries of set ")) {
+			/* the adds of a set with timeouts, live with their answer */
+			p = strstr(p, " map entries, ");
+			if (p && na < ARRAY_SIZE(a[0]) &&
+			    sscanf(p, " map entries, %lf ms after the notification (asked after %lf, "
+				      "GETSETELEM %lf, maps %lf)", &t[0], &t[1], &t[2], &t[3]) == 4) {
+				for (int k = 0; k < 4; k++)
+					a[k][na] = t[k];
+				na++;
+			}
+			continue;
+		}
 		p = p ? strstr(p, " map entries, ") : NULL;
 		if (!p || n == ARRAY_SIZE(v[0]) ||
 		    sscanf(p, " map entries, %lf ms (queued %lf, model %lf of which GETSETELEM %lf, "
@@ -753,6 +769,12 @@ static void daemon_phases(struct env *e, long off, struct bl_result *res)
 		qsort(v[k], n, sizeof(double), cmp_double);
 		res->d_med[k] = v[k][n / 2];
 		res->d_max[k] = v[k][n - 1];
+	}
+	res->a_updates = na;
+	for (int k = 0; na && k < 4; k++) {
+		qsort(a[k], na, sizeof(double), cmp_double);
+		res->a_med[k] = a[k][na / 2];
+		res->a_max[k] = a[k][na - 1];
 	}
 out:
 	if (f)
@@ -1124,6 +1146,12 @@ void bl_print(const struct bench_opts *o, const struct machine *m, const struct 
 				       x->d_med[0], x->d_max[0], x->d_med[1], x->d_max[1], x->d_med[2],
 				       x->d_max[2], x->d_med[3], x->d_max[3], x->d_med[5], x->d_max[5],
 				       x->d_med[4], x->d_max[4], x->d_updates, x->d_lost, x->d_rereads);
+			if (x->a_updates)
+				printf(ROW "%.2f ms median, %.2f max (asked after %.2f/%.2f, "
+				       "GETSETELEM %.2f/%.2f, maps %.2f/%.2f) over %zu\n",
+				       "  daemon: notification read -> adds live", x->a_med[0],
+				       x->a_max[0], x->a_med[1], x->a_max[1], x->a_med[2], x->a_max[2],
+				       x->a_med[3], x->a_max[3], x->a_updates);
 			printf(ROW "%" PRIu64 " of %" PRIu64 " that reached it (%" PRIu64 " sent); "
 			       "nftables dropped %" PRIu64 "\n",
 			       "  probes (unbanned >1 ms) dropped in the fast path", x->probe_fp_dropped,
@@ -1232,6 +1260,10 @@ void bl_print_json(const struct bench_opts *o, const struct machine *m,
 			nfo_json_kdouble(&j, "daemon_getsetelem_cpu_ms_median", x->d_med[5]);
 			nfo_json_kdouble(&j, "daemon_maps_ms_median", x->d_med[4]);
 			nfo_json_ku64(&j, "daemon_notifications_lost", x->d_lost);
+			nfo_json_ku64(&j, "daemon_answers", x->a_updates);
+			nfo_json_kdouble(&j, "daemon_adds_live_ms_median", x->a_med[0]);
+			nfo_json_kdouble(&j, "daemon_adds_live_ms_max", x->a_max[0]);
+			nfo_json_kdouble(&j, "daemon_answer_getsetelem_ms_median", x->a_med[2]);
 			nfo_json_ku64(&j, "daemon_set_rereads", x->d_rereads);
 			nfo_json_ku64(&j, "fast_path_seen", x->fp_seen);
 			nfo_json_ku64(&j, "xdp_packets", x->xdp_packets);

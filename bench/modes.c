@@ -312,6 +312,7 @@ int daemon_status(struct env *e, struct dstatus *ret)
 	if (json_u64(t, "dropped", &s.dropped) < 0 || json_u64(t, "passed", &s.passed) < 0)
 		goto out;
 	(void)json_u64(b.s, "set_updates", &s.set_updates);
+	(void)json_u64(b.s, "set_expiry_pending", &s.expiry_pending);
 	(void)json_u64(t, "fast_path_disabled", &s.passed_disabled);
 	*ret = s;
 	r = 0;

@@ -677,11 +677,14 @@ static int nft_talk(struct mnl_socket *nl, uint8_t *rbuf, struct nlmsghdr *nlh,
 
 static uint32_t next_seq(void)
 {
+	/* the event loop, the stream readers and the expiry thread all ask
+	 * the kernel: each its own socket, one counter */
 	static uint32_t seq;
+	uint32_t zero = 0;
 
-	if (!seq)
-		seq = (uint32_t)time(NULL);
-	return ++seq;
+	(void)__atomic_compare_exchange_n(&seq, &zero, (uint32_t)time(NULL), false,
+					  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 }
 
 static int nft_dump_type(struct mnl_socket *nl, uint8_t *rbuf, uint16_t type,

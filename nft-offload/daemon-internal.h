@@ -33,6 +33,8 @@
 
 struct daemon_metrics;
 struct daemon_trace;
+struct daemon_expiry;
+struct nfo_set;
 
 struct daemon {
 	struct nfo_daemon_state st;
@@ -48,6 +50,9 @@ struct daemon {
 	int pollfd;   /* periodic: tcx programs attached by others (no notification) */
 	int beatfd;   /* periodic: the watchdog's heartbeat */
 	int streamfd; /* eventfd: a stream's reader thread has a batch or ended */
+	/* expiry questions asked off the event loop (daemon-expiry.c); NULL:
+	 * none (no clock), asked in line */
+	struct daemon_expiry *expiry;
 	int ctlfd;
 	struct daemon_metrics *metrics; /* NULL: no metrics endpoint */
 	struct daemon_trace *trace;
@@ -129,7 +134,37 @@ bool daemon_streams_step(struct daemon *d);
 /* Elements read so far of set (0: it is not being read). Under the lock. */
 uint64_t daemon_stream_read(const struct daemon *d, const struct nfo_set *set);
 
+/* daemon-expiry.c: the expiries of added elements of sets whose elements
+ * expire, asked by a thread of its own; the answers are applied on the event
+ * loop (daemon_update_answered()). */
+/* Starts the thread: the eventfd to wait on (daemon_expiry_wake()), or -errno. */
+int daemon_expiry_start(struct daemon *d);
+void daemon_expiry_stop(struct daemon *d);
+bool daemon_expiry_on(const struct daemon *d);
+/* Asks for the n keys (sorted) of set added by generation genid; an older
+ * question on any of them no longer counts. */
+int daemon_expiry_ask(struct daemon *d, const struct nfo_set *set, const uint8_t *keys, size_t n,
+		      uint32_t genid);
+/* A later operation decided key: an answer on its way no longer counts. */
+void daemon_expiry_cancel(struct daemon *d, const struct nfo_set *set, const uint8_t *key);
+/* set (NULL: every set) was read again: no answer on its way counts. */
+void daemon_expiry_forget(struct daemon *d, const struct nfo_set *set);
+/* The thread signalled: applies the answers that came. */
+void daemon_expiry_wake(struct daemon *d);
+
+/* daemon.c */
+/* An element change that cannot be applied in place (status says why). */
+void daemon_set_update_disabled(struct daemon *d, const char *why);
+
 /* daemon-update.c */
+/* The answers to one expiry question that still count: n keys (sorted),
+ * present or not, with a lower bound of their expiry; applied to the model
+ * and, when the fast path is live, in place. asked: the keys of the
+ * question. -EAGAIN: resync instead. */
+int daemon_update_answered(struct daemon *d, struct nfo_set *set, const uint8_t *keys,
+			   const bool *present, const uint64_t *expires, size_t n, size_t asked,
+			   uint32_t genid, const struct timespec *t_note, double wait_ms,
+			   double get_ms);
 /* Elements a stream read, applied in place like a notified transaction's;
  * expires: per op, a lower bound of the kernel's expiry (0: never), for a
  * set whose elements expire (NULL otherwise). */

@@ -34,9 +34,10 @@
  * a lower bound of the kernel's from the clock read before the pass's
  * request (nfo_nft_stream.at), merged with the keys (nfo_set_add_read()).
  * A notification on it is applied in place like on any set with timeouts
- * (daemon-update.c expiring_ops(): the added keys' expiries asked for
- * again), and the stream goes on: later batches skip the keys deleted
- * since and leave held keys with the expiry they have. Only lost
+ * (daemon-expiry.c: the added keys' expiries asked for again), and the
+ * stream goes on: later batches skip the keys notified since (added or
+ * deleted: their expiries come from their questions) and leave held keys
+ * with the expiry they have. Only lost
  * operations make the daemon read it whole (update_expiring()), which
  * ends its stream.
  */
@@ -331,8 +332,16 @@ void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 		if (s->set != set)
 			continue;
 		s->changes += nops;
+		/* In a set whose elements expire an added key stays a
+		 * tombstone too: its expiry comes from its question
+		 * (daemon-expiry.c), never from a batch, which may predate
+		 * a delete and re-add with a shorter timeout (or carry an
+		 * element whose question answered "gone"). */
+		bool sticky = set->flags & NFT_SET_TIMEOUT;
+
 		for (size_t k = 0; k < nops; k++)
-			if (ops[k].klen == set->key_len && tomb_set(s, ops[k].key, ops[k].del) < 0) {
+			if (ops[k].klen == set->key_len &&
+			    tomb_set(s, ops[k].key, ops[k].del || sticky) < 0) {
 				/* cannot remember it: read the whole ruleset again */
 				d->need_resync = true;
 				return;

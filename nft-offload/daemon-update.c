@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon-internal.h"
+#include "expq.h"
 #include "import.h"
 #include "plan.h"
 #include "ruleset.h"
@@ -354,8 +355,9 @@ int daemon_resync(struct daemon *d)
 	double read_ms;
 	int r;
 
-	/* what is being streamed belongs to the model this replaces */
+	/* what is being streamed or asked belongs to the model this replaces */
 	daemon_streams_clear(d);
+	daemon_expiry_forget(d, NULL);
 	daemon_busy(d, "reading ruleset", true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int tries = 0;; tries++) {
@@ -462,12 +464,16 @@ struct set_ops {
 	size_t nops;
 	bool overflow;
 	struct nfo_set_change change;
+	/* keys whose expiry is asked once the change is written (sorted) */
+	uint8_t *ask;
+	size_t nask;
 };
 
 static void set_ops_free(struct set_ops *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].ops);
+		free(v[i].ask);
 		nfo_set_change_clear(&v[i].change);
 	}
 	free(v);
@@ -615,23 +621,18 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 		r = nfo_set_replace(o->set, &fresh, &o->change);
 		daemon_unlock(d);
 	}
+	/* the read is at least as recent as any question out on the set:
+	 * its answers must not change what the read found */
+	if (r == 0)
+		daemon_expiry_forget(d, o->set);
 	nfo_set_clear_elems(&fresh);
 	return r;
 }
 
-/*
- * The notified operations on a set whose elements expire, netted per key.
- * A NEWSETELEM's expiration is the time left when the kernel built the
- * message, before it was received: an expiry from it is an upper bound. So
- * the keys the transaction leaves added are asked for again, one GETSETELEM
- * each, after a jiffies64 reading T: an answer's expiration E means the
- * kernel expires the element no earlier than T + E (nfo_elem_expiry), and
- * ENOENT that it is gone now. Keys deleted last need no question.
- * -EINVAL: the operations or the answers cannot be used (read the set).
- */
 /* Where the last element update's time went (its log line says): the
- * GETSETELEM round trip of expiring_ops(), netting and merging into the
- * model (that included), the map writes. */
+ * GETSETELEM round trip of expiring_ops() (0 when the questions are asked
+ * off the event loop: daemon_update_answered() logs theirs), netting and
+ * merging into the model (that included), the map writes. */
 static struct {
 	double get_ms, get_cpu_ms, model_ms, write_ms;
 } phase;
@@ -646,6 +647,17 @@ static double thread_cpu_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/*
+ * The notified operations on a set whose elements expire, netted per key,
+ * in line (the set is not drop-ward, or there is no expiry thread). A
+ * NEWSETELEM's expiration is the time left when the kernel built the
+ * message, before it was received: an expiry from it is an upper bound. So
+ * the keys the transaction leaves added are asked for again, one GETSETELEM
+ * each, after a jiffies64 reading T: an answer's expiration E means the
+ * kernel expires the element no earlier than T + E (nfo_elem_expiry), and
+ * ENOENT that it is gone now. Keys deleted last need no question.
+ * -EINVAL: the operations or the answers cannot be used (read the set).
+ */
 static int expiring_ops(struct daemon *d, struct set_ops *o)
 {
 	struct nfo_set *set = o->set;
@@ -699,9 +711,67 @@ static int expiring_ops(struct daemon *d, struct set_ops *o)
 		exp[i] = present[i] ? nfo_elem_expiry(&life, at.jiffies, at.hz) : 0;
 		j++;
 	}
+	/* asked and answered now: a question still out on these keys is
+	 * older than this answer */
+	for (size_t i = 0; i < n; i++)
+		daemon_expiry_cancel(d, set, keys + i * len);
 	daemon_lock(d);
 	r = nfo_set_apply_expiring(set, keys, present, exp, n, &o->change);
 	d->st.set_expiry_reads += nask;
+	daemon_unlock(d);
+	return r;
+}
+
+/*
+ * Whether the added keys of set may go live after the rest of their
+ * transaction (expiring_async()): its lookups all lead to drop
+ * (drop_only), so a key missing from the fast path only makes it drop
+ * less, whatever the other slots hold; or no slot reads it.
+ */
+static bool expiry_async_ok(const struct daemon *d, const struct nfo_set *set)
+{
+	const struct nfo_daemon_state *s = &d->st;
+
+	if (!daemon_expiry_on(d) || set->key_len > NFO_EXPQ_KEY_MAX)
+		return false;
+	return set->drop_only || !nfo_plan_set_used(s->plan, set);
+}
+
+/*
+ * The notified operations on a set whose elements expire, netted per key,
+ * without waiting for the kernel: every key the transaction touches leaves
+ * the fast path now (a delete; an add, whose expiry is not known yet: a
+ * re-add may have shortened it), with the rest of the transaction; the
+ * keys it leaves added are asked for afterwards, off the event loop
+ * (daemon-expiry.c), and go live when their answer comes, unless a later
+ * operation decided them first. Only drop-ward sets (expiry_async_ok()).
+ */
+static int expiring_async(struct daemon *d, struct set_ops *o)
+{
+	struct nfo_set *set = o->set;
+	_cleanup_free_ uint8_t *keys = NULL;
+	_cleanup_free_ bool *add = NULL, *present = NULL;
+	_cleanup_free_ uint64_t *exp = NULL;
+	size_t n = 0, len = set->key_len;
+	int r;
+
+	r = nfo_set_net_ops(set, o->ops, o->nops, &keys, &add, &n);
+	if (r < 0)
+		return r;
+	present = calloc(n + 1, sizeof(*present));
+	exp = calloc(n + 1, sizeof(*exp));
+	o->ask = malloc((n + 1) * len);
+	if (!present || !exp || !o->ask)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		/* the answer to an earlier question no longer counts: this
+		 * operation is later (an add is asked for again below) */
+		daemon_expiry_cancel(d, set, keys + i * len);
+		if (add[i])
+			memcpy(o->ask + o->nask++ * len, keys + i * len, len);
+	}
+	daemon_lock(d);
+	r = nfo_set_apply_expiring(set, keys, present, exp, n, &o->change);
 	daemon_unlock(d);
 	return r;
 }
@@ -724,7 +794,7 @@ static int expiring_ops(struct daemon *d, struct set_ops *o)
  * everything meanwhile, so nothing the kernel removed stays live.
  */
 static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
-		       const struct timespec *t0)
+		       const struct timespec *t0, bool count)
 {
 	struct nfo_daemon_state *s = &d->st;
 	char err[256];
@@ -753,7 +823,9 @@ static int apply_whole(struct daemon *d, uint32_t genid, struct nfo_iface *ifs,
 		return why(d, "writing set elements failed: %.100s", err);
 	}
 	went_live(d, t0);
-	s->set_updates++;
+	/* (answers to expiry questions: their transaction counted already) */
+	if (count)
+		s->set_updates++;
 	daemon_unlock(d);
 	return 0;
 }
@@ -801,11 +873,14 @@ static int update_expiring(struct daemon *d, struct set_ops *v, size_t n, uint32
 	s->set_rereads += n;
 	daemon_unlock(d);
 	/* read whole now: a batch of a stream still running could predate
-	 * the notified change (an expiry of an element since deleted) */
-	for (size_t i = 0; i < n; i++)
+	 * the notified change (an expiry of an element since deleted), and an
+	 * answer still out could too */
+	for (size_t i = 0; i < n; i++) {
 		daemon_streams_end_set(d, v[i].set);
+		daemon_expiry_forget(d, v[i].set);
+	}
 
-	r = apply_whole(d, genid, ifs, &t0);
+	r = apply_whole(d, genid, ifs, &t0, true);
 	if (r < 0)
 		goto out;
 	log_info("fast path updated: nftables generation %u, elements of %zu set(s) read, %.1f ms",
@@ -818,6 +893,22 @@ out:
 	return r;
 }
 
+
+/* The change is written: the keys left added in sets whose elements expire
+ * are asked for (daemon-expiry.c), and go live with their answers.
+ * -EAGAIN: a question could not be asked (those keys stay out of the fast
+ * path, which only drops less, until the resync). */
+static int ask_expiries(struct daemon *d, struct set_ops *v, size_t n, uint32_t genid)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = daemon_expiry_ask(d, v[i].set, v[i].ask, v[i].nask, genid);
+
+		if (r < 0)
+			return why(d, "set %s: cannot ask for the expiries of added elements: %s",
+				   v[i].set->name, strerror(-r));
+	}
+	return 0;
+}
 
 /*
  * Element-only transactions: the notified operations are applied to the
@@ -887,6 +978,8 @@ int daemon_update_sets(struct daemon *d)
 			 * before the dump (lower bounds), diffed with their
 			 * expiries (nfo_set_replace) and written in place */
 			r = -EINVAL;
+		} else if (set_expiring(o->set) && expiry_async_ok(d, o->set)) {
+			r = expiring_async(d, o);
 		} else if (set_expiring(o->set)) {
 			r = expiring_ops(d, o);
 		} else {
@@ -951,11 +1044,13 @@ int daemon_update_sets(struct daemon *d)
 			s->genid = genid;
 			s->rs->genid = genid;
 			daemon_unlock(d);
-			r = apply_whole(d, genid, ifs, &t0);
+			r = apply_whole(d, genid, ifs, &t0, true);
 			if (r == 0)
 				log_info("fast path updated: nftables generation %u, %zu element "
 					 "operation(s) on %zu set(s), maps outgrown, %.1f ms",
 					 genid, ops, n, s->last_build_ms);
+			if (r == 0)
+				r = ask_expiries(d, v, n, genid);
 			goto out;
 		}
 		if (r < 0) {
@@ -980,9 +1075,97 @@ int daemon_update_sets(struct daemon *d)
 		 "GETSETELEM %.2f, %.2f of it on the CPU, maps %.2f)", genid, ops, n, st.writes,
 		 s->last_set_update_ms, queued_ms, phase.model_ms, phase.get_ms, phase.get_cpu_ms,
 		 phase.write_ms);
-	r = 0;
+	r = ask_expiries(d, v, n, genid);
 out:
 	set_ops_free(v, n);
+	return r;
+}
+
+int daemon_update_answered(struct daemon *d, struct nfo_set *set, const uint8_t *keys,
+			   const bool *present, const uint64_t *expires, size_t n, size_t asked,
+			   uint32_t genid, const struct timespec *t_note, double wait_ms,
+			   double get_ms)
+{
+	struct nfo_daemon_state *s = &d->st;
+	struct nfo_slot_change ch[NFO_MAX_SETS];
+	struct nfo_loader_set_stats st = {};
+	struct nfo_set_change change = {};
+	size_t nch = 0, live = 0;
+	struct timespec tp;
+	double write_ms = 0;
+	char err[256];
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		live += present[i];
+	daemon_lock(d);
+	r = nfo_set_apply_expiring(set, keys, present, expires, n, &change);
+	s->set_expiry_reads += asked;
+	daemon_unlock(d);
+	if (r < 0) {
+		r = why(d, "set %s: applying the expiries of added elements failed", set->name);
+		goto out;
+	}
+	/* Not live (a rebuild or resync is due): the model has them, and the
+	 * next build writes them. */
+	if (!s->plan || s->plan->error || !s->enabled)
+		goto out;
+	if (daemon_services_use_set(d, set->family, set->table, set->name)) {
+		r = why(d, "set %s: a service reads it", set->name);
+		goto out;
+	}
+	if ((nfo_plan_set_used(s->plan, set) && !nfo_plan_set_updatable(s->plan, set)) ||
+	    set_in_rules(s->rs, set)) {
+		r = why(d, "set %s: its elements are compiled into the diagram", set->name);
+		goto out;
+	}
+	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
+		if (s->plan->sets[k].set == set)
+			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
+	for (size_t i = 0; i < nch; i++) {
+		int k = ch[i].slot;
+
+		/* additions to drop-ward slots only: every order is sound */
+		if (d->slot_pol[k] < 0)
+			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
+		if (d->slot_pol[k] < 0) {
+			d->slot_pol[k] = -1;
+			r = why(d, "out of memory applying element changes");
+			goto out;
+		}
+		ch[i].polarity = d->slot_pol[k];
+	}
+	if (nch) {
+		clock_gettime(CLOCK_MONOTONIC, &tp);
+		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
+		write_ms = daemon_ms_since(&tp);
+	}
+	if (r == -E2BIG) {
+		/* the set outgrew its map: written whole into a new program
+		 * set (what was written in place stays sound meanwhile) */
+		_cleanup_free_ struct nfo_iface *ifs = ifaces_copy(d);
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		log_debug("element update: %s: writing the sets whole", err);
+		r = ifs ? apply_whole(d, s->genid, ifs, &t0, false) :
+			  why(d, "out of memory applying element changes");
+		goto out;
+	}
+	if (r < 0) {
+		log_error("element update: %s", err);
+		r = why(d, "writing set elements failed: %.100s", err);
+		goto out;
+	}
+	daemon_lock(d);
+	s->set_entries_written += st.writes;
+	daemon_unlock(d);
+	log_info("fast path updated in place: expiries of set %s %s answered: %zu of %zu key(s) "
+		 "of generation %u live, %zu map entries, %.2f ms after the notification (asked "
+		 "after %.2f, GETSETELEM %.2f, maps %.2f)", set->table, set->name, live, asked,
+		 genid, st.writes, daemon_ms_since(t_note), wait_ms, get_ms, write_ms);
+out:
+	nfo_set_change_clear(&change);
 	return r;
 }
 
@@ -1051,7 +1234,7 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		log_debug("set %s %s being read: %s: writing the sets whole", set->table, set->name,
 			  err);
-		r = ifs ? apply_whole(d, s->genid, ifs, &t0) : -ENOMEM;
+		r = ifs ? apply_whole(d, s->genid, ifs, &t0, true) : -ENOMEM;
 	} else if (r < 0) {
 		log_error("set %s %s being read: %s", set->table, set->name, err);
 	} else {

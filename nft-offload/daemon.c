@@ -41,7 +41,7 @@
 
 /* An element change that cannot be applied in place: pass everything until
  * the full resync (status says why). */
-static void set_update_disabled(struct daemon *d, const char *why)
+void daemon_set_update_disabled(struct daemon *d, const char *why)
 {
 	daemon_lock(d);
 	d->st.set_updates_disabled++;
@@ -68,7 +68,7 @@ static void on_nft(struct daemon *d)
 	}
 	if (ev.lost) {
 		daemon_disable(d, "notifications lost");
-		set_update_disabled(d, "nftables notifications lost (ENOBUFS): full resync");
+		daemon_set_update_disabled(d, "nftables notifications lost (ENOBUFS): full resync");
 		log_warn("nftables notifications were lost: full resync");
 		d->need_resync = true;
 	}
@@ -106,14 +106,14 @@ static void on_nft(struct daemon *d)
 		}
 		if (t->genid != last + 1) {
 			daemon_disable(d, "generation gap");
-			set_update_disabled(d, "a generation was missed in the notifications: full resync");
+			daemon_set_update_disabled(d, "a generation was missed in the notifications: full resync");
 			d->need_resync = true;
 			continue;
 		}
 		q = realloc(d->txq, (d->ntxq + 1) * sizeof(*q));
 		if (!q) {
 			daemon_disable(d, "out of memory");
-			set_update_disabled(d, "out of memory: full resync");
+			daemon_set_update_disabled(d, "out of memory: full resync");
 			d->need_resync = true;
 			continue;
 		}
@@ -288,7 +288,7 @@ static void on_signal(struct daemon *d)
 
 /* What the event loop waits on; the epoll tag is the index. */
 enum { EV_NFT, EV_RTNL, EV_SIG, EV_TIMER, EV_POLL, EV_BEAT, EV_METRICS, EV_TRACE, EV_TRACEQ,
-       EV_STREAM, _EV_MAX };
+       EV_STREAM, EV_EXPIRY, _EV_MAX };
 _Static_assert(_EV_MAX <= DAEMON_EV_METRICS_CONN, "epoll tags overlap");
 
 static void (*const handlers[_EV_MAX])(struct daemon *d) = {
@@ -302,6 +302,7 @@ static void (*const handlers[_EV_MAX])(struct daemon *d) = {
 	[EV_TRACE] = daemon_trace_consume,
 	[EV_TRACEQ] = daemon_ctl_take_traces,
 	[EV_STREAM] = daemon_streams_wake,
+	[EV_EXPIRY] = daemon_expiry_wake,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -543,6 +544,13 @@ static int setup_event_loop(struct daemon *d)
 	fds[EV_POLL] = d->pollfd;
 	fds[EV_BEAT] = d->beatfd;
 	fds[EV_STREAM] = d->streamfd;
+	fds[EV_EXPIRY] = -1;
+	if (d->clock) {
+		/* without it the questions are asked in line, as before */
+		fds[EV_EXPIRY] = daemon_expiry_start(d);
+		if (fds[EV_EXPIRY] < 0)
+			return log_error_errno(fds[EV_EXPIRY], "cannot start the expiry thread: %m");
+	}
 	fds[EV_METRICS] = d->metrics ? daemon_metrics_fd(d) : -1;
 	fds[EV_TRACE] = daemon_trace_new(d);
 	if (fds[EV_TRACE] < 0)
@@ -663,6 +671,7 @@ static void teardown(struct daemon *d, bool unpin)
 	/* first: nothing reads the state while it goes */
 	daemon_ctl_stop(d);
 	daemon_ctl_traceq_close(d);
+	daemon_expiry_stop(d);
 	daemon_trace_free(d);
 	for (size_t i = 0; i < d->st.nifaces; i++)
 		if (d->st.loader)

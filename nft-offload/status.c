@@ -638,6 +638,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_ku64(&j, "set_rereads", s->set_rereads);
 	nfo_json_ku64(&j, "set_updates_in_place", s->set_updates_in_place);
 	nfo_json_ku64(&j, "set_expiry_reads", s->set_expiry_reads);
+	nfo_json_ku64(&j, "set_expiry_pending", s->set_expiry_pending);
 	nfo_json_ku64(&j, "set_updates_disabled", s->set_updates_disabled);
 	nfo_json_kstr(&j, "set_updates_disabled_reason",
 		      s->set_updates_disabled_reason[0] ? s->set_updates_disabled_reason : NULL);
@@ -790,11 +791,12 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	if (s->set_updates)
 		nfo_buf_printf(out, "set elements: %llu change(s) applied in place, last in "
 			       "%.2f ms; %llu map entries written, %llu set(s) read again, %llu "
-			       "expiries asked for\n",
+			       "expiries asked for (%llu unanswered)\n",
 			       (unsigned long long)s->set_updates_in_place, s->last_set_update_ms,
 			       (unsigned long long)s->set_entries_written,
 			       (unsigned long long)s->set_rereads,
-			       (unsigned long long)s->set_expiry_reads);
+			       (unsigned long long)s->set_expiry_reads,
+			       (unsigned long long)s->set_expiry_pending);
 	if (s->set_updates_disabled)
 		nfo_buf_printf(out, "set elements: %llu change(s) passed everything until a full "
 			       "resync; last: %s\n",

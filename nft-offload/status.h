@@ -75,6 +75,7 @@ struct nfo_daemon_state {
 	uint64_t set_rereads;       /* sets read again instead (size cap, odd element) */
 	uint64_t set_updates_in_place; /* of set_updates, applied in place (no pass-everything) */
 	uint64_t set_expiry_reads;  /* elements asked for their expiry (sets with timeouts) */
+	uint64_t set_expiry_pending; /* of them, asked and not answered yet (not live yet) */
 	/* element changes that made the fast path pass everything (full
 	 * resync), and why the last one did */
 	uint64_t set_updates_disabled;

@@ -297,12 +297,15 @@ nfo_assert() {
 # nfo_elements CMD...: an element-only `nft CMD...` transaction; waits until
 # the daemon counted it applied with the fast path on (set_updates moves once
 # the new elements are live; the generation is published before a whole
-# write starts) and asserts it took one update.
+# write starts) and the elements added to sets with timeouts are live too
+# (their expiries answered: set_expiry_pending), and asserts it took one
+# update.
 nfo_elements() {
 	local su
 	su=$(nfo_get 'st["set_updates"]')
 	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['set_updates'] > $su and st['fast_path'] == 'enabled'" 30 ||
+	nfo_wait "st['set_updates'] > $su and st['fast_path'] == 'enabled' and \
+st['set_expiry_pending'] == 0" 30 ||
 		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
 	nfo_assert "st['set_updates'] == $su + 1" \
 		"element update: nft $* ($(nfo_get 'st["last_update_ms"]') ms)"
@@ -313,7 +316,8 @@ nfo_elements() {
 # 192.0.2.99: a source no rule drops) arrives: asserts one update, in place,
 # and not one flood packet passed because the fast path was off. The flood
 # runs only while the daemon follows (cases count packets exactly). LIVE:
-# seconds from nft's return to the new generation live.
+# seconds from nft's return to the new generation live, with the elements
+# added to sets with timeouts (their expiries answered).
 nfo_inplace() {
 	local src=${NFO_FLOOD_SRC:-192.0.2.99} su sip gen dis t0 flood
 	su=$(nfo_get 'st["set_updates"]')
@@ -327,7 +331,8 @@ nfo_inplace() {
 	sleep 0.2
 	ip netns exec "$NS_R" nft "$@"
 	t0=$(nfo_mono)
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled' and \
+st['set_expiry_pending'] == 0" ||
 		{ nfo_daemon_log; die "the daemon did not follow: nft $*"; }
 	LIVE=$(nfo_secs "$t0")
 	kill "$flood" 2>/dev/null || true

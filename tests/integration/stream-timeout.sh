@@ -111,7 +111,8 @@ GEN=$(nfo_get 'st["generation"]')
 SIP=$(nfo_get 'st["set_updates_in_place"]')
 RR=$(nfo_get 'st["set_rereads"]')
 echo "add element inet bl v4b { 12.0.0.2 }" | nfo_nft
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" 120 ||
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled' and \
+st['set_expiry_pending'] == 0" 120 ||
 	{ nfo_daemon_log; die "the daemon did not follow the add during the load"; }
 nfo_assert "st['set_updates_in_place'] == $SIP + 1 and st['set_rereads'] == $RR and \
 st['set_updates_disabled'] == 0" "the add during the load: applied in place, the set not read whole"
@@ -150,7 +151,8 @@ nfo_case "the other short bans too" "pass --dport 9 --src 11.250.0.2"
 # path off when it lasts a second), then dropped.
 GEN=$(nfo_get 'st["generation"]')
 echo "add element inet bl v4b { 12.0.0.1 }" | nfo_nft
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled' and not any(s.get('loading') for s in st['sets'])" 120 ||
+nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled' and \
+st['set_expiry_pending'] == 0 and not any(s.get('loading') for s in st['sets'])" 120 ||
 	{ nfo_daemon_log; die "the daemon did not follow the add"; }
 nfo_case "added after the load: dropped" "drop=v4b --dport 9 --src 12.0.0.1"
 nfo_daemon_stop
