@@ -149,8 +149,10 @@ nfo_case "the other short bans too" "pass --dport 9 --src 11.250.0.2"
 # set: that read blocks the event loop, and the watchdog turns the fast
 # path off when it lasts a second), then dropped.
 GEN=$(nfo_get 'st["generation"]')
+U=$(nfo_get 'st["updates"]')
 echo "add element inet bl v4b { 12.0.0.1 }" | nfo_nft
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled' and not any(s.get('loading') for s in st['sets'])" 120 ||
+# (written whole: the generation is published before, live once updates moved)
+nfo_wait "st['generation'] != $GEN and st['updates'] > $U and st['fast_path'] == 'enabled' and not any(s.get('loading') for s in st['sets'])" 120 ||
 	{ nfo_daemon_log; die "the daemon did not follow the add"; }
 nfo_case "added after the load: dropped" "drop=v4b --dport 9 --src 12.0.0.1"
 nfo_daemon_stop
