@@ -134,7 +134,7 @@ listening() { # NS PORT...: every port has a TCP listener
 		ip netns exec "$ns" ss -Hltn "sport = :$p" | nfo_has . || return 1
 	done
 }
-nfo_poll 5 listening "$NS_S" 8000 && nfo_poll 5 listening "$NS_R" 22 443 ||
+nfo_poll 30 listening "$NS_S" 8000 && nfo_poll 30 listening "$NS_R" 22 443 ||
 	die "the test's listeners did not start: $(cat "$NFO_T"/listen-*.log)"
 
 check() { # DESC NS SCRIPT ARGS...: the script prints OK or fails

@@ -53,7 +53,7 @@ d.close()
 c.close()
 PY
 NFO_PIDS+=($!)
-nfo_poll 5 bash -c "ip netns exec $NS_R ss -Hltn 'sport = :21' | grep -q ." ||
+nfo_poll 30 bash -c "ip netns exec $NS_R ss -Hltn 'sport = :21' | grep -q ." ||
 	die "the FTP server did not start: $(cat "$NFO_T/ftpd.log")"
 
 DROPPED=$(nfo_get "st['totals']['dropped']")

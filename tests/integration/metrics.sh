@@ -229,7 +229,7 @@ print("closed %d after %.1f s" % (closed, time.monotonic() - t0), flush=True)
 PYEOF
 SLOW=$!
 NFO_PIDS+=("$SLOW")
-nfo_poll 5 grep -q connected "$NFO_T/slow.out" || fail "idle clients did not connect"
+nfo_poll 30 grep -q connected "$NFO_T/slow.out" || fail "idle clients did not connect"
 if timeout 3 "$NFO_BIN" status --json --run-dir "$NFO_RUN" >/dev/null; then
 	ok "status answers while 20 metrics clients stall"
 else

@@ -75,7 +75,7 @@ while True:
 PY
 NFO_PIDS+=($!)
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | nfo_has .; }
-nfo_poll 5 listening "$NS_R" 80 && nfo_poll 5 listening "$NS_S" 8000 ||
+nfo_poll 30 listening "$NS_R" 80 && nfo_poll 30 listening "$NS_S" 8000 ||
 	die "the test's listeners did not start: $(cat "$NFO_T"/listen-*.log)"
 
 check() { # DESC NS SCRIPT ARGS...: the script prints OK or fails
