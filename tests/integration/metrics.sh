@@ -259,7 +259,7 @@ nfo_daemon_start --config "$NFO_T/m.conf"
 enabled=0
 for _ in $(seq 100); do
 	if ip netns exec "$NS_R" curl -sS --max-time 5 "http://127.0.0.1:$((PORT + 1))/metrics" |
-		grep -q '^nft_offload_fast_path_enabled 1$'; then
+		nfo_has '^nft_offload_fast_path_enabled 1$'; then
 		enabled=1
 		break
 	fi
