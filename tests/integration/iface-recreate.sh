@@ -92,8 +92,12 @@ else
 
 	# 4. Deleted and created again with the same ifindex, MAC and
 	# addresses, at once: identical links, but the program went with the
-	# old device and must be attached again.
+	# old device and must be attached again. The daemon is stopped
+	# meanwhile, as a loaded machine may keep it from running (seen: then
+	# the links it reads after both notifications look as before, and it
+	# kept the link that went with the old device).
 	ifx=$(nfo_get "iface('$IF_R')['ifindex']")
+	kill -STOP "$DAEMON_PID"
 	ip -n "$NS_R" link del "$IF_R"
 	ip -n "$NS_R" link add "$IF_R" index "$ifx" address "$MAC_R" type veth \
 		peer name "$IF_S" netns "$NS_S" address "$MAC_S"
@@ -106,10 +110,18 @@ else
 	ip -n "$NS_R" addr add "$R6B/64" dev "$IF_R" nodad
 	ip -n "$NS_S" link set "$IF_S" up
 	ip -n "$NS_R" link set "$IF_R" up
+	kill -CONT "$DAEMON_PID"
 	if nfo_wait "iface('$IF_R')['attached'] and iface('$IF_R')['ifindex'] == $ifx and st['fast_path'] == 'enabled'" 30; then
 		ok "same ifindex: attached again (ifindex $ifx)"
 		nfo_settle || fail "same ifindex: fast path not settled"
+		f0=$NFO_FAILED
 		nfo_case "same ifindex: drops" "drop=d9 --dport 9" "pass --dport 10"
+		if [ "$NFO_FAILED" != "$f0" ]; then
+			# which program the device runs, if any, and its addresses
+			echo "  status: program $(nfo_get "iface('$IF_R')['prog_id']") attached; the kernel:"
+			ip -n "$NS_R" -d link show dev "$IF_R" | sed 's/^/  /'
+			ip -n "$NS_R" addr show dev "$IF_R" | sed 's/^/  /'
+		fi
 	else
 		fail "same ifindex: $IF_R not attached again"
 		nfo_daemon_log
