@@ -1191,6 +1191,21 @@ static int attach_new(struct nfo_iface *iface, const struct progset *ps)
 	return 0;
 }
 
+/* Whether iface's link is still on its device. A device deleted and created
+ * again with the same ifindex (and name) looks unchanged in the links the
+ * daemon reads when both notifications are read before it rebuilds, but
+ * the link went with the old device: the kernel reports ifindex 0 for it
+ * (xdp and tcx links alike: ifindex is the first field of both). */
+static bool link_on_device(const struct nfo_iface *iface)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(iface->link_fd, &info, &len) < 0)
+		return true; /* cannot tell: as if it were */
+	return (int)info.xdp.ifindex == iface->ifindex;
+}
+
 /* Puts ps's program on iface: link update if the kind of attachment stays,
  * else a new link. */
 static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struct progset *ps,
@@ -1209,7 +1224,8 @@ static int swap_iface(struct nfo_loader *l, struct nfo_iface *iface, const struc
 				 !(iface->mode == NFO_MODE_XDP_GENERIC &&
 				   iface->active_mode == NFO_MODE_XDP);
 
-		if (same_kind && (!new_progs || bpf_link_update(iface->link_fd, prog, NULL) == 0)) {
+		if (same_kind && link_on_device(iface) &&
+		    (!new_progs || bpf_link_update(iface->link_fd, prog, NULL) == 0)) {
 			iface->prog_id = prog_id_of(prog);
 			return 0;
 		}

@@ -6,13 +6,15 @@
 
 One nfo-setelem (tests/tools: element batches over netlink, as a bouncer
 sends them) in the receiver namespace gets a line every 10 ms (each line
-is one transaction; it answers "ok" once the kernel committed it): 4 new
+is one transaction; it answers "ok GENID" once the kernel committed it): 4 new
 addresses added to @v4, 4 added earlier deleted.
 Meanwhile a flood from sources whose addition was committed more than
 BANNED_S earlier (and whose deletion is not written yet) goes to port 9 of
 the receiver, and every second the sender's own address is banned, then
-unbanned, and 100 packets from it (the probes) are sent to port 10 starting
-UNBANNED_S after the unban was committed. Prints one JSON line: what was sent,
+unbanned, and 100 packets from it (the probes) are sent to port 10 once the
+daemon made the unban's generation live (status: the generation it
+publishes once an in-place update is written; how long after the commit is
+printed, "unban_live_ms"). Prints one JSON line: what was sent,
 what arrived, the status and the rule counters (the fast path's and
 nftables', by comment: "probe", "bl", "probe-seen") before and after, the
 transactions written.
@@ -35,7 +37,6 @@ import nfo_check  # noqa: E402
 
 E = os.environ
 BANNED_S = 0.010    # the flood: sources banned more than this long ago
-UNBANNED_S = 0.002  # the probes: from this long after the unban on (> 1 ms)
 PROBE_PORT = 10
 
 
@@ -63,7 +64,7 @@ def main():
     pending = []  # per written transaction not committed yet: its live entries
     stop = threading.Event()
     res = {"txns": 0, "committed": 0, "errors": 0, "flood_sent": 0, "unban_sent": 0, "unban_arrived": 0,
-           "cycles": 0}
+           "cycles": 0, "unban_live_ms": [], "unban_not_live": 0}
     s4 = E["NFO_S4"]
 
     def write(line, entries=()):
@@ -78,6 +79,8 @@ def main():
             nft.stdin.flush()
         return n
 
+    gens = {}  # transaction number -> the generation read after its commit
+
     def reader():
         for out in nft.stdout:
             if out.startswith("error"):
@@ -88,13 +91,17 @@ def main():
             with lock:
                 for e in pending.pop(0) if pending else []:
                     e[0] = now
+                if out.startswith("ok"):
+                    gens[res["committed"]] = int(out.split()[1])
                 res["committed"] += 1
                 cv.notify_all()
 
-
     def wait_committed(n):
+        """Waits for transaction n's commit; returns its generation (or a
+        later one), None if it failed."""
         with lock:
             cv.wait_for(lambda: res["committed"] > n, timeout=30)
+            return gens.get(n)
 
     def churn():
         base = int(ipaddress.ip_address("12.0.0.0"))
@@ -166,8 +173,23 @@ def unban_cycles(res, rcv, snd, write, wait_committed, end, s4):
     while time.monotonic() < end - 1.0:
         write("+" + s4)
         time.sleep(0.3)
-        wait_committed(write("-" + s4))
-        time.sleep(UNBANNED_S)
+        gen = wait_committed(write("-" + s4))
+        # From the moment the daemon made the unban's generation (or a
+        # later one) live, the fast path must not drop the source. How long
+        # that takes after the commit is the bench's to measure: a loaded
+        # machine may take tens of ms (this test once asserted 2 ms).
+        t0 = time.monotonic()
+        while gen is not None and time.monotonic() - t0 < 30:
+            try:
+                st = nfo_check.status()
+            except nfo_check.CheckError:
+                st = {}
+            if st.get("fast_path") == "enabled" and (st.get("generation") or 0) >= gen:
+                res["unban_live_ms"].append(round((time.monotonic() - t0) * 1000, 1))
+                break
+            time.sleep(0.002)
+        else:
+            res["unban_not_live"] += 1
         tag = "unban%d" % res["cycles"]
         spec = pkt.PacketSpec(s4, E["NFO_R4"], "udp", dport=PROBE_PORT,
                               payload=("nfo:%s:x" % tag).encode())

@@ -134,13 +134,13 @@ listening() { # NS PORT...: every port has a TCP listener
 		ip netns exec "$ns" ss -Hltn "sport = :$p" | nfo_has . || return 1
 	done
 }
-nfo_poll 5 listening "$NS_S" 8000 && nfo_poll 5 listening "$NS_R" 22 443 ||
+nfo_poll 30 listening "$NS_S" 8000 && nfo_poll 30 listening "$NS_R" 22 443 ||
 	die "the test's listeners did not start: $(cat "$NFO_T"/listen-*.log)"
 
 check() { # DESC NS SCRIPT ARGS...: the script prints OK or fails
 	local desc=$1 ns=$2 out
 	shift 2
-	if out=$(ip netns exec "$ns" timeout 10 python3 -c "$@" 2>&1) && [ "$out" = OK ]; then
+	if out=$(ip netns exec "$ns" timeout 60 python3 -c "$@" 2>&1) && [ "$out" = OK ]; then
 		ok "$desc"
 	else
 		fail "$desc: $out"
@@ -151,7 +151,7 @@ CLIENT='
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 for port in (22, 443):
-    s = socket.create_connection((sys.argv[1], port), timeout=3)
+    s = socket.create_connection((sys.argv[1], port), timeout=10)
     s.sendall(b"x" * 1000)
     got = b""
     while len(got) < 100000:
@@ -165,7 +165,7 @@ check "TCP to open ports 22 and 443 completes (IPv6)" "$NS_S" "$CLIENT" "$R6"
 
 OUT='
 import socket, sys
-s = socket.create_connection((sys.argv[1], 8000), timeout=3)
+s = socket.create_connection((sys.argv[1], 8000), timeout=10)
 s.sendall(b"y" * 50000)
 got = b""
 while len(got) < 50000:
@@ -180,7 +180,7 @@ check "the server opens a TCP connection: the replies come back (IPv6)" "$NS_R" 
 UDP='
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(3)
+u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(10)
 for i in range(20):
     u.sendto(b"q%d" % i, (sys.argv[1], 5300))
     assert u.recvfrom(100)[0] == b"q%d" % i
@@ -194,7 +194,7 @@ check "UDP request/response: the answers come back (IPv6)" "$NS_R" "$UDP" "$S6"
 BIG='
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(3)
+u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(10)
 for i in range(5):
     q = b"%d" % i + b"b" * 4000
     u.sendto(q, (sys.argv[1], 5300))
@@ -206,7 +206,7 @@ check "UDP answers of 4000 bytes (fragmented) come back (IPv6)" "$NS_R" "$BIG" "
 ICMPERR='
 import socket, sys, errno
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(3)
+u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(10)
 u.connect((sys.argv[1], 5399))   # nothing listens: port unreachable
 u.send(b"ping")
 try:
@@ -233,7 +233,7 @@ import os, socket, sys
 sys.path.insert(0, os.path.join(os.environ["NFO_SRC"], "tests", "tools"))
 import pkt
 e = os.environ
-s = socket.create_connection((sys.argv[1], 22), timeout=3)
+s = socket.create_connection((sys.argv[1], 22), timeout=10)
 frames = []
 for sport in range(30000, 32000):
     spec = pkt.PacketSpec(src=e["NFO_S4"], dst=e["NFO_R4"], proto="tcp", sport=sport,

@@ -53,19 +53,19 @@ d.close()
 c.close()
 PY
 NFO_PIDS+=($!)
-nfo_poll 5 bash -c "ip netns exec $NS_R ss -Hltn 'sport = :21' | grep -q ." ||
+nfo_poll 30 bash -c "ip netns exec $NS_R ss -Hltn 'sport = :21' | grep -q ." ||
 	die "the FTP server did not start: $(cat "$NFO_T/ftpd.log")"
 
 DROPPED=$(nfo_get "st['totals']['dropped']")
 CLIENT='
 import socket, sys, re
-c = socket.create_connection((sys.argv[1], 21), timeout=3)
+c = socket.create_connection((sys.argv[1], 21), timeout=10)
 f = c.makefile("rb")
 assert f.readline().startswith(b"220")
 c.sendall(b"PASV\r\n")
 m = re.search(rb"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", f.readline())
 port = int(m.group(5)) * 256 + int(m.group(6))
-d = socket.create_connection((sys.argv[1], port), timeout=3)
+d = socket.create_connection((sys.argv[1], port), timeout=10)
 got = b""
 while True:
     x = d.recv(65536)
@@ -73,7 +73,7 @@ while True:
     got += x
 assert got == b"f" * 100000, len(got)
 print("OK")'
-if out=$(ip netns exec "$NS_S" timeout 10 python3 -c "$CLIENT" "$R4" 2>&1) && [ "$out" = OK ]; then
+if out=$(ip netns exec "$NS_S" timeout 60 python3 -c "$CLIENT" "$R4" 2>&1) && [ "$out" = OK ]; then
 	ok "passive FTP: the data connection (RELATED through the helper's expectation) opens and carries data"
 else
 	fail "passive FTP data connection: $out; server: $(cat "$NFO_T/ftpd.log")"

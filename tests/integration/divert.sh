@@ -44,13 +44,13 @@ nfo_daemon_start --run "$NFO_T/run-b" --attach "$IF_R:tc"
 B_PID=$DAEMON_PID
 DAEMON_PID=$A_PID NFO_RUN=$A_RUN DAEMON_LOG=$A_LOG
 export NFO_RUN
-nfo_wait "iface('$IF_R')['scope'] == 'none' and 'tc ingress program' in iface('$IF_R')['note']" 5 ||
+nfo_wait "iface('$IF_R')['scope'] == 'none' and 'tc ingress program' in iface('$IF_R')['note']" 30 ||
 	fail "a foreign tcx program was not noticed within the poll interval"
 nfo_case "foreign tcx program: this fast path drops nothing" "sent --dport 9" "pass --dport 10"
 
 kill -TERM "$B_PID"
 nfo_wait_exit "$B_PID" || fail "second daemon did not stop"
-nfo_wait "iface('$IF_R')['scope'] == 'ingress, prerouting, input' and st['fast_path'] == 'enabled'" 5 ||
+nfo_wait "iface('$IF_R')['scope'] == 'ingress, prerouting, input' and st['fast_path'] == 'enabled'" 30 ||
 	fail "offload did not resume after the other tcx program went"
 nfo_case "tcx program gone: offloaded again" "drop=d9 --dport 9" "pass --dport 10"
 

@@ -163,6 +163,6 @@ nfo_assert "sum(r['packets'] for r in st['rules']) + sum(p['packets'] for p in s
 	"rule + policy counters add up to totals.dropped"
 
 nfo_daemon_stop
-nfo_poll 5 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG_ID" && ok "nothing attached after stop" ||
+nfo_poll 30 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG_ID" && ok "nothing attached after stop" ||
 	fail "something still attached to $IF_R after stop: $(ip -n "$NS_R" -d link show dev "$IF_R")"
 nfo_done

@@ -72,7 +72,7 @@ while True:
     c, _ = l.accept(); c.sendall(c.recv(100)); c.close()
 ' >/dev/null 2>&1 &
 NFO_PIDS+=($!)
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	ip netns exec "$NS_R" ss -Hltn "sport = :22" | nfo_has . && break
 	sleep 0.1
 done
@@ -131,11 +131,17 @@ nfo_case "fib type" \
 	"kdrop=fl -6 --proto tcp --dport 22"
 # A local route for a whole prefix (AnyIP): the daemon follows the table.
 nfo_case "before the local route" "sent --dst 10.77.0.5 --proto tcp --dport 22"
+U=$(nfo_get "st['updates']")
 ip -n "$NS_R" route add local 10.77.0.0/24 dev lo
+# settled from a build that follows the route (not the one before it, on a
+# machine where the notification is read late)
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" || fail "no rebuild after the route change"
 nfo_settle || fail "fast path not settled after the route change"
 nfo_case "local prefix route" "drop=fl --dst 10.77.0.5 --proto tcp --dport 22" \
 	"pass --dst 10.77.0.5 --proto udp --dport 9"
+U=$(nfo_get "st['updates']")
 ip -n "$NS_R" route del local 10.77.0.0/24 dev lo
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" || fail "no rebuild after the route removal"
 nfo_settle || fail "fast path not settled after the route removal"
 nfo_case "local route removed" "sent --dst 10.77.0.5 --proto tcp --dport 22"
 nfo_daemon_stop
@@ -149,6 +155,10 @@ table inet m {
 		tcp option maxseg size 1-535 counter drop comment "mss"
 		tcp option maxseg missing udp dport 98 counter drop comment "missing"
 	}
+	chain seen {
+		type filter hook prerouting priority -1; policy accept;
+		counter
+	}
 }
 EOF2
 # What nftables itself does (no daemon yet): `missing` on UDP; the walk
@@ -157,8 +167,12 @@ send_r4() { nfo_pkt send --netns "$NS_S" -i "$IF_S" --dst-mac "$MAC_R" --src "$S
 send_r4 --proto udp --dport 98 --count 3
 send_r4 --proto tcp --dport 81 --tcp-options 0000020400640000 --count 2
 send_r4 --proto tcp --dport 82 --tcp-options 02030064 --count 2
-sleep 0.2
-RS=$(ip netns exec "$NS_R" nft list ruleset)
+# Read once nftables saw all 7 (chain seen counts them): a loaded machine
+# may still hold some in a softirq backlog when the sender returns.
+seen7() { ip netns exec "$NS_R" nft list chain inet m seen | nfo_has 'counter packets 7 '; }
+nfo_poll 10 seen7 || fail "nftables did not see the 7 packets sent: $(ip netns exec "$NS_R" nft list chain inet m seen)"
+RS=$(ip netns exec "$NS_R" nft list chain inet m pre)
+ip netns exec "$NS_R" nft delete chain inet m seen
 if grep -q 'counter packets 3 .*comment "missing"' <<<"$RS" &&
 	grep -q 'counter packets 2 .*comment "mss"' <<<"$RS"; then
 	ok "nftables: missing holds for UDP, EOL does not end the walk, a short option has no size"
@@ -220,19 +234,26 @@ nfo_case "concatenated verdict maps" \
 	"pass --proto udp --dport 53" \
 	"drop=unknown --dst $R4B --proto tcp --dport 8443 --tcp-flags S --sport 7005"
 # The service loses its endpoints: kube-proxy moves it to the other map.
+# (settled from the generation of the change: the daemon may read it late)
+G=$(nfo_get "st['generation']")
+U=$(nfo_get "st['updates']")
 nfo_nft <<EOF2
 delete element ip kp service-ips { $R4 . tcp . 8080 }
 add element ip kp no-endpoint-services { $R4 . tcp . 8080 : goto no-endpoints }
 EOF2
+nfo_wait "st['generation'] != $G and st['updates'] > $U and st['fast_path'] == 'enabled'" || fail "the element change not followed"
 nfo_settle || fail "fast path not settled after the element change"
 nfo_case "endpoints gone" \
 	"drop=noep --proto tcp --dport 8080 --tcp-flags S --sport 7011" \
 	"drop=noep --proto tcp --dport 8443 --tcp-flags S --sport 7012"
 # Endpoints back, and a new service on a port the chain drops otherwise.
+G=$(nfo_get "st['generation']")
+U=$(nfo_get "st['updates']")
 nfo_nft <<EOF2
 delete element ip kp no-endpoint-services { $R4 . tcp . 8080, $R4 . tcp . 8443 }
 add element ip kp service-ips { $R4 . tcp . 8080 : goto svc-web, $R4 . tcp . 8500 : goto svc-web }
 EOF2
+nfo_wait "st['generation'] != $G and st['updates'] > $U and st['fast_path'] == 'enabled'" || fail "the element change not followed"
 nfo_settle || fail "fast path not settled after the element change"
 nfo_case "endpoints back, a new service" \
 	"pass --proto tcp --dport 8080 --tcp-flags S --sport 7021" \
@@ -278,8 +299,11 @@ nfo_case "broadcast frames" \
 	"sent --dst 224.0.0.251 --dst-mac 01:00:5e:00:00:fb --proto udp --dport 137"
 # bc_forwarding set: subnet broadcasts may be forwarded (here they are not:
 # the device's own is off, so nftables still drops them).
+# The daemon reads the sysctl once a second and rebuilds when it changed:
+# wait for that build (a fixed delay misses it on a loaded machine).
+U=$(nfo_get "st['updates']")
 ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.all.bc_forwarding=1
-sleep 1.5
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" || fail "no rebuild after bc_forwarding changed"
 nfo_settle || fail "fast path not settled after bc_forwarding changed"
 nfo_case "bc_forwarding on" \
 	"kdrop=netbios --dst 10.99.0.255 --dst-mac $BCAST --proto udp --dport 137" \

@@ -42,7 +42,7 @@ ip -n "$NS_R" link set "$IF_R" name "$NEW"
 ip -n "$NS_R" link set "$NEW" up
 # Down removed the IPv6 addresses (keep_addr_on_down is off): put R6 back.
 ip -n "$NS_R" addr replace "$R6/64" dev "$NEW" nodad
-if nfo_wait "iface('$NEW')['attached'] and iface('$NEW')['ifindex'] == $IFX and not iface('$IF_R')['attached'] and st['fast_path'] == 'enabled'" 10; then
+if nfo_wait "iface('$NEW')['attached'] and iface('$NEW')['ifindex'] == $IFX and not iface('$IF_R')['attached'] and st['fast_path'] == 'enabled'" 30; then
 	ok "renamed $IF_R -> $NEW: attached under the new name (ifindex $IFX)"
 else
 	nfo_daemon_log
@@ -50,7 +50,7 @@ else
 fi
 # The veth came back up with its addresses: the daemon rebuilds for each
 # change; the cases below need the last of those builds live.
-nfo_poll 5 nfo_has_addr "$NS_R" "$NEW" "$R6" || fail "$R6 not on $NEW"
+nfo_poll 30 nfo_has_addr "$NS_R" "$NEW" "$R6" || fail "$R6 not on $NEW"
 nfo_settle || fail "fast path not settled after the rename"
 nfo_case "as $NEW" "pass --dport 9" "drop=iif --dport 10" "drop=notname --dport 11" \
 	"pass --dport 12" "drop=newname --dport 13" "drop=newname -6 --dport 13"
@@ -58,7 +58,7 @@ nfo_case "as $NEW" "pass --dport 9" "drop=iif --dport 10" "drop=notname --dport 
 ip -n "$NS_R" link set "$NEW" down
 ip -n "$NS_R" link set "$NEW" name "$IF_R"
 ip -n "$NS_R" link set "$IF_R" up
-nfo_wait "iface('$IF_R')['attached'] and not iface('$NEW')['attached'] and st['fast_path'] == 'enabled'" 10 ||
+nfo_wait "iface('$IF_R')['attached'] and not iface('$NEW')['attached'] and st['fast_path'] == 'enabled'" 30 ||
 	{ nfo_daemon_log; die "not attached to $IF_R after renaming back"; }
 if grep -q "another .* program is attached" "$DAEMON_LOG"; then
 	nfo_daemon_log

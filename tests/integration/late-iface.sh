@@ -33,9 +33,12 @@ nfo_wait "iface('$IF_R')['attached'] and iface('$IF_R')['prog_id'] > 0 and iface
 	{ nfo_daemon_log; die "$IF_R not attached after it appeared"; }
 IFX1=$(nfo_get "iface('$IF_R')['ifindex']")
 ok "attached when the interface appeared (ifindex $IFX1)"
+# its addresses and link up come as more notifications, maybe read after
+# the attach: each a rebuild (passing everything meanwhile)
+nfo_settle || fail "fast path not settled after the interface appeared"
 nfo_case "late interface drops" "drop=d9 --dport 9" "drop=d9 -6 --dport 9" "pass --dport 10"
 
 nfo_daemon_stop
-nfo_poll 5 nfo_nothing_attached "$NS_R" "$IF_R" && ok "nothing attached after stop" ||
+nfo_poll 30 nfo_nothing_attached "$NS_R" "$IF_R" && ok "nothing attached after stop" ||
 	fail "something still attached to $IF_R after stop"
 nfo_done

@@ -51,7 +51,7 @@ for MODE in xdp xdp-generic tc; do
 	nfo_case "$MODE: drops" "drop=d9 --dport 9" "pass --dport 10"
 
 	nfo_daemon_stop TERM
-	nfo_poll 5 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" &&
+	nfo_poll 30 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" &&
 		ok "$MODE: SIGTERM: nothing attached, program $PROG unloaded" ||
 		fail "$MODE: SIGTERM: still attached: $(ip -n "$NS_R" -d link show dev "$IF_R"; bpftool link show)"
 	[ ! -e "$SOCK" ] && ok "$MODE: SIGTERM: control socket removed" || fail "$MODE: SIGTERM: $SOCK left behind"
@@ -66,7 +66,7 @@ for MODE in xdp xdp-generic tc; do
 	nfo_assert "rule('d9')['packets'] == 0" "$MODE: a new daemon after SIGTERM counts from zero"
 	nfo_case "$MODE: drops" "drop=d9 --dport 9 --count 7"
 	nfo_daemon_stop KILL
-	nfo_poll 5 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" &&
+	nfo_poll 30 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" &&
 		ok "$MODE: SIGKILL: nothing attached, program $PROG unloaded" ||
 		fail "$MODE: SIGKILL: still attached: $(ip -n "$NS_R" -d link show dev "$IF_R"; bpftool link show)"
 	pins_present && ok "$MODE: SIGKILL: pinned counters stay" || fail "$MODE: SIGKILL: pins gone"
@@ -77,7 +77,7 @@ for MODE in xdp xdp-generic tc; do
 	nfo_case "$MODE: restarted daemon drops" "drop=d9 --dport 9" "pass --dport 10"
 	PROG=$(nfo_get "iface('$IF_R')['prog_id']")
 	nfo_daemon_stop TERM
-	nfo_poll 5 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" && ok "$MODE: nothing attached" ||
+	nfo_poll 30 nfo_nothing_attached "$NS_R" "$IF_R" "$PROG" && ok "$MODE: nothing attached" ||
 		fail "$MODE: still attached after the last stop"
 	[ ! -e "$PIN_DIR" ] && [ ! -e "$SOCK" ] && ok "$MODE: pins and socket removed" ||
 		fail "$MODE: pins or socket left behind"

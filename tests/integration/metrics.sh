@@ -229,7 +229,7 @@ print("closed %d after %.1f s" % (closed, time.monotonic() - t0), flush=True)
 PYEOF
 SLOW=$!
 NFO_PIDS+=("$SLOW")
-nfo_poll 5 grep -q connected "$NFO_T/slow.out" || fail "idle clients did not connect"
+nfo_poll 30 grep -q connected "$NFO_T/slow.out" || fail "idle clients did not connect"
 if timeout 3 "$NFO_BIN" status --json --run-dir "$NFO_RUN" >/dev/null; then
 	ok "status answers while 20 metrics clients stall"
 else
@@ -259,7 +259,7 @@ nfo_daemon_start --config "$NFO_T/m.conf"
 enabled=0
 for _ in $(seq 100); do
 	if ip netns exec "$NS_R" curl -sS --max-time 5 "http://127.0.0.1:$((PORT + 1))/metrics" |
-		grep -q '^nft_offload_fast_path_enabled 1$'; then
+		nfo_has '^nft_offload_fast_path_enabled 1$'; then
 		enabled=1
 		break
 	fi

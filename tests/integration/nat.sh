@@ -75,13 +75,13 @@ while True:
 PY
 NFO_PIDS+=($!)
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | nfo_has .; }
-nfo_poll 5 listening "$NS_R" 80 && nfo_poll 5 listening "$NS_S" 8000 ||
+nfo_poll 30 listening "$NS_R" 80 && nfo_poll 30 listening "$NS_S" 8000 ||
 	die "the test's listeners did not start: $(cat "$NFO_T"/listen-*.log)"
 
 check() { # DESC NS SCRIPT ARGS...: the script prints OK or fails
 	local desc=$1 ns=$2 out
 	shift 2
-	if out=$(ip netns exec "$ns" timeout 10 python3 -c "$@" 2>&1) && [ "$out" = OK ]; then
+	if out=$(ip netns exec "$ns" timeout 60 python3 -c "$@" 2>&1) && [ "$out" = OK ]; then
 		ok "$desc"
 	else
 		fail "$desc: $out"
@@ -89,7 +89,7 @@ check() { # DESC NS SCRIPT ARGS...: the script prints OK or fails
 }
 PUB='
 import socket, sys
-s = socket.create_connection((sys.argv[1], 8080), timeout=3)
+s = socket.create_connection((sys.argv[1], 8080), timeout=10)
 s.sendall(b"hello")
 got = b""
 while True:
@@ -101,7 +101,7 @@ print("OK")'
 # Outbound from R4B, masqueraded to R4: the replies carry the NAT binding.
 MASQ='
 import socket, sys
-s = socket.socket(); s.settimeout(3)
+s = socket.socket(); s.settimeout(10)
 s.bind((sys.argv[2], 0))
 s.connect((sys.argv[1], 8000))
 s.sendall(b"z" * 1000)

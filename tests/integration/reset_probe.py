@@ -82,7 +82,10 @@ def main():
     ap.add_argument("--payload-len", type=int, default=0)
     ap.add_argument("--tcp-options", default="")
     ap.add_argument("--bad-csum", action="store_true")
-    ap.add_argument("--wait", type=float, default=1.0)
+    # how long a reply may take: a loaded machine may answer late, and a
+    # late reply counted as none is a false "silent" (only silent probes
+    # wait it all)
+    ap.add_argument("--wait", type=float, default=3.0)
     ap.add_argument("--connect", action="store_true")
     a = ap.parse_args()
     if a.connect:

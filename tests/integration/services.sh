@@ -98,7 +98,7 @@ recv_start() {
 	fi
 	eval "PID_$name=\$!"
 	NFO_PIDS+=("$!")
-	nfo_poll 5 test -e "$NFO_T/$name.ready" || die "receiver $name did not start"
+	nfo_poll 30 test -e "$NFO_T/$name.ready" || die "receiver $name did not start"
 }
 
 # recv_stop NAME: stops it; its counts are in $NFO_T/NAME.json.
@@ -106,7 +106,7 @@ recv_stop() {
 	local pid
 	eval "pid=\$PID_$1"
 	kill -TERM "$pid"
-	nfo_wait_exit "$pid" 5 || die "receiver $1 did not stop"
+	nfo_wait_exit "$pid" 30 || die "receiver $1 did not stop"
 }
 
 # got NAME PORT SRC: datagrams receiver NAME got on PORT from SRC.

@@ -98,11 +98,14 @@ nfo_case "tmp element dropped in the fast path" "drop=tmp --dport 8" "pass --dpo
 # -> no element, so the next rule, d23, drops it).
 nfo_case "vmap before" "drop=vm --dport 22" "pass --dport 23"
 GEN=$(nfo_get 'st["generation"]')
+U=$(nfo_get 'st["updates"]')
 ip netns exec "$NS_R" nft -f - <<EOF
 delete element inet fw vm { 22, 23 }
 add element inet fw vm { 22 : accept }
 EOF
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" ||
+# live once updates moved (the generation may be published before the
+# sets are written, with the running fast path still on)
+nfo_wait "st['generation'] != $GEN and st['updates'] > $U and st['fast_path'] == 'enabled'" ||
 	{ nfo_daemon_log; die "the daemon did not follow the vmap change"; }
 nfo_case "vmap 22 now accept, 23 gone" "pass --dport 22" "drop=d23 --dport 23"
 
@@ -121,11 +124,12 @@ nfo_case "after 10001 elements" "drop=bl --dport 9" "pass -6 --dport 9"
 # Elements and a rule in one transaction: a full update, both applied.
 SU=$(nfo_get 'st["set_updates"]')
 GEN=$(nfo_get 'st["generation"]')
+U=$(nfo_get 'st["updates"]')
 ip netns exec "$NS_R" nft -f - <<EOF
 flush set inet fw blocklist
 add rule inet fw input udp dport 12 drop comment "d12"
 EOF
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" || die "not applied"
+nfo_wait "st['generation'] != $GEN and st['updates'] > $U and st['fast_path'] == 'enabled'" || die "not applied"
 nfo_assert "st['set_updates'] == $SU" "elements + rule: a full update"
 nfo_case "elements and rule together" "pass --dport 9" "drop=d12 --dport 12"
 
@@ -133,11 +137,12 @@ nfo_case "elements and rule together" "pass --dport 9" "drop=d12 --dport 12"
 ip netns exec "$NS_R" nft -a list chain inet fw input >"$NFO_T/chain"
 H=$(sed -n 's/.*comment "pairs" # handle \([0-9]*\)$/\1/p' "$NFO_T/chain")
 GEN=$(nfo_get 'st["generation"]')
+U=$(nfo_get 'st["updates"]')
 ip netns exec "$NS_R" nft -f - <<EOF
 delete rule inet fw input handle $H
 delete set inet fw pairs
 EOF
-nfo_wait "st['generation'] != $GEN and st['fast_path'] == 'enabled'" || die "not applied"
+nfo_wait "st['generation'] != $GEN and st['updates'] > $U and st['fast_path'] == 'enabled'" || die "not applied"
 nfo_assert "not [s for s in st['sets'] if s['name'] == 'pairs']" "pairs gone from status"
 nfo_case "set deleted" "pass --dport 5000"
 

@@ -117,7 +117,13 @@ log "fast path live"
 
 # While the set loads: changes through nft, and the sender's address added
 # (a notified element: in the fast path at once).
+U=$(nfo_get 'st["updates"]')
 echo "add element inet bl v4 { $S4 }" | nfo_nft
+# live once the daemon read the notification (late on a loaded machine),
+# and that while v4 still loads
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" ||
+	{ nfo_daemon_log; die "the added element did not go live"; }
+nfo_assert "nset('v4')['loading']" "the added element went live while v4 still loads"
 nfo_case "while loading: an added element drops in the fast path" "drop=v4 --dport 9"
 ip netns exec "$NS_R" nft -f "$NFO_T/churn.nft" || die "the changes during the load failed"
 

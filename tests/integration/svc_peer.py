@@ -53,11 +53,16 @@ def cmd_recv(a):
     if a.ready:
         open(a.ready, "w").close()
     fds = {s.fileno(): (port, s) for port, s in socks}
-    while not stop:
+    # After SIGTERM, what is still queued or on its way (a loaded machine
+    # delivers late) is counted too: read until quiet for 0.5 s.
+    while True:
+        draining = bool(stop)
         try:
-            r, _, _ = select.select(list(fds), [], [], 0.2)
+            r, _, _ = select.select(list(fds), [], [], 0.5 if draining else 0.2)
         except InterruptedError:
             continue
+        if draining and not r:
+            break
         for fd in r:
             port, s = fds[fd]
             while True:

@@ -40,7 +40,7 @@ trace_bg() {
 	ip netns exec "$NS_R" "$NFO_BIN" trace --run-dir "$NFO_RUN" "$@" >"$out" 2>"$err" &
 	TP=$!
 	NFO_PIDS+=("$TP")
-	nfo_poll 5 grep -q 'tracing' "$err" || { cat "$err"; die "the tracer did not start"; }
+	nfo_poll 30 grep -q 'tracing' "$err" || { cat "$err"; die "the tracer did not start"; }
 }
 # trace_switch: the nfo_ctl.trace word of the daemon's running XDP program.
 trace_switch() {
@@ -58,6 +58,12 @@ for m in json.load(sys.stdin)["map_ids"]:
         break
 '
 }
+
+# trace_off: the switch reads 0 (a function: nfo_poll runs it again each
+# time, where `nfo_poll N test "$(trace_switch)" = 0` would test one reading)
+trace_off() { [ "$(trace_switch)" = 0 ]; }
+# passed3: the tracer wrote the 3 passed UDP packets
+passed3() { [ "$(grep -c "udp" "$NFO_T/pass.txt")" -ge 3 ]; }
 
 [ "$(trace_switch)" = 0 ] && ok "no tracer: the trace switch is off" ||
 	fail "trace switch before any tracer: $(trace_switch)"
@@ -90,7 +96,7 @@ else
 	cat "$NFO_T/c.err"
 	fail "trace --count 100: summary"
 fi
-nfo_poll 2 test "$(trace_switch)" = 0 && ok "tracer done: the trace switch is off again" ||
+nfo_poll 10 trace_off && ok "tracer done: the trace switch is off again" ||
 	fail "trace switch after the tracer ended: $(trace_switch)"
 
 # --pcap: pcap-ng that tcpdump reads, with the frames' bytes up to the snaplen.
@@ -159,7 +165,7 @@ fi
 ip netns exec "$NS_R" "$NFO_BIN" trace --run-dir "$NFO_RUN" --count 5 --pcap - 2>"$NFO_T/pipe.err" |
 	tcpdump -nr - >"$NFO_T/pipe.txt" 2>/dev/null &
 PIPE=$!
-nfo_poll 5 grep -q 'tracing' "$NFO_T/pipe.err" || { cat "$NFO_T/pipe.err"; die "the tracer did not start"; }
+nfo_poll 30 grep -q 'tracing' "$NFO_T/pipe.err" || { cat "$NFO_T/pipe.err"; die "the tracer did not start"; }
 send --proto udp --dport 9 --count 5 >/dev/null
 wait "$PIPE" || true
 [ "$(grep -c "IP $S4.40000 > $R4.9: UDP" "$NFO_T/pipe.txt")" = 5 ] &&
@@ -197,7 +203,7 @@ PYEOF
 # for its ICMP errors passes too).
 trace_bg "$NFO_T/pass.txt" "$NFO_T/pass.err" --passed --interface "$IF_R"
 send --proto udp --dport 10 --count 3 >/dev/null
-nfo_poll 5 test "$(grep -c "udp" "$NFO_T/pass.txt")" -ge 3 || true
+nfo_poll 30 passed3 || true
 kill -INT "$TP"
 nfo_wait_exit "$TP" 10 || fail "trace --passed did not end on SIGINT"
 if [ "$(grep -cE "$IF_R pass decided_by_nftables: ip $S4\.40000 > $R4\.10 udp, length $LEN\$" "$NFO_T/pass.txt")" = 3 ] &&
@@ -267,8 +273,8 @@ chmod 0700 "$NFO_T" "$NFO_RUN"
 trace_bg "$NFO_T/k.txt" "$NFO_T/k.err"
 [ "$(trace_switch)" = 1 ] || fail "trace switch with a tracer: $(trace_switch)"
 kill -KILL "$TP"
-nfo_wait_exit "$TP" 5 || true
-nfo_poll 2 test "$(trace_switch)" = 0 && ok "tracer killed: the trace switch is off" ||
+nfo_wait_exit "$TP" 10 || true
+nfo_poll 10 trace_off && ok "tracer killed: the trace switch is off" ||
 	fail "trace switch after SIGKILL of the tracer: $(trace_switch)"
 before=$(nfo_get "st['totals']['dropped']")
 send --proto udp --dport 9 --count 10 >/dev/null

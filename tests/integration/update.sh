@@ -27,11 +27,15 @@ nft_handle() {
 }
 
 # change NFT-COMMAND...: runs it and waits for the daemon to have applied it.
+# The generation is published when the rebuild starts, and a transaction
+# that only adds drops keeps the running fast path enabled meanwhile: the
+# new one is live once updates moved.
 change() {
-	local gen
+	local gen upd
 	gen=$(nfo_get 'st["generation"]')
+	upd=$(nfo_get 'st["updates"]')
 	ip netns exec "$NS_R" nft "$@"
-	nfo_wait "st['generation'] != $gen and st['fast_path'] == 'enabled'" ||
+	nfo_wait "st['generation'] != $gen and st['updates'] > $upd and st['fast_path'] == 'enabled'" ||
 		die "the daemon did not follow: nft $*"
 	ok "applied: nft $* (generation $gen -> $(nfo_get 'st["generation"]'))"
 }

@@ -35,7 +35,7 @@ nfo_case "$R4B local: input drop in the fast path" "drop=inb --dst $R4B --dport 
 
 U=$(nfo_get "st['updates']")
 ip -n "$NS_R" addr del "$R4B/24" dev "$IF_R"
-nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" 5 ||
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" 30 ||
 	fail "no update after $R4B was removed"
 # `sent` frames go first, the pass after them on the same veth: when the
 # pass arrives, the sent ones were seen, and no fast-path counter moved.
@@ -44,7 +44,7 @@ nfo_case "$R4B removed: forwarded now, not dropped by the fast path" \
 
 U=$(nfo_get "st['updates']")
 ip -n "$NS_R" addr add "$R4B/24" dev "$IF_R"
-nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" 5 ||
+nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" 30 ||
 	fail "no update after $R4B was added back"
 nfo_case "$R4B added back: dropped again" "drop=inb --dst $R4B --dport 9" "pass --dport 9"
 
@@ -61,7 +61,7 @@ table inet t {
 	}
 }
 EOF2
-nfo_wait "rule('p7')['offloaded'] and st['fast_path'] == 'enabled'" 5 ||
+nfo_wait "rule('p7')['offloaded'] and st['fast_path'] == 'enabled'" 30 ||
 	fail "the bridge ruleset did not go live"
 nfo_case "before the bridge: prerouting policy drops in the fast path" \
 	"drop=policy:inet/t/pre --dport 9" "pass --dport 7"
@@ -72,8 +72,8 @@ ip -n "$NS_R" addr flush dev "$IF_R"
 ip -n "$NS_R" link set "$IF_R" master "$BR"
 ip -n "$NS_R" addr add "$R4/24" dev "$BR"
 ip -n "$NS_R" link set "$BR" up
-nfo_poll 5 nfo_has_addr "$NS_R" "$BR" "$R4" || fail "$R4 not on $BR"
-if nfo_wait "st['updates'] > $U and iface('$IF_R')['scope'] == 'ingress' and st['fast_path'] == 'enabled'" 5; then
+nfo_poll 30 nfo_has_addr "$NS_R" "$BR" "$R4" || fail "$R4 not on $BR"
+if nfo_wait "st['updates'] > $U and iface('$IF_R')['scope'] == 'ingress' and st['fast_path'] == 'enabled'" 30; then
 	ok "bridge port: only ingress chains decided ($(nfo_get "iface('$IF_R')['note']"))"
 else
 	fail "bridge port: scope $(nfo_get "iface('$IF_R')['scope']")"

@@ -29,7 +29,9 @@ nfo_assert "st['watchdog']['armed'] and st['watchdog']['bound_ms'] == 1000 and s
 	"the watchdog is armed (1000 ms)"
 # Several timer periods and heartbeats: a running daemon is never tripped.
 sleep 1.5
-nfo_assert "st['watchdog']['trips'] == 0 and st['watchdog']['checks'] >= 10 and 0 <= st['watchdog']['heartbeat_age_ms'] < 500 and st['fast_path'] == 'enabled'" \
+# Heartbeat fresh: younger than the bound (a beat every 200 ms; a loaded
+# machine may run the daemon a few hundred ms late, which is no trip).
+nfo_assert "st['watchdog']['trips'] == 0 and st['watchdog']['checks'] >= 10 and 0 <= st['watchdog']['heartbeat_age_ms'] < st['watchdog']['bound_ms'] and st['fast_path'] == 'enabled'" \
 	"running: the timer runs (>= 10 checks), heartbeat fresh, never tripped"
 
 # The daemon's timer map, to see it go with the daemon.
@@ -64,7 +66,9 @@ subprocess.run(["ip", "netns", "exec", os.environ["NFO_NS_R"], "nft", "insert", 
                 "t", "input", "udp", "dport", "9", "accept", "comment", '"a9"'], check=True)
 changed = (time.monotonic() - t0) * 1000
 sent = 0
-while time.monotonic() - t0 < 3.0:
+# 3 s from the change made (starting nft may take a while on a loaded
+# machine): the bound is the fast path's, about a second after SIGSTOP.
+while time.monotonic() - t0 < 3.0 + changed / 1000:
     tx.send(frames)
     sent += 1
     rx.poll(0.02)
@@ -73,7 +77,8 @@ while time.monotonic() - t0 < 3.0:
 got = rx.get("tag/wd")
 ms = (time.monotonic() - t0) * 1000
 if not got:
-    print("FAIL: nothing arrived within %.0f ms of SIGSTOP (%d sent)" % (ms, sent))
+    print("FAIL: nothing arrived within %.0f ms of SIGSTOP (change made at %.0f ms, %d sent)"
+          % (ms, changed, sent))
     sys.exit(1)
 # The frames before the first arrival met the stale fast path: how many
 # depends on how long the change took to make on this machine.
@@ -96,7 +101,7 @@ nfo_assert "st['watchdog']['trips'] == 1 and st['fast_path'] == 'enabled'" \
 
 nfo_daemon_stop
 for id in "${WD_MAPS[@]}"; do
-	if nfo_poll 5 sh -c "! bpftool map show id $id >/dev/null 2>&1"; then
+	if nfo_poll 30 sh -c "! bpftool map show id $id >/dev/null 2>&1"; then
 		ok "the watchdog timer map went with the daemon"
 	else
 		fail "the watchdog timer map $id outlived the daemon"

@@ -6,7 +6,8 @@
  * 10 ms between a bouncer's batches). Each line of stdin is one
  * transaction of IPv4 addresses, "+A" to add and "-A" to delete, e.g.
  * "+10.0.0.1 +10.0.0.2 -10.0.0.3"; once the kernel acknowledged all of it
- * (committed), "ok" is printed, or "error ERRNO".
+ * (committed), "ok GENID" is printed (the ruleset generation read right
+ * after the commit: this transaction's or a later one's), or "error ERRNO".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -135,6 +137,40 @@ out:
 	return r;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	int r = MNL_CB_ERROR;
+
+	if (g && nftnl_gen_nlmsg_parse(nlh, g) == 0) {
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+		r = MNL_CB_OK;
+	}
+	nftnl_gen_free(g);
+	return r;
+}
+
+/* The ruleset generation now (NFT_MSG_GETGEN): at least the one of the
+ * transaction just committed. */
+static int genid(struct mnl_socket *nl, uint32_t *seq, uint32_t *ret_genid)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, *seq);
+	uint32_t s = (*seq)++;
+	ssize_t n;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* one NEWGEN message answers (not a dump) */
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	errno = 0;
+	if (mnl_cb_run(buf, (size_t)n, s, mnl_socket_get_portid(nl), gen_cb, ret_genid) < 0)
+		return errno ? -errno : -EPROTO;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct mnl_socket *nl;
@@ -153,11 +189,14 @@ int main(int argc, char **argv)
 	}
 	while (fgets(line, sizeof(line), stdin)) {
 		int r = txn(nl, family, argv[2], argv[3], line, &seq);
+		uint32_t gen = 0;
 
+		if (r == 0)
+			r = genid(nl, &seq, &gen);
 		if (r < 0)
 			printf("error %d\n", -r);
 		else
-			printf("ok\n");
+			printf("ok %u\n", gen);
 		fflush(stdout);
 	}
 	mnl_socket_close(nl);
