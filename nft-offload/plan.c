@@ -68,8 +68,16 @@ static void ctx_clear(struct ctx *x)
 {
 	for (size_t i = 0; i < x->ncr; i++) {
 		for (size_t k = 0; k < x->cr[i].ncp; k++) {
-			nfo_vset_free(&x->cr[i].cp[k].mset);
-			nfo_vset_free(&x->cr[i].cp[k].eset);
+			struct cpred *cp = &x->cr[i].cp[k];
+
+			nfo_vset_free(&cp->mset);
+			nfo_vset_free(&cp->eset);
+			for (size_t f = 0; f < cp->nif; f++) {
+				nfo_vset_free(&cp->if_mset[f]);
+				nfo_vset_free(&cp->if_eset[f]);
+			}
+			free(cp->if_mset);
+			free(cp->if_eset);
 		}
 		free(x->cr[i].cp);
 		free(x->cr[i].ifp);

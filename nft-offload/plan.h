@@ -66,6 +66,11 @@ struct nfo_plan_input {
 	 * bpf_fib_lookup from the interface then finds the route of a packet
 	 * the host sends (TCP resets, plan-rst.c). */
 	bool rules4_plain;
+	/* IPv6 routing as the kernel sets it up (nfo_rtnl_fib6_plain): the
+	 * policy rules look up local then main, no VRF, and no route of type
+	 * local or anycast outside the local table. Then IPv6 `fib ... type`
+	 * is decided from the local table (plan-fib.c). */
+	bool fib6_plain;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*
