@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * `fib saddr type` / `fib daddr type` as a predicate on the address, for
- * IPv4 (docs/SEMANTICS.md, "fib"). nft_fib4_eval_type() stores
+ * IPv4 and, further down, IPv6 (docs/SEMANTICS.md, "fib"). nft_fib4_eval_type() stores
  * inet_dev_addr_type(net, NULL, addr), which is __inet_dev_addr_type() on
  * the local table (RT_TABLE_LOCAL; without a device there is no l3mdev
  * table): 0.0.0.0/8 and 255.255.255.255 are RTN_BROADCAST, 224.0.0.0/4

@@ -24,7 +24,7 @@
  *   plan-state.c     simplification and memo of the alive list
  *   plan-eval.c      three-valued evaluation of chains and groups
  *   plan-diagram.c   nodes (stored once when equal), walking, freeing
- *   plan-fib.c       `fib ... type` as a set of addresses
+ *   plan-fib.c       `fib ... type` as a set of addresses (IPv6: per interface)
  *   plan-rst.c       whether a TCP reset the host sends could be stopped
  * and plan-internal.h for what they share.
  *
@@ -141,6 +141,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		p->inexact = x.inexact;
 		goto done;
 	}
+	p->fib6_plain = in->fib6_plain;
 	r = plan_compile_ruleset(&x);
 	if (r < 0)
 		goto out;

@@ -134,6 +134,9 @@ struct nfo_plan {
 	 * (plan-rst.c): an IPv4 RST the host sends meets nothing that may
 	 * drop or change it */
 	bool resets4;
+	/* Built with nfo_plan_input.fib6_plain: IPv6 `fib ... type` could be
+	 * decided (explain says why not) */
+	bool fib6_plain;
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a
