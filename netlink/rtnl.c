@@ -350,6 +350,7 @@ static void route_cb(struct nl_object *obj, void *data)
 		x->ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0));
 	if (rtnl_route_get_src(rt))
 		x->src_len = nl_addr_get_prefixlen(rtnl_route_get_src(rt));
+	x->protocol = rtnl_route_get_protocol(rt);
 }
 
 static int cmp_route(const void *x, const void *y)

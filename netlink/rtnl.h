@@ -50,6 +50,7 @@ struct nfo_route {
 	unsigned hoplimit;  /* RTAX_HOPLIMIT, 0: none (the TTL of a TCP reset) */
 	int ifindex;        /* its one nexthop's device; 0: none or several */
 	unsigned src_len;   /* prefix length of its source (IPv6 "from"), 0: none */
+	unsigned protocol;  /* RTPROT_*: RTPROT_KERNEL for the ones the kernel adds */
 };
 
 struct nfo_rtnl;

@@ -217,6 +217,10 @@ struct r6 {
 	unsigned type;
 	int ifindex;
 	int ubit; /* its bit in present if the lookup may skip it, else -1 */
+	/* Added by the kernel: the local table's ff00::/8 (addrconf_add_mroute,
+	 * RTF_UP alone); other routes may carry RTF_GATEWAY or RTF_NONEXTHOP
+	 * (the ioctl sets it), which the dump does not show in full. */
+	bool kernel;
 };
 
 static nfo_u128 u128_of(const uint8_t *a)
@@ -252,6 +256,9 @@ static bool linkscope6(nfo_u128 a)
 
 static uint32_t route6_mask(const struct r6 *r, nfo_u128 a)
 {
+	/* ipv6_anycast_destination(): the first address of a prefix shorter
+	 * than /127 without RTF_GATEWAY or RTF_NONEXTHOP is anycast, before
+	 * RTF_LOCAL is looked at */
 	uint32_t any = (r->plen < 127 && a == r->lo) ? T(RTN_ANYCAST) : 0;
 
 	switch (r->type) {
@@ -261,6 +268,8 @@ static uint32_t route6_mask(const struct r6 *r, nfo_u128 a)
 		return T(RTN_ANYCAST);
 	case RTN_UNICAST:
 	case RTN_MULTICAST:
+		if (any && r->kernel)
+			return any;
 		return T(class6(a)) | any;
 	case RTN_BLACKHOLE:
 	case RTN_PROHIBIT:
@@ -342,7 +351,7 @@ int plan_fib6_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
 		a = u128_of(x->dst);
 		mask = x->prefixlen ? max << (128 - x->prefixlen) : 0;
 		rt[n] = (struct r6){ a & mask, (a & mask) | ~mask, x->prefixlen, x->type, x->ifindex,
-				     -1 };
+				     -1, x->protocol == RTPROT_KERNEL };
 		/* fib6 find_match() skips dead nexthops, and link-down ones
 		 * where ignore_routes_with_linkdown is set */
 		if (x->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN))

@@ -261,12 +261,14 @@ static void env_route(struct env *e, const char *prefix, unsigned type, unsigned
 	e->have_routes = true;
 }
 
-/* An IPv6 route of the local table on device ifindex. */
+/* An IPv6 route of the local table on device ifindex, as the kernel adds
+ * them (proto kernel). */
 static void env_route6(struct env *e, const char *prefix, unsigned type, unsigned nh_flags,
 		       int ifindex)
 {
 	env_route(e, prefix, type, nh_flags);
 	e->routes[e->nroutes - 1].ifindex = ifindex;
+	e->routes[e->nroutes - 1].protocol = RTPROT_KERNEL;
 }
 
 static void env_iface(struct env *e, int ifindex, const char *name, bool l3)
@@ -571,6 +573,10 @@ static uint32_t ref_fib6_answers(const struct env *e, const uint8_t *a, int ifin
 				m |= 1u << rt->type;
 			else if (rt->type == RTN_THROW)
 				m |= main_answers;
+			else if (rt->type != RTN_LOCAL && rt->protocol == RTPROT_KERNEL &&
+				 (rt->type == RTN_UNICAST || rt->type == RTN_MULTICAST) &&
+				 v6_is_first(a, rt))
+				m |= 1u << RTN_ANYCAST; /* the kernel's ff00::/8: RTF_UP only */
 			else if (rt->type == RTN_LOCAL || rt->type == RTN_UNICAST ||
 				 rt->type == RTN_MULTICAST)
 				m |= (rt->type == RTN_LOCAL ? 1u << RTN_LOCAL : 1u << v6_class(a)) |
@@ -2261,7 +2267,7 @@ static void test_fib6_type(void **state)
 	struct scen s;
 	struct nfo_rule *r;
 	struct pkt k;
-	int c;
+	int c, c2;
 
 	scen_init(&s);
 	scen_std_env(&s);
@@ -2296,8 +2302,10 @@ static void test_fib6_type(void **state)
 	/* not in the local table: whatever main answers, not local */
 	EXPECT_DROP(&s, 2, tcp6("2001:db8::2", 22), RULE(&s, c, 2), c);
 	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
-	/* multicast: the ff00::/8 route, not local */
+	/* multicast: the ff00::/8 route, not local; ff00:: itself is anycast
+	 * (the first address of the kernel's prefix route) */
 	EXPECT_DROP(&s, 2, tcp6("ff0e::5", 22), RULE(&s, c, 2), c);
+	EXPECT_DROP(&s, 2, tcp6("ff00::", 22), RULE(&s, c, 2), c);
 	/* a link-local address is looked up on the input device: local on
 	 * eth0, main's (not local) on eth1 */
 	EXPECT_PASS(&s, 2, tcp6("fe80::1", 22));
@@ -2330,6 +2338,7 @@ static void test_fib6_type(void **state)
 	scen_build(&s);
 	EXPECT_DROP(&s, 2, tcp6("2001:db8::", 22), RULE(&s, c, 2), c);
 	env_route6(&s.env, "2001:db8:1::/64", RTN_LOCAL, 0, 2);
+	s.env.routes[s.env.nroutes - 1].protocol = RTPROT_BOOT;
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp6("2001:db8:1::5", 22));
 	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
@@ -2340,6 +2349,26 @@ static void test_fib6_type(void **state)
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
 	s.env.routes[2].src_len = 0;
+
+	/* `fib daddr type { local, broadcast, multicast }`: multicast
+	 * destinations have the input device's ff00::/8 route; one without it
+	 * (eth1 here) is not exact */
+	c2 = rs_chain(s.rs, NFPROTO_INET, "pre2", NFO_HOOK_PREROUTING, 10, "filter", false);
+	r = rs_rule(s.rs, c2, NFO_VERDICT_DROP, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_LOCAL | 1u << RTN_BROADCAST | 1u << RTN_MULTICAST,
+		 false);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, tcp6("ff02::1", 23), RULE(&s, c2, 0), c2);
+	EXPECT_DROP(&s, 3, tcp6("ff02::1", 23), RULE(&s, c2, 0), c2);
+	EXPECT_PASS(&s, 2, tcp6("ff00::", 23));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
+	s.env.routes[5].ifindex = 2; /* eth1's ff00::/8 gone, eth0's twice */
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("ff02::1", 23));
+	EXPECT_PASS(&s, 3, tcp6("ff02::1", 23));
+	s.env.routes[5].ifindex = 3;
+	s.rs->chains[c2].rules[0].verdict = NFO_VERDICT_CONTINUE;
+	scen_build(&s);
 
 	/* `fib daddr type unicast`: main's answer is not known (unreachable
 	 * without a route): UNKNOWN for IPv6 */
