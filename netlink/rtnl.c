@@ -34,13 +34,24 @@ struct nfo_rtnl {
 	bool removed;   /* a link went away, or notifications were lost */
 };
 
+/* An IPv6 route outside the local table that `fib ... type` could meet
+ * as the answer's source: ip6_route_output() then finds RTF_LOCAL or
+ * RTF_ANYCAST in the main table (nfo_rtnl_fib6_plain). */
+static bool route6_typed(struct rtnl_route *rt)
+{
+	return rtnl_route_get_family(rt) == AF_INET6 &&
+	       (rtnl_route_get_type(rt) == RTN_LOCAL || rtnl_route_get_type(rt) == RTN_ANYCAST);
+}
+
 static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
 {
 	struct nfo_rtnl *r = data;
 
-	/* only the local table matters (fib ... type): other routes change
-	 * often on routers and mean nothing to the fast path */
-	if (cache == r->routes && rtnl_route_get_table((struct rtnl_route *)obj) != RT_TABLE_LOCAL)
+	/* only the local table matters (fib ... type), and IPv6 routes of
+	 * type local or anycast elsewhere: other routes change often on
+	 * routers and mean nothing to the fast path */
+	if (cache == r->routes && rtnl_route_get_table((struct rtnl_route *)obj) != RT_TABLE_LOCAL &&
+	    !route6_typed((struct rtnl_route *)obj))
 		return;
 	r->changed = true;
 	if (cache == r->links && action == NL_ACT_DEL)
@@ -335,6 +346,11 @@ static void route_cb(struct nl_object *obj, void *data)
 		x->hoplimit = hop;
 	for (int i = 0; i < rtnl_route_get_nnexthops(rt); i++)
 		x->nh_flags |= rtnl_route_nh_get_flags(rtnl_route_nexthop_n(rt, i));
+	if (rtnl_route_get_nnexthops(rt) == 1)
+		x->ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0));
+	if (rtnl_route_get_src(rt))
+		x->src_len = nl_addr_get_prefixlen(rtnl_route_get_src(rt));
+	x->protocol = rtnl_route_get_protocol(rt);
 }
 
 static int cmp_route(const void *x, const void *y)
@@ -397,4 +413,68 @@ int nfo_rtnl_rules4_plain(struct nfo_rtnl *r)
 		return -ENOENT;
 	nl_cache_foreach(r->rules, rule_cb, &a);
 	return a.plain;
+}
+
+struct fib6_acc {
+	bool plain;
+	bool seen_local;
+	bool seen_main;
+};
+
+/* fib6_rule_lookup() with only these two rules (pref 0 local, 32766 main)
+ * looks up local, then main, whether or not fib6_has_custom_rules is set
+ * (fib6_rule_action: a rule with no selector always matches). */
+static void rule6_cb(struct nl_object *obj, void *data)
+{
+	struct fib6_acc *a = data;
+	struct rtnl_rule *rule = (struct rtnl_rule *)obj;
+	uint8_t u8;
+	uint16_t lo, hi;
+	uint32_t prio, table;
+	bool bare;
+
+	if (rtnl_rule_get_family(rule) != AF_INET6)
+		return;
+	prio = rtnl_rule_get_prio(rule);
+	table = rtnl_rule_get_table(rule);
+	bare = rtnl_rule_get_action(rule) == FR_ACT_TO_TBL && !rtnl_rule_get_iif(rule) &&
+	       !rtnl_rule_get_oif(rule) && !rtnl_rule_get_mark(rule) && !rtnl_rule_get_dsfield(rule) &&
+	       (!rtnl_rule_get_src(rule) || !nl_addr_get_prefixlen(rtnl_rule_get_src(rule))) &&
+	       (!rtnl_rule_get_dst(rule) || !nl_addr_get_prefixlen(rtnl_rule_get_dst(rule))) &&
+	       rtnl_rule_get_l3mdev(rule) <= 0 && rtnl_rule_get_ipproto(rule, &u8) != 0 &&
+	       rtnl_rule_get_sport(rule, &lo, &hi) != 0 && rtnl_rule_get_dport(rule, &lo, &hi) != 0;
+	if (bare && prio == 0 && table == RT_TABLE_LOCAL && !a->seen_local)
+		a->seen_local = true;
+	else if (bare && prio == 32766 && table == RT_TABLE_MAIN && !a->seen_main)
+		a->seen_main = true;
+	else
+		a->plain = false;
+}
+
+static void link6_cb(struct nl_object *obj, void *data)
+{
+	const char *kind = rtnl_link_get_type((struct rtnl_link *)obj);
+
+	if (kind && !strcmp(kind, "vrf"))
+		((struct fib6_acc *)data)->plain = false;
+}
+
+static void route6_cb(struct nl_object *obj, void *data)
+{
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+
+	if (rtnl_route_get_table(rt) != RT_TABLE_LOCAL && route6_typed(rt))
+		((struct fib6_acc *)data)->plain = false;
+}
+
+int nfo_rtnl_fib6_plain(struct nfo_rtnl *r)
+{
+	struct fib6_acc a = { .plain = true };
+
+	if (!r->rules || !r->links || !r->routes)
+		return -ENOENT;
+	nl_cache_foreach(r->rules, rule6_cb, &a);
+	nl_cache_foreach(r->links, link6_cb, &a);
+	nl_cache_foreach(r->routes, route6_cb, &a);
+	return a.plain && a.seen_local && a.seen_main;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Links, addresses and local-table routes of the current network
- * namespace, kept up to date from rtnetlink notifications (libnl-route
+ * Links, addresses, local-table routes and policy rules of the current
+ * network namespace, kept up to date from rtnetlink notifications (libnl-route
  * cache manager). Does not print.
  */
 #ifndef NFO_NETLINK_RTNL_H
@@ -48,6 +48,9 @@ struct nfo_route {
 	unsigned priority;
 	unsigned nh_flags;  /* RTNH_F_* of its nexthops, or'ed */
 	unsigned hoplimit;  /* RTAX_HOPLIMIT, 0: none (the TTL of a TCP reset) */
+	int ifindex;        /* its one nexthop's device; 0: none or several */
+	unsigned src_len;   /* prefix length of its source (IPv6 "from"), 0: none */
+	unsigned protocol;  /* RTPROT_*: RTPROT_KERNEL for the ones the kernel adds */
 };
 
 struct nfo_rtnl;
@@ -69,6 +72,12 @@ int nfo_rtnl_addrs(struct nfo_rtnl *r, struct nfo_addr **ret, size_t *ret_n);
  * lookup from the interface then finds the route an output lookup finds),
  * 0 when one does, -errno. */
 int nfo_rtnl_rules4_plain(struct nfo_rtnl *r);
+/* 1 when IPv6 routing is the kernel's default as far as `fib ... type`
+ * can tell: the policy rules are the two the kernel installs (priority 0
+ * lookup local, 32766 lookup main, nothing to select on), no VRF device, and
+ * no table but local holds an IPv6 route of type local or anycast; 0 when
+ * not, -errno. */
+int nfo_rtnl_fib6_plain(struct nfo_rtnl *r);
 /* The routes of the local table, sorted bytewise. */
 int nfo_rtnl_local_routes(struct nfo_rtnl *r, struct nfo_route **ret, size_t *ret_n);
 

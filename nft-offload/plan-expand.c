@@ -462,7 +462,7 @@ static int add_set_events(struct step *s, const struct nfo_vset *set, uint32_t j
 	return 0;
 }
 
-static int step_split(struct ctx *x, struct step *s, const struct aentry *a, size_t n)
+static int step_split(struct ctx *x, int pl, struct step *s, const struct aentry *a, size_t n)
 {
 	int r;
 
@@ -478,9 +478,9 @@ static int step_split(struct ctx *x, struct step *s, const struct aentry *a, siz
 		s->lidx[s->nlc] = (uint32_t)i;
 		if (c->effect && !cp->has_eset && a[i].es != TV_F)
 			s->lx[s->nlx++] = j;
-		r = add_set_events(s, &cp->mset, j, 1, 0);
+		r = add_set_events(s, cpred_mset(cp, pl), j, 1, 0);
 		if (r == 0 && cp->has_eset)
-			r = add_set_events(s, &cp->eset, j, 0, 1);
+			r = add_set_events(s, cpred_eset(cp, pl), j, 0, 1);
 		if (r < 0)
 			return r;
 		s->nlc++;
@@ -549,6 +549,16 @@ static int region_child(struct ctx *x, int pl, int level, int gpos, struct fk fk
 	return build(x, pl, level + 1, cgpos, fk, out, o, ret);
 }
 
+/* A predicate on a field the packet lacks: nftables breaks the rule when a
+ * field it loads is missing, so with exact semantics FALSE; else UNKNOWN,
+ * but TRUE where the predicate says so for such packets (true_without). */
+static uint8_t absent_truth(const struct ctx *x, const struct cpred *cp, struct fk fk)
+{
+	if (cp && (cp->true_without & fk.present))
+		return TV_T;
+	return x->exact ? TV_F : TV_U;
+}
+
 /* The packet has no value for dim: its predicates are UNKNOWN. */
 static int unknown_child(struct ctx *x, int pl, int gpos, struct fk fk, struct step *s,
 			 const struct aentry *a, uint32_t *ret)
@@ -569,11 +579,9 @@ static int unknown_child(struct ctx *x, int pl, int gpos, struct fk fk, struct s
 		c = &x->cr[e->id];
 		cp = cpred_for(c, s->dim);
 		ne = *e;
-		/* nftables breaks the rule when a field it loads is missing:
-		 * with exact semantics its predicates are FALSE, not UNKNOWN. */
-		ne.ms = tv_and(e->ms, x->exact ? TV_F : TV_U);
+		ne.ms = tv_and(e->ms, absent_truth(x, cp, fk));
 		if (cp->has_eset)
-			ne.es = tv_and(e->es, x->exact ? TV_F : TV_U);
+			ne.es = tv_and(e->es, absent_truth(x, cp, fk));
 		s->out[o++] = ne;
 	}
 	return build(x, pl, s->level + 1, gpos, fk, s->out, o, ret);
@@ -598,7 +606,7 @@ static int expand(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 		return expand_ct(x, pl, level, gpos, fk, a, n, ret);
 	r = step_alloc(&s, n);
 	if (r == 0)
-		r = step_split(x, &s, a, n);
+		r = step_split(x, pl, &s, a, n);
 	if (r < 0)
 		goto out;
 	/* Entries with a predicate on dim are FALSE outside it: only the
@@ -692,9 +700,9 @@ static int build(struct ctx *x, int pl, int level, int gpos, struct fk fk,
 			if (!(c->levels & (1u << level)))
 				continue;
 			cp = cpred_for(c, dim);
-			a[i].ms = tv_and(a[i].ms, x->exact ? TV_F : TV_U);
+			a[i].ms = tv_and(a[i].ms, absent_truth(x, cp, fk));
 			if (cp ? cp->has_eset : ct_before_effect(c))
-				a[i].es = tv_and(a[i].es, x->exact ? TV_F : TV_U);
+				a[i].es = tv_and(a[i].es, absent_truth(x, cp, fk));
 		}
 		level++;
 	}

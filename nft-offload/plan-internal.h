@@ -46,12 +46,37 @@ static inline uint8_t tv_and(uint8_t a, uint8_t b)
 	return na && nb ? TV_UT : TV_UF;
 }
 
+/* Packet classes: one pipeline each per interface (pipeline
+ * iface * _CLS_MAX + cls). */
+enum { CLS_IPV4, CLS_IPV6, CLS_OTHER, _CLS_MAX };
+
 struct cpred {
 	int dim;
 	struct nfo_vset mset; /* intersection of all predicates on dim */
 	struct nfo_vset eset; /* of those before the first effect */
 	bool has_eset;
+	/* Per interface (in->ifaces order), in place of mset and eset:
+	 * IPv6 `fib ... type` of a link-scope address depends on the device
+	 * the packet came in on. NULL: the same on every interface. */
+	struct nfo_vset *if_mset;
+	struct nfo_vset *if_eset;
+	size_t nif;
+	/* A packet without dim but with one of these fields makes the
+	 * predicate TRUE (`fib ... type` reads the address of the packet's
+	 * own family: its IPv4 predicate holds for IPv6 packets). */
+	uint32_t true_without;
 };
+
+/* The sets of cp on the interface of pipeline pl. */
+static inline const struct nfo_vset *cpred_mset(const struct cpred *cp, int pl)
+{
+	return cp->if_mset ? &cp->if_mset[pl / _CLS_MAX] : &cp->mset;
+}
+
+static inline const struct nfo_vset *cpred_eset(const struct cpred *cp, int pl)
+{
+	return cp->if_eset ? &cp->if_eset[pl / _CLS_MAX] : &cp->eset;
+}
 
 /* CR_SYNTH: per chain, a rule that certainly accepts and one that certainly
  * returns; they stand for any rule that certainly ends the chain that way,
@@ -160,8 +185,6 @@ struct ctx {
 	bool exact;
 };
 
-enum { CLS_IPV4, CLS_IPV6, CLS_OTHER, _CLS_MAX };
-
 static inline struct cpred *cpred_for(struct crule *c, int dim)
 {
 	for (size_t i = 0; i < c->ncp; i++)
@@ -204,6 +227,10 @@ bool plan_chain_is_nat(const struct nfo_chain *c);
 /* plan-fib.c: the IPv4 addresses whose `fib ... type` is in types (1), or
  * 0 when that cannot be exact. */
 int plan_fib4_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
+		  struct nfo_vset *out);
+/* The IPv6 addresses whose `fib ... type` is in types for packets that come
+ * in on ifindex (1), or 0 when that is not exact. */
+int plan_fib6_set(const struct nfo_plan_input *in, const struct nfo_vset *types, int ifindex,
 		  struct nfo_vset *out);
 
 /* plan-rst.c: whether an IPv4 TCP reset the kernel sends in answer to a

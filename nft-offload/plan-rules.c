@@ -13,11 +13,12 @@
 #include "common/util.h"
 #include "plan-internal.h"
 
-static int crule_add_packet_pred(struct crule *c, const struct nfo_pred *p)
+/* The cpred of c on dim, new (zeroed) if c has none. */
+static int crule_cpred(struct crule *c, int dim, struct cpred **ret, bool *ret_new)
 {
-	struct cpred *cp = cpred_for(c, p->dim);
-	int r;
+	struct cpred *cp = cpred_for(c, dim);
 
+	*ret_new = !cp;
 	if (!cp) {
 		struct cpred *n = realloc(c->cp, (c->ncp + 1) * sizeof(*n));
 
@@ -26,23 +27,63 @@ static int crule_add_packet_pred(struct crule *c, const struct nfo_pred *p)
 		c->cp = n;
 		cp = &c->cp[c->ncp++];
 		memset(cp, 0, sizeof(*cp));
-		cp->dim = p->dim;
-		r = nfo_vset_copy(&cp->mset, &p->set);
-		if (r < 0)
-			return r;
-	} else {
-		r = nfo_vset_intersect(&cp->mset, &p->set);
-		if (r < 0)
-			return r;
+		cp->dim = dim;
 	}
-	if (p->before_effect) {
-		if (!cp->has_eset) {
-			cp->has_eset = true;
-			return nfo_vset_copy(&cp->eset, &p->set);
-		}
-		return nfo_vset_intersect(&cp->eset, &p->set);
-	}
+	*ret = cp;
 	return 0;
+}
+
+/* Intersects a (a copy of set when fresh) with set. */
+static int vset_and(struct nfo_vset *a, bool fresh, const struct nfo_vset *set)
+{
+	return fresh ? nfo_vset_copy(a, set) : nfo_vset_intersect(a, set);
+}
+
+/* Adds a predicate whose set is sets[i] on interface i (nif of them), or
+ * set on every interface (sets NULL). */
+static int cpred_add(struct cpred *cp, bool fresh, const struct nfo_vset *set,
+		     const struct nfo_vset *sets, size_t nif, bool before_effect)
+{
+	bool fresh_e = !cp->has_eset;
+	int r;
+
+	if (!fresh)
+		cp->true_without = 0; /* another test of the field: absent stays UNKNOWN */
+	if (sets && !cp->if_mset) {
+		cp->if_mset = calloc(nif, sizeof(*cp->if_mset));
+		cp->if_eset = calloc(nif, sizeof(*cp->if_eset));
+		if (!cp->if_mset || !cp->if_eset)
+			return -ENOMEM;
+		cp->nif = nif;
+		for (size_t i = 0; i < nif && !fresh; i++) {
+			r = nfo_vset_copy(&cp->if_mset[i], &cp->mset);
+			if (r == 0 && cp->has_eset)
+				r = nfo_vset_copy(&cp->if_eset[i], &cp->eset);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = sets ? 0 : vset_and(&cp->mset, fresh, set);
+	for (size_t i = 0; i < cp->nif && r == 0; i++)
+		r = vset_and(&cp->if_mset[i], fresh, sets ? &sets[i] : set);
+	if (r < 0 || !before_effect)
+		return r;
+	cp->has_eset = true;
+	r = sets ? 0 : vset_and(&cp->eset, fresh_e, set);
+	for (size_t i = 0; i < cp->nif && r == 0; i++)
+		r = vset_and(&cp->if_eset[i], fresh_e, sets ? &sets[i] : set);
+	return r;
+}
+
+static int crule_add_packet_pred(struct crule *c, const struct nfo_pred *p)
+{
+	struct cpred *cp;
+	bool fresh;
+	int r = crule_cpred(c, p->dim, &cp, &fresh);
+
+	if (r < 0)
+		return r;
+	return cpred_add(cp, fresh, &p->set, NULL, 0, p->before_effect);
 }
 
 static int new_crule(struct ctx *x, struct crule **ret)
@@ -133,21 +174,71 @@ static int compile_setref(struct ctx *x, struct crule *c, const struct nfo_pred 
 	return r;
 }
 
-/* `fib saddr/daddr type`: a predicate on the IPv4 address (plan-fib.c).
- * Packets without one (IPv6: nft_fib6_eval_type answers from a route
- * lookup; other protocols) have no value for the dimension: UNKNOWN. */
+/*
+ * `fib saddr/daddr type`: a predicate on the packet's address, IPv4
+ * (plan-fib.c, the same on every interface) and IPv6 (per interface: a
+ * link-scope address is looked up on the input device). Each holds for
+ * packets of the other family when both are exact; a family that is not
+ * exact leaves its packets UNKNOWN (they have no value for the other's
+ * field). Other protocols (netdev chains) have neither: UNKNOWN.
+ */
 static int compile_fib(struct ctx *x, struct crule *c, const struct nfo_pred *p)
 {
-	struct nfo_pred q = { .dim = p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4,
-			      .before_effect = p->before_effect };
-	int r = x->exact ? 0 : plan_fib4_set(x->in, &p->set, &q.set);
+	bool s = p->dim == NFO_PDIM_FIB_SADDR;
+	int d4 = s ? NFO_DIM_SADDR4 : NFO_DIM_DADDR4, d6 = s ? NFO_DIM_SADDR6 : NFO_DIM_DADDR6;
+	size_t nif = x->in->nifaces;
+	struct nfo_vset set4 = {}, *sets6 = NULL;
+	struct cpred *cp = NULL;
+	uint32_t prev;
+	bool fresh;
+	int r4 = 0, r6 = 0, r = 0;
 
-	if (r <= 0) {
+	if (x->exact) {
 		crule_unknown(c, p->before_effect);
-		return r;
+		return 0;
 	}
-	r = crule_add_packet_pred(c, &q);
-	nfo_vset_free(&q.set);
+	r4 = plan_fib4_set(x->in, &p->set, &set4);
+	if (r4 < 0)
+		return r4;
+	sets6 = calloc(nif + 1, sizeof(*sets6));
+	if (!sets6) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r6 = nif > 0;
+	for (size_t i = 0; i < nif && r6 > 0; i++)
+		r6 = plan_fib6_set(x->in, &p->set, x->in->ifaces[i].ifindex, &sets6[i]);
+	if (r6 < 0) {
+		r = r6;
+		goto out;
+	}
+	if (r4 <= 0 && r6 <= 0) {
+		crule_unknown(c, p->before_effect);
+		goto out;
+	}
+	/* The other family's packets pass this test when it is exact for
+	 * them, and pass the field's earlier tests (other fib tests only). */
+	if (r4 > 0) {
+		r = crule_cpred(c, d4, &cp, &fresh);
+		prev = cp ? cp->true_without : 0;
+		if (r == 0)
+			r = cpred_add(cp, fresh, &set4, NULL, 0, p->before_effect);
+		if (r == 0 && (fresh || prev) && r6 > 0)
+			cp->true_without = 1u << NFO_DIM_SADDR6 | 1u << NFO_DIM_DADDR6;
+	}
+	if (r == 0 && r6 > 0) {
+		r = crule_cpred(c, d6, &cp, &fresh);
+		prev = cp ? cp->true_without : 0;
+		if (r == 0)
+			r = cpred_add(cp, fresh, NULL, sets6, nif, p->before_effect);
+		if (r == 0 && (fresh || prev) && r4 > 0)
+			cp->true_without = 1u << NFO_DIM_SADDR4 | 1u << NFO_DIM_DADDR4;
+	}
+out:
+	nfo_vset_free(&set4);
+	for (size_t i = 0; sets6 && i < nif; i++)
+		nfo_vset_free(&sets6[i]);
+	free(sets6);
 	return r;
 }
 

@@ -24,7 +24,7 @@
  *   plan-state.c     simplification and memo of the alive list
  *   plan-eval.c      three-valued evaluation of chains and groups
  *   plan-diagram.c   nodes (stored once when equal), walking, freeing
- *   plan-fib.c       `fib ... type` as a set of addresses
+ *   plan-fib.c       `fib ... type` as a set of addresses (IPv6: per interface)
  *   plan-rst.c       whether a TCP reset the host sends could be stopped
  * and plan-internal.h for what they share.
  *
@@ -68,8 +68,16 @@ static void ctx_clear(struct ctx *x)
 {
 	for (size_t i = 0; i < x->ncr; i++) {
 		for (size_t k = 0; k < x->cr[i].ncp; k++) {
-			nfo_vset_free(&x->cr[i].cp[k].mset);
-			nfo_vset_free(&x->cr[i].cp[k].eset);
+			struct cpred *cp = &x->cr[i].cp[k];
+
+			nfo_vset_free(&cp->mset);
+			nfo_vset_free(&cp->eset);
+			for (size_t f = 0; f < cp->nif; f++) {
+				nfo_vset_free(&cp->if_mset[f]);
+				nfo_vset_free(&cp->if_eset[f]);
+			}
+			free(cp->if_mset);
+			free(cp->if_eset);
 		}
 		free(x->cr[i].cp);
 		free(x->cr[i].ifp);
@@ -133,6 +141,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		p->inexact = x.inexact;
 		goto done;
 	}
+	p->fib6_plain = in->fib6_plain;
 	r = plan_compile_ruleset(&x);
 	if (r < 0)
 		goto out;

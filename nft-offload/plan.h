@@ -66,6 +66,11 @@ struct nfo_plan_input {
 	 * bpf_fib_lookup from the interface then finds the route of a packet
 	 * the host sends (TCP resets, plan-rst.c). */
 	bool rules4_plain;
+	/* IPv6 routing as the kernel sets it up (nfo_rtnl_fib6_plain): the
+	 * policy rules look up local then main, no VRF, and no route of type
+	 * local or anycast outside the local table. Then IPv6 `fib ... type`
+	 * is decided from the local table (plan-fib.c). */
+	bool fib6_plain;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*
@@ -129,6 +134,9 @@ struct nfo_plan {
 	 * (plan-rst.c): an IPv4 RST the host sends meets nothing that may
 	 * drop or change it */
 	bool resets4;
+	/* Built with nfo_plan_input.fib6_plain: IPv6 `fib ... type` could be
+	 * decided (explain says why not) */
+	bool fib6_plain;
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

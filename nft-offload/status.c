@@ -266,6 +266,14 @@ static int iface_scope(const struct nfo_daemon_state *s, const struct nfo_chain 
 	return stopped == n ? NFO_OFFLOAD_NONE : NFO_OFFLOAD_PARTIAL;
 }
 
+static bool has_fib_type(const struct nfo_rule *r)
+{
+	for (size_t i = 0; i < r->npreds; i++)
+		if (r->preds[i].dim == NFO_PDIM_FIB_SADDR || r->preds[i].dim == NFO_PDIM_FIB_DADDR)
+			return true;
+	return false;
+}
+
 /* Why the fast path does not decide every packet through this rule (buf,
  * empty if it does); returns the rule's offload state (NFO_OFFLOAD_*). */
 static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *r, char *buf,
@@ -329,6 +337,13 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET) {
 		snprintf(buf, len, "reject with tcp reset: IPv6 packets left to nftables (the fast "
 			 "path answers IPv4 only)");
+		return NFO_OFFLOAD_PARTIAL;
+	}
+	if (s->plan && !s->plan->fib6_plain && r->chain->family != NFPROTO_IPV4 &&
+	    has_fib_type(r)) {
+		snprintf(buf, len, "fib ... type: IPv6 packets left to nftables (an IPv6 policy rule "
+			 "besides the kernel's two, a VRF, or a local or anycast route outside the "
+			 "local table: the answer is a route lookup the daemon does not follow)");
 		return NFO_OFFLOAD_PARTIAL;
 	}
 	return NFO_OFFLOAD_FULL;

@@ -1278,9 +1278,10 @@ static int do_opaque_load(struct tstate *st, struct nftnl_expr *e)
 /*
  * `fib saddr type` / `fib daddr type` without iif, oif or mark: for IPv4,
  * nft_fib4_eval_type() is inet_dev_addr_type(net, NULL, addr), a function
- * of the address and the local routing table alone, which the planner
- * resolves into a predicate on the address (plan-rules.c). Every other
- * form (a route lookup, `oif`, `. iif`, `. mark`) is opaque.
+ * of the address and the local routing table alone; for IPv6 the route
+ * lookup of nft_fib6_eval_type() is one where the local table decides
+ * (plan-fib.c). The planner resolves it into a predicate on the address
+ * (plan-rules.c). Every other form (`oif`, `. iif`, `. mark`) is opaque.
  */
 static int do_fib(struct tstate *st, struct nftnl_expr *e)
 {
@@ -1299,9 +1300,10 @@ static int do_fib(struct tstate *st, struct nftnl_expr *e)
 	v.dim = flags == NFTA_FIB_F_SADDR ? NFO_PDIM_FIB_SADDR : NFO_PDIM_FIB_DADDR;
 	reg_write(st, dreg, v.len, &v);
 	if (!st->out->note) {
-		st->out->note = strdup("fib ... type: decided for IPv4 from the local routing table "
-				       "(inet_dev_addr_type); not for IPv6, whose answer comes from "
-				       "a full route lookup");
+		st->out->note = strdup("fib ... type: decided from the local routing table: for "
+				       "IPv4 (inet_dev_addr_type), and for IPv6 while the policy "
+				       "rules are the kernel's two and no VRF exists (a route "
+				       "lookup that meets the local table first)");
 		if (!st->out->note)
 			return -ENOMEM;
 	}

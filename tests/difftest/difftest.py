@@ -30,7 +30,8 @@ real kernel as the reference.
     path at input where it can send the kernel's RST: the outcome compared
     is the RST itself), meta mark and meta mark set, ct mark set, notrack,
     ip ttl, ip6 hoplimit, masked address compares, fib (type of
-    saddr/daddr, which it decides for IPv4, and the route lookups),
+    saddr/daddr, which it decides for IPv4 and for IPv6 with the default
+    policy rules, and the route lookups),
     pkttype, meta length, set updates from the packet path, NAT chains.
     One ruleset in five also gets a stateful server table (established
     accepted, a few services open, policy drop) so that conntrack state
@@ -1615,7 +1616,8 @@ class Gen:
                      ("ct direction original", 0.5)]
         if ctx["base"] and ctx["chain"].hook in ("prerouting", "input", "forward", "output"):
             opts.append(("fib daddr type %slocal" % ("!= " if r.random() < 0.3 else ""), 1))
-            # decided for IPv4 from the local table (wg-quick, containers, fw4)
+            # decided from the local table (wg-quick, containers, fw4); IPv6 too
+            # while the policy rules are the kernel's two
             opts += [("fib saddr type %slocal" % ("!= " if r.random() < 0.6 else ""), 1),
                      ("fib daddr type %s{ local, broadcast, multicast }"
                       % ("!= " if r.random() < 0.4 else ""), 1),

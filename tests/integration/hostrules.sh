@@ -13,10 +13,12 @@
 #    `ct state new tcp dport 80 drop` alone drops it in the fast path,
 #    while an ACK (new or invalid) is left to nftables.
 #  - fib saddr/daddr type from the local routing table: wg-quick's guard
-#    `ip daddr X fib saddr type != local drop`, and `fib daddr type { local,
-#    broadcast, multicast }` (local, subnet broadcast, and a local prefix
-#    route added while the daemon runs) are dropped in the fast path for
-#    IPv4; IPv6 is left to nftables (its answer is a route lookup).
+#    `ip daddr X fib saddr type != local drop` (and its ip6 twin), and `fib
+#    daddr type { local, broadcast, multicast }` (local, subnet broadcast,
+#    and a local prefix route added while the daemon runs) are dropped in
+#    the fast path, IPv4 and IPv6; an IPv6 policy rule (`ip -6 rule add`)
+#    makes the IPv6 answer a route lookup the daemon does not follow: IPv6
+#    goes back to nftables until the rule is deleted, IPv4 stays.
 #  - tcp option maxseg: `size 1-535` drops SYNs with a tiny MSS (after NOPs,
 #    past an end-of-options byte, IPv4 and IPv6); a normal MSS, a short
 #    option, no option pass; `missing` holds for UDP too (nft adds no
@@ -113,6 +115,12 @@ table ip wg {
 		ip daddr $R4B fib saddr type != local counter drop comment "wg"
 	}
 }
+table ip6 wg {
+	chain preraw {
+		type filter hook prerouting priority raw; policy accept;
+		ip6 daddr $R6B fib saddr type != local counter drop comment "wg6"
+	}
+}
 table inet f {
 	chain pre {
 		type filter hook prerouting priority 0; policy accept;
@@ -121,14 +129,32 @@ table inet f {
 }
 EOF2
 nfo_daemon_start --attach "$IF_R:$MODE"
-nfo_assert "rule('wg')['offloaded'] and rule('fl')['offloaded']" "fib type rules are offloaded"
+nfo_assert "rule('wg')['offloaded'] and rule('wg6')['offloaded'] and rule('fl')['offloaded']" \
+	"fib type rules are offloaded"
 nfo_case "fib type" \
 	"drop=wg --dst $R4B --proto udp --dport 9" \
+	"drop=wg6 -6 --dst $R6B --proto udp --dport 9" \
 	"drop=fl --proto tcp --dport 22" \
 	"drop=fl --proto tcp --dport 22 --dst 10.99.0.255" \
+	"drop=fl -6 --proto tcp --dport 22" \
+	"drop=fl -6 --proto tcp --dport 22 --dst ff02::1" \
 	"pass --proto udp --dport 9" \
 	"pass --proto tcp --dport 23" \
-	"kdrop=fl -6 --proto tcp --dport 22"
+	"pass -6 --proto udp --dport 9" \
+	"pass -6 --proto tcp --dport 23"
+# An IPv6 policy rule: the lookup may now meet another table first.
+ip -n "$NS_R" -6 rule add from fd00:77::/64 lookup 100 pref 100
+nfo_settle || fail "fast path not settled after the rule was added"
+nfo_case "IPv6 policy rule: IPv6 to nftables" \
+	"kdrop=wg6 -6 --dst $R6B --proto udp --dport 9" \
+	"kdrop=fl -6 --proto tcp --dport 22" \
+	"drop=wg --dst $R4B --proto udp --dport 9" \
+	"drop=fl --proto tcp --dport 22"
+ip -n "$NS_R" -6 rule del pref 100
+nfo_settle || fail "fast path not settled after the rule was deleted"
+nfo_case "IPv6 policy rule deleted" \
+	"drop=wg6 -6 --dst $R6B --proto udp --dport 9" \
+	"drop=fl -6 --proto tcp --dport 22"
 # A local route for a whole prefix (AnyIP): the daemon follows the table.
 nfo_case "before the local route" "sent --dst 10.77.0.5 --proto tcp --dport 22"
 U=$(nfo_get "st['updates']")

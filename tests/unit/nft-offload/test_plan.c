@@ -234,12 +234,13 @@ struct env {
 	size_t naddrs;
 	int up[8];
 	size_t nup;
-	struct nfo_route routes[8];
+	struct nfo_route routes[16];
 	size_t nroutes;
 	bool have_routes;
 	bool bcast_input; /* bc_forwarding known off */
 	bool l2_group;    /* decide-broadcast yes */
 	bool rules4_plain; /* no fib rule on iif/oif: TCP resets may be followed */
+	bool fib6_plain;   /* default IPv6 policy rules, no VRF, no typed routes in main */
 };
 
 /* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
@@ -258,6 +259,16 @@ static void env_route(struct env *e, const char *prefix, unsigned type, unsigned
 	rt->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
 	assert_int_equal(inet_pton(rt->family, buf, rt->dst), 1);
 	e->have_routes = true;
+}
+
+/* An IPv6 route of the local table on device ifindex, as the kernel adds
+ * them (proto kernel). */
+static void env_route6(struct env *e, const char *prefix, unsigned type, unsigned nh_flags,
+		       int ifindex)
+{
+	env_route(e, prefix, type, nh_flags);
+	e->routes[e->nroutes - 1].ifindex = ifindex;
+	e->routes[e->nroutes - 1].protocol = RTPROT_KERNEL;
 }
 
 static void env_iface(struct env *e, int ifindex, const char *name, bool l3)
@@ -487,6 +498,167 @@ static int ref_fib_at(const struct env *e, const struct nfo_vset *types, uint32_
 	return all ? 1 : any ? -1 : 0;
 }
 
+/*
+ * `fib saddr/daddr type` for IPv6, written from __nft_fib6_eval_type() and
+ * ip6_route_output() with the kernel's two policy rules: the local table's
+ * longest prefix (for fe80::/10 and link-scope multicast only the input
+ * device's routes: the lookup is strict on oif), else the main table, whose
+ * answer the test does not know: an error, anycast (a prefix's first
+ * address), or the class of the address. A set of possible answers.
+ */
+static bool v6_linkscope(const uint8_t *a)
+{
+	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) == 2);
+}
+
+static unsigned v6_class(const uint8_t *a)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[16];
+
+	if (!memcmp(a, zero, 16) || !memcmp(a, mapped, 12))
+		return RTN_UNSPEC;
+	return a[0] == 0xff ? RTN_MULTICAST : RTN_UNICAST;
+}
+
+static bool v6_in(const uint8_t *a, const struct nfo_route *rt)
+{
+	for (unsigned b = 0; b < rt->prefixlen; b++)
+		if ((a[b / 8] ^ rt->dst[b / 8]) & (0x80 >> (b % 8)))
+			return false;
+	return true;
+}
+
+static bool v6_is_first(const uint8_t *a, const struct nfo_route *rt)
+{
+	for (unsigned b = rt->prefixlen; b < 128; b++)
+		if (a[b / 8] & (0x80 >> (b % 8)))
+			return false;
+	return rt->prefixlen < 127;
+}
+
+static uint32_t ref_fib6_answers(const struct env *e, const uint8_t *a, int ifindex,
+				 unsigned present)
+{
+	const uint32_t main_answers = 1u << RTN_UNREACHABLE | 1u << RTN_BLACKHOLE |
+				      1u << RTN_PROHIBIT | 1u << RTN_THROW | 1u << RTN_ANYCAST |
+				      1u << v6_class(a);
+	int plen = -1;
+	uint32_t m = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned k = 0;
+
+		for (size_t i = 0; i < e->nroutes; i++) {
+			const struct nfo_route *rt = &e->routes[i];
+			bool skip = (rt->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)) &&
+				    !(present & (1u << k));
+
+			if (rt->family != AF_INET6)
+				continue;
+			k += !!(rt->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN));
+			if (skip || !v6_in(a, rt) || (v6_linkscope(a) && rt->ifindex != ifindex))
+				continue;
+			if (pass == 0) {
+				if ((int)rt->prefixlen > plen)
+					plen = (int)rt->prefixlen;
+				continue;
+			}
+			if ((int)rt->prefixlen != plen)
+				continue;
+			if (rt->type == RTN_ANYCAST)
+				m |= 1u << RTN_ANYCAST;
+			else if (rt->type == RTN_BLACKHOLE || rt->type == RTN_PROHIBIT ||
+				 rt->type == RTN_UNREACHABLE)
+				m |= 1u << rt->type;
+			else if (rt->type == RTN_THROW)
+				m |= main_answers;
+			else if (rt->type != RTN_LOCAL && rt->protocol == RTPROT_KERNEL &&
+				 (rt->type == RTN_UNICAST || rt->type == RTN_MULTICAST) &&
+				 v6_is_first(a, rt))
+				m |= 1u << RTN_ANYCAST; /* the kernel's ff00::/8: RTF_UP only */
+			else if (rt->type == RTN_LOCAL || rt->type == RTN_UNICAST ||
+				 rt->type == RTN_MULTICAST)
+				m |= (rt->type == RTN_LOCAL ? 1u << RTN_LOCAL : 1u << v6_class(a)) |
+				     (v6_is_first(a, rt) ? 1u << RTN_ANYCAST : 0);
+			else
+				m = ~0u;
+		}
+	}
+	return plen < 0 ? main_answers : m;
+}
+
+/* 1: in types whatever the skippable routes do, 0: never, -1: depends. */
+static int ref_fib6_at(const struct env *e, const struct nfo_vset *types, const uint8_t *a,
+		       int ifindex)
+{
+	unsigned nu = 0;
+	uint32_t m = 0, t = 0;
+
+	for (size_t i = 0; i < e->nroutes; i++)
+		nu += e->routes[i].family == AF_INET6 &&
+		      (e->routes[i].nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN));
+	for (unsigned present = 0; present < (1u << nu); present++)
+		m |= ref_fib6_answers(e, a, ifindex, present);
+	for (unsigned k = 0; k < 32; k++)
+		if (set_has(types, fib_type_value(k)))
+			t |= 1u << k;
+	return (m & t) == m ? 1 : (m & t) == 0 ? 0 : -1;
+}
+
+static void v6_add(uint8_t *a, int carry_from)
+{
+	for (int i = carry_from; i >= 0 && ++a[i] == 0; i--)
+		;
+}
+
+/* As for IPv4, exact only if no address depends on what the test does not
+ * know: the answers are constant between the boundaries tried here. */
+static int ref_fib6(const struct env *e, const struct nfo_pred *p, const uint8_t *a,
+		    int ifindex)
+{
+	static const char *const fixed[] = { "::", "::1", "::ffff:0:0", "::1:0:0:0", "fe80::",
+					     "fec0::", "ff00::" };
+	uint8_t pt[16];
+	int v;
+
+	if (!e->fib6_plain || !e->have_routes)
+		return TV_U;
+	for (size_t i = 0; i < e->nroutes; i++) {
+		const struct nfo_route *rt = &e->routes[i];
+
+		if (rt->family != AF_INET6)
+			continue;
+		if (rt->src_len || rt->ifindex <= 0 || rt->tos)
+			return TV_U;
+		for (int q = 0; q < 3; q++) {
+			memcpy(pt, rt->dst, 16);
+			for (unsigned b = rt->prefixlen; b < 128; b++)
+				pt[b / 8] = q == 2 ? pt[b / 8] | (0x80 >> (b % 8)) :
+						     pt[b / 8] & ~(0x80 >> (b % 8));
+			if (q > 0)
+				v6_add(pt, 15); /* the second address, one past the end */
+			for (size_t f = 0; f < e->nifaces; f++)
+				if (ref_fib6_at(e, &p->set, pt, e->ifaces[f].ifindex) < 0)
+					return TV_U;
+		}
+	}
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 32; i++) {
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			assert_int_equal(inet_pton(AF_INET6, fixed[i], pt), 1);
+		} else {
+			memset(pt, 0, 16);
+			pt[0] = 0xff;
+			pt[1] = (uint8_t)((i - 7) / 2 << 4 | (2 + (i - 7) % 2));
+		}
+		for (size_t f = 0; f < e->nifaces; f++)
+			if (ref_fib6_at(e, &p->set, pt, e->ifaces[f].ifindex) < 0)
+				return TV_U;
+	}
+	v = ref_fib6_at(e, &p->set, a, ifindex);
+	return v > 0 ? TV_T : v == 0 ? TV_F : TV_U;
+}
+
 /* The planner keeps a fib predicate only when no address at all depends
  * on such routes: every boundary of a route inside one of them is tried
  * (the type is constant between boundaries). */
@@ -498,6 +670,13 @@ static int ref_fib(const struct rctx *x, const struct nfo_pred *p)
 	unsigned nu = 0;
 	int v;
 
+	if (e && (x->k->have & DBIT(NFO_DIM_DADDR6))) {
+		uint8_t a[16];
+
+		nfo_u128_to_be(x->k->v[p->dim == NFO_PDIM_FIB_SADDR ? NFO_DIM_SADDR6 : NFO_DIM_DADDR6],
+			       a, 16);
+		return ref_fib6(e, p, a, x->ifc->ifindex);
+	}
 	if (!e || !e->have_routes || !(x->k->have & DBIT(dim)))
 		return TV_U;
 	for (size_t i = 0; i < e->nroutes; i++)
@@ -1099,6 +1278,7 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.bcast_input = e->bcast_input,
 		.l2_group = e->l2_group,
 		.rules4_plain = e->rules4_plain,
+		.fib6_plain = e->fib6_plain,
 		.max_edges = max_edges,
 	};
 
@@ -2029,7 +2209,8 @@ static void test_fib_type(void **state)
 	EXPECT_PASS(&s, 2, tcp4("127.0.0.9", 22));
 	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 2), c);
 	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 23));
-	/* IPv6: nft_fib6_eval_type is a route lookup: UNKNOWN */
+	/* IPv6: without the default policy rules known (fib6_plain), a
+	 * route lookup: UNKNOWN */
 	EXPECT_PASS(&s, 2, tcp6("2001:db8::7", 22));
 
 	/* A link-down broadcast route may be skipped (ignore_routes_with_linkdown):
@@ -2069,6 +2250,130 @@ static void test_fib_type(void **state)
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 80));
 	EXPECT_PASS(&s, 2, tcp4("192.0.2.1", 22));
+	scen_free(&s);
+}
+
+/*
+ * IPv6 `fib daddr/saddr type` (docs/SEMANTICS.md, "fib"): with the
+ * kernel's two policy rules the local table decides every address it has a
+ * route for; link-scope addresses on the input device's routes only.
+ * Docker's and podman's `fib daddr type local` jump, wg-quick's guard.
+ */
+static void test_fib6_type(void **state)
+{
+	struct scen s;
+	struct nfo_rule *r;
+	struct pkt k;
+	int c, c2;
+
+	scen_init(&s);
+	scen_std_env(&s);
+	env_iface(&s.env, 3, "eth1", true);
+	env_up(&s.env, 3);
+	env_route(&s.env, "10.0.0.1/32", RTN_LOCAL, 0);
+	env_route6(&s.env, "::1/128", RTN_LOCAL, 0, 1);
+	env_route6(&s.env, "2001:db8::1/128", RTN_LOCAL, 0, 2);
+	env_route6(&s.env, "fe80::1/128", RTN_LOCAL, 0, 2);
+	env_route6(&s.env, "ff00::/8", RTN_MULTICAST, 0, 2);
+	env_route6(&s.env, "ff00::/8", RTN_MULTICAST, 0, 3);
+	s.env.fib6_plain = true;
+	c = rs_chain(s.rs, NFPROTO_INET, "pre", NFO_HOOK_PREROUTING, 0, "filter", false);
+	/* wg-quick: to the tunnel address from a source that is not local */
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_val(r, NFO_DIM_DADDR6, ip6("2001:db8::1"));
+	pred_fib(r, NFO_PDIM_FIB_SADDR, 1u << RTN_LOCAL, true);
+	/* container NAT: local destinations go on, the rest is dropped */
+	r = rs_rule(s.rs, c, NFO_VERDICT_ACCEPT, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_LOCAL, false);
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_tcp_dport(r, 22);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, tcp6("2001:db8::1", 80), RULE(&s, c, 0), c);
+	k = pkt6(1, "::1", "2001:db8::1", 6);
+	pkt_ports(&k, 40000, 80);
+	pkt_set(&k, NFO_DIM_TCPFLAGS, 0x02);
+	EXPECT_PASS(&s, 2, k);
+	pkt_ports(&k, 40000, 22);
+	EXPECT_PASS(&s, 2, k);
+	EXPECT_PASS(&s, 2, tcp6("::1", 22));
+	/* not in the local table: whatever main answers, not local */
+	EXPECT_DROP(&s, 2, tcp6("2001:db8::2", 22), RULE(&s, c, 2), c);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
+	/* multicast: the ff00::/8 route, not local; ff00:: itself is anycast
+	 * (the first address of the kernel's prefix route) */
+	EXPECT_DROP(&s, 2, tcp6("ff0e::5", 22), RULE(&s, c, 2), c);
+	EXPECT_DROP(&s, 2, tcp6("ff00::", 22), RULE(&s, c, 2), c);
+	/* a link-local address is looked up on the input device: local on
+	 * eth0, main's (not local) on eth1 */
+	EXPECT_PASS(&s, 2, tcp6("fe80::1", 22));
+	EXPECT_DROP(&s, 3, tcp6("fe80::1", 22), RULE(&s, c, 2), c);
+	/* IPv4 is decided as before, in the same rules (rule 0 may hold for
+	 * an IPv4 packet, which has no ip6 daddr: it is credited) */
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 22));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 0), c);
+
+	/* Policy rules or a VRF (what fib6_plain says): UNKNOWN for IPv6,
+	 * IPv4 as before */
+	s.env.fib6_plain = false;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::1", 80));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 22), RULE(&s, c, 0), c);
+	s.env.fib6_plain = true;
+
+	/* A link-down local route may be skipped: then main answers */
+	s.env.routes[2].nh_flags = RTNH_F_LINKDOWN;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::1", 80));
+	s.env.routes[2].nh_flags = 0;
+
+	/* An anycast prefix (`anycast 2001:db8:: dev eth0`, forwarding on):
+	 * not local; the first address of a shorter local prefix may be
+	 * anycast (ipv6_anycast_destination), so `type local` is not exact */
+	env_route6(&s.env, "2001:db8::/128", RTN_ANYCAST, 0, 2);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, tcp6("2001:db8::", 22), RULE(&s, c, 2), c);
+	env_route6(&s.env, "2001:db8:1::/64", RTN_LOCAL, 0, 2);
+	s.env.routes[s.env.nroutes - 1].protocol = RTPROT_BOOT;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8:1::5", 22));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
+	s.env.nroutes -= 2;
+
+	/* A route with a source prefix (subtrees): more than the address */
+	s.env.routes[2].src_len = 48;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 22));
+	s.env.routes[2].src_len = 0;
+
+	/* `fib daddr type { local, broadcast, multicast }`: multicast
+	 * destinations have the input device's ff00::/8 route; one without it
+	 * (eth1 here) is not exact */
+	c2 = rs_chain(s.rs, NFPROTO_INET, "pre2", NFO_HOOK_PREROUTING, 10, "filter", false);
+	r = rs_rule(s.rs, c2, NFO_VERDICT_DROP, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_LOCAL | 1u << RTN_BROADCAST | 1u << RTN_MULTICAST,
+		 false);
+	scen_build(&s);
+	EXPECT_DROP(&s, 2, tcp6("ff02::1", 23), RULE(&s, c2, 0), c2);
+	EXPECT_DROP(&s, 3, tcp6("ff02::1", 23), RULE(&s, c2, 0), c2);
+	EXPECT_PASS(&s, 2, tcp6("ff00::", 23));
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
+	s.env.routes[5].ifindex = 2; /* eth1's ff00::/8 gone, eth0's twice */
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("ff02::1", 23));
+	EXPECT_PASS(&s, 3, tcp6("ff02::1", 23));
+	s.env.routes[5].ifindex = 3;
+	s.rs->chains[c2].rules[0].verdict = NFO_VERDICT_CONTINUE;
+	scen_build(&s);
+
+	/* `fib daddr type unicast`: main's answer is not known (unreachable
+	 * without a route): UNKNOWN for IPv6 */
+	r = rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+	pred_fib(r, NFO_PDIM_FIB_DADDR, 1u << RTN_UNICAST, false);
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::2", 23));
+	EXPECT_DROP(&s, 2, tcp4("192.0.2.1", 23), RULE(&s, c, 0), c);
 	scen_free(&s);
 }
 
@@ -3463,7 +3768,7 @@ static void gen_env(struct rng *g, struct env *e)
 						     "192.168.1.1/32", "0.0.0.0/0" };
 		static const unsigned types[] = { RTN_LOCAL, RTN_BROADCAST, RTN_UNICAST,
 						  RTN_BLACKHOLE, RTN_ANYCAST };
-		char buf[32];
+		char buf[64];
 
 		e->have_routes = true;
 		env_route(e, "127.0.0.0/8", RTN_LOCAL, 0);
@@ -3484,6 +3789,19 @@ static void gen_env(struct rng *g, struct env *e)
 		/* from what was drawn, not a draw of its own: the seeds keep
 		 * the scenarios they had */
 		e->l2_group = e->nroutes & 1;
+		/* IPv6: a local route per address, ff00::/8 per interface, and
+		 * half the time the default policy rules; derived as well */
+		e->fib6_plain = (e->nroutes & 2) != 0;
+		for (size_t i = 0; i < e->naddrs && e->nroutes < NELEM(e->routes); i++) {
+			if (e->addrs[i].family != AF_INET6)
+				continue;
+			inet_ntop(AF_INET6, e->addrs[i].addr, buf, sizeof(buf) - 5);
+			strcat(buf, "/128");
+			env_route6(e, buf, RTN_LOCAL, (e->addrs[i].flags & IFA_F_DADFAILED) ?
+							     RTNH_F_LINKDOWN : 0, e->addrs[i].ifindex);
+		}
+		for (size_t i = 0; i < e->nifaces && e->nroutes < NELEM(e->routes); i++)
+			env_route6(e, "ff00::/8", RTN_MULTICAST, 0, e->ifaces[i].ifindex);
 	}
 }
 
@@ -4080,6 +4398,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ct_state_before_drop, scen_teardown),
 		cmocka_unit_test_teardown(test_ct_state_split, scen_teardown),
 		cmocka_unit_test_teardown(test_fib_type, scen_teardown),
+		cmocka_unit_test_teardown(test_fib6_type, scen_teardown),
 		cmocka_unit_test_teardown(test_broadcast_input, scen_teardown),
 		cmocka_unit_test_teardown(test_tcp_mss, scen_teardown),
 		cmocka_unit_test_teardown(test_nat_ct, scen_teardown),

@@ -1062,7 +1062,7 @@ static void test_fib(void **state)
 	expect_rule(&r[0], NFO_VERDICT_DROP, false, NFO_OFFLOAD_FULL, NULL, 1);
 	PRED(&r[0], 0, NFO_PDIM_FIB_SADDR, true, iv(0, rtn(2) - 1), iv(rtn(2) + 1, MAX32));
 	assert_non_null(r[0].note);
-	assert_non_null(strstr(r[0].note, "not for IPv6"));
+	assert_non_null(strstr(r[0].note, "for IPv6 while the policy rules are the kernel's two"));
 	/* fib daddr type local accept */
 	expect_rule(&r[1], NFO_VERDICT_ACCEPT, false, NFO_OFFLOAD_FULL, NULL, 1);
 	PRED(&r[1], 0, NFO_PDIM_FIB_DADDR, true, pt(rtn(2)));
