@@ -60,8 +60,8 @@ PY
 churn_stop() {
 	touch "$NFO_T/churn.stop"
 	wait "$CHURN" || die "the additions failed"
-	if nfo_has -v '^ok$' "$NFO_T/churn.out"; then
-		die "an addition failed: $(grep -v '^ok$' "$NFO_T/churn.out" | head -1)"
+	if nfo_has -Ev '^ok( [0-9]+)?$' "$NFO_T/churn.out"; then
+		die "an addition failed: $(grep -Ev '^ok( [0-9]+)?$' "$NFO_T/churn.out" | head -1)"
 	fi
 	log "$(wc -l <"$NFO_T/churn.out") transactions of additions"
 }
