@@ -898,6 +898,28 @@ static __always_inline int nfo_rst_route_ok(void *ctx, const struct nfo_pkt *p, 
 }
 
 /*
+ * A reset leaf on the frame dp reads (nfo_reset_xdp/nfo_reset_tc give it
+ * their own dynptr): NFO_RST_SEND with out the kernel's RST only where the
+ * kernel would send it and its route back is the way it came.
+ */
+static __always_inline int nfo_rst_reply(const struct bpf_dynptr *dp, void *ctx,
+					 const struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+					 struct nfo_rst_frame *out)
+{
+	int r;
+
+	r = nfo_rst_build(dp, p, ttl, out->b);
+	if (r != NFO_RST_SEND)
+		return r;
+	/* nf_send_reset() closes the rejected packet's conntrack entry
+	 * (nf_ct_set_closing): only a packet without one is answered here
+	 * (nfo_run looked it up). */
+	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
+		return NFO_RST_PASS;
+	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+}
+
+/*
  * The whole fast path for one frame. Returns 1 to drop, 0 to pass, 2 to
  * transmit the frame back out of ifindex (a RST it has become).
  * l2host < 0: compare the destination MAC with the interface's own.
