@@ -88,6 +88,7 @@ struct daemon {
 	struct nfo_route *built_routes; /* the local table the plan used */
 	size_t nbuilt_routes;
 	bool built_rules4_plain; /* the plan's nfo_plan_input.rules4_plain */
+	bool built_rst6_plain;   /* its rst6_plain */
 };
 
 double daemon_ms_since(const struct timespec *t0);

@@ -243,7 +243,7 @@ int daemon_rebuild(struct daemon *d)
 	size_t nlinks = 0, naddrs = 0, nroutes = 0, npif = 0, nup = 0;
 	struct nfo_plan_input in;
 	struct timespec t0;
-	bool rules4_plain;
+	bool rules4_plain, rst6_plain;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -259,6 +259,7 @@ int daemon_rebuild(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "reading links, addresses and routes: %m");
 	rules4_plain = nfo_rtnl_rules4_plain(d->rtnl) > 0;
+	rst6_plain = nfo_rtnl_rst6_plain(d->rtnl) > 0;
 	pif = calloc(s->nifaces + 1, sizeof(*pif));
 	up = calloc(nlinks + 1, sizeof(*up));
 	ifs = ifaces_copy(d);
@@ -300,6 +301,7 @@ int daemon_rebuild(struct daemon *d)
 		.bcast_input = d->bc_forwarding == 0,
 		.l2_group = s->config.decide_broadcast,
 		.rules4_plain = rules4_plain,
+		.rst6_plain = rst6_plain,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);
@@ -340,6 +342,7 @@ int daemon_rebuild(struct daemon *d)
 	d->built_routes = TAKE_PTR(routes);
 	d->nbuilt_routes = nroutes;
 	d->built_rules4_plain = rules4_plain;
+	d->built_rst6_plain = rst6_plain;
 	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
 		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
 	return 0;
@@ -1079,6 +1082,7 @@ bool daemon_links_unchanged(struct daemon *d)
 	return nlinks == d->nbuilt_links && naddrs == d->nbuilt_addrs &&
 	       nroutes == d->nbuilt_routes &&
 	       (nfo_rtnl_rules4_plain(d->rtnl) > 0) == d->built_rules4_plain &&
+	       (nfo_rtnl_rst6_plain(d->rtnl) > 0) == d->built_rst6_plain &&
 	       (!nlinks || !memcmp(links, d->built_links, nlinks * sizeof(*links))) &&
 	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs))) &&
 	       (!nroutes || !memcmp(routes, d->built_routes, nroutes * sizeof(*routes)));

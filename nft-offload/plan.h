@@ -66,6 +66,9 @@ struct nfo_plan_input {
 	 * bpf_fib_lookup from the interface then finds the route of a packet
 	 * the host sends (TCP resets, plan-rst.c). */
 	bool rules4_plain;
+	/* The same for IPv6, and no IPv6 route sets a hop limit
+	 * (nfo_rtnl_rst6_plain). */
+	bool rst6_plain;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*
@@ -129,6 +132,7 @@ struct nfo_plan {
 	 * (plan-rst.c): an IPv4 RST the host sends meets nothing that may
 	 * drop or change it */
 	bool resets4;
+	bool resets6; /* the same for IPv6 */
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

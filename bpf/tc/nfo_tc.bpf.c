@@ -52,13 +52,19 @@ __noinline int nfo_reset_tc(struct __sk_buff *ctx, struct nfo_pkt *p, __u32 ifin
 	return nfo_rst_reply(&dp, ctx, p, ifindex, ttl, out);
 }
 
-__noinline int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex)
+__noinline int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex,
+			    __u32 v6)
 {
 	if (!ctx || !out)
 		return -1;
-	if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST_LEN, 0) ||
-	    bpf_skb_change_tail(ctx, NFO_RST_LEN, 0))
+	if (v6) {
+		if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST6_LEN, 0) ||
+		    bpf_skb_change_tail(ctx, NFO_RST6_LEN, 0))
+			return -1;
+	} else if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST_LEN, 0) ||
+		   bpf_skb_change_tail(ctx, NFO_RST_LEN, 0)) {
 		return -1;
+	}
 	/* The checksums are in the frame: whatever the received skb's
 	 * ip_summed said (a CHECKSUM_COMPLETE sum of the old bytes) is gone. */
 	bpf_csum_level(ctx, BPF_CSUM_LEVEL_RESET);
