@@ -421,10 +421,8 @@ static void rule6_cb(struct nl_object *obj, void *data)
 		a->plain = false;
 }
 
-static void route6_cb(struct nl_object *obj, void *data)
+static void route6_check(struct rst6_acc *a, struct rtnl_route *rt)
 {
-	struct rst6_acc *a = data;
-	struct rtnl_route *rt = (struct rtnl_route *)obj;
 	struct nl_addr *dst = rtnl_route_get_dst(rt);
 	unsigned type = rtnl_route_get_type(rt), len;
 	const uint8_t *b;
@@ -466,14 +464,51 @@ static void route6_cb(struct nl_object *obj, void *data)
 	a->n++;
 }
 
+static int route6_msg(struct nl_msg *msg, void *data)
+{
+	struct rst6_acc *a = data;
+	struct rtnl_route *rt = NULL;
+
+	if (rtnl_route_parse(nlmsg_hdr(msg), &rt) < 0) {
+		a->plain = false;
+		return NL_STOP;
+	}
+	route6_check(a, rt);
+	rtnl_route_put(rt);
+	return NL_OK;
+}
+
+/*
+ * The IPv6 routes are dumped here rather than read from the route cache:
+ * libnl keys a cached route by family, table, tos, metric and prefix, so
+ * two routes of one prefix and metric out of two devices (the case looked
+ * for) are one object there.
+ */
 int nfo_rtnl_rst6_plain(struct nfo_rtnl *r)
 {
 	struct rst6_acc a = { .plain = true };
+	struct rtmsg rtm = { .rtm_family = AF_INET6 };
+	struct nl_sock *sk;
+	int e;
 
-	if (!r->rules || !r->routes)
+	if (!r->rules)
 		return -ENOENT;
 	nl_cache_foreach(r->rules, rule6_cb, &a);
-	nl_cache_foreach(r->routes, route6_cb, &a);
+	if (!a.plain)
+		return 0;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	e = nl_connect(sk, NETLINK_ROUTE);
+	if (e == 0)
+		e = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (e >= 0)
+		e = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route6_msg, &a);
+	if (e >= 0)
+		e = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
 	free(a.v);
+	if (e < 0)
+		return -EIO;
 	return a.plain;
 }

@@ -215,6 +215,26 @@ else
 	fail "explain does not describe the reset"
 fi
 
+# Two IPv6 routes of one prefix and metric out of two interfaces: the fast
+# path's input lookup prefers the packet's interface, the kernel's output
+# lookup does not: IPv6 resets go to nftables while they exist (followed
+# through rtnetlink), IPv4 ones stay.
+if [ "$SENT" = sent ]; then
+	ip -n "$NS_R" -6 route add fd00:55::/64 dev nfod0 metric 700
+	ip -n "$NS_R" -6 route append fd00:55::/64 dev "$IF_R" metric 700
+	if nfo_wait "rule('rst6')['offload'] == 'none' and rule('rst')['offload'] == 'partial'"; then
+		ok "ambiguous IPv6 routes: IPv6 resets left to nftables"
+	else
+		fail "ambiguous IPv6 routes: the IPv6 reset is still followed"
+	fi
+	ip -n "$NS_R" -6 route del fd00:55::/64 dev nfod0 metric 700
+	if nfo_wait "rule('rst6')['offload'] == 'full' and rule('rst')['offload'] == 'full'"; then
+		ok "one route left: IPv6 resets followed again"
+	else
+		fail "the IPv6 route ambiguity removed: the IPv6 reset is not followed again"
+	fi
+fi
+
 # An output chain that could drop the RST: resets go to nftables.
 nfo_nft <<'EOF2'
 table ip o {
