@@ -362,11 +362,14 @@ static const char *reject_text(const struct nfo_daemon_state *s, const struct nf
 				 "ip_default_ttl or fwmark_reflect, IPv6 hop_limit or fwmark_reflect");
 		else
 			snprintf(buf, len, "reject with tcp reset: %s answered here with the "
-				 "kernel's RST (no conntrack entry, TCP checksum verified, segment "
+				 "kernel's RST (no conntrack entry, checksum verified, segment "
 				 "of at most 64 bytes%s, routed back out of this interface to the "
-				 "sender's MAC, forwarding on); everything else passed to nftables",
+				 "sender's MAC, forwarding on); the rest passed to nftables%s",
 				 v4 && v6 ? "IPv4 and IPv6" : v4 ? "IPv4" : "IPv6",
-				 v6 ? ", IPv6 without extension headers" : "");
+				 v6 ? ", no IPv6 extension header" : "",
+				 r->chain->family != NFPROTO_INET || (v4 && v6) ? "" :
+				 v4 ? " (IPv6: hop_limit unread/unequal or fwmark_reflect)" :
+				      " (IPv4: ip_default_ttl unread or fwmark_reflect)");
 		return buf;
 	}
 	if (!(c->flags & NFO_REJECT_ON)) {
