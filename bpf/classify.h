@@ -538,9 +538,10 @@ static __always_inline __u32 nfo_guards_walk(const struct nfo_pkt *p, const stru
 /* Defined by each program (only the one it calls is referenced). */
 int nfo_ct_lookup_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_ct_lookup_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
-/* The RST a reset leaf answers with (nfo_rst_build). */
+/* The RST a reset leaf answers with (nfo_rst_build, nfo_rst6_build): room
+ * for the IPv6 one, the IPv4 one in its first NFO_RST_LEN bytes. */
 struct nfo_rst_frame {
-	__u8 b[NFO_ETH_HLEN + 20 + 20];
+	__u8 b[NFO_ETH_HLEN + 40 + 20];
 };
 /* A reset leaf: NFO_RST_*, out filled for NFO_RST_SEND; the frame is not
  * changed yet; p's conntrack class is known if a lookup could tell it. Then nfo_rst_send_*() turns the frame into out (0, or
@@ -549,8 +550,8 @@ int nfo_reset_xdp(struct xdp_md *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 tt
 		  struct nfo_rst_frame *out);
 int nfo_reset_tc(struct __sk_buff *ctx, struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
 		 struct nfo_rst_frame *out);
-int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out);
-int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex);
+int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out, __u32 v6);
+int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex, __u32 v6);
 /* nfo_parse_tcpopt on the frame again (global: verified once). */
 int nfo_tcpopt_xdp(struct xdp_md *ctx, struct nfo_pkt *p);
 int nfo_tcpopt_tc(struct __sk_buff *ctx, struct nfo_pkt *p);
@@ -753,7 +754,8 @@ static __always_inline int nfo_reject_drop(const struct nfo_pkt *p, __u32 ifinde
 #define NFO_RST_PASS 0 /* to nftables, which sends the RST */
 #define NFO_RST_DROP 1 /* silently: the kernel sends nothing either */
 #define NFO_RST_SEND 2 /* the frame is now the kernel's RST: transmit it */
-#define NFO_RST_LEN (NFO_ETH_HLEN + 20 + 20) /* sizeof(struct nfo_rst_frame) */
+#define NFO_RST_LEN (NFO_ETH_HLEN + 20 + 20)  /* an IPv4 RST */
+#define NFO_RST6_LEN (NFO_ETH_HLEN + 40 + 20) /* an IPv6 one: sizeof(struct nfo_rst_frame) */
 
 static __always_inline __u16 nfo_csum_fold(__u32 sum)
 {
@@ -775,7 +777,7 @@ static __always_inline __u16 nfo_csum_fold(__u32 sum)
  * = seq + SYN + FIN + the payload length (the IP length less the IP and
  * TCP headers, doff as written: modulo 2^32); RST; doff 5, window 0, no
  * urgent pointer. Writes that frame (Ethernet addresses swapped) to out and
- * returns NFO_RST_SEND, or says to pass or drop. IPv6 passes.
+ * returns NFO_RST_SEND, or says to pass or drop. IPv6 passes (nfo_rst6_build).
  */
 static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const struct nfo_pkt *p,
 					 __u8 ttl, __u8 *out)
@@ -898,6 +900,184 @@ static __always_inline int nfo_rst_route_ok(void *ctx, const struct nfo_pkt *p, 
 }
 
 /*
+ * The IPv6 reset leaf (docs/SEMANTICS.md section 4.1), as nf_send_reset6()
+ * (net/ipv6/netfilter/nf_reject_ipv6.c) does it: nothing is sent, and the
+ * packet is dropped silently, when the source or destination is not
+ * unicast (ipv6_addr_type: multicast, the unspecified address), for
+ * anything but TCP (nf_reject_ip6_tcphdr_get: ipv6_skip_exthdr's protocol;
+ * a later fragment stops there as NEXTHDR_FRAGMENT), a TCP header shorter
+ * than 20 bytes (the segment is skb->len less the header offset: the IPv6
+ * payload at input), a RST, a bad checksum (nf_ip6_checksum). Else
+ * nf_reject_ip6hdr_put() and nf_reject_ip6_tcphdr_put() build it: version
+ * 6, traffic class 0, flow label 0 (ip6_flow_hdr(ip6h, 0, 0)), payload
+ * length 20, next header TCP, hop limit ip6_dst_hoplimit() of the RST's
+ * route (hl: the interface's hop_limit, the planner refuses routes with a
+ * hoplimit metric), addresses and ports swapped, seq/ack/flags as IPv4's,
+ * doff 5, window 0, urgent 0, the checksum over the IPv6 pseudo header.
+ * Extension headers, fragments, addresses of the ::/64 block but the
+ * unspecified one (loopback, v4-mapped, v4-compatible: not every one is
+ * unicast to the kernel) and segments over 64 bytes pass.
+ */
+static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const struct nfo_pkt *p,
+					  __u8 hl, __u8 *out)
+{
+	__u8 seg[NFO_SYN_MAXSEG], eth[12];
+	__u32 seglen, seq = 0, ack = 0, sum = 0, zs = 0, zd = 0, low;
+	__u16 c;
+	__u8 flags;
+	int i;
+
+	if (p->saddr[0] == 0xff || p->daddr[0] == 0xff)
+		return NFO_RST_DROP;
+	for (i = 0; i < 8; i++) {
+		zs |= p->saddr[i];
+		zd |= p->daddr[i];
+	}
+	low = !zs || !zd;
+	if (low) {
+		for (i = 8; i < 16; i++) {
+			zs |= p->saddr[i];
+			zd |= p->daddr[i];
+		}
+		/* :: is not unicast to ipv6_addr_type: no RST */
+		if (!zs || !zd)
+			return NFO_RST_DROP;
+	}
+	/* Only a TCP header right after the fixed one is followed. */
+	if (p->nexthdr != NFO_IPPROTO_TCP) {
+		if (p->nexthdr == NFO_IPPROTO_HOPOPTS || p->nexthdr == NFO_IPPROTO_ROUTING ||
+		    p->nexthdr == NFO_IPPROTO_FRAGMENT || p->nexthdr == NFO_IPPROTO_AH ||
+		    p->nexthdr == NFO_IPPROTO_DSTOPTS || p->nexthdr == 50 /* ESP */)
+			return NFO_RST_PASS;
+		return NFO_RST_DROP;
+	}
+	if (!(p->have & NFO_HAVE(NFO_DIM_TH0)) || p->thoff != NFO_ETH_HLEN + 40 ||
+	    p->l4end < p->thoff)
+		return NFO_RST_PASS;
+	seglen = p->l4end - p->thoff;
+	if (seglen < 20)
+		return NFO_RST_DROP;
+	if (seglen > NFO_SYN_MAXSEG)
+		return NFO_RST_PASS;
+	__builtin_memset(seg, 0, sizeof(seg));
+	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
+		return NFO_RST_PASS;
+	if (seg[13] & 0x04)
+		return NFO_RST_DROP;
+	/* (the checks above give up whatever the address) */
+	if (low || !nfo_tcp_csum_ok(seg, seglen, p))
+		return NFO_RST_PASS;
+
+	if (seg[13] & 0x10) {
+		seq = ((__u32)seg[8] << 24) | ((__u32)seg[9] << 16) | ((__u32)seg[10] << 8) | seg[11];
+		flags = 0x04;
+	} else {
+		ack = ((__u32)seg[4] << 24) | ((__u32)seg[5] << 16) | ((__u32)seg[6] << 8) | seg[7];
+		ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen - (__u32)(seg[12] >> 4) * 4;
+		flags = 0x14;
+	}
+
+	__builtin_memset(out, 0, NFO_RST6_LEN);
+	for (i = 0; i < 6; i++) {
+		out[i] = eth[6 + i];
+		out[6 + i] = eth[i];
+	}
+	out[12] = 0x86;
+	out[13] = 0xdd;
+	out[14] = 0x60;
+	out[19] = 20;
+	out[20] = NFO_IPPROTO_TCP;
+	out[21] = hl;
+	for (i = 0; i < 16; i++) {
+		out[22 + i] = p->daddr[i];
+		out[38 + i] = p->saddr[i];
+	}
+	out[54] = seg[2];
+	out[55] = seg[3];
+	out[56] = seg[0];
+	out[57] = seg[1];
+	out[58] = seq >> 24;
+	out[59] = seq >> 16;
+	out[60] = seq >> 8;
+	out[61] = seq;
+	out[62] = ack >> 24;
+	out[63] = ack >> 16;
+	out[64] = ack >> 8;
+	out[65] = ack;
+	out[66] = 0x50;
+	out[67] = flags;
+	sum = NFO_IPPROTO_TCP + 20;
+	for (i = 0; i < 16; i++)
+		sum += ((__u32)out[22 + 2 * i] << 8) | out[23 + 2 * i];
+	for (i = 0; i < 10; i++)
+		sum += ((__u32)out[54 + 2 * i] << 8) | out[55 + 2 * i];
+	c = nfo_csum_fold(sum);
+	out[70] = c >> 8;
+	out[71] = c;
+	return NFO_RST_SEND;
+}
+
+/*
+ * nfo_rst_route_ok for the IPv6 RST: an input lookup from the interface
+ * (flow label 0, mark 0, protocol, ports and both addresses of the RST)
+ * where nf_send_reset6 asks ip6_route_output() (iif lo, oif 0 outside a
+ * VRF, RT6_LOOKUP_F_HAS_SADDR). They find the same route where the planner
+ * saw no fib rule on iif or oif, and in no table two routes of one prefix
+ * and metric or one with several nexthops (rt6_select prefers the
+ * lookup's oif among routes of equal metric, and an input lookup passes
+ * the interface as that oif), docs/SEMANTICS.md. Link-local, multicast
+ * and loopback addresses answer BPF_FIB_LKUP_RET_NOT_FWDED, forwarding
+ * off on the interface BPF_FIB_LKUP_RET_FWD_DISABLED: those pass.
+ */
+static __always_inline int nfo_rst6_route_ok(void *ctx, const struct nfo_pkt *p, __u32 ifindex,
+					     const __u8 *out)
+{
+	struct bpf_fib_lookup f = {};
+	int i;
+
+	f.family = 10; /* AF_INET6 */
+	f.l4_protocol = NFO_IPPROTO_TCP;
+	f.sport = (__u16)out[54] | ((__u16)out[55] << 8);
+	f.dport = (__u16)out[56] | ((__u16)out[57] << 8);
+	f.tot_len = 60;
+	f.ifindex = ifindex;
+	__builtin_memcpy(f.ipv6_src, p->daddr, 16);
+	__builtin_memcpy(f.ipv6_dst, p->saddr, 16);
+	if (bpf_fib_lookup(ctx, &f, sizeof(f), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return 0;
+	if (f.ifindex != ifindex)
+		return 0;
+	for (i = 0; i < 6; i++)
+		if (f.dmac[i] != out[i] || f.smac[i] != out[6 + i])
+			return 0;
+	return 1;
+}
+
+/*
+ * A reset leaf on the frame dp reads (nfo_reset_xdp/nfo_reset_tc give it
+ * their own dynptr): NFO_RST_SEND with out the kernel's RST only where the
+ * kernel would send it and its route back is the way it came.
+ */
+static __always_inline int nfo_rst_reply(const struct bpf_dynptr *dp, void *ctx,
+					 const struct nfo_pkt *p, __u32 ifindex, __u32 ttl,
+					 struct nfo_rst_frame *out)
+{
+	int v6 = p->ethtype == NFO_ETH_P_IPV6, r;
+
+	r = v6 ? nfo_rst6_build(dp, p, ttl, out->b) : nfo_rst_build(dp, p, ttl, out->b);
+	if (r != NFO_RST_SEND)
+		return r;
+	/* nf_send_reset() closes the rejected packet's conntrack entry
+	 * (nf_ct_set_closing): only a packet without one is answered here
+	 * (nfo_run looked it up). */
+	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
+		return NFO_RST_PASS;
+	if (v6)
+		return nfo_rst6_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+}
+
+/*
  * The whole fast path for one frame. Returns 1 to drop, 0 to pass, 2 to
  * transmit the frame back out of ifindex (a RST it has become).
  * l2host < 0: compare the destination MAC with the interface's own.
@@ -944,12 +1124,13 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 	ref = nfo_classify(&p, ref, half, ctx, is_xdp);
 	if ((ref & NFO_REF_RESET_BIT) && (ref & NFO_REF_DROP_BIT)) {
 		__u32 flags = ctl ? *(volatile __u32 *)&ctl->reject.flags : 0;
+		__u32 v6 = p.ethtype == NFO_ETH_P_IPV6;
 		struct nfo_rst_frame out;
 
 		__builtin_memset(&out, 0, sizeof(out));
 		r = NFO_RST_PASS;
-		if (ctl && (flags & NFO_REJECT_RST4)) {
-			__u32 ttl = ctl->reject.rst_ttl;
+		if (ctl && (flags & (v6 ? NFO_REJECT_RST6 : NFO_REJECT_RST4))) {
+			__u32 ttl = v6 ? ctl->reject.rst_hl6 : ctl->reject.rst_ttl;
 
 			/* (here, not in nfo_reset_*: the stack of three calls) */
 			if (!(p.have & NFO_HAVE(NFO_DIM_CTSTATE))) {
@@ -974,7 +1155,7 @@ static __always_inline int nfo_run(const struct bpf_dynptr *dp, __u32 len,
 			nfo_trace(dp, len, ifindex, 1, ref & NFO_REF_SLOT_MASK);
 		if (r == NFO_RST_DROP)
 			return 1;
-		if (is_xdp ? nfo_rst_send_xdp(ctx, &out) : nfo_rst_send_tc(ctx, &out, ifindex))
+		if (is_xdp ? nfo_rst_send_xdp(ctx, &out, v6) : nfo_rst_send_tc(ctx, &out, ifindex, v6))
 			return 1;
 		return 2;
 	}

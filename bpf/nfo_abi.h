@@ -308,11 +308,13 @@ _Static_assert(sizeof(struct nfo_root) % 8 == 0, "struct nfo_root: a multiple of
 #define NFO_REJECT_UNLIMITED4 0x02  /* ICMP dest-unreach not rate-limited (ratemask) */
 #define NFO_REJECT_UNLIMITED6 0x04  /* ICMPv6 dest-unreach not rate-limited */
 #define NFO_REJECT_RST4 0x08        /* rst_ttl is valid: IPv4 TCP resets may be sent */
+#define NFO_REJECT_RST6 0x10        /* rst_hl6 is valid: IPv6 TCP resets may be sent */
 
 struct nfo_reject_cfg {
 	__u32 flags;
 	__u8 rst_ttl;   /* net.ipv4.ip_default_ttl: the TTL of the kernel's RST */
-	__u8 pad[3];
+	__u8 rst_hl6;   /* net.ipv6.conf.<every attached interface>.hop_limit: its IPv6 one's */
+	__u8 pad[2];
 	__u64 global_cost_ns;
 	__u64 global_burst_ns;
 	__u64 peer_cost_ns[2];  /* [0] IPv4, [1] IPv6; 0: no per-sender limit */

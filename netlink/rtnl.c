@@ -48,10 +48,11 @@ static void change_cb(struct nl_cache *cache, struct nl_object *obj, int action,
 	struct nfo_rtnl *r = data;
 
 	/* only the local table matters (fib ... type), and IPv6 routes of
-	 * type local or anycast elsewhere: other routes change often on
+	 * every table (nfo_rtnl_rst6_plain; nfo_rtnl_fib6_plain looks at the
+	 * local and anycast ones): other routes change often on
 	 * routers and mean nothing to the fast path */
 	if (cache == r->routes && rtnl_route_get_table((struct rtnl_route *)obj) != RT_TABLE_LOCAL &&
-	    !route6_typed((struct rtnl_route *)obj))
+	    rtnl_route_get_family((struct rtnl_route *)obj) != AF_INET6)
 		return;
 	r->changed = true;
 	if (cache == r->links && action == NL_ACT_DEL)
@@ -477,4 +478,116 @@ int nfo_rtnl_fib6_plain(struct nfo_rtnl *r)
 	nl_cache_foreach(r->links, link6_cb, &a);
 	nl_cache_foreach(r->routes, route6_cb, &a);
 	return a.plain && a.seen_local && a.seen_main;
+}
+
+struct rst6_acc {
+	struct {
+		uint32_t table, prio;
+		uint8_t dst[16];
+		unsigned len;
+	} *v;
+	size_t n, cap;
+	bool plain;
+};
+
+static void rule6_rst_cb(struct nl_object *obj, void *data)
+{
+	struct rst6_acc *a = data;
+	struct rtnl_rule *rule = (struct rtnl_rule *)obj;
+
+	if (rtnl_rule_get_family(rule) == AF_INET6 &&
+	    (rtnl_rule_get_iif(rule) || rtnl_rule_get_oif(rule)))
+		a->plain = false;
+}
+
+static void route6_check(struct rst6_acc *a, struct rtnl_route *rt)
+{
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	unsigned type = rtnl_route_get_type(rt), len;
+	const uint8_t *b;
+	uint32_t hop = 0;
+
+	if (!a->plain || rtnl_route_get_family(rt) != AF_INET6 || !dst)
+		return;
+	/* Local, anycast and multicast routes never lead a unicast RST out. */
+	if (type == RTN_LOCAL || type == RTN_ANYCAST || type == RTN_MULTICAST)
+		return;
+	len = nl_addr_get_prefixlen(dst);
+	b = nl_addr_get_binary_addr(dst);
+	if (nl_addr_get_len(dst) != 16 || len > 128)
+		return;
+	/* Link-local prefixes (fe80::/64 on every interface) match no address
+	 * bpf_fib_lookup answers for (rt6_need_strict: NOT_FWDED). */
+	if (len >= 10 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return;
+	if (rtnl_route_get_nnexthops(rt) > 1 ||
+	    (rtnl_route_get_metric(rt, RTAX_HOPLIMIT, &hop) == 0 && hop)) {
+		a->plain = false;
+		return;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].table == rtnl_route_get_table(rt) &&
+		    a->v[i].prio == rtnl_route_get_priority(rt) && a->v[i].len == len &&
+		    !memcmp(a->v[i].dst, b, 16)) {
+			a->plain = false;
+			return;
+		}
+	if (nfo_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)) < 0) {
+		a->plain = false;
+		return;
+	}
+	a->v[a->n].table = rtnl_route_get_table(rt);
+	a->v[a->n].prio = rtnl_route_get_priority(rt);
+	a->v[a->n].len = len;
+	memcpy(a->v[a->n].dst, b, 16);
+	a->n++;
+}
+
+static int route6_msg(struct nl_msg *msg, void *data)
+{
+	struct rst6_acc *a = data;
+	struct rtnl_route *rt = NULL;
+
+	if (rtnl_route_parse(nlmsg_hdr(msg), &rt) < 0) {
+		a->plain = false;
+		return NL_STOP;
+	}
+	route6_check(a, rt);
+	rtnl_route_put(rt);
+	return NL_OK;
+}
+
+/*
+ * The IPv6 routes are dumped here rather than read from the route cache:
+ * libnl keys a cached route by family, table, tos, metric and prefix, so
+ * two routes of one prefix and metric out of two devices (the case looked
+ * for) are one object there.
+ */
+int nfo_rtnl_rst6_plain(struct nfo_rtnl *r)
+{
+	struct rst6_acc a = { .plain = true };
+	struct rtmsg rtm = { .rtm_family = AF_INET6 };
+	struct nl_sock *sk;
+	int e;
+
+	if (!r->rules)
+		return -ENOENT;
+	nl_cache_foreach(r->rules, rule6_rst_cb, &a);
+	if (!a.plain)
+		return 0;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	e = nl_connect(sk, NETLINK_ROUTE);
+	if (e == 0)
+		e = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (e >= 0)
+		e = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route6_msg, &a);
+	if (e >= 0)
+		e = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
+	free(a.v);
+	if (e < 0)
+		return -EIO;
+	return a.plain;
 }

@@ -78,6 +78,14 @@ int nfo_rtnl_rules4_plain(struct nfo_rtnl *r);
  * no table but local holds an IPv6 route of type local or anycast; 0 when
  * not, -errno. */
 int nfo_rtnl_fib6_plain(struct nfo_rtnl *r);
+/* 1 when an IPv6 input lookup from an interface finds the route of an
+ * IPv6 packet the host sends (TCP resets: docs/SEMANTICS.md section 4.1)
+ * and that route sets no hop limit: no IPv6 fib rule selects on iif or
+ * oif, no unicast IPv6 route of any table (link-local prefixes aside) has
+ * several nexthops or a hoplimit metric, no two share table, prefix and
+ * metric (rt6_select prefers the lookup's oif among those); 0 when one
+ * does, -errno. */
+int nfo_rtnl_rst6_plain(struct nfo_rtnl *r);
 /* The routes of the local table, sorted bytewise. */
 int nfo_rtnl_local_routes(struct nfo_rtnl *r, struct nfo_route **ret, size_t *ret_n);
 

@@ -94,6 +94,7 @@ struct daemon {
 	size_t nbuilt_routes;
 	bool built_rules4_plain; /* the plan's nfo_plan_input.rules4_plain */
 	bool built_fib6_plain;   /* and its fib6_plain */
+	bool built_rst6_plain;   /* its rst6_plain */
 };
 
 double daemon_ms_since(const struct timespec *t0);

@@ -244,7 +244,7 @@ int daemon_rebuild(struct daemon *d)
 	size_t nlinks = 0, naddrs = 0, nroutes = 0, npif = 0, nup = 0;
 	struct nfo_plan_input in;
 	struct timespec t0;
-	bool rules4_plain, fib6_plain;
+	bool rules4_plain, fib6_plain, rst6_plain;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -261,6 +261,7 @@ int daemon_rebuild(struct daemon *d)
 		return log_error_errno(r, "reading links, addresses and routes: %m");
 	rules4_plain = nfo_rtnl_rules4_plain(d->rtnl) > 0;
 	fib6_plain = nfo_rtnl_fib6_plain(d->rtnl) > 0;
+	rst6_plain = nfo_rtnl_rst6_plain(d->rtnl) > 0;
 	pif = calloc(s->nifaces + 1, sizeof(*pif));
 	up = calloc(nlinks + 1, sizeof(*up));
 	ifs = ifaces_copy(d);
@@ -303,6 +304,7 @@ int daemon_rebuild(struct daemon *d)
 		.l2_group = s->config.decide_broadcast,
 		.rules4_plain = rules4_plain,
 		.fib6_plain = fib6_plain,
+		.rst6_plain = rst6_plain,
 		.max_edges = s->config.max_edges,
 	};
 	r = plan_and_apply(d, &in, ifs, &plan, &keys);
@@ -344,6 +346,7 @@ int daemon_rebuild(struct daemon *d)
 	d->nbuilt_routes = nroutes;
 	d->built_rules4_plain = rules4_plain;
 	d->built_fib6_plain = fib6_plain;
+	d->built_rst6_plain = rst6_plain;
 	log_info("fast path updated: nftables generation %u, %zu nodes, %zu drop targets, %.1f ms",
 		 s->genid, plan->nnodes - 1, plan->ntargets, s->last_build_ms);
 	return 0;
@@ -1266,6 +1269,7 @@ bool daemon_links_unchanged(struct daemon *d)
 	       nroutes == d->nbuilt_routes &&
 	       (nfo_rtnl_rules4_plain(d->rtnl) > 0) == d->built_rules4_plain &&
 	       (nfo_rtnl_fib6_plain(d->rtnl) > 0) == d->built_fib6_plain &&
+	       (nfo_rtnl_rst6_plain(d->rtnl) > 0) == d->built_rst6_plain &&
 	       (!nlinks || !memcmp(links, d->built_links, nlinks * sizeof(*links))) &&
 	       (!naddrs || !memcmp(addrs, d->built_addrs, naddrs * sizeof(*addrs))) &&
 	       (!nroutes || !memcmp(routes, d->built_routes, nroutes * sizeof(*routes)));

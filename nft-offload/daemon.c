@@ -28,6 +28,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "clock.h"
 #include "ctl.h"
 #include "daemon-internal.h"
@@ -153,14 +154,24 @@ static void on_rtnl(struct daemon *d)
  */
 static void follow_icmp_limits(struct daemon *d)
 {
+	_cleanup_free_ const char **names = NULL;
 	struct nfo_icmp_limits lim;
 	struct nfo_reject_cfg cfg = {};
+	size_t n = 0;
 	int r;
 
 	r = nfo_icmp_limits_read("/proc/sys", &lim);
-	if (r >= 0)
-		nfo_reject_cfg_from_limits(&lim, &cfg);
 	pthread_mutex_lock(&d->st.lock);
+	/* The interfaces an IPv6 RST may leave by (the one the packet came
+	 * in by): without their hop limit (ENOMEM too) none is sent here. */
+	names = calloc(d->st.nifaces ? d->st.nifaces : 1, sizeof(*names));
+	for (size_t i = 0; names && i < d->st.nifaces; i++)
+		if (d->st.ifaces[i].ifindex > 0)
+			names[n++] = d->st.ifaces[i].name;
+	if (r >= 0) {
+		lim.hop_limit6 = names ? nfo_hop_limit6_read("/proc/sys", names, n) : 0;
+		nfo_reject_cfg_from_limits(&lim, &cfg);
+	}
 	if (r < 0 && !d->st.icmp_error[0]) {
 		snprintf(d->st.icmp_error, sizeof(d->st.icmp_error),
 			 "cannot read the ICMP rate limits: %s", strerror(-r));

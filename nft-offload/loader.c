@@ -870,6 +870,7 @@ static void write_reject(struct nfo_ctl *ctl, const struct nfo_reject_cfg *cfg)
 {
 	__atomic_store_n(&ctl->reject.flags, 0, __ATOMIC_SEQ_CST);
 	ctl->reject.rst_ttl = cfg->rst_ttl;
+	ctl->reject.rst_hl6 = cfg->rst_hl6;
 	ctl->reject.global_cost_ns = cfg->global_cost_ns;
 	ctl->reject.global_burst_ns = cfg->global_burst_ns;
 	for (int i = 0; i < 2; i++) {

@@ -207,7 +207,7 @@ int plan_eval_group(struct ctx *x, const struct cgroup *g, const struct aentry *
 		/* At input the destination is a local unicast address (the
 		 * gate before it): nf_send_reset answers it (no broadcast or
 		 * multicast route) and the RST's source is that address. */
-		x->reset_ok = cc->chain->hook == NFO_HOOK_INPUT && x->rst4_ok;
+		x->reset_ok = cc->chain->hook == NFO_HOOK_INPUT && x->rst_cls_ok;
 		eval_chain(x, g->chains[k], a, n, 0, &o);
 		if (o.bits & O_RET) {
 			/* End of a base chain (or return from it): its policy. */

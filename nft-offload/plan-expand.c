@@ -822,6 +822,8 @@ int plan_build_root(struct ctx *x, const struct nfo_plan_iface *iface, int pl_ba
 		const struct pipeline *p = &x->pl[pl_base + cls];
 		uint32_t child;
 
+		/* (a subtree stays in its class: the memo keys on pl) */
+		x->rst_cls_ok = cls == CLS_IPV4 ? x->rst4_ok : cls == CLS_IPV6 && x->rst6_ok;
 		free(a);
 		a = root_entries(x, p, lo);
 		if (!a) {

@@ -179,6 +179,9 @@ struct ctx {
 	bool reset_ok;     /* ... and TCP resets (input, with rst4_ok) */
 	bool rst4_ok;      /* an IPv4 RST the host sends meets nothing that may drop or
 			    * change it, and takes the default TTL (plan-rst.c) */
+	bool rst6_ok;      /* the same for an IPv6 one */
+	bool rst_cls_ok;   /* the class being built is IPv4 with rst4_ok or IPv6
+			    * with rst6_ok (plan_build_root) */
 	/* Service mode (in->service_chain): every leaf must be a certain
 	 * verdict, a missing field makes its predicates FALSE, and accepting
 	 * leaves credit their rule. */
@@ -237,6 +240,8 @@ int plan_fib6_set(const struct nfo_plan_input *in, const struct nfo_vset *types,
  * packet received meets no chain that may drop or change it, and takes
  * net.ipv4.ip_default_ttl as its TTL (no local route with a hoplimit). */
 bool plan_rst4_path_clear(const struct nfo_plan_input *in);
+/* The same for an IPv6 RST (nf_send_reset6), hop limit the interface's. */
+bool plan_rst6_path_clear(const struct nfo_plan_input *in);
 
 /* plan-pipeline.c: the groups a packet class meets on one interface. */
 int plan_build_pipeline(struct ctx *x, const struct nfo_plan_iface *iface, int cls,

@@ -64,15 +64,10 @@ static bool verdict_passes(int verdict, const struct nfo_chain *target, int dept
 	}
 }
 
-bool plan_rst4_path_clear(const struct nfo_plan_input *in)
+/* No base chain of family (and inet) at output or postrouting, nor a
+ * netdev egress chain, could drop or change the RST. */
+static bool out_path_clear(const struct nfo_ruleset *rs, int family)
 {
-	const struct nfo_ruleset *rs = in->rs;
-
-	if (!in->have_routes || !in->rules4_plain || !rs)
-		return false;
-	for (size_t i = 0; i < in->nroutes; i++)
-		if (in->routes[i].family == AF_INET && in->routes[i].hoplimit)
-			return false;
 	for (size_t i = 0; i < rs->nchains; i++) {
 		const struct nfo_chain *c = &rs->chains[i];
 
@@ -80,7 +75,7 @@ bool plan_rst4_path_clear(const struct nfo_plan_input *in)
 			continue;
 		if (c->family == NFPROTO_NETDEV && c->hook == NFO_HOOK_EGRESS)
 			return false;
-		if (c->family != NFPROTO_IPV4 && c->family != NFPROTO_INET)
+		if (c->family != family && c->family != NFPROTO_INET)
 			continue;
 		if (c->hook != NFO_HOOK_OUTPUT && c->hook != NFO_HOOK_POSTROUTING)
 			continue;
@@ -88,4 +83,29 @@ bool plan_rst4_path_clear(const struct nfo_plan_input *in)
 			return false;
 	}
 	return true;
+}
+
+bool plan_rst4_path_clear(const struct nfo_plan_input *in)
+{
+	if (!in->have_routes || !in->rules4_plain || !in->rs)
+		return false;
+	for (size_t i = 0; i < in->nroutes; i++)
+		if (in->routes[i].family == AF_INET && in->routes[i].hoplimit)
+			return false;
+	return out_path_clear(in->rs, NFPROTO_IPV4);
+}
+
+/*
+ * nf_send_reset6() sends with ip6_local_out(): the output and postrouting
+ * chains of the ip6 and inet families, then the device's egress. Its hop
+ * limit is ip6_dst_hoplimit() of its output route: the route's hoplimit
+ * metric, else the output device's hop_limit (the daemon reads it);
+ * rst6_plain says no IPv6 route has such a metric and the fast path's
+ * lookup finds the kernel's route (netlink/rtnl.h).
+ */
+bool plan_rst6_path_clear(const struct nfo_plan_input *in)
+{
+	if (!in->rst6_plain || !in->rs)
+		return false;
+	return out_path_clear(in->rs, NFPROTO_IPV6);
 }

@@ -96,7 +96,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 {
 	struct ctx x = { .in = in };
 	struct nfo_plan *p;
-	bool rst4;
+	bool rst4, rst6;
 	int r;
 
 	p = calloc(1, sizeof(*p));
@@ -146,8 +146,11 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 	if (r < 0)
 		goto out;
 	rst4 = plan_rst4_path_clear(in);
-	for (size_t i = 0; i < in->nifaces; i++)
+	rst6 = plan_rst6_path_clear(in);
+	for (size_t i = 0; i < in->nifaces; i++) {
 		p->resets4 |= rst4 && !in->ifaces[i].no_xmit;
+		p->resets6 |= rst6 && !in->ifaces[i].no_xmit;
+	}
 	x.pl = calloc(in->nifaces * _CLS_MAX + 1, sizeof(*x.pl));
 	if (!x.pl) {
 		r = -ENOMEM;
@@ -173,6 +176,7 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		memcpy(root->mac, in->ifaces[i].mac, 6);
 		memcpy(root->bcast, in->ifaces[i].bcast, 6);
 		x.rst4_ok = rst4 && !in->ifaces[i].no_xmit;
+		x.rst6_ok = rst6 && !in->ifaces[i].no_xmit;
 		r = plan_build_root(&x, &in->ifaces[i], (int)(i * _CLS_MAX), &root->ref);
 		if (r < 0)
 			goto out;

@@ -71,6 +71,9 @@ struct nfo_plan_input {
 	 * local or anycast outside the local table. Then IPv6 `fib ... type`
 	 * is decided from the local table (plan-fib.c). */
 	bool fib6_plain;
+	/* No IPv6 fib rule on iif or oif either, and no IPv6 route sets a
+	 * hop limit or is ambiguous (nfo_rtnl_rst6_plain): IPv6 resets. */
+	bool rst6_plain;
 	/* Bound on the diagram's size: past it the plan fails (all PASS). */
 	size_t max_edges;
 	/*
@@ -137,6 +140,7 @@ struct nfo_plan {
 	/* Built with nfo_plan_input.fib6_plain: IPv6 `fib ... type` could be
 	 * decided (explain says why not) */
 	bool fib6_plain;
+	bool resets6; /* the same for IPv6 */
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

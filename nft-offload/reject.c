@@ -23,6 +23,7 @@
  * rate and depth (IPv6: the shortest timeout any route gives).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,22 @@ int nfo_ratemask_list_has(const char *list, unsigned bit)
 	return 0;
 }
 
+int64_t nfo_hop_limit6_read(const char *root, const char *const *names, size_t n)
+{
+	int64_t hl = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char name[64 + IF_NAMESIZE];
+		int64_t v;
+
+		snprintf(name, sizeof(name), "net/ipv6/conf/%s/hop_limit", names[i]);
+		if (nfo_sysctl_int(root, name, &v) < 0 || v < 1 || v > 255 || (hl && v != hl))
+			return 0;
+		hl = v;
+	}
+	return hl;
+}
+
 int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret)
 {
 	struct nfo_icmp_limits lim = {};
@@ -112,6 +129,8 @@ int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret)
 		lim.default_ttl = 0;
 	if (nfo_sysctl_int(root, "net/ipv4/fwmark_reflect", &lim.fwmark_reflect) < 0)
 		lim.fwmark_reflect = -1;
+	if (nfo_sysctl_int(root, "net/ipv6/fwmark_reflect", &lim.fwmark_reflect6) < 0)
+		lim.fwmark_reflect6 = -1;
 	/* Without IPv6 there is nothing to answer IPv6 packets with. */
 	r = nfo_sysctl_int(root, "net/ipv6/icmp/ratelimit", &lim.ratelimit6_ms);
 	if (r == -ENOENT) {
@@ -151,6 +170,13 @@ void nfo_reject_cfg_from_limits(const struct nfo_icmp_limits *lim, struct nfo_re
 	if (lim->default_ttl >= 1 && lim->default_ttl <= 255 && lim->fwmark_reflect == 0) {
 		c.flags |= NFO_REJECT_RST4;
 		c.rst_ttl = (uint8_t)lim->default_ttl;
+	}
+	/* nf_send_reset6: hop limit ip6_dst_hoplimit() (the output device's
+	 * hop_limit unless the route has a hoplimit metric: the planner
+	 * looks for one), mark IP6_REPLY_MARK(). */
+	if (lim->hop_limit6 >= 1 && lim->hop_limit6 <= 255 && lim->fwmark_reflect6 == 0) {
+		c.flags |= NFO_REJECT_RST6;
+		c.rst_hl6 = (uint8_t)lim->hop_limit6;
 	}
 	/* A refill of icmp_msgs_per_sec per second; at 0 the kernel never
 	 * refills (only the burst is ever sent), at least one a second here. */

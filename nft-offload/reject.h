@@ -24,6 +24,13 @@ struct nfo_icmp_limits {
 	 * is the rejected packet's; 0 / -1 when they could not be read. */
 	int64_t default_ttl;   /* net.ipv4.ip_default_ttl */
 	int64_t fwmark_reflect; /* net.ipv4.fwmark_reflect */
+	/* The same for IPv6 (nf_send_reset6): the hop limit of every
+	 * interface the fast path runs on, when they all agree (ip6_dst_hoplimit
+	 * without a route hoplimit: the output device's hop_limit), and
+	 * net.ipv6.fwmark_reflect; 0 / -1 when unknown (the caller fills
+	 * hop_limit6: nfo_hop_limit6_read). */
+	int64_t hop_limit6;
+	int64_t fwmark_reflect6;
 };
 
 /* How much more the fast path lets through than the kernel answers. */
@@ -31,6 +38,9 @@ struct nfo_icmp_limits {
 
 /* Reads the limits under root ("/proc/sys" but for tests); 0 or -errno. */
 int nfo_icmp_limits_read(const char *root, struct nfo_icmp_limits *ret);
+/* The hop limit shared by the interfaces named (net.ipv6.conf.<name>.hop_limit),
+ * 0 when they differ, none is given or one cannot be read. */
+int64_t nfo_hop_limit6_read(const char *root, const char *const *names, size_t n);
 /* One integer sysctl, root/name ("/proc/sys", "net/ipv4/..."); 0 or -errno. */
 int nfo_sysctl_int(const char *root, const char *name, int64_t *ret);
 

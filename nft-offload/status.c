@@ -301,10 +301,13 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 "(followed at input only)", nfo_hook_name(r->chain->hook));
 		return NFO_OFFLOAD_NONE;
 	}
-	if (r->reject == NFO_REJECT_TCP_RST && (!s->plan || !s->plan->resets4)) {
+	if (r->reject == NFO_REJECT_TCP_RST &&
+	    (!s->plan || (r->chain->family == NFPROTO_IPV4 ? !s->plan->resets4 :
+			  r->chain->family == NFPROTO_IPV6 ? !s->plan->resets6 :
+							     !s->plan->resets4 && !s->plan->resets6))) {
 		snprintf(buf, len, "reject with tcp reset: left to nftables (an output, postrouting "
-			 "or egress chain could drop or change the RST, a fib rule selects on "
-			 "iif or oif, a local route sets a hoplimit, or no interface can send "
+			 "or egress chain could drop or change the RST, a fib rule on iif/oif, "
+			 "a route hoplimit, ambiguous IPv6 routes, or no interface can send "
 			 "it: native XDP on a veth)");
 		return NFO_OFFLOAD_NONE;
 	}
@@ -334,9 +337,11 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 nfo_hook_name(nat->hook));
 		return NFO_OFFLOAD_PARTIAL;
 	}
-	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET) {
-		snprintf(buf, len, "reject with tcp reset: IPv6 packets left to nftables (the fast "
-			 "path answers IPv4 only)");
+	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET &&
+	    s->plan->resets4 != s->plan->resets6) {
+		snprintf(buf, len, "reject with tcp reset: %s packets left to nftables (the way of "
+			 "that family's RST is not clear: an output, postrouting chain, a fib "
+			 "rule or route)", s->plan->resets4 ? "IPv6" : "IPv4");
 		return NFO_OFFLOAD_PARTIAL;
 	}
 	if (s->plan && !s->plan->fib6_plain && r->chain->family != NFPROTO_IPV4 &&
@@ -359,14 +364,27 @@ static const char *reject_text(const struct nfo_daemon_state *s, const struct nf
 	if (!r->reject || r->effect)
 		return NULL;
 	if (r->reject == NFO_REJECT_TCP_RST) {
-		if (!(c->flags & NFO_REJECT_RST4))
+		bool v4 = r->chain->family != NFPROTO_IPV6 && (c->flags & NFO_REJECT_RST4);
+		bool v6 = r->chain->family != NFPROTO_IPV4 && (c->flags & NFO_REJECT_RST6);
+
+		if (!v4 && !v6)
 			snprintf(buf, len, "reject with tcp reset: every packet passed to nftables "
-				 "(net.ipv4.ip_default_ttl unread, or net.ipv4.fwmark_reflect set)");
+				 "(%s)", r->chain->family == NFPROTO_IPV4 ?
+				 "net.ipv4.ip_default_ttl unread, or net.ipv4.fwmark_reflect set" :
+				 r->chain->family == NFPROTO_IPV6 ?
+				 "the attached interfaces' net.ipv6.conf.*.hop_limit unread or "
+				 "not all equal, or net.ipv6.fwmark_reflect set" :
+				 "ip_default_ttl or fwmark_reflect, IPv6 hop_limit or fwmark_reflect");
 		else
-			snprintf(buf, len, "reject with tcp reset: IPv4 answered here with the "
-				 "kernel's RST (no conntrack entry, TCP checksum verified, segment "
-				 "of at most 64 bytes, routed back out of this interface to the "
-				 "sender's MAC, forwarding on); everything else passed to nftables");
+			snprintf(buf, len, "reject with tcp reset: %s answered here with the "
+				 "kernel's RST (no conntrack entry, checksum verified, segment "
+				 "of at most 64 bytes%s, routed back out of this interface to the "
+				 "sender's MAC, forwarding on); the rest passed to nftables%s",
+				 v4 && v6 ? "IPv4 and IPv6" : v4 ? "IPv4" : "IPv6",
+				 v6 ? ", no IPv6 extension header" : "",
+				 r->chain->family != NFPROTO_INET || (v4 && v6) ? "" :
+				 v4 ? " (IPv6: hop_limit unread/unequal or fwmark_reflect)" :
+				      " (IPv4: ip_default_ttl unread or fwmark_reflect)");
 		return buf;
 	}
 	if (!(c->flags & NFO_REJECT_ON)) {

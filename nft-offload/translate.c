@@ -1395,10 +1395,10 @@ static int do_limit(struct tstate *st, struct nftnl_expr *e)
  * reject: in the ip, ip6 and inet families an ICMP error goes through
  * nf_send_unreach[6] -> icmp_send / icmpv6_send, rate-limited by the
  * kernel: a drop the fast path may make beyond those limits (SEMANTICS.md
- * section 4.1). A TCP reset (nf_send_reset) is sent without limit: in the
- * ip and inet families the fast path may send it itself, for IPv4 (the
- * planner decides where: NFO_REJECT_TCP_RST). A reset of the ip6 family,
- * anything the netdev and bridge families send (nft_reject_netdev,
+ * section 4.1). A TCP reset (nf_send_reset, nf_send_reset6) is sent
+ * without limit: in the ip, ip6 and inet families the fast path may send it
+ * itself (the planner decides where: NFO_REJECT_TCP_RST). Anything the
+ * netdev and bridge families send (nft_reject_netdev,
  * nft_reject_bridge build and transmit the reply themselves), and ICMP
  * "fragmentation needed" (never rate-limited: icmpv4_mask_allow) are
  * effects. In the inet family,
@@ -1418,7 +1418,7 @@ static int do_reject(struct tstate *st, struct nftnl_expr *e)
 
 	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 && family != NFPROTO_INET)
 		return do_effect(st, e);
-	if (type == NFT_REJECT_TCP_RST && family != NFPROTO_IPV6) {
+	if (type == NFT_REJECT_TCP_RST) {
 		st->out->reject = NFO_REJECT_TCP_RST;
 		st->out->verdict = NFO_VERDICT_DROP;
 		return 0;

@@ -46,28 +46,25 @@ __noinline int nfo_reset_tc(struct __sk_buff *ctx, struct nfo_pkt *p, __u32 ifin
 			   struct nfo_rst_frame *out)
 {
 	struct bpf_dynptr dp;
-	int r;
 
 	if (!ctx || !p || !out || bpf_dynptr_from_skb(ctx, 0, &dp))
 		return NFO_RST_PASS;
-	r = nfo_rst_build(&dp, p, ttl, out->b);
-	if (r != NFO_RST_SEND)
-		return r;
-	/* nf_send_reset() closes the rejected packet's conntrack entry
-	 * (nf_ct_set_closing): only a packet without one is answered here
-	 * (nfo_run looked it up). */
-	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
-		return NFO_RST_PASS;
-	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+	return nfo_rst_reply(&dp, ctx, p, ifindex, ttl, out);
 }
 
-__noinline int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex)
+__noinline int nfo_rst_send_tc(struct __sk_buff *ctx, struct nfo_rst_frame *out, __u32 ifindex,
+			    __u32 v6)
 {
 	if (!ctx || !out)
 		return -1;
-	if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST_LEN, 0) ||
-	    bpf_skb_change_tail(ctx, NFO_RST_LEN, 0))
+	if (v6) {
+		if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST6_LEN, 0) ||
+		    bpf_skb_change_tail(ctx, NFO_RST6_LEN, 0))
+			return -1;
+	} else if (bpf_skb_store_bytes(ctx, 0, out->b, NFO_RST_LEN, 0) ||
+		   bpf_skb_change_tail(ctx, NFO_RST_LEN, 0)) {
 		return -1;
+	}
 	/* The checksums are in the frame: whatever the received skb's
 	 * ip_summed said (a CHECKSUM_COMPLETE sum of the old bytes) is gone. */
 	bpf_csum_level(ctx, BPF_CSUM_LEVEL_RESET);

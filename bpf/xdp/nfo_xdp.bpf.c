@@ -44,29 +44,26 @@ __noinline int nfo_reset_xdp(struct xdp_md *ctx, struct nfo_pkt *p, __u32 ifinde
 			    struct nfo_rst_frame *out)
 {
 	struct bpf_dynptr dp;
-	int r;
 
 	if (!ctx || !p || !out || bpf_dynptr_from_xdp(ctx, 0, &dp))
 		return NFO_RST_PASS;
-	r = nfo_rst_build(&dp, p, ttl, out->b);
-	if (r != NFO_RST_SEND)
-		return r;
-	/* nf_send_reset() closes the rejected packet's conntrack entry
-	 * (nf_ct_set_closing): only a packet without one is answered here
-	 * (nfo_run looked it up). */
-	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
-		return NFO_RST_PASS;
-	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+	return nfo_rst_reply(&dp, ctx, p, ifindex, ttl, out);
 }
 
-__noinline int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out)
+__noinline int nfo_rst_send_xdp(struct xdp_md *ctx, struct nfo_rst_frame *out, __u32 v6)
 {
 	int len;
 
 	if (!ctx || !out)
 		return -1;
 	len = ctx->data_end - ctx->data;
-	/* The frame holds at least the RST's 54 bytes (nfo_rst_build). */
+	/* The frame holds at least the RST's 54 or 74 bytes (its TCP header
+	 * of at least 20 bytes: nfo_rst_build, nfo_rst6_build). */
+	if (v6) {
+		if (len < NFO_RST6_LEN || bpf_xdp_store_bytes(ctx, 0, out->b, NFO_RST6_LEN))
+			return -1;
+		return bpf_xdp_adjust_tail(ctx, NFO_RST6_LEN - len) ? -1 : 0;
+	}
 	if (len < NFO_RST_LEN || bpf_xdp_store_bytes(ctx, 0, out->b, NFO_RST_LEN))
 		return -1;
 	return bpf_xdp_adjust_tail(ctx, NFO_RST_LEN - len) ? -1 : 0;

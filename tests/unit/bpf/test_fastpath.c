@@ -736,6 +736,8 @@ static void fx_apply_current(struct fx *f)
 		in.have_routes = true;
 		in.rules4_plain = nfo_rtnl_rules4_plain(rtnl) > 0;
 		assert_true(in.rules4_plain);
+		in.rst6_plain = nfo_rtnl_rst6_plain(rtnl) > 0;
+		assert_true(in.rst6_plain);
 	}
 	r = nfo_plan_build(&in, &plan);
 	free(links);
@@ -1892,8 +1894,9 @@ static const struct row rows_reject_peer[] = {
  * tests/integration/reset.sh compares the RSTs sent with the kernel's.
  */
 static const struct nfo_reject_cfg RESET_ON = {
-	.flags = NFO_REJECT_ON | NFO_REJECT_RST4,
+	.flags = NFO_REJECT_ON | NFO_REJECT_RST4 | NFO_REJECT_RST6,
 	.rst_ttl = 64,
+	.rst_hl6 = 64,
 };
 
 #define RESET_PASSED PASSES_WHY(NFO_STAT_PASS_RESET)
@@ -1914,7 +1917,13 @@ static const struct row rows_reset[] = {
 	  "a bad checksum: the kernel may trust the device" },
 	{ T4(S4, LOC4, 42, 28, TH_ACK, .fix = fix_tcp_payload, .v = 100), RESET_PASSED,
 	  "120 bytes of segment: its checksum is not computed" },
-	{ T6(S6, LOC6, 40, 28, TH_SYN), RESET_PASSED, "IPv6: nftables answers" },
+	{ T6(S6, LOC6, 40, 28, TH_SYN), RESET_PASSED, "IPv6 to ::1: not followed (::/64)" },
+	{ T6(S6, LOC6, 40, 28, TH_RST), DROPS(0), "IPv6: no RST for a RST" },
+	{ T6(S6, LOC6, 40, 28, TH_RST | TH_ACK), DROPS(0), "IPv6: RST|ACK too" },
+	{ T6(S6, LOC6, 41, 28, TH_SYN, .fix = fix_tcp_csum), RESET_PASSED, "IPv6: a bad checksum" },
+	{ T6("::", LOC6, 40, 28, TH_SYN), DROPS(0),
+	  "IPv6 from ::: not unicast, the kernel sends nothing" },
+	{ EXT6_TCP(EH_HOP_FRAG, 1, 28), RESET_PASSED, "IPv6 with a hop-by-hop header: not followed" },
 	{ FRAG4(S4, 0, true, IPPROTO_TCP), PASSES, "a first fragment: no ports, no leaf" },
 	{ T4(S4, LOC4, 40, 29, TH_SYN), PASSES, "another port" },
 };

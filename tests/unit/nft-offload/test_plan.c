@@ -241,6 +241,7 @@ struct env {
 	bool l2_group;    /* decide-broadcast yes */
 	bool rules4_plain; /* no fib rule on iif/oif: TCP resets may be followed */
 	bool fib6_plain;   /* default IPv6 policy rules, no VRF, no typed routes in main */
+	bool rst6_plain;   /* rules4_plain for IPv6, and no IPv6 route is ambiguous */
 };
 
 /* A route of the local table ("10.0.0.1/32"), RTN_* type, RTNH_F_* flags. */
@@ -1279,6 +1280,7 @@ static int plan_build(const struct nfo_ruleset *rs, const struct env *e, size_t 
 		.l2_group = e->l2_group,
 		.rules4_plain = e->rules4_plain,
 		.fib6_plain = e->fib6_plain,
+		.rst6_plain = e->rst6_plain,
 		.max_edges = max_edges,
 	};
 
@@ -1851,10 +1853,39 @@ static void test_reset_leaves(void **state)
 	scen_build(&s);
 	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
 	assert_true(s.plan->resets4);
-	/* (IPv6 gets the same leaf: the fast path passes it, section 4.1) */
-	assert_true(scen_reset_at(&s, 2, tcp6("2001:db8::1", 23)));
+	/* IPv6 only where its RST's route is plain too (rst6_plain) */
+	assert_false(s.plan->resets6);
+	EXPECT_PASS(&s, 2, tcp6("2001:db8::1", 23));
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 24));
+	s.env.rst6_plain = true;
+	scen_build(&s);
+	assert_true(s.plan->resets6);
+	assert_true(scen_reset_at(&s, 2, tcp6("2001:db8::1", 23)));
+	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
 	scen_free(&s);
+
+	/* An output chain that may drop takes its own family's resets only;
+	 * an inet one both. */
+	for (int fam = 0; fam < 3; fam++) {
+		static const int fams[] = { NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET };
+
+		in = reset_scen(&s);
+		s.env.rst6_plain = true;
+		c = rs_chain(s.rs, fams[fam], "out", NFO_HOOK_OUTPUT, 0, "filter", false);
+		rs_rule(s.rs, c, NFO_VERDICT_DROP, NULL, false);
+		scen_build(&s);
+		assert_int_equal(s.plan->resets4, fams[fam] == NFPROTO_IPV6);
+		assert_int_equal(s.plan->resets6, fams[fam] == NFPROTO_IPV4);
+		if (fams[fam] == NFPROTO_IPV6)
+			assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+		else
+			EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+		if (fams[fam] == NFPROTO_IPV4)
+			assert_true(scen_reset_at(&s, 2, tcp6("2001:db8::1", 23)));
+		else
+			EXPECT_PASS(&s, 2, tcp6("2001:db8::1", 23));
+		scen_free(&s);
+	}
 
 	/* An output chain that only counts and accepts: still a reset. */
 	in = reset_scen(&s);

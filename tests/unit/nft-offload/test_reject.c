@@ -163,6 +163,40 @@ static void test_cfg_edges(void **state)
 	assert_int_equal(c.global_cost_ns, 1);
 }
 
+/* The IPv6 RST's hop limit: the attached interfaces', when they agree. */
+static void test_hop_limit6(void **state)
+{
+	static const char *const both[] = { "eth0", "eth1" }, *const one[] = { "eth0" };
+	char root[] = "/tmp/nfo-reject-XXXXXX";
+	struct nfo_icmp_limits lim = { .hop_limit6 = 0, .fwmark_reflect6 = 0 };
+	struct nfo_reject_cfg c;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	put(root, "net/ipv6/conf/eth0/hop_limit", "64\n");
+	put(root, "net/ipv6/conf/eth1/hop_limit", "64\n");
+	assert_int_equal(nfo_hop_limit6_read(root, both, 2), 64);
+	put(root, "net/ipv6/conf/eth1/hop_limit", "77\n");
+	assert_int_equal(nfo_hop_limit6_read(root, both, 2), 0);
+	assert_int_equal(nfo_hop_limit6_read(root, one, 1), 64);
+	assert_int_equal(nfo_hop_limit6_read(root, one, 0), 0);
+	put(root, "net/ipv6/conf/eth0/hop_limit", "0\n");
+	assert_int_equal(nfo_hop_limit6_read(root, one, 1), 0);
+	rm_tree(root);
+
+	lim.hop_limit6 = 77;
+	nfo_reject_cfg_from_limits(&lim, &c);
+	assert_true(c.flags & NFO_REJECT_RST6);
+	assert_int_equal(c.rst_hl6, 77);
+	/* the RST's mark would be the packet's: its route may differ */
+	lim.fwmark_reflect6 = 1;
+	nfo_reject_cfg_from_limits(&lim, &c);
+	assert_false(c.flags & NFO_REJECT_RST6);
+	lim.fwmark_reflect6 = -1;
+	nfo_reject_cfg_from_limits(&lim, &c);
+	assert_false(c.flags & NFO_REJECT_RST6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_read_without_ipv6),
 		cmocka_unit_test(test_cfg_defaults),
 		cmocka_unit_test(test_cfg_edges),
+		cmocka_unit_test(test_hop_limit6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
