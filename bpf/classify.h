@@ -765,6 +765,79 @@ static __always_inline __u16 nfo_csum_fold(__u32 sum)
 }
 
 /*
+ * The part of nf_send_reset() and nf_send_reset6() that reads the TCP
+ * segment (seglen bytes at p->thoff, at most NFO_SYN_MAXSEG) and the
+ * Ethernet addresses into seg and eth: no RST for a RST (drop); a bad
+ * checksum, or pass set by the caller, passes (a sum bad to us may be good
+ * to the kernel, CHECKSUM_UNNECESSARY, e.g. a veth peer's
+ * CHECKSUM_PARTIAL: it decides). Else the RST's seq, ack and flags: the
+ * packet's ack_seq if it has ACK, else 0 with ACK set and ack = seq + SYN +
+ * FIN + the payload length (doff as written: modulo 2^32).
+ */
+static __always_inline int nfo_rst_segment(const struct bpf_dynptr *dp, const struct nfo_pkt *p,
+					   __u32 seglen, int pass, __u8 *seg, __u8 *eth,
+					   __u32 *ret_seq, __u32 *ret_ack, __u8 *ret_flags)
+{
+	__builtin_memset(seg, 0, NFO_SYN_MAXSEG);
+	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
+		return NFO_RST_PASS;
+	if (seg[13] & 0x04)
+		return NFO_RST_DROP;
+	if (pass || !nfo_tcp_csum_ok(seg, seglen, p))
+		return NFO_RST_PASS;
+	*ret_seq = 0;
+	*ret_ack = 0;
+	if (seg[13] & 0x10) {
+		*ret_seq = ((__u32)seg[8] << 24) | ((__u32)seg[9] << 16) | ((__u32)seg[10] << 8) |
+			   seg[11];
+		*ret_flags = 0x04;
+	} else {
+		*ret_ack = ((__u32)seg[4] << 24) | ((__u32)seg[5] << 16) | ((__u32)seg[6] << 8) |
+			   seg[7];
+		*ret_ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen -
+			    (__u32)(seg[12] >> 4) * 4;
+		*ret_flags = 0x14;
+	}
+	return NFO_RST_SEND;
+}
+
+/*
+ * The RST's TCP header at out + th (ports of seg swapped, seq, ack, doff 5,
+ * flags, window and urgent pointer 0 as out was cleared) and its checksum
+ * over the pseudo header: the naddr 16-bit words of both addresses at
+ * out + addr, the protocol and the length 20.
+ */
+static __always_inline void nfo_rst_tcp_put(__u8 *out, int th, int addr, int naddr,
+					    const __u8 *seg, __u32 seq, __u32 ack, __u8 flags)
+{
+	__u32 sum = NFO_IPPROTO_TCP + 20;
+	__u16 c;
+	int i;
+
+	out[th] = seg[2];
+	out[th + 1] = seg[3];
+	out[th + 2] = seg[0];
+	out[th + 3] = seg[1];
+	out[th + 4] = seq >> 24;
+	out[th + 5] = seq >> 16;
+	out[th + 6] = seq >> 8;
+	out[th + 7] = seq;
+	out[th + 8] = ack >> 24;
+	out[th + 9] = ack >> 16;
+	out[th + 10] = ack >> 8;
+	out[th + 11] = ack;
+	out[th + 12] = 0x50;
+	out[th + 13] = flags;
+	for (i = 0; i < naddr; i++)
+		sum += ((__u32)out[addr + 2 * i] << 8) | out[addr + 1 + 2 * i];
+	for (i = 0; i < 10; i++)
+		sum += ((__u32)out[th + 2 * i] << 8) | out[th + 1 + 2 * i];
+	c = nfo_csum_fold(sum);
+	out[th + 16] = c >> 8;
+	out[th + 17] = c;
+}
+
+/*
  * A reset leaf (docs/SEMANTICS.md section 4.1): nftables certainly drops the
  * packet with `reject with tcp reset`. What nf_send_reset() does with it
  * (net/ipv4/netfilter/nf_reject_ipv4.c): nf_reject_ip_tcphdr_get() gives up,
@@ -785,8 +858,8 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 	__u8 seg[NFO_SYN_MAXSEG], eth[12];
 	__u32 seglen, seq = 0, ack = 0, sum = 0;
 	__u16 c;
-	__u8 flags;
-	int i;
+	__u8 flags = 0;
+	int i, r;
 
 	if (p->ethtype != NFO_ETH_P_IP || !(p->have & NFO_HAVE(NFO_DIM_TH0)) || !p->thoff)
 		return NFO_RST_PASS; /* IPv6; a first fragment, truncated */
@@ -800,24 +873,9 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 	/* (the checksum of longer segments is not computed here) */
 	if (seglen > NFO_SYN_MAXSEG)
 		return NFO_RST_PASS;
-	__builtin_memset(seg, 0, sizeof(seg));
-	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
-		return NFO_RST_PASS;
-	if (seg[13] & 0x04)
-		return NFO_RST_DROP; /* no RST for a RST */
-	/* A sum bad to us may be good to the kernel (CHECKSUM_UNNECESSARY,
-	 * e.g. a veth peer's CHECKSUM_PARTIAL): it decides. */
-	if (!nfo_tcp_csum_ok(seg, seglen, p))
-		return NFO_RST_PASS;
-
-	if (seg[13] & 0x10) {
-		seq = ((__u32)seg[8] << 24) | ((__u32)seg[9] << 16) | ((__u32)seg[10] << 8) | seg[11];
-		flags = 0x04;
-	} else {
-		ack = ((__u32)seg[4] << 24) | ((__u32)seg[5] << 16) | ((__u32)seg[6] << 8) | seg[7];
-		ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen - (__u32)(seg[12] >> 4) * 4;
-		flags = 0x14;
-	}
+	r = nfo_rst_segment(dp, p, seglen, 0, seg, eth, &seq, &ack, &flags);
+	if (r != NFO_RST_SEND)
+		return r;
 
 	__builtin_memset(out, 0, NFO_RST_LEN);
 	for (i = 0; i < 6; i++) {
@@ -840,28 +898,7 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 	out[24] = c >> 8;
 	out[25] = c;
 
-	out[34] = seg[2];
-	out[35] = seg[3];
-	out[36] = seg[0];
-	out[37] = seg[1];
-	out[38] = seq >> 24;
-	out[39] = seq >> 16;
-	out[40] = seq >> 8;
-	out[41] = seq;
-	out[42] = ack >> 24;
-	out[43] = ack >> 16;
-	out[44] = ack >> 8;
-	out[45] = ack;
-	out[46] = 0x50;
-	out[47] = flags;
-	sum = NFO_IPPROTO_TCP + 20;
-	for (i = 0; i < 4; i++)
-		sum += ((__u32)out[26 + 2 * i] << 8) | out[27 + 2 * i];
-	for (i = 0; i < 10; i++)
-		sum += ((__u32)out[34 + 2 * i] << 8) | out[35 + 2 * i];
-	c = nfo_csum_fold(sum);
-	out[50] = c >> 8;
-	out[51] = c;
+	nfo_rst_tcp_put(out, 34, 26, 4, seg, seq, ack, flags);
 	return NFO_RST_SEND;
 }
 
@@ -922,10 +959,9 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 					  __u8 hl, __u8 *out)
 {
 	__u8 seg[NFO_SYN_MAXSEG], eth[12];
-	__u32 seglen, seq = 0, ack = 0, sum = 0, zs = 0, zd = 0, low;
-	__u16 c;
-	__u8 flags;
-	int i;
+	__u32 seglen, seq = 0, ack = 0, zs = 0, zd = 0, low;
+	__u8 flags = 0;
+	int i, r;
 
 	if (p->saddr[0] == 0xff || p->daddr[0] == 0xff)
 		return NFO_RST_DROP;
@@ -959,23 +995,10 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 		return NFO_RST_DROP;
 	if (seglen > NFO_SYN_MAXSEG)
 		return NFO_RST_PASS;
-	__builtin_memset(seg, 0, sizeof(seg));
-	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
-		return NFO_RST_PASS;
-	if (seg[13] & 0x04)
-		return NFO_RST_DROP;
-	/* (the checks above give up whatever the address) */
-	if (low || !nfo_tcp_csum_ok(seg, seglen, p))
-		return NFO_RST_PASS;
-
-	if (seg[13] & 0x10) {
-		seq = ((__u32)seg[8] << 24) | ((__u32)seg[9] << 16) | ((__u32)seg[10] << 8) | seg[11];
-		flags = 0x04;
-	} else {
-		ack = ((__u32)seg[4] << 24) | ((__u32)seg[5] << 16) | ((__u32)seg[6] << 8) | seg[7];
-		ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen - (__u32)(seg[12] >> 4) * 4;
-		flags = 0x14;
-	}
+	/* (the checks in nfo_rst_segment give up whatever the address) */
+	r = nfo_rst_segment(dp, p, seglen, low, seg, eth, &seq, &ack, &flags);
+	if (r != NFO_RST_SEND)
+		return r;
 
 	__builtin_memset(out, 0, NFO_RST6_LEN);
 	for (i = 0; i < 6; i++) {
@@ -992,28 +1015,7 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 		out[22 + i] = p->daddr[i];
 		out[38 + i] = p->saddr[i];
 	}
-	out[54] = seg[2];
-	out[55] = seg[3];
-	out[56] = seg[0];
-	out[57] = seg[1];
-	out[58] = seq >> 24;
-	out[59] = seq >> 16;
-	out[60] = seq >> 8;
-	out[61] = seq;
-	out[62] = ack >> 24;
-	out[63] = ack >> 16;
-	out[64] = ack >> 8;
-	out[65] = ack;
-	out[66] = 0x50;
-	out[67] = flags;
-	sum = NFO_IPPROTO_TCP + 20;
-	for (i = 0; i < 16; i++)
-		sum += ((__u32)out[22 + 2 * i] << 8) | out[23 + 2 * i];
-	for (i = 0; i < 10; i++)
-		sum += ((__u32)out[54 + 2 * i] << 8) | out[55 + 2 * i];
-	c = nfo_csum_fold(sum);
-	out[70] = c >> 8;
-	out[71] = c;
+	nfo_rst_tcp_put(out, 54, 22, 16, seg, seq, ack, flags);
 	return NFO_RST_SEND;
 }
 

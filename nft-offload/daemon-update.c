@@ -534,6 +534,25 @@ oom:
 	return -ENOMEM;
 }
 
+/* Each changed slot's polarity, computed once per plan (slot_pol is reset
+ * when a plan goes live): the loader orders the writes by it. */
+static int slot_polarities(struct daemon *d, const struct nfo_plan *plan,
+			   struct nfo_slot_change *ch, size_t nch)
+{
+	for (size_t i = 0; i < nch; i++) {
+		int k = ch[i].slot;
+
+		if (d->slot_pol[k] < 0)
+			d->slot_pol[k] = nfo_plan_slot_polarity(plan, k);
+		if (d->slot_pol[k] < 0) {
+			d->slot_pol[k] = -1;
+			return -ENOMEM;
+		}
+		ch[i].polarity = d->slot_pol[k];
+	}
+	return 0;
+}
+
 __attribute__((format(printf, 2, 3)))
 static int why(struct daemon *d, const char *fmt, ...)
 {
@@ -1013,21 +1032,11 @@ int daemon_update_sets(struct daemon *d)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &o->change };
 		}
 	}
-	if (nch) {
-		/* several slots change together: their order matters; one
-		 * alone: a drop-ward table may move a key to make room */
-		for (size_t i = 0; i < nch; i++) {
-			int k = ch[i].slot;
-
-			if (d->slot_pol[k] < 0)
-				d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
-			if (d->slot_pol[k] < 0) {
-				d->slot_pol[k] = -1;
-				r = why(d, "out of memory applying element changes");
-				goto out;
-			}
-			ch[i].polarity = d->slot_pol[k];
-		}
+	/* several slots change together: their order matters; one alone: a
+	 * drop-ward table may move a key to make room */
+	if (slot_polarities(d, s->plan, ch, nch) < 0) {
+		r = why(d, "out of memory applying element changes");
+		goto out;
 	}
 	if (nch) {
 		clock_gettime(CLOCK_MONOTONIC, &tp);
@@ -1128,18 +1137,10 @@ int daemon_update_answered(struct daemon *d, struct nfo_set *set, const uint8_t 
 	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
 		if (s->plan->sets[k].set == set)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
-	for (size_t i = 0; i < nch; i++) {
-		int k = ch[i].slot;
-
-		/* additions to drop-ward slots only: every order is sound */
-		if (d->slot_pol[k] < 0)
-			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
-		if (d->slot_pol[k] < 0) {
-			d->slot_pol[k] = -1;
-			r = why(d, "out of memory applying element changes");
-			goto out;
-		}
-		ch[i].polarity = d->slot_pol[k];
+	/* additions to drop-ward slots only: every order is sound */
+	if (slot_polarities(d, s->plan, ch, nch) < 0) {
+		r = why(d, "out of memory applying element changes");
+		goto out;
 	}
 	if (nch) {
 		clock_gettime(CLOCK_MONOTONIC, &tp);
@@ -1214,21 +1215,12 @@ int daemon_apply_stream_ops(struct daemon *d, struct nfo_set *set,
 	for (size_t k = 0; k < s->plan->nsets && nfo_set_change_size(&change); k++)
 		if (s->plan->sets[k].set == set)
 			ch[nch++] = (struct nfo_slot_change){ .slot = (int)k, .change = &change };
-	for (size_t i = 0; i < nch; i++) {
-		int k = ch[i].slot;
-
-		/* only additions: every order is sound, but the loader wants
-		 * each slot's polarity (a drop-ward table may move a key to
-		 * make room instead of doubling) */
-		if (d->slot_pol[k] < 0)
-			d->slot_pol[k] = nfo_plan_slot_polarity(s->plan, k);
-		if (d->slot_pol[k] < 0) {
-			d->slot_pol[k] = -1;
-			r = -ENOMEM;
-			goto out;
-		}
-		ch[i].polarity = d->slot_pol[k];
-	}
+	/* only additions: every order is sound, but the loader wants each
+	 * slot's polarity (a drop-ward table may move a key to make room
+	 * instead of doubling) */
+	r = slot_polarities(d, s->plan, ch, nch);
+	if (r < 0)
+		goto out;
 	if (nch)
 		r = nfo_loader_update_sets(s->loader, s->plan, ch, nch, &st, err, sizeof(err));
 	if (r == -E2BIG) {
