@@ -455,11 +455,13 @@ static unsigned ref_fib_type(const struct env *e, uint32_t a, unsigned present, 
 		return RTN_MULTICAST;
 	for (size_t i = 0; i < e->nroutes; i++) {
 		const struct nfo_route *rt = &e->routes[i];
-		uint32_t net = (uint32_t)nfo_u128_from_be(rt->dst, 4);
-		uint32_t mask = rt->prefixlen ? ~0u << (32 - rt->prefixlen) : 0;
+		uint32_t net, mask;
 
+		/* (an IPv6 route's prefix length would shift past 32 bits) */
 		if (rt->family != AF_INET || rt->tos)
 			continue;
+		net = (uint32_t)nfo_u128_from_be(rt->dst, 4);
+		mask = rt->prefixlen ? ~0u << (32 - rt->prefixlen) : 0;
 		if (rt->nh_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN) && !(present & (1u << k++)))
 			continue;
 		if ((a & mask) != (net & mask))
