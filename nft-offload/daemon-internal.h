@@ -69,6 +69,9 @@ struct daemon {
 	/* net.ipv4.conf.all.bc_forwarding as last read, -1: unreadable
 	 * (subnet broadcasts are decided at input only while it reads 0) */
 	int bc_forwarding;
+	/* The attached interfaces' forwarding settings the last plan was
+	 * built with (daemon_forwarding_sig): TCP resets need it on. */
+	uint64_t fwd_sig;
 	/* Element-only transactions not applied yet, in generation order;
 	 * txq_genid: the generation of the last one (or the model's). */
 	struct nfo_nft_txn *txq;
@@ -176,6 +179,9 @@ void daemon_disable(struct daemon *d, const char *why);
 void daemon_arm_retry(struct daemon *d, unsigned ms);
 /* Reads links and addresses, plans for the current model, applies it. */
 int daemon_rebuild(struct daemon *d);
+/* A digest of net.ipv{4,6}.conf.<interface>.forwarding of the attached
+ * interfaces, read now: a change replans (sysctls raise no notification). */
+uint64_t daemon_forwarding_sig(struct daemon *d);
 /* Reads the whole ruleset into a new model, then rebuilds. */
 int daemon_resync(struct daemon *d);
 /* Element-only transactions in d->txq, applied in place; -EAGAIN: resync

@@ -20,6 +20,7 @@
 #include "expq.h"
 #include "import.h"
 #include "plan.h"
+#include "reject.h"
 #include "ruleset.h"
 #include "setdelta.h"
 #include "bpf/nfo_store.h"
@@ -138,6 +139,36 @@ static void describe_l3(const struct nfo_link *lk, const struct nfo_link *links,
  * Brings ifc up to date with its link (NULL: not present) and says whether
  * the plan decides for it, filling *p if so.
  */
+/* net.ipv4/ipv6.conf.<name>.forwarding is on; false when unreadable. */
+static bool forwarding_on(const char *name, bool v6)
+{
+	char path[96];
+	int64_t v;
+
+	snprintf(path, sizeof(path), "net/%s/conf/%s/forwarding", v6 ? "ipv6" : "ipv4", name);
+	return nfo_sysctl_int("/proc/sys", path, &v) == 0 && v != 0;
+}
+
+uint64_t daemon_forwarding_sig(struct daemon *d)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (size_t i = 0; i < d->st.nifaces; i++) {
+		const struct nfo_iface *f = &d->st.ifaces[i];
+		uint64_t v;
+
+		if (f->ifindex <= 0)
+			continue;
+		v = (uint64_t)(uint32_t)f->ifindex << 2 | forwarding_on(f->name, false) << 1 |
+		    forwarding_on(f->name, true);
+		for (int b = 0; b < 8; b++) {
+			h ^= (v >> (8 * b)) & 0xff;
+			h *= 1099511628211ull;
+		}
+	}
+	return h;
+}
+
 static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct nfo_link *lk,
 			  const struct nfo_link *links, size_t nlinks, struct nfo_plan_iface *p)
 {
@@ -178,6 +209,8 @@ static bool iface_refresh(struct daemon *d, struct nfo_iface *ifc, const struct 
 	describe_l3(lk, links, nlinks, ifc->l3_note, sizeof(ifc->l3_note));
 	p->l3 = ifc->l3_note[0] == '\0';
 	p->no_xmit = ifc->mode == NFO_MODE_XDP && !strcmp(lk->kind, "veth");
+	p->no_fwd4 = !forwarding_on(lk->name, false);
+	p->no_fwd6 = !forwarding_on(lk->name, true);
 	return true;
 }
 
@@ -260,6 +293,9 @@ int daemon_rebuild(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "reading links, addresses and routes: %m");
 	rules4_plain = nfo_rtnl_rules4_plain(d->rtnl) > 0;
+	/* read before the interfaces' own readings: a change after it is
+	 * seen by the next poll (one replan too many at worst) */
+	d->fwd_sig = daemon_forwarding_sig(d);
 	fib6_plain = nfo_rtnl_fib6_plain(d->rtnl) > 0;
 	rst6_plain = nfo_rtnl_rst6_plain(d->rtnl) > 0;
 	pif = calloc(s->nifaces + 1, sizeof(*pif));

@@ -200,6 +200,19 @@ static int read_bc_forwarding(void)
 	return nfo_sysctl_int("/proc/sys", "net/ipv4/conf/all/bc_forwarding", &v) < 0 ? -1 : v != 0;
 }
 
+/*
+ * Forwarding on the attached interfaces, read with the ICMP limits: TCP
+ * resets are answered only where it is on (bpf_fib_lookup answers nothing
+ * elsewhere). Either plan is sound with either setting (the fast path's
+ * lookup passes the packet when forwarding is off), so a change replans
+ * with the running generation kept live: explain then says what is done.
+ */
+static void follow_forwarding(struct daemon *d)
+{
+	if (d->st.rs && daemon_forwarding_sig(d) != d->fwd_sig)
+		d->need_rebuild = true;
+}
+
 static void follow_bc_forwarding(struct daemon *d)
 {
 	int now = read_bc_forwarding();
@@ -219,6 +232,7 @@ static void on_poll(struct daemon *d)
 	(void)!read(d->pollfd, &x, sizeof(x));
 	follow_icmp_limits(d);
 	follow_bc_forwarding(d);
+	follow_forwarding(d);
 	daemon_metrics_expire(d);
 	daemon_trace_expire(d);
 	for (size_t i = 0; i < d->st.nifaces; i++) {

@@ -148,9 +148,15 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 	rst4 = plan_rst4_path_clear(in);
 	rst6 = plan_rst6_path_clear(in);
 	for (size_t i = 0; i < in->nifaces; i++) {
-		p->resets4 |= rst4 && !in->ifaces[i].no_xmit;
-		p->resets6 |= rst6 && !in->ifaces[i].no_xmit;
+		const struct nfo_plan_iface *f = &in->ifaces[i];
+
+		p->resets4 |= rst4 && !f->no_xmit && !f->no_fwd4;
+		p->resets6 |= rst6 && !f->no_xmit && !f->no_fwd6;
+		p->rst_fwd_off4 |= rst4 && !f->no_xmit && f->no_fwd4;
+		p->rst_fwd_off6 |= rst6 && !f->no_xmit && f->no_fwd6;
 	}
+	p->rst_fwd_off4 = p->rst_fwd_off4 && !p->resets4;
+	p->rst_fwd_off6 = p->rst_fwd_off6 && !p->resets6;
 	x.pl = calloc(in->nifaces * _CLS_MAX + 1, sizeof(*x.pl));
 	if (!x.pl) {
 		r = -ENOMEM;
@@ -175,8 +181,8 @@ int nfo_plan_build(const struct nfo_plan_input *in, struct nfo_plan **ret)
 		root->ifindex = in->ifaces[i].ifindex;
 		memcpy(root->mac, in->ifaces[i].mac, 6);
 		memcpy(root->bcast, in->ifaces[i].bcast, 6);
-		x.rst4_ok = rst4 && !in->ifaces[i].no_xmit;
-		x.rst6_ok = rst6 && !in->ifaces[i].no_xmit;
+		x.rst4_ok = rst4 && !in->ifaces[i].no_xmit && !in->ifaces[i].no_fwd4;
+		x.rst6_ok = rst6 && !in->ifaces[i].no_xmit && !in->ifaces[i].no_fwd6;
 		r = plan_build_root(&x, &in->ifaces[i], (int)(i * _CLS_MAX), &root->ref);
 		if (r < 0)
 			goto out;

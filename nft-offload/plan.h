@@ -35,6 +35,10 @@ struct nfo_plan_iface {
 	 * veth (XDP_TX reaches the peer only when the peer runs NAPI, which
 	 * this side cannot see). TCP resets are then left to nftables. */
 	bool no_xmit;
+	/* IPv4 / IPv6 forwarding is off on it (or unreadable): bpf_fib_lookup
+	 * answers BPF_FIB_LKUP_RET_FWD_DISABLED there whatever it is asked, so
+	 * every RST of that family would pass: left to nftables, and said. */
+	bool no_fwd4, no_fwd6;
 };
 
 struct nfo_plan_input {
@@ -141,6 +145,9 @@ struct nfo_plan {
 	 * decided (explain says why not) */
 	bool fib6_plain;
 	bool resets6; /* the same for IPv6 */
+	/* Their way is clear, but forwarding is off on every interface
+	 * that could send them (nfo_plan_iface.no_fwd4/no_fwd6). */
+	bool rst_fwd_off4, rst_fwd_off6;
 	struct nfo_plan_set sets[NFO_MAX_SETS]; /* slot k: dimension NFO_DIM_SET0 + k */
 	size_t nsets;
 	/* Sets whose elements are in the diagram (no slot left, or a lookup a

@@ -301,6 +301,15 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 			 "(followed at input only)", nfo_hook_name(r->chain->hook));
 		return NFO_OFFLOAD_NONE;
 	}
+	if (r->reject == NFO_REJECT_TCP_RST && s->plan &&
+	    (r->chain->family == NFPROTO_IPV4 ? s->plan->rst_fwd_off4 :
+	     r->chain->family == NFPROTO_IPV6 ? s->plan->rst_fwd_off6 :
+						s->plan->rst_fwd_off4 && s->plan->rst_fwd_off6)) {
+		snprintf(buf, len, "reject with tcp reset: left to nftables (forwarding is off on the "
+			 "interfaces: net.ipv4/ipv6.conf.<interface>.forwarding=0, and the fast "
+			 "path's route lookup, bpf_fib_lookup, answers nothing there)");
+		return NFO_OFFLOAD_NONE;
+	}
 	if (r->reject == NFO_REJECT_TCP_RST &&
 	    (!s->plan || (r->chain->family == NFPROTO_IPV4 ? !s->plan->resets4 :
 			  r->chain->family == NFPROTO_IPV6 ? !s->plan->resets6 :
@@ -339,9 +348,14 @@ static int rule_reason(const struct nfo_daemon_state *s, const struct nfo_rule *
 	}
 	if (r->reject == NFO_REJECT_TCP_RST && r->chain->family == NFPROTO_INET &&
 	    s->plan->resets4 != s->plan->resets6) {
-		snprintf(buf, len, "reject with tcp reset: %s packets left to nftables (the way of "
-			 "that family's RST is not clear: an output, postrouting chain, a fib "
-			 "rule or route)", s->plan->resets4 ? "IPv6" : "IPv4");
+		bool fwd = s->plan->resets4 ? s->plan->rst_fwd_off6 : s->plan->rst_fwd_off4;
+
+		snprintf(buf, len, "reject with tcp reset: %s packets left to nftables (%s)",
+			 s->plan->resets4 ? "IPv6" : "IPv4",
+			 fwd ? "that family's forwarding is off on the interfaces: the fast path's "
+			       "route lookup answers nothing there" :
+			       "the way of that family's RST is not clear: an output, postrouting "
+			       "chain, a fib rule or route");
 		return NFO_OFFLOAD_PARTIAL;
 	}
 	if (s->plan && !s->plan->fib6_plain && r->chain->family != NFPROTO_IPV4 &&

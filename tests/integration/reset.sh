@@ -235,6 +235,43 @@ if [ "$SENT" = sent ]; then
 	fi
 fi
 
+# IPv4 forwarding off on the interface: bpf_fib_lookup answers nothing
+# there, so IPv4 resets are nftables' (explain says why), IPv6 ones stay;
+# the daemon reads the setting every second, and it comes back when on.
+if [ "$SENT" = sent ]; then
+	ip netns exec "$NS_R" sysctl -qw "net.ipv4.conf.$IF_R.forwarding=0"
+	if nfo_wait "rule('rst')['offload'] == 'partial' and 'forwarding is off' in rule('rst')['reason'] and rule('rst6')['offload'] == 'full'"; then
+		ok "IPv4 forwarding off: explain says IPv4 resets are left to nftables"
+	else
+		fail "IPv4 forwarding off: explain does not say so"
+	fi
+	k0=$(nft_packets rst)
+	f0=$(nfo_get "rule('rst')['packets']")
+	with=$(probe --flags S --seq 70 --sport 41070)
+	k1=$(nft_packets rst)
+	f1=$(nfo_get "rule('rst')['packets']")
+	if [ "$with" != '{"reply": null}' ] && [ "$((k1 - k0))" = 1 ] && [ "$((f1 - f0))" = 0 ]; then
+		ok "IPv4 forwarding off: the SYN passed to nftables, which sent the RST"
+	else
+		fail "IPv4 forwarding off: $with, nftables +$((k1 - k0)), fast path +$((f1 - f0))"
+	fi
+	ip netns exec "$NS_R" sysctl -qw "net.ipv4.conf.$IF_R.forwarding=1"
+	if nfo_wait "rule('rst')['offload'] == 'full'"; then
+		ok "IPv4 forwarding on again: IPv4 resets followed again"
+	else
+		fail "IPv4 forwarding on again: the IPv4 reset is not followed"
+	fi
+	nfo_wait 'st["fast_path"] == "enabled"'
+	f0=$(nfo_get "rule('rst')['packets']")
+	with=$(probe --flags S --seq 71 --sport 41071)
+	f1=$(nfo_get "rule('rst')['packets']")
+	if [ "$with" != '{"reply": null}' ] && [ "$((f1 - f0))" = 1 ]; then
+		ok "IPv4 forwarding on again: the fast path answers"
+	else
+		fail "IPv4 forwarding on again: $with, fast path +$((f1 - f0))"
+	fi
+fi
+
 # An output chain that could drop the RST: resets go to nftables.
 nfo_nft <<'EOF2'
 table ip o {

@@ -1922,9 +1922,24 @@ static void test_reset_leaves(void **state)
 	s.env.ifaces[0].no_xmit = true;
 	scen_build(&s);
 	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	assert_false(s.plan->rst_fwd_off4);
 	s.env.ifaces[0].no_xmit = false;
+	/* forwarding off: bpf_fib_lookup answers nothing, nftables resets
+	 * (and explain says why: rst_fwd_off4); IPv6's own setting apart */
+	s.env.ifaces[0].no_fwd4 = true;
+	s.env.rst6_plain = true;
+	scen_build(&s);
+	EXPECT_PASS(&s, 2, tcp4("10.0.0.1", 23));
+	assert_false(s.plan->resets4);
+	assert_true(s.plan->rst_fwd_off4);
+	assert_true(s.plan->resets6);
+	assert_false(s.plan->rst_fwd_off6);
+	assert_true(scen_reset_at(&s, 2, tcp6("2001:db8::1", 23)));
+	s.env.ifaces[0].no_fwd4 = false;
+	s.env.rst6_plain = false;
 	scen_build(&s);
 	assert_true(scen_reset_at(&s, 2, tcp4("10.0.0.1", 23)));
+	assert_false(s.plan->rst_fwd_off4);
 	scen_free(&s);
 
 	/* Another input chain of the same priority that drops port 23: either
