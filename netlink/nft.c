@@ -737,6 +737,7 @@ static int leave_to_stream(struct nfo_nft_dump *d, struct nftnl_set *s, struct m
 	st->name = strdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
 	st->rbuf = malloc(NFO_NFT_RECV_SIZE);
 	st->read = read;
+	st->pass_read = read;
 	st->interrupted = intr;
 	st->pass = 1;
 	/* read before the dump's first element request: every message of
@@ -764,6 +765,77 @@ fail:
 	return r;
 }
 
+/*
+ * Whether an element dump sent some element twice. nf_tables builds each
+ * message of an element dump by walking the set from its start and skipping
+ * as many elements as it sent before (nf_tables_dump_set, iter.skip). A hash
+ * set's table is resized after large changes, by a worker, without a new
+ * generation: a walk after a resize goes in another order, so the skip
+ * count leaves out some elements that were never sent and sends others
+ * again, as many of each when the set did not change. Seen: `nft list set`
+ * right after a 300,000-element transaction lists 15,308 elements twice and
+ * 15,308 not at all (kernel 6.18). Every message's walk goes over every
+ * element (rhashtable_walk_next restarts on a resize), so the dump sends at
+ * least as many elements as the set holds: none sent twice means none left
+ * out. An element is one key (with its end flag and key end: an interval
+ * set's end element may share its key with a start).
+ */
+static uint64_t dumps_repeated;
+
+uint64_t nfo_nft_dumps_repeated(void)
+{
+	return __atomic_load_n(&dumps_repeated, __ATOMIC_RELAXED);
+}
+
+void nfo_nft_note_dump_repeated(void)
+{
+	__atomic_fetch_add(&dumps_repeated, 1, __ATOMIC_RELAXED);
+}
+
+bool nfo_nft_elems_repeat(const struct nfo_nft_elems *es)
+{
+	size_t kl = es ? es->key_len : 0, cap = 2;
+	uint32_t *slot;
+	bool rep = false;
+
+	if (!es || es->n < 2 || !kl)
+		return false;
+	while (cap < 2 * es->n)
+		cap <<= 1;
+	slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return true; /* cannot tell: read again */
+	for (size_t i = 0; i < es->n && !rep; i++) {
+		const uint8_t *k = es->keys + i * kl;
+		uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+		for (size_t b = 0; b < kl; b++)
+			h = (h ^ k[b]) * 1099511628211ull;
+		for (size_t j = h & (cap - 1);; j = (j + 1) & (cap - 1)) {
+			size_t o;
+
+			if (!slot[j]) {
+				slot[j] = (uint32_t)i + 1;
+				break;
+			}
+			o = slot[j] - 1;
+			if (!memcmp(es->keys + o * kl, k, kl) &&
+			    (es->flags[o] & NFO_NFT_ELEM_END) == (es->flags[i] & NFO_NFT_ELEM_END) &&
+			    (es->flags[o] & NFO_NFT_ELEM_KEY_END) ==
+				    (es->flags[i] & NFO_NFT_ELEM_KEY_END) &&
+			    (!(es->flags[i] & NFO_NFT_ELEM_KEY_END) || !es->key_ends ||
+			     !memcmp(es->key_ends + o * kl, es->key_ends + i * kl, kl))) {
+				rep = true;
+				break;
+			}
+		}
+	}
+	free(slot);
+	if (rep)
+		nfo_nft_note_dump_repeated();
+	return rep;
+}
+
 static int dump_elems_cb(struct nftnl_set *s, void *data)
 {
 	struct elem_ctx *e = data;
@@ -780,6 +852,11 @@ static int dump_elems_cb(struct nftnl_set *s, void *data)
 		r = leave_to_stream(ctx->d, s, e->nl, ctx->elems, ctx->elem_intr);
 	else if (r == 0 && ctx->elem_intr)
 		ctx->interrupted = true; /* read whole after all: as any other */
+	else if (r == 0 && nfo_nft_elems_repeat(nfo_nft_dump_elems(ctx->d,
+					nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+					nftnl_set_get_str(s, NFTNL_SET_TABLE),
+					nftnl_set_get_str(s, NFTNL_SET_NAME))))
+		ctx->interrupted = true; /* the walk moved: some left out */
 	/* A set deleted since the set dump: the generation check catches it. */
 	if (r < 0 && r != -ENOENT) {
 		e->error = r;
@@ -924,6 +1001,7 @@ static int stream_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	sc->st->read += sc->es->n - before;
+	sc->st->pass_read += sc->es->n - before;
 	if (sc->progress)
 		__atomic_fetch_add(sc->progress, sc->es->n - before, __ATOMIC_RELAXED);
 	return MNL_CB_OK;
@@ -996,6 +1074,7 @@ int nfo_nft_stream_restart(struct nfo_nft_stream *st)
 	if (r == 0) {
 		st->done = false;
 		st->interrupted = false;
+		st->pass_read = 0;
 		st->pass++;
 	}
 	return r;
@@ -1026,7 +1105,7 @@ int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progr
 		return -EINVAL;
 	while (r == 0)
 		r = stream_read_into(st, es, 64, progress);
-	if (r == 1 && moved(d, st))
+	if (r == 1 && (moved(d, st) || nfo_nft_elems_repeat(es)))
 		r = -EAGAIN;
 	st = nfo_nft_dump_take_stream(d, i);
 	nfo_nft_stream_free(&st);
@@ -1055,7 +1134,9 @@ static int fill_streams(struct nfo_nft_dump *d, uint64_t *progress)
 			r = stream_read_into(st, es, 16, progress);
 		if (r < 0)
 			return r;
-		if (r == 1 && !moved(d, st)) {
+		/* read to its end, unmoved, none twice: whole (else its
+		 * passes go on in the daemon: daemon-stream.c) */
+		if (r == 1 && !moved(d, st) && !nfo_nft_elems_repeat(es)) {
 			st = nfo_nft_dump_take_stream(d, i);
 			nfo_nft_stream_free(&st);
 			continue;
@@ -1209,6 +1290,12 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 			r = nfo_nft_elems_new(&es, family, table, name);
 			if (r < 0)
 				goto out;
+		}
+		if (nfo_nft_elems_repeat(es)) {
+			/* the walk moved (a resize): some elements left out */
+			nfo_nft_elems_free(&es);
+			r = -EAGAIN;
+			goto out;
 		}
 		nftnl_set_list_del(f.found);
 		*ret = f.found;

@@ -137,6 +137,7 @@ struct nfo_nft_stream {
 	char *table;
 	char *name;
 	uint64_t read;     /* elements read, the dump's part included */
+	uint64_t pass_read; /* elements read by this pass (sent twice: twice) */
 	bool interrupted;  /* the generation moved while it ran (as far as it
 			    * was checked): it may have skipped elements */
 	bool done;
@@ -170,6 +171,18 @@ int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_n
 /* Starts the set's element dump again (another pass, after a pass that
  * the generation moved under). */
 int nfo_nft_stream_restart(struct nfo_nft_stream *st);
+
+/* Whether es holds some element twice: an element dump that sent one
+ * twice may have left others out (the set's hash table resized under the
+ * walk), so it is read again (netlink/nft.c). Counted in
+ * nfo_nft_dumps_repeated(). */
+bool nfo_nft_elems_repeat(const struct nfo_nft_elems *es);
+
+/* Element dumps (or stream passes) found to have sent an element twice
+ * (the set's table resized under the walk: some left out) and read again,
+ * since the process started. */
+uint64_t nfo_nft_dumps_repeated(void);
+void nfo_nft_note_dump_repeated(void);
 
 int nfo_nft_get_genid(uint32_t *ret_genid);
 

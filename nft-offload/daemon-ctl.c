@@ -111,6 +111,7 @@ static void answer(struct daemon *d, const char *line, const struct nfo_buf *req
 	if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON) ||
 	    !strcmp(line, NFO_CTL_STATUS " " NFO_CTL_TEXT)) {
 		daemon_lock(d);
+		d->st.dumps_repeated = nfo_nft_dumps_repeated();
 		nfo_status_render(&d->st, !strcmp(line, NFO_CTL_STATUS " " NFO_CTL_JSON), out);
 		daemon_unlock(d);
 	} else if (!strcmp(line, NFO_CTL_STATUS " " NFO_CTL_PROMETHEUS)) {

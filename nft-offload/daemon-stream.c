@@ -349,20 +349,41 @@ void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 	}
 }
 
-/* The set is read: it is whole (or as whole as a set that kept changing
- * can be read). */
-static void stream_done(struct daemon *d, size_t i)
+/*
+ * Whether the pass that ended read the whole set, when no notification
+ * touched it meanwhile. A dump sends every element at least once (a walk
+ * that a resize reorders sends some twice and leaves as many out:
+ * netlink/nft.c nfo_nft_elems_repeat), and the model holds only keys the kernel
+ * holds (reads and notified changes, in order): so when the model holds as
+ * many keys as the pass sent, it holds them all. Fewer: something was sent
+ * twice, and maybe something left out. In a set whose elements expire the
+ * model may also hold keys the kernel has expired since: those could hide
+ * a left-out element (the fast path then drops less, never more).
+ */
+static bool pass_whole(const struct daemon_stream *s)
+{
+	return nfo_set_nkeys_held(s->set) >= s->st->pass_read;
+}
+
+/* The set is read: it is whole, or as whole as passes over a set that kept
+ * changing (or being reorganized under the walk) could read it. */
+static void stream_done(struct daemon *d, size_t i, bool short_read)
 {
 	struct daemon_stream *s = &d->streams[i];
 
 	daemon_lock(d);
 	if (s->set) {
 		s->set->loading = false;
-		log_info("set %s %s: all %zu elements read (%u pass%s)%s", s->set->table,
-			 s->set->name, nfo_set_nkeys_held(s->set),
-			 s->st->pass, s->st->pass > 1 ? "es" : "",
-			 s->changes ? "; it changed while read: an element may be missing until "
-				      "added again" : "");
+		s->set->read_short = short_read;
+		if (short_read)
+			log_warn("set %s %s: %zu elements read in %u passes, but it changed (or "
+				    "was reorganized) during each: an element may be missing from "
+				    "the fast path until added again", s->set->table,
+				    s->set->name, nfo_set_nkeys_held(s->set), s->st->pass);
+		else
+			log_info("set %s %s: all %zu elements read (%u pass%s)", s->set->table,
+				 s->set->name, nfo_set_nkeys_held(s->set), s->st->pass,
+				 s->st->pass > 1 ? "es" : "");
 	}
 	stream_free(s);
 	d->streams[i] = d->streams[--d->nstreams];
@@ -373,7 +394,7 @@ void daemon_streams_end_set(struct daemon *d, const struct nfo_set *set)
 {
 	for (size_t i = 0; i < d->nstreams; i++)
 		if (d->streams[i].set == set) {
-			stream_done(d, i);
+			stream_done(d, i, false);
 			return;
 		}
 }
@@ -461,7 +482,7 @@ bool daemon_streams_step(struct daemon *d)
 		return false;
 	s = &d->streams[0];
 	if (!s->set) {
-		stream_done(d, 0);
+		stream_done(d, 0, false);
 		return d->nstreams > 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -516,17 +537,25 @@ bool daemon_streams_step(struct daemon *d)
 	if (d->st.loader && nfo_loader_beat(d->st.loader) < 0)
 		log_debug("watchdog heartbeat failed");
 	if (r == 1) {
-		/* a pass under changes may have skipped elements: another */
-		if (s->changes && s->st->pass < STREAM_PASSES) {
-			log_debug("set %s %s: changed while read (%zu operations): pass %u",
-				  s->set->table, s->set->name, s->changes, s->st->pass + 1);
+		/* a pass under changes may have skipped elements, and so
+		 * may one that sent an element twice: another */
+		bool whole = !s->changes && pass_whole(s);
+
+		if (!s->changes && !whole)
+			nfo_nft_note_dump_repeated();
+
+		if (!whole && s->st->pass < STREAM_PASSES) {
+			log_debug("set %s %s: %zu operations while read, %" PRIu64 " elements "
+				  "sent, %zu held: pass %u", s->set->table, s->set->name,
+				  s->changes, s->st->pass_read, nfo_set_nkeys_held(s->set),
+				  s->st->pass + 1);
 			s->changes = 0;
 			if (nfo_nft_stream_restart(s->st) < 0) {
 				d->need_resync = true;
 				return false;
 			}
 		} else {
-			stream_done(d, 0);
+			stream_done(d, 0, !whole);
 		}
 	}
 	return d->nstreams > 0;

@@ -346,6 +346,10 @@ struct nfo_set {
 	 * the fast path drop less, as for elements that change alone.
 	 * The kernel does not say how many elements a set has. */
 	bool loading;
+	/* Its stream ended without a pass that certainly read it whole (it
+	 * changed, or was reorganized, during each): some element may be
+	 * missing until notified again (the fast path drops less). */
+	bool read_short;
 	bool streamed; /* was loaded that way (drop_only stays from it) */
 };
 

@@ -684,6 +684,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_ku64(&j, "set_grace_periods", s->set_grace_periods);
 	nfo_json_ku64(&j, "set_rereads", s->set_rereads);
 	nfo_json_ku64(&j, "set_updates_in_place", s->set_updates_in_place);
+	/* element dumps read again: they sent an element twice (netlink/nft.c) */
+	nfo_json_ku64(&j, "dumps_repeated", s->dumps_repeated);
 	nfo_json_ku64(&j, "set_expiry_reads", s->set_expiry_reads);
 	nfo_json_ku64(&j, "set_expiry_pending", s->set_expiry_pending);
 	nfo_json_ku64(&j, "set_updates_disabled", s->set_updates_disabled);
@@ -752,6 +754,8 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 		/* read while the fast path runs: elements is what was read so
 		 * far (the kernel does not say how many there are) */
 		nfo_json_kbool(&j, "loading", set->loading);
+		/* read while it changed: an element may be missing */
+		nfo_json_kbool(&j, "incomplete", set->read_short);
 		nfo_json_obj_end(&j);
 	}
 	nfo_json_arr_end(&j);
@@ -919,7 +923,9 @@ static void status_text(const struct nfo_daemon_state *s, struct nfo_buf *out)
 				       set_where(s, set),
 				       !set->usable ? set->why :
 				       set->loading ? "loading: elements read so far; the fast path "
-						      "drops on those" : "");
+						      "drops on those" :
+				       set->read_short ? "read while it changed: an element may be "
+							 "missing until added again" : "");
 		}
 	}
 	services_text(s, out);

@@ -74,6 +74,9 @@ struct nfo_daemon_state {
 	uint64_t set_grace_periods; /* waits for slots changing together */
 	uint64_t set_rereads;       /* sets read again instead (size cap, odd element) */
 	uint64_t set_updates_in_place; /* of set_updates, applied in place (no pass-everything) */
+	/* element dumps read again because they sent an element twice (the
+	 * set resized under the walk: netlink/nft.c nfo_nft_elems_repeat) */
+	uint64_t dumps_repeated;
 	uint64_t set_expiry_reads;  /* elements asked for their expiry (sets with timeouts) */
 	uint64_t set_expiry_pending; /* of them, asked and not answered yet (not live yet) */
 	/* element changes that made the fast path pass everything (full

@@ -512,6 +512,57 @@ static void test_elems_bad_key_len(void **state)
 	nftnl_set_free(s);
 }
 
+/* An element sent twice by a dump is found (the dump is then read again:
+ * the walk may have left as many out); an interval set's end element and
+ * the start of the next range at the same key are two elements. */
+static void test_elems_repeat(void **state)
+{
+	static const uint32_t keys[] = { 0x0a000001, 0x0a000002, 0x0a000003, 0x0b000000 };
+	struct nfo_nft_elems *es = NULL;
+	struct nftnl_set *s;
+
+	(void)state;
+	for (int round = 0; round < 4; round++) {
+		s = nftnl_set_alloc();
+		assert_non_null(s);
+		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
+		nftnl_set_set_str(s, NFTNL_SET_NAME, "s");
+		for (size_t i = 0; i < NELEMS(keys); i++) {
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+			uint32_t k = htonl(keys[i]);
+
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+			nftnl_set_elem_add(s, e);
+		}
+		if (round >= 1) {
+			/* round 1: the second key again; 2: an end element at
+			 * the last key; 3: also that end element again */
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+			uint32_t k = htonl(round == 1 ? keys[1] : keys[3]);
+
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+			if (round >= 2)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+						       NFT_SET_ELEM_INTERVAL_END);
+			nftnl_set_elem_add(s, e);
+			if (round == 3) {
+				e = nftnl_set_elem_alloc();
+				nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &k, sizeof(k));
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+						       NFT_SET_ELEM_INTERVAL_END);
+				nftnl_set_elem_add(s, e);
+			}
+		}
+		assert_int_equal(nfo_nft_elems_from_nftnl(s, &es), 0);
+		assert_false(es->bad);
+		assert_int_equal(nfo_nft_elems_repeat(es), round == 1 || round == 3);
+		nfo_nft_elems_free(&es);
+		nftnl_set_free(s);
+	}
+	assert_false(nfo_nft_elems_repeat(NULL));
+}
+
 /* Every capture: the dump holds one object per message of its kind. */
 static void test_captures_complete(void **state)
 {
@@ -844,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_captures_complete),
 		cmocka_unit_test(test_elems_like_libnftnl),
 		cmocka_unit_test(test_elems_bad_key_len),
+		cmocka_unit_test(test_elems_repeat),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_lengths),
 		cmocka_unit_test(test_required_attributes),
