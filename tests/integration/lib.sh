@@ -380,6 +380,20 @@ nfo_secs() {
 	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
 }
 
+# nfo_xdpcheck WHAT FILE drop|pass: the verdict of the first interface's
+# XDP program on its live maps (BPF_PROG_TEST_RUN, tests/tools/nfo-xdpcheck)
+# for a UDP packet to $R4 port 9 from every IPv4 source in FILE, one a line.
+nfo_xdpcheck() {
+	local prog done=passed
+	[ "$3" = drop ] && done=dropped
+	prog=$(nfo_get "st['interfaces'][0]['prog_id']")
+	if ip netns exec "$NS_R" "$NFO_XDPCHECK" "$prog" "$IF_R" "$MAC_R" "$R4" 9 "$3" <"$2"; then
+		ok "$1: all $(wc -l <"$2") addresses $done by the fast path"
+	else
+		fail "$1: addresses not $done by the fast path"
+	fi
+}
+
 # nfo_get EXPR: prints EXPR's value.
 nfo_get() {
 	python3 "$CHECK" get "$1"

@@ -60,18 +60,6 @@ ip netns exec "$NS_R" nft -f "$NFO_T/empty.nft" || die "nft -f of the table fail
 # consistent, i.e. the moment the transaction is committed
 nfo_daemon_start --attach "$IF_R:xdp" --netlink-rcvbuf 8192
 
-# check WHAT FILE drop|pass: the fast path's verdict for every source in FILE
-check() {
-	local prog done=passed
-	[ "$3" = drop ] && done=dropped
-	prog=$(nfo_get "st['interfaces'][0]['prog_id']")
-	if ip netns exec "$NS_R" "$NFO_XDPCHECK" "$prog" "$IF_R" "$MAC_R" "$R4" 9 "$3" <"$2"; then
-		ok "$1: all $(wc -l <"$2") addresses $done by the fast path"
-	else
-		fail "$1: addresses not $done by the fast path"
-	fi
-}
-
 for r in $(seq 1 "$ROUNDS"); do
 	# the sets made again empty (a set made in the transaction that
 	# fills it grows inside the transaction: the last resize is over
@@ -102,8 +90,8 @@ not any(s.get('loading') for s in st['sets'])" 180 ||
 		"round $r: the daemon holds all $N allowed addresses"
 	nfo_assert "nset('v4')['elements'] == $N and not nset('v4').get('incomplete')" \
 		"round $r: the daemon holds all $N banned addresses, read whole"
-	check "round $r: allowed" "$NFO_T/allow.txt" pass
-	check "round $r: banned" "$NFO_T/ban.txt" drop
+	nfo_xdpcheck "round $r: allowed" "$NFO_T/allow.txt" pass
+	nfo_xdpcheck "round $r: banned" "$NFO_T/ban.txt" drop
 done
 
 nfo_daemon_stop

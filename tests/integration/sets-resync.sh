@@ -72,24 +72,12 @@ nft_elems() {
 		python3 -c 'import json,sys; [print(e) for o in json.load(sys.stdin)["nftables"] if "set" in o for e in o["set"].get("elem", [])]' >"$1"
 }
 
-# check WHAT FILE drop|pass: the fast path's verdict for every source in FILE
-check() {
-	local prog done=passed
-	[ "$3" = drop ] && done=dropped
-	prog=$(nfo_get "st['interfaces'][0]['prog_id']")
-	if ip netns exec "$NS_R" "$NFO_XDPCHECK" "$prog" "$IF_R" "$MAC_R" "$R4" 9 "$3" <"$2"; then
-		ok "$1: all $(wc -l <"$2") addresses $done by the fast path"
-	else
-		fail "$1: addresses not $done by the fast path"
-	fi
-}
-
 # the model holds exactly nft's elements, and the fast path drops each
 check_all() {
 	nft_elems "$NFO_T/elems.txt"
 	nfo_assert "nset('v4')['elements'] == $(wc -l <"$NFO_T/elems.txt") and not nset('v4')['loading']" \
 		"$1: the daemon holds nft's $(wc -l <"$NFO_T/elems.txt") elements"
-	check "$1" "$NFO_T/elems.txt" drop
+	nfo_xdpcheck "$1" "$NFO_T/elems.txt" drop
 }
 
 # elements FILE add|delete: one element-only transaction, applied in place
@@ -136,7 +124,7 @@ check_all "read while changing"
 nft_elems "$NFO_T/all.txt"
 split -n l/2 "$NFO_T/all.txt" "$NFO_T/half."
 elements "$NFO_T/half.aa" delete
-check "deleted in place" "$NFO_T/half.aa" pass
+nfo_xdpcheck "deleted in place" "$NFO_T/half.aa" pass
 elements "$NFO_T/half.aa" add
 check_all "deleted and added again in place"
 
@@ -146,7 +134,7 @@ U=$(nfo_get 'st["updates"]')
 ip -n "$NS_R" addr add 10.99.0.9/24 dev "$IF_R"
 nfo_wait "st['updates'] > $U and st['fast_path'] == 'enabled'" 30 ||
 	{ nfo_daemon_log; die "no rebuild after an address was added"; }
-check "deleted, then written whole" "$NFO_T/half.ab" pass
+nfo_xdpcheck "deleted, then written whole" "$NFO_T/half.ab" pass
 check_all "written whole"
 
 nfo_daemon_stop
