@@ -1080,6 +1080,33 @@ int nfo_nft_stream_restart(struct nfo_nft_stream *st)
 	return r;
 }
 
+int nfo_nft_stream_open(uint32_t family, const char *table, const char *name,
+			struct nfo_nft_stream **ret)
+{
+	struct nfo_nft_stream *st = calloc(1, sizeof(*st));
+	int r = -ENOMEM;
+
+	*ret = NULL;
+	if (!st)
+		return -ENOMEM;
+	st->family = family;
+	st->table = strdup(table);
+	st->name = strdup(name);
+	st->rbuf = malloc(NFO_NFT_RECV_SIZE);
+	if (!st->table || !st->name || !st->rbuf)
+		goto fail;
+	r = nft_open(&st->nl);
+	if (r == 0)
+		r = nfo_nft_stream_restart(st); /* pass 1 */
+	if (r < 0)
+		goto fail;
+	*ret = st;
+	return 0;
+fail:
+	nfo_nft_stream_free(&st);
+	return r;
+}
+
 /*
  * Whether the generation moved since the dump's while st ran: then it may
  * have skipped elements. nf_tables marks no element dump NLM_F_DUMP_INTR

@@ -168,6 +168,11 @@ int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progr
  * kernel build the next message, so this blocks only for that.
  */
 int nfo_nft_stream_read(struct nfo_nft_stream *st, size_t max_msgs, struct nfo_nft_elems **ret);
+/* A stream of one set's elements on a socket of its own, its first pass
+ * requested (a set whose element changes could not all be followed: the
+ * daemon reads it again while the fast path runs). */
+int nfo_nft_stream_open(uint32_t family, const char *table, const char *name,
+			struct nfo_nft_stream **ret);
 /* Starts the set's element dump again (another pass, after a pass that
  * the generation moved under). */
 int nfo_nft_stream_restart(struct nfo_nft_stream *st);

@@ -124,6 +124,9 @@ int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
 /* The streams left in dump become the daemon's, for the published model. */
 int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump);
 void daemon_streams_clear(struct daemon *d);
+/* st, opened on set (loading), becomes a stream of the daemon's. Only while
+ * none runs (a reader thread holds its stream's address). */
+int daemon_streams_add(struct daemon *d, struct nfo_set *set, struct nfo_nft_stream *st);
 /* Notified operations on set (tombstones for deletes while it loads). */
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops);

@@ -323,6 +323,27 @@ int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
 	return 0;
 }
 
+int daemon_streams_add(struct daemon *d, struct nfo_set *set, struct nfo_nft_stream *st)
+{
+	struct daemon_stream *v;
+
+	if (d->nstreams)
+		return -EBUSY;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->set = set;
+	v->st = st;
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->cv, NULL);
+	daemon_lock(d);
+	free(d->streams);
+	d->streams = v;
+	d->nstreams = 1;
+	daemon_unlock(d);
+	return 0;
+}
+
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops)
 {

@@ -690,6 +690,72 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
 	return r;
 }
 
+/*
+ * A transaction with more element operations than are buffered
+ * (NFO_NFT_TXN_MAX_OPS: a blocklist loaded in one `nft -f`) leaves the set
+ * unknown: which keys it deleted is lost. Read whole on the event loop, a
+ * set of 100,000s of elements stalls it for seconds (the watchdog then
+ * turns the fast path off) and passes everything meanwhile. A plain set
+ * that every rule looks up toward drop (or none) is read again like a
+ * large set at start instead: its keys leave the model and the fast path
+ * in place (dropping less is sound; its slot never passes everything), it
+ * is loading, and a stream reads it back while the fast path runs
+ * (daemon-stream.c: tombstones for later deletes, passes until whole).
+ */
+static bool restream_ok(const struct daemon *d, const struct set_ops *o)
+{
+	const struct nfo_set *set = o->set;
+	const struct nfo_daemon_state *s = &d->st;
+
+	/* (elements that expire: streamed with the clock their expiries are
+	 * placed by, into a bucket table, as at start) */
+	if (!o->overflow || !set->named || set->loading || d->nstreams ||
+	    (set_expiring(set) && (!d->clock || set->key_len > NFO_TABLE_MAX_KEY)) ||
+	    set->interval || set->is_map || !set->key_len || !daemon_stream_after(d) ||
+	    (set->flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_EVAL |
+			   NFT_SET_OBJECT | NFT_SET_CONCAT)))
+		return false;
+	return !nfo_plan_set_used(s->plan, set) ||
+	       (nfo_plan_set_updatable(s->plan, set) &&
+		nfo_ruleset_set_read_toward_drop(s->rs, set));
+}
+
+static int restream(struct daemon *d, struct set_ops *o)
+{
+	struct nfo_set *set = o->set, empty;
+	struct nfo_nft_stream *st = NULL;
+	size_t held = nfo_set_nkeys_held(set);
+	int r;
+
+	r = nfo_nft_stream_open((uint32_t)set->family, set->table, set->name, &st);
+	if (r < 0)
+		return r;
+	nfo_set_copy_type(set, &empty);
+	empty.usable = true;
+	daemon_lock(d);
+	r = nfo_set_replace(set, &empty, &o->change);
+	if (r == 0) {
+		set->loading = set->streamed = set->drop_only = true;
+		set->read_short = false;
+	}
+	daemon_unlock(d);
+	nfo_set_clear_elems(&empty);
+	/* expiries asked for keys of the set: the stream reads them again */
+	if (r == 0)
+		daemon_expiry_forget(d, set);
+	if (r == 0)
+		r = daemon_streams_add(d, set, st);
+	if (r < 0) {
+		nfo_nft_stream_free(&st);
+		return r;
+	}
+	d->st.set_restreams++;
+	log_info("set %s %s: more element operations in one transaction than are followed one by "
+		 "one: its %zu element(s) leave the fast path and it is read again while the fast "
+		 "path runs, dropping on the elements read so far", set->table, set->name, held);
+	return 0;
+}
+
 /* Where the last element update's time went (its log line says): the
  * GETSETELEM round trip of expiring_ops() (0 when the questions are asked
  * off the event loop: daemon_update_answered() logs theirs), netting and
@@ -1025,6 +1091,14 @@ int daemon_update_sets(struct daemon *d)
 			r = why(d, "set %s: its elements are part of rules", o->set->name);
 			goto out;
 		}
+		if (restream_ok(d, o)) {
+			r = restream(d, o);
+			if (r < 0) {
+				r = why(d, "set %s: reading it again while live failed", o->set->name);
+				goto out;
+			}
+			goto changed;
+		}
 		if (o->set->loading && o->overflow) {
 			/* the deletes among the lost operations cannot be
 			 * remembered for the rest of the read */
@@ -1061,6 +1135,7 @@ int daemon_update_sets(struct daemon *d)
 			r = why(d, "out of memory applying element changes");
 			goto out;
 		}
+changed:
 		ops += o->nops;
 		for (size_t k = 0; k < s->plan->nsets; k++) {
 			if (s->plan->sets[k].set != o->set || !nfo_set_change_size(&o->change))

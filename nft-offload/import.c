@@ -1088,6 +1088,27 @@ static int note_lookups(struct nfo_ruleset *rs, const struct nfo_set *s)
 	return 0;
 }
 
+/* The first rule of rs that looks s up otherwise than toward drop, or NULL. */
+static const struct nfo_rule *read_otherwise(const struct nfo_ruleset *rs, const struct nfo_set *s)
+{
+	for (size_t ci = 0; ci < rs->nchains; ci++)
+		for (size_t k = 0; k < rs->chains[ci].nrules; k++) {
+			const struct nfo_rule *rule = &rs->chains[ci].rules[k];
+
+			for (size_t p = 0; p < rule->npreds; p++)
+				if (rule->preds[p].dim == NFO_PDIM_SETREF &&
+				    rule->preds[p].ref.set == s &&
+				    !reads_toward_drop(rule, &rule->preds[p]))
+					return rule;
+		}
+	return NULL;
+}
+
+bool nfo_ruleset_set_read_toward_drop(const struct nfo_ruleset *rs, const struct nfo_set *s)
+{
+	return !read_otherwise(rs, s);
+}
+
 /*
  * Sets whose elements go or come without a notification (timeouts, the
  * packet path) are held in the fast path with fewer elements than the
@@ -1102,20 +1123,11 @@ static int restrict_sets_changing_alone(struct nfo_ruleset *rs)
 
 	for (size_t i = 0; i < rs->nsets; i++) {
 		struct nfo_set *s = &rs->sets[i];
-		const struct nfo_rule *bad = NULL;
+		const struct nfo_rule *bad;
 
 		if (!s->usable || !nfo_set_changes_alone(s))
 			continue;
-		for (size_t ci = 0; ci < rs->nchains && !bad; ci++)
-			for (size_t k = 0; k < rs->chains[ci].nrules && !bad; k++) {
-				const struct nfo_rule *rule = &rs->chains[ci].rules[k];
-
-				for (size_t p = 0; p < rule->npreds; p++)
-					if (rule->preds[p].dim == NFO_PDIM_SETREF &&
-					    rule->preds[p].ref.set == s &&
-					    !reads_toward_drop(rule, &rule->preds[p]))
-						bad = rule;
-			}
+		bad = read_otherwise(rs, s);
 		if (bad) {
 			char why[200];
 

@@ -33,5 +33,9 @@ void nfo_set_clear_elems(struct nfo_set *s);
 /* ret: s without its elements, sharing its name (to reload into and swap
  * with s; never freed as a set, only with nfo_set_clear_elems()). */
 void nfo_set_copy_type(const struct nfo_set *s, struct nfo_set *ret);
+/* Whether every rule of rs that looks s up does so toward drop (more
+ * elements can only mean more drops: reads_toward_drop), so the fast path
+ * stays sound with a subset of its elements. */
+bool nfo_ruleset_set_read_toward_drop(const struct nfo_ruleset *rs, const struct nfo_set *s);
 
 #endif

@@ -686,6 +686,7 @@ static void status_json(const struct nfo_daemon_state *s, struct nfo_buf *out)
 	nfo_json_ku64(&j, "set_updates_in_place", s->set_updates_in_place);
 	/* element dumps read again: they sent an element twice (netlink/nft.c) */
 	nfo_json_ku64(&j, "dumps_repeated", s->dumps_repeated);
+	nfo_json_ku64(&j, "set_restreams", s->set_restreams);
 	nfo_json_ku64(&j, "set_expiry_reads", s->set_expiry_reads);
 	nfo_json_ku64(&j, "set_expiry_pending", s->set_expiry_pending);
 	nfo_json_ku64(&j, "set_updates_disabled", s->set_updates_disabled);

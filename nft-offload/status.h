@@ -77,6 +77,9 @@ struct nfo_daemon_state {
 	/* element dumps read again because they sent an element twice (the
 	 * set resized under the walk: netlink/nft.c nfo_nft_elems_repeat) */
 	uint64_t dumps_repeated;
+	/* sets emptied and read again while live after a transaction with
+	 * more operations than are followed (daemon-update.c restream()) */
+	uint64_t set_restreams;
 	uint64_t set_expiry_reads;  /* elements asked for their expiry (sets with timeouts) */
 	uint64_t set_expiry_pending; /* of them, asked and not answered yet (not live yet) */
 	/* element changes that made the fast path pass everything (full
