@@ -380,6 +380,27 @@ nfo_secs() {
 	python3 -c "import time; print(round(time.clock_gettime(time.CLOCK_MONOTONIC) - $1, 2))"
 }
 
+# nfo_addrs FILE A N: N IPv4 addresses A.0.0.0, A.0.0.1, ... one a line.
+nfo_addrs() {
+	python3 -c 'import sys
+a, n = int(sys.argv[1]), int(sys.argv[2])
+sys.stdout.write("".join("%d.%d.%d.%d\n" % (a, i >> 16, (i >> 8) & 255, i & 255) for i in range(n)))' \
+		"$2" "$3" >"$1"
+}
+
+# nfo_elems_nft FILE VERB SET ADDRS...: `VERB element SET { ... }` commands
+# (SET as "family table name") for the addresses in the files ADDRS, 10,000
+# a command, for one `nft -f FILE` transaction.
+nfo_elems_nft() {
+	local f=$1 verb=$2 set=$3
+	shift 3
+	cat "$@" | python3 -c 'import sys
+e = sys.stdin.read().split()
+for i in range(0, len(e), 10000):
+    print("%s element %s { %s }" % (sys.argv[1], sys.argv[2], ", ".join(e[i:i + 10000])))' \
+		"$verb" "$set" >"$f"
+}
+
 # nfo_xdpcheck WHAT FILE drop|pass: the verdict of the first interface's
 # XDP program on its live maps (BPF_PROG_TEST_RUN, tests/tools/nfo-xdpcheck)
 # for a UDP packet to $R4 port 9 from every IPv4 source in FILE, one a line.

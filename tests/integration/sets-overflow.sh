@@ -23,27 +23,16 @@ N=${NFO_OVERFLOW_ELEMENTS:-100000}
 nfo_init
 nfo_pair
 
-python3 - "$N" "$NFO_T" <<'PY'
-import sys
-n, d = int(sys.argv[1]), sys.argv[2]
-a = lambda p, i: "%d.%d.%d.%d" % (p, i >> 16, (i >> 8) & 255, i & 255)
-def put(name, lines):
-    open(d + "/" + name, "w").write("".join(l + "\n" for l in lines))
-ban = [a(12, i) for i in range(n)]
-tv = [a(13, i) for i in range(n)]
-put("tv.txt", tv)
-allow = [a(11, i) for i in range(n)]
-gone, kept = ban[:n - 1000], ban[n - 1000:]
-put("ban.txt", ban)
-put("gone.txt", gone)
-put("kept.txt", kept)
-put("allow.txt", allow)
-for f, name, verb, e in (("ban.nft", "v4", "add", ban), ("gone.nft", "v4", "delete", gone),
-                         ("allow.nft", "allow", "add", allow), ("tv.nft", "tv", "add", tv),
-                         ("tv-del.nft", "tv", "delete", tv)):
-    put(f, ["%s element inet bl %s { %s }" % (verb, name, ", ".join(e[i:i + 10000]))
-            for i in range(0, len(e), 10000)])
-PY
+nfo_addrs "$NFO_T/ban.txt" 12 "$N"
+nfo_addrs "$NFO_T/allow.txt" 11 "$N"
+nfo_addrs "$NFO_T/tv.txt" 13 "$N"
+head -n $((N - 1000)) "$NFO_T/ban.txt" >"$NFO_T/gone.txt"
+tail -n 1000 "$NFO_T/ban.txt" >"$NFO_T/kept.txt"
+nfo_elems_nft "$NFO_T/ban.nft" add "inet bl v4" "$NFO_T/ban.txt"
+nfo_elems_nft "$NFO_T/gone.nft" delete "inet bl v4" "$NFO_T/gone.txt"
+nfo_elems_nft "$NFO_T/allow.nft" add "inet bl allow" "$NFO_T/allow.txt"
+nfo_elems_nft "$NFO_T/tv.nft" add "inet bl tv" "$NFO_T/tv.txt"
+nfo_elems_nft "$NFO_T/tv-del.nft" delete "inet bl tv" "$NFO_T/tv.txt"
 nfo_nft <<'EOF'
 table inet bl {
 	set allow {

@@ -36,25 +36,27 @@ ROUNDS=${NFO_RESIZE_ROUNDS:-3}
 nfo_init
 nfo_pair
 
-python3 - "$N" "$NFO_T" <<'PY'
-import sys
-n, d = int(sys.argv[1]), sys.argv[2]
-a = lambda p, i: "%d.%d.%d.%d" % (p, i >> 16, (i >> 8) & 255, i & 255)
-allow = [a(11, i) for i in range(n)]
-ban = [a(12, i) for i in range(n)]
-open(d + "/allow.txt", "w").write("\n".join(allow) + "\n")
-open(d + "/ban.txt", "w").write("\n".join(ban) + "\n")
-with open(d + "/elems.nft", "w") as f:
-    for name, e in (("allow", allow), ("v4", ban)):
-        for i in range(0, n, 10000):
-            f.write("add element inet bl %s { %s }\n" % (name, ", ".join(e[i:i + 10000])))
-with open(d + "/empty.nft", "w") as f:
-    f.write("table inet bl {\n set allow {\n  type ipv4_addr\n }\n set v4 {\n  type ipv4_addr\n }\n"
-            " chain pre {\n  type filter hook prerouting priority -10; policy accept;\n"
-            '  ip saddr @allow accept comment "allow"\n'
-            '  ip saddr @v4 drop comment "v4"\n'
-            '  ip saddr 11.0.0.0/8 drop comment "net"\n }\n}\n')
-PY
+nfo_addrs "$NFO_T/allow.txt" 11 "$N"
+nfo_addrs "$NFO_T/ban.txt" 12 "$N"
+nfo_elems_nft "$NFO_T/elems.nft" add "inet bl allow" "$NFO_T/allow.txt"
+nfo_elems_nft "$NFO_T/v4.nft" add "inet bl v4" "$NFO_T/ban.txt"
+cat "$NFO_T/v4.nft" >>"$NFO_T/elems.nft"
+cat >"$NFO_T/empty.nft" <<'EOF'
+table inet bl {
+	set allow {
+		type ipv4_addr
+	}
+	set v4 {
+		type ipv4_addr
+	}
+	chain pre {
+		type filter hook prerouting priority -10; policy accept;
+		ip saddr @allow accept comment "allow"
+		ip saddr @v4 drop comment "v4"
+		ip saddr 11.0.0.0/8 drop comment "net"
+	}
+}
+EOF
 ip netns exec "$NS_R" nft -f "$NFO_T/empty.nft" || die "nft -f of the table failed"
 # notifications lost at once: a full read as soon as the dump is
 # consistent, i.e. the moment the transaction is committed
