@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <endian.h>
@@ -836,6 +837,16 @@ bool nfo_nft_elems_repeat(const struct nfo_nft_elems *es)
 	return rep;
 }
 
+/* A set read whole: whether its dump sent an element twice, for the
+ * importer (a set the fast path needs whole is then read again; one that
+ * changes alone anyway, with timeouts or from the packet path, where a
+ * missing element only makes the fast path drop less, is taken). */
+static void mark_repeated(struct nfo_nft_elems *es)
+{
+	if (es)
+		es->repeated = nfo_nft_elems_repeat(es);
+}
+
 static int dump_elems_cb(struct nftnl_set *s, void *data)
 {
 	struct elem_ctx *e = data;
@@ -852,11 +863,11 @@ static int dump_elems_cb(struct nftnl_set *s, void *data)
 		r = leave_to_stream(ctx->d, s, e->nl, ctx->elems, ctx->elem_intr);
 	else if (r == 0 && ctx->elem_intr)
 		ctx->interrupted = true; /* read whole after all: as any other */
-	else if (r == 0 && nfo_nft_elems_repeat(nfo_nft_dump_elems(ctx->d,
-					nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
-					nftnl_set_get_str(s, NFTNL_SET_TABLE),
-					nftnl_set_get_str(s, NFTNL_SET_NAME))))
-		ctx->interrupted = true; /* the walk moved: some left out */
+	else if (r == 0)
+		mark_repeated((struct nfo_nft_elems *)nfo_nft_dump_elems(ctx->d,
+				nftnl_set_get_u32(s, NFTNL_SET_FAMILY),
+				nftnl_set_get_str(s, NFTNL_SET_TABLE),
+				nftnl_set_get_str(s, NFTNL_SET_NAME)));
 	/* A set deleted since the set dump: the generation check catches it. */
 	if (r < 0 && r != -ENOENT) {
 		e->error = r;
@@ -1132,8 +1143,10 @@ int nfo_nft_dump_finish_stream(struct nfo_nft_dump *d, size_t i, uint64_t *progr
 		return -EINVAL;
 	while (r == 0)
 		r = stream_read_into(st, es, 64, progress);
-	if (r == 1 && (moved(d, st) || nfo_nft_elems_repeat(es)))
+	if (r == 1 && moved(d, st))
 		r = -EAGAIN;
+	if (r == 1)
+		mark_repeated(es);
 	st = nfo_nft_dump_take_stream(d, i);
 	nfo_nft_stream_free(&st);
 	return r < 0 ? r : 0;
@@ -1249,9 +1262,9 @@ int nfo_nft_get_genid(uint32_t *ret_genid)
 	return r;
 }
 
-int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
-		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
-		     struct nfo_nft_jiffies *ret_at)
+static int read_set_once(uint32_t family, const char *table, const char *name, uint32_t genid,
+			 struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+			 struct nfo_nft_jiffies *ret_at)
 {
 	struct nfo_nft_jiffies at;
 	struct nfo_nft_dump *d = NULL;
@@ -1318,12 +1331,7 @@ int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint3
 			if (r < 0)
 				goto out;
 		}
-		if (nfo_nft_elems_repeat(es)) {
-			/* the walk moved (a resize): some elements left out */
-			nfo_nft_elems_free(&es);
-			r = -EAGAIN;
-			goto out;
-		}
+		mark_repeated(es);
 		nftnl_set_list_del(f.found);
 		*ret = f.found;
 		*ret_elems = es;
@@ -1337,6 +1345,26 @@ out:
 	free(rbuf);
 	mnl_socket_close(nl);
 	return r;
+}
+
+int nfo_nft_read_set(uint32_t family, const char *table, const char *name, uint32_t genid,
+		     struct nftnl_set **ret, struct nfo_nft_elems **ret_elems,
+		     struct nfo_nft_jiffies *ret_at)
+{
+	int r;
+
+	/* A dump that sent an element twice ran into a resize of the set's
+	 * table, which lasts some 50-100 ms after a large transaction: read
+	 * again a few times a little later before handing it over marked. */
+	for (int i = 0;; i++) {
+		r = read_set_once(family, table, name, genid, ret, ret_elems, ret_at);
+		if (r < 0 || !(*ret_elems)->repeated || i == 3)
+			return r;
+		nftnl_set_free(*ret);
+		nfo_nft_elems_free(ret_elems);
+		*ret = NULL;
+		usleep(25000 * (i + 1));
+	}
 }
 
 /* ---- elements asked for one by one ------------------------------------------- */

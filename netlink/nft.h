@@ -55,6 +55,9 @@ struct nfo_nft_elems {
 	uint32_t key_len;     /* every element's (the first one's) */
 	bool bad;             /* an element of another key length, or a key end
 			       * of another length than its key */
+	bool repeated;        /* the dump sent an element twice: some may be
+			       * missing (nfo_nft_elems_repeat); whether that
+			       * matters is the importer's to say */
 	size_t n;
 	size_t cap;
 	uint8_t *keys;        /* n * key_len */

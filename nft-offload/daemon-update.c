@@ -422,6 +422,10 @@ int daemon_resync(struct daemon *d)
 			break;
 		nfo_ruleset_free(&rs);
 		nfo_nft_dump_free(&dump);
+		/* a set read while the kernel resized it (import.c set_cb):
+		 * the resize lasts some 50-100 ms; the first tries wait a bit */
+		if (tries < 4)
+			usleep(25000 * (tries + 1));
 	}
 	if (r < 0 && (read_failed || r == -EAGAIN)) {
 		nfo_ruleset_free(&rs);
@@ -715,9 +719,11 @@ static bool restream_ok(const struct daemon *d, const struct set_ops *o)
 	    (set->flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_EVAL |
 			   NFT_SET_OBJECT | NFT_SET_CONCAT)))
 		return false;
-	return !nfo_plan_set_used(s->plan, set) ||
-	       (nfo_plan_set_updatable(s->plan, set) &&
-		nfo_ruleset_set_read_toward_drop(s->rs, set));
+	/* toward drop in every rule of the model, not only in those the plan
+	 * reads now: a rebuild (an interface that appears) plans again from
+	 * the same model while the set loads */
+	return set->usable && nfo_ruleset_set_read_toward_drop(s->rs, set) &&
+	       (!nfo_plan_set_used(s->plan, set) || nfo_plan_set_updatable(s->plan, set));
 }
 
 static int restream(struct daemon *d, struct set_ops *o)
@@ -737,6 +743,7 @@ static int restream(struct daemon *d, struct set_ops *o)
 	if (r == 0) {
 		set->loading = set->streamed = set->drop_only = true;
 		set->read_short = false;
+		d->st.set_restreams++;
 	}
 	daemon_unlock(d);
 	nfo_set_clear_elems(&empty);
@@ -749,7 +756,6 @@ static int restream(struct daemon *d, struct set_ops *o)
 		nfo_nft_stream_free(&st);
 		return r;
 	}
-	d->st.set_restreams++;
 	log_info("set %s %s: more element operations in one transaction than are followed one by "
 		 "one: its %zu element(s) leave the fast path and it is read again while the fast "
 		 "path runs, dropping on the elements read so far", set->table, set->name, held);
@@ -993,6 +999,7 @@ static int update_expiring(struct daemon *d, struct set_ops *v, size_t n, uint32
 		struct nfo_set tmp = *v[i].set;
 
 		*v[i].set = fresh[i];
+		v[i].set->read_short = false; /* read whole */
 		fresh[i] = tmp;
 	}
 	s->genid = genid;

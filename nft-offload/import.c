@@ -685,6 +685,9 @@ int nfo_set_reload_elems(struct nfo_set *s, struct nftnl_set *ns, const struct n
 	/* a set redefined with another type is a structural change */
 	if (flags != s->flags || nftnl_set_get_u32(ns, NFTNL_SET_KEY_LEN) != s->key_len)
 		return -EINVAL;
+	/* elements may be missing (see set_cb) */
+	if (es->repeated && !nfo_set_changes_alone(s))
+		return -EAGAIN;
 	r = load_elems(s, es, at);
 	/* the rules were translated for a usable set (an element the packet
 	 * path could now shorten, a clock that failed): translate again */
@@ -829,6 +832,14 @@ static int set_cb(struct nftnl_set *ns, void *data)
 	if (note_packet_path(b, s) < 0 || load_elems(s, es ? es : own, &b->dump->at) < 0)
 		goto oom;
 	nfo_nft_elems_free(&own);
+	/* read while the kernel reorganized it (netlink/nft.c
+	 * nfo_nft_elems_repeat): elements may be missing, which only a set
+	 * whose elements change alone anyway can take (its lookups lead to
+	 * drop only, or are UNKNOWN: restrict_sets_changing_alone) */
+	if (es && es->repeated && !nfo_set_changes_alone(s)) {
+		b->error = -EAGAIN;
+		return -1;
+	}
 	return 0;
 oom:
 	nfo_nft_elems_free(&own);

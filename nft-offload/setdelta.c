@@ -606,6 +606,7 @@ int nfo_set_replace(struct nfo_set *s, struct nfo_set *fresh, struct nfo_set_cha
 	fresh->elems = (struct nfo_vset){};
 	s->elems_stale = false;
 	s->usable = fresh->usable;
+	s->read_short = false; /* read whole */
 	*ret = c;
 	return 0;
 }
