@@ -91,7 +91,8 @@ struct daemon {
 	size_t nbuilt_addrs;
 	/* Sets of the model whose elements are still being read
 	 * (daemon-stream.c); changed under the lock, status reads them. */
-	struct daemon_stream *streams;
+	/* each on its own: a stream's reader thread holds its address */
+	struct daemon_stream **streams;
 	size_t nstreams;
 	struct nfo_route *built_routes; /* the local table the plan used */
 	size_t nbuilt_routes;
@@ -124,9 +125,11 @@ int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
 /* The streams left in dump become the daemon's, for the published model. */
 int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump);
 void daemon_streams_clear(struct daemon *d);
-/* st, opened on set (loading), becomes a stream of the daemon's. Only while
- * none runs (a reader thread holds its stream's address). */
+/* st, opened on set (loading), becomes a stream of the daemon's; a stream
+ * set had ends first, without a word (daemon_streams_drop_set). */
 int daemon_streams_add(struct daemon *d, struct nfo_set *set, struct nfo_nft_stream *st);
+/* set's stream, if any, is stopped and forgotten (the set is read again). */
+void daemon_streams_drop_set(struct daemon *d, const struct nfo_set *set);
 /* Notified operations on set (tombstones for deletes while it loads). */
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops);

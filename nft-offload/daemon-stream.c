@@ -240,19 +240,35 @@ static void reader_stop(struct daemon_stream *s)
 
 static void stream_free(struct daemon_stream *s)
 {
+	if (!s)
+		return;
 	reader_stop(s);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	nfo_nft_stream_free(&s->st);
 	free(s->tomb);
-	*s = (struct daemon_stream){};
+	free(s);
+}
+
+/* A stream of st on set (NULL: none known), not running yet. */
+static struct daemon_stream *stream_new(struct nfo_set *set, struct nfo_nft_stream *st)
+{
+	struct daemon_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->set = set;
+	s->st = st;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	return s;
 }
 
 void daemon_streams_clear(struct daemon *d)
 {
 	daemon_lock(d);
 	for (size_t i = 0; i < d->nstreams; i++)
-		stream_free(&d->streams[i]);
+		stream_free(d->streams[i]);
 	free(d->streams);
 	d->streams = NULL;
 	d->nstreams = 0;
@@ -297,7 +313,7 @@ int daemon_streams_prepare(struct daemon *d, struct nfo_nft_dump *dump,
 int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
 {
 	size_t n = dump->nstreams;
-	struct daemon_stream *v;
+	struct daemon_stream **v;
 
 	if (!n)
 		return 0;
@@ -307,10 +323,20 @@ int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
 	for (size_t i = 0; i < n; i++) {
 		struct nfo_nft_stream *st = dump->streams[i];
 
-		v[i].set = nfo_ruleset_find_set(d->st.rs, (int)st->family, st->table, st->name);
-		v[i].st = st;
-		pthread_mutex_init(&v[i].mu, NULL);
-		pthread_cond_init(&v[i].cv, NULL);
+		v[i] = stream_new(nfo_ruleset_find_set(d->st.rs, (int)st->family, st->table,
+						       st->name), st);
+		if (!v[i]) {
+			while (i-- > 0) {
+				v[i]->st = NULL; /* still the dump's */
+				stream_free(v[i]);
+			}
+			free(v);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct nfo_nft_stream *st = dump->streams[i];
+
 		dump->streams[i] = NULL;
 		log_info("set %s %s: %" PRIu64 " elements read, the rest is read while the fast "
 			 "path runs", st->table, st->name, st->read);
@@ -325,30 +351,41 @@ int daemon_streams_take(struct daemon *d, struct nfo_nft_dump *dump)
 
 int daemon_streams_add(struct daemon *d, struct nfo_set *set, struct nfo_nft_stream *st)
 {
-	struct daemon_stream *v;
+	struct daemon_stream *s, **v;
 
-	if (d->nstreams)
-		return -EBUSY;
-	v = calloc(1, sizeof(*v));
-	if (!v)
+	daemon_streams_drop_set(d, set);
+	s = stream_new(set, st);
+	v = s ? realloc(d->streams, (d->nstreams + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		if (s)
+			s->st = NULL; /* the caller's */
+		stream_free(s);
 		return -ENOMEM;
-	v->set = set;
-	v->st = st;
-	pthread_mutex_init(&v->mu, NULL);
-	pthread_cond_init(&v->cv, NULL);
+	}
 	daemon_lock(d);
-	free(d->streams);
 	d->streams = v;
-	d->nstreams = 1;
+	d->streams[d->nstreams++] = s;
 	daemon_unlock(d);
 	return 0;
+}
+
+void daemon_streams_drop_set(struct daemon *d, const struct nfo_set *set)
+{
+	for (size_t i = 0; i < d->nstreams; i++)
+		if (d->streams[i]->set == set) {
+			daemon_lock(d);
+			stream_free(d->streams[i]);
+			d->streams[i] = d->streams[--d->nstreams];
+			daemon_unlock(d);
+			return;
+		}
 }
 
 void daemon_streams_note_ops(struct daemon *d, const struct nfo_set *set,
 			     const struct nfo_nft_elem *ops, size_t nops)
 {
 	for (size_t i = 0; i < d->nstreams; i++) {
-		struct daemon_stream *s = &d->streams[i];
+		struct daemon_stream *s = d->streams[i];
 
 		if (s->set != set)
 			continue;
@@ -399,7 +436,7 @@ static bool pass_whole(const struct daemon *d, const struct daemon_stream *s)
  * changing (or being reorganized under the walk) could read it. */
 static void stream_done(struct daemon *d, size_t i, bool short_read)
 {
-	struct daemon_stream *s = &d->streams[i];
+	struct daemon_stream *s = d->streams[i];
 
 	daemon_lock(d);
 	if (s->set) {
@@ -423,7 +460,7 @@ static void stream_done(struct daemon *d, size_t i, bool short_read)
 void daemon_streams_end_set(struct daemon *d, const struct nfo_set *set)
 {
 	for (size_t i = 0; i < d->nstreams; i++)
-		if (d->streams[i].set == set) {
+		if (d->streams[i]->set == set) {
 			stream_done(d, i, false);
 			return;
 		}
@@ -447,7 +484,7 @@ static uint64_t chunk_expiry(const struct nfo_nft_elems *es, size_t k,
 
 bool daemon_streams_ready(struct daemon *d)
 {
-	struct daemon_stream *s = &d->streams[0];
+	struct daemon_stream *s = d->nstreams ? d->streams[0] : NULL;
 	bool ready;
 
 	/* not while disabled (a resync replaces the streams) or while
@@ -510,7 +547,7 @@ bool daemon_streams_step(struct daemon *d)
 
 	if (!daemon_streams_ready(d))
 		return false;
-	s = &d->streams[0];
+	s = d->streams[0];
 	if (!s->set) {
 		stream_done(d, 0, false);
 		return d->nstreams > 0;
@@ -594,7 +631,7 @@ bool daemon_streams_step(struct daemon *d)
 uint64_t daemon_stream_read(const struct daemon *d, const struct nfo_set *set)
 {
 	for (size_t i = 0; i < d->nstreams; i++)
-		if (d->streams[i].set == set)
-			return __atomic_load_n(&d->streams[i].st->read, __ATOMIC_RELAXED);
+		if (d->streams[i]->set == set)
+			return __atomic_load_n(&d->streams[i]->st->read, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -639,6 +639,8 @@ static bool set_expiring(const struct nfo_set *set)
 	return set->expires || (set->flags & NFT_SET_TIMEOUT) || set->timeout_ms;
 }
 
+static bool restream_ok(const struct daemon *d, const struct set_ops *o);
+
 /*
  * Sets whose elements are written whole from a read (update_expiring()):
  * the packet path changes them without a notification; or their elements
@@ -659,7 +661,7 @@ static bool set_written_whole(const struct daemon *d, const struct set_ops *o)
 	return set->pp_add || set->pp_delete ||
 	       (set_expiring(set) &&
 		((!set->interval && set->key_len > NFO_TABLE_MAX_KEY) || !d->clock ||
-		 (set->loading && o->overflow)));
+		 (set->loading && o->overflow && !restream_ok(d, o))));
 }
 
 /* Reads set o->set again at genid and diffs it against the model (the
@@ -704,7 +706,9 @@ static int reread(struct daemon *d, struct set_ops *o, uint32_t genid)
  * large set at start instead: its keys leave the model and the fast path
  * in place (dropping less is sound; its slot never passes everything), it
  * is loading, and a stream reads it back while the fast path runs
- * (daemon-stream.c: tombstones for later deletes, passes until whole).
+ * (daemon-stream.c: tombstones for later deletes, passes until whole),
+ * beside any other set's stream; a stream the set had is dropped (it read
+ * what the transaction changed).
  */
 static bool restream_ok(const struct daemon *d, const struct set_ops *o)
 {
@@ -713,7 +717,7 @@ static bool restream_ok(const struct daemon *d, const struct set_ops *o)
 
 	/* (elements that expire: streamed with the clock their expiries are
 	 * placed by, into a bucket table, as at start) */
-	if (!o->overflow || !set->named || set->loading || d->nstreams ||
+	if (!o->overflow || !set->named ||
 	    (set_expiring(set) && (!d->clock || set->key_len > NFO_TABLE_MAX_KEY)) ||
 	    set->interval || set->is_map || !set->key_len || !daemon_stream_after(d) ||
 	    (set->flags & (NFT_SET_ANONYMOUS | NFT_SET_INTERVAL | NFT_SET_MAP | NFT_SET_EVAL |
