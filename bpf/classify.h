@@ -766,18 +766,27 @@ static __always_inline __u16 nfo_csum_fold(__u32 sum)
 
 /*
  * The part of nf_send_reset() and nf_send_reset6() that reads the TCP
- * segment (seglen bytes at p->thoff, at most NFO_SYN_MAXSEG) and the
- * Ethernet addresses into seg and eth: no RST for a RST (drop); a bad
+ * segment (from p->thoff to p->l4end: shorter than a TCP header drops,
+ * longer than NFO_SYN_MAXSEG passes: its checksum is not computed here)
+ * and the Ethernet addresses into seg and eth: no RST for a RST (drop); a bad
  * checksum, or pass set by the caller, passes (a sum bad to us may be good
  * to the kernel, CHECKSUM_UNNECESSARY, e.g. a veth peer's
  * CHECKSUM_PARTIAL: it decides). Else the RST's seq, ack and flags: the
  * packet's ack_seq if it has ACK, else 0 with ACK set and ack = seq + SYN +
- * FIN + the payload length (doff as written: modulo 2^32).
+ * FIN + the payload length (doff as written: modulo 2^32); and out (len
+ * bytes) zeroed but for the RST's Ethernet addresses, the frame's swapped.
  */
 static __always_inline int nfo_rst_segment(const struct bpf_dynptr *dp, const struct nfo_pkt *p,
-					   __u32 seglen, int pass, __u8 *seg, __u8 *eth,
+					   int pass, __u8 *seg, __u8 *eth, __u8 *out, __u32 len,
 					   __u32 *ret_seq, __u32 *ret_ack, __u8 *ret_flags)
 {
+	__u32 seglen = p->l4end - p->thoff;
+	int i;
+
+	if (seglen < 20)
+		return NFO_RST_DROP;
+	if (seglen > NFO_SYN_MAXSEG)
+		return NFO_RST_PASS;
 	__builtin_memset(seg, 0, NFO_SYN_MAXSEG);
 	if (bpf_dynptr_read(seg, seglen, dp, p->thoff, 0) || bpf_dynptr_read(eth, 12, dp, 0, 0))
 		return NFO_RST_PASS;
@@ -797,6 +806,11 @@ static __always_inline int nfo_rst_segment(const struct bpf_dynptr *dp, const st
 		*ret_ack += ((seg[13] >> 1) & 1) + (seg[13] & 1) + seglen -
 			    (__u32)(seg[12] >> 4) * 4;
 		*ret_flags = 0x14;
+	}
+	__builtin_memset(out, 0, len);
+	for (i = 0; i < 6; i++) {
+		out[i] = eth[6 + i];
+		out[6 + i] = eth[i];
 	}
 	return NFO_RST_SEND;
 }
@@ -856,7 +870,7 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 					 __u8 ttl, __u8 *out)
 {
 	__u8 seg[NFO_SYN_MAXSEG], eth[12];
-	__u32 seglen, seq = 0, ack = 0, sum = 0;
+	__u32 seq = 0, ack = 0, sum = 0;
 	__u16 c;
 	__u8 flags = 0;
 	int i, r;
@@ -867,21 +881,10 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 		return NFO_RST_DROP;
 	if (p->l4end < p->thoff)
 		return NFO_RST_PASS;
-	seglen = p->l4end - p->thoff;
-	if (seglen < 20)
-		return NFO_RST_DROP;
-	/* (the checksum of longer segments is not computed here) */
-	if (seglen > NFO_SYN_MAXSEG)
-		return NFO_RST_PASS;
-	r = nfo_rst_segment(dp, p, seglen, 0, seg, eth, &seq, &ack, &flags);
+	r = nfo_rst_segment(dp, p, 0, seg, eth, out, NFO_RST_LEN, &seq, &ack, &flags);
 	if (r != NFO_RST_SEND)
 		return r;
 
-	__builtin_memset(out, 0, NFO_RST_LEN);
-	for (i = 0; i < 6; i++) {
-		out[i] = eth[6 + i];
-		out[6 + i] = eth[i];
-	}
 	out[12] = 0x08;
 	out[14] = 0x45;
 	out[17] = 40;
@@ -902,39 +905,6 @@ static __always_inline int nfo_rst_build(const struct bpf_dynptr *dp, const stru
 	return NFO_RST_SEND;
 }
 
-/*
- * Whether the kernel would send the RST in out through ifindex to the
- * sender's MAC (the frame's source): the route from the interface
- * (bpf_fib_lookup, an input lookup: the planner checked that no fib rule
- * selects on iif or oif, so it finds what ip_route_me_harder's output
- * lookup finds, mark 0 as IP4_REPLY_MARK gives without fwmark_reflect, TOS
- * 0) is a unicast one out of the same interface, with the sender's MAC as
- * the neighbour's. BPF_FIB_LKUP_RET_FWD_DISABLED (forwarding off on the
- * interface: bpf_fib_lookup answers nothing then) passes.
- */
-static __always_inline int nfo_rst_route_ok(void *ctx, const struct nfo_pkt *p, __u32 ifindex,
-					    const __u8 *out)
-{
-	struct bpf_fib_lookup f = {};
-	int i;
-
-	f.family = 2; /* AF_INET */
-	f.l4_protocol = NFO_IPPROTO_TCP;
-	f.sport = (__u16)out[34] | ((__u16)out[35] << 8);
-	f.dport = (__u16)out[36] | ((__u16)out[37] << 8);
-	f.tot_len = 40;
-	f.ifindex = ifindex;
-	__builtin_memcpy(&f.ipv4_src, p->daddr, 4);
-	__builtin_memcpy(&f.ipv4_dst, p->saddr, 4);
-	if (bpf_fib_lookup(ctx, &f, sizeof(f), 0) != BPF_FIB_LKUP_RET_SUCCESS)
-		return 0;
-	if (f.ifindex != ifindex)
-		return 0;
-	for (i = 0; i < 6; i++)
-		if (f.dmac[i] != out[i] || f.smac[i] != out[6 + i])
-			return 0;
-	return 1;
-}
 
 /*
  * The IPv6 reset leaf (docs/SEMANTICS.md section 4.1), as nf_send_reset6()
@@ -959,7 +929,7 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 					  __u8 hl, __u8 *out)
 {
 	__u8 seg[NFO_SYN_MAXSEG], eth[12];
-	__u32 seglen, seq = 0, ack = 0, zs = 0, zd = 0, low;
+	__u32 seq = 0, ack = 0, zs = 0, zd = 0, low;
 	__u8 flags = 0;
 	int i, r;
 
@@ -990,21 +960,11 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 	if (!(p->have & NFO_HAVE(NFO_DIM_TH0)) || p->thoff != NFO_ETH_HLEN + 40 ||
 	    p->l4end < p->thoff)
 		return NFO_RST_PASS;
-	seglen = p->l4end - p->thoff;
-	if (seglen < 20)
-		return NFO_RST_DROP;
-	if (seglen > NFO_SYN_MAXSEG)
-		return NFO_RST_PASS;
 	/* (the checks in nfo_rst_segment give up whatever the address) */
-	r = nfo_rst_segment(dp, p, seglen, low, seg, eth, &seq, &ack, &flags);
+	r = nfo_rst_segment(dp, p, low, seg, eth, out, NFO_RST6_LEN, &seq, &ack, &flags);
 	if (r != NFO_RST_SEND)
 		return r;
 
-	__builtin_memset(out, 0, NFO_RST6_LEN);
-	for (i = 0; i < 6; i++) {
-		out[i] = eth[6 + i];
-		out[6 + i] = eth[i];
-	}
 	out[12] = 0x86;
 	out[13] = 0xdd;
 	out[14] = 0x60;
@@ -1020,31 +980,45 @@ static __always_inline int nfo_rst6_build(const struct bpf_dynptr *dp, const str
 }
 
 /*
- * nfo_rst_route_ok for the IPv6 RST: an input lookup from the interface
- * (flow label 0, mark 0, protocol, ports and both addresses of the RST)
- * where nf_send_reset6 asks ip6_route_output() (iif lo, oif 0 outside a
- * VRF, RT6_LOOKUP_F_HAS_SADDR). They find the same route where the planner
- * saw no fib rule on iif or oif, and in no table two routes of one prefix
- * and metric or one with several nexthops (rt6_select prefers the
- * lookup's oif among routes of equal metric, and an input lookup passes
- * the interface as that oif), docs/SEMANTICS.md. Link-local, multicast
- * and loopback addresses answer BPF_FIB_LKUP_RET_NOT_FWDED, forwarding
- * off on the interface BPF_FIB_LKUP_RET_FWD_DISABLED: those pass.
+ * Whether the kernel would send the RST in out (IPv6 when v6, a constant
+ * at each use) through ifindex to the sender's MAC (the frame's source):
+ * the route from the interface (bpf_fib_lookup, an input lookup with the
+ * RST's protocol, ports and both addresses, mark 0, TOS and flow label 0)
+ * is a unicast one out of the same interface, with the sender's MAC as the
+ * neighbour's.
+ * - IPv4: the planner checked that no fib rule selects on iif or oif, so
+ *   it finds what ip_route_me_harder's output lookup finds (mark 0 as
+ *   IP4_REPLY_MARK gives without fwmark_reflect).
+ * - IPv6: nf_send_reset6 asks ip6_route_output() (iif lo, oif 0 outside a
+ *   VRF, RT6_LOOKUP_F_HAS_SADDR); they find the same route where the
+ *   planner saw no fib rule on iif or oif, and in no table two routes of
+ *   one prefix and metric or one with several nexthops (rt6_select prefers
+ *   the lookup's oif among routes of equal metric, and an input lookup
+ *   passes the interface as that oif), docs/SEMANTICS.md. Link-local,
+ *   multicast and loopback addresses answer BPF_FIB_LKUP_RET_NOT_FWDED.
+ * BPF_FIB_LKUP_RET_FWD_DISABLED (forwarding off on the interface:
+ * bpf_fib_lookup answers nothing then) passes, as any other failure.
  */
-static __always_inline int nfo_rst6_route_ok(void *ctx, const struct nfo_pkt *p, __u32 ifindex,
-					     const __u8 *out)
+static __always_inline int nfo_rst_route_ok(void *ctx, const struct nfo_pkt *p, __u32 ifindex,
+					    const __u8 *out, bool v6)
 {
+	__u32 th = v6 ? 54 : 34; /* the RST's TCP header in out */
 	struct bpf_fib_lookup f = {};
 	int i;
 
-	f.family = 10; /* AF_INET6 */
+	f.family = v6 ? 10 : 2; /* AF_INET6, AF_INET */
 	f.l4_protocol = NFO_IPPROTO_TCP;
-	f.sport = (__u16)out[54] | ((__u16)out[55] << 8);
-	f.dport = (__u16)out[56] | ((__u16)out[57] << 8);
-	f.tot_len = 60;
+	f.sport = (__u16)out[th] | ((__u16)out[th + 1] << 8);
+	f.dport = (__u16)out[th + 2] | ((__u16)out[th + 3] << 8);
+	f.tot_len = v6 ? 60 : 40;
 	f.ifindex = ifindex;
-	__builtin_memcpy(f.ipv6_src, p->daddr, 16);
-	__builtin_memcpy(f.ipv6_dst, p->saddr, 16);
+	if (v6) {
+		__builtin_memcpy(f.ipv6_src, p->daddr, 16);
+		__builtin_memcpy(f.ipv6_dst, p->saddr, 16);
+	} else {
+		__builtin_memcpy(&f.ipv4_src, p->daddr, 4);
+		__builtin_memcpy(&f.ipv4_dst, p->saddr, 4);
+	}
 	if (bpf_fib_lookup(ctx, &f, sizeof(f), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return 0;
 	if (f.ifindex != ifindex)
@@ -1075,8 +1049,8 @@ static __always_inline int nfo_rst_reply(const struct bpf_dynptr *dp, void *ctx,
 	if (!(p->have & NFO_HAVE(NFO_DIM_CTSTATE)) || (p->ctclass & NFO_CT_FOUND))
 		return NFO_RST_PASS;
 	if (v6)
-		return nfo_rst6_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
-	return nfo_rst_route_ok(ctx, p, ifindex, out->b) ? NFO_RST_SEND : NFO_RST_PASS;
+		return nfo_rst_route_ok(ctx, p, ifindex, out->b, true) ? NFO_RST_SEND : NFO_RST_PASS;
+	return nfo_rst_route_ok(ctx, p, ifindex, out->b, false) ? NFO_RST_SEND : NFO_RST_PASS;
 }
 
 /*
